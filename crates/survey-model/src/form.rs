@@ -1,0 +1,486 @@
+//! Form definitions: parsing, structural validation and lookup.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+/// Text in several languages, keyed by language code (`en`, `fr`, `ar`, `pt`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Localized(pub BTreeMap<String, String>);
+
+impl Localized {
+    /// The text in `lang`, else in `fallback`, else any text at all.
+    pub fn get<'a>(&'a self, lang: &str, fallback: &str) -> &'a str {
+        self.0
+            .get(lang)
+            .or_else(|| self.0.get(fallback))
+            .or_else(|| self.0.values().next())
+            .map_or("", String::as_str)
+    }
+}
+
+/// The kind of answer a question takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QuestionType {
+    SingleChoice,
+    MultiChoice,
+    Integer,
+    Nps,
+    Rating,
+    Text,
+    Date,
+    Geopoint,
+    Consent,
+    Note,
+}
+
+impl QuestionType {
+    /// Whether the question stores an answer at all (a `note` does not).
+    pub fn takes_answer(self) -> bool {
+        self != QuestionType::Note
+    }
+}
+
+/// One option of a choice question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceOption {
+    pub value: String,
+    pub label: Localized,
+}
+
+/// Comparison operators of a [`Condition`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareOp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Skip logic: a question is shown only when its condition holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum Condition {
+    Answered {
+        answered: String,
+    },
+    Compare {
+        q: String,
+        op: CompareOp,
+        value: serde_json::Value,
+    },
+    Selected {
+        selected: String,
+        option: String,
+    },
+    All {
+        all: Vec<Condition>,
+    },
+    Any {
+        any: Vec<Condition>,
+    },
+    Not {
+        not: Box<Condition>,
+    },
+}
+
+impl Condition {
+    /// Every question name this condition reads.
+    pub fn references(&self) -> Vec<&str> {
+        let mut out = Vec::new();
+        self.collect_refs(&mut out);
+        out
+    }
+
+    fn collect_refs<'a>(&'a self, out: &mut Vec<&'a str>) {
+        match self {
+            Condition::Answered { answered } => out.push(answered),
+            Condition::Compare { q, .. } => out.push(q),
+            Condition::Selected { selected, .. } => out.push(selected),
+            Condition::All { all: cs } | Condition::Any { any: cs } => {
+                cs.iter().for_each(|c| c.collect_refs(out));
+            }
+            Condition::Not { not } => not.collect_refs(out),
+        }
+    }
+}
+
+/// A page of the form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub id: String,
+    pub label: Localized,
+}
+
+/// One question of a form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Question {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: QuestionType,
+    pub label: Localized,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Localized>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub pii: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<Condition>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ChoiceOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_selected: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_selected: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    #[serde(default)]
+    pub multiline: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern_message: Option<Localized>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_date: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_date: Option<String>,
+}
+
+impl Question {
+    /// The inclusive numeric range allowed for integer, NPS and rating answers.
+    pub fn numeric_range(&self) -> (i64, i64) {
+        match self.kind {
+            QuestionType::Nps => (0, 10),
+            QuestionType::Rating => (self.min.unwrap_or(1), self.max.unwrap_or(5)),
+            _ => (self.min.unwrap_or(i64::MIN), self.max.unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// Whether `value` is one of this question's option values.
+    pub fn has_option(&self, value: &str) -> bool {
+        self.options.iter().any(|o| o.value == value)
+    }
+}
+
+/// A versioned form definition, as stored in `schemas/forms/*.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormDef {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    pub form_id: String,
+    pub version: u32,
+    pub title: Localized,
+    pub languages: Vec<String>,
+    pub default_language: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sections: Vec<Section>,
+    pub questions: Vec<Question>,
+}
+
+/// One structural problem found in a form definition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FormProblem {
+    /// The question concerned, if any.
+    pub question: Option<String>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FormProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.question {
+            Some(q) => write!(f, "question `{q}`: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// Why a form could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum FormError {
+    #[error("form is not valid JSON for the form format: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("form is invalid ({} problem(s)): {}", .0.len(), join_problems(.0))]
+    Invalid(Vec<FormProblem>),
+}
+
+fn join_problems(problems: &[FormProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A form that passed structural validation, with its lookups prepared.
+#[derive(Debug, Clone)]
+pub struct Form {
+    def: FormDef,
+    index: HashMap<String, usize>,
+    patterns: HashMap<String, Regex>,
+}
+
+impl Form {
+    /// Parse and validate a form from JSON text.
+    pub fn from_json(text: &str) -> Result<Form, FormError> {
+        let def: FormDef = serde_json::from_str(text)?;
+        Form::new(def)
+    }
+
+    /// Validate a parsed definition.
+    pub fn new(def: FormDef) -> Result<Form, FormError> {
+        let mut problems = Vec::new();
+        let mut p = |question: Option<&str>, message: String| {
+            problems.push(FormProblem {
+                question: question.map(str::to_owned),
+                message,
+            });
+        };
+        let id_ok = |s: &str| {
+            !s.is_empty()
+                && s.len() <= 63
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        if def.form_id.is_empty()
+            || !def
+                .form_id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            p(
+                None,
+                format!("form_id `{}` must match [a-z0-9-]+", def.form_id),
+            );
+        }
+        if def.version == 0 {
+            p(None, "version must be 1 or more".into());
+        }
+        if def.languages.is_empty() {
+            p(None, "languages must not be empty".into());
+        }
+        if !def.languages.contains(&def.default_language) {
+            p(
+                None,
+                format!(
+                    "default_language `{}` is not in languages",
+                    def.default_language
+                ),
+            );
+        }
+        let dl = def.default_language.as_str();
+        if def.title.0.get(dl).is_none_or(|t| t.trim().is_empty()) {
+            p(None, format!("title has no `{dl}` text"));
+        }
+        if def.questions.is_empty() {
+            p(None, "a form needs at least one question".into());
+        }
+        let sections: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
+        let mut index = HashMap::new();
+        let mut patterns = HashMap::new();
+        for (i, q) in def.questions.iter().enumerate() {
+            let n = Some(q.name.as_str());
+            if !id_ok(&q.name) {
+                p(n, "name must match ^[a-z][a-z0-9_]{0,62}$".into());
+            }
+            if let Some(cond) = &q.relevant {
+                for r in cond.references() {
+                    match index.get(r) {
+                        None if def.questions.iter().any(|o| o.name == r) => {
+                            p(n, format!("relevant refers to `{r}`, which comes later"));
+                        }
+                        None => p(n, format!("relevant refers to unknown question `{r}`")),
+                        Some(&j) => {
+                            let target: &Question = &def.questions[j];
+                            if !target.kind.takes_answer() {
+                                p(n, format!("relevant refers to note `{r}`"));
+                            }
+                        }
+                    }
+                }
+                check_condition_values(cond, &def.questions, &index, &mut |m| p(n, m));
+            }
+            if index.insert(q.name.clone(), i).is_some() {
+                p(n, "duplicate question name".into());
+            }
+            if q.label.0.get(dl).is_none_or(|t| t.trim().is_empty()) {
+                p(n, format!("label has no `{dl}` text"));
+            }
+            if let Some(s) = &q.section
+                && !sections.contains(s.as_str())
+            {
+                p(n, format!("unknown section `{s}`"));
+            }
+            let is_choice = matches!(
+                q.kind,
+                QuestionType::SingleChoice | QuestionType::MultiChoice
+            );
+            if is_choice && q.options.is_empty() {
+                p(n, "a choice question needs options".into());
+            }
+            if !is_choice && !q.options.is_empty() {
+                p(n, "options are only for choice questions".into());
+            }
+            let mut seen = HashSet::new();
+            for o in &q.options {
+                if !id_ok(&o.value) {
+                    p(n, format!("option value `{}` must be snake_case", o.value));
+                }
+                if !seen.insert(o.value.as_str()) {
+                    p(n, format!("duplicate option `{}`", o.value));
+                }
+                if o.label.0.get(dl).is_none() {
+                    p(n, format!("option `{}` has no `{dl}` label", o.value));
+                }
+            }
+            if (q.min.is_some() || q.max.is_some())
+                && !matches!(q.kind, QuestionType::Integer | QuestionType::Rating)
+            {
+                p(
+                    n,
+                    "min/max are only for integer and rating questions".into(),
+                );
+            }
+            if let (Some(a), Some(b)) = (q.min, q.max)
+                && a > b
+            {
+                p(n, format!("min {a} is greater than max {b}"));
+            }
+            if (q.min_selected.is_some() || q.max_selected.is_some())
+                && q.kind != QuestionType::MultiChoice
+            {
+                p(
+                    n,
+                    "min_selected/max_selected are only for multi_choice".into(),
+                );
+            }
+            if let (Some(a), Some(b)) = (q.min_selected, q.max_selected)
+                && a > b
+            {
+                p(
+                    n,
+                    format!("min_selected {a} is greater than max_selected {b}"),
+                );
+            }
+            if q.max_selected.is_some_and(|m| m > q.options.len()) {
+                p(n, "max_selected exceeds the number of options".into());
+            }
+            if (q.max_length.is_some() || q.pattern.is_some() || q.multiline)
+                && q.kind != QuestionType::Text
+            {
+                p(n, "max_length/pattern/multiline are only for text".into());
+            }
+            if let Some(pat) = &q.pattern {
+                match Regex::new(pat) {
+                    Ok(re) => {
+                        patterns.insert(q.name.clone(), re);
+                    }
+                    Err(e) => p(n, format!("pattern is not a valid regex: {e}")),
+                }
+            }
+            for (what, d) in [("min_date", &q.min_date), ("max_date", &q.max_date)] {
+                if let Some(d) = d {
+                    if q.kind != QuestionType::Date {
+                        p(n, format!("{what} is only for date questions"));
+                    } else if crate::answer::parse_date(d).is_none() {
+                        p(n, format!("{what} `{d}` is not a YYYY-MM-DD date"));
+                    }
+                }
+            }
+            if q.kind == QuestionType::Note && q.required {
+                p(n, "a note cannot be required".into());
+            }
+        }
+        if problems.is_empty() {
+            Ok(Form {
+                def,
+                index,
+                patterns,
+            })
+        } else {
+            Err(FormError::Invalid(problems))
+        }
+    }
+
+    pub fn def(&self) -> &FormDef {
+        &self.def
+    }
+    pub fn id(&self) -> &str {
+        &self.def.form_id
+    }
+    pub fn version(&self) -> u32 {
+        self.def.version
+    }
+    pub fn questions(&self) -> &[Question] {
+        &self.def.questions
+    }
+    /// Look a question up by name.
+    pub fn question(&self, name: &str) -> Option<&Question> {
+        self.index.get(name).map(|&i| &self.def.questions[i])
+    }
+    pub(crate) fn pattern(&self, name: &str) -> Option<&Regex> {
+        self.patterns.get(name)
+    }
+}
+
+/// Check that compared values fit the referenced question's type.
+fn check_condition_values(
+    cond: &Condition,
+    questions: &[Question],
+    index: &HashMap<String, usize>,
+    report: &mut dyn FnMut(String),
+) {
+    match cond {
+        Condition::Compare { q, value, op } => {
+            let Some(&j) = index.get(q) else { return };
+            let target = &questions[j];
+            let ok = match target.kind {
+                QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => value.is_i64(),
+                QuestionType::Consent => {
+                    value.is_boolean() && matches!(op, CompareOp::Eq | CompareOp::Ne)
+                }
+                QuestionType::SingleChoice => {
+                    value.as_str().is_some_and(|v| target.has_option(v))
+                        && matches!(op, CompareOp::Eq | CompareOp::Ne)
+                }
+                QuestionType::Text | QuestionType::Date => value.is_string(),
+                _ => false,
+            };
+            if !ok {
+                report(format!("cannot compare `{q}` with {value} using {op:?}"));
+            }
+        }
+        Condition::Selected { selected, option } => {
+            let Some(&j) = index.get(selected) else {
+                return;
+            };
+            if !questions[j].has_option(option) {
+                report(format!("`{selected}` has no option `{option}`"));
+            }
+        }
+        Condition::All { all: cs } | Condition::Any { any: cs } => {
+            for c in cs {
+                check_condition_values(c, questions, index, report);
+            }
+        }
+        Condition::Not { not } => check_condition_values(not, questions, index, report),
+        Condition::Answered { .. } => {}
+    }
+}

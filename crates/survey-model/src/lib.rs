@@ -1,0 +1,38 @@
+//! survey-model owns the meaning of fieldvoice data: form definitions (parsing and
+//! structural checks), the interview document (one Automerge document per
+//! interview, with every container created in its first change), typed answers,
+//! skip logic and constraint evaluation returned as diagnostics, and the flat
+//! projection used by stores and exports.
+//!
+//! It must not do I/O: no files, no network, no database, no environment. Callers
+//! hand it bytes and get bytes back; storage and transport live in other crates.
+
+pub mod answer;
+pub mod form;
+pub mod interview;
+pub mod validate;
+
+pub use answer::{Answer, AnswerError, Answers, GeoPoint};
+pub use automerge::{ActorId, Change, ChangeHash};
+pub use form::{Form, FormDef, FormError, FormProblem, Question, QuestionType};
+pub use interview::{
+    Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, ReviewState,
+    actor_from_uuid, now,
+};
+pub use validate::{Code, Diagnostic, Evaluation, Severity};
+
+/// Parse a change hash from its hex form.
+pub fn parse_hash(s: &str) -> Option<ChangeHash> {
+    s.parse().ok()
+}
+
+/// Forms shipped with fieldvoice (`schemas/forms/*.json`), embedded at build time.
+pub const BUILTIN_FORMS: &[(&str, &str)] = &[(
+    "mcmb-interview.v1.json",
+    include_str!("../../../schemas/forms/mcmb-interview.v1.json"),
+)];
+
+/// Parse the built-in "My Customer, My Boss" interview form.
+pub fn mcmb_form() -> Result<Form, FormError> {
+    Form::from_json(BUILTIN_FORMS[0].1)
+}
