@@ -78,18 +78,27 @@ fn list_filters_drafts_submitted_and_search() {
     assert_eq!(all.len(), 3);
     assert!(all.iter().all(|s| s.sync == SyncStatus::Pending));
     let drafts = store
-        .list(&ListFilter { status: Some("draft".into()), ..Default::default() })
+        .list(&ListFilter {
+            status: Some("draft".into()),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(drafts.len(), 1);
     assert_eq!(drafts[0].city.as_deref(), Some("Bouaké"));
     let found = store
-        .list(&ListFilter { text: Some("KORHO".into()), ..Default::default() })
+        .list(&ListFilter {
+            text: Some("KORHO".into()),
+            ..Default::default()
+        })
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].nps, Some(2));
     // LIKE wildcards in the query are literal.
     let none = store
-        .list(&ListFilter { text: Some("%".into()), ..Default::default() })
+        .list(&ListFilter {
+            text: Some("%".into()),
+            ..Default::default()
+        })
         .unwrap();
     assert!(none.is_empty());
 }
@@ -118,10 +127,14 @@ fn sync_bookkeeping_tracks_acknowledged_heads() {
     // beyond what is local.
     let mut remote = store.load(iv.id()).unwrap();
     remote.set_actor(survey_model::actor_from_uuid(uuid::Uuid::new_v4()));
-    remote.set_review(survey_model::ReviewState::HasIssues, "coord").unwrap();
+    remote
+        .set_review(survey_model::ReviewState::HasIssues, "coord")
+        .unwrap();
     let server_heads = remote.heads();
     let review_change = remote.changes_since(&[]).into_iter().last().unwrap();
-    store.apply_remote(iv.id(), vec![review_change], &server_heads).unwrap();
+    store
+        .apply_remote(iv.id(), vec![review_change], &server_heads)
+        .unwrap();
     let s = &store.list(&ListFilter::default()).unwrap()[0];
     assert_eq!(s.review_state.as_deref(), Some("has_issues"));
     assert_eq!(s.sync, SyncStatus::Synced);
@@ -133,16 +146,23 @@ fn compaction_keeps_content_and_bounds_chunks() {
     let (mut store, form) = enrolled(&dir);
     let mut iv = store.create_interview(&form).unwrap();
     for i in 0..120 {
-        iv.set_answer_json(&form, "verbatim", &json!(format!("draft number {i}"))).unwrap();
+        iv.set_answer_json(&form, "verbatim", &json!(format!("draft number {i}")))
+            .unwrap();
         store.save(&mut iv, Some(&form)).unwrap();
     }
     let mut back = store.load(iv.id()).unwrap();
-    assert_eq!(back.project(Some(&form)).answers["verbatim"], json!("draft number 119"));
+    assert_eq!(
+        back.project(Some(&form)).answers["verbatim"],
+        json!("draft number 119")
+    );
     let conn = rusqlite::Connection::open(dir.path().join("device.sqlite3")).unwrap();
     let chunks: i64 = conn
         .query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0))
         .unwrap();
-    assert!(chunks < device_store::COMPACT_AFTER_CHUNKS, "{chunks} chunks");
+    assert!(
+        chunks < device_store::COMPACT_AFTER_CHUNKS,
+        "{chunks} chunks"
+    );
 }
 
 #[test]
@@ -170,7 +190,10 @@ fn corrupt_bytes_in_the_store_are_an_error_not_a_panic() {
         [iv.id().to_string()],
     )
     .unwrap();
-    assert!(matches!(store.load(iv.id()), Err(StoreError::Corrupt { .. })));
+    assert!(matches!(
+        store.load(iv.id()),
+        Err(StoreError::Corrupt { .. })
+    ));
     // The other interview is untouched and the list still works.
     let mut ok = store.load(other.id()).unwrap();
     assert_eq!(ok.project(Some(&form)).answer_i64("nps"), Some(6));
@@ -209,7 +232,10 @@ fn store_reopens_cleanly_after_sigkill_mid_write() {
         let mut last = std::collections::BTreeMap::new();
         for a in &acks {
             let p: Vec<&str> = a.split(' ').collect();
-            last.insert(p[1].to_owned(), (p[2].parse::<i64>().unwrap(), p[3].to_owned()));
+            last.insert(
+                p[1].to_owned(),
+                (p[2].parse::<i64>().unwrap(), p[3].to_owned()),
+            );
         }
         for (id, (nps, city)) in last {
             let mut iv = store.load(id.parse().unwrap()).unwrap();
@@ -218,7 +244,10 @@ fn store_reopens_cleanly_after_sigkill_mid_write() {
             // it must then be a later value, never an older or missing one.
             let got_city = rec.answer_str("city").unwrap().to_owned();
             let step = |c: &str| c.rsplit('-').next().unwrap().parse::<u32>().unwrap();
-            assert!(step(&got_city) >= step(&city), "{got_city} older than acked {city}");
+            assert!(
+                step(&got_city) >= step(&city),
+                "{got_city} older than acked {city}"
+            );
             if got_city == city {
                 assert_eq!(rec.answer_i64("nps"), Some(nps));
             }

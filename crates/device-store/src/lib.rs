@@ -137,7 +137,10 @@ CREATE INDEX IF NOT EXISTS sync_dirty ON sync_state(dirty) WHERE dirty = 1;
 ";
 
 fn encode_heads(h: &[ChangeHash]) -> String {
-    h.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    h.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// Parse a comma-separated list of hex change hashes.
@@ -339,7 +342,9 @@ impl DeviceStore {
         want.sort();
         got.sort();
         if want != got {
-            return Err(corrupt("stored chunks do not reach the recorded heads".into()));
+            return Err(corrupt(
+                "stored chunks do not reach the recorded heads".into(),
+            ));
         }
         doc.set_actor(self.actor());
         Interview::from_doc(doc, Some(id)).map_err(|e| corrupt(e.to_string()))
@@ -458,7 +463,11 @@ impl DeviceStore {
             });
         }
         if let Some(t) = f.text.as_ref().filter(|t| !t.trim().is_empty()) {
-            let esc = t.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let esc = t
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
             args.push(format!("%{esc}%"));
             sql.push_str(&format!(" AND d.search LIKE ?{} ESCAPE '\\'", args.len()));
         }
@@ -482,8 +491,17 @@ impl DeviceStore {
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, form_id, form_version, status, review_state, summary, created_at, updated_at, dirty) =
-                row?;
+            let (
+                id,
+                form_id,
+                form_version,
+                status,
+                review_state,
+                summary,
+                created_at,
+                updated_at,
+                dirty,
+            ) = row?;
             let id = Uuid::parse_str(&id).map_err(|e| StoreError::BadMeta(e.to_string()))?;
             let s: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
             out.push(InterviewSummary {
@@ -513,7 +531,8 @@ impl DeviceStore {
     pub fn count(&self) -> Result<usize> {
         Ok(self
             .conn
-            .query_row("SELECT COUNT(*) FROM docs", [], |r| r.get::<_, i64>(0))? as usize)
+            .query_row("SELECT COUNT(*) FROM docs", [], |r| r.get::<_, i64>(0))?
+            as usize)
     }
 
     /// Documents with changes the server has not acknowledged, up to `limit`.
@@ -563,7 +582,12 @@ impl DeviceStore {
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(doc_id) DO UPDATE SET server_heads = excluded.server_heads,
                dirty = excluded.dirty, last_synced_at = excluded.last_synced_at",
-            params![id.to_string(), encode_heads(server_heads), i64::from(!covered), now_ms()],
+            params![
+                id.to_string(),
+                encode_heads(server_heads),
+                i64::from(!covered),
+                now_ms()
+            ],
         )?;
         Ok(())
     }
@@ -582,14 +606,18 @@ impl DeviceStore {
             Err(StoreError::NotFound(_)) => {
                 let mut iv = Interview::from_changes(changes)?;
                 iv.set_actor(self.actor());
-                let form = self.form(&iv.meta().form_id, Some(iv.meta().form_version)).ok();
+                let form = self
+                    .form(&iv.meta().form_id, Some(iv.meta().form_version))
+                    .ok();
                 self.save_inner(&mut iv, form.as_ref(), false)?;
                 return self.mark_acknowledged(id, server_heads);
             }
             Err(e) => return Err(e),
         };
         iv.apply_changes(changes)?;
-        let form = self.form(&iv.meta().form_id, Some(iv.meta().form_version)).ok();
+        let form = self
+            .form(&iv.meta().form_id, Some(iv.meta().form_version))
+            .ok();
         self.save_inner(&mut iv, form.as_ref(), false)?;
         self.mark_acknowledged(id, server_heads)
     }
@@ -598,7 +626,9 @@ impl DeviceStore {
     pub fn last_sync_ms(&self) -> Result<Option<i64>> {
         Ok(self
             .conn
-            .query_row("SELECT MAX(last_synced_at) FROM sync_state", [], |r| r.get(0))?)
+            .query_row("SELECT MAX(last_synced_at) FROM sync_state", [], |r| {
+                r.get(0)
+            })?)
     }
 
     /// Check the SQLite file's integrity (used after crashes and in tests).

@@ -8,7 +8,9 @@ use device_store::{DeviceStore, Enrollment};
 use serde_json::json;
 
 fn main() -> anyhow::Result<()> {
-    let path = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: store-writer DB"))?;
+    let path = std::env::args()
+        .nth(1)
+        .ok_or_else(|| anyhow::anyhow!("usage: store-writer DB"))?;
     let mut store = DeviceStore::open(std::path::Path::new(&path))?;
     let form = store.put_form(survey_model::BUILTIN_FORMS[0].1)?;
     store.set_enrollment(&Enrollment {
