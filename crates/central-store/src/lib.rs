@@ -1,1 +1,273 @@
-//! placeholder
+//! central-store owns the server's durable state: the append-only log of
+//! Automerge changes (unique by hash), the merged snapshot and flat projection of
+//! every interview, users, devices, enrollment codes, API tokens, forms and the
+//! audit log. It defines the [`CentralStore`] trait that backends implement
+//! (SQLite here; PostgreSQL alongside) and the backend-independent merge of
+//! pushed changes ([`merge::push`]), so every backend applies the same rules.
+//!
+//! The API is blocking: the server calls it from `spawn_blocking`. It must not
+//! parse HTTP, read configuration or the environment, or decide who may do
+//! what beyond the ownership checks of a push: authorisation lives in the
+//! sync-server's single policy function.
+
+pub mod merge;
+pub mod sqlite;
+
+use serde::{Deserialize, Serialize};
+use survey_model::InterviewRecord;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+/// A 32-byte hash (change hash, or SHA-256 of a secret).
+pub type Hash = [u8; 32];
+
+/// Roles, from most to least powerful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Coordinator,
+    Employee,
+    Analyst,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Coordinator => "coordinator",
+            Role::Employee => "employee",
+            Role::Analyst => "analyst",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Admin, Role::Coordinator, Role::Employee, Role::Analyst]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A person known to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    /// Login name (unique): staff id or e-mail.
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    /// Countries (ISO 3166 alpha-2) the user works in / may see.
+    pub countries: Vec<String>,
+    pub active: bool,
+    pub created_at: i64,
+}
+
+/// A user to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub login: String,
+    pub name: String,
+    pub role: Role,
+    pub countries: Vec<String>,
+    /// argon2 PHC string, for dashboard logins.
+    pub password_hash: Option<String>,
+}
+
+/// An enrolled device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub user_id: String,
+    pub label: String,
+    pub created_at: i64,
+    pub last_sync_at: Option<i64>,
+    pub revoked: bool,
+}
+
+/// The merged state of one document, as stored.
+#[derive(Debug, Clone)]
+pub struct StoredDoc {
+    pub doc_id: Uuid,
+    pub owner: String,
+    pub country: String,
+    pub snapshot: Vec<u8>,
+    /// Optimistic-concurrency version: bumped by every write.
+    pub version: i64,
+}
+
+/// A change to append to the log.
+#[derive(Debug, Clone)]
+pub struct NewChange {
+    pub hash: Hash,
+    pub actor: Vec<u8>,
+    pub bytes: Vec<u8>,
+}
+
+/// Everything one merge writes for one document, in one transaction.
+#[derive(Debug, Clone)]
+pub struct DocWrite {
+    pub doc_id: Uuid,
+    pub owner: String,
+    pub country: String,
+    /// `None` for a new document; else the version the merge started from.
+    pub expected_version: Option<i64>,
+    pub changes: Vec<NewChange>,
+    /// Who sent the changes: a device id, or `server:<user id>`.
+    pub source: String,
+    pub snapshot: Vec<u8>,
+    pub heads: Vec<Hash>,
+    pub record: InterviewRecord,
+}
+
+/// One change of the per-owner feed.
+#[derive(Debug, Clone)]
+pub struct FeedItem {
+    pub seq: u64,
+    pub doc_id: Uuid,
+    pub bytes: Vec<u8>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Clone)]
+pub struct FeedPage {
+    pub items: Vec<FeedItem>,
+    /// The cursor to resume from: every change at or below it was considered.
+    pub cursor: u64,
+    pub more: bool,
+}
+
+/// Filter for listing interviews (all fields optional; `countries` empty = all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct InterviewFilter {
+    #[serde(default)]
+    pub countries: Vec<String>,
+    pub created_by: Option<String>,
+    pub city: Option<String>,
+    pub segment: Option<String>,
+    pub review_state: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// Counts for health checks, metrics and tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StoreStats {
+    pub changes: u64,
+    pub documents: u64,
+    pub users: u64,
+    pub devices: u64,
+    pub max_seq: u64,
+}
+
+/// An audit-log entry (never holds secrets or answers).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+/// Errors of a central store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Db(String),
+    #[error("concurrent update of document {0}; retry")]
+    Conflict(Uuid),
+    #[error("{0} already exists")]
+    Duplicate(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("enrollment code is invalid, used or expired")]
+    InvalidCode,
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, msg)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::Duplicate(msg.clone().unwrap_or_else(|| "row".into()))
+            }
+            _ => StoreError::Db(e.to_string()),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A central store backend. Implementations must make every `commit_docs`
+/// atomic and durable before returning, keep change hashes unique, and only
+/// report a feed cursor below which every change is committed.
+pub trait CentralStore: Send + Sync + std::fmt::Debug {
+    // --- identity -------------------------------------------------------
+    fn create_user(&self, u: &NewUser, now: i64) -> Result<User>;
+    fn user(&self, id: &str) -> Result<Option<User>>;
+    /// The user with this login and their password hash.
+    fn user_by_login(&self, login: &str) -> Result<Option<(User, Option<String>)>>;
+    /// Users working in `country` (all users when `None`).
+    fn list_users(&self, country: Option<&str>) -> Result<Vec<User>>;
+    fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<()>;
+    /// Store a (hashed) one-time enrollment code; replaces the user's previous one.
+    fn add_enrollment_code(&self, user_id: &str, code_hash: &Hash, expires_at: i64) -> Result<()>;
+    /// Atomically consume a code and register the device; returns its user.
+    fn redeem_enrollment(
+        &self,
+        code_hash: &Hash,
+        now: i64,
+        device_id: &str,
+        label: &str,
+        token_hash: &Hash,
+    ) -> Result<User>;
+    /// The active device and user for a device token hash.
+    fn device_by_token(&self, token_hash: &Hash) -> Result<Option<(Device, User)>>;
+    fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>>;
+    fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool>;
+    fn touch_device(&self, device_id: &str, now: i64) -> Result<()>;
+    fn add_api_token(&self, user_id: &str, token_hash: &Hash, label: &str, now: i64) -> Result<()>;
+    fn user_by_api_token(&self, token_hash: &Hash) -> Result<Option<User>>;
+    fn audit(&self, e: &AuditEntry) -> Result<()>;
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>>;
+
+    // --- forms ----------------------------------------------------------
+    fn put_form(&self, form_id: &str, version: u32, json: &str) -> Result<()>;
+    /// Every stored form as (id, version, JSON).
+    fn forms(&self) -> Result<Vec<(String, u32, String)>>;
+
+    // --- documents ------------------------------------------------------
+    fn load_doc(&self, id: Uuid) -> Result<Option<StoredDoc>>;
+    /// Every change of a document, in log order.
+    fn doc_changes(&self, id: Uuid) -> Result<Vec<Vec<u8>>>;
+    /// Append changes and replace snapshots and projections, atomically for the
+    /// whole batch; `Err(Conflict)` if any document moved since it was loaded.
+    fn commit_docs(&self, writes: &[DocWrite]) -> Result<()>;
+    /// Changes after `after` on documents owned by `owner`, excluding those sent
+    /// by `exclude_source`.
+    fn feed(
+        &self,
+        owner: &str,
+        exclude_source: &str,
+        after: u64,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<FeedPage>;
+    /// Server heads of a document (hex-free raw hashes).
+    fn doc_heads(&self, id: Uuid) -> Result<Vec<Hash>>;
+    fn interview(&self, id: Uuid) -> Result<Option<InterviewRecord>>;
+    fn list_interviews(&self, f: &InterviewFilter) -> Result<Vec<InterviewRecord>>;
+    fn count_interviews(&self, f: &InterviewFilter) -> Result<u64>;
+    fn stats(&self) -> Result<StoreStats>;
+}
+
+/// Current Unix time in seconds.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}

@@ -1,0 +1,727 @@
+//! The embedded SQLite backend: one writer connection, a small pool of reader
+//! connections, WAL with `synchronous=FULL` so a commit is on disk before the
+//! server answers. Migrations are append-only and recorded in
+//! `schema_migrations`.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use survey_model::InterviewRecord;
+use uuid::Uuid;
+
+use crate::{
+    AuditEntry, CentralStore, Device, DocWrite, FeedItem, FeedPage, Hash, InterviewFilter,
+    NewUser, Result, Role, StoreError, StoreStats, StoredDoc, User,
+};
+
+/// Append-only migrations; index + 1 is the schema version.
+const MIGRATIONS: &[&str] = &[r"
+CREATE TABLE users (
+  id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
+  countries TEXT NOT NULL, password_hash TEXT, active INTEGER NOT NULL DEFAULT 1,
+  created_at INTEGER NOT NULL);
+CREATE TABLE devices (
+  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), label TEXT NOT NULL,
+  token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, last_sync_at INTEGER,
+  revoked_at INTEGER);
+CREATE INDEX devices_user ON devices(user_id);
+CREATE TABLE enrollment_codes (
+  code_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+  expires_at INTEGER NOT NULL, used_at INTEGER);
+CREATE INDEX enrollment_user ON enrollment_codes(user_id);
+CREATE TABLE api_tokens (
+  token_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), label TEXT NOT NULL,
+  created_at INTEGER NOT NULL, revoked_at INTEGER);
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
+  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE TABLE forms (
+  form_id TEXT NOT NULL, version INTEGER NOT NULL, json TEXT NOT NULL,
+  PRIMARY KEY (form_id, version));
+CREATE TABLE changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, owner TEXT NOT NULL,
+  hash BLOB NOT NULL UNIQUE, actor BLOB NOT NULL, source TEXT NOT NULL, bytes BLOB NOT NULL,
+  received_at INTEGER NOT NULL);
+CREATE INDEX changes_doc ON changes(doc_id, seq);
+CREATE INDEX changes_owner ON changes(owner, seq);
+CREATE TABLE documents (
+  doc_id TEXT PRIMARY KEY, owner TEXT NOT NULL, country TEXT NOT NULL, snapshot BLOB NOT NULL,
+  heads BLOB NOT NULL, version INTEGER NOT NULL, updated_seq INTEGER NOT NULL);
+CREATE TABLE interviews (
+  doc_id TEXT PRIMARY KEY, campaign TEXT NOT NULL, country TEXT NOT NULL, form_id TEXT NOT NULL,
+  form_version INTEGER NOT NULL, created_by TEXT NOT NULL, device_id TEXT NOT NULL,
+  created_at TEXT NOT NULL, status TEXT NOT NULL, submitted_at TEXT, review_state TEXT,
+  city TEXT, segment TEXT, area_type TEXT, nps INTEGER, has_complaint TEXT,
+  updated_at INTEGER NOT NULL, record TEXT NOT NULL);
+CREATE INDEX interviews_country ON interviews(country, created_at);
+CREATE INDEX interviews_review ON interviews(country, review_state);
+CREATE INDEX interviews_user ON interviews(created_by);
+"];
+
+const READERS: usize = 4;
+
+/// The SQLite central store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(conn)
+}
+
+fn heads_blob(h: &[Hash]) -> Vec<u8> {
+    h.concat()
+}
+
+fn heads_from_blob(b: &[u8]) -> Result<Vec<Hash>> {
+    if b.len() % 32 != 0 {
+        return Err(StoreError::Corrupt("heads blob length".into()));
+    }
+    Ok(b.chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            h
+        })
+        .collect())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves SQLite itself consistent (the
+    // transaction rolls back on drop), so the poison flag can be ignored.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+    let role: String = r.get("role")?;
+    let countries: String = r.get("countries")?;
+    Ok(User {
+        id: r.get("id")?,
+        login: r.get("login")?,
+        name: r.get("name")?,
+        role: Role::parse(&role).unwrap_or(Role::Employee),
+        countries: countries
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        active: r.get::<_, i64>("active")? != 0,
+        created_at: r.get("created_at")?,
+    })
+}
+
+fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get("id")?,
+        user_id: r.get("user_id")?,
+        label: r.get("label")?,
+        created_at: r.get("created_at")?,
+        last_sync_at: r.get("last_sync_at")?,
+        revoked: r.get::<_, Option<i64>>("revoked_at")?.is_some(),
+    })
+}
+
+const USER_COLS: &str = "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
+
+impl SqliteStore {
+    /// Open (creating and migrating) the store at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let mut writer = open_conn(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_conn(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // Prefer a free reader; otherwise wait on the next in turn.
+        for r in &self.readers {
+            if let Ok(conn) = r.try_lock() {
+                return f(&conn);
+            }
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        f(&lock(&self.readers[i]))
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The schema version after migrations.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?)
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+           version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let have: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations(version, applied_at) VALUES (?1, ?2)",
+            params![i as i64 + 1, crate::unix_now()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn record_from_json(s: &str) -> Result<InterviewRecord> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("interview record: {e}")))
+}
+
+/// WHERE clause and arguments for an interview filter.
+fn interview_where(f: &InterviewFilter) -> (String, Vec<String>) {
+    let mut sql = String::from(" WHERE 1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if !f.countries.is_empty() {
+        let marks: Vec<String> = f
+            .countries
+            .iter()
+            .map(|c| {
+                args.push(c.clone());
+                format!("?{}", args.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND country IN ({})", marks.join(",")));
+    }
+    for (col, v) in [
+        ("created_by", &f.created_by),
+        ("city", &f.city),
+        ("segment", &f.segment),
+        ("review_state", &f.review_state),
+        ("status", &f.status),
+    ] {
+        if let Some(v) = v {
+            args.push(v.clone());
+            sql.push_str(&format!(" AND {col} = ?{}", args.len()));
+        }
+    }
+    (sql, args)
+}
+
+impl CentralStore for SqliteStore {
+    fn create_user(&self, u: &NewUser, now: i64) -> Result<User> {
+        let id = Uuid::now_v7().to_string();
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users(id, login, name, role, countries, password_hash, active, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7)",
+                params![
+                    id,
+                    u.login,
+                    u.name,
+                    u.role.as_str(),
+                    u.countries.join(","),
+                    u.password_hash,
+                    now
+                ],
+            )
+            .map_err(|e| match StoreError::from(e) {
+                StoreError::Duplicate(_) => StoreError::Duplicate(format!("login {}", u.login)),
+                other => other,
+            })?;
+            Ok(())
+        })?;
+        Ok(User {
+            id,
+            login: u.login.clone(),
+            name: u.name.clone(),
+            role: u.role,
+            countries: u.countries.clone(),
+            active: true,
+            created_at: now,
+        })
+    }
+
+    fn user(&self, id: &str) -> Result<Option<User>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
+                [id],
+                user_from_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn user_by_login(&self, login: &str) -> Result<Option<(User, Option<String>)>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = ?1"),
+                [login],
+                |r| Ok((user_from_row(r)?, r.get("password_hash")?)),
+            )
+            .optional()?)
+        })
+    }
+
+    fn list_users(&self, country: Option<&str>) -> Result<Vec<User>> {
+        self.read(|c| {
+            let mut st = c.prepare(&format!(
+                "SELECT {USER_COLS} FROM users u
+                 WHERE ?1 IS NULL OR (',' || u.countries || ',') LIKE ('%,' || ?1 || ',%')
+                 ORDER BY u.login"
+            ))?;
+            let rows = st.query_map([country], user_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+                params![user_id, hash],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound(format!("user {user_id}")));
+            }
+            Ok(())
+        })
+    }
+
+    fn add_enrollment_code(&self, user_id: &str, code_hash: &Hash, expires_at: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM enrollment_codes WHERE user_id = ?1 AND used_at IS NULL",
+                [user_id],
+            )?;
+            tx.execute(
+                "INSERT INTO enrollment_codes(code_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+                params![&code_hash[..], user_id, expires_at],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn redeem_enrollment(
+        &self,
+        code_hash: &Hash,
+        now: i64,
+        device_id: &str,
+        label: &str,
+        token_hash: &Hash,
+    ) -> Result<User> {
+        self.write(|tx| {
+            let user_id: Option<String> = tx
+                .query_row(
+                    "UPDATE enrollment_codes SET used_at = ?2
+                     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+                     RETURNING user_id",
+                    params![&code_hash[..], now],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let user_id = user_id.ok_or(StoreError::InvalidCode)?;
+            let user = tx
+                .query_row(
+                    &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1 AND u.active = 1"),
+                    [&user_id],
+                    user_from_row,
+                )
+                .optional()?
+                .ok_or(StoreError::InvalidCode)?;
+            tx.execute(
+                "INSERT INTO devices(id, user_id, label, token_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![device_id, user_id, label, &token_hash[..], now],
+            )?;
+            Ok(user)
+        })
+    }
+
+    fn device_by_token(&self, token_hash: &Hash) -> Result<Option<(Device, User)>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
+                            d.last_sync_at, d.revoked_at, {USER_COLS}
+                     FROM devices d JOIN users u ON u.id = d.user_id
+                     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
+                ),
+                [&token_hash[..]],
+                |r| {
+                    Ok((
+                        Device {
+                            id: r.get("d_id")?,
+                            user_id: r.get("user_id")?,
+                            label: r.get("label")?,
+                            created_at: r.get("d_created")?,
+                            last_sync_at: r.get("last_sync_at")?,
+                            revoked: false,
+                        },
+                        user_from_row(r)?,
+                    ))
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT id, user_id, label, created_at, last_sync_at, revoked_at FROM devices
+                 ORDER BY created_at",
+            )?;
+            let rows = st.query_map([], device_from_row)?;
+            let all: Vec<Device> = rows.collect::<rusqlite::Result<_>>()?;
+            Ok(match user_ids {
+                None => all,
+                Some(ids) => all.into_iter().filter(|d| ids.contains(&d.user_id)).collect(),
+            })
+        })
+    }
+
+    fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![device_id, now],
+            )? > 0)
+        })
+    }
+
+    fn touch_device(&self, device_id: &str, now: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE devices SET last_sync_at = ?2 WHERE id = ?1",
+                params![device_id, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn add_api_token(&self, user_id: &str, token_hash: &Hash, label: &str, now: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_tokens(token_hash, user_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![&token_hash[..], user_id, label, now],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn user_by_api_token(&self, token_hash: &Hash) -> Result<Option<User>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!(
+                    "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+                     WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active = 1"
+                ),
+                [&token_hash[..]],
+                user_from_row,
+            )
+            .optional()?)
+        })
+    }
+
+    fn audit(&self, e: &AuditEntry) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![e.at, e.actor, e.action, e.target, e.detail],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map([limit as i64], |r| {
+                Ok(AuditEntry {
+                    at: r.get(0)?,
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    detail: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn put_form(&self, form_id: &str, version: u32, json: &str) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO forms(form_id, version, json) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(form_id, version) DO UPDATE SET json = excluded.json",
+                params![form_id, version, json],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn forms(&self) -> Result<Vec<(String, u32, String)>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT form_id, version, json FROM forms ORDER BY form_id, version")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn load_doc(&self, id: Uuid) -> Result<Option<StoredDoc>> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT owner, country, snapshot, version FROM documents WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| {
+                    Ok(StoredDoc {
+                        doc_id: id,
+                        owner: r.get(0)?,
+                        country: r.get(1)?,
+                        snapshot: r.get(2)?,
+                        version: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?)
+        })
+    }
+
+    fn doc_changes(&self, id: Uuid) -> Result<Vec<Vec<u8>>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+            let rows = st.query_map([id.to_string()], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn commit_docs(&self, writes: &[DocWrite]) -> Result<()> {
+        let now = crate::unix_now();
+        self.write(|tx| {
+            let mut ins_change = tx.prepare_cached(
+                "INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO NOTHING",
+            )?;
+            for w in writes {
+                let key = w.doc_id.to_string();
+                for c in &w.changes {
+                    ins_change.execute(params![
+                        key,
+                        w.owner,
+                        &c.hash[..],
+                        c.actor,
+                        w.source,
+                        c.bytes,
+                        now
+                    ])?;
+                }
+                let seq: i64 = tx.query_row(
+                    "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE doc_id = ?1",
+                    [&key],
+                    |r| r.get(0),
+                )?;
+                match w.expected_version {
+                    None => {
+                        let n = tx.execute(
+                            "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
+                             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(doc_id) DO NOTHING",
+                            params![key, w.owner, w.country, w.snapshot, heads_blob(&w.heads), seq],
+                        )?;
+                        if n == 0 {
+                            return Err(StoreError::Conflict(w.doc_id));
+                        }
+                    }
+                    Some(v) => {
+                        let n = tx.execute(
+                            "UPDATE documents SET snapshot = ?2, heads = ?3, version = version + 1,
+                               updated_seq = ?4 WHERE doc_id = ?1 AND version = ?5",
+                            params![key, w.snapshot, heads_blob(&w.heads), seq, v],
+                        )?;
+                        if n == 0 {
+                            return Err(StoreError::Conflict(w.doc_id));
+                        }
+                    }
+                }
+                let r = &w.record;
+                let record = serde_json::to_string(r)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                tx.execute(
+                    "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
+                       device_id, created_at, status, submitted_at, review_state, city, segment,
+                       area_type, nps, has_complaint, updated_at, record)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                     ON CONFLICT(doc_id) DO UPDATE SET status = excluded.status,
+                       submitted_at = excluded.submitted_at, review_state = excluded.review_state,
+                       city = excluded.city, segment = excluded.segment, area_type = excluded.area_type,
+                       nps = excluded.nps, has_complaint = excluded.has_complaint,
+                       updated_at = excluded.updated_at, record = excluded.record",
+                    params![
+                        key,
+                        r.campaign,
+                        r.country,
+                        r.form_id,
+                        r.form_version,
+                        r.created_by,
+                        r.device_id,
+                        r.created_at,
+                        r.status,
+                        r.submitted_at,
+                        r.review_state,
+                        r.answer_str("city"),
+                        r.answer_str("segment"),
+                        r.answer_str("area_type"),
+                        r.answer_i64("nps"),
+                        r.answer_str("has_complaint"),
+                        now,
+                        record
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn feed(
+        &self,
+        owner: &str,
+        exclude_source: &str,
+        after: u64,
+        max_changes: usize,
+        max_bytes: usize,
+    ) -> Result<FeedPage> {
+        self.read(|c| {
+            // One read transaction: the items and the high-water mark agree.
+            c.execute_batch("BEGIN")?;
+            let out = (|| {
+                let top: i64 = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                    r.get(0)
+                })?;
+                let mut st = c.prepare_cached(
+                    "SELECT seq, doc_id, bytes, source FROM changes
+                     WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                )?;
+                let mut rows = st.query(params![owner, after as i64, max_changes as i64 + 1])?;
+                let mut items = Vec::new();
+                let mut bytes_total = 0usize;
+                let mut cursor = after;
+                let mut more = false;
+                while let Some(r) = rows.next()? {
+                    let seq: i64 = r.get(0)?;
+                    let source: String = r.get(3)?;
+                    if items.len() >= max_changes || bytes_total >= max_bytes {
+                        more = true;
+                        break;
+                    }
+                    cursor = seq as u64;
+                    if source == exclude_source {
+                        continue;
+                    }
+                    let doc: String = r.get(1)?;
+                    let b: Vec<u8> = r.get(2)?;
+                    bytes_total += b.len();
+                    items.push(FeedItem {
+                        seq: seq as u64,
+                        doc_id: Uuid::parse_str(&doc)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                        bytes: b,
+                    });
+                }
+                if !more {
+                    cursor = cursor.max(top as u64);
+                }
+                Ok(FeedPage { items, cursor, more })
+            })();
+            c.execute_batch("COMMIT")?;
+            out
+        })
+    }
+
+    fn doc_heads(&self, id: Uuid) -> Result<Vec<Hash>> {
+        self.read(|c| {
+            let b: Option<Vec<u8>> = c
+                .query_row("SELECT heads FROM documents WHERE doc_id = ?1", [id.to_string()], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            b.map_or(Ok(Vec::new()), |b| heads_from_blob(&b))
+        })
+    }
+
+    fn interview(&self, id: Uuid) -> Result<Option<InterviewRecord>> {
+        let s: Option<String> = self.read(|c| {
+            Ok(c.query_row("SELECT record FROM interviews WHERE doc_id = ?1", [id.to_string()], |r| {
+                r.get(0)
+            })
+            .optional()?)
+        })?;
+        s.map(|s| record_from_json(&s)).transpose()
+    }
+
+    fn list_interviews(&self, f: &InterviewFilter) -> Result<Vec<InterviewRecord>> {
+        let (w, args) = interview_where(f);
+        let sql = format!(
+            "SELECT record FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}",
+            f.limit.unwrap_or(100).min(10_000),
+            f.offset.unwrap_or(0)
+        );
+        let rows: Vec<String> = self.read(|c| {
+            let mut st = c.prepare(&sql)?;
+            let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })?;
+        rows.iter().map(|s| record_from_json(s)).collect()
+    }
+
+    fn count_interviews(&self, f: &InterviewFilter) -> Result<u64> {
+        let (w, args) = interview_where(f);
+        self.read(|c| {
+            Ok(c.query_row(
+                &format!("SELECT COUNT(*) FROM interviews{w}"),
+                rusqlite::params_from_iter(args.iter()),
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+    }
+
+    fn stats(&self) -> Result<StoreStats> {
+        self.read(|c| {
+            let n = |sql: &str| -> Result<u64> {
+                Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64)
+            };
+            Ok(StoreStats {
+                changes: n("SELECT COUNT(*) FROM changes")?,
+                documents: n("SELECT COUNT(*) FROM documents")?,
+                users: n("SELECT COUNT(*) FROM users")?,
+                devices: n("SELECT COUNT(*) FROM devices")?,
+                max_seq: n("SELECT COALESCE(MAX(seq), 0) FROM changes")?,
+            })
+        })
+    }
+}
