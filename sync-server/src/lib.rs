@@ -1,1 +1,202 @@
-//! placeholder
+//! sync-server owns the HTTP edge of fieldvoice: the axum router (sync,
+//! enrollment, identity administration, interview review API, health and
+//! metrics), authentication and the one authorisation policy, request limits,
+//! and the glue that runs central-store work on blocking threads under a
+//! semaphore. `main.rs` is a thin CLI (serve, admin, simulate) over this library.
+//!
+//! The library must not read the environment or configuration files: the binary
+//! builds [`Settings`] and hands them in. Handlers must not log secrets or
+//! interview answers.
+
+pub mod auth;
+pub mod demo;
+pub mod error;
+pub mod identity;
+pub mod metrics;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use central_store::CentralStore;
+use central_store::merge::FormRegistry;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use tokio::sync::Semaphore;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+
+/// Runtime settings, built by the binary from its config file and environment.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Campaign new interviews belong to, e.g. `mcmb-2026`.
+    pub campaign: String,
+    /// URL devices use to reach this server (put in enrollment QR codes).
+    pub public_url: String,
+    /// Largest request body accepted, compressed.
+    pub max_body_bytes: usize,
+    /// Largest sync body after decompression.
+    pub max_decoded_bytes: usize,
+    /// Most documents in one sync request.
+    pub max_docs_per_request: usize,
+    /// Concurrent merges (blocking threads doing Automerge + store work).
+    pub merge_concurrency: usize,
+    /// Feed page size, in changes and bytes.
+    pub feed_max_changes: usize,
+    pub feed_max_bytes: usize,
+    /// How long an enrollment code stays valid.
+    pub enrollment_ttl: Duration,
+    /// Enrollment attempts per client address per minute.
+    pub enroll_per_minute: u32,
+    /// Login attempts per client address per minute.
+    pub login_per_minute: u32,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            campaign: "mcmb-2026".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            max_body_bytes: 8 * 1024 * 1024,
+            max_decoded_bytes: 32 * 1024 * 1024,
+            max_docs_per_request: 500,
+            merge_concurrency: 2,
+            feed_max_changes: 2000,
+            feed_max_bytes: 4 * 1024 * 1024,
+            enrollment_ttl: Duration::from_secs(14 * 24 * 3600),
+            enroll_per_minute: 20,
+            login_per_minute: 10,
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Shared state of all handlers.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn CentralStore>,
+    pub forms: Arc<RwLock<FormRegistry>>,
+    pub settings: Arc<Settings>,
+    pub merge_permits: Arc<Semaphore>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub enroll_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    /// One Automerge actor per (server process, user) for server-side edits.
+    server_actors: Arc<Mutex<HashMap<String, automerge::ActorId>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+fn quota(per_minute: u32) -> Quota {
+    Quota::per_minute(NonZeroU32::new(per_minute.max(1)).unwrap_or(NonZeroU32::MIN))
+}
+
+impl AppState {
+    /// Build the state; loads the forms stored in `store`.
+    pub fn new(store: Arc<dyn CentralStore>, settings: Settings) -> Result<AppState, ApiError> {
+        let forms = FormRegistry::load(store.as_ref())?;
+        Ok(AppState {
+            store,
+            forms: Arc::new(RwLock::new(forms)),
+            merge_permits: Arc::new(Semaphore::new(settings.merge_concurrency.max(1))),
+            metrics: Arc::new(metrics::Metrics::default()),
+            enroll_limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota(
+                settings.enroll_per_minute,
+            ))),
+            login_limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota(
+                settings.login_per_minute,
+            ))),
+            settings: Arc::new(settings),
+            server_actors: Arc::new(Mutex::new(HashMap::new())),
+        })
+    }
+
+    /// The actor this server process uses for `user_id`'s edits.
+    pub fn actor_for(&self, user_id: &str) -> automerge::ActorId {
+        let mut m = self
+            .server_actors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.entry(user_id.to_owned())
+            .or_insert_with(|| survey_model::actor_from_uuid(uuid::Uuid::new_v4()))
+            .clone()
+    }
+
+    /// Store a form (validated) and make it available immediately.
+    pub fn install_form(&self, json: &str) -> Result<survey_model::Form, ApiError> {
+        let form = survey_model::Form::from_json(json)
+            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        self.store.put_form(form.id(), form.version(), json)?;
+        self.forms
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(form.clone());
+        Ok(form)
+    }
+
+    /// A snapshot of the form registry.
+    pub fn forms(&self) -> FormRegistry {
+        self.forms
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Run blocking store work under the merge semaphore.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let permit = self
+            .merge_permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::Unavailable)?;
+        let state = self.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            f(&state)
+        })
+        .await?;
+        out
+    }
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.max_body_bytes;
+    let timeout = state.settings.request_timeout;
+    routes::api()
+        .with_state(state.clone())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            metrics::track,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                // Path only: query strings may carry filters with names.
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+            },
+        ))
+}

@@ -113,7 +113,7 @@ fn sync_bookkeeping_tracks_acknowledged_heads() {
     let pending = store.pending(100).unwrap();
     assert_eq!(pending.len(), 1);
     assert!(pending[0].base_heads.is_empty());
-    assert_eq!(pending[0].changes.len(), 2, "creation change + one answer");
+    assert_eq!(pending[0].change_count, 2, "creation change + one answer");
     let acked = pending[0].heads.clone();
     store.mark_acknowledged(iv.id(), &acked).unwrap();
     assert!(store.pending(100).unwrap().is_empty());
@@ -122,7 +122,7 @@ fn sync_bookkeeping_tracks_acknowledged_heads() {
     store.save(&mut iv, Some(&form)).unwrap();
     let pending = store.pending(100).unwrap();
     assert_eq!(pending[0].base_heads, acked);
-    assert_eq!(pending[0].changes.len(), 1);
+    assert_eq!(pending[0].change_count, 1);
     // Remote changes (a coordinator's review) are applied without making it dirty
     // beyond what is local.
     let mut remote = store.load(iv.id()).unwrap();

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use automerge::{AutoCommit, Change, ChangeHash};
+use automerge::{AutoCommit, ChangeHash};
 use survey_model::{Form, Interview};
 use survey_protocol::{DocPush, DocResult, DocStatus};
 use uuid::Uuid;
@@ -119,22 +119,6 @@ fn prepare(
             status: DocStatus::Rejected { reason },
             heads: Vec::new(),
         };
-        // Parse every change first: malformed bytes reject the document.
-        let mut changes = Vec::with_capacity(push.changes.len());
-        let mut bad = None;
-        for (i, bytes) in push.changes.iter().enumerate() {
-            match Change::from_bytes(bytes.clone()) {
-                Ok(c) => changes.push(c),
-                Err(e) => {
-                    bad = Some(format!("change #{i} is not a valid Automerge change: {e}"));
-                    break;
-                }
-            }
-        }
-        if let Some(reason) = bad {
-            results.push(rejected(reason));
-            continue;
-        }
         let existing = store.load_doc(id)?;
         if let Some(doc) = &existing
             && doc.owner != caller.user.id
@@ -144,7 +128,7 @@ fn prepare(
                 reason: "interview belongs to another user".into(),
             });
         }
-        let merged = catch_unwind(AssertUnwindSafe(|| merge_one(existing.as_ref(), changes)));
+        let merged = catch_unwind(AssertUnwindSafe(|| merge_one(existing.as_ref(), push)));
         let outcome = match merged {
             Ok(o) => o,
             Err(_) => {
@@ -234,7 +218,7 @@ enum Merge {
     },
 }
 
-fn merge_one(existing: Option<&crate::StoredDoc>, changes: Vec<Change>) -> Merge {
+fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush) -> Merge {
     let mut doc = match existing {
         Some(d) => match AutoCommit::load(&d.snapshot) {
             Ok(doc) => doc,
@@ -243,32 +227,34 @@ fn merge_one(existing: Option<&crate::StoredDoc>, changes: Vec<Change>) -> Merge
         None => AutoCommit::new(),
     };
     let before = doc.get_heads();
-    let mut fresh: Vec<Change> = Vec::new();
-    for c in changes {
-        if doc.get_change_by_hash(&c.hash()).is_none() && !fresh.iter().any(|f| f.hash() == c.hash()) {
-            fresh.push(c);
-        }
-    }
-    if fresh.is_empty() {
+    let claimed: Vec<ChangeHash> = push.heads.iter().map(|h| ChangeHash(*h)).collect();
+    // A retry of something already stored: nothing to parse or write.
+    if !claimed.is_empty() && claimed.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
         return Merge::Unchanged(to_hashes(&before));
     }
-    if let Err(e) = doc.apply_changes(fresh.clone()) {
-        return Merge::Rejected(format!("changes do not apply: {e}"));
+    if push.data.is_empty() {
+        return Merge::Unchanged(to_hashes(&before));
+    }
+    if let Err(e) = doc.load_incremental(&push.data) {
+        return Merge::Rejected(format!("data is not valid Automerge: {e}"));
     }
     // Automerge queues changes whose dependencies are absent instead of failing.
     let missing = doc.get_missing_deps(&[]);
     if !missing.is_empty() {
         return Merge::Missing(to_hashes(&missing));
     }
+    // load_incremental skips chunks it cannot parse: the claimed heads tell.
+    if let Some(h) = claimed.iter().find(|h| doc.get_change_by_hash(h).is_none()) {
+        return Merge::Rejected(format!(
+            "data does not contain the change {h} it claims; it may be corrupt"
+        ));
+    }
     let heads = doc.get_heads();
     if heads == before {
         return Merge::Unchanged(to_hashes(&heads));
     }
-    let iv = match Interview::from_doc(doc, None) {
-        Ok(iv) => iv,
-        Err(e) => return Merge::Rejected(e.to_string()),
-    };
-    let new_changes = fresh
+    let new_changes: Vec<NewChange> = doc
+        .get_changes(&before)
         .into_iter()
         .map(|c| NewChange {
             hash: c.hash().0,
@@ -276,6 +262,10 @@ fn merge_one(existing: Option<&crate::StoredDoc>, changes: Vec<Change>) -> Merge
             bytes: c.raw_bytes().to_vec(),
         })
         .collect();
+    let iv = match Interview::from_doc(doc, None) {
+        Ok(iv) => iv,
+        Err(e) => return Merge::Rejected(e.to_string()),
+    };
     Merge::Changed {
         iv: Box::new(iv),
         new_changes,

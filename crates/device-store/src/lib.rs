@@ -83,6 +83,8 @@ pub struct InterviewSummary {
     pub conflicts: usize,
     pub created_at: String,
     pub updated_at: i64,
+    /// Why the server refused the last push of this interview, if it did.
+    pub sync_error: Option<String>,
 }
 
 /// Filter for [`DeviceStore::list`].
@@ -103,7 +105,10 @@ pub struct PendingDoc {
     pub base_heads: Vec<ChangeHash>,
     /// Local heads now.
     pub heads: Vec<ChangeHash>,
-    pub changes: Vec<Change>,
+    /// How many changes `data` holds.
+    pub change_count: usize,
+    /// Those changes as one compressed Automerge bundle.
+    pub data: Vec<u8>,
 }
 
 /// The device's interview store.
@@ -132,7 +137,7 @@ CREATE TABLE IF NOT EXISTS chunks (
   PRIMARY KEY (doc_id, seq));
 CREATE TABLE IF NOT EXISTS sync_state (
   doc_id TEXT PRIMARY KEY, server_heads TEXT NOT NULL DEFAULT '',
-  dirty INTEGER NOT NULL DEFAULT 1, last_synced_at INTEGER);
+  dirty INTEGER NOT NULL DEFAULT 1, last_synced_at INTEGER, sync_error TEXT);
 CREATE INDEX IF NOT EXISTS sync_dirty ON sync_state(dirty) WHERE dirty = 1;
 ";
 
@@ -448,7 +453,7 @@ impl DeviceStore {
     pub fn list(&self, f: &ListFilter) -> Result<Vec<InterviewSummary>> {
         let mut sql = String::from(
             "SELECT d.doc_id, d.form_id, d.form_version, d.status, d.review_state, d.summary,
-                    d.created_at, d.updated_at, COALESCE(s.dirty, 1)
+                    d.created_at, d.updated_at, COALESCE(s.dirty, 1), s.sync_error
              FROM docs d LEFT JOIN sync_state s ON s.doc_id = d.doc_id WHERE 1 = 1",
         );
         let mut args: Vec<String> = Vec::new();
@@ -487,6 +492,7 @@ impl DeviceStore {
                 r.get::<_, String>(6)?,
                 r.get::<_, i64>(7)?,
                 r.get::<_, i64>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         })?;
         let mut out = Vec::new();
@@ -501,6 +507,7 @@ impl DeviceStore {
                 created_at,
                 updated_at,
                 dirty,
+                sync_error,
             ) = row?;
             let id = Uuid::parse_str(&id).map_err(|e| StoreError::BadMeta(e.to_string()))?;
             let s: serde_json::Value = serde_json::from_str(&summary).unwrap_or_default();
@@ -522,6 +529,7 @@ impl DeviceStore {
                 conflicts: s["conflicts"].as_u64().unwrap_or(0) as usize,
                 created_at,
                 updated_at,
+                sync_error,
             });
         }
         Ok(out)
@@ -557,12 +565,19 @@ impl DeviceStore {
             } else {
                 Vec::new()
             };
-            let changes = iv.changes_since(&base);
+            let hashes: Vec<ChangeHash> = iv.changes_since(&base).iter().map(Change::hash).collect();
+            let data = iv
+                .doc_mut()
+                .bundle(hashes.iter().copied())
+                .map_err(|e| StoreError::Corrupt { doc: id, reason: format!("bundle: {e}") })?
+                .bytes()
+                .to_vec();
             out.push(PendingDoc {
                 id,
                 base_heads: base,
                 heads,
-                changes,
+                change_count: hashes.len(),
+                data,
             });
         }
         Ok(out)
@@ -581,7 +596,8 @@ impl DeviceStore {
             "INSERT INTO sync_state(doc_id, server_heads, dirty, last_synced_at)
              VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(doc_id) DO UPDATE SET server_heads = excluded.server_heads,
-               dirty = excluded.dirty, last_synced_at = excluded.last_synced_at",
+               dirty = excluded.dirty, last_synced_at = excluded.last_synced_at,
+               sync_error = NULL",
             params![
                 id.to_string(),
                 encode_heads(server_heads),
@@ -620,6 +636,25 @@ impl DeviceStore {
             .ok();
         self.save_inner(&mut iv, form.as_ref(), false)?;
         self.mark_acknowledged(id, server_heads)
+    }
+
+    /// Forget the server heads of a document so its whole history is sent
+    /// again (the repair path after the server reported missing dependencies).
+    pub fn reset_server_heads(&mut self, id: Uuid) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET server_heads = '', dirty = 1 WHERE doc_id = ?1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// Record (or clear) why the server refused a document, for the UI.
+    pub fn set_sync_error(&mut self, id: Uuid, error: Option<&str>) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_state SET sync_error = ?2 WHERE doc_id = ?1",
+            params![id.to_string(), error],
+        )?;
+        Ok(())
     }
 
     /// Last time any document was acknowledged by the server (Unix ms).

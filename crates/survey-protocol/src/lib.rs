@@ -42,8 +42,10 @@ pub struct DocPush {
     pub base_heads: Vec<Hash>,
     /// The device's heads after these changes.
     pub heads: Vec<Hash>,
-    /// Raw Automerge change bytes not covered by `base_heads`.
-    pub changes: Vec<Vec<u8>>,
+    /// The changes not covered by `base_heads`, as Automerge bytes that
+    /// `load_incremental` accepts: a compressed change bundle (what devices
+    /// send), concatenated change chunks, or a saved document.
+    pub data: Vec<u8>,
 }
 
 /// Server → device.
@@ -200,7 +202,7 @@ mod tests {
                 doc_id: Uuid::from_u128(0x0192_0000_0000_7000_8000_0000_0000_0001),
                 base_heads: vec![[7; 32]],
                 heads: vec![[9; 32]],
-                changes: vec![vec![1, 2, 3], vec![0; 300]],
+                data: vec![0; 300],
             }],
         }
     }
@@ -235,7 +237,7 @@ mod tests {
     fn decompression_bomb_is_refused() {
         let big = SyncRequest {
             cursor: 0,
-            docs: vec![DocPush { doc_id: Uuid::nil(), base_heads: vec![], heads: vec![], changes: vec![vec![0; 4_000_000]] }],
+            docs: vec![DocPush { doc_id: Uuid::nil(), base_heads: vec![], heads: vec![], data: vec![0; 4_000_000] }],
         };
         let bytes = encode(&big, Compression::Gzip).unwrap();
         assert!(bytes.len() < 20_000, "compresses well: {}", bytes.len());

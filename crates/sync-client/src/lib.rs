@@ -1,1 +1,330 @@
-//! placeholder
+//! sync-client owns the device side of the sync protocol: it reads pending
+//! changes from a [`DeviceStore`], sends them in batches with the feed cursor in
+//! one `POST /api/v1/sync` per round, applies what the server sends back, and
+//! records acknowledgements. Retries with exponential backoff are safe because
+//! the server stores changes idempotently; progress is committed to the store
+//! after every round, so an interrupted sync resumes where it stopped.
+//!
+//! It is Tauri-agnostic and headless-testable. It must not hold UI state, read
+//! configuration files or the environment: callers pass the server URL, token
+//! and options.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use automerge::{Change, ChangeHash};
+use device_store::{DeviceStore, Enrollment, StoreError};
+use survey_protocol::{
+    CONTENT_TYPE, Compression, DocPush, DocStatus, EnrollRequest, EnrollResponse, SyncRequest,
+    SyncResponse,
+};
+use uuid::Uuid;
+
+/// Errors of a sync or enrollment.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("network: {0}")]
+    Network(#[from] reqwest::Error),
+    #[error("server refused ({status}): {message}")]
+    Refused { status: u16, message: String },
+    #[error("the device token was refused; enroll again")]
+    Unauthorized,
+    #[error("device store: {0}")]
+    Store(#[from] StoreError),
+    #[error("protocol: {0}")]
+    Protocol(String),
+    #[error("the device is not enrolled")]
+    NotEnrolled,
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+/// Tunables of a sync run.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// Documents per request.
+    pub batch_docs: usize,
+    /// Attempts per request on network errors, 429 and 5xx.
+    pub attempts: u32,
+    /// First backoff delay; doubles each attempt.
+    pub backoff: Duration,
+    /// Upper bound of rounds in one run (feed paging included).
+    pub max_rounds: usize,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        SyncOptions {
+            batch_docs: 100,
+            attempts: 5,
+            backoff: Duration::from_millis(300),
+            max_rounds: 200,
+        }
+    }
+}
+
+/// What a sync run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    pub rounds: usize,
+    pub docs_sent: usize,
+    pub changes_sent: usize,
+    pub docs_acknowledged: usize,
+    pub docs_rejected: Vec<(Uuid, String)>,
+    pub feed_changes: usize,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub retries: u32,
+    /// Latency of each request round trip.
+    pub latencies: Vec<Duration>,
+}
+
+/// Build an HTTP client with sensible timeouts for poor networks.
+pub fn http_client() -> Result<reqwest::Client, SyncError> {
+    Ok(reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(15))
+        .timeout(Duration::from_secs(120))
+        .user_agent(concat!("fieldvoice-sync/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+async fn refused(resp: reqwest::Response) -> SyncError {
+    let status = resp.status().as_u16();
+    if status == 401 {
+        return SyncError::Unauthorized;
+    }
+    let body = resp.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|v| v["error"].as_str().map(str::to_owned))
+        .unwrap_or(body);
+    SyncError::Refused { status, message }
+}
+
+/// Exchange a one-time enrollment code for a device token, and store the
+/// enrollment and the campaign's forms in the device store.
+pub async fn enroll(
+    http: &reqwest::Client,
+    store: Arc<Mutex<DeviceStore>>,
+    server_url: &str,
+    code: &str,
+    device_label: &str,
+) -> Result<Enrollment, SyncError> {
+    let url = format!("{}/api/v1/enroll", server_url.trim_end_matches('/'));
+    let resp = http
+        .post(url)
+        .json(&EnrollRequest {
+            code: code.to_owned(),
+            device_label: device_label.to_owned(),
+        })
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        return Err(refused(resp).await);
+    }
+    let e: EnrollResponse = resp.json().await?;
+    let enrollment = Enrollment {
+        server_url: server_url.trim_end_matches('/').to_owned(),
+        device_id: e.device_id,
+        device_token: e.device_token,
+        user_id: e.user_id,
+        user_name: e.user_name,
+        country: e.country,
+        campaign: e.campaign,
+    };
+    let en = enrollment.clone();
+    blocking(store, move |s| {
+        for f in &e.forms {
+            s.put_form(f)?;
+        }
+        s.set_enrollment(&en)?;
+        // A new enrollment starts a new feed.
+        s.set_cursor(0)?;
+        Ok(())
+    })
+    .await?;
+    Ok(enrollment)
+}
+
+async fn blocking<T: Send + 'static>(
+    store: Arc<Mutex<DeviceStore>>,
+    f: impl FnOnce(&mut DeviceStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, SyncError> {
+    tokio::task::spawn_blocking(move || {
+        let mut s = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut s)
+    })
+    .await
+    .map_err(|e| SyncError::Join(e.to_string()))?
+    .map_err(SyncError::from)
+}
+
+fn hashes(h: &[ChangeHash]) -> Vec<[u8; 32]> {
+    h.iter().map(|h| h.0).collect()
+}
+
+fn change_hashes(h: &[[u8; 32]]) -> Vec<ChangeHash> {
+    h.iter().map(|b| ChangeHash(*b)).collect()
+}
+
+/// Sync the store with its server until nothing is pending and the feed is
+/// drained (or `max_rounds` is reached).
+pub async fn sync(
+    http: &reqwest::Client,
+    store: Arc<Mutex<DeviceStore>>,
+    opts: &SyncOptions,
+) -> Result<SyncReport, SyncError> {
+    let enrollment = blocking(store.clone(), |s| s.enrollment())
+        .await?
+        .ok_or(SyncError::NotEnrolled)?;
+    let url = format!("{}/api/v1/sync", enrollment.server_url);
+    let mut report = SyncReport::default();
+    // Documents already settled in this run (acknowledged or rejected) are not
+    // sent again in this run, which bounds the work even if they stay dirty.
+    let mut settled: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    for _ in 0..opts.max_rounds {
+        let limit = opts.batch_docs + settled.len();
+        let batch = opts.batch_docs;
+        let skip = settled.clone();
+        let (cursor, pending) = blocking(store.clone(), move |s| {
+            let pending: Vec<_> = s
+                .pending(limit)?
+                .into_iter()
+                .filter(|p| !skip.contains(&p.id))
+                .take(batch)
+                .collect();
+            Ok((s.cursor()?, pending))
+        })
+        .await?;
+        let docs: Vec<DocPush> = pending
+            .iter()
+            .map(|p| DocPush {
+                doc_id: p.id,
+                base_heads: hashes(&p.base_heads),
+                heads: hashes(&p.heads),
+                data: p.data.clone(),
+            })
+            .collect();
+        report.docs_sent += docs.len();
+        report.changes_sent += pending.iter().map(|p| p.change_count).sum::<usize>();
+        let req = SyncRequest { cursor, docs };
+        let body = survey_protocol::encode(&req, Compression::Gzip)
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        report.bytes_up += body.len() as u64;
+        let (resp, elapsed) = post_with_retry(http, &url, &enrollment.device_token, body, opts, &mut report).await?;
+        report.latencies.push(elapsed);
+        report.bytes_down += resp.len() as u64;
+        let resp: SyncResponse = survey_protocol::decode(&resp, 256 * 1024 * 1024)
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        report.rounds += 1;
+        report.feed_changes += resp.feed.iter().map(|f| f.changes.len()).sum::<usize>();
+        let full_batch = req.docs.len() >= opts.batch_docs;
+        let more = resp.more;
+        let outcome = blocking(store.clone(), move |s| apply_response(s, resp)).await?;
+        report.docs_acknowledged += outcome.acknowledged.len();
+        settled.extend(outcome.acknowledged);
+        for (id, reason) in outcome.rejected {
+            settled.insert(id);
+            report.docs_rejected.push((id, reason));
+        }
+        // Done when the feed is drained and the last batch was not full.
+        if !more && !full_batch {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+#[derive(Default)]
+struct Outcome {
+    acknowledged: Vec<Uuid>,
+    rejected: Vec<(Uuid, String)>,
+}
+
+fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, StoreError> {
+    // Feed first, so acknowledgements can see the server's full heads.
+    for fd in resp.feed {
+        let changes: Vec<Change> = fd
+            .changes
+            .into_iter()
+            .filter_map(|b| match Change::from_bytes(b) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(doc = %fd.doc_id, error = %e, "server sent an unreadable change; skipped");
+                    None
+                }
+            })
+            .collect();
+        match s.apply_remote(fd.doc_id, changes, &change_hashes(&fd.heads)) {
+            Ok(()) => {}
+            // A feed page may hold a document's later changes before the
+            // earlier ones arrive on the next page; the repair path catches up.
+            Err(StoreError::Model(e)) => {
+                tracing::warn!(doc = %fd.doc_id, error = %e, "feed changes not applicable yet");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut out = Outcome::default();
+    for r in resp.results {
+        match r.status {
+            DocStatus::Applied => {
+                s.mark_acknowledged(r.doc_id, &change_hashes(&r.heads))?;
+                out.acknowledged.push(r.doc_id);
+            }
+            DocStatus::MissingDeps { .. } => s.reset_server_heads(r.doc_id)?,
+            DocStatus::Rejected { reason } => {
+                s.set_sync_error(r.doc_id, Some(&reason))?;
+                out.rejected.push((r.doc_id, reason));
+            }
+        }
+    }
+    s.set_cursor(resp.cursor)?;
+    Ok(out)
+}
+
+async fn post_with_retry(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+    opts: &SyncOptions,
+    report: &mut SyncReport,
+) -> Result<(Vec<u8>, Duration), SyncError> {
+    let mut delay = opts.backoff;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let t = Instant::now();
+        let result = http
+            .post(url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .body(body.clone())
+            .send()
+            .await;
+        let retryable = match result {
+            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
+                Ok(b) => return Ok((b.to_vec(), t.elapsed())),
+                Err(e) => SyncError::Network(e),
+            },
+            Ok(resp)
+                if resp.status().is_server_error()
+                    || resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS =>
+            {
+                refused(resp).await
+            }
+            Ok(resp) => return Err(refused(resp).await),
+            Err(e) => SyncError::Network(e),
+        };
+        if attempt >= opts.attempts {
+            return Err(retryable);
+        }
+        tracing::debug!(attempt, error = %retryable, "sync request failed; retrying");
+        report.retries += 1;
+        // Jitter spreads retries of many devices after an outage.
+        let jitter = Duration::from_millis(u64::from(Uuid::new_v4().as_bytes()[0]) % 100);
+        tokio::time::sleep(delay + jitter).await;
+        delay = delay.saturating_mul(2).min(Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,228 @@
+//! Authentication (who is calling) and the single authorisation policy (what
+//! they may do). Every handler calls [`authorize`]; nothing else decides.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use central_store::{Device, Hash, Role, User};
+use sha2::{Digest, Sha256};
+
+use crate::AppState;
+use crate::error::ApiError;
+
+/// Prefix of device tokens.
+pub const DEVICE_TOKEN_PREFIX: &str = "fvd_";
+/// Prefix of API tokens (admins, coordinators, analysts).
+pub const API_TOKEN_PREFIX: &str = "fva_";
+
+/// The authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    /// Set when the caller authenticated with a device token.
+    pub device: Option<Device>,
+}
+
+/// Something a caller wants to do, with the country it concerns.
+#[derive(Debug, Clone, Copy)]
+pub enum Action<'a> {
+    /// Push and pull interviews from an enrolled device.
+    Sync,
+    /// Create a user with `role` in `country`.
+    CreateUser { role: Role, country: &'a str },
+    /// See users and devices of a country; issue enrollment codes; revoke devices.
+    ManageUsers { country: &'a str },
+    /// Read interviews of a country.
+    ReadInterviews { country: &'a str },
+    /// Review, comment and tag interviews of a country.
+    Review { country: &'a str },
+    /// Export a country's dataset.
+    Export { country: &'a str },
+    /// Export with PII included.
+    ExportPii,
+    /// Manage forms and read the audit log.
+    Administer,
+}
+
+fn in_country(u: &User, c: &str) -> bool {
+    u.countries.iter().any(|x| x == c)
+}
+
+/// The authorisation policy. Returns `Forbidden` with a reason when denied.
+pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
+    let u = &p.user;
+    let allowed = match (u.role, action) {
+        (_, Action::Sync) => p.device.is_some(),
+        // Everything else needs a person, not a device token.
+        _ if p.device.is_some() => false,
+        (Role::Admin, _) => true,
+        (Role::Coordinator, Action::CreateUser { role, country }) => {
+            role == Role::Employee && in_country(u, country)
+        }
+        (
+            Role::Coordinator,
+            Action::ManageUsers { country }
+            | Action::ReadInterviews { country }
+            | Action::Review { country }
+            | Action::Export { country },
+        ) => in_country(u, country),
+        (Role::Analyst, Action::Export { country }) => in_country(u, country),
+        _ => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "a {} may not do this here",
+            u.role.as_str()
+        )))
+    }
+}
+
+/// Countries whose data the principal may read for `purpose` (`None` = all).
+pub fn readable_countries(p: &Principal) -> Option<Vec<String>> {
+    match p.user.role {
+        Role::Admin => None,
+        _ => Some(p.user.countries.clone()),
+    }
+}
+
+/// SHA-256 of a secret (tokens and enrollment codes are high-entropy random
+/// strings, so a fast hash is enough; passwords use argon2).
+pub fn hash_secret(s: &str) -> Hash {
+    Sha256::digest(s.as_bytes()).into()
+}
+
+/// A new random token with `prefix`.
+pub fn new_token(prefix: &str) -> String {
+    let bytes: [u8; 32] = rand::random();
+    format!(
+        "{prefix}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// Crockford base32 without I, L, O, U: unambiguous when read aloud or typed.
+const CODE_ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// A new one-time enrollment code, `XXXXX-XXXXX` (50 bits).
+pub fn new_enrollment_code() -> String {
+    let mut s = String::with_capacity(11);
+    for i in 0..10 {
+        if i == 5 {
+            s.push('-');
+        }
+        let n: u8 = rand::random::<u8>() & 31;
+        s.push(CODE_ALPHABET[n as usize] as char);
+    }
+    s
+}
+
+/// Normalise a typed code: drop spaces and dashes, upper-case, map look-alikes.
+/// Returns `None` if it cannot be a code.
+pub fn normalize_code(input: &str) -> Option<String> {
+    let mut out = String::with_capacity(10);
+    for c in input.chars() {
+        let c = match c.to_ascii_uppercase() {
+            ' ' | '-' => continue,
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        };
+        if !c.is_ascii() || !CODE_ALPHABET.contains(&(c as u8)) {
+            return None;
+        }
+        out.push(c);
+        if out.len() > 10 {
+            return None;
+        }
+    }
+    (out.len() == 10).then(|| format!("{}-{}", &out[..5], &out[5..]))
+}
+
+/// Hash a password with argon2id.
+pub fn hash_password(password: &str) -> Result<String, ApiError> {
+    use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+    let salt = SaltString::generate(&mut OsRng);
+    argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+}
+
+/// Check a password against an argon2 PHC string.
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(phc).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// Resolve a bearer token to a principal.
+pub async fn principal_from_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let store = state.store.clone();
+    let hash = hash_secret(token);
+    if token.starts_with(DEVICE_TOKEN_PREFIX) {
+        let found = tokio::task::spawn_blocking(move || store.device_by_token(&hash)).await??;
+        let (device, user) = found.ok_or(ApiError::Unauthorized)?;
+        Ok(Principal {
+            user,
+            device: Some(device),
+        })
+    } else if token.starts_with(API_TOKEN_PREFIX) {
+        let user = tokio::task::spawn_blocking(move || store.user_by_api_token(&hash))
+            .await??
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(Principal { user, device: None })
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?.to_owned();
+        let p = principal_from_token(state, &token).await?;
+        parts.extensions.insert(p.clone());
+        Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_normalise_and_reject_garbage() {
+        let c = new_enrollment_code();
+        assert_eq!(normalize_code(&c).as_deref(), Some(c.as_str()));
+        assert_eq!(normalize_code(&c.to_lowercase().replace('-', " ")).as_deref(), Some(c.as_str()));
+        assert_eq!(normalize_code("abcde-fghjk").as_deref(), Some("ABCDE-FGHJK"));
+        assert_eq!(normalize_code("oooo0-11111").as_deref(), Some("00000-11111"));
+        for bad in ["", "ABCD", "ABCDE-FGHJKM", "ABCDE-FGHJ!", "ÀBCDE-FGHJK", "UUUUU-UUUUU"] {
+            assert_eq!(normalize_code(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a phc string"));
+    }
+}

@@ -1,0 +1,182 @@
+//! `fieldvoice-server admin ...`: administration straight on the store.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow, bail};
+use central_store::{NewUser, Role};
+use clap::Subcommand;
+use sync_server::AppState;
+use sync_server::auth::hash_password;
+use sync_server::identity::{enrollment_link, is_country, parse_user_csv};
+use sync_server::routes::users::{create_user_with_code, issue_api_token};
+
+use super::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create the first admin and print an API token (refused if users exist).
+    Bootstrap {
+        #[arg(long, default_value = "admin")]
+        login: String,
+        #[arg(long, default_value = "Administrator")]
+        name: String,
+        /// Read the dashboard password from this environment variable.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// Create one user; employees get an enrollment code, others an API token.
+    CreateUser {
+        #[arg(long)]
+        login: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = parse_role, default_value = "employee")]
+        role: Role,
+        /// Country code; repeat for coordinators of several countries.
+        #[arg(long = "country")]
+        countries: Vec<String>,
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+    /// Create employees from a CSV (login,name,country[,role]); prints login,code CSV.
+    ImportUsers { file: PathBuf },
+    /// Issue a new API token for a user.
+    Token {
+        #[arg(long)]
+        login: String,
+    },
+    /// Revoke a device: its token stops working at once.
+    RevokeDevice { device_id: String },
+    /// Install a form version from a JSON file.
+    InstallForm { file: PathBuf },
+    /// Print store counts.
+    Stats,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("`{s}` is not admin, coordinator, employee or analyst"))
+}
+
+fn password(var: Option<&str>) -> anyhow::Result<Option<String>> {
+    let Some(var) = var else { return Ok(None) };
+    let p = std::env::var(var).with_context(|| format!("environment variable {var} is not set"))?;
+    if p.chars().count() < 10 {
+        bail!("the password in {var} needs at least 10 characters");
+    }
+    Ok(Some(hash_password(&p).map_err(|e| anyhow!("{e}"))?))
+}
+
+pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    let store = config.open_store()?;
+    let state = AppState::new(store, config.settings()).map_err(|e| anyhow!("{e}"))?;
+    if state.forms().all().next().is_none() {
+        for (_, json) in survey_model::BUILTIN_FORMS {
+            state.install_form(json).map_err(|e| anyhow!("{e}"))?;
+        }
+    }
+    tokio::task::spawn_blocking(move || run_blocking(&state, cmd)).await?
+}
+
+fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
+    let err = |e: sync_server::ApiError| anyhow!("{e}");
+    match cmd {
+        AdminCommand::Bootstrap { login, name, password_env } => {
+            if !state.store.list_users(None)?.is_empty() {
+                bail!("the store already has users; use `admin token --login ...` instead");
+            }
+            let user = state.store.create_user(
+                &NewUser {
+                    login,
+                    name,
+                    role: Role::Admin,
+                    countries: vec![],
+                    password_hash: password(password_env.as_deref())?,
+                },
+                central_store::unix_now(),
+            )?;
+            let token = issue_api_token(state, &user, "bootstrap").map_err(err)?;
+            super::announce(&format!("admin {} created\ntoken {token}", user.login));
+        }
+        AdminCommand::CreateUser { login, name, role, countries, password_env } => {
+            let countries: Vec<String> = countries.iter().map(|c| c.to_uppercase()).collect();
+            if let Some(c) = countries.iter().find(|c| !is_country(c)) {
+                bail!("`{c}` is not a two-letter country code");
+            }
+            let new = NewUser { login, name, role, countries, password_hash: password(password_env.as_deref())? };
+            if role == Role::Employee {
+                let (u, code) = create_user_with_code(state, &new).map_err(err)?;
+                super::announce(&format!(
+                    "user {} ({}) created\nenrollment code {code}\nlink {}",
+                    u.login,
+                    u.id,
+                    enrollment_link(&state.settings.public_url, &code)
+                ));
+            } else {
+                let u = state.store.create_user(&new, central_store::unix_now())?;
+                let token = issue_api_token(state, &u, "cli").map_err(err)?;
+                super::announce(&format!("user {} ({}) created\ntoken {token}", u.login, u.id));
+            }
+        }
+        AdminCommand::ImportUsers { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let (rows, problems) = parse_user_csv(&text).map_err(|e| anyhow!(e))?;
+            let bar = indicatif::ProgressBar::new(rows.len() as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} users {eta}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            super::announce("line,login,country,enrollment_code");
+            let mut failed = problems.len();
+            for p in &problems {
+                tracing::warn!(line = p.line, problem = %p.message, "row skipped");
+            }
+            for r in rows {
+                let new = NewUser {
+                    login: r.login.clone(),
+                    name: r.name,
+                    role: r.role,
+                    countries: vec![r.country.clone()],
+                    password_hash: None,
+                };
+                match create_user_with_code(state, &new) {
+                    Ok((_, code)) => super::announce(&format!("{},{},{},{code}", r.line, r.login, r.country)),
+                    Err(e) => {
+                        failed += 1;
+                        tracing::warn!(line = r.line, error = %e, "row skipped");
+                    }
+                }
+                bar.inc(1);
+            }
+            bar.finish_and_clear();
+            if failed > 0 {
+                tracing::warn!(failed, "some rows were not imported");
+            }
+        }
+        AdminCommand::Token { login } => {
+            let (user, _) = state
+                .store
+                .user_by_login(&login)?
+                .ok_or_else(|| anyhow!("no user with login {login}"))?;
+            let token = issue_api_token(state, &user, "cli").map_err(err)?;
+            super::announce(&format!("token {token}"));
+        }
+        AdminCommand::RevokeDevice { device_id } => {
+            if !state.store.revoke_device(&device_id, central_store::unix_now())? {
+                bail!("no active device {device_id}");
+            }
+            super::announce(&format!("device {device_id} revoked"));
+        }
+        AdminCommand::InstallForm { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let form = state.install_form(&text).map_err(err)?;
+            super::announce(&format!("form {} v{} installed", form.id(), form.version()));
+        }
+        AdminCommand::Stats => {
+            let s = state.store.stats()?;
+            super::announce(&serde_json::to_string_pretty(&s)?);
+        }
+    }
+    Ok(())
+}

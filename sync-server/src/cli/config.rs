@@ -1,0 +1,124 @@
+//! Configuration: defaults < TOML file < FIELDVOICE_* environment < flags.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use central_store::CentralStore;
+use serde::Deserialize;
+use sync_server::Settings;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub database: String,
+    pub public_url: String,
+    pub campaign: String,
+    pub max_body_bytes: usize,
+    pub max_docs_per_request: usize,
+    pub merge_concurrency: usize,
+    pub enroll_per_minute: u32,
+    pub login_per_minute: u32,
+    pub request_timeout_secs: u64,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let s = Settings::default();
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database: "fieldvoice.sqlite3".into(),
+            public_url: s.public_url,
+            campaign: s.campaign,
+            max_body_bytes: s.max_body_bytes,
+            max_docs_per_request: s.max_docs_per_request,
+            merge_concurrency: s.merge_concurrency,
+            enroll_per_minute: s.enroll_per_minute,
+            login_per_minute: s.login_per_minute,
+            request_timeout_secs: s.request_timeout.as_secs(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+fn env_override<T: std::str::FromStr>(key: &str, slot: &mut T) -> anyhow::Result<()>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Ok(v) = std::env::var(key) {
+        *slot = v
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{key}={v:?} is not valid: {e}"))?;
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, database: Option<&str>) -> anyhow::Result<Config> {
+        let mut c = match file {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config {}", p.display()))?
+            }
+            None => Config::default(),
+        };
+        env_override("FIELDVOICE_LISTEN", &mut c.listen)?;
+        env_override("FIELDVOICE_PUBLIC_URL", &mut c.public_url)?;
+        env_override("FIELDVOICE_CAMPAIGN", &mut c.campaign)?;
+        env_override("FIELDVOICE_MAX_BODY_BYTES", &mut c.max_body_bytes)?;
+        env_override("FIELDVOICE_MAX_DOCS_PER_REQUEST", &mut c.max_docs_per_request)?;
+        env_override("FIELDVOICE_MERGE_CONCURRENCY", &mut c.merge_concurrency)?;
+        env_override("FIELDVOICE_ENROLL_PER_MINUTE", &mut c.enroll_per_minute)?;
+        env_override("FIELDVOICE_LOGIN_PER_MINUTE", &mut c.login_per_minute)?;
+        env_override("FIELDVOICE_LOG_FORMAT", &mut c.log_format)?;
+        if let Some(db) = database {
+            c.database = db.to_owned();
+        }
+        Ok(c)
+    }
+
+    pub fn settings(&self) -> Settings {
+        Settings {
+            campaign: self.campaign.clone(),
+            public_url: self.public_url.clone(),
+            max_body_bytes: self.max_body_bytes,
+            max_docs_per_request: self.max_docs_per_request,
+            merge_concurrency: self.merge_concurrency,
+            enroll_per_minute: self.enroll_per_minute,
+            login_per_minute: self.login_per_minute,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+            ..Settings::default()
+        }
+    }
+
+    /// Open the configured store.
+    pub fn open_store(&self) -> anyhow::Result<Arc<dyn CentralStore>> {
+        let db = self.database.as_str();
+        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
+            bail!("PostgreSQL stores are not available in this build yet; use a SQLite path");
+        }
+        let path = db.strip_prefix("sqlite://").unwrap_or(db);
+        let store = central_store::SqliteStore::open(Path::new(path))
+            .with_context(|| format!("opening SQLite store {path}"))?;
+        Ok(Arc::new(store))
+    }
+}
+
+pub fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FIELDVOICE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

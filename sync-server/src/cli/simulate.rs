@@ -1,0 +1,377 @@
+//! `fieldvoice-server simulate`: a field-day rehearsal over real HTTP.
+//!
+//! 1. starts a server process on a fresh SQLite store (or uses `--server`),
+//! 2. bulk-imports N employees (CSV) and enrolls N devices, each a real device
+//!    store in a temp dir,
+//! 3. creates M interviews offline across the devices,
+//! 4. syncs every device in a burst with concurrency C, and
+//! 5. prints throughput, bytes per interview, latency percentiles, server peak
+//!    RSS and errors, after checking the server holds every interview.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow, bail};
+use device_store::DeviceStore;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::Semaphore;
+
+use super::config::Config;
+
+#[derive(Debug, clap::Args)]
+pub struct SimulateArgs {
+    /// Number of devices (one employee each).
+    #[arg(long, default_value_t = 200)]
+    pub devices: usize,
+    /// Number of interviews, spread over the devices.
+    #[arg(long, default_value_t = 300)]
+    pub interviews: usize,
+    /// Devices syncing at the same time during the burst.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Use this running server instead of starting one (needs --admin-token).
+    #[arg(long)]
+    pub server: Option<String>,
+    #[arg(long, env = "FIELDVOICE_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
+    /// Work directory (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// Countries the employees are spread over.
+    #[arg(long, default_value = "CI,SN,CM,ML,BF,GN,NE,TD,CG,CD,GA,MG,JO,EG,TN,MA,BW")]
+    pub countries: String,
+}
+
+struct ServerProc {
+    child: tokio::process::Child,
+    url: String,
+    pid: u32,
+}
+
+fn bar(len: u64, what: &str) -> ProgressBar {
+    let b = ProgressBar::new(len);
+    b.set_style(
+        ProgressStyle::with_template(&format!("{{elapsed:>4}} {{bar:36}} {{pos}}/{{len}} {what} {{per_sec}} eta {{eta}}"))
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    b
+}
+
+async fn start_server(dir: &Path) -> anyhow::Result<(ServerProc, String)> {
+    let exe = std::env::current_exe()?;
+    let db = dir.join("server.sqlite3");
+    let out = tokio::process::Command::new(&exe)
+        .arg("--database")
+        .arg(&db)
+        .args(["admin", "bootstrap"])
+        .output()
+        .await?;
+    if !out.status.success() {
+        bail!("bootstrap failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let token = text
+        .lines()
+        .find_map(|l| l.strip_prefix("token "))
+        .ok_or_else(|| anyhow!("bootstrap printed no token"))?
+        .to_owned();
+    let mut child = tokio::process::Command::new(&exe)
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("FIELDVOICE_ENROLL_PER_MINUTE", "100000000")
+        .env("FIELDVOICE_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let pid = child.id().ok_or_else(|| anyhow!("server exited at once"))?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow!("no stdout"))?;
+    let mut lines = BufReader::new(stdout).lines();
+    let url = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(l) = lines.next_line().await? {
+            if let Some(u) = l.strip_prefix("listening on ") {
+                return Ok::<_, anyhow::Error>(u.to_owned());
+            }
+        }
+        bail!("server exited before listening")
+    })
+    .await
+    .context("waiting for the server")??;
+    // Keep draining stdout so the server never blocks on it.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Ok((ServerProc { child, url, pid }, token))
+}
+
+fn peak_rss_mb(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = s
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+fn pct(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn answers(n: usize, city: &str) -> Vec<(&'static str, serde_json::Value)> {
+    let nps = (n * 7 % 11) as i64;
+    let complaint = nps <= 6;
+    let mut v = vec![
+        ("consent", json!(true)),
+        ("segment", json!(["individual", "business", "mobile_money_user", "partner"][n % 4])),
+        ("customer_name", json!(format!("Client {n}"))),
+        ("customer_phone", json!(format!("+225 07 {:02} {:02} {:02}", n % 100, n / 100 % 100, n / 10000 % 100))),
+        ("city", json!(city)),
+        ("area_type", json!(["urban", "peri_urban", "rural"][n % 3])),
+        ("location", json!({"lat": 5.3 + (n % 100) as f64 * 0.01, "lon": -4.0 + (n % 77) as f64 * 0.01, "accuracy": 12.0})),
+        ("customer_since_years", json!((n % 20) as i64)),
+        ("services_used", json!(["mobile_voice", "mobile_money"])),
+        ("nps", json!(nps)),
+        ("nps_reason", json!("Le réseau coupe souvent le soir, mais le service client est aimable.")),
+        ("sat_network", json!(1 + (n % 5) as i64)),
+        ("sat_shop", json!(1 + ((n + 1) % 5) as i64)),
+        ("sat_call_centre", json!(1 + ((n + 2) % 5) as i64)),
+        ("sat_billing", json!(1 + ((n + 3) % 5) as i64)),
+        ("sat_mobile_money", json!(1 + ((n + 4) % 5) as i64)),
+        ("has_complaint", json!(if complaint { "yes" } else { "no" })),
+        ("verbatim", json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît.")),
+        ("verbatim_language", json!("fr")),
+        ("follow_up_requested", json!("no")),
+        ("interview_date", json!("2026-11-30")),
+    ];
+    if complaint {
+        v.extend([
+            ("complaint_categories", json!(["network_coverage", "data_speed"])),
+            ("complaint_root_cause", json!(["network"])),
+            ("complaint_detail", json!("Pas de 4G dans le quartier depuis trois mois.")),
+            ("complaint_since", json!("2026-08-01")),
+            ("complaint_resolved", json!("no")),
+        ]);
+    }
+    v
+}
+
+#[allow(clippy::too_many_lines)]
+pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
+    if args.devices == 0 || args.concurrency == 0 {
+        bail!("--devices and --concurrency must be at least 1");
+    }
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_owned()
+        }
+    };
+    let (mut server, url, token) = match (&args.server, &args.admin_token) {
+        (Some(url), Some(t)) => (None, url.trim_end_matches('/').to_owned(), t.clone()),
+        (Some(_), None) => bail!("--server needs --admin-token"),
+        (None, _) => {
+            let (s, t) = start_server(&dir).await?;
+            let url = s.url.clone();
+            (Some(s), url, t)
+        }
+    };
+    let http = sync_client::http_client()?;
+    let countries: Vec<&str> = args.countries.split(',').filter(|c| !c.is_empty()).collect();
+    let run_id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+    println!("simulate: {} devices, {} interviews, concurrency {}, server {url}", args.devices, args.interviews, args.concurrency);
+
+    // 1. Bulk import of employees.
+    let t = Instant::now();
+    let mut csv = String::from("login,name,country\n");
+    for i in 0..args.devices {
+        csv.push_str(&format!("sim{run_id}.{i},Simulated Employee {i},{}\n", countries[i % countries.len()]));
+    }
+    let resp = http
+        .post(format!("{url}/api/v1/users/import"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("user import failed: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+    }
+    let imported: serde_json::Value = resp.json().await?;
+    let codes: Vec<String> = imported["created"]
+        .as_array()
+        .ok_or_else(|| anyhow!("import returned no list"))?
+        .iter()
+        .filter_map(|u| u["enrollment_code"].as_str().map(str::to_owned))
+        .collect();
+    if codes.len() != args.devices {
+        bail!("imported {} of {} users: {}", codes.len(), args.devices, imported["problems"]);
+    }
+    println!("bulk import of {} employees: {:.1?}", codes.len(), t.elapsed());
+
+    // 2. Enrollment of every device.
+    let t = Instant::now();
+    let devdir = dir.join("devices");
+    std::fs::create_dir_all(&devdir)?;
+    let b = bar(args.devices as u64, "enrolled");
+    let sem = Arc::new(Semaphore::new(args.concurrency));
+    let mut tasks = Vec::new();
+    for (i, code) in codes.into_iter().enumerate() {
+        let (sem, http, url, path, b) = (sem.clone(), http.clone(), url.clone(), devdir.join(format!("{i}.sqlite3")), b.clone());
+        tasks.push(tokio::spawn(async move {
+            let _p = sem.acquire_owned().await?;
+            let store = tokio::task::spawn_blocking(move || DeviceStore::open(&path)).await??;
+            let store = Arc::new(Mutex::new(store));
+            sync_client::enroll(&http, store, &url, &code, "simulated phone").await?;
+            b.inc(1);
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    b.finish_and_clear();
+    println!("enrolled {} devices: {:.1?}", args.devices, t.elapsed());
+
+    // 3. Offline interviews.
+    let t = Instant::now();
+    let b = bar(args.interviews as u64, "interviews");
+    let per_device: Vec<usize> = (0..args.devices)
+        .map(|i| args.interviews / args.devices + usize::from(i < args.interviews % args.devices))
+        .collect();
+    let fill_sem = Arc::new(Semaphore::new(2));
+    let mut tasks = Vec::new();
+    let mut n0 = 0;
+    for (i, &k) in per_device.iter().enumerate() {
+        if k == 0 {
+            continue;
+        }
+        let (sem, path, b, start) = (fill_sem.clone(), devdir.join(format!("{i}.sqlite3")), b.clone(), n0);
+        n0 += k;
+        tasks.push(tokio::spawn(async move {
+            let _p = sem.acquire_owned().await?;
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                let mut store = DeviceStore::open(&path)?;
+                let form = store.form("mcmb-interview", None)?;
+                for j in 0..k {
+                    let mut iv = store.create_interview(&form)?;
+                    for (q, v) in answers(start + j, &format!("Place {}", (start + j) % 120)) {
+                        iv.set_answer_json(&form, q, &v)?;
+                    }
+                    let eval = iv.submit(&form)?;
+                    if !eval.is_complete() {
+                        bail!("simulated interview incomplete: {:?}", eval.diagnostics);
+                    }
+                    store.save(&mut iv, Some(&form))?;
+                    b.inc(1);
+                }
+                Ok(())
+            })
+            .await?
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    b.finish_and_clear();
+    println!("created {} interviews offline: {:.1?}", args.interviews, t.elapsed());
+
+    // 4. The burst.
+    let b = bar(args.devices as u64, "devices synced");
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let (up, down, errors, acked) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for i in 0..args.devices {
+        let (sem, http, path, b) = (sem.clone(), http.clone(), devdir.join(format!("{i}.sqlite3")), b.clone());
+        let (lat, up, down, errors, acked) = (latencies.clone(), up.clone(), down.clone(), errors.clone(), acked.clone());
+        tasks.push(tokio::spawn(async move {
+            let Ok(_p) = sem.acquire_owned().await else { return };
+            let result = async {
+                let store = tokio::task::spawn_blocking(move || DeviceStore::open(&path)).await??;
+                let store = Arc::new(Mutex::new(store));
+                let r = sync_client::sync(&http, store.clone(), &sync_client::SyncOptions::default()).await?;
+                let left = tokio::task::spawn_blocking(move || {
+                    store.lock().map_err(|_| anyhow!("poisoned"))?.pending(1).map_err(anyhow::Error::from)
+                })
+                .await??;
+                if !left.is_empty() || !r.docs_rejected.is_empty() {
+                    bail!("device still has unsynced or rejected interviews: {:?}", r.docs_rejected);
+                }
+                Ok::<_, anyhow::Error>(r)
+            }
+            .await;
+            match result {
+                Ok(r) => {
+                    up.fetch_add(r.bytes_up, Ordering::Relaxed);
+                    down.fetch_add(r.bytes_down, Ordering::Relaxed);
+                    acked.fetch_add(r.docs_acknowledged as u64, Ordering::Relaxed);
+                    if let Ok(mut l) = lat.lock() {
+                        l.extend(r.latencies);
+                    }
+                }
+                Err(e) => {
+                    errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(device = i, error = %e, "device sync failed");
+                }
+            }
+            b.inc(1);
+        }));
+    }
+    for t in tasks {
+        t.await?;
+    }
+    let burst = t.elapsed();
+    b.finish_and_clear();
+
+    // 5. Check and report.
+    let page: serde_json::Value = http
+        .get(format!("{url}/api/v1/interviews?limit=1"))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let on_server = page["total"].as_u64().unwrap_or(0);
+    let mut lat = latencies.lock().map_err(|_| anyhow!("poisoned"))?.clone();
+    lat.sort();
+    let m = args.interviews.max(1) as f64;
+    let rss = server.as_ref().and_then(|s| peak_rss_mb(s.pid));
+    println!("== field-day burst ==");
+    println!("devices synced:         {} ({} errors)", args.devices, errors.load(Ordering::Relaxed));
+    println!("interviews acknowledged: {} / {}; on server: {on_server}", acked.load(Ordering::Relaxed), args.interviews);
+    println!("burst wall time:        {:.2?}  ({:.0} interviews/s)", burst, m / burst.as_secs_f64());
+    println!("requests:               {}  latency p50 {:.1?}  p99 {:.1?}  max {:.1?}", lat.len(), pct(&lat, 0.5), pct(&lat, 0.99), lat.last().copied().unwrap_or_default());
+    println!("bytes up per interview: {:.0} B   down per interview: {:.0} B", up.load(Ordering::Relaxed) as f64 / m, down.load(Ordering::Relaxed) as f64 / m);
+    match rss {
+        Some(r) => println!("server peak RSS:        {r:.1} MB"),
+        None => println!("server peak RSS:        n/a (external server)"),
+    }
+    if let Some(s) = server.as_mut() {
+        let _ = s.child.start_kill();
+        let _ = s.child.wait().await;
+    }
+    let errs = errors.load(Ordering::Relaxed);
+    if errs > 0 || (args.server.is_none() && on_server != args.interviews as u64) {
+        bail!("simulation finished with {errs} device errors and {on_server}/{} interviews on the server", args.interviews);
+    }
+    Ok(())
+}

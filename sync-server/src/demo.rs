@@ -1,0 +1,170 @@
+//! A demo campaign: forms, an admin, coordinators, employees and interviews made
+//! through the real merge path, so a fresh server has something to show.
+
+use central_store::merge::{Caller, push};
+use central_store::{NewUser, Role, User};
+use serde_json::json;
+use survey_model::{Interview, InterviewMeta, actor_from_uuid};
+use survey_protocol::DocPush;
+
+use crate::AppState;
+use crate::auth::hash_password;
+use crate::error::ApiError;
+use crate::routes::users::{create_user_with_code, issue_api_token};
+
+/// What the demo created (secrets shown once to the operator).
+#[derive(Debug, Clone)]
+pub struct DemoAccounts {
+    pub admin_login: String,
+    pub admin_password: String,
+    pub admin_token: String,
+    pub coordinators: Vec<(String, String, String)>,
+    pub enrollment_codes: Vec<(String, String)>,
+    pub interviews: usize,
+}
+
+const PLACES: &[(&str, &[&str])] = &[
+    ("CI", &["Abidjan", "Bouaké", "Korhogo", "Man"]),
+    ("SN", &["Dakar", "Thiès", "Ziguinchor"]),
+    ("CM", &["Douala", "Yaoundé", "Garoua"]),
+];
+
+const VERBATIMS: &[(&str, &str)] = &[
+    ("fr", "Le réseau coupe souvent le soir, améliorez la couverture dans le quartier."),
+    ("fr", "Le transfert Mobile Money est rapide mais les frais sont trop élevés."),
+    ("en", "The shop staff were helpful but the queue was very long."),
+    ("fr", "Internet est trop lent, surtout le week-end."),
+    ("ar", "الشبكة ضعيفة في القرية ونحتاج إلى تغطية أفضل."),
+    ("pt", "O atendimento telefónico demora muito para responder."),
+    ("en", "Billing is confusing; I was charged twice for my bundle."),
+    ("fr", "Très satisfait du service, rien à signaler."),
+];
+
+/// Seed the demo campaign if the store has no users yet. Returns `None` when
+/// the store was already seeded.
+pub fn seed(state: &AppState, admin_password: &str, interviews_per_employee: usize) -> Result<Option<DemoAccounts>, ApiError> {
+    if !state.store.list_users(None)?.is_empty() {
+        return Ok(None);
+    }
+    for (_, json) in survey_model::BUILTIN_FORMS {
+        state.install_form(json)?;
+    }
+    let forms = state.forms();
+    let form = survey_model::mcmb_form().map_err(|e| ApiError::Internal(e.to_string()))?;
+    let admin = state.store.create_user(
+        &NewUser {
+            login: "admin".into(),
+            name: "Campaign Admin".into(),
+            role: Role::Admin,
+            countries: vec![],
+            password_hash: Some(hash_password(admin_password)?),
+        },
+        central_store::unix_now(),
+    )?;
+    let admin_token = issue_api_token(state, &admin, "demo")?;
+    let mut out = DemoAccounts {
+        admin_login: admin.login.clone(),
+        admin_password: admin_password.to_owned(),
+        admin_token,
+        coordinators: vec![],
+        enrollment_codes: vec![],
+        interviews: 0,
+    };
+    let mut n = 0usize;
+    for (country, cities) in PLACES {
+        let login = format!("coord.{}", country.to_lowercase());
+        let password = format!("{login}-demo-pass");
+        let coord = state.store.create_user(
+            &NewUser {
+                login: login.clone(),
+                name: format!("Coordinator {country}"),
+                role: Role::Coordinator,
+                countries: vec![(*country).into()],
+                password_hash: Some(hash_password(&password)?),
+            },
+            central_store::unix_now(),
+        )?;
+        let token = issue_api_token(state, &coord, "demo")?;
+        out.coordinators.push((login, password, token));
+        for e in 0..3 {
+            let (emp, code) = create_user_with_code(
+                state,
+                &NewUser {
+                    login: format!("emp.{}.{e}", country.to_lowercase()),
+                    name: format!("Employee {country} {e}"),
+                    role: Role::Employee,
+                    countries: vec![(*country).into()],
+                    password_hash: None,
+                },
+            )?;
+            out.enrollment_codes.push((emp.login.clone(), code));
+            for i in 0..interviews_per_employee {
+                let mut iv = demo_interview(&form, &emp, country, cities[(e + i) % cities.len()], n)?;
+                let data = iv.save();
+                let source = format!("demo-device-{}", emp.id);
+                push(
+                    state.store.as_ref(),
+                    &forms,
+                    Caller { user: &emp, source: &source },
+                    &[DocPush { doc_id: iv.id(), base_heads: vec![], heads: vec![], data }],
+                )
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                n += 1;
+            }
+        }
+    }
+    out.interviews = n;
+    Ok(Some(out))
+}
+
+fn demo_interview(form: &survey_model::Form, emp: &User, country: &str, city: &str, n: usize) -> Result<Interview, ApiError> {
+    let device = uuid::Uuid::new_v4();
+    let meta = InterviewMeta {
+        interview_id: uuid::Uuid::now_v7().to_string(),
+        form_id: form.id().into(),
+        form_version: form.version(),
+        campaign: "mcmb-2026".into(),
+        country: country.into(),
+        created_by: emp.id.clone(),
+        device_id: device.to_string(),
+        created_at: survey_model::now().0,
+    };
+    let err = |e: survey_model::ModelError| ApiError::Internal(e.to_string());
+    let mut iv = Interview::create(form, meta, actor_from_uuid(device)).map_err(err)?;
+    let nps = ((n * 7 + 3) % 11) as i64;
+    let (lang, verbatim) = VERBATIMS[n % VERBATIMS.len()];
+    let segment = ["individual", "business", "mobile_money_user", "partner"][n % 4];
+    let complaint = nps <= 6;
+    let answers = [
+        ("consent", json!(true)),
+        ("segment", json!(segment)),
+        ("city", json!(city)),
+        ("area_type", json!(["urban", "peri_urban", "rural"][n % 3])),
+        ("location", json!({"lat": 5.0 + (n % 50) as f64 * 0.1, "lon": -4.0 + (n % 30) as f64 * 0.1, "accuracy": 15.0})),
+        ("services_used", json!(["mobile_voice", "mobile_money"])),
+        ("nps", json!(nps)),
+        ("nps_reason", json!(verbatim)),
+        ("sat_network", json!(1 + (n % 5) as i64)),
+        ("sat_shop", json!(1 + ((n + 2) % 5) as i64)),
+        ("sat_call_centre", json!(1 + ((n + 1) % 5) as i64)),
+        ("sat_billing", json!(1 + ((n + 3) % 5) as i64)),
+        ("has_complaint", json!(if complaint { "yes" } else { "no" })),
+        ("verbatim", json!(verbatim)),
+        ("verbatim_language", json!(lang)),
+        ("follow_up_requested", json!("no")),
+        ("interview_date", json!("2026-11-30")),
+    ];
+    for (k, v) in answers {
+        iv.set_answer_json(form, k, &v).map_err(err)?;
+    }
+    if complaint {
+        let cat = ["network_coverage", "data_speed", "billing", "mobile_money", "shop_service"][n % 5];
+        let cause = ["network", "it", "operations", "organisation"][n % 4];
+        iv.set_answer_json(form, "complaint_categories", &json!([cat])).map_err(err)?;
+        iv.set_answer_json(form, "complaint_root_cause", &json!([cause])).map_err(err)?;
+        iv.set_answer_json(form, "complaint_detail", &json!(verbatim)).map_err(err)?;
+        iv.set_answer_json(form, "complaint_resolved", &json!("no")).map_err(err)?;
+    }
+    iv.submit(form).map_err(err)?;
+    Ok(iv)
+}

@@ -1,0 +1,120 @@
+//! `fieldvoice-server`: the sync server's command line. Reads the TOML config
+//! and environment overrides, then runs `serve`, `admin ...` or `simulate`.
+
+mod cli;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use sync_server::{AppState, Settings};
+
+#[derive(Debug, Parser)]
+#[command(name = "fieldvoice-server", version, about = "fieldvoice sync server")]
+struct Cli {
+    /// TOML config file (optional; FIELDVOICE_* environment variables override it).
+    #[arg(long, global = true, env = "FIELDVOICE_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database: a SQLite file path or `sqlite://PATH`.
+    #[arg(long, global = true, env = "FIELDVOICE_DATABASE")]
+    database: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "FIELDVOICE_LISTEN")]
+        listen: Option<SocketAddr>,
+        /// Seed a demo campaign (forms, accounts, interviews) into an empty store.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Administration on the store directly (no server needed).
+    Admin {
+        #[command(subcommand)]
+        command: cli::admin::AdminCommand,
+    },
+    /// Field-day rehearsal: many devices create interviews offline, then sync in a burst.
+    Simulate(cli::simulate::SimulateArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let config = cli::config::Config::load(cli.config.as_deref(), cli.database.as_deref())?;
+    cli::config::init_tracing(&config.log_format);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve { listen, demo } => serve(config, listen, demo).await,
+            Command::Admin { command } => cli::admin::run(&config, command).await,
+            Command::Simulate(args) => cli::simulate::run(&config, args).await,
+        }
+    })
+}
+
+async fn serve(
+    config: cli::config::Config,
+    listen: Option<SocketAddr>,
+    demo: bool,
+) -> anyhow::Result<()> {
+    let listen = listen.unwrap_or(config.listen);
+    let store = config.open_store()?;
+    let settings: Settings = config.settings();
+    let state = AppState::new(store, settings).context("loading forms")?;
+    if state.forms().all().next().is_none() {
+        for (_, json) in survey_model::BUILTIN_FORMS {
+            state.install_form(json).context("installing built-in forms")?;
+        }
+    }
+    if demo {
+        let password = std::env::var("FIELDVOICE_DEMO_ADMIN_PASSWORD")
+            .unwrap_or_else(|_| "fieldvoice-demo".into());
+        let st = state.clone();
+        let seeded = tokio::task::spawn_blocking(move || sync_server::demo::seed(&st, &password, 4))
+            .await?
+            .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
+        cli::print_demo(&config, listen, seeded.as_ref());
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(address = %local, "fieldvoice server listening");
+    // Tests and scripts read this line to find the port.
+    cli::announce(&format!("listening on http://{local}"));
+    let app = sync_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,112 @@
+//! `POST /api/v1/sync`: push a batch of documents, pull the feed, one round trip.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use central_store::merge::{Caller, PushError, push};
+use survey_protocol::{CONTENT_TYPE, Compression, DocStatus, FeedDoc, SyncRequest, SyncResponse};
+
+use crate::AppState;
+use crate::auth::{Action, Principal, authorize};
+use crate::error::ApiError;
+use crate::metrics::DocLabels;
+
+pub async fn sync(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    authorize(&principal, Action::Sync)?;
+    let device = principal.device.clone().ok_or(ApiError::Unauthorized)?;
+    state.metrics.sync_bytes_in.inc_by(body.len() as u64);
+    let req: SyncRequest = survey_protocol::decode(&body, state.settings.max_decoded_bytes)
+        .map_err(|e| match e {
+            survey_protocol::DecodeError::TooLarge(n) => {
+                ApiError::PayloadTooLarge(format!("sync body expands beyond {n} bytes"))
+            }
+            other => ApiError::BadRequest(format!("malformed sync body: {other}")),
+        })?;
+    if req.docs.len() > state.settings.max_docs_per_request {
+        return Err(ApiError::PayloadTooLarge(format!(
+            "{} documents in one request; at most {}",
+            req.docs.len(),
+            state.settings.max_docs_per_request
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = req.docs.iter().find(|d| !seen.insert(d.doc_id)) {
+        return Err(ApiError::BadRequest(format!(
+            "document {} appears twice in one request",
+            dup.doc_id
+        )));
+    }
+    let forms = state.forms();
+    let user = principal.user.clone();
+    let resp = state
+        .blocking(move |st| {
+            let caller = Caller {
+                user: &user,
+                source: &device.id,
+            };
+            let results = push(st.store.as_ref(), &forms, caller, &req.docs).map_err(|e| match e {
+                PushError::Forbidden { doc, reason } => {
+                    tracing::warn!(user = %user.id, device = %device.id, doc = %doc, %reason, "push refused");
+                    ApiError::Forbidden(format!("interview {doc}: {reason}"))
+                }
+                PushError::Store(s) => s.into(),
+            })?;
+            let page = st.store.feed(
+                &user.id,
+                &device.id,
+                req.cursor,
+                st.settings.feed_max_changes,
+                st.settings.feed_max_bytes,
+            )?;
+            let mut by_doc: BTreeMap<uuid::Uuid, Vec<Vec<u8>>> = BTreeMap::new();
+            for item in page.items {
+                by_doc.entry(item.doc_id).or_default().push(item.bytes);
+            }
+            let mut feed = Vec::with_capacity(by_doc.len());
+            for (doc_id, changes) in by_doc {
+                let heads = st.store.doc_heads(doc_id)?;
+                feed.push(FeedDoc {
+                    doc_id,
+                    changes,
+                    heads,
+                });
+            }
+            st.store.touch_device(&device.id, central_store::unix_now())?;
+            Ok(SyncResponse {
+                cursor: page.cursor,
+                more: page.more,
+                results,
+                feed,
+            })
+        })
+        .await?;
+    for r in &resp.results {
+        let status = match r.status {
+            DocStatus::Applied => "applied",
+            DocStatus::MissingDeps { .. } => "missing_deps",
+            DocStatus::Rejected { .. } => "rejected",
+        };
+        state
+            .metrics
+            .sync_docs
+            .get_or_create(&DocLabels {
+                status: status.into(),
+            })
+            .inc();
+    }
+    state
+        .metrics
+        .sync_feed_changes
+        .inc_by(resp.feed.iter().map(|f| f.changes.len() as u64).sum());
+    let bytes = survey_protocol::encode(&resp, Compression::Gzip)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
+}
