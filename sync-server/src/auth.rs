@@ -161,7 +161,11 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 }
 
 fn bearer(parts: &Parts) -> Option<&str> {
-    let v = parts.headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let v = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
@@ -209,10 +213,26 @@ mod tests {
     fn codes_normalise_and_reject_garbage() {
         let c = new_enrollment_code();
         assert_eq!(normalize_code(&c).as_deref(), Some(c.as_str()));
-        assert_eq!(normalize_code(&c.to_lowercase().replace('-', " ")).as_deref(), Some(c.as_str()));
-        assert_eq!(normalize_code("abcde-fghjk").as_deref(), Some("ABCDE-FGHJK"));
-        assert_eq!(normalize_code("oooo0-11111").as_deref(), Some("00000-11111"));
-        for bad in ["", "ABCD", "ABCDE-FGHJKM", "ABCDE-FGHJ!", "ÀBCDE-FGHJK", "UUUUU-UUUUU"] {
+        assert_eq!(
+            normalize_code(&c.to_lowercase().replace('-', " ")).as_deref(),
+            Some(c.as_str())
+        );
+        assert_eq!(
+            normalize_code("abcde-fghjk").as_deref(),
+            Some("ABCDE-FGHJK")
+        );
+        assert_eq!(
+            normalize_code("oooo0-11111").as_deref(),
+            Some("00000-11111")
+        );
+        for bad in [
+            "",
+            "ABCD",
+            "ABCDE-FGHJKM",
+            "ABCDE-FGHJ!",
+            "ÀBCDE-FGHJK",
+            "UUUUU-UUUUU",
+        ] {
             assert_eq!(normalize_code(bad), None, "{bad}");
         }
     }

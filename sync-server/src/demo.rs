@@ -30,19 +30,38 @@ const PLACES: &[(&str, &[&str])] = &[
 ];
 
 const VERBATIMS: &[(&str, &str)] = &[
-    ("fr", "Le réseau coupe souvent le soir, améliorez la couverture dans le quartier."),
-    ("fr", "Le transfert Mobile Money est rapide mais les frais sont trop élevés."),
-    ("en", "The shop staff were helpful but the queue was very long."),
+    (
+        "fr",
+        "Le réseau coupe souvent le soir, améliorez la couverture dans le quartier.",
+    ),
+    (
+        "fr",
+        "Le transfert Mobile Money est rapide mais les frais sont trop élevés.",
+    ),
+    (
+        "en",
+        "The shop staff were helpful but the queue was very long.",
+    ),
     ("fr", "Internet est trop lent, surtout le week-end."),
     ("ar", "الشبكة ضعيفة في القرية ونحتاج إلى تغطية أفضل."),
-    ("pt", "O atendimento telefónico demora muito para responder."),
-    ("en", "Billing is confusing; I was charged twice for my bundle."),
+    (
+        "pt",
+        "O atendimento telefónico demora muito para responder.",
+    ),
+    (
+        "en",
+        "Billing is confusing; I was charged twice for my bundle.",
+    ),
     ("fr", "Très satisfait du service, rien à signaler."),
 ];
 
 /// Seed the demo campaign if the store has no users yet. Returns `None` when
 /// the store was already seeded.
-pub fn seed(state: &AppState, admin_password: &str, interviews_per_employee: usize) -> Result<Option<DemoAccounts>, ApiError> {
+pub fn seed(
+    state: &AppState,
+    admin_password: &str,
+    interviews_per_employee: usize,
+) -> Result<Option<DemoAccounts>, ApiError> {
     if !state.store.list_users(None)?.is_empty() {
         return Ok(None);
     }
@@ -99,14 +118,23 @@ pub fn seed(state: &AppState, admin_password: &str, interviews_per_employee: usi
             )?;
             out.enrollment_codes.push((emp.login.clone(), code));
             for i in 0..interviews_per_employee {
-                let mut iv = demo_interview(&form, &emp, country, cities[(e + i) % cities.len()], n)?;
+                let mut iv =
+                    demo_interview(&form, &emp, country, cities[(e + i) % cities.len()], n)?;
                 let data = iv.save();
                 let source = format!("demo-device-{}", emp.id);
                 push(
                     state.store.as_ref(),
                     &forms,
-                    Caller { user: &emp, source: &source },
-                    &[DocPush { doc_id: iv.id(), base_heads: vec![], heads: vec![], data }],
+                    Caller {
+                        user: &emp,
+                        source: &source,
+                    },
+                    &[DocPush {
+                        doc_id: iv.id(),
+                        base_heads: vec![],
+                        heads: vec![],
+                        data,
+                    }],
                 )
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
                 n += 1;
@@ -117,7 +145,13 @@ pub fn seed(state: &AppState, admin_password: &str, interviews_per_employee: usi
     Ok(Some(out))
 }
 
-fn demo_interview(form: &survey_model::Form, emp: &User, country: &str, city: &str, n: usize) -> Result<Interview, ApiError> {
+fn demo_interview(
+    form: &survey_model::Form,
+    emp: &User,
+    country: &str,
+    city: &str,
+    n: usize,
+) -> Result<Interview, ApiError> {
     let device = uuid::Uuid::new_v4();
     let meta = InterviewMeta {
         interview_id: uuid::Uuid::now_v7().to_string(),
@@ -140,7 +174,10 @@ fn demo_interview(form: &survey_model::Form, emp: &User, country: &str, city: &s
         ("segment", json!(segment)),
         ("city", json!(city)),
         ("area_type", json!(["urban", "peri_urban", "rural"][n % 3])),
-        ("location", json!({"lat": 5.0 + (n % 50) as f64 * 0.1, "lon": -4.0 + (n % 30) as f64 * 0.1, "accuracy": 15.0})),
+        (
+            "location",
+            json!({"lat": 5.0 + (n % 50) as f64 * 0.1, "lon": -4.0 + (n % 30) as f64 * 0.1, "accuracy": 15.0}),
+        ),
         ("services_used", json!(["mobile_voice", "mobile_money"])),
         ("nps", json!(nps)),
         ("nps_reason", json!(verbatim)),
@@ -158,12 +195,22 @@ fn demo_interview(form: &survey_model::Form, emp: &User, country: &str, city: &s
         iv.set_answer_json(form, k, &v).map_err(err)?;
     }
     if complaint {
-        let cat = ["network_coverage", "data_speed", "billing", "mobile_money", "shop_service"][n % 5];
+        let cat = [
+            "network_coverage",
+            "data_speed",
+            "billing",
+            "mobile_money",
+            "shop_service",
+        ][n % 5];
         let cause = ["network", "it", "operations", "organisation"][n % 4];
-        iv.set_answer_json(form, "complaint_categories", &json!([cat])).map_err(err)?;
-        iv.set_answer_json(form, "complaint_root_cause", &json!([cause])).map_err(err)?;
-        iv.set_answer_json(form, "complaint_detail", &json!(verbatim)).map_err(err)?;
-        iv.set_answer_json(form, "complaint_resolved", &json!("no")).map_err(err)?;
+        iv.set_answer_json(form, "complaint_categories", &json!([cat]))
+            .map_err(err)?;
+        iv.set_answer_json(form, "complaint_root_cause", &json!([cause]))
+            .map_err(err)?;
+        iv.set_answer_json(form, "complaint_detail", &json!(verbatim))
+            .map_err(err)?;
+        iv.set_answer_json(form, "complaint_resolved", &json!("no"))
+            .map_err(err)?;
     }
     iv.submit(form).map_err(err)?;
     Ok(iv)

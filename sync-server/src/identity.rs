@@ -5,7 +5,10 @@ use serde::Serialize;
 
 /// The text a QR code carries: the server URL and the code, so a scan enrolls.
 pub fn enrollment_link(public_url: &str, code: &str) -> String {
-    format!("fieldvoice://enroll?server={}&code={code}", public_url.trim_end_matches('/'))
+    format!(
+        "fieldvoice://enroll?server={}&code={code}",
+        public_url.trim_end_matches('/')
+    )
 }
 
 /// An SVG QR code for `text`.
@@ -45,17 +48,28 @@ pub const MAX_IMPORT_ROWS: usize = 50_000;
 pub fn parse_user_csv(text: &str) -> Result<(Vec<ImportRow>, Vec<ImportProblem>), String> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let first = text.lines().next().unwrap_or("");
-    let delim = if first.matches(';').count() > first.matches(',').count() { b';' } else { b',' };
+    let delim = if first.matches(';').count() > first.matches(',').count() {
+        b';'
+    } else {
+        b','
+    };
     let mut rdr = csv::ReaderBuilder::new()
         .delimiter(delim)
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
-    let headers = rdr.headers().map_err(|e| format!("cannot read the header row: {e}"))?.clone();
+    let headers = rdr
+        .headers()
+        .map_err(|e| format!("cannot read the header row: {e}"))?
+        .clone();
     let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (Some(login_i), Some(name_i), Some(country_i)) = (col("login"), col("name"), col("country"))
+    let (Some(login_i), Some(name_i), Some(country_i)) =
+        (col("login"), col("name"), col("country"))
     else {
-        return Err("the header row must name the columns login, name and country (role is optional)".into());
+        return Err(
+            "the header row must name the columns login, name and country (role is optional)"
+                .into(),
+        );
     };
     let role_i = col("role");
     let mut rows = Vec::new();
@@ -69,13 +83,19 @@ pub fn parse_user_csv(text: &str) -> Result<(Vec<ImportRow>, Vec<ImportProblem>)
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
-                problems.push(ImportProblem { line, message: format!("unreadable row: {e}") });
+                problems.push(ImportProblem {
+                    line,
+                    message: format!("unreadable row: {e}"),
+                });
                 continue;
             }
         };
         let get = |i: usize| rec.get(i).unwrap_or("").to_owned();
         let (login, name, country) = (get(login_i), get(name_i), get(country_i).to_uppercase());
-        let role_s = role_i.map(get).filter(|s| !s.is_empty()).unwrap_or_else(|| "employee".into());
+        let role_s = role_i
+            .map(get)
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "employee".into());
         let mut bad = |m: String| problems.push(ImportProblem { line, message: m });
         if login.is_empty() || login.len() > 100 || login.chars().any(char::is_whitespace) {
             bad("login must be 1-100 characters without spaces".into());
@@ -90,14 +110,22 @@ pub fn parse_user_csv(text: &str) -> Result<(Vec<ImportRow>, Vec<ImportProblem>)
             continue;
         }
         let Some(role) = Role::parse(&role_s.to_lowercase()) else {
-            bad(format!("role `{role_s}` is not admin, coordinator, employee or analyst"));
+            bad(format!(
+                "role `{role_s}` is not admin, coordinator, employee or analyst"
+            ));
             continue;
         };
         if !seen.insert(login.clone()) {
             bad(format!("login `{login}` appears twice in the file"));
             continue;
         }
-        rows.push(ImportRow { line, login, name, role, country });
+        rows.push(ImportRow {
+            line,
+            login,
+            name,
+            role,
+            country,
+        });
     }
     Ok((rows, problems))
 }

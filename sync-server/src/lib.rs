@@ -139,8 +139,8 @@ impl AppState {
 
     /// Store a form (validated) and make it available immediately.
     pub fn install_form(&self, json: &str) -> Result<survey_model::Form, ApiError> {
-        let form = survey_model::Form::from_json(json)
-            .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+        let form =
+            survey_model::Form::from_json(json).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         self.store.put_form(form.id(), form.version(), json)?;
         self.forms
             .write()
@@ -169,12 +169,11 @@ impl AppState {
             .await
             .map_err(|_| ApiError::Unavailable)?;
         let state = self.clone();
-        let out = tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             let _permit = permit;
             f(&state)
         })
-        .await?;
-        out
+        .await?
     }
 }
 
@@ -185,10 +184,7 @@ pub fn router(state: AppState) -> Router {
     routes::api()
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state,
-            metrics::track,
-        ))
+        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,

@@ -71,16 +71,19 @@ async fn serve(
     let state = AppState::new(store, settings).context("loading forms")?;
     if state.forms().all().next().is_none() {
         for (_, json) in survey_model::BUILTIN_FORMS {
-            state.install_form(json).context("installing built-in forms")?;
+            state
+                .install_form(json)
+                .context("installing built-in forms")?;
         }
     }
     if demo {
         let password = std::env::var("FIELDVOICE_DEMO_ADMIN_PASSWORD")
             .unwrap_or_else(|_| "fieldvoice-demo".into());
         let st = state.clone();
-        let seeded = tokio::task::spawn_blocking(move || sync_server::demo::seed(&st, &password, 4))
-            .await?
-            .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
+        let seeded =
+            tokio::task::spawn_blocking(move || sync_server::demo::seed(&st, &password, 4))
+                .await?
+                .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
         cli::print_demo(&config, listen, seeded.as_ref());
     }
     let listener = tokio::net::TcpListener::bind(listen)

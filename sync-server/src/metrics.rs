@@ -50,13 +50,37 @@ impl Default for Metrics {
         let sync_bytes_in = Counter::default();
         let sync_bytes_out = Counter::default();
         let in_flight = Gauge::default();
-        registry.register("http_requests", "HTTP requests by route and status", http_requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            http_requests.clone(),
+        );
         registry.register("http_request_seconds", "HTTP latency", http_latency.clone());
-        registry.register("sync_documents", "Pushed documents by outcome", sync_docs.clone());
-        registry.register("sync_changes_received", "Changes received", sync_changes_in.clone());
-        registry.register("sync_feed_changes", "Changes sent in feeds", sync_feed_changes.clone());
-        registry.register("sync_bytes_received", "Sync body bytes received", sync_bytes_in.clone());
-        registry.register("sync_bytes_sent", "Sync body bytes sent", sync_bytes_out.clone());
+        registry.register(
+            "sync_documents",
+            "Pushed documents by outcome",
+            sync_docs.clone(),
+        );
+        registry.register(
+            "sync_changes_received",
+            "Changes received",
+            sync_changes_in.clone(),
+        );
+        registry.register(
+            "sync_feed_changes",
+            "Changes sent in feeds",
+            sync_feed_changes.clone(),
+        );
+        registry.register(
+            "sync_bytes_received",
+            "Sync body bytes received",
+            sync_bytes_in.clone(),
+        );
+        registry.register(
+            "sync_bytes_sent",
+            "Sync body bytes sent",
+            sync_bytes_out.clone(),
+        );
         registry.register("http_in_flight", "Requests being served", in_flight.clone());
         Metrics {
             registry,

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration test binaries in `tests/tests/`: fixtures
-//! that build forms, metadata and filled-in interviews. Test-only code; it must
-//! not be depended on by any product crate.
+//! that build forms, metadata and filled-in interviews, and test servers. Test-only
+//! code; no product crate may depend on it.
+#![allow(missing_debug_implementations, clippy::unwrap_used, clippy::expect_used)]
 
 use serde_json::{Value, json};
 use survey_model::{Form, Interview, InterviewMeta, actor_from_uuid};
@@ -85,3 +86,5 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
     }
     iv
 }
+
+pub mod server;

@@ -1,6 +1,7 @@
 //! Property test: replicas of one interview doing random concurrent edits and
 //! exchanging changes in random order — with duplicates, partial deliveries and
 //! restarts from saved bytes — always converge to equal heads and projections.
+#![allow(clippy::unwrap_used)]
 
 use fieldvoice_tests::{form, meta};
 use proptest::prelude::*;

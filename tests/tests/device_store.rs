@@ -1,5 +1,6 @@
 //! The device store on real SQLite files: durability, reload, listing, sync
 //! bookkeeping, compaction, crash recovery and corrupt bytes.
+#![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -1,4 +1,5 @@
 //! Forms, answers, skip logic, constraints and projection of the interview model.
+#![allow(clippy::unwrap_used)]
 
 use fieldvoice_tests::{complete_answers, filled_interview, form, meta};
 use serde_json::json;

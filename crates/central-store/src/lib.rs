@@ -42,9 +42,14 @@ impl Role {
         }
     }
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Admin, Role::Coordinator, Role::Employee, Role::Analyst]
-            .into_iter()
-            .find(|r| r.as_str() == s)
+        [
+            Role::Admin,
+            Role::Coordinator,
+            Role::Employee,
+            Role::Analyst,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == s)
     }
 }
 

@@ -29,7 +29,9 @@ impl FormRegistry {
         for (id, version, json) in store.forms()? {
             match Form::from_json(&json) {
                 Ok(f) => reg.insert(f),
-                Err(e) => tracing::warn!(form = %id, version, error = %e, "stored form does not parse"),
+                Err(e) => {
+                    tracing::warn!(form = %id, version, error = %e, "stored form does not parse")
+                }
             }
         }
         Ok(reg)
@@ -133,7 +135,9 @@ fn prepare(
             Ok(o) => o,
             Err(_) => {
                 tracing::error!(doc = %id, "automerge panicked while merging; document rejected");
-                results.push(rejected("internal error while merging this document".into()));
+                results.push(rejected(
+                    "internal error while merging this document".into(),
+                ));
                 continue;
             }
         };

@@ -12,8 +12,8 @@ use survey_model::InterviewRecord;
 use uuid::Uuid;
 
 use crate::{
-    AuditEntry, CentralStore, Device, DocWrite, FeedItem, FeedPage, Hash, InterviewFilter,
-    NewUser, Result, Role, StoreError, StoreStats, StoredDoc, User,
+    AuditEntry, CentralStore, Device, DocWrite, FeedItem, FeedPage, Hash, InterviewFilter, NewUser,
+    Result, Role, StoreError, StoreStats, StoredDoc, User,
 };
 
 /// Append-only migrations; index + 1 is the schema version.
@@ -84,7 +84,7 @@ fn heads_blob(h: &[Hash]) -> Vec<u8> {
 }
 
 fn heads_from_blob(b: &[u8]) -> Result<Vec<Hash>> {
-    if b.len() % 32 != 0 {
+    if !b.len().is_multiple_of(32) {
         return Err(StoreError::Corrupt("heads blob length".into()));
     }
     Ok(b.chunks_exact(32)
@@ -170,7 +170,11 @@ impl SqliteStore {
     /// The schema version after migrations.
     pub fn schema_version(&self) -> Result<i64> {
         self.read(|c| {
-            Ok(c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| r.get(0))?)
+            Ok(
+                c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                    r.get(0)
+                })?,
+            )
         })
     }
 }
@@ -400,7 +404,10 @@ impl CentralStore for SqliteStore {
             let all: Vec<Device> = rows.collect::<rusqlite::Result<_>>()?;
             Ok(match user_ids {
                 None => all,
-                Some(ids) => all.into_iter().filter(|d| ids.contains(&d.user_id)).collect(),
+                Some(ids) => all
+                    .into_iter()
+                    .filter(|d| ids.contains(&d.user_id))
+                    .collect(),
             })
         })
     }
@@ -489,7 +496,8 @@ impl CentralStore for SqliteStore {
 
     fn forms(&self) -> Result<Vec<(String, u32, String)>> {
         self.read(|c| {
-            let mut st = c.prepare("SELECT form_id, version, json FROM forms ORDER BY form_id, version")?;
+            let mut st =
+                c.prepare("SELECT form_id, version, json FROM forms ORDER BY form_id, version")?;
             let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -620,9 +628,10 @@ impl CentralStore for SqliteStore {
             // One read transaction: the items and the high-water mark agree.
             c.execute_batch("BEGIN")?;
             let out = (|| {
-                let top: i64 = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
-                    r.get(0)
-                })?;
+                let top: i64 =
+                    c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                        r.get(0)
+                    })?;
                 let mut st = c.prepare_cached(
                     "SELECT seq, doc_id, bytes, source FROM changes
                      WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
@@ -656,7 +665,11 @@ impl CentralStore for SqliteStore {
                 if !more {
                     cursor = cursor.max(top as u64);
                 }
-                Ok(FeedPage { items, cursor, more })
+                Ok(FeedPage {
+                    items,
+                    cursor,
+                    more,
+                })
             })();
             c.execute_batch("COMMIT")?;
             out
@@ -666,9 +679,11 @@ impl CentralStore for SqliteStore {
     fn doc_heads(&self, id: Uuid) -> Result<Vec<Hash>> {
         self.read(|c| {
             let b: Option<Vec<u8>> = c
-                .query_row("SELECT heads FROM documents WHERE doc_id = ?1", [id.to_string()], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT heads FROM documents WHERE doc_id = ?1",
+                    [id.to_string()],
+                    |r| r.get(0),
+                )
                 .optional()?;
             b.map_or(Ok(Vec::new()), |b| heads_from_blob(&b))
         })
@@ -676,9 +691,11 @@ impl CentralStore for SqliteStore {
 
     fn interview(&self, id: Uuid) -> Result<Option<InterviewRecord>> {
         let s: Option<String> = self.read(|c| {
-            Ok(c.query_row("SELECT record FROM interviews WHERE doc_id = ?1", [id.to_string()], |r| {
-                r.get(0)
-            })
+            Ok(c.query_row(
+                "SELECT record FROM interviews WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()?)
         })?;
         s.map(|s| record_from_json(&s)).transpose()

@@ -565,11 +565,15 @@ impl DeviceStore {
             } else {
                 Vec::new()
             };
-            let hashes: Vec<ChangeHash> = iv.changes_since(&base).iter().map(Change::hash).collect();
+            let hashes: Vec<ChangeHash> =
+                iv.changes_since(&base).iter().map(Change::hash).collect();
             let data = iv
                 .doc_mut()
                 .bundle(hashes.iter().copied())
-                .map_err(|e| StoreError::Corrupt { doc: id, reason: format!("bundle: {e}") })?
+                .map_err(|e| StoreError::Corrupt {
+                    doc: id,
+                    reason: format!("bundle: {e}"),
+                })?
                 .bytes()
                 .to_vec();
             out.push(PendingDoc {

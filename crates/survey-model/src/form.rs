@@ -346,7 +346,7 @@ impl Form {
                 if !seen.insert(o.value.as_str()) {
                     p(n, format!("duplicate option `{}`", o.value));
                 }
-                if o.label.0.get(dl).is_none() {
+                if !o.label.0.contains_key(dl) {
                     p(n, format!("option `{}` has no `{dl}` label", o.value));
                 }
             }

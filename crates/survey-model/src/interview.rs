@@ -99,7 +99,7 @@ pub struct Conflict {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("automerge: {0}")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(Box<automerge::AutomergeError>),
     #[error("document is not an interview: {0}")]
     Malformed(String),
     #[error("document has changes whose dependencies are missing: {0} hash(es)")]
@@ -109,9 +109,21 @@ pub enum ModelError {
     #[error("form mismatch: interview uses {doc}, form is {form}")]
     FormMismatch { doc: String, form: String },
     #[error("reconcile: {0}")]
-    Reconcile(#[from] autosurgeon::ReconcileError),
+    Reconcile(Box<autosurgeon::ReconcileError>),
     #[error("cannot submit: {0} blocking problem(s)")]
     Incomplete(usize),
+}
+
+impl From<automerge::AutomergeError> for ModelError {
+    fn from(e: automerge::AutomergeError) -> Self {
+        ModelError::Automerge(Box::new(e))
+    }
+}
+
+impl From<autosurgeon::ReconcileError> for ModelError {
+    fn from(e: autosurgeon::ReconcileError) -> Self {
+        ModelError::Reconcile(Box::new(e))
+    }
 }
 
 impl From<autosurgeon::HydrateError> for ModelError {

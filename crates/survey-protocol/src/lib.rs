@@ -153,7 +153,8 @@ pub fn encode<T: Serialize>(msg: &T, compression: Compression) -> Result<Vec<u8>
         Compression::None => out.extend_from_slice(&payload),
         Compression::Gzip => {
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-            gz.write_all(&payload).map_err(|e| EncodeError(e.to_string()))?;
+            gz.write_all(&payload)
+                .map_err(|e| EncodeError(e.to_string()))?;
             out = gz.finish().map_err(|e| EncodeError(e.to_string()))?;
         }
     }
@@ -161,7 +162,10 @@ pub fn encode<T: Serialize>(msg: &T, compression: Compression) -> Result<Vec<u8>
 }
 
 /// Decode a framed message, refusing payloads that expand beyond `max_decoded`.
-pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], max_decoded: usize) -> Result<T, DecodeError> {
+pub fn decode<T: for<'de> Deserialize<'de>>(
+    body: &[u8],
+    max_decoded: usize,
+) -> Result<T, DecodeError> {
     if body.len() < 6 || &body[..4] != MAGIC {
         return Err(DecodeError::BadMagic);
     }
@@ -179,7 +183,9 @@ pub fn decode<T: for<'de> Deserialize<'de>>(body: &[u8], max_decoded: usize) -> 
         1 => {
             let mut out = Vec::new();
             let mut limited = flate2::read::GzDecoder::new(rest).take(max_decoded as u64 + 1);
-            limited.read_to_end(&mut out).map_err(DecodeError::Inflate)?;
+            limited
+                .read_to_end(&mut out)
+                .map_err(DecodeError::Inflate)?;
             if out.len() > max_decoded {
                 return Err(DecodeError::TooLarge(max_decoded));
             }
@@ -219,15 +225,27 @@ mod tests {
     #[test]
     fn header_errors_are_specific() {
         let good = encode(&sample(), Compression::Gzip).unwrap();
-        assert!(matches!(decode::<SyncRequest>(b"", 100), Err(DecodeError::BadMagic)));
-        assert!(matches!(decode::<SyncRequest>(b"{\"json\":1}", 100), Err(DecodeError::BadMagic)));
+        assert!(matches!(
+            decode::<SyncRequest>(b"", 100),
+            Err(DecodeError::BadMagic)
+        ));
+        assert!(matches!(
+            decode::<SyncRequest>(b"{\"json\":1}", 100),
+            Err(DecodeError::BadMagic)
+        ));
         let mut v2 = good.clone();
         v2[4] = 2;
         let err = decode::<SyncRequest>(&v2, DEFAULT_MAX_DECODED).unwrap_err();
-        assert!(err.to_string().contains("unsupported protocol version 2"), "{err}");
+        assert!(
+            err.to_string().contains("unsupported protocol version 2"),
+            "{err}"
+        );
         let mut c9 = good.clone();
         c9[5] = 9;
-        assert!(matches!(decode::<SyncRequest>(&c9, DEFAULT_MAX_DECODED), Err(DecodeError::Compression(9))));
+        assert!(matches!(
+            decode::<SyncRequest>(&c9, DEFAULT_MAX_DECODED),
+            Err(DecodeError::Compression(9))
+        ));
         let mut cut = good.clone();
         cut.truncate(good.len() - 5);
         assert!(decode::<SyncRequest>(&cut, DEFAULT_MAX_DECODED).is_err());
@@ -237,11 +255,19 @@ mod tests {
     fn decompression_bomb_is_refused() {
         let big = SyncRequest {
             cursor: 0,
-            docs: vec![DocPush { doc_id: Uuid::nil(), base_heads: vec![], heads: vec![], data: vec![0; 4_000_000] }],
+            docs: vec![DocPush {
+                doc_id: Uuid::nil(),
+                base_heads: vec![],
+                heads: vec![],
+                data: vec![0; 4_000_000],
+            }],
         };
         let bytes = encode(&big, Compression::Gzip).unwrap();
         assert!(bytes.len() < 20_000, "compresses well: {}", bytes.len());
-        assert!(matches!(decode::<SyncRequest>(&bytes, 1_000_000), Err(DecodeError::TooLarge(_))));
+        assert!(matches!(
+            decode::<SyncRequest>(&bytes, 1_000_000),
+            Err(DecodeError::TooLarge(_))
+        ));
     }
 
     proptest! {

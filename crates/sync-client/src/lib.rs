@@ -151,7 +151,9 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&mut DeviceStore) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, SyncError> {
     tokio::task::spawn_blocking(move || {
-        let mut s = store.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut s = store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         f(&mut s)
     })
     .await
@@ -211,7 +213,15 @@ pub async fn sync(
         let body = survey_protocol::encode(&req, Compression::Gzip)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         report.bytes_up += body.len() as u64;
-        let (resp, elapsed) = post_with_retry(http, &url, &enrollment.device_token, body, opts, &mut report).await?;
+        let (resp, elapsed) = post_with_retry(
+            http,
+            &url,
+            &enrollment.device_token,
+            body,
+            opts,
+            &mut report,
+        )
+        .await?;
         report.latencies.push(elapsed);
         report.bytes_down += resp.len() as u64;
         let resp: SyncResponse = survey_protocol::decode(&resp, 256 * 1024 * 1024)

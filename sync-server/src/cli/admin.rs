@@ -80,7 +80,11 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
 fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
     let err = |e: sync_server::ApiError| anyhow!("{e}");
     match cmd {
-        AdminCommand::Bootstrap { login, name, password_env } => {
+        AdminCommand::Bootstrap {
+            login,
+            name,
+            password_env,
+        } => {
             if !state.store.list_users(None)?.is_empty() {
                 bail!("the store already has users; use `admin token --login ...` instead");
             }
@@ -97,12 +101,24 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             let token = issue_api_token(state, &user, "bootstrap").map_err(err)?;
             super::announce(&format!("admin {} created\ntoken {token}", user.login));
         }
-        AdminCommand::CreateUser { login, name, role, countries, password_env } => {
+        AdminCommand::CreateUser {
+            login,
+            name,
+            role,
+            countries,
+            password_env,
+        } => {
             let countries: Vec<String> = countries.iter().map(|c| c.to_uppercase()).collect();
             if let Some(c) = countries.iter().find(|c| !is_country(c)) {
                 bail!("`{c}` is not a two-letter country code");
             }
-            let new = NewUser { login, name, role, countries, password_hash: password(password_env.as_deref())? };
+            let new = NewUser {
+                login,
+                name,
+                role,
+                countries,
+                password_hash: password(password_env.as_deref())?,
+            };
             if role == Role::Employee {
                 let (u, code) = create_user_with_code(state, &new).map_err(err)?;
                 super::announce(&format!(
@@ -114,7 +130,10 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             } else {
                 let u = state.store.create_user(&new, central_store::unix_now())?;
                 let token = issue_api_token(state, &u, "cli").map_err(err)?;
-                super::announce(&format!("user {} ({}) created\ntoken {token}", u.login, u.id));
+                super::announce(&format!(
+                    "user {} ({}) created\ntoken {token}",
+                    u.login, u.id
+                ));
             }
         }
         AdminCommand::ImportUsers { file } => {
@@ -140,7 +159,9 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
                     password_hash: None,
                 };
                 match create_user_with_code(state, &new) {
-                    Ok((_, code)) => super::announce(&format!("{},{},{},{code}", r.line, r.login, r.country)),
+                    Ok((_, code)) => {
+                        super::announce(&format!("{},{},{},{code}", r.line, r.login, r.country))
+                    }
                     Err(e) => {
                         failed += 1;
                         tracing::warn!(line = r.line, error = %e, "row skipped");
@@ -162,7 +183,10 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             super::announce(&format!("token {token}"));
         }
         AdminCommand::RevokeDevice { device_id } => {
-            if !state.store.revoke_device(&device_id, central_store::unix_now())? {
+            if !state
+                .store
+                .revoke_device(&device_id, central_store::unix_now())?
+            {
                 bail!("no active device {device_id}");
             }
             super::announce(&format!("device {device_id} revoked"));

@@ -71,7 +71,10 @@ impl Config {
         env_override("FIELDVOICE_PUBLIC_URL", &mut c.public_url)?;
         env_override("FIELDVOICE_CAMPAIGN", &mut c.campaign)?;
         env_override("FIELDVOICE_MAX_BODY_BYTES", &mut c.max_body_bytes)?;
-        env_override("FIELDVOICE_MAX_DOCS_PER_REQUEST", &mut c.max_docs_per_request)?;
+        env_override(
+            "FIELDVOICE_MAX_DOCS_PER_REQUEST",
+            &mut c.max_docs_per_request,
+        )?;
         env_override("FIELDVOICE_MERGE_CONCURRENCY", &mut c.merge_concurrency)?;
         env_override("FIELDVOICE_ENROLL_PER_MINUTE", &mut c.enroll_per_minute)?;
         env_override("FIELDVOICE_LOGIN_PER_MINUTE", &mut c.login_per_minute)?;

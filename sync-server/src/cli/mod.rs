@@ -17,9 +17,15 @@ pub fn announce(line: &str) {
 pub fn print_demo(config: &config::Config, listen: SocketAddr, demo: Option<&DemoAccounts>) {
     let url = format!("http://{listen}");
     match demo {
-        None => println!("demo: store already seeded ({}); accounts unchanged", config.database),
+        None => println!(
+            "demo: store already seeded ({}); accounts unchanged",
+            config.database
+        ),
         Some(d) => {
-            println!("== fieldvoice demo campaign ({} interviews) ==", d.interviews);
+            println!(
+                "== fieldvoice demo campaign ({} interviews) ==",
+                d.interviews
+            );
             println!("server:       {url}   (health: {url}/healthz, metrics: {url}/metrics)");
             println!("admin login:  {} / {}", d.admin_login, d.admin_password);
             println!("admin token:  {}", d.admin_token);
@@ -29,7 +35,10 @@ pub fn print_demo(config: &config::Config, listen: SocketAddr, demo: Option<&Dem
             for (login, code) in d.enrollment_codes.iter().take(3) {
                 println!("enroll code:  {code}  (employee {login})");
             }
-            println!("try:  curl -H 'Authorization: Bearer {}' {url}/api/v1/interviews?limit=2", d.admin_token);
+            println!(
+                "try:  curl -H 'Authorization: Bearer {}' {url}/api/v1/interviews?limit=2",
+                d.admin_token
+            );
         }
     }
 }

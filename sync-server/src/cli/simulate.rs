@@ -43,7 +43,10 @@ pub struct SimulateArgs {
     #[arg(long)]
     pub dir: Option<PathBuf>,
     /// Countries the employees are spread over.
-    #[arg(long, default_value = "CI,SN,CM,ML,BF,GN,NE,TD,CG,CD,GA,MG,JO,EG,TN,MA,BW")]
+    #[arg(
+        long,
+        default_value = "CI,SN,CM,ML,BF,GN,NE,TD,CG,CD,GA,MG,JO,EG,TN,MA,BW"
+    )]
     pub countries: String,
 }
 
@@ -56,8 +59,10 @@ struct ServerProc {
 fn bar(len: u64, what: &str) -> ProgressBar {
     let b = ProgressBar::new(len);
     b.set_style(
-        ProgressStyle::with_template(&format!("{{elapsed:>4}} {{bar:36}} {{pos}}/{{len}} {what} {{per_sec}} eta {{eta}}"))
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(&format!(
+            "{{elapsed:>4}} {{bar:36}} {{pos}}/{{len}} {what} {{per_sec}} eta {{eta}}"
+        ))
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     b
 }
@@ -131,32 +136,58 @@ fn answers(n: usize, city: &str) -> Vec<(&'static str, serde_json::Value)> {
     let complaint = nps <= 6;
     let mut v = vec![
         ("consent", json!(true)),
-        ("segment", json!(["individual", "business", "mobile_money_user", "partner"][n % 4])),
+        (
+            "segment",
+            json!(["individual", "business", "mobile_money_user", "partner"][n % 4]),
+        ),
         ("customer_name", json!(format!("Client {n}"))),
-        ("customer_phone", json!(format!("+225 07 {:02} {:02} {:02}", n % 100, n / 100 % 100, n / 10000 % 100))),
+        (
+            "customer_phone",
+            json!(format!(
+                "+225 07 {:02} {:02} {:02}",
+                n % 100,
+                n / 100 % 100,
+                n / 10000 % 100
+            )),
+        ),
         ("city", json!(city)),
         ("area_type", json!(["urban", "peri_urban", "rural"][n % 3])),
-        ("location", json!({"lat": 5.3 + (n % 100) as f64 * 0.01, "lon": -4.0 + (n % 77) as f64 * 0.01, "accuracy": 12.0})),
+        (
+            "location",
+            json!({"lat": 5.3 + (n % 100) as f64 * 0.01, "lon": -4.0 + (n % 77) as f64 * 0.01, "accuracy": 12.0}),
+        ),
         ("customer_since_years", json!((n % 20) as i64)),
         ("services_used", json!(["mobile_voice", "mobile_money"])),
         ("nps", json!(nps)),
-        ("nps_reason", json!("Le réseau coupe souvent le soir, mais le service client est aimable.")),
+        (
+            "nps_reason",
+            json!("Le réseau coupe souvent le soir, mais le service client est aimable."),
+        ),
         ("sat_network", json!(1 + (n % 5) as i64)),
         ("sat_shop", json!(1 + ((n + 1) % 5) as i64)),
         ("sat_call_centre", json!(1 + ((n + 2) % 5) as i64)),
         ("sat_billing", json!(1 + ((n + 3) % 5) as i64)),
         ("sat_mobile_money", json!(1 + ((n + 4) % 5) as i64)),
         ("has_complaint", json!(if complaint { "yes" } else { "no" })),
-        ("verbatim", json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît.")),
+        (
+            "verbatim",
+            json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît."),
+        ),
         ("verbatim_language", json!("fr")),
         ("follow_up_requested", json!("no")),
         ("interview_date", json!("2026-11-30")),
     ];
     if complaint {
         v.extend([
-            ("complaint_categories", json!(["network_coverage", "data_speed"])),
+            (
+                "complaint_categories",
+                json!(["network_coverage", "data_speed"]),
+            ),
             ("complaint_root_cause", json!(["network"])),
-            ("complaint_detail", json!("Pas de 4G dans le quartier depuis trois mois.")),
+            (
+                "complaint_detail",
+                json!("Pas de 4G dans le quartier depuis trois mois."),
+            ),
             ("complaint_since", json!("2026-08-01")),
             ("complaint_resolved", json!("no")),
         ]);
@@ -190,15 +221,25 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         }
     };
     let http = sync_client::http_client()?;
-    let countries: Vec<&str> = args.countries.split(',').filter(|c| !c.is_empty()).collect();
+    let countries: Vec<&str> = args
+        .countries
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .collect();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
-    println!("simulate: {} devices, {} interviews, concurrency {}, server {url}", args.devices, args.interviews, args.concurrency);
+    println!(
+        "simulate: {} devices, {} interviews, concurrency {}, server {url}",
+        args.devices, args.interviews, args.concurrency
+    );
 
     // 1. Bulk import of employees.
     let t = Instant::now();
     let mut csv = String::from("login,name,country\n");
     for i in 0..args.devices {
-        csv.push_str(&format!("sim{run_id}.{i},Simulated Employee {i},{}\n", countries[i % countries.len()]));
+        csv.push_str(&format!(
+            "sim{run_id}.{i},Simulated Employee {i},{}\n",
+            countries[i % countries.len()]
+        ));
     }
     let resp = http
         .post(format!("{url}/api/v1/users/import"))
@@ -208,7 +249,11 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         .send()
         .await?;
     if !resp.status().is_success() {
-        bail!("user import failed: {} {}", resp.status(), resp.text().await.unwrap_or_default());
+        bail!(
+            "user import failed: {} {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
     }
     let imported: serde_json::Value = resp.json().await?;
     let codes: Vec<String> = imported["created"]
@@ -218,9 +263,18 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         .filter_map(|u| u["enrollment_code"].as_str().map(str::to_owned))
         .collect();
     if codes.len() != args.devices {
-        bail!("imported {} of {} users: {}", codes.len(), args.devices, imported["problems"]);
+        bail!(
+            "imported {} of {} users: {}",
+            codes.len(),
+            args.devices,
+            imported["problems"]
+        );
     }
-    println!("bulk import of {} employees: {:.1?}", codes.len(), t.elapsed());
+    println!(
+        "bulk import of {} employees: {:.1?}",
+        codes.len(),
+        t.elapsed()
+    );
 
     // 2. Enrollment of every device.
     let t = Instant::now();
@@ -230,7 +284,13 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     let sem = Arc::new(Semaphore::new(args.concurrency));
     let mut tasks = Vec::new();
     for (i, code) in codes.into_iter().enumerate() {
-        let (sem, http, url, path, b) = (sem.clone(), http.clone(), url.clone(), devdir.join(format!("{i}.sqlite3")), b.clone());
+        let (sem, http, url, path, b) = (
+            sem.clone(),
+            http.clone(),
+            url.clone(),
+            devdir.join(format!("{i}.sqlite3")),
+            b.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let _p = sem.acquire_owned().await?;
             let store = tokio::task::spawn_blocking(move || DeviceStore::open(&path)).await??;
@@ -259,7 +319,12 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         if k == 0 {
             continue;
         }
-        let (sem, path, b, start) = (fill_sem.clone(), devdir.join(format!("{i}.sqlite3")), b.clone(), n0);
+        let (sem, path, b, start) = (
+            fill_sem.clone(),
+            devdir.join(format!("{i}.sqlite3")),
+            b.clone(),
+            n0,
+        );
         n0 += k;
         tasks.push(tokio::spawn(async move {
             let _p = sem.acquire_owned().await?;
@@ -287,7 +352,11 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         t.await??;
     }
     b.finish_and_clear();
-    println!("created {} interviews offline: {:.1?}", args.interviews, t.elapsed());
+    println!(
+        "created {} interviews offline: {:.1?}",
+        args.interviews,
+        t.elapsed()
+    );
 
     // 4. The burst.
     let b = bar(args.devices as u64, "devices synced");
@@ -301,20 +370,42 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut tasks = Vec::new();
     for i in 0..args.devices {
-        let (sem, http, path, b) = (sem.clone(), http.clone(), devdir.join(format!("{i}.sqlite3")), b.clone());
-        let (lat, up, down, errors, acked) = (latencies.clone(), up.clone(), down.clone(), errors.clone(), acked.clone());
+        let (sem, http, path, b) = (
+            sem.clone(),
+            http.clone(),
+            devdir.join(format!("{i}.sqlite3")),
+            b.clone(),
+        );
+        let (lat, up, down, errors, acked) = (
+            latencies.clone(),
+            up.clone(),
+            down.clone(),
+            errors.clone(),
+            acked.clone(),
+        );
         tasks.push(tokio::spawn(async move {
-            let Ok(_p) = sem.acquire_owned().await else { return };
+            let Ok(_p) = sem.acquire_owned().await else {
+                return;
+            };
             let result = async {
                 let store = tokio::task::spawn_blocking(move || DeviceStore::open(&path)).await??;
                 let store = Arc::new(Mutex::new(store));
-                let r = sync_client::sync(&http, store.clone(), &sync_client::SyncOptions::default()).await?;
+                let r =
+                    sync_client::sync(&http, store.clone(), &sync_client::SyncOptions::default())
+                        .await?;
                 let left = tokio::task::spawn_blocking(move || {
-                    store.lock().map_err(|_| anyhow!("poisoned"))?.pending(1).map_err(anyhow::Error::from)
+                    store
+                        .lock()
+                        .map_err(|_| anyhow!("poisoned"))?
+                        .pending(1)
+                        .map_err(anyhow::Error::from)
                 })
                 .await??;
                 if !left.is_empty() || !r.docs_rejected.is_empty() {
-                    bail!("device still has unsynced or rejected interviews: {:?}", r.docs_rejected);
+                    bail!(
+                        "device still has unsynced or rejected interviews: {:?}",
+                        r.docs_rejected
+                    );
                 }
                 Ok::<_, anyhow::Error>(r)
             }
@@ -356,11 +447,33 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     let m = args.interviews.max(1) as f64;
     let rss = server.as_ref().and_then(|s| peak_rss_mb(s.pid));
     println!("== field-day burst ==");
-    println!("devices synced:         {} ({} errors)", args.devices, errors.load(Ordering::Relaxed));
-    println!("interviews acknowledged: {} / {}; on server: {on_server}", acked.load(Ordering::Relaxed), args.interviews);
-    println!("burst wall time:        {:.2?}  ({:.0} interviews/s)", burst, m / burst.as_secs_f64());
-    println!("requests:               {}  latency p50 {:.1?}  p99 {:.1?}  max {:.1?}", lat.len(), pct(&lat, 0.5), pct(&lat, 0.99), lat.last().copied().unwrap_or_default());
-    println!("bytes up per interview: {:.0} B   down per interview: {:.0} B", up.load(Ordering::Relaxed) as f64 / m, down.load(Ordering::Relaxed) as f64 / m);
+    println!(
+        "devices synced:         {} ({} errors)",
+        args.devices,
+        errors.load(Ordering::Relaxed)
+    );
+    println!(
+        "interviews acknowledged: {} / {}; on server: {on_server}",
+        acked.load(Ordering::Relaxed),
+        args.interviews
+    );
+    println!(
+        "burst wall time:        {:.2?}  ({:.0} interviews/s)",
+        burst,
+        m / burst.as_secs_f64()
+    );
+    println!(
+        "requests:               {}  latency p50 {:.1?}  p99 {:.1?}  max {:.1?}",
+        lat.len(),
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat.last().copied().unwrap_or_default()
+    );
+    println!(
+        "bytes up per interview: {:.0} B   down per interview: {:.0} B",
+        up.load(Ordering::Relaxed) as f64 / m,
+        down.load(Ordering::Relaxed) as f64 / m
+    );
     match rss {
         Some(r) => println!("server peak RSS:        {r:.1} MB"),
         None => println!("server peak RSS:        n/a (external server)"),
@@ -371,7 +484,10 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     }
     let errs = errors.load(Ordering::Relaxed);
     if errs > 0 || (args.server.is_none() && on_server != args.interviews as u64) {
-        bail!("simulation finished with {errs} device errors and {on_server}/{} interviews on the server", args.interviews);
+        bail!(
+            "simulation finished with {errs} device errors and {on_server}/{} interviews on the server",
+            args.interviews
+        );
     }
     Ok(())
 }

@@ -94,9 +94,13 @@ async fn scoped(
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("interview {id}")))?;
     let action = if review {
-        Action::Review { country: &rec.country }
+        Action::Review {
+            country: &rec.country,
+        }
     } else {
-        Action::ReadInterviews { country: &rec.country }
+        Action::ReadInterviews {
+            country: &rec.country,
+        }
     };
     authorize(principal, action).map_err(|_| ApiError::NotFound(format!("interview {id}")))?;
     Ok(rec)
@@ -120,7 +124,11 @@ pub async fn get_one(
             Ok((iv.comments(), iv.conflicts()))
         })
         .await?;
-    Ok(Json(Detail { record, comments, conflicts }))
+    Ok(Json(Detail {
+        record,
+        comments,
+        conflicts,
+    }))
 }
 
 #[derive(Debug, Deserialize)]
@@ -155,7 +163,13 @@ pub async fn review(
     })?;
     let by = principal.user.id.clone();
     let (_, rec) = server_edit(&state, &principal, id, move |iv| iv.set_review(rs, &by)).await?;
-    crate::routes::users::audit(&state, &principal.user, "interview.review", &id.to_string(), rs.as_str());
+    crate::routes::users::audit(
+        &state,
+        &principal.user,
+        "interview.review",
+        &id.to_string(),
+        rs.as_str(),
+    );
     Ok(Json(rec))
 }
 
@@ -173,11 +187,18 @@ pub async fn comment(
 ) -> Result<Json<InterviewRecord>, ApiError> {
     let text = body.text.trim().to_owned();
     if text.is_empty() || text.chars().count() > 4000 {
-        return Err(ApiError::BadRequest("a comment needs 1-4000 characters".into()));
+        return Err(ApiError::BadRequest(
+            "a comment needs 1-4000 characters".into(),
+        ));
     }
-    let (by, role) = (principal.user.name.clone(), principal.user.role.as_str().to_owned());
-    let (_, rec) =
-        server_edit(&state, &principal, id, move |iv| iv.add_comment(&by, &role, &text)).await?;
+    let (by, role) = (
+        principal.user.name.clone(),
+        principal.user.role.as_str().to_owned(),
+    );
+    let (_, rec) = server_edit(&state, &principal, id, move |iv| {
+        iv.add_comment(&by, &role, &text)
+    })
+    .await?;
     Ok(Json(rec))
 }
 
@@ -202,7 +223,9 @@ pub async fn tag(
     let tag = body.tag.trim().to_lowercase();
     let ok = !tag.is_empty()
         && tag.len() <= 64
-        && tag.chars().all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
     if !ok {
         return Err(ApiError::BadRequest(
             "a tag is 1-64 characters of a-z, 0-9, _ - :".into(),

@@ -18,15 +18,24 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/sync", post(sync::sync))
         .route("/api/v1/enroll", post(users::enroll))
         .route("/api/v1/me", get(users::me))
-        .route("/api/v1/users", get(users::list_users).post(users::create_user))
+        .route(
+            "/api/v1/users",
+            get(users::list_users).post(users::create_user),
+        )
         .route("/api/v1/users/import", post(users::import_users))
-        .route("/api/v1/users/{id}/enrollment-code", post(users::enrollment_code))
+        .route(
+            "/api/v1/users/{id}/enrollment-code",
+            post(users::enrollment_code),
+        )
         .route("/api/v1/devices", get(users::list_devices))
         .route("/api/v1/devices/{id}/revoke", post(users::revoke_device))
         .route("/api/v1/forms", get(ops::list_forms).post(ops::put_form))
         .route("/api/v1/interviews", get(interviews::list))
         .route("/api/v1/interviews/{id}", get(interviews::get_one))
         .route("/api/v1/interviews/{id}/review", post(interviews::review))
-        .route("/api/v1/interviews/{id}/comments", post(interviews::comment))
+        .route(
+            "/api/v1/interviews/{id}/comments",
+            post(interviews::comment),
+        )
         .route("/api/v1/interviews/{id}/tags", post(interviews::tag))
 }

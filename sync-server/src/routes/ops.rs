@@ -12,7 +12,9 @@ use crate::error::ApiError;
 /// `GET /healthz`: the store answers.
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let stats = state.blocking(|st| Ok(st.store.stats()?)).await?;
-    Ok(Json(serde_json::json!({ "status": "ok", "documents": stats.documents })))
+    Ok(Json(
+        serde_json::json!({ "status": "ok", "documents": stats.documents }),
+    ))
 }
 
 /// `GET /metrics`: Prometheus text format.
@@ -45,7 +47,13 @@ pub async fn put_form(
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     authorize(&principal, Action::Administer)?;
     let form = state.blocking(move |st| st.install_form(&body)).await?;
-    crate::routes::users::audit(&state, &principal.user, "form.put", form.id(), &form.version().to_string());
+    crate::routes::users::audit(
+        &state,
+        &principal.user,
+        "form.put",
+        form.id(),
+        &form.version().to_string(),
+    );
     Ok((
         StatusCode::CREATED,
         Json(serde_json::json!({"form_id": form.id(), "version": form.version()})),

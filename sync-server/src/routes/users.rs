@@ -2,9 +2,9 @@
 
 use std::net::SocketAddr;
 
-use axum::{Extension, Json};
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::StatusCode;
+use axum::{Extension, Json};
 use central_store::{AuditEntry, Device, NewUser, Role, User, unix_now};
 use serde::{Deserialize, Serialize};
 use survey_protocol::{EnrollRequest, EnrollResponse};
@@ -45,16 +45,11 @@ pub async fn enroll(
     addr: ClientAddr,
     Json(req): Json<EnrollRequest>,
 ) -> Result<Json<EnrollResponse>, ApiError> {
-    if state
-        .enroll_limiter
-        .check_key(&client_ip(&addr))
-        .is_err()
-    {
+    if state.enroll_limiter.check_key(&client_ip(&addr)).is_err() {
         return Err(ApiError::TooManyRequests);
     }
-    let code = normalize_code(&req.code).ok_or_else(|| {
-        ApiError::BadRequest("an enrollment code looks like ABCDE-12345".into())
-    })?;
+    let code = normalize_code(&req.code)
+        .ok_or_else(|| ApiError::BadRequest("an enrollment code looks like ABCDE-12345".into()))?;
     let label: String = req.device_label.chars().take(100).collect();
     let resp = state
         .blocking(move |st| {
@@ -110,9 +105,12 @@ fn scope_country(p: &Principal, q: Option<String>) -> Result<Option<String>, Api
             Ok(Some(c))
         }
         (_, None) => {
-            let c = p.user.countries.first().cloned().ok_or_else(|| {
-                ApiError::Forbidden("no country assigned".into())
-            })?;
+            let c = p
+                .user
+                .countries
+                .first()
+                .cloned()
+                .ok_or_else(|| ApiError::Forbidden("no country assigned".into()))?;
             authorize(p, Action::ManageUsers { country: &c })?;
             Ok(Some(c))
         }
@@ -158,14 +156,26 @@ pub async fn create_user(
         ));
     }
     for c in &req.countries {
-        authorize(&principal, Action::CreateUser { role: req.role, country: c })?;
+        authorize(
+            &principal,
+            Action::CreateUser {
+                role: req.role,
+                country: c,
+            },
+        )?;
     }
     let login = req.login.trim().to_owned();
     if login.is_empty() || login.len() > 100 || req.name.trim().is_empty() {
         return Err(ApiError::BadRequest("login and name are required".into()));
     }
-    if req.password.as_ref().is_some_and(|p| p.chars().count() < 10) {
-        return Err(ApiError::BadRequest("passwords need at least 10 characters".into()));
+    if req
+        .password
+        .as_ref()
+        .is_some_and(|p| p.chars().count() < 10)
+    {
+        return Err(ApiError::BadRequest(
+            "passwords need at least 10 characters".into(),
+        ));
     }
     let password_hash = req.password.as_deref().map(hash_password).transpose()?;
     let actor = principal.user.clone();
@@ -214,7 +224,13 @@ pub async fn import_users(
     let (rows, mut problems) = parse_user_csv(&body).map_err(ApiError::BadRequest)?;
     // Authorise every row before creating any.
     for r in &rows {
-        authorize(&principal, Action::CreateUser { role: r.role, country: &r.country })?;
+        authorize(
+            &principal,
+            Action::CreateUser {
+                role: r.role,
+                country: &r.country,
+            },
+        )?;
     }
     let actor = principal.user.clone();
     let result = state
@@ -235,7 +251,8 @@ pub async fn import_users(
                 match made {
                     Ok(u) => {
                         let code = new_enrollment_code();
-                        st.store.add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
+                        st.store
+                            .add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
                         created.push(ImportedUser {
                             line: r.line,
                             user_id: u.id,
@@ -252,7 +269,13 @@ pub async fn import_users(
                     Err(e) => return Err(e.into()),
                 }
             }
-            audit(st, &actor, "user.import", "-", &format!("{} created", created.len()));
+            audit(
+                st,
+                &actor,
+                "user.import",
+                "-",
+                &format!("{} created", created.len()),
+            );
             problems.sort_by_key(|p| p.line);
             Ok(ImportResult { created, problems })
         })
@@ -272,7 +295,11 @@ pub struct EnrollmentCode {
 
 async fn target_user(state: &AppState, id: String) -> Result<User, ApiError> {
     state
-        .blocking(move |st| st.store.user(&id)?.ok_or_else(|| ApiError::NotFound("user".into())))
+        .blocking(move |st| {
+            st.store
+                .user(&id)?
+                .ok_or_else(|| ApiError::NotFound("user".into()))
+        })
         .await
 }
 
@@ -284,7 +311,13 @@ pub async fn enrollment_code(
 ) -> Result<Json<EnrollmentCode>, ApiError> {
     let user = target_user(&state, id).await?;
     for c in &user.countries {
-        authorize(&principal, Action::CreateUser { role: user.role, country: c })?;
+        authorize(
+            &principal,
+            Action::CreateUser {
+                role: user.role,
+                country: c,
+            },
+        )?;
     }
     let code = new_enrollment_code();
     let expires_at = unix_now() + state.settings.enrollment_ttl.as_secs() as i64;
@@ -319,7 +352,13 @@ pub async fn list_devices(
         .blocking(move |st| {
             let users: Option<Vec<String>> = match &country {
                 None => None,
-                Some(c) => Some(st.store.list_users(Some(c))?.into_iter().map(|u| u.id).collect()),
+                Some(c) => Some(
+                    st.store
+                        .list_users(Some(c))?
+                        .into_iter()
+                        .map(|u| u.id)
+                        .collect(),
+                ),
             };
             Ok(st.store.list_devices(users.as_deref())?)
         })
@@ -371,13 +410,12 @@ pub fn issue_api_token(state: &AppState, user: &User, label: &str) -> Result<Str
 }
 
 /// Create a user and an enrollment code directly (CLI and simulations).
-pub fn create_user_with_code(
-    state: &AppState,
-    user: &NewUser,
-) -> Result<(User, String), ApiError> {
+pub fn create_user_with_code(state: &AppState, user: &NewUser) -> Result<(User, String), ApiError> {
     let u = state.store.create_user(user, unix_now())?;
     let code = new_enrollment_code();
     let expires = unix_now() + state.settings.enrollment_ttl.as_secs() as i64;
-    state.store.add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
+    state
+        .store
+        .add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
     Ok((u, code))
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine (Rust, gcc, Python 3.11, Node 20 and
+# PostgreSQL 15 binaries). It installs what else it needs (as root, via apt-get,
+# pip, npm), starts what it needs (a throwaway PostgreSQL cluster, Xvfb), runs
+# lints, every cargo test, and the suites outside cargo, then prints a summary.
+#
+#   scripts/ci/setup.d/*.sh   sourced in order before the tests; may export
+#                             variables and push cleanup commands onto CLEANUP
+#   scripts/ci/test.d/*.sh    run in order after `cargo test`; each exits non-zero
+#                             on failure
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+export FIELDVOICE_ROOT="$PWD"
+CLEANUP=()
+cleanup() {
+  local i
+  for ((i = ${#CLEANUP[@]} - 1; i >= 0; i--)); do eval "${CLEANUP[$i]}" || true; done
+}
+trap cleanup EXIT
+
+step() { printf '\n==== %s ====\n' "$*"; }
+
+for f in scripts/ci/setup.d/*.sh; do
+  [ -e "$f" ] || continue
+  step "setup: $(basename "$f")"
+  # shellcheck source=/dev/null
+  source "$f"
+done
+
+step "format and lints"
+cargo fmt --all --check
+cargo clippy --all-targets --locked -- -D warnings
+
+step "build binaries used by process tests"
+cargo build --locked -p sync-server --bins
+
+step "cargo test (workspace)"
+cargo test --locked --workspace 2>&1 | tee target/cargo-test.log
+passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' target/cargo-test.log | awk '{s+=$1} END {print s+0}')
+
+for f in scripts/ci/test.d/*.sh; do
+  [ -e "$f" ] || continue
+  step "suite: $(basename "$f")"
+  bash "$f"
+done
+
+step "summary"
+echo "cargo tests: $passed passed, $failed failed"

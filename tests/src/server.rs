@@ -1,0 +1,226 @@
+//! Test servers: an in-process axum server on a loopback port, or the real
+//! `fieldvoice-server` binary as a child process (for kill tests).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use central_store::{CentralStore, NewUser, Role, SqliteStore, User};
+use device_store::DeviceStore;
+use sync_server::routes::users::{create_user_with_code, issue_api_token};
+use sync_server::{AppState, Settings};
+
+/// A server running inside the test process on 127.0.0.1.
+pub struct TestServer {
+    pub url: String,
+    pub state: AppState,
+    pub admin_token: String,
+    pub dir: tempfile::TempDir,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(Settings::default()).await
+    }
+
+    pub async fn start_with(settings: Settings) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store: Arc<dyn CentralStore> =
+            Arc::new(SqliteStore::open(&dir.path().join("server.sqlite3")).expect("store"));
+        let state = AppState::new(store, settings).expect("state");
+        for (_, json) in survey_model::BUILTIN_FORMS {
+            state.install_form(json).expect("form");
+        }
+        let admin = state
+            .store
+            .create_user(
+                &NewUser {
+                    login: "admin".into(),
+                    name: "Admin".into(),
+                    role: Role::Admin,
+                    countries: vec![],
+                    password_hash: None,
+                },
+                0,
+            )
+            .expect("admin");
+        let admin_token = issue_api_token(&state, &admin, "test").expect("token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let app =
+            sync_server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        TestServer {
+            url,
+            state,
+            admin_token,
+            dir,
+            task,
+        }
+    }
+
+    /// A user with an enrollment code (employees) — created straight in the store.
+    pub fn user_with_code(&self, login: &str, role: Role, country: &str) -> (User, String) {
+        create_user_with_code(
+            &self.state,
+            &NewUser {
+                login: login.into(),
+                name: format!("User {login}"),
+                role,
+                countries: vec![country.into()],
+                password_hash: None,
+            },
+        )
+        .expect("user")
+    }
+
+    /// An API token for a new user of `role` in `country`.
+    pub fn token_for(&self, login: &str, role: Role, country: &str) -> (User, String) {
+        let (u, _) = self.user_with_code(login, role, country);
+        let t = issue_api_token(&self.state, &u, "test").expect("token");
+        (u, t)
+    }
+
+    /// A new device store in the server's temp dir, enrolled with `code`.
+    pub async fn device(&self, name: &str, code: &str) -> Device {
+        Device::enroll(
+            &self.dir.path().join(format!("{name}.sqlite3")),
+            &self.url,
+            code,
+        )
+        .await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// An enrolled device: a real device store plus an HTTP client.
+pub struct Device {
+    pub store: Arc<Mutex<DeviceStore>>,
+    pub http: reqwest::Client,
+    pub path: PathBuf,
+}
+
+impl Device {
+    pub async fn enroll(path: &Path, url: &str, code: &str) -> Device {
+        let store = Arc::new(Mutex::new(DeviceStore::open(path).expect("device store")));
+        let http = sync_client::http_client().expect("http");
+        sync_client::enroll(&http, store.clone(), url, code, "test device")
+            .await
+            .expect("enroll");
+        Device {
+            store,
+            http,
+            path: path.to_owned(),
+        }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, DeviceStore> {
+        self.store.lock().expect("device store lock")
+    }
+
+    pub async fn sync(&self) -> Result<sync_client::SyncReport, sync_client::SyncError> {
+        let opts = sync_client::SyncOptions {
+            attempts: 2,
+            backoff: std::time::Duration::from_millis(50),
+            ..Default::default()
+        };
+        sync_client::sync(&self.http, self.store.clone(), &opts).await
+    }
+
+    pub fn token(&self) -> String {
+        self.lock()
+            .enrollment()
+            .expect("enrollment")
+            .expect("enrolled")
+            .device_token
+    }
+}
+
+/// Path of the `fieldvoice-server` binary built next to the test binaries.
+pub fn server_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("FIELDVOICE_SERVER_BIN") {
+        return p.into();
+    }
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("fieldvoice-server");
+    assert!(
+        bin.exists(),
+        "{} is missing: build it first (cargo build -p sync-server)",
+        bin.display()
+    );
+    bin
+}
+
+/// The real server binary as a child process on a SQLite file.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Start `fieldvoice-server serve` on `db` and wait until it listens.
+    pub fn start(db: &Path, log: &Path) -> ServerProcess {
+        use std::io::BufRead;
+        let log_file = std::fs::File::create(log).expect("log file");
+        let mut child = std::process::Command::new(server_binary())
+            .arg("--database")
+            .arg(db)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("FIELDVOICE_ENROLL_PER_MINUTE", "100000")
+            .stdout(std::process::Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().expect("server exited").expect("read");
+            if let Some(u) = line.strip_prefix("listening on ") {
+                break u.to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        ServerProcess { child, url }
+    }
+
+    /// SIGKILL: no graceful shutdown, no flush.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `fieldvoice-server --database DB admin ARGS...` and return stdout.
+pub fn admin(db: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(server_binary())
+        .arg("--database")
+        .arg(db)
+        .arg("admin")
+        .args(args)
+        .output()
+        .expect("run admin");
+    assert!(
+        out.status.success(),
+        "admin {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -1,0 +1,182 @@
+//! The real server binary is SIGKILLed in the middle of a sync burst. Every
+//! change it acknowledged must survive the restart, and the devices must then
+//! resync to an identical state without duplicates.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use automerge::AutoCommit;
+use central_store::{CentralStore, SqliteStore};
+use fieldvoice_tests::complete_answers;
+use fieldvoice_tests::server::{Device, ServerProcess, admin};
+use serde_json::json;
+
+const DEVICES: usize = 6;
+const PER_DEVICE: usize = 15;
+
+fn acknowledged(dev: &Device) -> Vec<(uuid::Uuid, Vec<automerge::ChangeHash>)> {
+    let conn = rusqlite::Connection::open(&dev.path).unwrap();
+    let mut st = conn
+        .prepare("SELECT doc_id, server_heads FROM sync_state WHERE server_heads != ''")
+        .unwrap();
+    st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+        .unwrap()
+        .map(|r| {
+            let (id, heads) = r.unwrap();
+            (
+                id.parse().unwrap(),
+                device_store::decode_heads(&heads).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_mid_burst_loses_no_acknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let mut codes = Vec::new();
+    for i in 0..DEVICES {
+        let out = admin(
+            &db,
+            &[
+                "create-user",
+                "--login",
+                &format!("emp.k{i}"),
+                "--name",
+                "K",
+                "--country",
+                "CI",
+            ],
+        );
+        let code = out
+            .lines()
+            .find_map(|l| l.strip_prefix("enrollment code "))
+            .unwrap()
+            .to_owned();
+        codes.push(code);
+    }
+    let server = ServerProcess::start(&db, &dir.path().join("server1.log"));
+    let mut devices = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        devices.push(
+            Device::enroll(
+                &dir.path().join(format!("dev{i}.sqlite3")),
+                &server.url,
+                code,
+            )
+            .await,
+        );
+    }
+    let mut total_changes = 0usize;
+    for d in &devices {
+        let mut s = d.lock();
+        let form = s.form("mcmb-interview", None).unwrap();
+        for n in 0..PER_DEVICE {
+            let mut iv = s.create_interview(&form).unwrap();
+            for (k, v) in complete_answers(n as i64 % 11) {
+                iv.set_answer_json(&form, k, &v).unwrap();
+            }
+            iv.set_answer_json(&form, "customer_since_years", &json!(n))
+                .unwrap();
+            s.save(&mut iv, Some(&form)).unwrap();
+            total_changes += iv.changes_since(&[]).len();
+        }
+    }
+
+    // Burst: every device syncs in small batches until the server dies.
+    let devices = Arc::new(devices);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for i in 0..DEVICES {
+        let (devices, stop) = (devices.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            let d = &devices[i];
+            let opts = sync_client::SyncOptions {
+                batch_docs: 2,
+                attempts: 1,
+                max_rounds: 3,
+                ..Default::default()
+            };
+            while !stop.load(Ordering::Relaxed) {
+                if sync_client::sync(&d.http, d.store.clone(), &opts)
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }));
+    }
+    // Kill as soon as some acknowledgements exist, while syncs are in flight.
+    loop {
+        let acked: usize = devices.iter().map(|d| acknowledged(d).len()).sum();
+        if acked >= 10 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.kill();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acked: Vec<_> = devices.iter().flat_map(acknowledged).collect();
+    let all = DEVICES * PER_DEVICE;
+    assert!(
+        !acked.is_empty() && acked.len() < all,
+        "killed mid-burst: {} of {all} acknowledged",
+        acked.len()
+    );
+
+    // Every acknowledged head is in the store after the crash.
+    {
+        let store = SqliteStore::open(&db).unwrap();
+        for (id, heads) in &acked {
+            let doc = store
+                .load_doc(*id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("acknowledged interview {id} lost"));
+            let mut am = AutoCommit::load(&doc.snapshot).unwrap();
+            for h in heads {
+                assert!(
+                    am.get_change_by_hash(h).is_some(),
+                    "acknowledged change {h} of {id} lost"
+                );
+            }
+        }
+    }
+
+    // Restart; devices resync to completion.
+    let server = ServerProcess::start(&db, &dir.path().join("server2.log"));
+    for d in devices.iter() {
+        let mut e = d.lock().enrollment().unwrap().unwrap();
+        e.server_url = server.url.clone();
+        d.lock().set_enrollment(&e).unwrap();
+        d.sync().await.unwrap();
+        assert!(d.lock().pending(1000).unwrap().is_empty());
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    let stats = store.stats().unwrap();
+    assert_eq!(
+        stats.documents as usize, all,
+        "every interview on the server"
+    );
+    assert_eq!(
+        stats.changes as usize, total_changes,
+        "every change exactly once"
+    );
+    for d in devices.iter() {
+        let s = d.lock();
+        for summary in s.list(&Default::default()).unwrap() {
+            let mut local = s.load(summary.id).unwrap();
+            let mut server_heads = store.doc_heads(summary.id).unwrap();
+            let mut local_heads: Vec<[u8; 32]> = local.heads().iter().map(|h| h.0).collect();
+            server_heads.sort();
+            local_heads.sort();
+            assert_eq!(server_heads, local_heads);
+        }
+    }
+    server.kill();
+}
