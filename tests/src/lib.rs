@@ -1,7 +1,11 @@
 //! Shared helpers for the integration test binaries in `tests/tests/`: fixtures
 //! that build forms, metadata and filled-in interviews, and test servers. Test-only
 //! code; no product crate may depend on it.
-#![allow(missing_debug_implementations, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    missing_debug_implementations,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 use serde_json::{Value, json};
 use survey_model::{Form, Interview, InterviewMeta, actor_from_uuid};

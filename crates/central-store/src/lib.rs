@@ -153,6 +153,20 @@ pub struct InterviewFilter {
     pub status: Option<String>,
     pub limit: Option<usize>,
     pub offset: Option<usize>,
+    /// Only interviews changed after this log position (for `--since` exports).
+    pub since_seq: Option<u64>,
+}
+
+/// One entry of a document's change log (for edit history).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeMeta {
+    pub seq: u64,
+    /// Hex change hash.
+    pub hash: String,
+    /// Device id, or `server:<user id>` for server-side edits.
+    pub source: String,
+    /// Unix seconds when the server stored it.
+    pub received_at: i64,
 }
 
 /// Counts for health checks, metrics and tests.
@@ -267,6 +281,16 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn interview(&self, id: Uuid) -> Result<Option<InterviewRecord>>;
     fn list_interviews(&self, f: &InterviewFilter) -> Result<Vec<InterviewRecord>>;
     fn count_interviews(&self, f: &InterviewFilter) -> Result<u64>;
+    /// Visit every interview matching `f` (ignoring limit/offset) in `doc_id`
+    /// order, streaming: memory stays flat whatever the count. Each record comes
+    /// with the log position of its last change.
+    fn for_each_interview(
+        &self,
+        f: &InterviewFilter,
+        visit: &mut dyn FnMut(InterviewRecord, u64) -> Result<()>,
+    ) -> Result<()>;
+    /// The change log of one document, oldest first.
+    fn change_log(&self, id: Uuid) -> Result<Vec<ChangeMeta>>;
     fn stats(&self) -> Result<StoreStats>;
 }
 

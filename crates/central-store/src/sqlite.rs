@@ -54,10 +54,11 @@ CREATE TABLE interviews (
   form_version INTEGER NOT NULL, created_by TEXT NOT NULL, device_id TEXT NOT NULL,
   created_at TEXT NOT NULL, status TEXT NOT NULL, submitted_at TEXT, review_state TEXT,
   city TEXT, segment TEXT, area_type TEXT, nps INTEGER, has_complaint TEXT,
-  updated_at INTEGER NOT NULL, record TEXT NOT NULL);
+  updated_at INTEGER NOT NULL, updated_seq INTEGER NOT NULL, record TEXT NOT NULL);
 CREATE INDEX interviews_country ON interviews(country, created_at);
 CREATE INDEX interviews_review ON interviews(country, review_state);
 CREATE INDEX interviews_user ON interviews(created_by);
+CREATE INDEX interviews_seq ON interviews(updated_seq);
 "];
 
 const READERS: usize = 4;
@@ -231,6 +232,13 @@ fn interview_where(f: &InterviewFilter) -> (String, Vec<String>) {
             args.push(v.clone());
             sql.push_str(&format!(" AND {col} = ?{}", args.len()));
         }
+    }
+    if let Some(seq) = f.since_seq {
+        args.push(seq.to_string());
+        sql.push_str(&format!(
+            " AND updated_seq > CAST(?{} AS INTEGER)",
+            args.len()
+        ));
     }
     (sql, args)
 }
@@ -583,13 +591,14 @@ impl CentralStore for SqliteStore {
                 tx.execute(
                     "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
                        device_id, created_at, status, submitted_at, review_state, city, segment,
-                       area_type, nps, has_complaint, updated_at, record)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+                       area_type, nps, has_complaint, updated_at, updated_seq, record)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
                      ON CONFLICT(doc_id) DO UPDATE SET status = excluded.status,
                        submitted_at = excluded.submitted_at, review_state = excluded.review_state,
                        city = excluded.city, segment = excluded.segment, area_type = excluded.area_type,
                        nps = excluded.nps, has_complaint = excluded.has_complaint,
-                       updated_at = excluded.updated_at, record = excluded.record",
+                       updated_at = excluded.updated_at, updated_seq = excluded.updated_seq,
+                       record = excluded.record",
                     params![
                         key,
                         r.campaign,
@@ -608,6 +617,7 @@ impl CentralStore for SqliteStore {
                         r.answer_i64("nps"),
                         r.answer_str("has_complaint"),
                         now,
+                        seq,
                         record
                     ],
                 )?;
@@ -724,6 +734,59 @@ impl CentralStore for SqliteStore {
                 rusqlite::params_from_iter(args.iter()),
                 |r| r.get::<_, i64>(0),
             )? as u64)
+        })
+    }
+
+    fn for_each_interview(
+        &self,
+        f: &InterviewFilter,
+        visit: &mut dyn FnMut(InterviewRecord, u64) -> Result<()>,
+    ) -> Result<()> {
+        const PAGE: usize = 2000;
+        let (w, args) = interview_where(f);
+        let mut after = String::new();
+        loop {
+            // Keyset pagination: each page is a short read, memory stays flat.
+            let mut page_args = args.clone();
+            page_args.push(after.clone());
+            let sql = format!(
+                "SELECT doc_id, record, updated_seq FROM interviews{w} AND doc_id > ?{}
+                 ORDER BY doc_id LIMIT {PAGE}",
+                page_args.len()
+            );
+            let rows: Vec<(String, String, i64)> = self.read(|c| {
+                let mut st = c.prepare_cached(&sql)?;
+                let rows = st.query_map(rusqlite::params_from_iter(page_args.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })?;
+            let n = rows.len();
+            for (id, rec, seq) in rows {
+                visit(record_from_json(&rec)?, seq as u64)?;
+                after = id;
+            }
+            if n < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    fn change_log(&self, id: Uuid) -> Result<Vec<crate::ChangeMeta>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT seq, hash, source, received_at FROM changes WHERE doc_id = ?1 ORDER BY seq",
+            )?;
+            let rows = st.query_map([id.to_string()], |r| {
+                let hash: Vec<u8> = r.get(1)?;
+                Ok(crate::ChangeMeta {
+                    seq: r.get::<_, i64>(0)? as u64,
+                    hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                    source: r.get(2)?,
+                    received_at: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 

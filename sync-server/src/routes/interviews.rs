@@ -61,6 +61,7 @@ pub async fn list(
         status: q.status,
         limit: Some(q.limit.unwrap_or(50).min(1000)),
         offset: q.offset,
+        since_seq: None,
     };
     let page = state
         .blocking(move |st| {
