@@ -180,3 +180,119 @@ async fn sigkill_mid_burst_loses_no_acknowledged_change() {
     }
     server.kill();
 }
+
+#[test]
+fn sigterm_shuts_the_server_down_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&dir.path().join("s.sqlite3"), &dir.path().join("s.log"));
+    let mut server = server;
+    let pid = server.child.id().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not stop on SIGTERM"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+    let log = std::fs::read_to_string(dir.path().join("s.log")).unwrap();
+    assert!(log.contains("shutdown requested"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_file_with_environment_overrides() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.sqlite3");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = dir.path().join("fieldvoice.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "listen = \"127.0.0.1:{port}\"\ncampaign = \"from-file\"\ndatabase = \"{}\"\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(fieldvoice_tests::server::server_binary())
+        .arg("--config")
+        .arg(&cfg)
+        .args([
+            "admin",
+            "create-user",
+            "--login",
+            "cfg.emp",
+            "--name",
+            "C",
+            "--country",
+            "GA",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let code = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("enrollment code ").map(str::to_owned))
+        .unwrap();
+    let mut child = std::process::Command::new(fieldvoice_tests::server::server_binary())
+        .arg("--config")
+        .arg(&cfg)
+        .arg("serve")
+        .env("FIELDVOICE_CAMPAIGN", "from-env")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = std::io::BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        line,
+        format!("listening on http://127.0.0.1:{port}"),
+        "listen comes from the file"
+    );
+    let dev = Device::enroll(
+        &dir.path().join("d.sqlite3"),
+        &format!("http://127.0.0.1:{port}"),
+        &code,
+    )
+    .await;
+    let e = dev.lock().enrollment().unwrap().unwrap();
+    assert_eq!(e.campaign, "from-env", "the environment overrides the file");
+    assert_eq!(e.country, "GA");
+    let _ = child.kill();
+    let _ = child.wait();
+    // A config file with an unknown key is refused with a clear message.
+    std::fs::write(&cfg, "lisen = \"127.0.0.1:1\"\n").unwrap();
+    let out = std::process::Command::new(fieldvoice_tests::server::server_binary())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["admin", "stats"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("lisen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

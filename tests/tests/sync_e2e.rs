@@ -652,3 +652,95 @@ async fn bulk_csv_import_creates_employees_with_codes() {
     let (st, h) = api(&srv.url, "", "GET", "/healthz", None).await;
     assert_eq!((st, h["status"].as_str()), (200, Some("ok")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_are_refused_with_413() {
+    let settings = sync_server::Settings {
+        max_body_bytes: 64 * 1024,
+        max_decoded_bytes: 256 * 1024,
+        ..Default::default()
+    };
+    let srv = TestServer::start_with(settings).await;
+    let (_, code) = srv.user_with_code("emp.big", Role::Employee, "TD");
+    let dev = srv.device("d", &code).await;
+    let token = dev.token();
+    // Compressed body above the transport limit.
+    let noise: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let resp = post_sync(&srv.url, &token, noise).await;
+    assert_eq!(resp.status(), 413);
+    // A small gzip body that expands beyond the decoded limit (a zip bomb).
+    let bomb = SyncRequest {
+        cursor: 0,
+        docs: vec![DocPush {
+            doc_id: uuid::Uuid::now_v7(),
+            base_heads: vec![],
+            heads: vec![],
+            data: vec![0; 1_000_000],
+        }],
+    };
+    let body = survey_protocol::encode(&bomb, Compression::Gzip).unwrap();
+    assert!(body.len() < 64 * 1024);
+    let resp = post_sync(&srv.url, &token, body).await;
+    assert_eq!(resp.status(), 413);
+    let v: Value = resp.json().await.unwrap();
+    assert!(
+        v["error"].as_str().unwrap().contains("expands beyond"),
+        "{v}"
+    );
+    // The server still works.
+    assert!(dev.sync().await.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_retries_until_the_server_is_back() {
+    // Reserve a port, enroll against a server there, stop it, and sync while
+    // it is down: the client retries with backoff and succeeds once it is up.
+    let srv = TestServer::start().await;
+    let (_, code) = srv.user_with_code("emp.retry", Role::Employee, "NE");
+    let dev = srv.device("d", &code).await;
+    let form = dev.lock().form("mcmb-interview", None).unwrap();
+    {
+        let mut s = dev.lock();
+        let mut iv = s.create_interview(&form).unwrap();
+        iv.set_answer_json(&form, "nps", &json!(8)).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+    }
+    // Point the device at a port where nothing listens yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut e = dev.lock().enrollment().unwrap().unwrap();
+    e.server_url = format!("http://127.0.0.1:{port}");
+    dev.lock().set_enrollment(&e).unwrap();
+    let opts = sync_client::SyncOptions {
+        attempts: 8,
+        backoff: std::time::Duration::from_millis(100),
+        ..Default::default()
+    };
+    let (http, store) = (dev.http.clone(), dev.store.clone());
+    let syncing = tokio::spawn(async move { sync_client::sync(&http, store, &opts).await });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Bring a proxy up on that port that forwards to the real server.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let target = srv.url.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut out) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                }
+            });
+        }
+    });
+    let report = syncing.await.unwrap().unwrap();
+    assert!(report.retries >= 1, "{report:?}");
+    assert_eq!(report.docs_acknowledged, 1);
+    assert_eq!(srv.state.store.stats().unwrap().documents, 1);
+}
