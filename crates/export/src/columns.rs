@@ -1,0 +1,532 @@
+//! The column plan: stable column names and types derived from the forms, the
+//! PII policy applied to them, the consent rule, and the conversion of one
+//! [`InterviewRecord`] into a row of typed [`Cell`]s.
+
+use std::collections::HashSet;
+
+use hmac::{Hmac, Mac};
+use serde::Serialize;
+use serde_json::Value as Json;
+use sha2::Sha256;
+use survey_model::{Form, InterviewRecord, QuestionType};
+
+/// The type of a column, as written to typed formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ColType {
+    /// UTF-8 text.
+    String,
+    /// 64-bit integer.
+    Integer,
+    /// true/false (1/0 in CSV).
+    Boolean,
+    /// 64-bit float.
+    Float,
+    /// Calendar date `YYYY-MM-DD` (Date32 in Parquet).
+    Date,
+}
+
+impl ColType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColType::String => "string",
+            ColType::Integer => "integer",
+            ColType::Boolean => "boolean",
+            ColType::Float => "float",
+            ColType::Date => "date",
+        }
+    }
+}
+
+/// The key (metadata) fields every export starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyField {
+    InterviewId,
+    Country,
+    Campaign,
+    FormId,
+    FormVersion,
+    CreatedBy,
+    DeviceId,
+    CreatedAt,
+    Status,
+    SubmittedAt,
+    ReviewState,
+    Tags,
+    CommentCount,
+}
+
+const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 13] = [
+    (
+        KeyField::InterviewId,
+        "interview_id",
+        ColType::String,
+        "Interview id (UUIDv7)",
+    ),
+    (
+        KeyField::Country,
+        "country",
+        ColType::String,
+        "Country (ISO 3166 alpha-2)",
+    ),
+    (KeyField::Campaign, "campaign", ColType::String, "Campaign"),
+    (KeyField::FormId, "form_id", ColType::String, "Form id"),
+    (
+        KeyField::FormVersion,
+        "form_version",
+        ColType::Integer,
+        "Form version",
+    ),
+    (
+        KeyField::CreatedBy,
+        "created_by",
+        ColType::String,
+        "Interviewer (user id)",
+    ),
+    (KeyField::DeviceId, "device_id", ColType::String, "Device id"),
+    (
+        KeyField::CreatedAt,
+        "created_at",
+        ColType::String,
+        "Started at (RFC 3339)",
+    ),
+    (
+        KeyField::Status,
+        "status",
+        ColType::String,
+        "Status (draft, submitted)",
+    ),
+    (
+        KeyField::SubmittedAt,
+        "submitted_at",
+        ColType::String,
+        "Submitted at (RFC 3339)",
+    ),
+    (
+        KeyField::ReviewState,
+        "review_state",
+        ColType::String,
+        "Review state",
+    ),
+    (
+        KeyField::Tags,
+        "tags",
+        ColType::String,
+        "Tags (semicolon-separated)",
+    ),
+    (
+        KeyField::CommentCount,
+        "comment_count",
+        ColType::Integer,
+        "Number of review comments",
+    ),
+];
+
+/// Where a column's value comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Key(KeyField),
+    /// The answer to a question, as its natural type.
+    Answer(String),
+    /// 1 when `option` is selected in multi-choice `question`.
+    Flag { question: String, option: String },
+    Lat(String),
+    Lon(String),
+    Accuracy(String),
+    /// A keyed pseudonym of a PII answer.
+    Pseudonym(String),
+}
+
+/// One column of an export.
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: ColType,
+    /// The question the column comes from (absent for key columns).
+    pub question: Option<String>,
+    /// Label in the export language.
+    pub label: String,
+    /// Options of a choice question as (value, label in the export language).
+    pub options: Vec<(String, String)>,
+    /// What the column holds beyond its type (e.g. "pseudonym").
+    pub note: String,
+    #[serde(skip)]
+    pub source: Source,
+}
+
+/// A keyed-pseudonym secret (HMAC-SHA256 key). Its `Debug` never shows the key.
+#[derive(Clone)]
+pub struct PseudonymKey(Vec<u8>);
+
+impl std::fmt::Debug for PseudonymKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PseudonymKey(<redacted>)")
+    }
+}
+
+impl PseudonymKey {
+    /// Minimum key length in bytes.
+    pub const MIN_LEN: usize = 16;
+
+    /// A key of at least [`Self::MIN_LEN`] bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Result<PseudonymKey, crate::ExportError> {
+        let bytes = bytes.into();
+        if bytes.len() < Self::MIN_LEN {
+            return Err(crate::ExportError::Invalid(format!(
+                "pseudonym key must be at least {} bytes (got {})",
+                Self::MIN_LEN,
+                bytes.len()
+            )));
+        }
+        Ok(PseudonymKey(bytes))
+    }
+
+    /// The pseudonym of a value: `p_` + 32 hex digits of HMAC-SHA256(key, value).
+    /// Stable for the same key and (trimmed) value; not reversible without the key.
+    pub fn pseudonym(&self, value: &str) -> String {
+        // new_from_slice accepts any key length for HMAC.
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.0) else {
+            return String::new();
+        };
+        mac.update(value.trim().as_bytes());
+        let out = mac.finalize().into_bytes();
+        format!("p_{}", hex::encode(&out[..16]))
+    }
+}
+
+/// What happens to questions marked `"pii": true`.
+#[derive(Debug, Clone, Default)]
+pub enum PiiPolicy {
+    /// Left out (the default).
+    #[default]
+    Omit,
+    /// Replaced by a keyed pseudonym in a `<question>_pseudonym` column.
+    Pseudonymize(PseudonymKey),
+    /// Raw values (admins only; callers must audit it).
+    Include,
+}
+
+impl PiiPolicy {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PiiPolicy::Omit => "omit",
+            PiiPolicy::Pseudonymize(_) => "pseudonymize",
+            PiiPolicy::Include => "include",
+        }
+    }
+}
+
+/// One value of a row.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Str(String),
+    Int(i64),
+    Bool(bool),
+    Float(f64),
+    /// `YYYY-MM-DD`, already checked.
+    Date(time::Date),
+}
+
+/// The columns of an export, derived from the forms.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub columns: Vec<Column>,
+    pii: PiiPolicy,
+    /// Index of the latitude/longitude columns of the first geopoint question.
+    pub geo: Option<(usize, usize)>,
+}
+
+impl Plan {
+    /// Build the plan from `forms` (latest version of each form first, sorted by
+    /// form id; questions of older versions not in the latest come after).
+    /// A question name seen twice keeps its first definition.
+    pub fn new(forms: &[&Form], pii: &PiiPolicy, lang: &str) -> Plan {
+        let mut columns: Vec<Column> = KEY_COLUMNS
+            .iter()
+            .map(|(k, name, ty, label)| Column {
+                name: (*name).to_owned(),
+                ty: *ty,
+                question: None,
+                label: (*label).to_owned(),
+                options: Vec::new(),
+                note: String::new(),
+                source: Source::Key(*k),
+            })
+            .collect();
+        let mut sorted: Vec<&Form> = forms.to_vec();
+        sorted.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
+        let mut seen: HashSet<&str> = HashSet::new();
+        for form in sorted {
+            let fallback = form.def().default_language.as_str();
+            for q in form.questions() {
+                if !q.kind.takes_answer() || !seen.insert(q.name.as_str()) {
+                    continue;
+                }
+                let label = q.label.get(lang, fallback).to_owned();
+                let options: Vec<(String, String)> = q
+                    .options
+                    .iter()
+                    .map(|o| (o.value.clone(), o.label.get(lang, fallback).to_owned()))
+                    .collect();
+                let col = |name: String, ty: ColType, source: Source, label: String| Column {
+                    name,
+                    ty,
+                    question: Some(q.name.clone()),
+                    label,
+                    options: Vec::new(),
+                    note: String::new(),
+                    source,
+                };
+                if q.pii {
+                    match pii {
+                        PiiPolicy::Omit => continue,
+                        PiiPolicy::Pseudonymize(_) => {
+                            let mut c = col(
+                                format!("{}_pseudonym", q.name),
+                                ColType::String,
+                                Source::Pseudonym(q.name.clone()),
+                                label,
+                            );
+                            c.note = "PII: keyed pseudonym (HMAC-SHA256), stable per key".into();
+                            columns.push(c);
+                            continue;
+                        }
+                        PiiPolicy::Include => {}
+                    }
+                }
+                let start = columns.len();
+                match q.kind {
+                    QuestionType::MultiChoice => {
+                        for (value, olabel) in &options {
+                            let mut c = col(
+                                format!("{}__{}", q.name, value),
+                                ColType::Boolean,
+                                Source::Flag {
+                                    question: q.name.clone(),
+                                    option: value.clone(),
+                                },
+                                format!("{label}: {olabel}"),
+                            );
+                            c.note = format!("1 when option `{value}` is selected");
+                            columns.push(c);
+                        }
+                    }
+                    QuestionType::Geopoint => {
+                        for (suffix, source, what) in [
+                            ("lat", Source::Lat(q.name.clone()), "latitude (WGS84)"),
+                            ("lon", Source::Lon(q.name.clone()), "longitude (WGS84)"),
+                            (
+                                "accuracy",
+                                Source::Accuracy(q.name.clone()),
+                                "accuracy (metres)",
+                            ),
+                        ] {
+                            columns.push(col(
+                                format!("{}_{suffix}", q.name),
+                                ColType::Float,
+                                source,
+                                format!("{label} ({what})"),
+                            ));
+                        }
+                    }
+                    kind => {
+                        let ty = match kind {
+                            QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => {
+                                ColType::Integer
+                            }
+                            QuestionType::Consent => ColType::Boolean,
+                            QuestionType::Date => ColType::Date,
+                            _ => ColType::String,
+                        };
+                        let mut c = col(q.name.clone(), ty, Source::Answer(q.name.clone()), label);
+                        c.options = options.clone();
+                        columns.push(c);
+                    }
+                }
+                if q.pii {
+                    for c in &mut columns[start..] {
+                        c.note = "PII: raw value (exported on an admin's explicit request)".into();
+                    }
+                }
+            }
+        }
+        let find = |s: fn(&Source) -> bool| columns.iter().position(|c| s(&c.source));
+        let geo = match (
+            find(|s| matches!(s, Source::Lat(_))),
+            find(|s| matches!(s, Source::Lon(_))),
+        ) {
+            (Some(a), Some(b)) => Some((a, b)),
+            _ => None,
+        };
+        Plan {
+            columns,
+            pii: pii.clone(),
+            geo,
+        }
+    }
+
+    /// Fill `row` (cleared first) with the cells of `rec`.
+    pub fn row(&self, rec: &InterviewRecord, row: &mut Vec<Cell>) {
+        row.clear();
+        for c in &self.columns {
+            row.push(coerce(self.cell(rec, &c.source, c.ty), c.ty));
+        }
+    }
+
+    fn cell(&self, rec: &InterviewRecord, source: &Source, ty: ColType) -> Cell {
+        let s = |v: &str| Cell::Str(v.to_owned());
+        let opt = |v: &Option<String>| v.as_deref().map_or(Cell::Null, s);
+        match source {
+            Source::Key(k) => match k {
+                KeyField::InterviewId => s(&rec.interview_id),
+                KeyField::Country => s(&rec.country),
+                KeyField::Campaign => s(&rec.campaign),
+                KeyField::FormId => s(&rec.form_id),
+                KeyField::FormVersion => Cell::Int(i64::from(rec.form_version)),
+                KeyField::CreatedBy => s(&rec.created_by),
+                KeyField::DeviceId => s(&rec.device_id),
+                KeyField::CreatedAt => s(&rec.created_at),
+                KeyField::Status => s(&rec.status),
+                KeyField::SubmittedAt => opt(&rec.submitted_at),
+                KeyField::ReviewState => opt(&rec.review_state),
+                KeyField::Tags => {
+                    let mut tags = rec.tags.clone();
+                    tags.sort();
+                    Cell::Str(tags.join(";"))
+                }
+                KeyField::CommentCount => Cell::Int(rec.comment_count as i64),
+            },
+            Source::Answer(q) => match rec.answers.get(q) {
+                None | Some(Json::Null) => Cell::Null,
+                Some(Json::Bool(b)) => Cell::Bool(*b),
+                Some(Json::Number(n)) => n
+                    .as_i64()
+                    .map(Cell::Int)
+                    .or_else(|| n.as_f64().map(Cell::Float))
+                    .unwrap_or(Cell::Null),
+                Some(Json::String(v)) => match survey_model::answer::parse_date(v) {
+                    Some(d) if ty == ColType::Date => Cell::Date(d),
+                    _ => Cell::Str(v.clone()),
+                },
+                Some(other) => Cell::Str(other.to_string()),
+            },
+            Source::Flag { question, option } => match rec.answers.get(question) {
+                Some(Json::Array(sel)) => {
+                    Cell::Bool(sel.iter().any(|v| v.as_str() == Some(option.as_str())))
+                }
+                _ => Cell::Null,
+            },
+            Source::Lat(q) => geo_field(rec, q, "lat"),
+            Source::Lon(q) => geo_field(rec, q, "lon"),
+            Source::Accuracy(q) => geo_field(rec, q, "accuracy"),
+            Source::Pseudonym(q) => match (&self.pii, rec.answers.get(q)) {
+                (_, None | Some(Json::Null)) => Cell::Null,
+                (PiiPolicy::Pseudonymize(key), Some(v)) => {
+                    let text = match v {
+                        Json::String(s) => s.clone(),
+                        other => other.to_string(),
+                    };
+                    if text.trim().is_empty() {
+                        Cell::Null
+                    } else {
+                        Cell::Str(key.pseudonym(&text))
+                    }
+                }
+                _ => Cell::Null,
+            },
+        }
+    }
+}
+
+/// Make a cell match its column's type (typed writers rely on it): numbers
+/// widen to float and print as text; anything else that does not fit is null.
+fn coerce(cell: Cell, ty: ColType) -> Cell {
+    match (ty, cell) {
+        (_, Cell::Null) => Cell::Null,
+        (ColType::String, Cell::Str(s)) => Cell::Str(s),
+        (ColType::String, Cell::Int(i)) => Cell::Str(i.to_string()),
+        (ColType::String, Cell::Float(f)) => Cell::Str(f.to_string()),
+        (ColType::String, Cell::Bool(b)) => Cell::Str(b.to_string()),
+        (ColType::String, Cell::Date(d)) => Cell::Str(d.to_string()),
+        (ColType::Integer, Cell::Int(i)) => Cell::Int(i),
+        (ColType::Boolean, Cell::Bool(b)) => Cell::Bool(b),
+        (ColType::Float, Cell::Float(f)) => Cell::Float(f),
+        (ColType::Float, Cell::Int(i)) => Cell::Float(i as f64),
+        (ColType::Date, Cell::Date(d)) => Cell::Date(d),
+        _ => Cell::Null,
+    }
+}
+
+fn geo_field(rec: &InterviewRecord, q: &str, field: &str) -> Cell {
+    rec.answers
+        .get(q)
+        .and_then(|v| v.get(field))
+        .and_then(Json::as_f64)
+        .map_or(Cell::Null, Cell::Float)
+}
+
+/// Whether an interview may be exported: every consent question of its form
+/// (or, for an unknown form, the `consent` answer) must be answered `true`.
+/// A form without a consent question exports nothing: consent is never assumed.
+pub fn consented(rec: &InterviewRecord, form: Option<&Form>) -> bool {
+    let is_true = |q: &str| rec.answers.get(q) == Some(&Json::Bool(true));
+    match form {
+        Some(f) => {
+            let mut any = false;
+            for q in f
+                .questions()
+                .iter()
+                .filter(|q| q.kind == QuestionType::Consent)
+            {
+                if !is_true(&q.name) {
+                    return false;
+                }
+                any = true;
+            }
+            any
+        }
+        None => is_true("consent"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pseudonyms_are_keyed_and_stable() {
+        let k1 = PseudonymKey::new(b"0123456789abcdef-key-one".to_vec()).unwrap();
+        let k2 = PseudonymKey::new(b"0123456789abcdef-key-two".to_vec()).unwrap();
+        let a = k1.pseudonym("+225 07 12 34 56 78");
+        assert_eq!(a, k1.pseudonym(" +225 07 12 34 56 78 "));
+        assert_ne!(a, k2.pseudonym("+225 07 12 34 56 78"));
+        assert_ne!(a, k1.pseudonym("+225 07 12 34 56 79"));
+        assert_eq!(a.len(), 34);
+        assert!(PseudonymKey::new(b"short".to_vec()).is_err());
+        assert_eq!(format!("{k1:?}"), "PseudonymKey(<redacted>)");
+    }
+
+    #[test]
+    fn plan_follows_the_form_and_the_pii_policy() {
+        let form = survey_model::mcmb_form().unwrap();
+        let names = |p: &Plan| p.columns.iter().map(|c| c.name.clone()).collect::<Vec<_>>();
+        let omit = Plan::new(&[&form], &PiiPolicy::Omit, "fr");
+        let n = names(&omit);
+        assert_eq!(n[0], "interview_id");
+        assert_eq!(n[12], "comment_count");
+        assert_eq!(n[13], "consent");
+        assert!(n.contains(&"services_used__mobile_money".to_owned()));
+        assert!(n.contains(&"location_lat".to_owned()));
+        assert!(!n.iter().any(|c| c.starts_with("customer_name")));
+        assert!(!n.iter().any(|c| c == "intro_note" || c == "closing_note"));
+        assert!(omit.geo.is_some());
+        let key = PseudonymKey::new(vec![7u8; 32]).unwrap();
+        let pseudo = names(&Plan::new(&[&form], &PiiPolicy::Pseudonymize(key), "en"));
+        assert!(pseudo.contains(&"customer_phone_pseudonym".to_owned()));
+        assert!(!pseudo.contains(&"customer_phone".to_owned()));
+        let raw = names(&Plan::new(&[&form], &PiiPolicy::Include, "en"));
+        assert!(raw.contains(&"customer_phone".to_owned()));
+    }
+}

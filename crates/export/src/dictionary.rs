@@ -1,0 +1,60 @@
+//! The data dictionary written beside every export: one row per column with
+//! its type, source question, label in the export language and options.
+
+use std::path::Path;
+
+use crate::ExportError;
+use crate::columns::{Column, Plan};
+
+/// Dictionary columns.
+pub const HEADER: [&str; 6] = ["column", "type", "question", "label", "options", "note"];
+
+/// One dictionary row; options as `value=label` joined by ` | `.
+pub fn row(c: &Column, _lang: &str) -> [String; 6] {
+    let options = c
+        .options
+        .iter()
+        .map(|(v, l)| format!("{v}={l}"))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    [
+        c.name.clone(),
+        c.ty.as_str().to_owned(),
+        c.question.clone().unwrap_or_default(),
+        c.label.clone(),
+        options,
+        c.note.clone(),
+    ]
+}
+
+/// Write `dictionary.csv` and `dictionary.json` into `dir`; returns their names.
+pub fn write(plan: &Plan, dir: &Path, lang: &str) -> Result<Vec<String>, ExportError> {
+    let csv_path = dir.join("dictionary.csv");
+    let mut w = csv::Writer::from_path(&csv_path).map_err(|e| ExportError::Write(e.to_string()))?;
+    w.write_record(HEADER)
+        .map_err(|e| ExportError::Write(e.to_string()))?;
+    for c in &plan.columns {
+        w.write_record(row(c, lang))
+            .map_err(|e| ExportError::Write(e.to_string()))?;
+    }
+    w.flush().map_err(|e| ExportError::io(&csv_path, e))?;
+    let json_path = dir.join("dictionary.json");
+    let entries: Vec<serde_json::Value> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "column": c.name,
+                "type": c.ty.as_str(),
+                "question": c.question,
+                "label": c.label,
+                "options": c.options.iter().map(|(v, l)| serde_json::json!({"value": v, "label": l})).collect::<Vec<_>>(),
+                "note": c.note,
+            })
+        })
+        .collect();
+    let text = serde_json::to_vec_pretty(&serde_json::json!({ "language": lang, "columns": entries }))
+        .map_err(|e| ExportError::Write(e.to_string()))?;
+    std::fs::write(&json_path, text).map_err(|e| ExportError::io(&json_path, e))?;
+    Ok(vec!["dictionary.csv".into(), "dictionary.json".into()])
+}

@@ -1,0 +1,315 @@
+//! export owns what leaves fieldvoice for analysts: streaming exports of the
+//! merged interview projection (CSV, XLSX, Parquet, JSON Lines, GeoJSON) with a
+//! data dictionary and a `manifest.json` naming the dataset version, the PII
+//! policy applied to them (omit, keyed pseudonym, or raw on an admin's request),
+//! the consent rule (no consent, no export), and the analysis summary (NPS with
+//! confidence intervals, satisfaction, complaints, verbatim themes) as JSON and
+//! as a self-contained HTML report.
+//!
+//! It reads interviews only through [`CentralStore::for_each_interview`], so
+//! memory stays flat whatever the dataset size. It must not decide who may
+//! export (the sync-server's `authorize` does), write the audit log, read the
+//! environment or configuration (the pseudonym key is handed in), or put
+//! wall-clock time into data files: the same data gives the same bytes.
+
+pub mod analysis;
+pub mod columns;
+pub mod dictionary;
+pub mod report;
+pub mod text;
+pub mod writers;
+
+use std::path::{Path, PathBuf};
+
+use central_store::merge::FormRegistry;
+use central_store::{CentralStore, InterviewFilter, StoreError};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use columns::{Cell, ColType, Column, PiiPolicy, Plan, PseudonymKey, consented};
+
+/// Errors of an export.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{path}: {message}")]
+    Io { path: PathBuf, message: String },
+    #[error("writing the export: {0}")]
+    Write(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("export cancelled")]
+    Cancelled,
+}
+
+impl ExportError {
+    pub(crate) fn io(path: &Path, e: std::io::Error) -> ExportError {
+        ExportError::Io {
+            path: path.to_owned(),
+            message: e.to_string(),
+        }
+    }
+}
+
+/// Export file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Parquet,
+    Jsonl,
+    Geojson,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Csv,
+        Format::Xlsx,
+        Format::Parquet,
+        Format::Jsonl,
+        Format::Geojson,
+    ];
+    pub fn as_str(self) -> &'static str {
+        writers::extension(self)
+    }
+    pub fn parse(s: &str) -> Result<Format, ExportError> {
+        Self::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s.to_ascii_lowercase())
+            .ok_or_else(|| {
+                ExportError::Invalid(format!(
+                    "unknown export format `{s}` (use csv, xlsx, parquet, jsonl or geojson)"
+                ))
+            })
+    }
+    /// The file name of the data file.
+    pub fn file_name(self) -> String {
+        format!("interviews.{}", self.as_str())
+    }
+    /// The HTTP content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Csv => "text/csv; charset=utf-8",
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Parquet => "application/vnd.apache.parquet",
+            Format::Jsonl => "application/jsonl; charset=utf-8",
+            Format::Geojson => "application/geo+json",
+        }
+    }
+}
+
+/// Languages labels can be exported in.
+pub const LANGUAGES: [&str; 4] = ["en", "fr", "ar", "pt"];
+
+/// Check a label language.
+pub fn parse_lang(s: &str) -> Result<String, ExportError> {
+    let l = s.to_ascii_lowercase();
+    if LANGUAGES.contains(&l.as_str()) {
+        Ok(l)
+    } else {
+        Err(ExportError::Invalid(format!(
+            "unknown language `{s}` (use en, fr, ar or pt)"
+        )))
+    }
+}
+
+/// What to export.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    pub format: Format,
+    /// Countries to export (empty = all).
+    pub countries: Vec<String>,
+    /// Only interviews changed after this log position.
+    pub since_seq: Option<u64>,
+    pub pii: PiiPolicy,
+    /// Label language: en, fr, ar or pt.
+    pub lang: String,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            format: Format::Csv,
+            countries: Vec::new(),
+            since_seq: None,
+            pii: PiiPolicy::Omit,
+            lang: "en".into(),
+        }
+    }
+}
+
+/// One file of an export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// `manifest.json`: what was exported, from which dataset version. It holds
+/// no wall-clock time, so a rerun on the same data gives the same bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub tool: String,
+    pub format: Format,
+    /// SHA-256 over the sorted `(interview_id, sorted heads)` of the exported interviews.
+    pub dataset_version: String,
+    pub rows: u64,
+    /// Interviews matched by the filter but left out for lack of consent.
+    pub excluded_without_consent: u64,
+    /// Countries exported (empty = all).
+    pub countries: Vec<String>,
+    pub since_seq: Option<u64>,
+    /// Highest log position seen: pass it as `--since` to get only what changes next.
+    pub max_seq: u64,
+    pub pii: String,
+    pub language: String,
+    /// Forms the columns come from, as `id@version`.
+    pub forms: Vec<String>,
+    pub columns: usize,
+    pub files: Vec<FileEntry>,
+}
+
+/// Streaming hash of the dataset version.
+#[derive(Debug, Default, Clone)]
+pub struct DatasetHasher {
+    h: Sha256,
+}
+
+impl DatasetHasher {
+    /// Add one interview; call in increasing `interview_id` order.
+    pub fn add(&mut self, interview_id: &str, heads: &[String]) {
+        let mut heads: Vec<&str> = heads.iter().map(String::as_str).collect();
+        heads.sort_unstable();
+        self.h.update(interview_id.as_bytes());
+        self.h.update(b"\t");
+        self.h.update(heads.join(",").as_bytes());
+        self.h.update(b"\n");
+    }
+    pub fn finish(self) -> String {
+        hex::encode(self.h.finalize())
+    }
+}
+
+/// The forms of a registry, latest first per id, as a plan input.
+pub fn registry_forms(forms: &FormRegistry) -> Vec<&survey_model::Form> {
+    let mut v: Vec<&survey_model::Form> = forms.all().collect();
+    v.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
+    v
+}
+
+/// Export into `dir` (created if missing): the data file, `dictionary.csv`,
+/// `dictionary.json` and `manifest.json`. `progress` is called with the number
+/// of interviews read so far (every 1,000 and at the end); returning `false`
+/// cancels the export.
+pub fn export_to_dir(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    opts: &ExportOptions,
+    dir: &Path,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> Result<Manifest, ExportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
+    let lang = parse_lang(&opts.lang)?;
+    let form_list = registry_forms(forms);
+    let plan = Plan::new(&form_list, &opts.pii, &lang);
+    let data_name = opts.format.file_name();
+    let mut sink = writers::open(opts.format, &plan, &dir.join(&data_name), &lang)?;
+    let filter = InterviewFilter {
+        countries: opts.countries.clone(),
+        since_seq: opts.since_seq,
+        ..InterviewFilter::default()
+    };
+    let mut hasher = DatasetHasher::default();
+    let (mut rows, mut excluded, mut seen) = (0u64, 0u64, 0u64);
+    let mut max_seq = opts.since_seq.unwrap_or(0);
+    let mut row = Vec::with_capacity(plan.columns.len());
+    let mut sink_err: Option<ExportError> = None;
+    let scan = store.for_each_interview(&filter, &mut |rec, seq| {
+        seen += 1;
+        max_seq = max_seq.max(seq);
+        if seen.is_multiple_of(1000) && !progress(seen) {
+            sink_err = Some(ExportError::Cancelled);
+            return Err(StoreError::Db("cancelled".into()));
+        }
+        if !consented(&rec, forms.get(&rec.form_id, rec.form_version)) {
+            excluded += 1;
+            return Ok(());
+        }
+        plan.row(&rec, &mut row);
+        if let Err(e) = sink.row(&row) {
+            sink_err = Some(e);
+            return Err(StoreError::Db("export writer failed".into()));
+        }
+        hasher.add(&rec.interview_id, &rec.heads);
+        rows += 1;
+        Ok(())
+    });
+    if let Some(e) = sink_err {
+        return Err(e);
+    }
+    scan?;
+    progress(seen);
+    sink.finish()?;
+    let mut files = vec![data_name];
+    files.extend(dictionary::write(&plan, dir, &lang)?);
+    let files = files
+        .into_iter()
+        .map(|name| file_entry(dir, name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let manifest = Manifest {
+        tool: format!("fieldvoice-export {}", env!("CARGO_PKG_VERSION")),
+        format: opts.format,
+        dataset_version: hasher.finish(),
+        rows,
+        excluded_without_consent: excluded,
+        countries: opts.countries.clone(),
+        since_seq: opts.since_seq,
+        max_seq,
+        pii: opts.pii.as_str().into(),
+        language: lang,
+        forms: form_list
+            .iter()
+            .map(|f| format!("{}@{}", f.id(), f.version()))
+            .collect(),
+        columns: plan.columns.len(),
+        files,
+    };
+    let path = dir.join("manifest.json");
+    let mut text =
+        serde_json::to_vec_pretty(&manifest).map_err(|e| ExportError::Write(e.to_string()))?;
+    text.push(b'\n');
+    std::fs::write(&path, text).map_err(|e| ExportError::io(&path, e))?;
+    tracing::info!(
+        format = opts.format.as_str(),
+        rows,
+        excluded_without_consent = excluded,
+        dataset_version = %manifest.dataset_version,
+        "export written"
+    );
+    Ok(manifest)
+}
+
+fn file_entry(dir: &Path, name: String) -> Result<FileEntry, ExportError> {
+    use std::io::Read;
+    let path = dir.join(&name);
+    let mut f = std::fs::File::open(&path).map_err(|e| ExportError::io(&path, e))?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut bytes = 0u64;
+    loop {
+        let n = f.read(&mut buf).map_err(|e| ExportError::io(&path, e))?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        h.update(&buf[..n]);
+    }
+    Ok(FileEntry {
+        name,
+        bytes,
+        sha256: hex::encode(h.finalize()),
+    })
+}

@@ -1,0 +1,1 @@
+//! Text themes (todo).

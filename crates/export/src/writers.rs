@@ -1,0 +1,497 @@
+//! Streaming writers: each takes rows one at a time and keeps at most one
+//! record batch (Parquet) or one row (the others) in memory.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use crate::columns::{Cell, ColType, Column, Plan};
+use crate::{ExportError, Format};
+
+/// Rows per Parquet record batch (and row group flush unit).
+pub const PARQUET_BATCH_ROWS: usize = 4096;
+/// Rows per Parquet row group.
+pub const PARQUET_ROW_GROUP_ROWS: usize = 64 * 1024;
+/// Most data rows one XLSX sheet can hold (1,048,576 rows minus the header).
+pub const XLSX_MAX_ROWS: u64 = 1_048_575;
+
+/// A streaming sink for rows of a [`Plan`].
+pub trait RowSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError>;
+    /// Flush and close the file.
+    fn finish(self: Box<Self>) -> Result<(), ExportError>;
+}
+
+/// Open the writer for `format` at `path`.
+pub fn open(
+    format: Format,
+    plan: &Plan,
+    path: &Path,
+    lang: &str,
+) -> Result<Box<dyn RowSink>, ExportError> {
+    Ok(match format {
+        Format::Csv => Box::new(CsvSink::new(plan, path)?),
+        Format::Jsonl => Box::new(JsonlSink::new(plan, path)?),
+        Format::Geojson => Box::new(GeoJsonSink::new(plan, path)?),
+        Format::Parquet => Box::new(ParquetSink::new(plan, path)?),
+        Format::Xlsx => Box::new(XlsxSink::new(plan, path, lang)?),
+    })
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, ExportError> {
+    let f = File::create(path).map_err(|e| ExportError::io(path, e))?;
+    Ok(BufWriter::with_capacity(256 * 1024, f))
+}
+
+fn io_err(e: std::io::Error) -> ExportError {
+    ExportError::Write(e.to_string())
+}
+
+// --- CSV --------------------------------------------------------------------
+
+struct CsvSink {
+    w: csv::Writer<BufWriter<File>>,
+    buf: Vec<String>,
+}
+
+/// CSV text of a cell: empty for null, 1/0 for booleans.
+pub fn cell_text(c: &Cell) -> String {
+    match c {
+        Cell::Null => String::new(),
+        Cell::Str(s) => s.clone(),
+        Cell::Int(i) => i.to_string(),
+        Cell::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+        Cell::Float(f) => f.to_string(),
+        Cell::Date(d) => d.to_string(),
+    }
+}
+
+impl CsvSink {
+    fn new(plan: &Plan, path: &Path) -> Result<CsvSink, ExportError> {
+        let mut w = csv::Writer::from_writer(create(path)?);
+        w.write_record(plan.columns.iter().map(|c| c.name.as_str()))
+            .map_err(csv_err)?;
+        Ok(CsvSink {
+            w,
+            buf: Vec::new(),
+        })
+    }
+}
+
+fn csv_err(e: csv::Error) -> ExportError {
+    ExportError::Write(e.to_string())
+}
+
+impl RowSink for CsvSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        self.buf.clear();
+        self.buf.extend(row.iter().map(cell_text));
+        self.w.write_record(&self.buf).map_err(csv_err)
+    }
+    fn finish(self: Box<Self>) -> Result<(), ExportError> {
+        let inner = self
+            .w
+            .into_inner()
+            .map_err(|e| ExportError::Write(e.to_string()))?;
+        finish_file(inner)
+    }
+}
+
+fn finish_file(mut w: BufWriter<File>) -> Result<(), ExportError> {
+    w.flush().map_err(io_err)?;
+    let f = w.into_inner().map_err(|e| ExportError::Write(e.to_string()))?;
+    f.sync_all().map_err(io_err)
+}
+
+// --- JSON Lines and GeoJSON ---------------------------------------------------
+
+fn write_json_value(out: &mut Vec<u8>, c: &Cell) -> Result<(), ExportError> {
+    let r = match c {
+        Cell::Null => {
+            out.extend_from_slice(b"null");
+            Ok(())
+        }
+        Cell::Str(s) => serde_json::to_writer(&mut *out, s),
+        Cell::Int(i) => serde_json::to_writer(&mut *out, i),
+        Cell::Bool(b) => serde_json::to_writer(&mut *out, b),
+        // Non-finite floats cannot occur (geopoints are checked) but map to null.
+        Cell::Float(f) => serde_json::to_writer(&mut *out, &serde_json::Number::from_f64(*f)),
+        Cell::Date(d) => serde_json::to_writer(&mut *out, &d.to_string()),
+    };
+    r.map_err(|e| ExportError::Write(e.to_string()))
+}
+
+fn write_json_object(
+    out: &mut Vec<u8>,
+    columns: &[Column],
+    row: &[Cell],
+    skip: &[usize],
+) -> Result<(), ExportError> {
+    out.push(b'{');
+    let mut first = true;
+    for (i, (c, v)) in columns.iter().zip(row).enumerate() {
+        if skip.contains(&i) {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut *out, &c.name).map_err(|e| ExportError::Write(e.to_string()))?;
+        out.push(b':');
+        write_json_value(out, v)?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+struct JsonlSink {
+    w: BufWriter<File>,
+    columns: Vec<Column>,
+    buf: Vec<u8>,
+}
+
+impl JsonlSink {
+    fn new(plan: &Plan, path: &Path) -> Result<JsonlSink, ExportError> {
+        Ok(JsonlSink {
+            w: create(path)?,
+            columns: plan.columns.clone(),
+            buf: Vec::with_capacity(4096),
+        })
+    }
+}
+
+impl RowSink for JsonlSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        self.buf.clear();
+        write_json_object(&mut self.buf, &self.columns, row, &[])?;
+        self.buf.push(b'\n');
+        self.w.write_all(&self.buf).map_err(io_err)
+    }
+    fn finish(self: Box<Self>) -> Result<(), ExportError> {
+        finish_file(self.w)
+    }
+}
+
+/// A GeoJSON FeatureCollection of the interviews that have a location (the
+/// first geopoint question exported); other columns become properties.
+struct GeoJsonSink {
+    w: BufWriter<File>,
+    columns: Vec<Column>,
+    geo: Option<(usize, usize)>,
+    skip: Vec<usize>,
+    buf: Vec<u8>,
+    first: bool,
+}
+
+impl GeoJsonSink {
+    fn new(plan: &Plan, path: &Path) -> Result<GeoJsonSink, ExportError> {
+        let mut w = create(path)?;
+        w.write_all(b"{\"type\":\"FeatureCollection\",\"features\":[\n")
+            .map_err(io_err)?;
+        let skip = plan
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| {
+                matches!(
+                    c.source,
+                    crate::columns::Source::Lat(_) | crate::columns::Source::Lon(_)
+                )
+            })
+            .map(|(i, _)| i)
+            .collect();
+        Ok(GeoJsonSink {
+            w,
+            columns: plan.columns.clone(),
+            geo: plan.geo,
+            skip,
+            buf: Vec::with_capacity(4096),
+            first: true,
+        })
+    }
+}
+
+impl RowSink for GeoJsonSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        let Some((lat_i, lon_i)) = self.geo else {
+            return Ok(());
+        };
+        let (Some(Cell::Float(lat)), Some(Cell::Float(lon))) = (row.get(lat_i), row.get(lon_i))
+        else {
+            return Ok(());
+        };
+        self.buf.clear();
+        if !self.first {
+            self.buf.extend_from_slice(b",\n");
+        }
+        self.first = false;
+        self.buf
+            .extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
+        write_json_value(&mut self.buf, &Cell::Float(*lon))?;
+        self.buf.push(b',');
+        write_json_value(&mut self.buf, &Cell::Float(*lat))?;
+        self.buf.extend_from_slice(b"]},\"properties\":");
+        write_json_object(&mut self.buf, &self.columns, row, &self.skip)?;
+        self.buf.push(b'}');
+        self.w.write_all(&self.buf).map_err(io_err)
+    }
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.w.write_all(b"\n]}\n").map_err(io_err)?;
+        finish_file(self.w)
+    }
+}
+
+// --- Parquet ------------------------------------------------------------------
+
+enum Builder {
+    Str(StringBuilder),
+    Int(Int64Builder),
+    Bool(BooleanBuilder),
+    Float(Float64Builder),
+    Date(Date32Builder),
+}
+
+impl Builder {
+    fn new(ty: ColType) -> Builder {
+        let n = PARQUET_BATCH_ROWS;
+        match ty {
+            ColType::String => Builder::Str(StringBuilder::with_capacity(n, n * 16)),
+            ColType::Integer => Builder::Int(Int64Builder::with_capacity(n)),
+            ColType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(n)),
+            ColType::Float => Builder::Float(Float64Builder::with_capacity(n)),
+            ColType::Date => Builder::Date(Date32Builder::with_capacity(n)),
+        }
+    }
+    fn push(&mut self, c: &Cell) {
+        match (self, c) {
+            (Builder::Str(b), Cell::Str(s)) => b.append_value(s),
+            (Builder::Str(b), _) => b.append_null(),
+            (Builder::Int(b), Cell::Int(i)) => b.append_value(*i),
+            (Builder::Int(b), _) => b.append_null(),
+            (Builder::Bool(b), Cell::Bool(v)) => b.append_value(*v),
+            (Builder::Bool(b), _) => b.append_null(),
+            (Builder::Float(b), Cell::Float(f)) => b.append_value(*f),
+            (Builder::Float(b), _) => b.append_null(),
+            (Builder::Date(b), Cell::Date(d)) => b.append_value(days_since_epoch(*d)),
+            (Builder::Date(b), _) => b.append_null(),
+        }
+    }
+    fn finish(&mut self) -> ArrayRef {
+        match self {
+            Builder::Str(b) => Arc::new(b.finish()),
+            Builder::Int(b) => Arc::new(b.finish()),
+            Builder::Bool(b) => Arc::new(b.finish()),
+            Builder::Float(b) => Arc::new(b.finish()),
+            Builder::Date(b) => Arc::new(b.finish()),
+        }
+    }
+}
+
+fn days_since_epoch(d: time::Date) -> i32 {
+    d.to_julian_day() - time::Date::from_ordinal_date(1970, 1).map_or(2_440_588, |e| e.to_julian_day())
+}
+
+/// The Arrow schema of a plan.
+pub fn arrow_schema(plan: &Plan) -> Schema {
+    Schema::new(
+        plan.columns
+            .iter()
+            .map(|c| {
+                let dt = match c.ty {
+                    ColType::String => DataType::Utf8,
+                    ColType::Integer => DataType::Int64,
+                    ColType::Boolean => DataType::Boolean,
+                    ColType::Float => DataType::Float64,
+                    ColType::Date => DataType::Date32,
+                };
+                Field::new(&c.name, dt, true)
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+struct ParquetSink {
+    w: ArrowWriter<BufWriter<File>>,
+    schema: Arc<Schema>,
+    builders: Vec<Builder>,
+    rows: usize,
+}
+
+fn pq_err(e: impl std::fmt::Display) -> ExportError {
+    ExportError::Write(format!("parquet: {e}"))
+}
+
+impl ParquetSink {
+    fn new(plan: &Plan, path: &Path) -> Result<ParquetSink, ExportError> {
+        let schema = Arc::new(arrow_schema(plan));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_size(PARQUET_ROW_GROUP_ROWS)
+            .set_created_by(format!("fieldvoice-export {}", env!("CARGO_PKG_VERSION")))
+            .build();
+        let w = ArrowWriter::try_new(create(path)?, schema.clone(), Some(props)).map_err(pq_err)?;
+        Ok(ParquetSink {
+            w,
+            schema,
+            builders: plan.columns.iter().map(|c| Builder::new(c.ty)).collect(),
+            rows: 0,
+        })
+    }
+
+    fn flush_batch(&mut self) -> Result<(), ExportError> {
+        if self.rows == 0 {
+            return Ok(());
+        }
+        let arrays: Vec<ArrayRef> = self.builders.iter_mut().map(Builder::finish).collect();
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays).map_err(pq_err)?;
+        self.w.write(&batch).map_err(pq_err)?;
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+impl RowSink for ParquetSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        for (b, c) in self.builders.iter_mut().zip(row) {
+            b.push(c);
+        }
+        self.rows += 1;
+        if self.rows >= PARQUET_BATCH_ROWS {
+            self.flush_batch()?;
+        }
+        Ok(())
+    }
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.flush_batch()?;
+        let inner = self.w.into_inner().map_err(pq_err)?;
+        finish_file(inner)
+    }
+}
+
+// --- XLSX ---------------------------------------------------------------------
+
+struct XlsxSink {
+    workbook: rust_xlsxwriter::Workbook,
+    path: std::path::PathBuf,
+    columns: Vec<Column>,
+    lang: String,
+    row: u32,
+    date_format: rust_xlsxwriter::Format,
+}
+
+fn xl_err(e: rust_xlsxwriter::XlsxError) -> ExportError {
+    ExportError::Write(format!("xlsx: {e}"))
+}
+
+impl XlsxSink {
+    fn new(plan: &Plan, path: &Path, lang: &str) -> Result<XlsxSink, ExportError> {
+        use rust_xlsxwriter::{DocProperties, ExcelDateTime, Workbook};
+        let mut workbook = Workbook::new();
+        // A fixed creation time keeps reruns byte-identical.
+        let fixed = ExcelDateTime::from_ymd(2026, 1, 1).map_err(xl_err)?;
+        workbook.set_properties(
+            &DocProperties::new()
+                .set_title("fieldvoice export")
+                .set_creation_datetime(&fixed),
+        );
+        let sheet = workbook.add_worksheet_with_constant_memory();
+        sheet.set_name("interviews").map_err(xl_err)?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        for (i, c) in plan.columns.iter().enumerate() {
+            sheet
+                .write_string_with_format(0, col_index(i)?, &c.name, &bold)
+                .map_err(xl_err)?;
+        }
+        Ok(XlsxSink {
+            workbook,
+            path: path.to_owned(),
+            columns: plan.columns.clone(),
+            lang: lang.to_owned(),
+            row: 0,
+            date_format: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
+        })
+    }
+}
+
+fn col_index(i: usize) -> Result<u16, ExportError> {
+    u16::try_from(i)
+        .ok()
+        .filter(|c| *c < 16_384)
+        .ok_or_else(|| ExportError::Invalid("XLSX holds at most 16,384 columns".into()))
+}
+
+impl RowSink for XlsxSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        if u64::from(self.row) >= XLSX_MAX_ROWS {
+            return Err(ExportError::Invalid(format!(
+                "XLSX holds at most {XLSX_MAX_ROWS} rows per sheet: use csv or parquet for larger exports, or filter by country"
+            )));
+        }
+        self.row += 1;
+        let r = self.row;
+        let sheet = self.workbook.worksheet_from_index(0).map_err(xl_err)?;
+        for (i, c) in row.iter().enumerate() {
+            let col = col_index(i)?;
+            match c {
+                Cell::Null => continue,
+                Cell::Str(s) => sheet.write_string(r, col, s).map(|_| ()),
+                Cell::Int(v) => sheet.write_number(r, col, *v as f64).map(|_| ()),
+                Cell::Bool(b) => sheet.write_boolean(r, col, *b).map(|_| ()),
+                Cell::Float(f) => sheet.write_number(r, col, *f).map(|_| ()),
+                Cell::Date(d) => {
+                    let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
+                        u16::try_from(d.year()).unwrap_or(1900),
+                        u8::from(d.month()),
+                        d.day(),
+                    )
+                    .map_err(xl_err)?;
+                    sheet
+                        .write_datetime_with_format(r, col, &dt, &self.date_format)
+                        .map(|_| ())
+                }
+            }
+            .map_err(xl_err)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        let dict = self.workbook.add_worksheet_with_constant_memory();
+        dict.set_name("dictionary").map_err(xl_err)?;
+        let bold = rust_xlsxwriter::Format::new().set_bold();
+        let header = crate::dictionary::HEADER;
+        for (i, h) in header.iter().enumerate() {
+            dict.write_string_with_format(0, col_index(i)?, *h, &bold)
+                .map_err(xl_err)?;
+        }
+        for (r, c) in self.columns.iter().enumerate() {
+            let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
+            for (i, v) in crate::dictionary::row(c, &self.lang).iter().enumerate() {
+                dict.write_string(r, col_index(i)?, v).map_err(xl_err)?;
+            }
+        }
+        self.workbook.save(&self.path).map_err(xl_err)
+    }
+}
+
+/// The file extension of a format.
+pub fn extension(format: Format) -> &'static str {
+    match format {
+        Format::Csv => "csv",
+        Format::Xlsx => "xlsx",
+        Format::Parquet => "parquet",
+        Format::Jsonl => "jsonl",
+        Format::Geojson => "geojson",
+    }
+}
