@@ -41,6 +41,12 @@ enum Command {
     },
     /// Field-day rehearsal: many devices create interviews offline, then sync in a burst.
     Simulate(cli::simulate::SimulateArgs),
+    /// Export the dataset (csv, xlsx, parquet, jsonl, geojson) with dictionary and manifest.
+    Export(cli::export::ExportArgs),
+    /// Write the analysis report (HTML with SVG charts, optional JSON).
+    Report(cli::export::ReportArgs),
+    /// Time exports of synthetic interviews (fills its own SQLite store).
+    BenchExport(cli::export::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -56,6 +62,9 @@ fn main() -> anyhow::Result<()> {
             Command::Serve { listen, demo } => serve(config, listen, demo).await,
             Command::Admin { command } => cli::admin::run(&config, command).await,
             Command::Simulate(args) => cli::simulate::run(&config, args).await,
+            Command::Export(args) => cli::export::run_export(&config, args).await,
+            Command::Report(args) => cli::export::run_report(&config, args).await,
+            Command::BenchExport(args) => cli::export::run_bench(args).await,
         }
     })
 }

@@ -1,1 +1,453 @@
-//! Analysis summary (todo).
+//! The analysis summary, computed in one streaming pass over consented
+//! interviews: NPS overall and by country / segment / area type with 95%
+//! confidence intervals, satisfaction by touchpoint (rating questions),
+//! complaint categories and root causes, and verbatim themes per language.
+//!
+//! NPS = 100 (p − d) with p, d the promoter (9–10) and detractor (0–6) shares;
+//! its standard error is 100 √((p + d − (p − d)²) / n), and the interval is
+//! NPS ± 1.96 SE, clamped to [−100, 100].
+
+use std::collections::BTreeMap;
+
+use central_store::merge::FormRegistry;
+use central_store::{CentralStore, InterviewFilter, StoreError};
+use serde::Serialize;
+use serde_json::Value as Json;
+use survey_model::{Form, Question, QuestionType};
+
+use crate::text::{Term, ThemeCounter};
+use crate::{DatasetHasher, ExportError, consented, registry_forms};
+
+/// Questions whose answers feed the summary (MCMB names by default).
+#[derive(Debug, Clone)]
+pub struct AnalysisConfig {
+    pub nps: String,
+    /// Grouping dimensions besides `country`.
+    pub dimensions: Vec<String>,
+    pub complaint_categories: String,
+    pub root_causes: String,
+    pub has_complaint: String,
+    /// Free-text questions mined for themes.
+    pub verbatims: Vec<String>,
+    /// The single-choice question giving the verbatims' language.
+    pub verbatim_language: String,
+    /// Terms mentioned in fewer texts are not shown (they could identify someone).
+    pub min_term_count: u64,
+    pub top_terms: usize,
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            nps: "nps".into(),
+            dimensions: vec!["segment".into(), "area_type".into()],
+            complaint_categories: "complaint_categories".into(),
+            root_causes: "complaint_root_cause".into(),
+            has_complaint: "has_complaint".into(),
+            verbatims: vec![
+                "verbatim".into(),
+                "nps_reason".into(),
+                "complaint_detail".into(),
+            ],
+            verbatim_language: "verbatim_language".into(),
+            min_term_count: 2,
+            top_terms: 15,
+        }
+    }
+}
+
+/// NPS of one group.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NpsStat {
+    pub group: String,
+    pub label: String,
+    pub n: u64,
+    pub promoters: u64,
+    pub passives: u64,
+    pub detractors: u64,
+    pub nps: f64,
+    pub se: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct NpsAcc {
+    promoters: u64,
+    passives: u64,
+    detractors: u64,
+}
+
+impl NpsAcc {
+    fn add(&mut self, score: i64) {
+        match score {
+            9..=10 => self.promoters += 1,
+            7..=8 => self.passives += 1,
+            0..=6 => self.detractors += 1,
+            _ => {}
+        }
+    }
+    fn stat(&self, group: &str, label: &str) -> Option<NpsStat> {
+        let n = self.promoters + self.passives + self.detractors;
+        if n == 0 {
+            return None;
+        }
+        let (p, d) = (
+            self.promoters as f64 / n as f64,
+            self.detractors as f64 / n as f64,
+        );
+        let nps = 100.0 * (p - d);
+        let se = 100.0 * ((p + d - (p - d).powi(2)).max(0.0) / n as f64).sqrt();
+        Some(NpsStat {
+            group: group.to_owned(),
+            label: label.to_owned(),
+            n,
+            promoters: self.promoters,
+            passives: self.passives,
+            detractors: self.detractors,
+            nps,
+            se,
+            ci_low: (nps - 1.96 * se).max(-100.0),
+            ci_high: (nps + 1.96 * se).min(100.0),
+        })
+    }
+}
+
+/// NPS broken down by one dimension.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breakdown {
+    pub dimension: String,
+    pub label: String,
+    pub groups: Vec<NpsStat>,
+}
+
+/// Average rating of one touchpoint.
+#[derive(Debug, Clone, Serialize)]
+pub struct Touchpoint {
+    pub question: String,
+    pub label: String,
+    pub n: u64,
+    pub mean: f64,
+    pub min: i64,
+    pub max: i64,
+}
+
+/// How often one option was chosen, and its share of the question's respondents.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountShare {
+    pub value: String,
+    pub label: String,
+    pub count: u64,
+    pub share: f64,
+}
+
+/// Option counts of a multi-choice question.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionCounts {
+    pub question: String,
+    pub label: String,
+    /// Interviews that selected at least one option.
+    pub respondents: u64,
+    pub options: Vec<CountShare>,
+}
+
+/// Themes of one language.
+#[derive(Debug, Clone, Serialize)]
+pub struct Themes {
+    pub language: String,
+    pub texts: u64,
+    pub keywords: Vec<Term>,
+    pub phrases: Vec<Term>,
+}
+
+/// The analysis summary (serialised as the JSON form of the report).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub language: String,
+    pub countries: Vec<String>,
+    pub dataset_version: String,
+    /// Consented interviews analysed.
+    pub interviews: u64,
+    pub excluded_without_consent: u64,
+    pub with_complaint: u64,
+    pub nps_question: String,
+    pub nps_overall: Option<NpsStat>,
+    pub nps_by: Vec<Breakdown>,
+    pub satisfaction: Vec<Touchpoint>,
+    pub complaint_categories: Option<OptionCounts>,
+    pub root_causes: Option<OptionCounts>,
+    pub themes: Vec<Themes>,
+}
+
+#[derive(Default)]
+struct MultiAcc {
+    respondents: u64,
+    counts: BTreeMap<String, u64>,
+}
+
+fn question<'a>(forms: &[&'a Form], name: &str) -> Option<&'a Question> {
+    forms.iter().find_map(|f| f.question(name))
+}
+
+fn label_of(forms: &[&Form], name: &str, lang: &str) -> String {
+    forms
+        .iter()
+        .find_map(|f| {
+            f.question(name)
+                .map(|q| q.label.get(lang, &f.def().default_language).to_owned())
+        })
+        .unwrap_or_else(|| name.to_owned())
+}
+
+fn option_label(forms: &[&Form], q: &str, value: &str, lang: &str) -> String {
+    forms
+        .iter()
+        .find_map(|f| {
+            f.question(q)?
+                .options
+                .iter()
+                .find(|o| o.value == value)
+                .map(|o| o.label.get(lang, &f.def().default_language).to_owned())
+        })
+        .unwrap_or_else(|| value.to_owned())
+}
+
+/// Summarise the consented interviews of `countries` (empty = all).
+/// `progress` gets the number read so far; `false` cancels.
+pub fn summarize(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    countries: &[String],
+    lang: &str,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> Result<Summary, ExportError> {
+    summarize_with(
+        store,
+        forms,
+        countries,
+        lang,
+        &AnalysisConfig::default(),
+        progress,
+    )
+}
+
+/// [`summarize`] with explicit question names.
+pub fn summarize_with(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    countries: &[String],
+    lang: &str,
+    cfg: &AnalysisConfig,
+    progress: &mut dyn FnMut(u64) -> bool,
+) -> Result<Summary, ExportError> {
+    let lang = crate::parse_lang(lang)?;
+    let list = registry_forms(forms);
+    let ratings: Vec<String> = {
+        let mut seen = Vec::new();
+        for f in &list {
+            for q in f.questions() {
+                if q.kind == QuestionType::Rating && !seen.contains(&q.name) {
+                    seen.push(q.name.clone());
+                }
+            }
+        }
+        seen
+    };
+    let mut overall = NpsAcc::default();
+    let mut dims: Vec<BTreeMap<String, NpsAcc>> = vec![BTreeMap::new(); cfg.dimensions.len() + 1];
+    let mut sat: Vec<(u64, i64)> = vec![(0, 0); ratings.len()];
+    let mut cats = MultiAcc::default();
+    let mut causes = MultiAcc::default();
+    let mut themes: BTreeMap<String, ThemeCounter> = BTreeMap::new();
+    let (mut n, mut excluded, mut seen, mut with_complaint) = (0u64, 0u64, 0u64, 0u64);
+    let mut hasher = DatasetHasher::default();
+    let mut cancelled = false;
+    let filter = InterviewFilter {
+        countries: countries.to_vec(),
+        ..InterviewFilter::default()
+    };
+    let scan = store.for_each_interview(&filter, &mut |rec, _seq| {
+        seen += 1;
+        if seen.is_multiple_of(1000) && !progress(seen) {
+            cancelled = true;
+            return Err(StoreError::Db("cancelled".into()));
+        }
+        if !consented(&rec, forms.get(&rec.form_id, rec.form_version)) {
+            excluded += 1;
+            return Ok(());
+        }
+        n += 1;
+        hasher.add(&rec.interview_id, &rec.heads);
+        let a = &rec.answers;
+        let text = |q: &str| a.get(q).and_then(Json::as_str);
+        if let Some(score) = a.get(&cfg.nps).and_then(Json::as_i64) {
+            overall.add(score);
+            dims[0].entry(rec.country.clone()).or_default().add(score);
+            for (i, d) in cfg.dimensions.iter().enumerate() {
+                if let Some(v) = text(d) {
+                    dims[i + 1].entry(v.to_owned()).or_default().add(score);
+                }
+            }
+        }
+        for (i, q) in ratings.iter().enumerate() {
+            if let Some(v) = a.get(q).and_then(Json::as_i64) {
+                sat[i].0 += 1;
+                sat[i].1 += v;
+            }
+        }
+        if text(&cfg.has_complaint) == Some("yes") {
+            with_complaint += 1;
+        }
+        for (q, acc) in [(&cfg.complaint_categories, &mut cats), (&cfg.root_causes, &mut causes)] {
+            if let Some(sel) = a.get(q).and_then(Json::as_array)
+                && !sel.is_empty()
+            {
+                acc.respondents += 1;
+                for v in sel.iter().filter_map(Json::as_str) {
+                    *acc.counts.entry(v.to_owned()).or_default() += 1;
+                }
+            }
+        }
+        let tl = match text(&cfg.verbatim_language) {
+            Some(l) if crate::text::THEME_LANGUAGES.contains(&l) => l.to_owned(),
+            _ => "other".to_owned(),
+        };
+        for q in &cfg.verbatims {
+            if let Some(t) = text(q) {
+                themes
+                    .entry(tl.clone())
+                    .or_insert_with(|| ThemeCounter::new(&tl))
+                    .add(t);
+            }
+        }
+        Ok(())
+    });
+    if cancelled {
+        return Err(ExportError::Cancelled);
+    }
+    scan?;
+    progress(seen);
+
+    let dim_names: Vec<String> = std::iter::once("country".to_owned())
+        .chain(cfg.dimensions.iter().cloned())
+        .collect();
+    let nps_by = dim_names
+        .iter()
+        .zip(&dims)
+        .map(|(d, groups)| Breakdown {
+            dimension: d.clone(),
+            label: if d == "country" {
+                country_label(&lang).to_owned()
+            } else {
+                label_of(&list, d, &lang)
+            },
+            groups: groups
+                .iter()
+                .filter_map(|(g, acc)| {
+                    let label = if d == "country" {
+                        g.clone()
+                    } else {
+                        option_label(&list, d, g, &lang)
+                    };
+                    acc.stat(g, &label)
+                })
+                .collect(),
+        })
+        .collect();
+    let satisfaction = ratings
+        .iter()
+        .zip(&sat)
+        .filter(|(_, (count, _))| *count > 0)
+        .map(|(q, (count, sum))| {
+            let (min, max) = question(&list, q).map_or((1, 5), Question::numeric_range);
+            Touchpoint {
+                question: q.clone(),
+                label: label_of(&list, q, &lang),
+                n: *count,
+                mean: *sum as f64 / *count as f64,
+                min,
+                max,
+            }
+        })
+        .collect();
+    let counts = |q: &str, acc: MultiAcc| -> Option<OptionCounts> {
+        question(&list, q)?;
+        let mut options: Vec<CountShare> = acc
+            .counts
+            .into_iter()
+            .map(|(v, c)| CountShare {
+                label: option_label(&list, q, &v, &lang),
+                share: if acc.respondents == 0 {
+                    0.0
+                } else {
+                    c as f64 / acc.respondents as f64
+                },
+                value: v,
+                count: c,
+            })
+            .collect();
+        options.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+        Some(OptionCounts {
+            question: q.to_owned(),
+            label: label_of(&list, q, &lang),
+            respondents: acc.respondents,
+            options,
+        })
+    };
+    Ok(Summary {
+        language: lang.clone(),
+        countries: countries.to_vec(),
+        dataset_version: hasher.finish(),
+        interviews: n,
+        excluded_without_consent: excluded,
+        with_complaint,
+        nps_question: cfg.nps.clone(),
+        nps_overall: overall.stat("all", "all"),
+        nps_by,
+        satisfaction,
+        complaint_categories: counts(&cfg.complaint_categories, cats),
+        root_causes: counts(&cfg.root_causes, causes),
+        themes: themes
+            .into_iter()
+            .map(|(l, c)| Themes {
+                keywords: c.top_keywords(cfg.top_terms, cfg.min_term_count),
+                phrases: c.top_phrases(cfg.top_terms, cfg.min_term_count),
+                texts: c.texts,
+                language: l,
+            })
+            .collect(),
+    })
+}
+
+fn country_label(lang: &str) -> &'static str {
+    match lang {
+        "fr" => "Pays",
+        "pt" => "País",
+        "ar" => "البلد",
+        _ => "Country",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nps_and_its_interval() {
+        let mut a = NpsAcc::default();
+        for s in [10, 10, 9, 8, 7, 6, 3, 0, 10, 9] {
+            a.add(s);
+        }
+        let s = a.stat("x", "x").unwrap();
+        assert_eq!((s.promoters, s.passives, s.detractors, s.n), (5, 2, 3, 10));
+        assert!((s.nps - 20.0).abs() < 1e-9);
+        // p = .5, d = .3: var = (.8 - .04) / 10 = .076
+        assert!((s.se - 100.0 * 0.076f64.sqrt()).abs() < 1e-9);
+        assert!((s.ci_low - (20.0 - 1.96 * s.se)).abs() < 1e-9);
+        let mut all = NpsAcc::default();
+        all.add(10);
+        let s = all.stat("y", "y").unwrap();
+        assert_eq!((s.nps, s.se, s.ci_high), (100.0, 0.0, 100.0));
+        assert!(NpsAcc::default().stat("z", "z").is_none());
+    }
+}

@@ -1,1 +1,356 @@
-//! HTML report (todo).
+//! The analysis summary as one self-contained HTML page: inline CSS and SVG
+//! charts, no JavaScript, no external resources. Every text from the data is
+//! HTML-escaped.
+
+use std::fmt::Write;
+
+use crate::analysis::{NpsStat, OptionCounts, Summary};
+
+/// Escape text for HTML element content and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+struct Words {
+    title: &'static str,
+    interviews: &'static str,
+    excluded: &'static str,
+    nps_by: &'static str,
+    satisfaction: &'static str,
+    complaints: &'static str,
+    causes: &'static str,
+    themes: &'static str,
+    keywords: &'static str,
+    phrases: &'static str,
+    none: &'static str,
+    dataset: &'static str,
+    ci_note: &'static str,
+}
+
+fn words(lang: &str) -> Words {
+    match lang {
+        "fr" => Words {
+            title: "Synthèse de la campagne",
+            interviews: "entretiens analysés",
+            excluded: "sans consentement (exclus)",
+            nps_by: "NPS par",
+            satisfaction: "Satisfaction par point de contact (moyenne)",
+            complaints: "Catégories de réclamation",
+            causes: "Causes profondes",
+            themes: "Thèmes des verbatims",
+            keywords: "Mots-clés",
+            phrases: "Expressions",
+            none: "Aucune donnée",
+            dataset: "Version du jeu de données",
+            ci_note: "Barres : intervalle de confiance à 95 %.",
+        },
+        "pt" => Words {
+            title: "Resumo da campanha",
+            interviews: "entrevistas analisadas",
+            excluded: "sem consentimento (excluídas)",
+            nps_by: "NPS por",
+            satisfaction: "Satisfação por ponto de contacto (média)",
+            complaints: "Categorias de reclamação",
+            causes: "Causas de raiz",
+            themes: "Temas dos verbatims",
+            keywords: "Palavras-chave",
+            phrases: "Expressões",
+            none: "Sem dados",
+            dataset: "Versão do conjunto de dados",
+            ci_note: "Barras: intervalo de confiança de 95 %.",
+        },
+        "ar" => Words {
+            title: "ملخص الحملة",
+            interviews: "مقابلات محللة",
+            excluded: "بدون موافقة (مستبعدة)",
+            nps_by: "صافي نقاط الترويج حسب",
+            satisfaction: "الرضا حسب نقطة الاتصال (المتوسط)",
+            complaints: "فئات الشكاوى",
+            causes: "الأسباب الجذرية",
+            themes: "مواضيع أقوال العملاء",
+            keywords: "كلمات مفتاحية",
+            phrases: "عبارات",
+            none: "لا توجد بيانات",
+            dataset: "إصدار مجموعة البيانات",
+            ci_note: "الأشرطة: فاصل الثقة 95٪.",
+        },
+        _ => Words {
+            title: "Campaign summary",
+            interviews: "interviews analysed",
+            excluded: "without consent (left out)",
+            nps_by: "NPS by",
+            satisfaction: "Satisfaction by touchpoint (average)",
+            complaints: "Complaint categories",
+            causes: "Root causes",
+            themes: "Themes in verbatims",
+            keywords: "Keywords",
+            phrases: "Phrases",
+            none: "No data",
+            dataset: "Dataset version",
+            ci_note: "Whiskers: 95% confidence interval.",
+        },
+    }
+}
+
+const ROW_H: f64 = 26.0;
+const LABEL_W: f64 = 220.0;
+const CHART_W: f64 = 420.0;
+const TAIL_W: f64 = 150.0;
+
+/// NPS bars from −100 to 100 with 95% CI whiskers.
+fn nps_chart(groups: &[NpsStat]) -> String {
+    let h = ROW_H * groups.len() as f64 + 24.0;
+    let w = LABEL_W + CHART_W + TAIL_W;
+    let x = |v: f64| LABEL_W + (v + 100.0) / 200.0 * CHART_W;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" direction=\"ltr\">"
+    );
+    let _ = write!(
+        s,
+        "<line x1=\"{0}\" y1=\"0\" x2=\"{0}\" y2=\"{1}\" stroke=\"#888\"/>",
+        x(0.0),
+        h - 20.0
+    );
+    for (tick, text) in [(-100.0, "-100"), (0.0, "0"), (100.0, "100")] {
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">{text}</text>",
+            x(tick),
+            h - 6.0
+        );
+    }
+    for (i, g) in groups.iter().enumerate() {
+        let y = i as f64 * ROW_H;
+        let (x0, x1) = if g.nps >= 0.0 {
+            (x(0.0), x(g.nps))
+        } else {
+            (x(g.nps), x(0.0))
+        };
+        let color = if g.nps >= 0.0 { "#2e7d32" } else { "#c62828" };
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{}</title></rect>\
+             <line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{:.1} [{:.1}, {:.1}] n={}</text>",
+            LABEL_W - 8.0,
+            y + 17.0,
+            esc(&g.label),
+            y + 5.0,
+            (x1 - x0).max(0.5),
+            ROW_H - 10.0,
+            esc(&format!("{}: NPS {:.1}", g.label, g.nps)),
+            x(g.ci_low),
+            x(g.ci_high),
+            y + ROW_H / 2.0,
+            y + ROW_H / 2.0,
+            LABEL_W + CHART_W + 6.0,
+            y + 17.0,
+            g.nps,
+            g.ci_low,
+            g.ci_high,
+            g.n
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+/// Horizontal bars of `(label, value, text)` scaled to `max`.
+fn bar_chart(rows: &[(String, f64, String)], max: f64, color: &str) -> String {
+    let h = ROW_H * rows.len() as f64 + 4.0;
+    let w = LABEL_W + CHART_W + TAIL_W;
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" direction=\"ltr\">"
+    );
+    for (i, (label, v, text)) in rows.iter().enumerate() {
+        let y = i as f64 * ROW_H;
+        let bw = if max > 0.0 {
+            (v / max).clamp(0.0, 1.0) * CHART_W
+        } else {
+            0.0
+        };
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{LABEL_W}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}</text>",
+            LABEL_W - 8.0,
+            y + 17.0,
+            esc(label),
+            y + 5.0,
+            bw.max(0.5),
+            ROW_H - 10.0,
+            LABEL_W + bw + 6.0,
+            y + 17.0,
+            esc(text)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+fn option_section(out: &mut String, title: &str, oc: Option<&OptionCounts>, none: &str) {
+    let _ = write!(out, "<section><h2>{}</h2>", esc(title));
+    match oc {
+        Some(oc) if !oc.options.is_empty() => {
+            let rows: Vec<(String, f64, String)> = oc
+                .options
+                .iter()
+                .map(|o| {
+                    (
+                        o.label.clone(),
+                        o.share,
+                        format!("{} ({:.0}%)", o.count, o.share * 100.0),
+                    )
+                })
+                .collect();
+            out.push_str(&bar_chart(&rows, 1.0, "#ef6c00"));
+            let _ = write!(out, "<p class=\"note\">n = {}</p>", oc.respondents);
+        }
+        _ => {
+            let _ = write!(out, "<p>{}</p>", esc(none));
+        }
+    }
+    out.push_str("</section>");
+}
+
+/// Render the summary as a self-contained HTML page.
+pub fn render_html(s: &Summary) -> String {
+    let w = words(&s.language);
+    let dir = if s.language == "ar" { "rtl" } else { "ltr" };
+    let mut out = String::with_capacity(32 * 1024);
+    let scope = if s.countries.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", s.countries.join(", "))
+    };
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"{}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}{}</title><style>\
+         body{{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans','Noto Naskh Arabic',sans-serif;margin:2rem;color:#222;max-width:1000px}}\
+         h1{{margin-bottom:.2rem}} section{{margin:1.5rem 0}} .kpi{{display:flex;gap:2rem;flex-wrap:wrap}}\
+         .kpi div{{background:#f5f5f5;padding:.8rem 1.2rem;border-radius:6px}} .kpi b{{font-size:1.6rem;display:block}}\
+         .note{{color:#666;font-size:.85rem}} table{{border-collapse:collapse}} td,th{{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:start}}\
+         svg{{max-width:100%;height:auto}} code{{font-size:.8rem}}\
+         </style></head><body>",
+        esc(&s.language),
+        esc(w.title),
+        esc(&scope)
+    );
+    let _ = write!(out, "<h1>{}{}</h1>", esc(w.title), esc(&scope));
+    out.push_str("<div class=\"kpi\">");
+    let _ = write!(
+        out,
+        "<div><b>{}</b>{}</div><div><b>{}</b>{}</div>",
+        s.interviews,
+        esc(w.interviews),
+        s.excluded_without_consent,
+        esc(w.excluded)
+    );
+    if let Some(n) = &s.nps_overall {
+        let _ = write!(
+            out,
+            "<div><b>NPS {:.1}</b>[{:.1}, {:.1}] n={}</div>",
+            n.nps, n.ci_low, n.ci_high, n.n
+        );
+    }
+    out.push_str("</div>");
+    for b in &s.nps_by {
+        let _ = write!(out, "<section><h2>{} {}</h2>", esc(w.nps_by), esc(&b.label));
+        if b.groups.is_empty() {
+            let _ = write!(out, "<p>{}</p>", esc(w.none));
+        } else {
+            out.push_str(&nps_chart(&b.groups));
+            let _ = write!(out, "<p class=\"note\">{}</p>", esc(w.ci_note));
+        }
+        out.push_str("</section>");
+    }
+    let _ = write!(out, "<section><h2>{}</h2>", esc(w.satisfaction));
+    if s.satisfaction.is_empty() {
+        let _ = write!(out, "<p>{}</p>", esc(w.none));
+    } else {
+        let max = s.satisfaction.iter().map(|t| t.max).max().unwrap_or(5) as f64;
+        let rows: Vec<(String, f64, String)> = s
+            .satisfaction
+            .iter()
+            .map(|t| {
+                (
+                    t.label.clone(),
+                    t.mean,
+                    format!("{:.2} / {} (n={})", t.mean, t.max, t.n),
+                )
+            })
+            .collect();
+        out.push_str(&bar_chart(&rows, max, "#1565c0"));
+    }
+    out.push_str("</section>");
+    option_section(
+        &mut out,
+        w.complaints,
+        s.complaint_categories.as_ref(),
+        w.none,
+    );
+    option_section(&mut out, w.causes, s.root_causes.as_ref(), w.none);
+    let _ = write!(out, "<section><h2>{}</h2>", esc(w.themes));
+    if s.themes.is_empty() {
+        let _ = write!(out, "<p>{}</p>", esc(w.none));
+    }
+    for t in &s.themes {
+        let tdir = if t.language == "ar" { "rtl" } else { "ltr" };
+        let _ = write!(
+            out,
+            "<h3 lang=\"{0}\">{0} (n={1})</h3><div lang=\"{0}\" dir=\"{tdir}\">",
+            esc(&t.language),
+            t.texts
+        );
+        for (title, terms) in [(w.keywords, &t.keywords), (w.phrases, &t.phrases)] {
+            let _ = write!(out, "<h4>{}</h4>", esc(title));
+            if terms.is_empty() {
+                let _ = write!(out, "<p>{}</p>", esc(w.none));
+                continue;
+            }
+            let max = terms.iter().map(|x| x.count).max().unwrap_or(1) as f64;
+            let rows: Vec<(String, f64, String)> = terms
+                .iter()
+                .map(|x| (x.term.clone(), x.count as f64, x.count.to_string()))
+                .collect();
+            out.push_str(&bar_chart(&rows, max, "#6a1b9a"));
+        }
+        out.push_str("</div>");
+    }
+    out.push_str("</section>");
+    let _ = write!(
+        out,
+        "<p class=\"note\">{}: <code>{}</code></p></body></html>\n",
+        esc(w.dataset),
+        esc(&s.dataset_version)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(
+            esc("<script>\"a\" & 'b'</script>"),
+            "&lt;script&gt;&quot;a&quot; &amp; &#39;b&#39;&lt;/script&gt;"
+        );
+    }
+}

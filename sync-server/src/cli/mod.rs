@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod export;
 pub mod simulate;
 
 use std::net::SocketAddr;

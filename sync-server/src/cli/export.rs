@@ -1,0 +1,441 @@
+//! `fieldvoice-server export`, `report` and `bench-export`: dataset exports and
+//! the analysis report straight from the store, with progress bars.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use central_store::merge::FormRegistry;
+use central_store::{AuditEntry, CentralStore, InterviewFilter, Role, unix_now};
+use export::{ExportOptions, Format, PiiPolicy, PseudonymKey};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::config::Config;
+
+/// Environment variable holding the pseudonym key (at least 16 bytes of text).
+pub const KEY_ENV: &str = "FIELDVOICE_PSEUDONYM_KEY";
+/// Environment variable naming a file that holds the pseudonym key.
+pub const KEY_FILE_ENV: &str = "FIELDVOICE_PSEUDONYM_KEY_FILE";
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// csv, xlsx, parquet, jsonl or geojson.
+    #[arg(long, value_parser = parse_format)]
+    pub format: Format,
+    /// Directory to write the data file, dictionary and manifest.json into.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Country to export; repeat for several (default: all).
+    #[arg(long = "country")]
+    pub countries: Vec<String>,
+    /// Only interviews changed after this log position (a previous manifest's max_seq).
+    #[arg(long)]
+    pub since: Option<u64>,
+    /// What to do with PII questions: omit, pseudonymize or include.
+    #[arg(long, default_value = "omit")]
+    pub pii: String,
+    /// Language of labels in the dictionary and XLSX: en, fr, ar, pt.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// File holding the pseudonym key (else $FIELDVOICE_PSEUDONYM_KEY).
+    #[arg(long, env = KEY_FILE_ENV)]
+    pub pseudonym_key_file: Option<PathBuf>,
+    /// Login of the admin asking for raw PII (required with --pii include; audited).
+    #[arg(long = "as")]
+    pub as_login: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The HTML report to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Also write the summary as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    /// Country to include; repeat for several (default: all).
+    #[arg(long = "country")]
+    pub countries: Vec<String>,
+    /// Report language: en, fr, ar, pt.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Synthetic interviews to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub interviews: u64,
+    /// Working directory (store and exports).
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// Formats to time, comma-separated.
+    #[arg(long, default_value = "parquet,csv")]
+    pub formats: String,
+    /// Reuse the store in DIR if it already holds the interviews.
+    #[arg(long)]
+    pub reuse: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::parse(s).map_err(|e| e.to_string())
+}
+
+/// The pseudonym key from `file`, else from the environment; `None` if neither is set.
+pub fn pseudonym_key(file: Option<&Path>) -> anyhow::Result<Option<PseudonymKey>> {
+    let bytes = if let Some(f) = file {
+        let text =
+            std::fs::read(f).with_context(|| format!("reading pseudonym key {}", f.display()))?;
+        trim_bytes(&text).to_vec()
+    } else if let Ok(v) = std::env::var(KEY_ENV) {
+        v.trim().as_bytes().to_vec()
+    } else if let Ok(f) = std::env::var(KEY_FILE_ENV) {
+        return pseudonym_key(Some(Path::new(&f)));
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(PseudonymKey::new(bytes)?))
+}
+
+fn trim_bytes(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
+    &b[start..end]
+}
+
+fn progress_bar(total: u64, what: &str) -> ProgressBar {
+    let pb = ProgressBar::new(total);
+    pb.set_style(
+        ProgressStyle::with_template(
+            "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} ({per_sec}, eta {eta})",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    pb.set_message(what.to_owned());
+    pb
+}
+
+fn filter_for(countries: &[String], since: Option<u64>) -> InterviewFilter {
+    InterviewFilter {
+        countries: countries.to_vec(),
+        since_seq: since,
+        ..InterviewFilter::default()
+    }
+}
+
+pub async fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+    let store = config.open_store()?;
+    tokio::task::spawn_blocking(move || export_blocking(store.as_ref(), &args)).await?
+}
+
+fn export_blocking(store: &dyn CentralStore, args: &ExportArgs) -> anyhow::Result<()> {
+    let pii = match args.pii.as_str() {
+        "omit" => PiiPolicy::Omit,
+        "pseudonymize" | "pseudonymise" => PiiPolicy::Pseudonymize(
+            pseudonym_key(args.pseudonym_key_file.as_deref())?.with_context(|| {
+                format!("--pii pseudonymize needs a key: --pseudonym-key-file, ${KEY_FILE_ENV} or ${KEY_ENV}")
+            })?,
+        ),
+        "include" => {
+            let login = args
+                .as_login
+                .as_deref()
+                .context("--pii include exports raw personal data: name the admin asking with --as LOGIN")?;
+            let (user, _) = store
+                .user_by_login(login)?
+                .with_context(|| format!("no user `{login}`"))?;
+            if user.role != Role::Admin || !user.active {
+                bail!("only an active admin may export raw PII (`{login}` is a {})", user.role.as_str());
+            }
+            store.audit(&AuditEntry {
+                at: unix_now(),
+                actor: user.id.clone(),
+                action: "export_pii".into(),
+                target: format!("{} via cli", args.format.as_str()),
+                detail: format!("countries={:?} since={:?}", args.countries, args.since),
+            })?;
+            PiiPolicy::Include
+        }
+        other => bail!("--pii must be omit, pseudonymize or include (got `{other}`)"),
+    };
+    let opts = ExportOptions {
+        format: args.format,
+        countries: args.countries.clone(),
+        since_seq: args.since,
+        pii,
+        lang: export::parse_lang(&args.lang)?,
+    };
+    let forms = FormRegistry::load(store)?;
+    let total = store.count_interviews(&filter_for(&args.countries, args.since))?;
+    let pb = progress_bar(total, &format!("export {}", args.format.as_str()));
+    let manifest = export::export_to_dir(store, &forms, &opts, &args.out, &mut |n| {
+        pb.set_position(n);
+        true
+    })?;
+    pb.finish_and_clear();
+    println!(
+        "exported {} interviews ({} without consent left out) to {}",
+        manifest.rows,
+        manifest.excluded_without_consent,
+        args.out.join(args.format.file_name()).display()
+    );
+    println!("dataset version {}", manifest.dataset_version);
+    println!(
+        "max seq {} (next incremental run: --since {})",
+        manifest.max_seq, manifest.max_seq
+    );
+    Ok(())
+}
+
+pub async fn run_report(config: &Config, args: ReportArgs) -> anyhow::Result<()> {
+    let store = config.open_store()?;
+    tokio::task::spawn_blocking(move || report_blocking(store.as_ref(), &args)).await?
+}
+
+fn report_blocking(store: &dyn CentralStore, args: &ReportArgs) -> anyhow::Result<()> {
+    let lang = export::parse_lang(&args.lang)?;
+    let forms = FormRegistry::load(store)?;
+    let total = store.count_interviews(&filter_for(&args.countries, None))?;
+    let pb = progress_bar(total, "analyse");
+    let summary = export::analysis::summarize(store, &forms, &args.countries, &lang, &mut |n| {
+        pb.set_position(n);
+        true
+    })?;
+    pb.finish_and_clear();
+    let html = export::report::render_html(&summary);
+    std::fs::write(&args.out, html)
+        .with_context(|| format!("writing {}", args.out.display()))?;
+    if let Some(j) = &args.json {
+        let text = serde_json::to_vec_pretty(&summary)?;
+        std::fs::write(j, text).with_context(|| format!("writing {}", j.display()))?;
+    }
+    println!(
+        "report on {} interviews (NPS {}) written to {}",
+        summary.interviews,
+        summary
+            .nps_overall
+            .as_ref()
+            .map_or("n/a".to_owned(), |n| format!("{:.1}", n.nps)),
+        args.out.display()
+    );
+    Ok(())
+}
+
+// --- benchmark -----------------------------------------------------------------
+
+/// Peak resident memory of this process (VmHWM), in KiB.
+fn peak_rss_kib() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Reset the peak-RSS counter (Linux: `5` into clear_refs) so each phase is measured alone.
+fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+pub async fn run_bench(args: BenchArgs) -> anyhow::Result<()> {
+    tokio::task::spawn_blocking(move || bench_blocking(&args)).await?
+}
+
+fn bench_blocking(args: &BenchArgs) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.dir)?;
+    let db = args.dir.join("bench.sqlite3");
+    let formats: Vec<Format> = args
+        .formats
+        .split(',')
+        .map(|f| Format::parse(f.trim()))
+        .collect::<Result<_, _>>()?;
+    let store = central_store::SqliteStore::open(&db)?;
+    let form = survey_model::mcmb_form()?;
+    store.put_form(form.id(), form.version(), survey_model::BUILTIN_FORMS[0].1)?;
+    let have = store.count_interviews(&InterviewFilter::default())?;
+    if !(args.reuse && have == args.interviews) {
+        drop(store);
+        let t = Instant::now();
+        fill_store(&db, args.interviews)?;
+        let took = t.elapsed();
+        println!(
+            "filled {} synthetic interviews in {:.1} s ({} MB store)",
+            args.interviews,
+            took.as_secs_f64(),
+            std::fs::metadata(&db).map_or(0, |m| m.len()) / 1_000_000
+        );
+    }
+    let store = central_store::SqliteStore::open(&db)?;
+    let forms = FormRegistry::load(&store)?;
+    for format in formats {
+        let out = args.dir.join(format!("export-{}", format.as_str()));
+        let _ = std::fs::remove_dir_all(&out);
+        reset_peak_rss();
+        let opts = ExportOptions {
+            format,
+            ..ExportOptions::default()
+        };
+        let pb = progress_bar(args.interviews, &format!("export {}", format.as_str()));
+        let t = Instant::now();
+        let mut rss_at_10pct = None;
+        let ten = (args.interviews / 10).max(1);
+        let m = export::export_to_dir(&store, &forms, &opts, &out, &mut |n| {
+            pb.set_position(n);
+            if rss_at_10pct.is_none() && n >= ten {
+                rss_at_10pct = peak_rss_kib();
+            }
+            true
+        })?;
+        let took = t.elapsed();
+        pb.finish_and_clear();
+        report_line(format, m.rows, took, dir_size(&out), rss_at_10pct);
+    }
+    Ok(())
+}
+
+fn report_line(format: Format, rows: u64, took: Duration, bytes: u64, rss10: Option<u64>) {
+    let secs = took.as_secs_f64();
+    println!(
+        "{:<8} rows {:>9}  {:>7.2} s  {:>10.0} rows/s  output {:>7.1} MB  peak RSS {:>6.1} MB (at 10%: {:.1} MB)",
+        format.as_str(),
+        rows,
+        secs,
+        rows as f64 / secs.max(1e-9),
+        bytes as f64 / 1e6,
+        peak_rss_kib().unwrap_or(0) as f64 / 1024.0,
+        rss10.unwrap_or(0) as f64 / 1024.0,
+    );
+}
+
+/// Bulk-insert synthetic projection rows straight into the interviews table
+/// (benchmark only: tests go through the sync path).
+fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
+    let mut conn = rusqlite::Connection::open(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "OFF")?;
+    conn.execute("DELETE FROM interviews", [])?;
+    let pb = progress_bar(n, "fill store");
+    let countries = ["CI", "SN", "CM", "ML", "BF", "MA", "CD", "GN"];
+    let segments = ["individual", "business", "mobile_money_user", "partner"];
+    let areas = ["urban", "peri_urban", "rural"];
+    let cats = [
+        "network_coverage",
+        "data_speed",
+        "call_quality",
+        "billing",
+        "pricing",
+        "mobile_money",
+    ];
+    let verbatims = [
+        ("fr", "Améliorez la couverture réseau dans les quartiers nord"),
+        ("en", "The data bundles are too expensive and the speed is slow"),
+        ("pt", "A rede cai muitas vezes à noite"),
+        ("ar", "الشبكة ضعيفة في المساء والإنترنت بطيء"),
+    ];
+    let mut rng: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    const CHUNK: u64 = 50_000;
+    let mut i = 0u64;
+    while i < n {
+        let tx = conn.transaction()?;
+        {
+            let mut st = tx.prepare_cached(
+                "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
+                   device_id, created_at, status, submitted_at, review_state, city, segment,
+                   area_type, nps, has_complaint, updated_at, updated_seq, record)
+                 VALUES (?1, 'mcmb-2026', ?2, 'mcmb-interview', 1, ?3, ?4, ?5, 'submitted', ?5, NULL,
+                   ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)",
+            )?;
+            for k in i..(i + CHUNK).min(n) {
+                let r = next();
+                let id = uuid::Uuid::from_u64_pair(0x0190_0000_0000_7000 | (k >> 32), k).to_string();
+                let country = countries[(r % 8) as usize];
+                let segment = segments[((r >> 3) % 4) as usize];
+                let area = areas[((r >> 5) % 3) as usize];
+                let nps = ((r >> 7) % 11) as i64;
+                let complaint = (r >> 11) % 2 == 0;
+                let (vl, vt) = verbatims[((r >> 12) % 4) as usize];
+                let consent = (r >> 14) % 50 != 0;
+                let user = format!("user-{}", (r >> 20) % 10_000);
+                let device = format!("dev-{}", (r >> 20) % 10_000);
+                let created = format!("2026-11-30T{:02}:{:02}:00Z", 8 + (r >> 30) % 10, (r >> 34) % 60);
+                let mut answers = serde_json::json!({
+                    "consent": consent,
+                    "segment": segment,
+                    "customer_name": "Synthetic Name",
+                    "customer_phone": format!("+225 07 {:08}", r % 100_000_000),
+                    "city": "Abidjan",
+                    "area_type": area,
+                    "location": {"lat": 5.3 + (r % 1000) as f64 / 10_000.0, "lon": -4.0 - ((r >> 10) % 1000) as f64 / 10_000.0, "accuracy": 10.0},
+                    "customer_since_years": (r >> 40) % 20,
+                    "services_used": ["mobile_voice", "mobile_money"],
+                    "nps": nps,
+                    "nps_reason": vt,
+                    "sat_network": 1 + (r >> 44) % 5,
+                    "sat_shop": 1 + (r >> 47) % 5,
+                    "sat_billing": 1 + (r >> 50) % 5,
+                    "has_complaint": if complaint { "yes" } else { "no" },
+                    "verbatim": vt,
+                    "verbatim_language": vl,
+                    "interview_date": "2026-11-30",
+                });
+                if complaint && let Some(o) = answers.as_object_mut() {
+                    o.insert(
+                        "complaint_categories".into(),
+                        serde_json::json!([cats[((r >> 53) % 6) as usize]]),
+                    );
+                    o.insert("complaint_root_cause".into(), serde_json::json!(["network"]));
+                    o.insert("complaint_since".into(), serde_json::json!("2026-08-01"));
+                }
+                let record = serde_json::json!({
+                    "interview_id": id, "form_id": "mcmb-interview", "form_version": 1,
+                    "campaign": "mcmb-2026", "country": country, "created_by": user,
+                    "device_id": device, "created_at": created, "status": "submitted",
+                    "submitted_at": created, "review_state": null, "answers": answers,
+                    "tags": [], "comment_count": 0, "conflicts": [],
+                    "heads": [format!("{:064x}", u128::from(r) * 31 + u128::from(k))],
+                });
+                st.execute(rusqlite::params![
+                    id,
+                    country,
+                    user,
+                    device,
+                    created,
+                    "Abidjan",
+                    segment,
+                    area,
+                    nps,
+                    if complaint { "yes" } else { "no" },
+                    (k + 1) as i64,
+                    record.to_string(),
+                ])?;
+            }
+        }
+        tx.commit()?;
+        i = (i + CHUNK).min(n);
+        pb.set_position(i);
+    }
+    pb.finish_and_clear();
+    Ok(())
+}
