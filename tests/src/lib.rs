@@ -92,3 +92,4 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
 }
 
 pub mod server;
+pub mod webdriver;

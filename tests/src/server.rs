@@ -171,12 +171,18 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Start `fieldvoice-server serve` on `db` and wait until it listens.
     pub fn start(db: &Path, log: &Path) -> ServerProcess {
+        Self::start_on(db, log, "127.0.0.1:0")
+    }
+
+    /// Start `fieldvoice-server serve` on `db` listening on `listen` (e.g. to
+    /// restart on the same port) and wait until it listens.
+    pub fn start_on(db: &Path, log: &Path, listen: &str) -> ServerProcess {
         use std::io::BufRead;
         let log_file = std::fs::File::create(log).expect("log file");
         let mut child = std::process::Command::new(server_binary())
             .arg("--database")
             .arg(db)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .env("FIELDVOICE_ENROLL_PER_MINUTE", "100000")
             .stdout(std::process::Stdio::piped())
             .stderr(log_file)

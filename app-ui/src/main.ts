@@ -1,0 +1,564 @@
+// The field app UI: renders what the Rust commands return. No form logic here:
+// visibility, validation and completeness come from the model's FormView.
+import { api, AppErrorBody, FormView, Json, ListItem, QuestionView, Status, UiState } from "./api.js";
+import { dirOf, isLang, Lang, t } from "./i18n.js";
+
+type Screen = "enroll" | "list" | "form" | "sync";
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+};
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {},
+  ...children: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") e.className = v; else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c);
+  return e;
+}
+
+const state = {
+  lang: pickLang(),
+  screen: "enroll" as Screen,
+  status: null as Status | null,
+  filter: null as UiState | null,
+  view: null as FormView | null,
+  showRequired: false,
+  saving: 0,
+  saveChain: Promise.resolve() as Promise<unknown>,
+};
+
+function pickLang(): Lang {
+  const saved = localStorage.getItem("fv.lang");
+  if (isLang(saved)) return saved;
+  const nav = navigator.language.slice(0, 2);
+  return isLang(nav) ? nav : "en";
+}
+
+const tr = (key: string, vars: Record<string, string | number> = {}) => t(state.lang, key, vars);
+
+function errText(e: unknown): string {
+  const b = e as AppErrorBody;
+  if (b && b.code === "offline") return tr("err_offline");
+  if (b && b.code === "unauthorized") return tr("err_unauthorized");
+  return b && typeof b.message === "string" ? b.message : String(e);
+}
+
+function show(screen: Screen): void {
+  state.screen = screen;
+  document.body.dataset.screen = screen;
+  for (const s of ["enroll", "list", "form", "sync"] as Screen[]) $(`screen-${s}`).hidden = s !== screen;
+  window.scrollTo(0, 0);
+}
+
+function fmtTime(ms: number | null): string {
+  if (!ms) return tr("never");
+  return new Date(ms).toLocaleString(state.lang === "ar" ? "ar" : state.lang, {
+    dateStyle: "short", timeStyle: "short",
+  });
+}
+
+// ---------- language ----------
+function applyLang(): void {
+  document.documentElement.lang = state.lang;
+  document.documentElement.dir = dirOf(state.lang);
+  ($("lang") as HTMLSelectElement).value = state.lang;
+  document.querySelectorAll<HTMLElement>("[data-i18n]").forEach((n) => {
+    n.textContent = tr(n.dataset.i18n ?? "");
+  });
+  document.querySelectorAll<HTMLInputElement>("[data-i18n-placeholder]").forEach((n) => {
+    n.placeholder = tr(n.dataset.i18nPlaceholder ?? "");
+  });
+  renderFilters();
+  renderStatus();
+}
+
+// ---------- status / sync ----------
+async function refreshStatus(): Promise<void> {
+  try {
+    state.status = await api.status();
+  } catch { /* keep the last status */ }
+  renderStatus();
+}
+
+function renderStatus(): void {
+  const s = state.status;
+  const badge = $("nav-sync");
+  badge.hidden = !s || !s.enrolled;
+  if (!s) return;
+  badge.classList.toggle("pending", s.pending > 0 && !s.last_error_code);
+  badge.classList.toggle("error", !!s.last_error_code);
+  badge.textContent = s.syncing ? tr("syncing")
+    : s.last_error_code === "offline" ? tr("badge_offline", { n: s.pending })
+    : s.pending > 0 ? tr("badge_pending", { n: s.pending }) : tr("badge_ok");
+  $("sync-user").textContent = s.user_name ?? "—";
+  $("sync-server").textContent = s.server_url ?? "—";
+  $("sync-pending").textContent = String(s.pending);
+  $("sync-last").textContent = fmtTime(s.last_sync_ms);
+  const r = s.last_report;
+  $("sync-result").textContent = r
+    ? tr("result_fmt", { sent: r.sent, ack: r.acknowledged, recv: r.received_changes }) : "—";
+  $("sync-progress").hidden = !s.syncing;
+  ($("sync-now") as HTMLButtonElement).disabled = s.syncing;
+  const err = $("sync-error");
+  err.hidden = !s.last_error_code;
+  err.textContent = s.last_error_code ? errText({ code: s.last_error_code, message: s.last_error ?? "" }) : "";
+  document.body.dataset.pending = String(s.pending);
+  document.body.dataset.syncing = String(s.syncing);
+}
+
+async function syncNow(): Promise<void> {
+  if (state.status) state.status.syncing = true;
+  renderStatus();
+  try {
+    state.status = await api.syncNow();
+  } catch { /* the status carries the error */ }
+  await refreshStatus();
+  if (state.screen === "list") await renderList();
+  if (state.screen === "form" && state.view) await openInterview(state.view.interview_id);
+}
+
+// ---------- enroll ----------
+async function onEnroll(ev: Event): Promise<void> {
+  ev.preventDefault();
+  const btn = $("enroll-submit") as HTMLButtonElement;
+  const err = $("enroll-error");
+  err.hidden = true;
+  btn.disabled = true;
+  try {
+    state.status = await api.enroll(($("enroll-server") as HTMLInputElement).value,
+      ($("enroll-code") as HTMLInputElement).value);
+    renderStatus();
+    await goList();
+  } catch (e) {
+    err.textContent = errText(e);
+    err.hidden = false;
+  } finally {
+    btn.disabled = false;
+  }
+}
+
+// ---------- list ----------
+function renderFilters(): void {
+  const box = $("filters");
+  box.replaceChildren();
+  const opts: (UiState | null)[] = [null, "draft", "waiting", "synced", "issues"];
+  for (const f of opts) {
+    const b = el("button", { type: "button", "data-filter": f ?? "all",
+      "aria-pressed": String(state.filter === f) }, f ? tr(`state_${f}`) : tr("filter_all"));
+    b.addEventListener("click", () => { state.filter = f; renderFilters(); void renderList(); });
+    box.append(b);
+  }
+}
+
+async function goList(): Promise<void> {
+  show("list");
+  await renderList();
+}
+
+async function renderList(): Promise<void> {
+  let items: ListItem[] = [];
+  try {
+    items = await api.list(($("search") as HTMLInputElement).value, state.filter);
+  } catch (e) {
+    items = [];
+    $("empty").textContent = errText(e);
+  }
+  const ul = $("interviews");
+  ul.replaceChildren();
+  for (const it of items) {
+    const title = it.city || `${tr("interview")} ${it.id.slice(-6)}`;
+    const date = it.created_at.slice(0, 16).replace("T", " ");
+    const sub = [date, it.segment ?? "", it.nps !== null ? `NPS ${it.nps}` : "",
+      it.comment_count ? `💬 ${it.comment_count}` : ""].filter(Boolean).join(" · ");
+    const btn = el("button", { type: "button" },
+      el("span", { class: "card-title" }, title),
+      el("span", { class: `state state-${it.state}` }, tr(`state_${it.state}`)),
+      el("span", { class: "card-sub" }, sub));
+    btn.addEventListener("click", () => void openInterview(it.id));
+    ul.append(el("li", { "data-id": it.id, "data-state": it.state }, btn));
+  }
+  $("empty").hidden = items.length > 0;
+  document.body.dataset.listCount = String(items.length);
+}
+
+// ---------- form ----------
+async function newInterview(): Promise<void> {
+  try {
+    const v = await api.newInterview(state.lang);
+    state.showRequired = false;
+    state.view = v;
+    buildForm(v);
+    show("form");
+    void refreshStatus();
+  } catch (e) {
+    alertError(e);
+  }
+}
+
+async function openInterview(id: string): Promise<void> {
+  try {
+    const v = await api.formView(id, state.lang);
+    state.showRequired = v.status === "draft" && (v.review_state === "has_issues");
+    state.view = v;
+    buildForm(v);
+    show("form");
+  } catch (e) {
+    alertError(e);
+  }
+}
+
+function alertError(e: unknown): void {
+  const box = $("form-error");
+  box.textContent = errText(e);
+  box.hidden = false;
+  if (state.screen !== "form") window.alert(errText(e));
+}
+
+function setSaving(delta: number, failed = false): void {
+  state.saving += delta;
+  document.body.dataset.saving = String(state.saving);
+  $("save-state").textContent = state.saving > 0 ? tr("saving") : failed ? tr("save_failed") : tr("saved");
+}
+
+/** Queue one answer; answers are saved in order, each durably before the next. */
+function save(question: string, value: Json): Promise<void> {
+  const id = state.view?.interview_id;
+  if (!id) return Promise.resolve();
+  setSaving(1);
+  const p = state.saveChain.then(async () => {
+    try {
+      const v = await api.setAnswer(id, question, value, state.lang);
+      if (state.view?.interview_id === id) { state.view = v; applyView(v); }
+      setSaving(-1);
+      $("form-error").hidden = true;
+    } catch (e) {
+      setSaving(-1, true);
+      alertError(e);
+    }
+  });
+  state.saveChain = p;
+  return p;
+}
+
+function debounce(fn: () => void, ms: number): () => void {
+  let h: number | undefined;
+  return () => { window.clearTimeout(h); h = window.setTimeout(fn, ms); };
+}
+
+function textValue(v: Json): string {
+  return v === null || v === undefined ? "" : String(v);
+}
+
+function buildQuestion(q: QuestionView): HTMLElement {
+  const box = el("div", { class: q.kind === "note" ? "q q-note" : "q", "data-q": q.name, "data-kind": q.kind });
+  const label = el("label", { class: "q-label", for: `in-${q.name}` }, q.label);
+  if (q.required) label.append(el("span", { class: "req", "aria-hidden": "true" }, "*"));
+  box.append(label);
+  if (q.hint) box.append(el("p", { class: "q-hint" }, q.hint));
+  const choose = (value: Json) => void save(q.name, value);
+  switch (q.kind) {
+    case "note": break;
+    case "consent": {
+      const row = el("div", { class: "yesno", role: "radiogroup" });
+      for (const [v, key] of [[true, "yes"], [false, "no"]] as [boolean, string][]) {
+        const b = el("button", { type: "button", "data-value": String(v), "aria-pressed": "false" }, tr(key));
+        b.addEventListener("click", () => choose(v));
+        row.append(b);
+      }
+      box.append(row);
+      break;
+    }
+    case "single_choice": case "multi_choice": {
+      const row = el("div", { class: "opts", role: q.kind === "single_choice" ? "radiogroup" : "group" });
+      for (const o of q.options) {
+        const b = el("button", { type: "button", "data-value": o.value, "aria-pressed": "false" }, o.label);
+        b.addEventListener("click", () => {
+          if (q.kind === "single_choice") { choose(o.value); return; }
+          const cur = (state.view && findQ(state.view, q.name)?.value) as string[] | null;
+          const set = new Set(Array.isArray(cur) ? cur : []);
+          if (set.has(o.value)) set.delete(o.value); else set.add(o.value);
+          choose(set.size ? [...set] : null);
+        });
+        row.append(b);
+      }
+      box.append(row);
+      break;
+    }
+    case "nps": case "rating": {
+      const lo = q.min ?? (q.kind === "nps" ? 0 : 1), hi = q.max ?? (q.kind === "nps" ? 10 : 5);
+      const row = el("div", { class: hi - lo + 1 <= 5 ? "scale r5" : "scale", role: "radiogroup" });
+      for (let i = lo; i <= hi; i++) {
+        const b = el("button", { type: "button", "data-value": String(i), "aria-pressed": "false" }, String(i));
+        b.addEventListener("click", () => choose(i));
+        row.append(b);
+      }
+      box.append(row);
+      break;
+    }
+    case "integer": {
+      const inp = el("input", { id: `in-${q.name}`, type: "number", inputmode: "numeric", step: "1",
+        "data-input": q.name });
+      if (q.min !== null) inp.min = String(q.min);
+      if (q.max !== null) inp.max = String(q.max);
+      const send = () => {
+        const s = inp.value.trim();
+        if (s === "") { choose(null); return; }
+        const n = Number(s);
+        if (!Number.isInteger(n)) { showLocalError(q.name, tr("err_not_a_number")); return; }
+        choose(n);
+      };
+      inp.addEventListener("change", send);
+      inp.addEventListener("input", debounce(send, 600));
+      box.append(inp);
+      break;
+    }
+    case "text": {
+      const long = q.multiline || (q.max_length ?? 0) > 200 || /verbatim|detail|reason|notes/.test(q.name);
+      const inp = long
+        ? el("textarea", { id: `in-${q.name}`, "data-input": q.name, rows: "4" })
+        : el("input", { id: `in-${q.name}`, type: "text", "data-input": q.name });
+      if (q.max_length) inp.setAttribute("maxlength", String(q.max_length));
+      const send = () => choose(inp.value === "" ? null : inp.value);
+      inp.addEventListener("input", debounce(send, 500));
+      inp.addEventListener("change", send);
+      box.append(inp);
+      break;
+    }
+    case "date": {
+      const inp = el("input", { id: `in-${q.name}`, type: "date", "data-input": q.name });
+      if (q.min_date) inp.min = q.min_date;
+      if (q.max_date) inp.max = q.max_date;
+      inp.addEventListener("change", () => {
+        if (inp.value === "") choose(null);
+        else if (/^\d{4}-\d{2}-\d{2}$/.test(inp.value)) choose(inp.value);
+      });
+      const today = el("button", { type: "button", class: "secondary", "data-action": "today" }, tr("today"));
+      today.addEventListener("click", () => {
+        const d = new Date();
+        const iso = `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+        inp.value = iso;
+        choose(iso);
+      });
+      box.append(inp, today);
+      break;
+    }
+    case "geopoint": {
+      const cap = el("button", { type: "button", class: "secondary big", "data-action": "gps" }, tr("gps_capture"));
+      const msg = el("p", { class: "muted", "data-geo-msg": "" });
+      const lat = el("input", { type: "number", step: "any", inputmode: "decimal", "data-geo": "lat",
+        placeholder: tr("latitude"), "aria-label": tr("latitude") });
+      const lon = el("input", { type: "number", step: "any", inputmode: "decimal", "data-geo": "lon",
+        placeholder: tr("longitude"), "aria-label": tr("longitude") });
+      const manual = el("button", { type: "button", class: "secondary", "data-action": "geo-save" }, tr("gps_save"));
+      cap.addEventListener("click", () => {
+        msg.textContent = tr("gps_capturing");
+        if (!navigator.geolocation) { msg.textContent = tr("gps_failed"); return; }
+        navigator.geolocation.getCurrentPosition((p) => {
+          msg.textContent = "";
+          lat.value = String(p.coords.latitude);
+          lon.value = String(p.coords.longitude);
+          choose({ lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy });
+        }, () => { msg.textContent = tr("gps_failed"); },
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 });
+      });
+      manual.addEventListener("click", () => {
+        const a = Number(lat.value), o = Number(lon.value);
+        if (lat.value === "" && lon.value === "") { choose(null); return; }
+        if (!Number.isFinite(a) || !Number.isFinite(o) || lat.value === "" || lon.value === "") {
+          showLocalError(q.name, tr("gps_failed")); return;
+        }
+        choose({ lat: a, lon: o, accuracy: null });
+      });
+      box.append(cap, msg, el("div", { class: "geo-row" }, lat, lon), manual);
+      break;
+    }
+  }
+  box.append(el("div", { class: "diags", "aria-live": "polite" }));
+  return box;
+}
+
+function findQ(v: FormView, name: string): QuestionView | undefined {
+  for (const s of v.sections) for (const q of s.questions) if (q.name === name) return q;
+  return undefined;
+}
+
+function showLocalError(name: string, text: string): void {
+  const d = document.querySelector(`[data-q="${name}"] .diags`);
+  if (d) d.replaceChildren(el("p", { class: "diag error" }, text));
+}
+
+function buildForm(v: FormView): void {
+  const body = $("form-body");
+  body.replaceChildren();
+  body.append(el("p", { class: "muted", "data-consent-note": "" }, tr("consent_first")));
+  for (const s of v.sections) {
+    const sec = el("div", { class: "section", "data-section": s.id });
+    if (s.label) sec.append(el("h2", {}, s.label));
+    for (const q of s.questions) sec.append(buildQuestion(q));
+    body.append(sec);
+  }
+  $("form-error").hidden = true;
+  $("save-state").textContent = "";
+  applyView(v);
+}
+
+/** Update visibility, values, diagnostics and actions from a new view. */
+function applyView(v: FormView): void {
+  const locked = v.status === "submitted";
+  $("form-title").textContent = v.title;
+  const st = locked ? (v.review_state === "has_issues" ? "issues" : "waiting") : "draft";
+  const badge = $("form-state");
+  badge.className = `state state-${st}`;
+  badge.textContent = tr(`state_${st}`);
+  document.body.dataset.formStatus = v.status;
+  const consentNote = document.querySelector<HTMLElement>("[data-consent-note]");
+  if (consentNote) consentNote.hidden = v.consent_given || locked;
+  for (const s of v.sections) {
+    const secEl = document.querySelector<HTMLElement>(`[data-section="${s.id}"]`);
+    if (secEl) secEl.hidden = !s.questions.some((q) => q.relevant);
+    for (const q of s.questions) applyQuestion(q, locked);
+  }
+  $("submit").hidden = locked;
+  $("reopen").hidden = !locked;
+  // Comments from the coordinator (and replies).
+  const box = $("comments");
+  box.hidden = v.comments.length === 0 && v.review_state !== "has_issues";
+  const list = $("comment-list");
+  list.replaceChildren();
+  for (const c of v.comments) {
+    const who = c.role === "employee" ? tr("comment_you") : c.author;
+    list.append(el("li", {}, el("div", { class: "who" }, `${who} · ${c.at.slice(0, 16).replace("T", " ")}`),
+      el("div", {}, c.text)));
+  }
+}
+
+function applyQuestion(q: QuestionView, locked: boolean): void {
+  const box = document.querySelector<HTMLElement>(`[data-q="${q.name}"]`);
+  if (!box) return;
+  box.hidden = !q.relevant;
+  const v = q.value;
+  box.querySelectorAll<HTMLButtonElement>("button[data-value]").forEach((b) => {
+    const bv = b.dataset.value ?? "";
+    const on = Array.isArray(v) ? v.includes(bv) : v !== null && String(v) === bv;
+    b.setAttribute("aria-pressed", String(on));
+    b.disabled = locked;
+  });
+  box.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-input]").forEach((inp) => {
+    if (document.activeElement !== inp) inp.value = textValue(v);
+    inp.disabled = locked;
+  });
+  if (q.kind === "geopoint") {
+    const g = (v && typeof v === "object" && !Array.isArray(v)) ? v : null;
+    box.querySelectorAll<HTMLInputElement>("input[data-geo]").forEach((inp) => {
+      if (document.activeElement !== inp) inp.value = g ? textValue(g[inp.dataset.geo ?? ""] ?? null) : "";
+      inp.disabled = locked;
+    });
+    box.querySelectorAll<HTMLButtonElement>("button[data-action]").forEach((b) => { b.disabled = locked; });
+  }
+  if (q.kind === "date") box.querySelectorAll<HTMLButtonElement>("button[data-action]").forEach((b) => { b.disabled = locked; });
+  const diags = q.diagnostics.filter((d) => d.code !== "required" || state.showRequired);
+  box.classList.toggle("has-error", diags.some((d) => d.severity === "error"));
+  const dbox = box.querySelector(".diags");
+  dbox?.replaceChildren(...diags.map((d) => el("p", { class: `diag ${d.severity}`, "data-code": d.code },
+    d.code === "not_relevant" ? tr("warn_not_relevant")
+      : d.code === "required" ? tr("err_required")
+      : tr(`err_${d.code}`, { detail: d.message }))));
+}
+
+async function onSubmit(): Promise<void> {
+  const v = state.view;
+  if (!v) return;
+  await state.saveChain;
+  try {
+    const out = await api.submit(v.interview_id, state.lang);
+    state.view = out.view;
+    state.showRequired = true;
+    applyView(out.view);
+    if (out.submitted) {
+      $("save-state").textContent = tr("submitted_ok");
+      await refreshStatus();
+      if (navigator.onLine) void syncNow();
+      await goList();
+    } else {
+      const box = $("form-error");
+      box.textContent = tr("fix_errors", { n: out.view.errors });
+      box.hidden = false;
+      document.querySelector(".q.has-error")?.scrollIntoView({ block: "center" });
+    }
+  } catch (e) {
+    alertError(e);
+  }
+}
+
+async function onReopen(): Promise<void> {
+  const v = state.view;
+  if (!v) return;
+  try {
+    state.view = await api.reopen(v.interview_id, state.lang);
+    state.showRequired = true;
+    applyView(state.view);
+  } catch (e) {
+    alertError(e);
+  }
+}
+
+async function onComment(): Promise<void> {
+  const v = state.view;
+  const inp = $("comment-text") as HTMLInputElement;
+  if (!v || !inp.value.trim()) return;
+  try {
+    state.view = await api.addComment(v.interview_id, inp.value, state.lang);
+    inp.value = "";
+    applyView(state.view);
+  } catch (e) {
+    alertError(e);
+  }
+}
+
+// ---------- wiring ----------
+async function start(): Promise<void> {
+  const sel = $("lang") as HTMLSelectElement;
+  sel.addEventListener("change", () => {
+    if (!isLang(sel.value)) return;
+    state.lang = sel.value;
+    localStorage.setItem("fv.lang", state.lang);
+    applyLang();
+    if (state.screen === "form" && state.view) void openInterview(state.view.interview_id);
+    if (state.screen === "list") void renderList();
+  });
+  $("enroll-form").addEventListener("submit", (e) => void onEnroll(e));
+  $("nav-list").addEventListener("click", () => { if (state.status?.enrolled) void goList(); });
+  $("nav-sync").addEventListener("click", () => { show("sync"); void refreshStatus(); });
+  $("new-interview").addEventListener("click", () => void newInterview());
+  $("search").addEventListener("input", debounce(() => void renderList(), 250));
+  $("back").addEventListener("click", async () => { await state.saveChain; await goList(); });
+  $("submit").addEventListener("click", () => void onSubmit());
+  $("reopen").addEventListener("click", () => void onReopen());
+  $("comment-send").addEventListener("click", () => void onComment());
+  $("sync-now").addEventListener("click", () => void syncNow());
+  $("server-save").addEventListener("click", async () => {
+    try {
+      state.status = await api.setServerUrl(($("server-url") as HTMLInputElement).value);
+      renderStatus();
+    } catch (e) {
+      const err = $("sync-error");
+      err.textContent = errText(e);
+      err.hidden = false;
+    }
+  });
+  // Sync as soon as the network comes back; the app also retries with backoff.
+  window.addEventListener("online", () => void syncNow());
+  window.setInterval(() => void refreshStatus(), 3000);
+  document.body.dataset.saving = "0";
+  applyLang();
+  await refreshStatus();
+  if (state.status?.enrolled) await goList(); else show("enroll");
+  document.body.dataset.ready = "true";
+}
+
+void start();

@@ -1,0 +1,490 @@
+//! app-core owns the field app's commands, without any window: enrolling a
+//! device (server URL + code, or a `fieldvoice://enroll` link), listing the
+//! employee's interviews with a status the UI can show, building the view of
+//! an interview (labels in the chosen language, skip logic, answers,
+//! diagnostics — all computed by survey-model), saving each answer durably in
+//! the device store before returning, submitting and reopening, and running
+//! sync (manual or automatic, with backoff) while keeping its progress.
+//!
+//! The Tauri shell (`app-ui/src-tauri`) is a thin layer of commands over
+//! [`App`]. This crate must not depend on Tauri or a webview, read the
+//! environment or configuration files, or log answers, names or tokens.
+
+pub mod autosync;
+pub mod link;
+pub mod view;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use device_store::{DeviceStore, InterviewSummary, ListFilter, StoreError, SyncStatus};
+use serde::{Deserialize, Serialize};
+use survey_model::{Form, ModelError};
+use sync_client::{SyncError, SyncOptions};
+use uuid::Uuid;
+
+pub use autosync::AutoSync;
+pub use link::{EnrollTarget, normalize_server_url, parse_enroll_input};
+pub use view::{FormView, direction, form_view};
+
+/// File name of the device store inside the app data directory.
+pub const STORE_FILE: &str = "fieldvoice-device.sqlite3";
+
+/// Errors of an app command, shown to the employee as text.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    Input(String),
+    #[error("this device is not enrolled yet")]
+    NotEnrolled,
+    #[error("this interview is submitted; reopen it to change answers")]
+    Submitted,
+    #[error("no form is available on this device; enroll again")]
+    NoForm,
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Model(#[from] ModelError),
+    #[error("{0}")]
+    Sync(#[from] SyncError),
+    #[error("background task failed: {0}")]
+    Join(String),
+}
+
+impl AppError {
+    /// A short machine code for the UI to translate.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Input(_) => "input",
+            AppError::NotEnrolled => "not_enrolled",
+            AppError::Submitted => "submitted",
+            AppError::NoForm => "no_form",
+            AppError::Store(StoreError::NotFound(_)) => "not_found",
+            AppError::Store(_) => "store",
+            AppError::Model(_) => "invalid_answer",
+            AppError::Sync(e) => sync_error_code(e),
+            AppError::Join(_) => "internal",
+        }
+    }
+}
+
+impl Serialize for AppError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("AppError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Where an interview stands, as the employee sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UiState {
+    /// Being filled in (or reopened to fix it).
+    Draft,
+    /// Submitted here, not yet acknowledged by the server.
+    Waiting,
+    /// Submitted and acknowledged by the server.
+    Synced,
+    /// The coordinator flagged it or commented, or the server refused it.
+    Issues,
+}
+
+impl UiState {
+    /// Derive the state from a store summary.
+    pub fn of(s: &InterviewSummary) -> UiState {
+        let review = s.review_state.as_deref();
+        let flagged = review == Some("has_issues")
+            || (s.comment_count > 0 && !matches!(review, Some("approved")));
+        let waiting = s.status == "submitted" && s.sync == SyncStatus::Pending;
+        if s.sync_error.is_some() || (flagged && !waiting) {
+            UiState::Issues
+        } else if s.status != "submitted" {
+            UiState::Draft
+        } else if waiting {
+            UiState::Waiting
+        } else {
+            UiState::Synced
+        }
+    }
+}
+
+/// One row of the "my interviews" list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ListItem {
+    #[serde(flatten)]
+    pub summary: InterviewSummary,
+    pub state: UiState,
+}
+
+/// Filter of the interview list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    /// Search in city, names, verbatim and id.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Only interviews in this state.
+    #[serde(default)]
+    pub state: Option<UiState>,
+}
+
+/// What the last sync run did, for the UI.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncSummary {
+    pub sent: usize,
+    pub acknowledged: usize,
+    pub rejected: usize,
+    pub received_changes: usize,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub rounds: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct SyncProgress {
+    syncing: bool,
+    last_attempt_ms: Option<i64>,
+    last_error: Option<(String, String)>,
+    last_report: Option<SyncSummary>,
+}
+
+/// The device's state for the header and the sync screen.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub enrolled: bool,
+    pub user_name: Option<String>,
+    pub server_url: Option<String>,
+    pub campaign: Option<String>,
+    pub country: Option<String>,
+    /// Interviews with changes the server has not acknowledged.
+    pub pending: usize,
+    pub total: usize,
+    /// Last acknowledgement by the server (Unix ms).
+    pub last_sync_ms: Option<i64>,
+    pub last_attempt_ms: Option<i64>,
+    pub syncing: bool,
+    pub last_error_code: Option<String>,
+    pub last_error: Option<String>,
+    pub last_report: Option<SyncSummary>,
+}
+
+/// The outcome of a submit: either submitted, or the view with its problems.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubmitOutcome {
+    pub submitted: bool,
+    pub view: FormView,
+}
+
+/// The field app: one device store and one HTTP client.
+#[derive(Debug)]
+pub struct App {
+    store: Arc<Mutex<DeviceStore>>,
+    http: reqwest::Client,
+    device_label: String,
+    sync_lock: tokio::sync::Mutex<()>,
+    progress: Mutex<SyncProgress>,
+    sync_options: SyncOptions,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl App {
+    /// Open (or create) the device store in `data_dir`.
+    pub fn open(data_dir: &Path, device_label: &str) -> Result<App> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| AppError::Input(format!("cannot create {}: {e}", data_dir.display())))?;
+        let store = DeviceStore::open(&data_dir.join(STORE_FILE))?;
+        Ok(App {
+            store: Arc::new(Mutex::new(store)),
+            http: sync_client::http_client()?,
+            device_label: device_label.to_owned(),
+            sync_lock: tokio::sync::Mutex::new(()),
+            progress: Mutex::new(SyncProgress::default()),
+            sync_options: SyncOptions {
+                attempts: 2,
+                backoff: Duration::from_millis(500),
+                ..SyncOptions::default()
+            },
+        })
+    }
+
+    /// Replace the per-request retry options of manual and automatic syncs.
+    pub fn set_sync_options(&mut self, opts: SyncOptions) {
+        self.sync_options = opts;
+    }
+
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DeviceStore) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut s = store.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut s)
+        })
+        .await
+        .map_err(|e| AppError::Join(e.to_string()))?
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, SyncProgress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Enrollment, pending work and sync progress.
+    pub async fn status(&self) -> Result<Status> {
+        let (enrollment, pending, total, last_sync_ms) = self
+            .with_store(|s| {
+                let pending = s
+                    .list(&ListFilter {
+                        sync: Some(SyncStatus::Pending),
+                        ..ListFilter::default()
+                    })?
+                    .len();
+                Ok((s.enrollment()?, pending, s.count()?, s.last_sync_ms()?))
+            })
+            .await?;
+        let p = self.progress().clone();
+        Ok(Status {
+            enrolled: enrollment.is_some(),
+            user_name: enrollment.as_ref().map(|e| e.user_name.clone()),
+            server_url: enrollment.as_ref().map(|e| e.server_url.clone()),
+            campaign: enrollment.as_ref().map(|e| e.campaign.clone()),
+            country: enrollment.as_ref().map(|e| e.country.clone()),
+            pending,
+            total,
+            last_sync_ms,
+            last_attempt_ms: p.last_attempt_ms,
+            syncing: p.syncing,
+            last_error_code: p.last_error.as_ref().map(|e| e.0.clone()),
+            last_error: p.last_error.map(|e| e.1),
+            last_report: p.last_report,
+        })
+    }
+
+    /// Enroll with a server URL and a one-time code (either may be the QR link).
+    pub async fn enroll(&self, server: &str, code: &str) -> Result<Status> {
+        let target = parse_enroll_input(server, code)?;
+        sync_client::enroll(
+            &self.http,
+            self.store.clone(),
+            &target.server_url,
+            &target.code,
+            &self.device_label,
+        )
+        .await?;
+        tracing::info!("device enrolled");
+        self.status().await
+    }
+
+    /// Point the enrollment at another address of the same server.
+    pub async fn set_server_url(&self, url: &str) -> Result<Status> {
+        let url = normalize_server_url(url)?;
+        self.with_store(move |s| {
+            let mut e = s.enrollment()?.ok_or(AppError::NotEnrolled)?;
+            e.server_url = url;
+            s.set_enrollment(&e)?;
+            Ok(())
+        })
+        .await?;
+        self.status().await
+    }
+
+    /// The employee's interviews, newest first.
+    pub async fn list(&self, q: ListQuery) -> Result<Vec<ListItem>> {
+        self.with_store(move |s| {
+            let rows = s.list(&ListFilter {
+                text: q.text.clone(),
+                ..ListFilter::default()
+            })?;
+            Ok(rows
+                .into_iter()
+                .map(|summary| ListItem {
+                    state: UiState::of(&summary),
+                    summary,
+                })
+                .filter(|i| q.state.is_none_or(|st| st == i.state))
+                .collect())
+        })
+        .await
+    }
+
+    /// Start an interview on `form_id` (default: the newest form on the device).
+    pub async fn new_interview(&self, form_id: Option<String>, lang: String) -> Result<FormView> {
+        self.with_store(move |s| {
+            if s.enrollment()?.is_none() {
+                return Err(AppError::NotEnrolled);
+            }
+            let form = match form_id {
+                Some(id) => s.form(&id, None)?,
+                None => {
+                    let (id, _) = s.forms()?.into_iter().next().ok_or(AppError::NoForm)?;
+                    s.form(&id, None)?
+                }
+            };
+            let iv = s.create_interview(&form)?;
+            tracing::info!(interview = %iv.id(), "interview started");
+            Ok(form_view(&form, &iv, &lang))
+        })
+        .await
+    }
+
+    /// The view of one interview in `lang`.
+    pub async fn form_view(&self, id: Uuid, lang: String) -> Result<FormView> {
+        self.with_store(move |s| {
+            let iv = s.load(id)?;
+            let form = form_of(s, &iv)?;
+            Ok(form_view(&form, &iv, &lang))
+        })
+        .await
+    }
+
+    /// Set (or clear, with null) one answer; durable when this returns.
+    pub async fn set_answer(
+        &self,
+        id: Uuid,
+        question: String,
+        value: serde_json::Value,
+        lang: String,
+    ) -> Result<FormView> {
+        self.with_store(move |s| {
+            let mut iv = s.load(id)?;
+            if iv.status() == "submitted" {
+                return Err(AppError::Submitted);
+            }
+            let form = form_of(s, &iv)?;
+            iv.set_answer_json(&form, &question, &value)?;
+            s.save(&mut iv, Some(&form))?;
+            Ok(form_view(&form, &iv, &lang))
+        })
+        .await
+    }
+
+    /// Submit when nothing blocks it; otherwise return the problems.
+    pub async fn submit(&self, id: Uuid, lang: String) -> Result<SubmitOutcome> {
+        self.with_store(move |s| {
+            let mut iv = s.load(id)?;
+            let form = form_of(s, &iv)?;
+            let eval = iv.submit(&form)?;
+            let submitted = eval.is_complete();
+            if submitted {
+                s.save(&mut iv, Some(&form))?;
+                s.set_sync_error(id, None)?;
+                tracing::info!(interview = %id, "interview submitted");
+            }
+            Ok(SubmitOutcome {
+                submitted,
+                view: form_view(&form, &iv, &lang),
+            })
+        })
+        .await
+    }
+
+    /// Return a submitted interview to draft so it can be fixed.
+    pub async fn reopen(&self, id: Uuid, lang: String) -> Result<FormView> {
+        self.with_store(move |s| {
+            let mut iv = s.load(id)?;
+            let form = form_of(s, &iv)?;
+            iv.reopen()?;
+            s.save(&mut iv, Some(&form))?;
+            Ok(form_view(&form, &iv, &lang))
+        })
+        .await
+    }
+
+    /// Reply to the coordinator on an interview.
+    pub async fn add_comment(&self, id: Uuid, text: String, lang: String) -> Result<FormView> {
+        let text = text.trim().to_owned();
+        if text.is_empty() {
+            return Err(AppError::Input("the comment is empty".into()));
+        }
+        if text.chars().count() > 2000 {
+            return Err(AppError::Input(
+                "the comment is longer than 2000 characters".into(),
+            ));
+        }
+        self.with_store(move |s| {
+            let who = s.enrollment()?.ok_or(AppError::NotEnrolled)?;
+            let mut iv = s.load(id)?;
+            let form = form_of(s, &iv)?;
+            iv.add_comment(&who.user_name, "employee", &text)?;
+            s.save(&mut iv, Some(&form))?;
+            Ok(form_view(&form, &iv, &lang))
+        })
+        .await
+    }
+
+    /// Sync now (waits for a run already in progress, then runs again).
+    pub async fn sync_now(&self) -> Result<Status> {
+        let _guard = self.sync_lock.lock().await;
+        {
+            let mut p = self.progress();
+            p.syncing = true;
+            p.last_attempt_ms = Some(now_ms());
+        }
+        let result = sync_client::sync(&self.http, self.store.clone(), &self.sync_options).await;
+        {
+            let mut p = self.progress();
+            p.syncing = false;
+            match &result {
+                Ok(r) => {
+                    tracing::info!(
+                        sent = r.docs_sent,
+                        acknowledged = r.docs_acknowledged,
+                        rejected = r.docs_rejected.len(),
+                        feed = r.feed_changes,
+                        "sync done"
+                    );
+                    p.last_error = None;
+                    p.last_report = Some(SyncSummary {
+                        sent: r.docs_sent,
+                        acknowledged: r.docs_acknowledged,
+                        rejected: r.docs_rejected.len(),
+                        received_changes: r.feed_changes,
+                        bytes_up: r.bytes_up,
+                        bytes_down: r.bytes_down,
+                        rounds: r.rounds,
+                    });
+                }
+                Err(e) => {
+                    let code = sync_error_code(e);
+                    tracing::warn!(code, "sync failed");
+                    p.last_error = Some((code.to_owned(), e.to_string()));
+                }
+            }
+        }
+        match result {
+            Ok(_) => self.status().await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Whether an automatic sync is worth trying (enrolled, and work pending
+    /// or it is time to poll for the coordinator's comments).
+    pub async fn is_enrolled(&self) -> Result<bool> {
+        self.with_store(|s| Ok(s.enrollment()?.is_some())).await
+    }
+}
+
+fn sync_error_code(e: &SyncError) -> &'static str {
+    match e {
+        SyncError::Network(_) => "offline",
+        SyncError::Unauthorized => "unauthorized",
+        SyncError::Refused { .. } => "refused",
+        SyncError::NotEnrolled => "not_enrolled",
+        _ => "sync",
+    }
+}
+
+fn form_of(s: &DeviceStore, iv: &survey_model::Interview) -> Result<Form> {
+    let m = iv.meta();
+    Ok(s.form(&m.form_id, Some(m.form_version))?)
+}

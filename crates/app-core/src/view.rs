@@ -1,0 +1,208 @@
+//! What the UI renders for one interview: sections and questions with labels
+//! in the chosen language, skip-logic visibility, current answers and
+//! diagnostics, all computed by survey-model. The UI adds no form logic.
+
+use std::collections::{BTreeMap, HashSet};
+
+use serde::Serialize;
+use serde_json::Value as Json;
+use survey_model::{Code, Comment, Form, Interview, QuestionType, Severity};
+
+/// Text direction of a language.
+pub fn direction(lang: &str) -> &'static str {
+    match lang {
+        "ar" | "he" | "fa" | "ur" => "rtl",
+        _ => "ltr",
+    }
+}
+
+/// One option of a choice question.
+#[derive(Debug, Clone, Serialize)]
+pub struct OptionView {
+    pub value: String,
+    pub label: String,
+}
+
+/// One diagnostic, with its machine code for the UI to translate.
+#[derive(Debug, Clone, Serialize)]
+pub struct DiagnosticView {
+    pub code: Code,
+    pub severity: Severity,
+    /// English text from the model, or the form's own message in `lang`.
+    pub message: String,
+}
+
+/// One question as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuestionView {
+    pub name: String,
+    pub kind: QuestionType,
+    pub label: String,
+    pub hint: Option<String>,
+    pub required: bool,
+    /// Shown under the current answers (skip logic).
+    pub relevant: bool,
+    pub options: Vec<OptionView>,
+    pub min: Option<i64>,
+    pub max: Option<i64>,
+    pub multiline: bool,
+    pub max_length: Option<usize>,
+    pub min_date: Option<String>,
+    pub max_date: Option<String>,
+    /// Current answer in its JSON form, or null.
+    pub value: Json,
+    pub diagnostics: Vec<DiagnosticView>,
+}
+
+/// One page of the form.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionView {
+    pub id: String,
+    pub label: String,
+    pub questions: Vec<QuestionView>,
+}
+
+/// The whole interview as the UI renders it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormView {
+    pub interview_id: String,
+    pub form_id: String,
+    pub form_version: u32,
+    pub title: String,
+    pub lang: String,
+    pub dir: &'static str,
+    /// "draft" or "submitted".
+    pub status: String,
+    pub review_state: Option<String>,
+    pub created_at: String,
+    pub sections: Vec<SectionView>,
+    pub comments: Vec<Comment>,
+    /// Blocking problems (errors) among relevant questions.
+    pub errors: usize,
+    /// True when submit would succeed.
+    pub complete: bool,
+    /// True when the consent question is answered "yes" (or the form has none).
+    pub consent_given: bool,
+    /// Questions whose value was set concurrently on two devices.
+    pub conflicts: Vec<String>,
+}
+
+/// Build the view of `iv` under `form` in `lang` (falling back to the form's
+/// default language for missing labels).
+pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
+    let def = form.def();
+    let fallback = def.default_language.as_str();
+    let answers = iv.answers(form);
+    let eval = form.evaluate(&answers);
+    let relevant: HashSet<&str> = eval.relevant.iter().map(String::as_str).collect();
+    let mut diags: BTreeMap<&str, Vec<DiagnosticView>> = BTreeMap::new();
+    for d in &eval.diagnostics {
+        let q = form.question(&d.question);
+        let message = match (d.code, q.and_then(|q| q.pattern_message.as_ref())) {
+            (Code::Pattern, Some(m)) => m.get(lang, fallback).to_owned(),
+            _ => d.message.clone(),
+        };
+        diags
+            .entry(d.question.as_str())
+            .or_default()
+            .push(DiagnosticView {
+                code: d.code,
+                severity: d.severity,
+                message,
+            });
+    }
+    let question_view = |q: &survey_model::Question| QuestionView {
+        name: q.name.clone(),
+        kind: q.kind,
+        label: q.label.get(lang, fallback).to_owned(),
+        hint: q.hint.as_ref().map(|h| h.get(lang, fallback).to_owned()),
+        required: q.required,
+        relevant: relevant.contains(q.name.as_str()),
+        options: q
+            .options
+            .iter()
+            .map(|o| OptionView {
+                value: o.value.clone(),
+                label: o.label.get(lang, fallback).to_owned(),
+            })
+            .collect(),
+        min: match q.kind {
+            QuestionType::Nps => Some(0),
+            QuestionType::Rating => Some(q.min.unwrap_or(1)),
+            _ => q.min,
+        },
+        max: match q.kind {
+            QuestionType::Nps => Some(10),
+            QuestionType::Rating => Some(q.max.unwrap_or(5)),
+            _ => q.max,
+        },
+        multiline: q.multiline,
+        max_length: q.max_length,
+        min_date: q.min_date.clone(),
+        max_date: q.max_date.clone(),
+        value: answers.get(&q.name).map_or(Json::Null, |a| a.to_json()),
+        diagnostics: diags.get(q.name.as_str()).cloned().unwrap_or_default(),
+    };
+    // Questions without a section (or with an unknown one) go to a first
+    // unnamed page so nothing is ever hidden by a form mistake.
+    let known: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
+    let mut sections = Vec::new();
+    let loose: Vec<QuestionView> = form
+        .questions()
+        .iter()
+        .filter(|q| q.section.as_deref().is_none_or(|s| !known.contains(s)))
+        .map(&question_view)
+        .collect();
+    if !loose.is_empty() {
+        sections.push(SectionView {
+            id: String::new(),
+            label: String::new(),
+            questions: loose,
+        });
+    }
+    for s in &def.sections {
+        let questions: Vec<QuestionView> = form
+            .questions()
+            .iter()
+            .filter(|q| q.section.as_deref() == Some(s.id.as_str()))
+            .map(&question_view)
+            .collect();
+        if !questions.is_empty() {
+            sections.push(SectionView {
+                id: s.id.clone(),
+                label: s.label.get(lang, fallback).to_owned(),
+                questions,
+            });
+        }
+    }
+    let consent_given = match form
+        .questions()
+        .iter()
+        .find(|q| q.kind == QuestionType::Consent)
+    {
+        None => true,
+        Some(q) => matches!(answers.get(&q.name), Some(survey_model::Answer::Bool(true))),
+    };
+    let errors = eval
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    FormView {
+        interview_id: iv.id().to_string(),
+        form_id: form.id().to_owned(),
+        form_version: form.version(),
+        title: def.title.get(lang, fallback).to_owned(),
+        lang: lang.to_owned(),
+        dir: direction(lang),
+        status: iv.status(),
+        review_state: iv.review_state().map(|r| r.as_str().to_owned()),
+        created_at: iv.meta().created_at.clone(),
+        sections,
+        comments: iv.comments(),
+        errors,
+        complete: errors == 0,
+        consent_given,
+        conflicts: iv.conflicts().into_iter().map(|c| c.question).collect(),
+    }
+}

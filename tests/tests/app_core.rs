@@ -1,0 +1,375 @@
+#![allow(clippy::unwrap_used)]
+//! The field app's command layer (app-core) against a real device store on
+//! disk and a real sync server on loopback: enrollment input, consent-first
+//! skip logic, durable answers across a restart, validation, submit, offline
+//! sync errors, coordinator comments coming back, reopen and resubmit.
+
+use std::time::Duration;
+
+use app_core::{App, AppError, AutoSync, ListQuery, UiState, parse_enroll_input};
+use central_store::Role;
+use fieldvoice_tests::server::TestServer;
+use serde_json::{Value, json};
+
+fn open(dir: &std::path::Path) -> App {
+    let mut app = App::open(dir, "test device").unwrap();
+    app.set_sync_options(sync_client::SyncOptions {
+        attempts: 1,
+        backoff: Duration::from_millis(10),
+        ..Default::default()
+    });
+    app
+}
+
+fn relevant(v: &app_core::FormView) -> Vec<String> {
+    v.sections
+        .iter()
+        .flat_map(|s| s.questions.iter())
+        .filter(|q| q.relevant)
+        .map(|q| q.name.clone())
+        .collect()
+}
+
+fn question<'a>(v: &'a app_core::FormView, name: &str) -> &'a app_core::view::QuestionView {
+    v.sections
+        .iter()
+        .flat_map(|s| s.questions.iter())
+        .find(|q| q.name == name)
+        .unwrap()
+}
+
+async fn api(url: &str, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(format!("{url}{path}"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let st = resp.status().as_u16();
+    (st, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// The answers of a complete interview without a complaint.
+fn answers() -> Vec<(&'static str, Value)> {
+    vec![
+        ("consent", json!(true)),
+        ("segment", json!("individual")),
+        ("city", json!("Bouaké")),
+        ("area_type", json!("urban")),
+        (
+            "location",
+            json!({"lat": 7.69, "lon": -5.03, "accuracy": null}),
+        ),
+        ("nps", json!(8)),
+        ("has_complaint", json!("no")),
+        ("verbatim", json!("Plus d'agences le samedi.")),
+        ("follow_up_requested", json!("no")),
+        ("interview_date", json!("2026-11-30")),
+    ]
+}
+
+#[test]
+fn enroll_input_accepts_urls_codes_and_qr_links() {
+    let t = parse_enroll_input("127.0.0.1:8080/", " abcde-fghij ").unwrap();
+    assert_eq!(t.server_url, "http://127.0.0.1:8080");
+    assert_eq!(t.code, "ABCDE-FGHIJ");
+    let link = "fieldvoice://enroll?server=https%3A%2F%2Ffv.example.org&code=KXQ2P-7M4RA";
+    for (server, code) in [("", link), (link, ""), (link, "ignored")] {
+        let t = parse_enroll_input(server, code).unwrap();
+        assert_eq!(t.server_url, "https://fv.example.org");
+        assert_eq!(t.code, "KXQ2P-7M4RA");
+    }
+    for (server, code, needle) in [
+        ("", "ABCDE", "server address is missing"),
+        ("http://x", "", "code is missing"),
+        ("ftp://x", "ABCDE", "not an http(s) server"),
+        ("http://x", "AB CD; DROP", "letters, digits and dashes"),
+        ("fieldvoice://enroll?server=http://x", "", "needs both"),
+    ] {
+        let e = parse_enroll_input(server, code).unwrap_err();
+        assert!(e.to_string().contains(needle), "{server:?} {code:?}: {e}");
+        assert_eq!(e.code(), "input");
+    }
+}
+
+#[test]
+fn automatic_sync_backs_off_and_recovers() {
+    let mut p = AutoSync::default();
+    let delays: Vec<u64> = (0..8).map(|_| p.next_delay(false).as_secs()).collect();
+    assert_eq!(delays, vec![10, 20, 40, 80, 160, 320, 600, 600]);
+    assert_eq!(p.failures(), 8);
+    assert_eq!(p.next_delay(true), p.idle);
+    assert_eq!(
+        p.next_delay(false).as_secs(),
+        10,
+        "a success resets the backoff"
+    );
+}
+
+#[tokio::test]
+async fn interview_lifecycle_through_the_app_commands() {
+    let srv = TestServer::start().await;
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    let (_, coord) = srv.token_for("coord", Role::Coordinator, "CI");
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path());
+
+    // Not enrolled yet: starting an interview is refused with a clear error.
+    let e = app.new_interview(None, "en".into()).await.unwrap_err();
+    assert!(matches!(e, AppError::NotEnrolled), "{e}");
+    assert!(!app.status().await.unwrap().enrolled);
+    // A wrong code is refused by the server, and nothing is stored.
+    let e = app.enroll(&srv.url, "AAAAA-BBBBB").await.unwrap_err();
+    assert_eq!(e.code(), "refused", "{e}");
+    assert!(!app.status().await.unwrap().enrolled);
+    // The QR link text in the code field enrolls.
+    let link = format!("fieldvoice://enroll?server={}&code={code}", srv.url);
+    let st = app.enroll("", &link).await.unwrap();
+    assert!(st.enrolled);
+    assert_eq!(st.server_url.as_deref(), Some(srv.url.as_str()));
+    assert_eq!(st.user_name.as_deref(), Some("User awa"));
+
+    // Consent first: only the introduction and consent are shown.
+    let v = app.new_interview(None, "ar".into()).await.unwrap();
+    assert_eq!(v.dir, "rtl");
+    assert!(!v.consent_given);
+    assert_eq!(relevant(&v), vec!["intro_note", "consent"]);
+    assert_ne!(question(&v, "consent").label, "", "labels in Arabic");
+    assert!(
+        question(&v, "consent")
+            .label
+            .chars()
+            .any(|c| ('\u{0600}'..='\u{06FF}').contains(&c))
+    );
+    let id: uuid::Uuid = v.interview_id.parse().unwrap();
+
+    // Skip logic: a complaint reveals the complaint questions.
+    let v = app
+        .set_answer(id, "consent".into(), json!(true), "en".into())
+        .await
+        .unwrap();
+    assert!(v.consent_given);
+    assert!(relevant(&v).contains(&"segment".to_owned()));
+    assert!(!relevant(&v).contains(&"complaint_detail".to_owned()));
+    let v = app
+        .set_answer(id, "has_complaint".into(), json!("yes"), "en".into())
+        .await
+        .unwrap();
+    assert!(relevant(&v).contains(&"complaint_detail".to_owned()));
+    let v = app
+        .set_answer(
+            id,
+            "complaint_detail".into(),
+            json!("Pas de 4G"),
+            "en".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(question(&v, "complaint_detail").value, json!("Pas de 4G"));
+    let v = app
+        .set_answer(id, "has_complaint".into(), json!("no"), "en".into())
+        .await
+        .unwrap();
+    assert!(!question(&v, "complaint_detail").relevant);
+    assert!(
+        question(&v, "complaint_detail")
+            .diagnostics
+            .iter()
+            .any(|d| format!("{:?}", d.code) == "NotRelevant"),
+        "a hidden answer is flagged, not silently dropped"
+    );
+    app.set_answer(id, "complaint_detail".into(), Value::Null, "en".into())
+        .await
+        .unwrap();
+
+    // Validation: out of range is saved and flagged; wrong types are refused.
+    let v = app
+        .set_answer(id, "nps".into(), json!(11), "en".into())
+        .await
+        .unwrap();
+    assert_eq!(question(&v, "nps").value, json!(11));
+    assert!(
+        question(&v, "nps")
+            .diagnostics
+            .iter()
+            .any(|d| d.message.contains("outside"))
+    );
+    let e = app
+        .set_answer(id, "nps".into(), json!("ten"), "en".into())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_answer", "{e}");
+    let e = app
+        .set_answer(id, "no_such".into(), json!(1), "en".into())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no_such"), "{e}");
+    let e = app
+        .set_answer(
+            id,
+            "location".into(),
+            json!({"lat": 123, "lon": 0}),
+            "en".into(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_answer");
+    let v = app
+        .set_answer(id, "customer_phone".into(), json!("call me"), "fr".into())
+        .await
+        .unwrap();
+    let d = &question(&v, "customer_phone").diagnostics;
+    assert_eq!(format!("{:?}", d[0].code), "Pattern");
+
+    // Incomplete: submit returns the problems and leaves a draft.
+    let out = app.submit(id, "en".into()).await.unwrap();
+    assert!(!out.submitted);
+    assert!(out.view.errors >= 3, "{}", out.view.errors);
+    assert_eq!(out.view.status, "draft");
+
+    // Every answer is on disk when the command returns: reopen the store.
+    for (k, v) in answers() {
+        app.set_answer(id, k.into(), v, "en".into()).await.unwrap();
+    }
+    app.set_answer(id, "customer_phone".into(), Value::Null, "en".into())
+        .await
+        .unwrap();
+    drop(app);
+    let app = open(dir.path());
+    let v = app.form_view(id, "fr".into()).await.unwrap();
+    for (k, want) in answers() {
+        assert_eq!(question(&v, k).value, want, "{k} survived the restart");
+    }
+    assert_eq!(v.errors, 0);
+    let listed = app.list(ListQuery::default()).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].state, UiState::Draft);
+
+    let out = app.submit(id, "en".into()).await.unwrap();
+    assert!(out.submitted);
+    let e = app
+        .set_answer(id, "nps".into(), json!(9), "en".into())
+        .await
+        .unwrap_err();
+    assert!(matches!(e, AppError::Submitted));
+    let listed = app.list(ListQuery::default()).await.unwrap();
+    assert_eq!(listed[0].state, UiState::Waiting);
+    assert_eq!(app.status().await.unwrap().pending, 1);
+
+    // Online: sync sends it, the server has it.
+    let st = app.sync_now().await.unwrap();
+    assert_eq!(st.pending, 0);
+    assert!(st.last_sync_ms.is_some());
+    assert_eq!(st.last_report.as_ref().unwrap().acknowledged, 1);
+    let rec = srv.state.store.interview(id).unwrap().unwrap();
+    assert_eq!(rec.status, "submitted");
+    assert_eq!(rec.answers["city"], json!("Bouaké"));
+    let listed = app
+        .list(ListQuery {
+            state: Some(UiState::Synced),
+            text: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        app.list(ListQuery {
+            text: Some("bouak".into()),
+            state: None
+        })
+        .await
+        .unwrap()
+        .len(),
+        1
+    );
+    assert_eq!(
+        app.list(ListQuery {
+            text: Some("dakar".into()),
+            state: None
+        })
+        .await
+        .unwrap()
+        .len(),
+        0
+    );
+
+    // The coordinator flags it and comments; the next sync brings it back.
+    let path = format!("/api/v1/interviews/{id}/review");
+    assert_eq!(
+        api(&srv.url, &coord, &path, json!({"state": "has_issues"}))
+            .await
+            .0,
+        200
+    );
+    let path = format!("/api/v1/interviews/{id}/comments");
+    let text = "Merci de préciser le quartier";
+    assert_eq!(
+        api(&srv.url, &coord, &path, json!({"text": text})).await.0,
+        200
+    );
+    app.sync_now().await.unwrap();
+    let listed = app
+        .list(ListQuery {
+            state: Some(UiState::Issues),
+            text: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "flagged by the coordinator");
+    let v = app.form_view(id, "en".into()).await.unwrap();
+    assert_eq!(v.review_state.as_deref(), Some("has_issues"));
+    assert_eq!(v.comments[0].text, text);
+
+    // Fix and resubmit, with a reply.
+    app.reopen(id, "en".into()).await.unwrap();
+    app.set_answer(id, "city".into(), json!("Bouaké, Koko"), "en".into())
+        .await
+        .unwrap();
+    let v = app
+        .add_comment(id, "Quartier Koko".into(), "en".into())
+        .await
+        .unwrap();
+    assert_eq!(v.comments.len(), 2);
+    assert!(
+        app.add_comment(id, "   ".into(), "en".into())
+            .await
+            .is_err()
+    );
+    assert!(app.submit(id, "en".into()).await.unwrap().submitted);
+    app.sync_now().await.unwrap();
+    let rec = srv.state.store.interview(id).unwrap().unwrap();
+    assert_eq!(rec.answers["city"], json!("Bouaké, Koko"));
+    assert_eq!(rec.comment_count, 2);
+    assert_eq!(rec.status, "submitted");
+
+    // Offline: the server address points nowhere; sync fails clearly, the
+    // new interview stays waiting and nothing is lost.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    app.set_server_url(&dead).await.unwrap();
+    let v = app
+        .new_interview(Some("mcmb-interview".into()), "pt".into())
+        .await
+        .unwrap();
+    let id2: uuid::Uuid = v.interview_id.parse().unwrap();
+    for (k, v) in answers() {
+        app.set_answer(id2, k.into(), v, "pt".into()).await.unwrap();
+    }
+    assert!(app.submit(id2, "pt".into()).await.unwrap().submitted);
+    let e = app.sync_now().await.unwrap_err();
+    assert_eq!(e.code(), "offline", "{e}");
+    let st = app.status().await.unwrap();
+    assert_eq!(st.last_error_code.as_deref(), Some("offline"));
+    assert_eq!(st.pending, 1);
+    assert!(!st.syncing);
+    assert!(app.set_server_url("not a url at all").await.is_err());
+    app.set_server_url(&srv.url).await.unwrap();
+    let st = app.sync_now().await.unwrap();
+    assert_eq!(st.pending, 0);
+    assert!(st.last_error_code.is_none());
+    assert!(srv.state.store.interview(id2).unwrap().is_some());
+    assert_eq!(app.status().await.unwrap().total, 2);
+}
