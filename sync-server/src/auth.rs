@@ -191,6 +191,49 @@ pub async fn principal_from_token(state: &AppState, token: &str) -> Result<Princ
     }
 }
 
+/// Name of the dashboard session cookie.
+pub const SESSION_COOKIE: &str = "fv_session";
+/// Header that carries the CSRF token on cookie-authenticated API calls.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The value of cookie `name` in the request, if any.
+pub fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    cookie_value(&parts.headers, name)
+}
+
+/// The value of cookie `name` in `headers`, if any.
+pub fn cookie_value<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// Compare two secrets without leaking where they differ.
+pub fn same_secret(a: &str, b: &str) -> bool {
+    hash_secret(a) == hash_secret(b)
+}
+
+/// The dashboard session named by the request's cookie, if valid.
+pub async fn session_from_cookie(
+    state: &AppState,
+    parts: &Parts,
+) -> Result<Option<(central_store::dashboard::Session, User)>, ApiError> {
+    let Some(token) = cookie(parts, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let hash = hash_secret(token);
+    let store = state.store.clone();
+    Ok(
+        tokio::task::spawn_blocking(move || store.session(&hash, central_store::unix_now()))
+            .await??,
+    )
+}
+
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
@@ -198,8 +241,27 @@ impl FromRequestParts<AppState> for Principal {
         if let Some(p) = parts.extensions.get::<Principal>() {
             return Ok(p.clone());
         }
-        let token = bearer(parts).ok_or(ApiError::Unauthorized)?.to_owned();
-        let p = principal_from_token(state, &token).await?;
+        let p = if let Some(token) = bearer(parts) {
+            let token = token.to_owned();
+            principal_from_token(state, &token).await?
+        } else {
+            // The dashboard's session cookie; state-changing calls must echo
+            // the session's CSRF token in a header.
+            let (session, user) = session_from_cookie(state, parts)
+                .await?
+                .ok_or(ApiError::Unauthorized)?;
+            if !parts.method.is_safe() {
+                let sent = parts
+                    .headers
+                    .get(CSRF_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !same_secret(sent, &session.csrf) {
+                    return Err(ApiError::Forbidden("missing or wrong CSRF token".into()));
+                }
+            }
+            Principal { user, device: None }
+        };
         parts.extensions.insert(p.clone());
         Ok(p)
     }

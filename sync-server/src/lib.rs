@@ -9,10 +9,12 @@
 //! interview answers.
 
 pub mod auth;
+pub mod dashboard;
 pub mod demo;
 pub mod error;
 pub mod identity;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 
 use std::collections::HashMap;
@@ -58,6 +60,10 @@ pub struct Settings {
     pub login_per_minute: u32,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// Mark dashboard session cookies `Secure` (set behind HTTPS).
+    pub secure_cookies: bool,
+    /// How long a dashboard login lasts.
+    pub session_ttl: Duration,
 }
 
 impl Default for Settings {
@@ -75,6 +81,8 @@ impl Default for Settings {
             enroll_per_minute: 20,
             login_per_minute: 10,
             request_timeout: Duration::from_secs(60),
+            secure_cookies: false,
+            session_ttl: Duration::from_secs(12 * 3600),
         }
     }
 }
@@ -182,6 +190,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
     let timeout = state.settings.request_timeout;
     routes::api()
+        .merge(dashboard::routes())
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))

@@ -91,5 +91,6 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
     iv
 }
 
+pub mod dashboard;
 pub mod server;
 pub mod webdriver;

@@ -10,8 +10,10 @@
 //! what beyond the ownership checks of a push: authorisation lives in the
 //! sync-server's single policy function.
 
+pub mod dashboard;
 pub mod merge;
 pub mod sqlite;
+mod sqlite_dashboard;
 
 use serde::{Deserialize, Serialize};
 use survey_model::InterviewRecord;
@@ -292,6 +294,35 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// The change log of one document, oldest first.
     fn change_log(&self, id: Uuid) -> Result<Vec<ChangeMeta>>;
     fn stats(&self) -> Result<StoreStats>;
+
+    // --- dashboard (defaults are correct but slow; backends override) ---
+    /// Campaign progress and scores over the interviews matching `f`
+    /// (limit/offset ignored).
+    fn campaign_stats(&self, f: &InterviewFilter) -> Result<dashboard::CampaignStats> {
+        dashboard::default_campaign_stats(self, f)
+    }
+    /// One page of the filtered review queue, newest first.
+    fn review_queue(&self, q: &dashboard::ReviewQuery) -> Result<dashboard::ReviewPage> {
+        dashboard::default_review_queue(self, q)
+    }
+    /// Store a dashboard session under the SHA-256 of its token; drops
+    /// expired sessions.
+    fn create_session(&self, token_hash: &Hash, s: &dashboard::Session) -> Result<()> {
+        let _ = (token_hash, s);
+        Err(StoreError::Db(
+            "dashboard sessions are not implemented by this backend".into(),
+        ))
+    }
+    /// The unexpired session and its active user.
+    fn session(&self, token_hash: &Hash, now: i64) -> Result<Option<(dashboard::Session, User)>> {
+        let _ = (token_hash, now);
+        Ok(None)
+    }
+    /// Delete a session (logout); `true` if it existed.
+    fn delete_session(&self, token_hash: &Hash) -> Result<bool> {
+        let _ = token_hash;
+        Ok(false)
+    }
 }
 
 /// Current Unix time in seconds.

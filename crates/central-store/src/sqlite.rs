@@ -17,7 +17,8 @@ use crate::{
 };
 
 /// Append-only migrations; index + 1 is the schema version.
-const MIGRATIONS: &[&str] = &[r"
+const MIGRATIONS: &[&str] = &[
+    r"
 CREATE TABLE users (
   id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
   countries TEXT NOT NULL, password_hash TEXT, active INTEGER NOT NULL DEFAULT 1,
@@ -59,7 +60,33 @@ CREATE INDEX interviews_country ON interviews(country, created_at);
 CREATE INDEX interviews_review ON interviews(country, review_state);
 CREATE INDEX interviews_user ON interviews(created_by);
 CREATE INDEX interviews_seq ON interviews(updated_seq);
-"];
+",
+    // 2: dashboard sessions; satisfaction and complaint columns for fast
+    // aggregates, with a covering index, back-filled from the stored records.
+    r"
+CREATE TABLE sessions (
+  token_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+  csrf TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+ALTER TABLE interviews ADD COLUMN sat_network INTEGER;
+ALTER TABLE interviews ADD COLUMN sat_shop INTEGER;
+ALTER TABLE interviews ADD COLUMN sat_call_centre INTEGER;
+ALTER TABLE interviews ADD COLUMN sat_billing INTEGER;
+ALTER TABLE interviews ADD COLUMN sat_mobile_money INTEGER;
+ALTER TABLE interviews ADD COLUMN complaint_categories TEXT;
+UPDATE interviews SET
+  sat_network = json_extract(record, '$.answers.sat_network'),
+  sat_shop = json_extract(record, '$.answers.sat_shop'),
+  sat_call_centre = json_extract(record, '$.answers.sat_call_centre'),
+  sat_billing = json_extract(record, '$.answers.sat_billing'),
+  sat_mobile_money = json_extract(record, '$.answers.sat_mobile_money'),
+  complaint_categories = (SELECT ',' || group_concat(value, ',') || ','
+    FROM json_each(record, '$.answers.complaint_categories'));
+CREATE INDEX interviews_created ON interviews(created_at);
+CREATE INDEX interviews_agg ON interviews(country, city, segment, created_by, review_state,
+  nps, has_complaint, sat_network, sat_shop, sat_call_centre, sat_billing, sat_mobile_money);
+",
+];
 
 const READERS: usize = 4;
 
@@ -103,7 +130,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
+pub(crate) fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     let role: String = r.get("role")?;
     let countries: String = r.get("countries")?;
     Ok(User {
@@ -132,7 +159,8 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     })
 }
 
-const USER_COLS: &str = "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
+pub(crate) const USER_COLS: &str =
+    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
 
 impl SqliteStore {
     /// Open (creating and migrating) the store at `path`.
@@ -621,6 +649,7 @@ impl CentralStore for SqliteStore {
                         record
                     ],
                 )?;
+                crate::sqlite_dashboard::fill_dashboard_columns(tx, &key, r)?;
             }
             Ok(())
         })
@@ -787,6 +816,50 @@ impl CentralStore for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn campaign_stats(&self, f: &InterviewFilter) -> Result<crate::dashboard::CampaignStats> {
+        let (w, args) = interview_where(f);
+        self.read(|c| crate::sqlite_dashboard::campaign_stats(c, &w, &args))
+    }
+
+    fn review_queue(
+        &self,
+        q: &crate::dashboard::ReviewQuery,
+    ) -> Result<crate::dashboard::ReviewPage> {
+        let mut base = q.base.clone();
+        base.review_state = None;
+        let (w, args) = interview_where(&base);
+        let page = self.read(|c| crate::sqlite_dashboard::review_queue(c, q, w, args))?;
+        Ok(crate::dashboard::ReviewPage {
+            total: page.0,
+            items: page
+                .1
+                .iter()
+                .map(|s| record_from_json(s))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    fn create_session(&self, token_hash: &Hash, s: &crate::dashboard::Session) -> Result<()> {
+        self.write(|tx| crate::sqlite_dashboard::create_session(tx, token_hash, s))
+    }
+
+    fn session(
+        &self,
+        token_hash: &Hash,
+        now: i64,
+    ) -> Result<Option<(crate::dashboard::Session, User)>> {
+        self.read(|c| crate::sqlite_dashboard::session(c, token_hash, now))
+    }
+
+    fn delete_session(&self, token_hash: &Hash) -> Result<bool> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "DELETE FROM sessions WHERE token_hash = ?1",
+                [&token_hash[..]],
+            )? > 0)
         })
     }
 

@@ -84,7 +84,7 @@ pub struct Detail {
 
 /// Load an interview the caller may act on for `action`; 404 hides other
 /// countries' interviews from people without access to them.
-async fn scoped(
+pub(crate) async fn scoped(
     state: &AppState,
     principal: &Principal,
     id: Uuid,

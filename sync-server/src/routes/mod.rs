@@ -2,6 +2,7 @@
 
 pub mod interviews;
 pub mod ops;
+pub mod stats;
 pub mod sync;
 pub mod users;
 
@@ -38,4 +39,7 @@ pub fn api() -> Router<AppState> {
             post(interviews::comment),
         )
         .route("/api/v1/interviews/{id}/tags", post(interviews::tag))
+        .route("/api/v1/stats", get(stats::stats))
+        .route("/api/v1/review-queue", get(stats::review_queue))
+        .route("/api/v1/openapi.json", get(stats::openapi))
 }

@@ -1,0 +1,337 @@
+//! One interview: answers with their question labels, verbatim, map point,
+//! comments, tags, conflicts and the edit history; forms to review, comment and
+//! tag. The forms call the JSON API handlers themselves, so a dashboard review
+//! is the same Automerge change as an API review and reaches the device.
+
+use axum::Form;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::response::{Html, Response};
+use central_store::ChangeMeta;
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value as Json_;
+use survey_model::{Form as SurveyForm, QuestionType};
+use uuid::Uuid;
+
+use super::layout::{frame, nps_class, rfc3339_short, unix_time};
+use super::{DashUser, see_other, svg};
+use crate::AppState;
+use crate::error::ApiError;
+use crate::routes::interviews::{self, CommentBody, Detail, ReviewBody, TagBody};
+
+/// History entry with a readable author.
+struct HistoryRow {
+    meta: ChangeMeta,
+    who: String,
+}
+
+/// `GET /dashboard/interviews/{id}`.
+pub async fn page(
+    State(state): State<AppState>,
+    who: DashUser,
+    Path(id): Path<Uuid>,
+) -> Result<Html<String>, ApiError> {
+    // Same scoping as the API: other countries' interviews answer 404.
+    let Json(detail) =
+        interviews::get_one(State(state.clone()), who.principal.clone(), Path(id)).await?;
+    let owner = detail.record.created_by.clone();
+    let (history, employee) = state
+        .blocking(move |st| {
+            let log = st.store.change_log(id)?;
+            let devices = st.store.list_devices(None)?;
+            let mut names: std::collections::HashMap<String, String> = Default::default();
+            let mut name_of = |uid: &str| -> Result<String, ApiError> {
+                if let Some(n) = names.get(uid) {
+                    return Ok(n.clone());
+                }
+                let n = st.store.user(uid)?.map_or_else(
+                    || uid.to_owned(),
+                    |u| format!("{} ({})", u.name, u.role.as_str()),
+                );
+                names.insert(uid.to_owned(), n.clone());
+                Ok(n)
+            };
+            let mut rows = Vec::with_capacity(log.len());
+            for meta in log {
+                let who = if let Some(uid) = meta.source.strip_prefix("server:") {
+                    format!("{} on the dashboard", name_of(uid)?)
+                } else if let Some(d) = devices.iter().find(|d| d.id == meta.source) {
+                    format!("{} on device “{}”", name_of(&d.user_id)?, d.label)
+                } else {
+                    format!("device {}", meta.source)
+                };
+                rows.push(HistoryRow { meta, who });
+            }
+            let employee = name_of(&owner)?;
+            Ok((rows, employee))
+        })
+        .await?;
+    let forms = state.forms();
+    let form = forms
+        .get(&detail.record.form_id, detail.record.form_version)
+        .cloned();
+    let body = render(&detail, form.as_ref(), &history, &employee, &who);
+    Ok(frame("Interview", Some(&who), None, body))
+}
+
+fn option_label(form: &SurveyForm, q: &str, v: &str) -> String {
+    form.question(q)
+        .and_then(|q| q.options.iter().find(|o| o.value == v))
+        .map_or_else(|| v.to_owned(), |o| o.label.get("en", "en").to_owned())
+}
+
+fn show_value(
+    form: Option<&SurveyForm>,
+    name: &str,
+    kind: Option<QuestionType>,
+    v: &Json_,
+) -> String {
+    match (kind, v) {
+        (Some(QuestionType::SingleChoice), Json_::String(s)) => {
+            form.map_or_else(|| s.clone(), |f| option_label(f, name, s))
+        }
+        (Some(QuestionType::MultiChoice), Json_::Array(a)) => a
+            .iter()
+            .filter_map(Json_::as_str)
+            .map(|s| form.map_or_else(|| s.to_owned(), |f| option_label(f, name, s)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (_, Json_::Bool(b)) => if *b { "yes" } else { "no" }.to_owned(),
+        (_, Json_::String(s)) => s.clone(),
+        (_, Json_::Object(o)) if o.contains_key("lat") => format!(
+            "{}, {}",
+            o.get("lat").map_or_else(String::new, ToString::to_string),
+            o.get("lon").map_or_else(String::new, ToString::to_string)
+        ),
+        (_, other) => other.to_string(),
+    }
+}
+
+const TAG_SUGGESTIONS: &[&str] = &[
+    "theme:network_coverage",
+    "theme:data_speed",
+    "theme:pricing",
+    "theme:billing",
+    "theme:mobile_money",
+    "theme:shop_service",
+    "theme:call_centre",
+    "theme:praise",
+    "root_cause:network",
+    "root_cause:it",
+    "root_cause:operations",
+    "root_cause:organisation",
+    "root_cause:unknown",
+];
+
+fn render(
+    d: &Detail,
+    form: Option<&SurveyForm>,
+    history: &[HistoryRow],
+    employee: &str,
+    who: &DashUser,
+) -> Markup {
+    let r = &d.record;
+    let id = &r.interview_id;
+    let state = r.review_state.as_deref().unwrap_or("unreviewed");
+    let location = r
+        .answers
+        .get("location")
+        .and_then(|v| Some((v.get("lat")?.as_f64()?, v.get("lon")?.as_f64()?)));
+    // Answers in form order; answers the form does not know at the end.
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    if let Some(f) = form {
+        for q in f.questions() {
+            if let Some(v) = r.answers.get(&q.name) {
+                rows.push((
+                    q.name.clone(),
+                    q.label.get("en", "en").to_owned(),
+                    show_value(form, &q.name, Some(q.kind), v),
+                ));
+            }
+        }
+    }
+    for (k, v) in &r.answers {
+        if form.and_then(|f| f.question(k)).is_none() {
+            rows.push((k.clone(), k.clone(), show_value(None, k, None, v)));
+        }
+    }
+    html! {
+        h1 { "Interview " span.muted { (id) } }
+        div.cards {
+            div.card { b { (r.country) } (r.answer_str("city").unwrap_or("")) }
+            div.card { b { @if let Some(n) = r.answer_i64("nps") { span class=(nps_class(n)) { (n) } } @else { "–" } } "NPS" }
+            div.card { b #review-state { span class=(format!("pill st-{state}")) { (state.replace('_', " ")) } } "review" }
+            div.card { b { (employee) } "interviewer" }
+            div.card { b { (rfc3339_short(&r.created_at)) } (r.status) }
+        }
+        @if let Some(v) = r.answer_str("verbatim") {
+            h2 { "Verbatim" }
+            blockquote #verbatim lang=(r.answer_str("verbatim_language").unwrap_or("")) { (v) }
+        }
+        div.grid {
+            section {
+                h2 { "Review" }
+                form method="post" action=(format!("/dashboard/interviews/{id}/review")) {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    label { "Review state"
+                        select name="state" id="state" {
+                            @for s in ["received", "has_issues", "approved", "rejected"] {
+                                option value=(s) selected[s == state] { (s.replace('_', " ")) }
+                            }
+                        }
+                    }
+                    " " button.primary type="submit" id="set-review" { "Set state" }
+                }
+                h2 { "Tags" }
+                p #tags {
+                    @for t in &r.tags {
+                        form method="post" action=(format!("/dashboard/interviews/{id}/tag")) {
+                            input type="hidden" name="csrf" value=(who.csrf);
+                            input type="hidden" name="tag" value=(t);
+                            input type="hidden" name="on" value="false";
+                            span.pill.tag { (t) } " " button type="submit" title="remove tag" { "×" }
+                        }
+                    }
+                    @if r.tags.is_empty() { span.muted { "no tags" } }
+                }
+                form method="post" action=(format!("/dashboard/interviews/{id}/tag")) {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    input type="hidden" name="on" value="true";
+                    label { "Theme or root cause"
+                        input name="tag" id="tag" list="tag-suggestions" placeholder="theme:network_coverage" required;
+                    }
+                    datalist id="tag-suggestions" { @for t in TAG_SUGGESTIONS { option value=(t) {} } }
+                    " " button type="submit" id="add-tag" { "Add tag" }
+                }
+                h2 { "Comments" }
+                ul #comments {
+                    @for c in &d.comments {
+                        li { strong { (c.author) } " " span.muted { "(" (c.role) ", " (rfc3339_short(&c.at)) ")" } br; (c.text) }
+                    }
+                }
+                form method="post" action=(format!("/dashboard/interviews/{id}/comment")) {
+                    input type="hidden" name="csrf" value=(who.csrf);
+                    label { "Comment" textarea name="text" id="comment" rows="3" cols="40" maxlength="4000" required {} }
+                    button type="submit" id="add-comment" { "Add comment" }
+                }
+            }
+            section {
+                h2 { "Location" }
+                @if let Some((lat, lon)) = location {
+                    (svg::map_point(lat, lon))
+                    p { (format!("{lat:.5}, {lon:.5}")) " · "
+                        a href=(format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"))
+                          rel="noopener noreferrer" target="_blank" { "OpenStreetMap" } }
+                } @else { p.muted { "no GPS point" } }
+                @if !d.conflicts.is_empty() {
+                    h2 { "Conflicting edits" }
+                    ul #conflicts {
+                        @for c in &d.conflicts {
+                            li { (c.question) ": " (c.values.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ")) }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Answers" }
+            table #answers {
+                @for (name, label, value) in &rows {
+                    tr data-q=(name) { th { (label) } td { (value) } }
+                }
+            }
+        }
+        section {
+            h2 { "History of edits" }
+            table #history {
+                tr { th.n { "#" } th { "Received" } th { "By" } th { "Change" } }
+                @for h in history {
+                    tr { td.n { (h.meta.seq) } td { (unix_time(h.meta.received_at)) } td { (h.who) }
+                         td.muted { code { (h.meta.hash.get(..12).unwrap_or(&h.meta.hash)) } } }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+/// `POST /dashboard/interviews/{id}/review`.
+pub async fn review(
+    State(state): State<AppState>,
+    who: DashUser,
+    Path(id): Path<Uuid>,
+    Form(f): Form<ReviewForm>,
+) -> Result<Response, ApiError> {
+    who.check_csrf(&f.csrf)?;
+    let _updated = interviews::review(
+        State(state),
+        who.principal.clone(),
+        Path(id),
+        Json(ReviewBody { state: f.state }),
+    )
+    .await?;
+    Ok(see_other(&format!("/dashboard/interviews/{id}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub text: String,
+}
+
+/// `POST /dashboard/interviews/{id}/comment`.
+pub async fn comment(
+    State(state): State<AppState>,
+    who: DashUser,
+    Path(id): Path<Uuid>,
+    Form(f): Form<CommentForm>,
+) -> Result<Response, ApiError> {
+    who.check_csrf(&f.csrf)?;
+    let _updated = interviews::comment(
+        State(state),
+        who.principal.clone(),
+        Path(id),
+        Json(CommentBody { text: f.text }),
+    )
+    .await?;
+    Ok(see_other(&format!("/dashboard/interviews/{id}")))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TagForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub on: Option<String>,
+}
+
+/// `POST /dashboard/interviews/{id}/tag`.
+pub async fn tag(
+    State(state): State<AppState>,
+    who: DashUser,
+    Path(id): Path<Uuid>,
+    Form(f): Form<TagForm>,
+) -> Result<Response, ApiError> {
+    who.check_csrf(&f.csrf)?;
+    let on = f.on.as_deref() != Some("false");
+    let _updated = interviews::tag(
+        State(state),
+        who.principal.clone(),
+        Path(id),
+        Json(TagBody { tag: f.tag, on }),
+    )
+    .await?;
+    Ok(see_other(&format!("/dashboard/interviews/{id}")))
+}

@@ -1,0 +1,186 @@
+//! The OpenAPI 3 description of the JSON API, served at
+//! `GET /api/v1/openapi.json`. Written by hand next to the route table; the
+//! `dashboard_scope` tests check that every `/api/v1` route is described here.
+
+use serde_json::{Value, json};
+
+fn err() -> Value {
+    json!({ "description": "error", "content": { "application/json": {
+        "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn ok(description: &str, schema: Value) -> Value {
+    json!({ "description": description,
+            "content": { "application/json": { "schema": schema } } })
+}
+
+fn id_param(what: &str) -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "description": what,
+            "schema": { "type": "string" } })
+}
+
+fn q(name: &str, description: &str) -> Value {
+    json!({ "name": name, "in": "query", "required": false, "description": description,
+            "schema": { "type": "string" } })
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn op(tag: &str, summary: &str, params: Vec<Value>, body: Option<Value>, resp: Value) -> Value {
+    let mut o = json!({
+        "tags": [tag],
+        "summary": summary,
+        "parameters": params,
+        "responses": { "200": resp, "400": err(), "401": err(), "403": err(), "404": err(),
+                       "429": err() },
+    });
+    if let Some(b) = body {
+        o["requestBody"] = b;
+    }
+    o
+}
+
+fn obj() -> Value {
+    json!({ "type": "object" })
+}
+
+fn arr(items: Value) -> Value {
+    json!({ "type": "array", "items": items })
+}
+
+/// The document.
+pub fn document() -> Value {
+    let record = json!({ "$ref": "#/components/schemas/InterviewRecord" });
+    let queue_params = vec![
+        q(
+            "country",
+            "ISO country code; default: all the caller may read",
+        ),
+        q("city", "city or village"),
+        q("segment", "customer segment"),
+        q(
+            "review_state",
+            "unreviewed, received, has_issues, approved or rejected",
+        ),
+        q("nps_band", "promoter, passive or detractor"),
+        q("from", "first day, YYYY-MM-DD"),
+        q("to", "last day, YYYY-MM-DD"),
+        q("complaint", "complaint category code"),
+        q("page", "page number (50 per page)"),
+    ];
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "fieldvoice sync server",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Offline-first interview campaigns. People authenticate with \
+                `Authorization: Bearer fva_...` (API token) or the dashboard session cookie \
+                (then non-GET calls need the `X-CSRF-Token` header); devices with `fvd_...` tokens."
+        },
+        "security": [ { "bearer": [] }, { "session": [] } ],
+        "paths": {
+            "/healthz": { "get": op("ops", "Health: the store answers", vec![], None, ok("ok", obj())) },
+            "/metrics": { "get": op("ops", "Prometheus metrics (text format)", vec![], None,
+                json!({ "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } })) },
+            "/api/v1/sync": { "post": op("sync", "Push changes and pull the feed (device token)", vec![],
+                Some(json!({ "required": true, "content": { "application/octet-stream": {
+                    "schema": { "type": "string", "format": "binary",
+                                "description": "FVSY | version | compression | postcard(SyncRequest)" } } } })),
+                json!({ "description": "framed SyncResponse", "content": { "application/octet-stream": {
+                    "schema": { "type": "string", "format": "binary" } } } })) },
+            "/api/v1/enroll": { "post": op("identity", "Exchange a one-time code for a device token (rate-limited)", vec![],
+                Some(json_body(json!({ "type": "object", "required": ["code", "device_label"],
+                    "properties": { "code": { "type": "string" }, "device_label": { "type": "string" } } }))),
+                ok("device token and forms", obj())) },
+            "/api/v1/me": { "get": op("identity", "The caller", vec![], None, ok("user", obj())) },
+            "/api/v1/users": {
+                "get": op("identity", "Users of a country", vec![q("country", "country")], None, ok("users", arr(obj()))),
+                "post": op("identity", "Create a user (coordinators: employees of their country)", vec![],
+                    Some(json_body(json!({ "type": "object", "required": ["login", "name", "countries"],
+                        "properties": { "login": { "type": "string" }, "name": { "type": "string" },
+                            "countries": arr(json!({ "type": "string" })), "role": { "type": "string" },
+                            "password": { "type": "string" } } }))),
+                    ok("user and enrollment code", obj())),
+            },
+            "/api/v1/users/import": { "post": op("identity", "Import employees from CSV (login,name,country[,role])", vec![],
+                Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),
+                ok("created users with codes, and problems", obj())) },
+            "/api/v1/users/{id}/enrollment-code": { "post": op("identity", "A new enrollment code (and QR as SVG)",
+                vec![id_param("user id")], None, ok("code", obj())) },
+            "/api/v1/devices": { "get": op("identity", "Devices of a country", vec![q("country", "country")], None,
+                ok("devices", arr(json!({ "$ref": "#/components/schemas/Device" })))) },
+            "/api/v1/devices/{id}/revoke": { "post": op("identity", "Revoke a device token", vec![id_param("device id")], None,
+                json!({ "description": "revoked" })) },
+            "/api/v1/forms": {
+                "get": op("forms", "Every form", vec![], None, ok("forms", arr(obj()))),
+                "post": op("forms", "Store a form (admin)", vec![], Some(json_body(obj())), ok("form", obj())),
+            },
+            "/api/v1/interviews": { "get": op("interviews", "Merged interviews of the caller's countries",
+                vec![q("country", "country"), q("city", "city"), q("segment", "segment"),
+                     q("review_state", "review state"), q("status", "draft or submitted"),
+                     q("created_by", "user id"), q("limit", "max 1000"), q("offset", "offset")], None,
+                ok("page", json!({ "type": "object", "properties": {
+                    "total": { "type": "integer" }, "items": arr(record.clone()) } }))) },
+            "/api/v1/interviews/{id}": { "get": op("interviews", "One interview with comments and conflicts (404 outside the caller's countries)",
+                vec![id_param("interview id")], None, ok("interview", obj())) },
+            "/api/v1/interviews/{id}/review": { "post": op("review", "Set the review state (an Automerge change that reaches the device)",
+                vec![id_param("interview id")],
+                Some(json_body(json!({ "type": "object", "required": ["state"], "properties": {
+                    "state": { "type": "string", "enum": ["received", "has_issues", "approved", "rejected"] } } }))),
+                ok("updated record", record.clone())) },
+            "/api/v1/interviews/{id}/comments": { "post": op("review", "Add a comment", vec![id_param("interview id")],
+                Some(json_body(json!({ "type": "object", "required": ["text"], "properties": {
+                    "text": { "type": "string", "maxLength": 4000 } } }))),
+                ok("updated record", record.clone())) },
+            "/api/v1/interviews/{id}/tags": { "post": op("review", "Add or remove a theme / root-cause tag", vec![id_param("interview id")],
+                Some(json_body(json!({ "type": "object", "required": ["tag"], "properties": {
+                    "tag": { "type": "string", "pattern": "^[a-z0-9_:-]{1,64}$" }, "on": { "type": "boolean", "default": true } } }))),
+                ok("updated record", record.clone())) },
+            "/api/v1/stats": { "get": op("dashboard", "Campaign progress, NPS and satisfaction by touchpoint and segment",
+                vec![q("country", "country; default: all the caller may read")], None,
+                ok("stats", json!({ "$ref": "#/components/schemas/Stats" }))) },
+            "/api/v1/review-queue": { "get": op("dashboard", "The filtered review queue, newest first", queue_params, None,
+                ok("page", json!({ "type": "object", "properties": {
+                    "total": { "type": "integer" }, "items": arr(record) } }))) },
+            "/api/v1/openapi.json": { "get": op("ops", "This document", vec![], None, ok("OpenAPI 3 document", obj())) },
+        },
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "session": { "type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE },
+            },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "string" } } },
+                "Device": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "user_id": { "type": "string" }, "label": { "type": "string" },
+                    "created_at": { "type": "integer" }, "last_sync_at": { "type": "integer", "nullable": true },
+                    "revoked": { "type": "boolean" } } },
+                "InterviewRecord": { "type": "object", "properties": {
+                    "interview_id": { "type": "string" }, "form_id": { "type": "string" },
+                    "form_version": { "type": "integer" }, "campaign": { "type": "string" },
+                    "country": { "type": "string" }, "created_by": { "type": "string" },
+                    "device_id": { "type": "string" }, "created_at": { "type": "string" },
+                    "status": { "type": "string" }, "submitted_at": { "type": "string", "nullable": true },
+                    "review_state": { "type": "string", "nullable": true },
+                    "answers": { "type": "object", "additionalProperties": true },
+                    "tags": arr(json!({ "type": "string" })), "comment_count": { "type": "integer" },
+                    "conflicts": arr(json!({ "type": "string" })), "heads": arr(json!({ "type": "string" })) } },
+                "Tally": { "type": "object", "properties": {
+                    "interviews": { "type": "integer" }, "with_nps": { "type": "integer" },
+                    "promoters": { "type": "integer" }, "passives": { "type": "integer" },
+                    "detractors": { "type": "integer" }, "complaints": { "type": "integer" },
+                    "sat_sum": arr(json!({ "type": "integer" })), "sat_n": arr(json!({ "type": "integer" })) } },
+                "Stats": { "type": "object", "properties": {
+                    "countries": { "type": "array", "nullable": true, "items": { "type": "string" } },
+                    "touchpoints": arr(json!({ "type": "string" })),
+                    "nps_score": { "type": "number", "nullable": true },
+                    "satisfaction": arr(json!({ "type": "number", "nullable": true })),
+                    "total": { "$ref": "#/components/schemas/Tally" },
+                    "by_country": arr(obj()), "by_place": arr(obj()), "by_segment": arr(obj()),
+                    "by_employee": arr(arr(json!({}))), "by_review_state": arr(arr(json!({}))) } },
+            }
+        }
+    })
+}

@@ -1,0 +1,2 @@
+#![allow(clippy::unwrap_used)]
+//! Dashboard in headless Chromium (being written).
