@@ -17,7 +17,7 @@ export interface ListItem {
   id: string; form_id: string; form_version: number; status: string; sync: "pending" | "synced";
   review_state: string | null; city: string | null; segment: string | null; nps: number | null;
   comment_count: number; conflicts: number; created_at: string; updated_at: number;
-  sync_error: string | null; state: UiState;
+  sync_error: string | null; state: UiState; segment_label: string | null;
 }
 export interface DiagnosticView { code: string; severity: "error" | "warning"; message: string; }
 export interface OptionView { value: string; label: string; }
@@ -56,8 +56,8 @@ export const api = {
   status: () => call<Status>("status"),
   enroll: (server: string, code: string) => call<Status>("enroll", { server, code }),
   setServerUrl: (url: string) => call<Status>("set_server_url", { url }),
-  list: (text: string, state: UiState | null) =>
-    call<ListItem[]>("list_interviews", { filter: { text: text || null, state } }),
+  list: (text: string, state: UiState | null, lang: string) =>
+    call<ListItem[]>("list_interviews", { filter: { text: text || null, state, lang } }),
   newInterview: (lang: string) => call<FormView>("new_interview", { formId: null, lang }),
   formView: (id: string, lang: string) => call<FormView>("form_view", { id, lang }),
   setAnswer: (id: string, question: string, value: Json, lang: string) =>

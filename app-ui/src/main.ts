@@ -163,7 +163,7 @@ async function goList(): Promise<void> {
 async function renderList(): Promise<void> {
   let items: ListItem[] = [];
   try {
-    items = await api.list(($("search") as HTMLInputElement).value, state.filter);
+    items = await api.list(($("search") as HTMLInputElement).value, state.filter, state.lang);
   } catch (e) {
     items = [];
     $("empty").textContent = errText(e);
@@ -173,7 +173,7 @@ async function renderList(): Promise<void> {
   for (const it of items) {
     const title = it.city || `${tr("interview")} ${it.id.slice(-6)}`;
     const date = it.created_at.slice(0, 16).replace("T", " ");
-    const sub = [date, it.segment ?? "", it.nps !== null ? `NPS ${it.nps}` : "",
+    const sub = [date, it.segment_label ?? it.segment ?? "", it.nps !== null ? `NPS ${it.nps}` : "",
       it.comment_count ? `💬 ${it.comment_count}` : ""].filter(Boolean).join(" · ");
     const btn = el("button", { type: "button" },
       el("span", { class: "card-title" }, title),

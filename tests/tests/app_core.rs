@@ -268,7 +268,7 @@ async fn interview_lifecycle_through_the_app_commands() {
     let listed = app
         .list(ListQuery {
             state: Some(UiState::Synced),
-            text: None,
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -276,17 +276,20 @@ async fn interview_lifecycle_through_the_app_commands() {
     assert_eq!(
         app.list(ListQuery {
             text: Some("bouak".into()),
-            state: None
+            lang: Some("fr".into()),
+            ..Default::default()
         })
         .await
-        .unwrap()
-        .len(),
-        1
+        .unwrap()[0]
+            .segment_label
+            .as_deref(),
+        Some("Particulier"),
+        "search by city; option labels in the chosen language"
     );
     assert_eq!(
         app.list(ListQuery {
             text: Some("dakar".into()),
-            state: None
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -312,7 +315,7 @@ async fn interview_lifecycle_through_the_app_commands() {
     let listed = app
         .list(ListQuery {
             state: Some(UiState::Issues),
-            text: None,
+            ..Default::default()
         })
         .await
         .unwrap();

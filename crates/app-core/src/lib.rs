@@ -120,6 +120,8 @@ pub struct ListItem {
     #[serde(flatten)]
     pub summary: InterviewSummary,
     pub state: UiState,
+    /// The segment's option label in the requested language.
+    pub segment_label: Option<String>,
 }
 
 /// Filter of the interview list.
@@ -131,6 +133,9 @@ pub struct ListQuery {
     /// Only interviews in this state.
     #[serde(default)]
     pub state: Option<UiState>,
+    /// Language of option labels in the rows (default: the form's).
+    #[serde(default)]
+    pub lang: Option<String>,
 }
 
 /// What the last sync run did, for the UI.
@@ -305,14 +310,35 @@ impl App {
                 text: q.text.clone(),
                 ..ListFilter::default()
             })?;
-            Ok(rows
-                .into_iter()
-                .map(|summary| ListItem {
-                    state: UiState::of(&summary),
+            let mut forms: std::collections::HashMap<(String, u32), Option<Form>> =
+                std::collections::HashMap::new();
+            let mut out = Vec::with_capacity(rows.len());
+            for summary in rows {
+                let state = UiState::of(&summary);
+                if q.state.is_some_and(|st| st != state) {
+                    continue;
+                }
+                let form = forms
+                    .entry((summary.form_id.clone(), summary.form_version))
+                    .or_insert_with(|| s.form(&summary.form_id, Some(summary.form_version)).ok());
+                let segment_label = summary.segment.as_deref().and_then(|v| {
+                    let form = form.as_ref()?;
+                    let def = form.def();
+                    let lang = q.lang.as_deref().unwrap_or(&def.default_language);
+                    let opt = form
+                        .question("segment")?
+                        .options
+                        .iter()
+                        .find(|o| o.value == v)?;
+                    Some(opt.label.get(lang, &def.default_language).to_owned())
+                });
+                out.push(ListItem {
                     summary,
-                })
-                .filter(|i| q.state.is_none_or(|st| st == i.state))
-                .collect())
+                    state,
+                    segment_label,
+                });
+            }
+            Ok(out)
         })
         .await
     }
