@@ -60,6 +60,8 @@ pub struct Settings {
     pub login_per_minute: u32,
     /// Per-request timeout.
     pub request_timeout: Duration,
+    /// Key of the keyed pseudonyms in exports (`pii=pseudonymize`); none = refused.
+    pub pseudonym_key: Option<export::PseudonymKey>,
     /// Mark dashboard session cookies `Secure` (set behind HTTPS).
     pub secure_cookies: bool,
     /// How long a dashboard login lasts.
@@ -81,6 +83,7 @@ impl Default for Settings {
             enroll_per_minute: 20,
             login_per_minute: 10,
             request_timeout: Duration::from_secs(60),
+            pseudonym_key: None,
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
         }

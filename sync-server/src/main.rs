@@ -76,7 +76,8 @@ async fn serve(
 ) -> anyhow::Result<()> {
     let listen = listen.unwrap_or(config.listen);
     let store = config.open_store()?;
-    let settings: Settings = config.settings();
+    let mut settings: Settings = config.settings();
+    settings.pseudonym_key = cli::export::pseudonym_key(None)?;
     let state = AppState::new(store, settings).context("loading forms")?;
     if state.forms().all().next().is_none() {
         for (_, json) in survey_model::BUILTIN_FORMS {

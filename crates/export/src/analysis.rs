@@ -298,7 +298,10 @@ pub fn summarize_with(
         if text(&cfg.has_complaint) == Some("yes") {
             with_complaint += 1;
         }
-        for (q, acc) in [(&cfg.complaint_categories, &mut cats), (&cfg.root_causes, &mut causes)] {
+        for (q, acc) in [
+            (&cfg.complaint_categories, &mut cats),
+            (&cfg.root_causes, &mut causes),
+        ] {
             if let Some(sel) = a.get(q).and_then(Json::as_array)
                 && !sel.is_empty()
             {

@@ -83,7 +83,12 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 13] = [
         ColType::String,
         "Interviewer (user id)",
     ),
-    (KeyField::DeviceId, "device_id", ColType::String, "Device id"),
+    (
+        KeyField::DeviceId,
+        "device_id",
+        ColType::String,
+        "Device id",
+    ),
     (
         KeyField::CreatedAt,
         "created_at",
@@ -129,7 +134,10 @@ pub enum Source {
     /// The answer to a question, as its natural type.
     Answer(String),
     /// 1 when `option` is selected in multi-choice `question`.
-    Flag { question: String, option: String },
+    Flag {
+        question: String,
+        option: String,
+    },
     Lat(String),
     Lon(String),
     Accuracy(String),

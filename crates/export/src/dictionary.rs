@@ -53,8 +53,9 @@ pub fn write(plan: &Plan, dir: &Path, lang: &str) -> Result<Vec<String>, ExportE
             })
         })
         .collect();
-    let text = serde_json::to_vec_pretty(&serde_json::json!({ "language": lang, "columns": entries }))
-        .map_err(|e| ExportError::Write(e.to_string()))?;
+    let text =
+        serde_json::to_vec_pretty(&serde_json::json!({ "language": lang, "columns": entries }))
+            .map_err(|e| ExportError::Write(e.to_string()))?;
     std::fs::write(&json_path, text).map_err(|e| ExportError::io(&json_path, e))?;
     Ok(vec!["dictionary.csv".into(), "dictionary.json".into()])
 }

@@ -333,9 +333,9 @@ pub fn render_html(s: &Summary) -> String {
         out.push_str("</div>");
     }
     out.push_str("</section>");
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<p class=\"note\">{}: <code>{}</code></p></body></html>\n",
+        "<p class=\"note\">{}: <code>{}</code></p></body></html>",
         esc(w.dataset),
         esc(&s.dataset_version)
     );

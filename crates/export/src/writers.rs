@@ -81,10 +81,7 @@ impl CsvSink {
         let mut w = csv::Writer::from_writer(create(path)?);
         w.write_record(plan.columns.iter().map(|c| c.name.as_str()))
             .map_err(csv_err)?;
-        Ok(CsvSink {
-            w,
-            buf: Vec::new(),
-        })
+        Ok(CsvSink { w, buf: Vec::new() })
     }
 }
 
@@ -109,7 +106,9 @@ impl RowSink for CsvSink {
 
 fn finish_file(mut w: BufWriter<File>) -> Result<(), ExportError> {
     w.flush().map_err(io_err)?;
-    let f = w.into_inner().map_err(|e| ExportError::Write(e.to_string()))?;
+    let f = w
+        .into_inner()
+        .map_err(|e| ExportError::Write(e.to_string()))?;
     f.sync_all().map_err(io_err)
 }
 
@@ -236,8 +235,9 @@ impl RowSink for GeoJsonSink {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        self.buf
-            .extend_from_slice(b"{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
+        self.buf.extend_from_slice(
+            b"{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[",
+        );
         write_json_value(&mut self.buf, &Cell::Float(*lon))?;
         self.buf.push(b',');
         write_json_value(&mut self.buf, &Cell::Float(*lat))?;
@@ -299,7 +299,8 @@ impl Builder {
 }
 
 fn days_since_epoch(d: time::Date) -> i32 {
-    d.to_julian_day() - time::Date::from_ordinal_date(1970, 1).map_or(2_440_588, |e| e.to_julian_day())
+    d.to_julian_day()
+        - time::Date::from_ordinal_date(1970, 1).map_or(2_440_588, |e| e.to_julian_day())
 }
 
 /// The Arrow schema of a plan.

@@ -98,7 +98,10 @@ pub fn pseudonym_key(file: Option<&Path>) -> anyhow::Result<Option<PseudonymKey>
 }
 
 fn trim_bytes(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
     let end = b
         .iter()
         .rposition(|c| !c.is_ascii_whitespace())
@@ -206,8 +209,7 @@ fn report_blocking(store: &dyn CentralStore, args: &ReportArgs) -> anyhow::Resul
     })?;
     pb.finish_and_clear();
     let html = export::report::render_html(&summary);
-    std::fs::write(&args.out, html)
-        .with_context(|| format!("writing {}", args.out.display()))?;
+    std::fs::write(&args.out, html).with_context(|| format!("writing {}", args.out.display()))?;
     if let Some(j) = &args.json {
         let text = serde_json::to_vec_pretty(&summary)?;
         std::fs::write(j, text).with_context(|| format!("writing {}", j.display()))?;
@@ -343,8 +345,14 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
         "mobile_money",
     ];
     let verbatims = [
-        ("fr", "Améliorez la couverture réseau dans les quartiers nord"),
-        ("en", "The data bundles are too expensive and the speed is slow"),
+        (
+            "fr",
+            "Améliorez la couverture réseau dans les quartiers nord",
+        ),
+        (
+            "en",
+            "The data bundles are too expensive and the speed is slow",
+        ),
         ("pt", "A rede cai muitas vezes à noite"),
         ("ar", "الشبكة ضعيفة في المساء والإنترنت بطيء"),
     ];
@@ -369,7 +377,8 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
             )?;
             for k in i..(i + CHUNK).min(n) {
                 let r = next();
-                let id = uuid::Uuid::from_u64_pair(0x0190_0000_0000_7000 | (k >> 32), k).to_string();
+                let id =
+                    uuid::Uuid::from_u64_pair(0x0190_0000_0000_7000 | (k >> 32), k).to_string();
                 let country = countries[(r % 8) as usize];
                 let segment = segments[((r >> 3) % 4) as usize];
                 let area = areas[((r >> 5) % 3) as usize];
@@ -379,7 +388,11 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
                 let consent = (r >> 14) % 50 != 0;
                 let user = format!("user-{}", (r >> 20) % 10_000);
                 let device = format!("dev-{}", (r >> 20) % 10_000);
-                let created = format!("2026-11-30T{:02}:{:02}:00Z", 8 + (r >> 30) % 10, (r >> 34) % 60);
+                let created = format!(
+                    "2026-11-30T{:02}:{:02}:00Z",
+                    8 + (r >> 30) % 10,
+                    (r >> 34) % 60
+                );
                 let mut answers = serde_json::json!({
                     "consent": consent,
                     "segment": segment,
@@ -405,7 +418,10 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
                         "complaint_categories".into(),
                         serde_json::json!([cats[((r >> 53) % 6) as usize]]),
                     );
-                    o.insert("complaint_root_cause".into(), serde_json::json!(["network"]));
+                    o.insert(
+                        "complaint_root_cause".into(),
+                        serde_json::json!(["network"]),
+                    );
                     o.insert("complaint_since".into(), serde_json::json!("2026-08-01"));
                 }
                 let record = serde_json::json!({

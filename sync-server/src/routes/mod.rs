@@ -1,5 +1,6 @@
 //! Route table. Handlers live in the submodules by area.
 
+pub mod export;
 pub mod interviews;
 pub mod ops;
 pub mod stats;
@@ -39,6 +40,8 @@ pub fn api() -> Router<AppState> {
             post(interviews::comment),
         )
         .route("/api/v1/interviews/{id}/tags", post(interviews::tag))
+        .route("/api/v1/export/{format}", get(export::export))
+        .route("/api/v1/report", get(export::report))
         .route("/api/v1/stats", get(stats::stats))
         .route("/api/v1/review-queue", get(stats::review_queue))
         .route("/api/v1/openapi.json", get(stats::openapi))

@@ -1,0 +1,234 @@
+//! Exports and the analysis report for analysts, coordinators and admins,
+//! scoped to the countries the caller may export.
+//!
+//! `GET /api/v1/export/{format}?country=CI,SN&pii=omit&lang=fr&since=SEQ&part=data`
+//! writes the export into a private temporary directory on a blocking thread,
+//! then streams the requested file (`data`, `dictionary` or `manifest`) from
+//! disk: memory stays flat whatever the dataset size. The manifest's dataset
+//! version, row count and max seq also travel as response headers.
+//! `GET /api/v1/report?country=CI&lang=fr&format=html|json` renders the summary.
+
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use central_store::{AuditEntry, unix_now};
+use export::{ExportOptions, Format, PiiPolicy};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::auth::{Action, Principal, authorize, readable_countries};
+use crate::error::ApiError;
+
+#[derive(Debug, Deserialize)]
+pub struct ExportQuery {
+    /// Comma-separated country codes (default: every country the caller may export).
+    pub country: Option<String>,
+    /// omit (default), pseudonymize or include (admins only; audited).
+    pub pii: Option<String>,
+    pub lang: Option<String>,
+    pub since: Option<u64>,
+    /// data (default), dictionary or manifest.
+    pub part: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    pub country: Option<String>,
+    pub lang: Option<String>,
+    /// html (default) or json.
+    pub format: Option<String>,
+}
+
+impl From<export::ExportError> for ApiError {
+    fn from(e: export::ExportError) -> Self {
+        use export::ExportError as E;
+        match e {
+            E::Invalid(m) => ApiError::BadRequest(m),
+            E::Store(s) => s.into(),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+/// The countries to export: those asked for (each authorised), else every
+/// country the caller may export (`[]` = all, for admins).
+fn export_countries(p: &Principal, asked: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let asked: Vec<String> = asked
+        .unwrap_or("")
+        .split(',')
+        .map(|c| c.trim().to_ascii_uppercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if asked.iter().any(|c| !crate::identity::is_country(c)) {
+        return Err(ApiError::BadRequest(
+            "country must be ISO 3166 alpha-2 codes, comma-separated".into(),
+        ));
+    }
+    let countries = if asked.is_empty() {
+        match readable_countries(p) {
+            None => {
+                authorize(p, Action::Export { country: "*" })?;
+                Vec::new()
+            }
+            Some(cs) if cs.is_empty() => {
+                return Err(ApiError::Forbidden("no country assigned".into()));
+            }
+            Some(cs) => cs,
+        }
+    } else {
+        asked
+    };
+    for c in &countries {
+        authorize(p, Action::Export { country: c })?;
+    }
+    Ok(countries)
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+/// `GET /api/v1/export/{format}`.
+pub async fn export(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(format): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let format = Format::parse(&format)?;
+    let countries = export_countries(&principal, q.country.as_deref())?;
+    let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
+    let part = q.part.as_deref().unwrap_or("data");
+    if !["data", "dictionary", "manifest"].contains(&part) {
+        return Err(ApiError::BadRequest(
+            "part must be data, dictionary or manifest".into(),
+        ));
+    }
+    let pii = match q.pii.as_deref().unwrap_or("omit") {
+        "omit" => PiiPolicy::Omit,
+        "pseudonymize" | "pseudonymise" => match &state.settings.pseudonym_key {
+            Some(k) => PiiPolicy::Pseudonymize(k.clone()),
+            None => {
+                return Err(ApiError::BadRequest(
+                    "this server has no pseudonym key configured (FIELDVOICE_PSEUDONYM_KEY)".into(),
+                ));
+            }
+        },
+        "include" => {
+            authorize(&principal, Action::ExportPii)?;
+            PiiPolicy::Include
+        }
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "pii must be omit, pseudonymize or include (got `{other}`)"
+            )));
+        }
+    };
+    let include_pii = matches!(pii, PiiPolicy::Include);
+    let opts = ExportOptions {
+        format,
+        countries: countries.clone(),
+        since_seq: q.since,
+        pii,
+        lang,
+    };
+    let user_id = principal.user.id.clone();
+    let part = part.to_owned();
+    let st = state.clone();
+    let (file, manifest) = tokio::task::spawn_blocking(move || {
+        if include_pii {
+            st.store.audit(&AuditEntry {
+                at: unix_now(),
+                actor: user_id.clone(),
+                action: "export_pii".into(),
+                target: format!("{} via http", format.as_str()),
+                detail: format!("countries={countries:?} since={:?}", opts.since_seq),
+            })?;
+        }
+        let dir = tempfile::tempdir()
+            .map_err(|e| ApiError::Internal(format!("temporary directory: {e}")))?;
+        let forms = st.forms();
+        let manifest =
+            export::export_to_dir(st.store.as_ref(), &forms, &opts, dir.path(), &mut |_| true)?;
+        let name = match part.as_str() {
+            "dictionary" => "dictionary.csv".to_owned(),
+            "manifest" => "manifest.json".to_owned(),
+            _ => format.file_name(),
+        };
+        // The open file outlives the directory (unlinked on drop): streamed from disk.
+        let file = std::fs::File::open(dir.path().join(&name))
+            .map_err(|e| ApiError::Internal(format!("opening export: {e}")))?;
+        tracing::info!(
+            user = %user_id,
+            format = format.as_str(),
+            rows = manifest.rows,
+            pii = manifest.pii.as_str(),
+            "export served"
+        );
+        Ok::<_, ApiError>(((file, name), manifest))
+    })
+    .await??;
+    let (file, name) = file;
+    let content_type = match name.as_str() {
+        "dictionary.csv" => "text/csv; charset=utf-8",
+        "manifest.json" => "application/json",
+        _ => format.content_type(),
+    };
+    let len = file.metadata().map(|m| m.len()).ok();
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 1 << 16);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        header_value(&format!("attachment; filename=\"{name}\"")),
+    );
+    if let Some(len) = len {
+        headers.insert(header::CONTENT_LENGTH, header_value(&len.to_string()));
+    }
+    headers.insert(
+        "x-fieldvoice-dataset-version",
+        header_value(&manifest.dataset_version),
+    );
+    headers.insert(
+        "x-fieldvoice-rows",
+        header_value(&manifest.rows.to_string()),
+    );
+    headers.insert(
+        "x-fieldvoice-max-seq",
+        header_value(&manifest.max_seq.to_string()),
+    );
+    Ok((headers, Body::from_stream(stream)).into_response())
+}
+
+/// `GET /api/v1/report`: the analysis summary as HTML (default) or JSON.
+pub async fn report(
+    State(state): State<AppState>,
+    principal: Principal,
+    Query(q): Query<ReportQuery>,
+) -> Result<Response, ApiError> {
+    let countries = export_countries(&principal, q.country.as_deref())?;
+    let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
+    let json = match q.format.as_deref().unwrap_or("html") {
+        "html" => false,
+        "json" => true,
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "format must be html or json (got `{other}`)"
+            )));
+        }
+    };
+    let st = state.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let forms = st.forms();
+        export::analysis::summarize(st.store.as_ref(), &forms, &countries, &lang, &mut |_| true)
+            .map_err(ApiError::from)
+    })
+    .await??;
+    if json {
+        Ok(axum::Json(summary).into_response())
+    } else {
+        Ok(axum::response::Html(export::report::render_html(&summary)).into_response())
+    }
+}
