@@ -74,10 +74,14 @@ impl Driver {
             .stderr(std::fs::File::create(log).unwrap())
             .spawn()
             .expect("tauri-driver (cargo install tauri-driver --version 2.1.0 --locked)");
-        let url = format!("http://127.0.0.1:{port}");
+        // Owned by the guard from here on: killed and reaped on every path.
+        let driver = Driver {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         for _ in 0..100 {
-            if reqwest::get(format!("{url}/status")).await.is_ok() {
-                return Driver { child, url };
+            if reqwest::get(format!("{}/status", driver.url)).await.is_ok() {
+                return driver;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
