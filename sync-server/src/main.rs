@@ -16,7 +16,7 @@ struct Cli {
     /// TOML config file (optional; FIELDVOICE_* environment variables override it).
     #[arg(long, global = true, env = "FIELDVOICE_CONFIG")]
     config: Option<PathBuf>,
-    /// Database: a SQLite file path or `sqlite://PATH`.
+    /// Database: a SQLite file path or `sqlite://PATH`, or a `postgres://` URL.
     #[arg(long, global = true, env = "FIELDVOICE_DATABASE")]
     database: Option<String>,
     #[command(subcommand)]

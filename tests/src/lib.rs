@@ -92,5 +92,6 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
 }
 
 pub mod dashboard;
+pub mod pg;
 pub mod server;
 pub mod webdriver;

@@ -2,8 +2,10 @@
 //! Automerge changes (unique by hash), the merged snapshot and flat projection of
 //! every interview, users, devices, enrollment codes, API tokens, forms and the
 //! audit log. It defines the [`CentralStore`] trait that backends implement
-//! (SQLite here; PostgreSQL alongside) and the backend-independent merge of
-//! pushed changes ([`merge::push`]), so every backend applies the same rules.
+//! (SQLite, embedded; PostgreSQL, for several server replicas), the
+//! backend-independent merge of pushed changes ([`merge::push`]), so every
+//! backend applies the same rules, and the SQLite -> PostgreSQL copy
+//! ([`transfer`]).
 //!
 //! The API is blocking: the server calls it from `spawn_blocking`. It must not
 //! parse HTTP, read configuration or the environment, or decide who may do
@@ -12,13 +14,16 @@
 
 pub mod dashboard;
 pub mod merge;
+pub mod postgres;
 pub mod sqlite;
 mod sqlite_dashboard;
+pub mod transfer;
 
 use serde::{Deserialize, Serialize};
 use survey_model::InterviewRecord;
 use uuid::Uuid;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
 /// A 32-byte hash (change hash, or SHA-256 of a secret).

@@ -51,6 +51,13 @@ pub enum AdminCommand {
     InstallForm { file: PathBuf },
     /// Print store counts.
     Stats,
+    /// Copy this SQLite store (`--database`) into an empty PostgreSQL
+    /// database, then compare row counts and every document's heads.
+    MigrateStore {
+        /// Target: `postgres://user@host:port/db`.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -67,6 +74,11 @@ fn password(var: Option<&str>) -> anyhow::Result<Option<String>> {
 }
 
 pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    if let AdminCommand::MigrateStore { to } = cmd {
+        let source = config.database.clone();
+        return tokio::task::spawn_blocking(move || super::migrate_store::run(&source, &to))
+            .await?;
+    }
     let store = config.open_store()?;
     let state = AppState::new(store, config.settings()).map_err(|e| anyhow!("{e}"))?;
     if state.forms().all().next().is_none() {
@@ -197,6 +209,7 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             let form = state.install_form(&text).map_err(err)?;
             super::announce(&format!("form {} v{} installed", form.id(), form.version()));
         }
+        AdminCommand::MigrateStore { .. } => bail!("migrate-store runs before the store opens"),
         AdminCommand::Stats => {
             let s = state.store.stats()?;
             super::announce(&serde_json::to_string_pretty(&s)?);

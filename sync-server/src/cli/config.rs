@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use central_store::CentralStore;
 use serde::Deserialize;
 use sync_server::Settings;
@@ -102,13 +102,37 @@ impl Config {
     /// Open the configured store.
     pub fn open_store(&self) -> anyhow::Result<Arc<dyn CentralStore>> {
         let db = self.database.as_str();
-        if db.starts_with("postgres://") || db.starts_with("postgresql://") {
-            bail!("PostgreSQL stores are not available in this build yet; use a SQLite path");
+        if is_postgres_url(db) {
+            let store = central_store::PgStore::connect(db)
+                .with_context(|| format!("opening PostgreSQL store {}", redact_url(db)))?;
+            return Ok(Arc::new(store));
         }
         let path = db.strip_prefix("sqlite://").unwrap_or(db);
         let store = central_store::SqliteStore::open(Path::new(path))
             .with_context(|| format!("opening SQLite store {path}"))?;
         Ok(Arc::new(store))
+    }
+}
+
+/// `postgres://` and `postgresql://` URLs select the PostgreSQL store.
+pub fn is_postgres_url(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
+/// The URL without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &rest[..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme_end], &rest[at..])
+        }
+        None => url.to_owned(),
     }
 }
 

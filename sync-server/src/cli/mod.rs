@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod config;
+pub mod migrate_store;
 pub mod export;
 pub mod simulate;
 

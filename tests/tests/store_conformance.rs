@@ -1,0 +1,1026 @@
+//! The central-store conformance suite: the same test functions run against
+//! `SqliteStore` and `PgStore` (a fresh PostgreSQL database per test). Then
+//! PostgreSQL-only properties: the feed cursor never passes a change that is
+//! not committed yet, concurrent migrations, and `admin migrate-store`.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use central_store::merge::{Caller, FormRegistry, push};
+use central_store::{
+    AuditEntry, CentralStore, DocWrite, Hash, InterviewFilter, NewChange, NewUser, PgStore, Role,
+    SqliteStore, StoreError, User,
+};
+use fieldvoice_tests::pg::TestDb;
+use fieldvoice_tests::{complete_answers, form, meta};
+use survey_model::{Interview, InterviewRecord, ReviewState, actor_from_uuid};
+use survey_protocol::{DocPush, DocStatus};
+use uuid::Uuid;
+
+// --- backends ------------------------------------------------------------
+
+/// A store under test and what keeps it alive.
+struct Backend {
+    store: Arc<dyn CentralStore>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    _pg: Option<TestDb>,
+}
+
+fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("c.sqlite3")).unwrap();
+    Backend {
+        store: Arc::new(store),
+        _sqlite_dir: Some(dir),
+        _pg: None,
+    }
+}
+
+fn postgres() -> Backend {
+    let db = TestDb::create();
+    let store = PgStore::connect(&db.url).unwrap();
+    Backend {
+        store: Arc::new(store),
+        _sqlite_dir: None,
+        _pg: Some(db),
+    }
+}
+
+/// `conformance!(name)` runs `name(&dyn CentralStore)` on both backends.
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite_backend {
+            $(#[test] fn $name() { let b = super::sqlite(); super::$name(b.store.as_ref()); })*
+        }
+        mod postgres_backend {
+            $(#[test] fn $name() { let b = super::postgres(); super::$name(b.store.as_ref()); })*
+        }
+    };
+}
+
+conformance!(
+    identity_users_tokens_devices,
+    enrollment_is_one_time_and_expires,
+    enrollment_redeemed_once_under_contention,
+    push_is_idempotent_and_reports_missing_deps,
+    optimistic_version_conflicts_roll_back_the_batch,
+    feed_pages_and_cursor,
+    interview_filters_and_counts,
+    for_each_interview_streams_every_match_in_id_order,
+    change_log_and_server_edits,
+    audit_log_newest_first,
+    forms_round_trip,
+);
+
+// --- helpers -------------------------------------------------------------
+
+fn new_user(s: &dyn CentralStore, login: &str, role: Role, countries: &[&str]) -> User {
+    s.create_user(
+        &NewUser {
+            login: login.into(),
+            name: format!("User {login}"),
+            role,
+            countries: countries.iter().map(|c| (*c).to_owned()).collect(),
+            password_hash: None,
+        },
+        1_700_000_000,
+    )
+    .unwrap()
+}
+
+fn h(n: u8) -> Hash {
+    [n; 32]
+}
+
+fn rand_hash() -> Hash {
+    let mut out = [0u8; 32];
+    out[..16].copy_from_slice(Uuid::new_v4().as_bytes());
+    out[16..].copy_from_slice(Uuid::new_v4().as_bytes());
+    out
+}
+
+fn forms(s: &dyn CentralStore) -> FormRegistry {
+    for (_, json) in survey_model::BUILTIN_FORMS {
+        let f = survey_model::Form::from_json(json).unwrap();
+        s.put_form(f.id(), f.version(), json).unwrap();
+    }
+    FormRegistry::load(s).unwrap()
+}
+
+/// A complete interview by `user` in CI, written by `device`.
+fn interview(user: &User, device: Uuid, nps: i64) -> Interview {
+    let f = form();
+    let mut iv = Interview::create(
+        &f,
+        meta(&f, &user.id, "CI", device),
+        actor_from_uuid(device),
+    )
+    .unwrap();
+    for (k, v) in complete_answers(nps) {
+        iv.set_answer_json(&f, k, &v).unwrap();
+    }
+    iv
+}
+
+fn full_push(iv: &mut Interview) -> DocPush {
+    DocPush {
+        doc_id: iv.id(),
+        base_heads: vec![],
+        heads: iv.heads().iter().map(|h| h.0).collect(),
+        data: iv.save(),
+    }
+}
+
+/// A synthetic write of one new document with `n` fake changes (the store
+/// does not parse snapshots or changes; merge tests use real ones).
+fn synthetic(owner: &str, source: &str, n: usize, rec: InterviewRecord) -> DocWrite {
+    let id: Uuid = rec.interview_id.parse().unwrap();
+    DocWrite {
+        doc_id: id,
+        owner: owner.into(),
+        country: rec.country.clone(),
+        expected_version: None,
+        changes: (0..n)
+            .map(|i| {
+                let hash = rand_hash();
+                // Distinct bytes per change, of varying length.
+                let mut bytes = hash[..8].to_vec();
+                bytes.extend(vec![i as u8; i]);
+                NewChange {
+                    hash,
+                    actor: vec![1, 2, 3],
+                    bytes,
+                }
+            })
+            .collect(),
+        source: source.into(),
+        snapshot: vec![0xAA; 16],
+        heads: vec![h(7)],
+        record: rec,
+    }
+}
+
+fn record(
+    country: &str,
+    created_by: &str,
+    city: &str,
+    segment: &str,
+    review: Option<&str>,
+) -> InterviewRecord {
+    let mut answers = std::collections::BTreeMap::new();
+    answers.insert("city".to_owned(), serde_json::json!(city));
+    answers.insert("segment".to_owned(), serde_json::json!(segment));
+    answers.insert("nps".to_owned(), serde_json::json!(7));
+    let id = Uuid::now_v7();
+    InterviewRecord {
+        interview_id: id.to_string(),
+        form_id: "mcmb-interview".into(),
+        form_version: 1,
+        campaign: "mcmb-2026".into(),
+        country: country.into(),
+        created_by: created_by.into(),
+        device_id: "dev".into(),
+        created_at: format!("2026-11-30T09:{:02}:00Z", id.as_bytes()[15] % 60),
+        status: "submitted".into(),
+        submitted_at: None,
+        review_state: review.map(str::to_owned),
+        answers,
+        tags: vec![],
+        comment_count: 0,
+        conflicts: vec![],
+        heads: vec![],
+    }
+}
+
+// --- the suite -------------------------------------------------------------
+
+fn identity_users_tokens_devices(s: &dyn CentralStore) {
+    let a = new_user(s, "awa", Role::Employee, &["CI"]);
+    let c = new_user(s, "coord", Role::Coordinator, &["CI", "SN"]);
+    let _b = new_user(s, "binta", Role::Employee, &["SN"]);
+    assert!(matches!(
+        s.create_user(
+            &NewUser {
+                login: "awa".into(),
+                name: "Other".into(),
+                role: Role::Employee,
+                countries: vec!["CI".into()],
+                password_hash: None
+            },
+            0
+        ),
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(s.user(&a.id).unwrap().unwrap(), a);
+    assert!(s.user("nobody").unwrap().is_none());
+    let logins = |c: Option<&str>| -> Vec<String> {
+        s.list_users(c)
+            .unwrap()
+            .into_iter()
+            .map(|u| u.login)
+            .collect()
+    };
+    assert_eq!(logins(None), ["awa", "binta", "coord"]);
+    assert_eq!(logins(Some("CI")), ["awa", "coord"]);
+    assert_eq!(logins(Some("SN")), ["binta", "coord"]);
+    assert!(logins(Some("C")).is_empty(), "country match is exact");
+
+    assert_eq!(s.user_by_login("awa").unwrap().unwrap().1, None);
+    s.set_password_hash(&a.id, "$argon2id$fake").unwrap();
+    assert_eq!(
+        s.user_by_login("awa").unwrap().unwrap().1.as_deref(),
+        Some("$argon2id$fake")
+    );
+    assert!(matches!(
+        s.set_password_hash("nobody", "x"),
+        Err(StoreError::NotFound(_))
+    ));
+
+    s.add_api_token(&c.id, &h(1), "laptop", 5).unwrap();
+    assert_eq!(s.user_by_api_token(&h(1)).unwrap().unwrap().id, c.id);
+    assert!(s.user_by_api_token(&h(2)).unwrap().is_none());
+    assert!(matches!(
+        s.add_api_token(&c.id, &h(1), "again", 6),
+        Err(StoreError::Duplicate(_))
+    ));
+
+    s.add_enrollment_code(&a.id, &h(10), i64::MAX).unwrap();
+    let u = s
+        .redeem_enrollment(&h(10), 100, "dev-a", "phone", &h(20))
+        .unwrap();
+    assert_eq!(u.id, a.id);
+    let (d, u) = s.device_by_token(&h(20)).unwrap().unwrap();
+    assert_eq!(
+        (d.id.as_str(), d.label.as_str(), u.id.as_str()),
+        ("dev-a", "phone", a.id.as_str())
+    );
+    assert_eq!(d.last_sync_at, None);
+    s.touch_device("dev-a", 200).unwrap();
+    assert_eq!(
+        s.device_by_token(&h(20)).unwrap().unwrap().0.last_sync_at,
+        Some(200)
+    );
+    assert_eq!(s.list_devices(None).unwrap().len(), 1);
+    assert_eq!(s.list_devices(Some(std::slice::from_ref(&a.id))).unwrap().len(), 1);
+    assert!(s.list_devices(Some(std::slice::from_ref(&c.id))).unwrap().is_empty());
+    assert!(s.revoke_device("dev-a", 300).unwrap());
+    assert!(
+        !s.revoke_device("dev-a", 301).unwrap(),
+        "second revoke is a no-op"
+    );
+    assert!(s.device_by_token(&h(20)).unwrap().is_none());
+    assert!(s.list_devices(None).unwrap()[0].revoked);
+
+    let st = s.stats().unwrap();
+    assert_eq!(
+        (st.users, st.devices, st.changes, st.documents),
+        (3, 1, 0, 0)
+    );
+}
+
+fn enrollment_is_one_time_and_expires(s: &dyn CentralStore) {
+    let a = new_user(s, "awa", Role::Employee, &["CI"]);
+    s.add_enrollment_code(&a.id, &h(1), 1000).unwrap();
+    assert!(
+        matches!(
+            s.redeem_enrollment(&h(1), 1000, "d0", "x", &h(50)),
+            Err(StoreError::InvalidCode)
+        ),
+        "a code is invalid at its expiry time"
+    );
+    assert!(matches!(
+        s.redeem_enrollment(&h(9), 10, "d0", "x", &h(50)),
+        Err(StoreError::InvalidCode)
+    ));
+    // A new code replaces the unused previous one.
+    s.add_enrollment_code(&a.id, &h(2), 1000).unwrap();
+    assert!(matches!(
+        s.redeem_enrollment(&h(1), 10, "d1", "x", &h(51)),
+        Err(StoreError::InvalidCode)
+    ));
+    s.redeem_enrollment(&h(2), 10, "d1", "x", &h(51)).unwrap();
+    assert!(matches!(
+        s.redeem_enrollment(&h(2), 11, "d2", "x", &h(52)),
+        Err(StoreError::InvalidCode)
+    ));
+    assert_eq!(s.list_devices(None).unwrap().len(), 1);
+    assert!(s.device_by_token(&h(52)).unwrap().is_none());
+}
+
+fn enrollment_redeemed_once_under_contention(s: &dyn CentralStore) {
+    let a = new_user(s, "awa", Role::Employee, &["CI"]);
+    s.add_enrollment_code(&a.id, &h(1), i64::MAX).unwrap();
+    let wins = std::thread::scope(|sc| {
+        let handles: Vec<_> = (0..8u8)
+            .map(|i| {
+                sc.spawn(move || {
+                    s.redeem_enrollment(&h(1), 10, &format!("d{i}"), "x", &h(100 + i))
+                        .is_ok()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count()
+    });
+    assert_eq!(wins, 1);
+    assert_eq!(s.list_devices(None).unwrap().len(), 1);
+}
+
+fn push_is_idempotent_and_reports_missing_deps(s: &dyn CentralStore) {
+    let forms = forms(s);
+    let u = new_user(s, "awa", Role::Employee, &["CI"]);
+    let other = new_user(s, "binta", Role::Employee, &["CI"]);
+    let dev = Uuid::new_v4();
+    let caller = Caller {
+        user: &u,
+        source: "dev-1",
+    };
+    let mut iv = interview(&u, dev, 9);
+    let p = full_push(&mut iv);
+    let r = push(s, &forms, caller, std::slice::from_ref(&p)).unwrap();
+    assert!(matches!(r[0].status, DocStatus::Applied));
+    assert_eq!(r[0].heads, p.heads);
+    let n = s.stats().unwrap().changes;
+    assert_eq!(n as usize, iv.changes_since(&[]).len());
+    // The same push again, and the same changes without claimed heads.
+    let r = push(s, &forms, caller, std::slice::from_ref(&p)).unwrap();
+    assert!(matches!(r[0].status, DocStatus::Applied));
+    let mut p2 = p.clone();
+    p2.heads.clear();
+    push(s, &forms, caller, &[p2]).unwrap();
+    assert_eq!(s.stats().unwrap().changes, n, "no change stored twice");
+    assert_eq!(s.stats().unwrap().documents, 1);
+    assert_eq!(s.doc_heads(iv.id()).unwrap(), p.heads);
+
+    // An edit on top, sent without its history to a store that lacks it.
+    let base = iv.heads();
+    let f = form();
+    iv.set_answer_json(&f, "nps", &serde_json::json!(3))
+        .unwrap();
+    let mut fresh = interview(&u, dev, 5);
+    let fresh_base = fresh.heads();
+    fresh
+        .set_answer_json(&f, "nps", &serde_json::json!(2))
+        .unwrap();
+    let orphan: Vec<u8> = fresh
+        .changes_since(&fresh_base)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let r = push(
+        s,
+        &forms,
+        caller,
+        &[DocPush {
+            doc_id: fresh.id(),
+            base_heads: fresh_base.iter().map(|h| h.0).collect(),
+            heads: fresh.heads().iter().map(|h| h.0).collect(),
+            data: orphan,
+        }],
+    )
+    .unwrap();
+    assert!(matches!(&r[0].status, DocStatus::MissingDeps { hashes } if !hashes.is_empty()));
+    assert!(s.load_doc(fresh.id()).unwrap().is_none(), "nothing stored");
+    // The incremental edit of the stored document applies.
+    let inc: Vec<u8> = iv
+        .changes_since(&base)
+        .iter()
+        .flat_map(|c| c.raw_bytes().to_vec())
+        .collect();
+    let r = push(
+        s,
+        &forms,
+        caller,
+        &[DocPush {
+            doc_id: iv.id(),
+            base_heads: base.iter().map(|h| h.0).collect(),
+            heads: iv.heads().iter().map(|h| h.0).collect(),
+            data: inc,
+        }],
+    )
+    .unwrap();
+    assert!(matches!(r[0].status, DocStatus::Applied));
+    assert_eq!(
+        s.interview(iv.id()).unwrap().unwrap().answer_i64("nps"),
+        Some(3)
+    );
+    assert_eq!(s.load_doc(iv.id()).unwrap().unwrap().version, 2);
+
+    // Someone else may not write it.
+    let r = push(
+        s,
+        &forms,
+        Caller {
+            user: &other,
+            source: "dev-2",
+        },
+        &[full_push(&mut iv)],
+    );
+    assert!(r.is_err());
+}
+
+fn optimistic_version_conflicts_roll_back_the_batch(s: &dyn CentralStore) {
+    let w1 = synthetic(
+        "u1",
+        "d1",
+        2,
+        record("CI", "u1", "Abidjan", "individual", None),
+    );
+    s.commit_docs(std::slice::from_ref(&w1)).unwrap();
+    assert_eq!(s.load_doc(w1.doc_id).unwrap().unwrap().version, 1);
+    // Creating it again is a conflict.
+    let mut again = w1.clone();
+    again.changes = vec![NewChange {
+        hash: rand_hash(),
+        actor: vec![1],
+        bytes: vec![1],
+    }];
+    assert!(matches!(
+        s.commit_docs(std::slice::from_ref(&again)),
+        Err(StoreError::Conflict(id)) if id == w1.doc_id
+    ));
+    // An update from version 1 succeeds once; the second one is stale.
+    let mut upd = again.clone();
+    upd.expected_version = Some(1);
+    upd.snapshot = vec![0xBB; 4];
+    s.commit_docs(std::slice::from_ref(&upd)).unwrap();
+    let doc = s.load_doc(w1.doc_id).unwrap().unwrap();
+    assert_eq!((doc.version, doc.snapshot.clone()), (2, vec![0xBB; 4]));
+    let before = s.stats().unwrap();
+    // A batch with a fine new document and a stale one: nothing is written.
+    let fine = synthetic(
+        "u1",
+        "d1",
+        3,
+        record("CI", "u1", "Abidjan", "individual", None),
+    );
+    let mut stale = upd.clone();
+    stale.changes = vec![NewChange {
+        hash: rand_hash(),
+        actor: vec![1],
+        bytes: vec![2],
+    }];
+    assert!(matches!(
+        s.commit_docs(&[fine.clone(), stale]),
+        Err(StoreError::Conflict(id)) if id == w1.doc_id
+    ));
+    assert_eq!(s.stats().unwrap(), before, "the whole batch rolled back");
+    assert!(s.load_doc(fine.doc_id).unwrap().is_none());
+    assert!(s.interview(fine.doc_id).unwrap().is_none());
+    // Duplicate change hashes within the log are ignored, not errors.
+    let mut dup = synthetic(
+        "u1",
+        "d1",
+        0,
+        record("CI", "u1", "Abidjan", "individual", None),
+    );
+    dup.changes = w1.changes.clone();
+    s.commit_docs(&[dup]).unwrap();
+    assert_eq!(s.stats().unwrap().changes, before.changes);
+}
+
+fn feed_pages_and_cursor(s: &dyn CentralStore) {
+    let mine_a = synthetic("u1", "devA", 5, record("CI", "u1", "X", "individual", None));
+    let theirs = synthetic("u2", "devC", 4, record("CI", "u2", "X", "individual", None));
+    let mine_b = synthetic("u1", "devB", 5, record("CI", "u1", "X", "individual", None));
+    s.commit_docs(std::slice::from_ref(&mine_a)).unwrap();
+    s.commit_docs(std::slice::from_ref(&theirs)).unwrap();
+    s.commit_docs(std::slice::from_ref(&mine_b)).unwrap();
+    let top = s.stats().unwrap().max_seq;
+    let want: Vec<Vec<u8>> = mine_a
+        .changes
+        .iter()
+        .chain(&mine_b.changes)
+        .map(|c| c.bytes.clone())
+        .collect();
+    // Pages of 3: every change of u1 exactly once, in log order.
+    let mut cursor = 0;
+    let mut got = Vec::new();
+    let mut seqs = Vec::new();
+    let mut pages = 0;
+    loop {
+        let p = s.feed("u1", "devX", cursor, 3, usize::MAX).unwrap();
+        pages += 1;
+        assert!(p.cursor >= cursor);
+        for it in &p.items {
+            assert!(it.seq > cursor && it.seq <= p.cursor);
+            seqs.push(it.seq);
+            got.push(it.bytes.clone());
+        }
+        cursor = p.cursor;
+        if !p.more {
+            break;
+        }
+        assert_eq!(p.items.len(), 3);
+    }
+    assert_eq!(got, want);
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
+    assert_eq!(pages, 4);
+    assert_eq!(
+        cursor, top,
+        "a final page moves the cursor to the store's top"
+    );
+    // Nothing new: same cursor, no items.
+    let p = s.feed("u1", "devX", cursor, 3, usize::MAX).unwrap();
+    assert!(p.items.is_empty() && !p.more && p.cursor == top);
+    // The sending device does not get its own changes back, but moves past them.
+    let p = s.feed("u1", "devA", 0, 100, usize::MAX).unwrap();
+    let own: HashSet<Vec<u8>> = mine_a.changes.iter().map(|c| c.bytes.clone()).collect();
+    assert_eq!(p.items.len(), 5);
+    assert!(p.items.iter().all(|i| !own.contains(&i.bytes)));
+    assert_eq!(p.cursor, top);
+    assert!(p.items.iter().all(|i| i.doc_id == mine_b.doc_id));
+    // A byte budget stops a page early (after the item that crosses it).
+    let p = s.feed("u1", "devX", 0, 100, 1).unwrap();
+    assert_eq!(p.items.len(), 1);
+    assert!(p.more);
+    assert_eq!(p.cursor, p.items[0].seq);
+    // Another owner sees only their own document.
+    let p = s.feed("u2", "devX", 0, 100, usize::MAX).unwrap();
+    assert_eq!(p.items.len(), 4);
+    assert!(p.items.iter().all(|i| i.doc_id == theirs.doc_id));
+}
+
+fn interview_filters_and_counts(s: &dyn CentralStore) {
+    let mut writes = Vec::new();
+    for i in 0..30 {
+        let country = ["CI", "SN", "CM"][i % 3];
+        let city = ["Abidjan", "Dakar"][i % 2];
+        let seg = ["individual", "business"][i % 5 % 2];
+        let review = (i % 4 == 0).then_some("approved");
+        let user = format!("u{}", i % 2);
+        writes.push(synthetic(
+            &user,
+            "d",
+            1,
+            record(country, &user, city, seg, review),
+        ));
+    }
+    s.commit_docs(&writes[..15]).unwrap();
+    let mid = s.stats().unwrap().max_seq;
+    s.commit_docs(&writes[15..]).unwrap();
+    let count = |f: InterviewFilter| {
+        let n = s.count_interviews(&f).unwrap();
+        let listed = s
+            .list_interviews(&InterviewFilter {
+                limit: Some(1000),
+                ..f.clone()
+            })
+            .unwrap();
+        assert_eq!(listed.len() as u64, n, "list and count agree for {f:?}");
+        let expect = writes
+            .iter()
+            .filter(|w| {
+                let r = &w.record;
+                (f.countries.is_empty() || f.countries.contains(&r.country))
+                    && f.created_by.as_ref().is_none_or(|v| *v == r.created_by)
+                    && f.city
+                        .as_deref()
+                        .is_none_or(|v| r.answer_str("city") == Some(v))
+                    && f.segment
+                        .as_deref()
+                        .is_none_or(|v| r.answer_str("segment") == Some(v))
+                    && f.review_state
+                        .as_ref()
+                        .is_none_or(|v| r.review_state.as_ref() == Some(v))
+            })
+            .count() as u64;
+        (n, expect)
+    };
+    for f in [
+        InterviewFilter::default(),
+        InterviewFilter {
+            countries: vec!["CI".into()],
+            ..Default::default()
+        },
+        InterviewFilter {
+            countries: vec!["CI".into(), "SN".into()],
+            ..Default::default()
+        },
+        InterviewFilter {
+            city: Some("Dakar".into()),
+            ..Default::default()
+        },
+        InterviewFilter {
+            segment: Some("business".into()),
+            countries: vec!["CM".into()],
+            ..Default::default()
+        },
+        InterviewFilter {
+            review_state: Some("approved".into()),
+            ..Default::default()
+        },
+        InterviewFilter {
+            created_by: Some("u1".into()),
+            city: Some("Dakar".into()),
+            ..Default::default()
+        },
+        InterviewFilter {
+            countries: vec!["ZZ".into()],
+            ..Default::default()
+        },
+    ] {
+        let (n, expect) = count(f);
+        assert_eq!(n, expect);
+    }
+    assert_eq!(
+        s.count_interviews(&InterviewFilter {
+            since_seq: Some(mid),
+            ..Default::default()
+        })
+        .unwrap(),
+        15
+    );
+    // Newest first, then by id; limit and offset page through.
+    let all = s
+        .list_interviews(&InterviewFilter {
+            limit: Some(100),
+            ..Default::default()
+        })
+        .unwrap();
+    let keys: Vec<(String, String)> = all
+        .iter()
+        .map(|r| (r.created_at.clone(), r.interview_id.clone()))
+        .collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    assert_eq!(keys, sorted);
+    let page2 = s
+        .list_interviews(&InterviewFilter {
+            limit: Some(7),
+            offset: Some(7),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(page2.len(), 7);
+    assert_eq!(page2[0].interview_id, all[7].interview_id);
+}
+
+fn for_each_interview_streams_every_match_in_id_order(s: &dyn CentralStore) {
+    // More than one 2,000-row page.
+    let writes: Vec<DocWrite> = (0..2300)
+        .map(|i| {
+            let c = if i % 10 == 0 { "SN" } else { "CI" };
+            synthetic("u1", "d", 1, record(c, "u1", "X", "individual", None))
+        })
+        .collect();
+    for chunk in writes.chunks(500) {
+        s.commit_docs(chunk).unwrap();
+    }
+    let mut ids = Vec::new();
+    let mut seqs = Vec::new();
+    s.for_each_interview(
+        &InterviewFilter {
+            limit: Some(3),
+            ..Default::default()
+        },
+        &mut |r, seq| {
+            ids.push(r.interview_id);
+            seqs.push(seq);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(ids.len(), 2300, "limit is ignored");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted);
+    let expect: BTreeSet<String> = writes.iter().map(|w| w.doc_id.to_string()).collect();
+    assert_eq!(ids.iter().cloned().collect::<BTreeSet<_>>(), expect);
+    assert!(seqs.iter().all(|s| *s > 0));
+    let mut sn = 0;
+    s.for_each_interview(
+        &InterviewFilter {
+            countries: vec!["SN".into()],
+            ..Default::default()
+        },
+        &mut |r, _| {
+            assert_eq!(r.country, "SN");
+            sn += 1;
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(sn, 230);
+    // A visitor error stops the walk and comes back.
+    let mut n = 0;
+    let r = s.for_each_interview(&InterviewFilter::default(), &mut |_, _| {
+        n += 1;
+        if n == 5 {
+            Err(StoreError::NotFound("stop".into()))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(matches!(r, Err(StoreError::NotFound(_))));
+    assert_eq!(n, 5);
+}
+
+fn change_log_and_server_edits(s: &dyn CentralStore) {
+    let forms = forms(s);
+    let u = new_user(s, "awa", Role::Employee, &["CI"]);
+    let coord = new_user(s, "coord", Role::Coordinator, &["CI"]);
+    let mut iv = interview(&u, Uuid::new_v4(), 8);
+    push(
+        s,
+        &forms,
+        Caller {
+            user: &u,
+            source: "dev-1",
+        },
+        &[full_push(&mut iv)],
+    )
+    .unwrap();
+    let actor = actor_from_uuid(Uuid::new_v4());
+    let source = format!("server:{}", coord.id);
+    let (_, rec) = central_store::merge::edit(s, &forms, &actor, &source, iv.id(), |iv| {
+        iv.set_review(ReviewState::Approved, &coord.id)
+    })
+    .unwrap();
+    assert_eq!(rec.review_state.as_deref(), Some("approved"));
+    assert_eq!(
+        s.interview(iv.id())
+            .unwrap()
+            .unwrap()
+            .review_state
+            .as_deref(),
+        Some("approved")
+    );
+    let log = s.change_log(iv.id()).unwrap();
+    let device_changes = iv.changes_since(&[]);
+    assert_eq!(log.len(), device_changes.len() + 1);
+    for (m, c) in log.iter().zip(&device_changes) {
+        assert_eq!(m.hash, c.hash().to_string());
+        assert_eq!(m.source, "dev-1");
+    }
+    assert_eq!(log.last().unwrap().source, source);
+    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+    // doc_changes rebuilds the same document as the snapshot.
+    let rebuilt = Interview::from_changes(
+        s.doc_changes(iv.id())
+            .unwrap()
+            .iter()
+            .map(|b| automerge::Change::from_bytes(b.clone()).unwrap())
+            .collect(),
+    )
+    .unwrap();
+    let mut rebuilt = rebuilt;
+    let want: Vec<Hash> = s.doc_heads(iv.id()).unwrap();
+    let got: Vec<Hash> = rebuilt.heads().iter().map(|h: &ChangeHash| h.0).collect();
+    assert_eq!(got, want);
+    // The device gets the coordinator's change in its feed.
+    let p = s.feed(&u.id, "dev-1", 0, 100, usize::MAX).unwrap();
+    assert_eq!(p.items.len(), 1);
+    assert!(s.change_log(Uuid::new_v4()).unwrap().is_empty());
+}
+
+fn audit_log_newest_first(s: &dyn CentralStore) {
+    for i in 0..5 {
+        s.audit(&AuditEntry {
+            at: 100 + i,
+            actor: "admin".into(),
+            action: format!("action{i}"),
+            target: "t".into(),
+            detail: "d".into(),
+        })
+        .unwrap();
+    }
+    let log = s.audit_log(3).unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["action4", "action3", "action2"]);
+    assert_eq!(log[0].at, 104);
+}
+
+fn forms_round_trip(s: &dyn CentralStore) {
+    s.put_form("b-form", 2, "{\"v\":2}").unwrap();
+    s.put_form("a-form", 1, "{}").unwrap();
+    s.put_form("b-form", 1, "{\"v\":1}").unwrap();
+    s.put_form("b-form", 2, "{\"v\":22}").unwrap();
+    assert_eq!(
+        s.forms().unwrap(),
+        vec![
+            ("a-form".to_owned(), 1, "{}".to_owned()),
+            ("b-form".to_owned(), 1, "{\"v\":1}".to_owned()),
+            ("b-form".to_owned(), 2, "{\"v\":22}".to_owned()),
+        ]
+    );
+}
+
+// --- PostgreSQL only ---------------------------------------------------------
+
+/// A raw transaction on its own connection, driven step by step from the test.
+struct RawTx {
+    cmd: mpsc::Sender<Option<String>>,
+    res: mpsc::Receiver<Result<Vec<i64>, String>>,
+}
+
+impl RawTx {
+    fn open(url: &str) -> RawTx {
+        let (cmd, cmd_rx) = mpsc::channel::<Option<String>>();
+        let (res_tx, res) = mpsc::channel();
+        let url = url.to_owned();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (mut client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                let tx = client.transaction().await.unwrap();
+                while let Ok(Some(sql)) = cmd_rx.recv() {
+                    let r = tx
+                        .query(&sql, &[])
+                        .await
+                        .map(|rows| {
+                            rows.iter()
+                                .filter_map(|r| r.try_get::<_, i64>(0).ok())
+                                .collect()
+                        })
+                        .map_err(|e| e.to_string());
+                    res_tx.send(r).unwrap();
+                }
+                tx.commit().await.unwrap();
+                res_tx.send(Ok(vec![])).unwrap();
+            });
+        });
+        RawTx { cmd, res }
+    }
+    fn query(&self, sql: &str) -> Vec<i64> {
+        self.cmd.send(Some(sql.to_owned())).unwrap();
+        self.res.recv().unwrap().unwrap()
+    }
+    fn commit(self) {
+        self.cmd.send(None).unwrap();
+        self.res.recv().unwrap().unwrap();
+    }
+}
+
+/// A writer that got a lower seq commits after one with a higher seq would,
+/// if nothing prevented it: the feed must never return a cursor past the
+/// uncommitted change, and a device resuming from any cursor gets both.
+#[test]
+fn pg_feed_cursor_never_skips_a_change_committed_late() {
+    let db = TestDb::create();
+    let store = Arc::new(PgStore::connect(&db.url).unwrap());
+    let first = synthetic("u1", "devA", 1, record("CI", "u1", "X", "individual", None));
+    store.commit_docs(std::slice::from_ref(&first)).unwrap();
+    let c0 = store.feed("u1", "devX", 0, 100, usize::MAX).unwrap().cursor;
+
+    // Slow writer: follows the store's protocol (the seq lock, then insert),
+    // gets seq N, and stays uncommitted.
+    let slow = RawTx::open(&db.url);
+    slow.query(&format!(
+        "SELECT pg_advisory_xact_lock({})",
+        central_store::postgres::SEQ_LOCK
+    ));
+    let slow_doc = Uuid::now_v7();
+    let slow_seq = slow.query(&format!(
+        "INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
+         VALUES ('{slow_doc}', 'u1', '\\x{}', '\\x01', 'devS', '\\x0102', 0) RETURNING seq",
+        hex(&rand_hash())
+    ))[0];
+    assert!(slow_seq as u64 > c0);
+
+    // Fast writer: a normal commit through the store, started after the slow one.
+    let fast = synthetic("u1", "devB", 1, record("CI", "u1", "X", "individual", None));
+    let (done_tx, done_rx) = mpsc::channel();
+    let st = store.clone();
+    let fw = fast.clone();
+    let handle = std::thread::spawn(move || {
+        st.commit_docs(std::slice::from_ref(&fw)).unwrap();
+        done_tx.send(()).unwrap();
+    });
+    // While the slow change is in flight, the cursor stays below it.
+    for _ in 0..10 {
+        let p = store.feed("u1", "devX", c0, 100, usize::MAX).unwrap();
+        assert!(
+            p.cursor < slow_seq as u64,
+            "cursor {} passed uncommitted seq {slow_seq}",
+            p.cursor
+        );
+        assert!(p.items.is_empty());
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert!(
+        done_rx.try_recv().is_err(),
+        "the fast writer must wait for the seq lock, so it cannot commit a higher seq first"
+    );
+    slow.commit();
+    handle.join().unwrap();
+    let p = store.feed("u1", "devX", c0, 100, usize::MAX).unwrap();
+    let seqs: Vec<u64> = p.items.iter().map(|i| i.seq).collect();
+    assert_eq!(seqs.len(), 2);
+    assert_eq!(seqs[0], slow_seq as u64, "the late commit is delivered");
+    assert!(seqs[1] > seqs[0], "seq order is commit order");
+    assert_eq!(p.items[1].doc_id, fast.doc_id);
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Many writers commit concurrently while a reader follows the feed from its
+/// cursor: the reader ends with every change exactly once.
+#[test]
+fn pg_feed_follower_sees_every_change_under_concurrent_writers() {
+    let db = TestDb::create();
+    let store = Arc::new(PgStore::connect(&db.url).unwrap());
+    const WRITERS: usize = 4;
+    const BATCHES: usize = 60;
+    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut expected = HashSet::new();
+    let mut handles = Vec::new();
+    for w in 0..WRITERS {
+        let writes: Vec<DocWrite> = (0..BATCHES)
+            .map(|_| {
+                synthetic(
+                    "u1",
+                    &format!("w{w}"),
+                    3,
+                    record("CI", "u1", "X", "individual", None),
+                )
+            })
+            .collect();
+        expected.extend(
+            writes
+                .iter()
+                .flat_map(|wr| wr.changes.iter().map(|c| c.hash)),
+        );
+        let (st, done) = (store.clone(), done.clone());
+        handles.push(std::thread::spawn(move || {
+            for wr in writes {
+                st.commit_docs(std::slice::from_ref(&wr)).unwrap();
+            }
+            done.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+    }
+    let mut seen: Vec<(u64, Uuid)> = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let finished = done.load(std::sync::atomic::Ordering::SeqCst) == WRITERS;
+        let p = store.feed("u1", "reader", cursor, 50, usize::MAX).unwrap();
+        seen.extend(p.items.iter().map(|i| (i.seq, i.doc_id)));
+        cursor = p.cursor;
+        if finished && !p.more {
+            break;
+        }
+    }
+    for h in handles {
+        h.join().unwrap();
+    }
+    let all = store.feed("u1", "reader", 0, 100_000, usize::MAX).unwrap();
+    let all_seqs: Vec<(u64, Uuid)> = all.items.iter().map(|i| (i.seq, i.doc_id)).collect();
+    assert_eq!(all_seqs.len(), WRITERS * BATCHES * 3);
+    assert_eq!(
+        seen, all_seqs,
+        "the follower saw every change once, in order"
+    );
+    assert_eq!(expected.len(), WRITERS * BATCHES * 3);
+    assert_eq!(store.stats().unwrap().changes as usize, expected.len());
+}
+
+#[test]
+fn pg_replicas_migrate_once_when_starting_together() {
+    let db = TestDb::create();
+    let versions: Vec<i64> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                sc.spawn(|| {
+                    PgStore::connect_with(&db.url, 2)
+                        .unwrap()
+                        .schema_version()
+                        .unwrap()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(versions.iter().all(|v| *v == versions[0] && *v >= 1));
+    let again = PgStore::connect(&db.url).unwrap();
+    assert_eq!(again.schema_version().unwrap(), versions[0]);
+}
+
+#[test]
+fn pg_bad_url_and_unreachable_server_are_errors() {
+    assert!(matches!(
+        PgStore::connect("postgres://x:notaport/db"),
+        Err(StoreError::Db(_))
+    ));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let e = PgStore::connect(&format!("postgres://postgres@127.0.0.1:{port}/none")).unwrap_err();
+    assert!(matches!(e, StoreError::Db(_)), "{e}");
+}
