@@ -1,2 +1,376 @@
 #![allow(clippy::unwrap_used)]
-//! Dashboard in headless Chromium (being written).
+//! The dashboard in headless Chromium (chromedriver + fantoccini): a
+//! coordinator logs in, sees only their country, reviews an interview
+//! (state, comment, tag) while the employee's device fixes the same interview
+//! offline; after the device syncs, the dashboard shows both and the device
+//! holds the review. Screenshots go to `target/screenshots/`.
+//!
+//! chromedriver comes from `FIELDVOICE_WEBDRIVER_URL` (started by
+//! scripts/ci/setup.d/40-chromium.sh) or is started here from PATH.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use central_store::Role;
+use fantoccini::{Client, ClientBuilder, Locator};
+use fieldvoice_tests::complete_answers;
+use fieldvoice_tests::dashboard::{push_interview, user_with_password};
+use fieldvoice_tests::server::TestServer;
+use serde_json::json;
+use survey_model::ReviewState;
+
+const PW: &str = "browser-test-password";
+
+/// A chromedriver to talk to: the CI one, or one started for this test.
+struct Driver {
+    url: String,
+    child: Option<std::process::Child>,
+}
+
+impl Driver {
+    fn get() -> Driver {
+        if let Ok(url) = std::env::var("FIELDVOICE_WEBDRIVER_URL") {
+            return Driver { url, child: None };
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver not found: run scripts/ci/setup.d/40-chromium.sh \
+                 (apt-get install chromium chromium-driver)",
+            );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Driver {
+            url,
+            child: Some(child),
+        }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(c) = &mut self.child {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+async fn browser(driver: &Driver, profile: &std::path::Path) -> Client {
+    let binary =
+        std::env::var("FIELDVOICE_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": binary,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.display()),
+            ]
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("WebDriver session with Chromium")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(screenshots().join(name), png).unwrap();
+}
+
+async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
+/// Wait until the element's text contains `want` (pages change after posts).
+async fn wait_text(c: &Client, css: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(e) = c.find(Locator::Css(css)).await
+            && let Ok(t) = e.text().await
+            && t.contains(want)
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{css} never showed {want:?}; page: {}",
+            c.source().await.unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn fill(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinator_reviews_while_the_device_fixes_offline() {
+    let server = TestServer::start().await;
+    let url = server.url.clone();
+    user_with_password(&server, "coord.ci", Role::Coordinator, "CI", PW);
+    let (emp, code) = server.user_with_code("awa.ci", Role::Employee, "CI");
+    let (sn_emp, _) = server.user_with_code("fatou.sn", Role::Employee, "SN");
+    for i in 0..5 {
+        let nps = [10, 9, 7, 3, 0][i];
+        let a: Vec<_> = complete_answers(nps)
+            .into_iter()
+            .map(|(k, v)| match k {
+                "city" => (k, json!(["Abidjan", "Korhogo"][i % 2])),
+                "segment" => (k, json!(["individual", "business"][i % 2])),
+                _ => (k, v),
+            })
+            .collect();
+        push_interview(&server, &emp, "2026-11-30T08:00:00Z", &a);
+    }
+    let mut sn_ids = Vec::new();
+    for nps in [2, 8] {
+        let a: Vec<_> = complete_answers(nps)
+            .into_iter()
+            .map(|(k, v)| {
+                if k == "city" {
+                    (k, json!("Dakar"))
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        sn_ids.push(push_interview(&server, &sn_emp, "2026-11-30T08:30:00Z", &a));
+    }
+
+    // The employee's phone: one interview, synced.
+    let device = server.device("awa-phone", &code).await;
+    let form = device.lock().form("mcmb-interview", None).unwrap();
+    let id = {
+        let mut s = device.lock();
+        let mut iv = s.create_interview(&form).unwrap();
+        for (k, v) in complete_answers(5) {
+            iv.set_answer_json(&form, k, &v).unwrap();
+        }
+        iv.submit(&form).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+        iv.id()
+    };
+    assert_eq!(device.sync().await.unwrap().docs_acknowledged, 1);
+
+    let driver = Driver::get();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+
+    // Not logged in: the dashboard sends us to the sign-in form.
+    c.goto(&format!("{url}/")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/dashboard/login")
+    );
+    shot(&c, "dashboard-login.png").await;
+    fill(&c, "#login", "coord.ci").await;
+    fill(&c, "#password", "wrong password").await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, ".err", "Wrong login or password").await;
+    fill(&c, "#password", PW).await;
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+
+    // Progress: only CI (6 interviews), no Senegal anywhere.
+    wait_text(&c, "#total", "6").await;
+    let page = c.source().await.unwrap();
+    assert!(page.contains(&emp.name));
+    assert!(!page.contains(&sn_emp.name));
+    assert!(!page.contains("Dakar"));
+    assert!(text(&c, "#by-country").await.contains("CI"));
+    assert!(!text(&c, "#by-country").await.contains("SN"));
+    assert!(text(&c, "#by-place").await.contains("Korhogo"));
+    assert!(c.find(Locator::Css("svg rect")).await.is_ok(), "SVG charts");
+    shot(&c, "dashboard-progress.png").await;
+
+    // Another country's pages are refused in the browser too.
+    c.goto(&format!("{url}/dashboard/?country=SN"))
+        .await
+        .unwrap();
+    assert!(c.source().await.unwrap().contains("403"));
+    c.goto(&format!("{url}/dashboard/interviews/{}", sn_ids[0]))
+        .await
+        .unwrap();
+    assert!(c.source().await.unwrap().contains("404"));
+
+    // Review queue, filtered to detractors.
+    c.goto(&format!("{url}/dashboard/reviews")).await.unwrap();
+    wait_text(&c, "#count", "6 interviews").await;
+    c.find(Locator::Css("#nps_band"))
+        .await
+        .unwrap()
+        .select_by_value("detractor")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#apply"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // NPS 3, 0 and the device's 5.
+    wait_text(&c, "#count", "3 interviews").await;
+    shot(&c, "dashboard-review-queue.png").await;
+
+    // Meanwhile the employee fixes the interview offline (not synced yet).
+    {
+        let mut s = device.lock();
+        let mut iv = s.load(id).unwrap();
+        iv.set_answer_json(&form, "city", &json!("Bouaké Nord"))
+            .unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+    }
+
+    // Open the device's interview from the queue and review it.
+    c.find(Locator::Css(&format!(
+        "a[href='/dashboard/interviews/{id}']"
+    )))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    wait_text(&c, "#review-state", "unreviewed").await;
+    assert!(text(&c, "#answers").await.contains("City or village"));
+    c.find(Locator::Css("#state"))
+        .await
+        .unwrap()
+        .select_by_value("has_issues")
+        .await
+        .unwrap();
+    c.find(Locator::Css("#set-review"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#review-state", "has issues").await;
+    fill(
+        &c,
+        "#comment",
+        "Please confirm the district with the customer",
+    )
+    .await;
+    c.find(Locator::Css("#add-comment"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#comments", "Please confirm the district").await;
+    fill(&c, "#tag", "root_cause:network").await;
+    c.find(Locator::Css("#add-tag"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "#tags", "root_cause:network").await;
+    // Before the device syncs, the dashboard still has the old city.
+    assert!(text(&c, "#answers").await.contains("Bouaké"));
+    assert!(!text(&c, "#answers").await.contains("Bouaké Nord"));
+
+    // The device syncs: its fix goes up, the review comes down.
+    let report = device.sync().await.unwrap();
+    assert_eq!(report.docs_acknowledged, 1);
+    {
+        let s = device.lock();
+        let iv = s.load(id).unwrap();
+        assert_eq!(iv.review_state(), Some(ReviewState::HasIssues));
+        assert!(
+            iv.comments()
+                .iter()
+                .any(|c| c.text == "Please confirm the district with the customer")
+        );
+        assert!(iv.tags().contains(&"root_cause:network".to_owned()));
+        assert_eq!(
+            iv.answers(&form).get("city").map(|a| a.to_json()),
+            Some(json!("Bouaké Nord"))
+        );
+    }
+
+    // The dashboard shows the merged document: the fix and the review.
+    c.refresh().await.unwrap();
+    wait_text(&c, "#answers", "Bouaké Nord").await;
+    assert!(text(&c, "#review-state").await.contains("has issues"));
+    assert!(
+        text(&c, "#comments")
+            .await
+            .contains("Please confirm the district")
+    );
+    assert!(text(&c, "#tags").await.contains("root_cause:network"));
+    let history = text(&c, "#history").await;
+    assert!(
+        history.contains("Name of coord.ci (coordinator) on the dashboard"),
+        "{history}"
+    );
+    assert!(
+        history.contains(&format!("{} (employee) on device", emp.name)),
+        "{history}"
+    );
+    shot(&c, "dashboard-interview.png").await;
+
+    // Log out: the session is gone.
+    c.find(Locator::Css("header button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "sign-in").await;
+    c.goto(&format!("{url}/dashboard/reviews")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/dashboard/login")
+    );
+    c.close().await.unwrap();
+}

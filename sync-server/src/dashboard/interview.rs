@@ -184,7 +184,7 @@ fn render(
                     " " button.primary type="submit" id="set-review" { "Set state" }
                 }
                 h2 { "Tags" }
-                p #tags {
+                div #tags {
                     @for t in &r.tags {
                         form method="post" action=(format!("/dashboard/interviews/{id}/tag")) {
                             input type="hidden" name="csrf" value=(who.csrf);

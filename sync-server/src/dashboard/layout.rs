@@ -18,8 +18,8 @@ header a{color:#fff;text-decoration:none;font-weight:600}header .me{margin-left:
 header form{display:inline}header button{background:none;border:1px solid #fff;color:#fff;border-radius:3px;cursor:pointer}\
 main{padding:1rem;max-width:1200px;margin:auto}h1{font-size:1.3rem;margin:.2rem 0 1rem}h2{font-size:1.05rem;margin:1.2rem 0 .4rem}\
 .cards{display:flex;gap:.6rem;flex-wrap:wrap}.card{background:#fff;border-radius:6px;padding:.6rem .9rem;min-width:9rem;box-shadow:0 1px 2px #0002}\
-.card b{display:block;font-size:1.4rem}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:1rem}\
-section{background:#fff;border-radius:6px;padding:.6rem .9rem;box-shadow:0 1px 2px #0002;overflow-x:auto}\
+.card b{display:block;font-size:1.4rem}.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));gap:0 1rem;margin-top:1rem}\
+section{background:#fff;border-radius:6px;padding:.6rem .9rem;margin:0 0 1rem;box-shadow:0 1px 2px #0002;overflow-x:auto}\
 table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.25rem .4rem;border-bottom:1px solid #e3e7eb;vertical-align:top}\
 th{font-weight:600;color:#51606f;font-size:.85rem}td.n,th.n{text-align:right}\
 .pro{color:#17803d}.pas{color:#8a6d00}.det{color:#b42318}.muted{color:#6b7785}\
@@ -31,7 +31,7 @@ input,select,textarea,button{font:inherit;padding:.25rem .4rem}button.primary{ba
 blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fffbe6;border-left:4px solid #e0b400;font-size:1.05rem}\
 .err{background:#fbd5d2;padding:.6rem;border-radius:4px}.pager{display:flex;gap:1rem;margin-top:.6rem}\
 .login{max-width:340px;margin:4rem auto;background:#fff;padding:1.2rem;border-radius:6px;box-shadow:0 1px 3px #0003}\
-.login label{margin-bottom:.6rem}";
+.login label{margin-bottom:.6rem}#tags form{display:inline-block;margin:0 .4rem .3rem 0}";
 
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
