@@ -581,7 +581,9 @@ async fn openapi_document_lists_every_api_route() {
     }
     // And every documented path is routed (axum's bare 404/405 would mean not).
     for (path, item) in paths {
-        let concrete = path.replace("{id}", &Uuid::now_v7().to_string());
+        let concrete = path
+            .replace("{id}", &Uuid::now_v7().to_string())
+            .replace("{format}", "csv");
         for method in item.as_object().unwrap().keys() {
             let req = match method.as_str() {
                 "get" => http.get(format!("{}{concrete}", server.url)),

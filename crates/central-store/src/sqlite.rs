@@ -86,6 +86,12 @@ CREATE INDEX interviews_created ON interviews(created_at);
 CREATE INDEX interviews_agg ON interviews(country, city, segment, created_by, review_state,
   nps, has_complaint, sat_network, sat_shop, sat_call_centre, sat_billing, sat_mobile_money);
 ",
+    // 3: the review queue pages and counts on a covering index in its sort order.
+    r"
+DROP INDEX interviews_created;
+CREATE INDEX interviews_queue ON interviews(created_at, doc_id, country, city, segment,
+  review_state, nps, complaint_categories);
+",
 ];
 
 const READERS: usize = 4;

@@ -161,8 +161,12 @@ pub(crate) fn review_queue(
         rusqlite::params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
+    // Deferred join: page over the covering index, then read only the page's
+    // records (a deep OFFSET never touches the record JSON it skips).
     let sql = format!(
-        "SELECT record FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}",
+        "SELECT i.record FROM interviews i JOIN (
+           SELECT doc_id FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}
+         ) p ON p.doc_id = i.doc_id ORDER BY i.created_at DESC, i.doc_id",
         q.base.limit.unwrap_or(50).min(1000),
         q.base.offset.unwrap_or(0)
     );

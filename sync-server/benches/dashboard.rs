@@ -1,0 +1,323 @@
+//! Dashboard render times with 100,000 interviews: seeds a SQLite store (bulk
+//! insert of projection rows, plus one interview through the real merge path),
+//! then times each dashboard page and the stats API through the router, and
+//! prints p50/p99. Target (DESIGN.md): < 200 ms per page.
+//!
+//! `cargo bench -p sync-server --bench dashboard [-- INTERVIEWS]`
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::http::Request;
+use central_store::dashboard::Session;
+use central_store::merge::{Caller, push};
+use central_store::{CentralStore, NewUser, Role, SqliteStore};
+use rusqlite::params;
+use serde_json::json;
+use survey_model::{Interview, InterviewMeta, InterviewRecord, actor_from_uuid};
+use survey_protocol::DocPush;
+use sync_server::{AppState, Settings};
+use tower::ServiceExt;
+
+const COUNTRIES: [&str; 5] = ["CI", "SN", "CM", "ML", "BF"];
+const SEGMENTS: [&str; 4] = ["individual", "business", "mobile_money_user", "partner"];
+const CATS: [&str; 5] = [
+    "network_coverage",
+    "data_speed",
+    "billing",
+    "mobile_money",
+    "shop_service",
+];
+
+fn main() {
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(100_000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.sqlite3");
+    let store = SqliteStore::open(&path).unwrap();
+    let t0 = Instant::now();
+    let admin = store
+        .create_user(
+            &NewUser {
+                login: "admin".into(),
+                name: "Admin".into(),
+                role: Role::Admin,
+                countries: vec![],
+                password_hash: None,
+            },
+            0,
+        )
+        .unwrap();
+    let coord = store
+        .create_user(
+            &NewUser {
+                login: "coord.ci".into(),
+                name: "Coordinator CI".into(),
+                role: Role::Coordinator,
+                countries: vec!["CI".into()],
+                password_hash: None,
+            },
+            0,
+        )
+        .unwrap();
+    let emp = store
+        .create_user(
+            &NewUser {
+                login: "emp.ci".into(),
+                name: "Employee CI".into(),
+                role: Role::Employee,
+                countries: vec!["CI".into()],
+                password_hash: None,
+            },
+            0,
+        )
+        .unwrap();
+    seed_bulk(&path, n);
+    let seeded = t0.elapsed();
+    let store: Arc<dyn CentralStore> = Arc::new(store);
+    let state = AppState::new(store.clone(), Settings::default()).unwrap();
+    for (_, json) in survey_model::BUILTIN_FORMS {
+        state.install_form(json).unwrap();
+    }
+    // One real interview (Automerge document) for the interview page.
+    let form = survey_model::mcmb_form().unwrap();
+    let device = uuid::Uuid::new_v4();
+    let meta = InterviewMeta {
+        interview_id: uuid::Uuid::now_v7().to_string(),
+        form_id: form.id().into(),
+        form_version: form.version(),
+        campaign: "mcmb-2026".into(),
+        country: "CI".into(),
+        created_by: emp.id.clone(),
+        device_id: device.to_string(),
+        created_at: "2026-11-30T09:00:00Z".into(),
+    };
+    let mut iv = Interview::create(&form, meta, actor_from_uuid(device)).unwrap();
+    for (k, v) in answers(7) {
+        iv.set_answer_json(&form, k, &v).unwrap();
+    }
+    let real_id = iv.id();
+    push(
+        store.as_ref(),
+        &state.forms(),
+        Caller {
+            user: &emp,
+            source: "bench-device",
+        },
+        &[DocPush {
+            doc_id: real_id,
+            base_heads: vec![],
+            heads: vec![],
+            data: iv.save(),
+        }],
+    )
+    .unwrap();
+    let cookie = |user: &str, token: &str| {
+        store
+            .create_session(
+                &sync_server::auth::hash_secret(token),
+                &Session {
+                    user_id: user.into(),
+                    csrf: "bench".into(),
+                    created_at: central_store::unix_now(),
+                    expires_at: central_store::unix_now() + 3600,
+                },
+            )
+            .unwrap();
+        format!("fv_session={token}")
+    };
+    let admin_cookie = cookie(&admin.id, "bench-admin");
+    let coord_cookie = cookie(&coord.id, "bench-coord");
+    println!("seeded {n} interviews in {:.1} s", seeded.as_secs_f64());
+
+    let app = sync_server::router(state);
+    let pages: Vec<(&str, String, &str)> = vec![
+        ("progress, all countries (admin)", "/dashboard/".into(), &admin_cookie),
+        ("progress, one country (coordinator)", "/dashboard/".into(), &coord_cookie),
+        ("review queue, all (admin)", "/dashboard/reviews".into(), &admin_cookie),
+        ("review queue, one country", "/dashboard/reviews".into(), &coord_cookie),
+        (
+            "review queue, 4 filters",
+            "/dashboard/reviews?nps_band=detractor&complaint=billing&review_state=unreviewed&from=2026-11-29".into(),
+            &admin_cookie,
+        ),
+        ("review queue, page 1000", "/dashboard/reviews?page=1000".into(), &admin_cookie),
+        ("interview page", format!("/dashboard/interviews/{real_id}"), &coord_cookie),
+        ("GET /api/v1/stats (admin)", "/api/v1/stats".into(), &admin_cookie),
+    ];
+    println!(
+        "{:<40} {:>9} {:>9} {:>9}",
+        "page", "p50 ms", "p99 ms", "bytes"
+    );
+    for (name, uri, cookie) in pages {
+        let mut times = Vec::new();
+        let mut bytes = 0;
+        for i in 0..32 {
+            let req = Request::get(&uri)
+                .header("cookie", cookie)
+                .body(Body::empty())
+                .unwrap();
+            let t = Instant::now();
+            let resp = rt.block_on(app.clone().oneshot(req)).unwrap();
+            assert!(resp.status().is_success(), "{uri}: {}", resp.status());
+            let body = rt
+                .block_on(axum::body::to_bytes(resp.into_body(), usize::MAX))
+                .unwrap();
+            let dt = t.elapsed().as_secs_f64() * 1000.0;
+            bytes = body.len();
+            if i >= 2 {
+                times.push(dt);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        let p = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        println!("{name:<40} {:>9.1} {:>9.1} {bytes:>9}", p(0.5), p(0.99));
+    }
+}
+
+fn answers(i: usize) -> Vec<(&'static str, serde_json::Value)> {
+    let nps = (i * 7 % 11) as i64;
+    let mut a = vec![
+        ("consent", json!(true)),
+        ("segment", json!(SEGMENTS[i % 4])),
+        ("customer_name", json!("Awa Traoré")),
+        ("customer_phone", json!("+225 07 12 34 56 78")),
+        ("city", json!(format!("Ville {}", i % 97))),
+        ("area_type", json!("urban")),
+        (
+            "location",
+            json!({"lat": 5.3 + (i % 50) as f64 * 0.01, "lon": -4.0, "accuracy": 12.0}),
+        ),
+        ("services_used", json!(["mobile_voice", "mobile_money"])),
+        ("nps", json!(nps)),
+        (
+            "nps_reason",
+            json!("Le réseau coupe souvent le soir, mais le service client est aimable."),
+        ),
+        ("sat_network", json!(1 + (i % 5) as i64)),
+        ("sat_shop", json!(1 + ((i + 1) % 5) as i64)),
+        ("sat_call_centre", json!(1 + ((i + 2) % 5) as i64)),
+        ("sat_billing", json!(1 + ((i + 3) % 5) as i64)),
+        ("sat_mobile_money", json!(1 + ((i + 4) % 5) as i64)),
+        ("has_complaint", json!(if nps <= 6 { "yes" } else { "no" })),
+        (
+            "verbatim",
+            json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît."),
+        ),
+        ("verbatim_language", json!("fr")),
+        ("interview_date", json!("2026-11-30")),
+    ];
+    if nps <= 6 {
+        a.push(("complaint_categories", json!([CATS[i % 5]])));
+    }
+    a
+}
+
+/// Insert `n` projection rows (and 2,000 employees, 2,500 devices) in one transaction.
+fn seed_bulk(path: &std::path::Path, n: usize) {
+    let mut c = rusqlite::Connection::open(path).unwrap();
+    let tx = c.transaction().unwrap();
+    for e in 0..2000 {
+        let country = COUNTRIES[e % 5];
+        tx.execute(
+            "INSERT INTO users(id, login, name, role, countries, active, created_at)
+             VALUES (?1, ?2, ?3, 'employee', ?4, 1, 0)",
+            params![
+                format!("emp-{e}"),
+                format!("emp{e}"),
+                format!("Employee {e}"),
+                country
+            ],
+        )
+        .unwrap();
+        for d in 0..(1 + e % 2) {
+            let last: Option<i64> = (e % 7 != 0).then_some(1_764_500_000 + e as i64);
+            tx.execute(
+                "INSERT INTO devices(id, user_id, label, token_hash, created_at, last_sync_at)
+                 VALUES (?1, ?2, 'phone', ?3, 0, ?4)",
+                params![
+                    format!("dev-{e}-{d}"),
+                    format!("emp-{e}"),
+                    format!("tok-{e}-{d}").into_bytes(),
+                    last
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let mut st = tx
+        .prepare(
+            "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
+               device_id, created_at, status, submitted_at, review_state, city, segment, area_type,
+               nps, has_complaint, updated_at, updated_seq, record, sat_network, sat_shop,
+               sat_call_centre, sat_billing, sat_mobile_money, complaint_categories)
+             VALUES (?1, 'mcmb-2026', ?2, 'mcmb-interview', 1, ?3, ?4, ?5, 'submitted', ?5, ?6, ?7,
+               ?8, 'urban', ?9, ?10, 0, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+        )
+        .unwrap();
+    for i in 0..n {
+        let id = uuid::Uuid::now_v7().to_string();
+        let country = COUNTRIES[i % 5];
+        let emp = format!("emp-{}", (i * 13) % 2000 / 5 * 5 + i % 5);
+        let created = format!("2026-11-{:02}T{:02}:{:02}:00Z", 26 + i % 5, i % 24, i % 60);
+        let review = ["received", "has_issues", "approved", "rejected"]
+            .get(i % 9)
+            .copied();
+        let a = answers(i);
+        let record = InterviewRecord {
+            interview_id: id.clone(),
+            form_id: "mcmb-interview".into(),
+            form_version: 1,
+            campaign: "mcmb-2026".into(),
+            country: country.into(),
+            created_by: emp.clone(),
+            device_id: format!("dev-{i}"),
+            created_at: created.clone(),
+            status: "submitted".into(),
+            submitted_at: Some(created.clone()),
+            review_state: review.map(str::to_owned),
+            answers: a
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            tags: vec![],
+            comment_count: 0,
+            conflicts: vec![],
+            heads: vec!["00".repeat(32)],
+        };
+        let sats = central_store::dashboard::sats_of(&record);
+        let cats = central_store::dashboard::complaint_categories_of(&record);
+        st.execute(params![
+            id,
+            country,
+            emp,
+            record.device_id,
+            created,
+            review,
+            record.answer_str("city"),
+            record.answer_str("segment"),
+            record.answer_i64("nps"),
+            record.answer_str("has_complaint"),
+            i as i64,
+            serde_json::to_string(&record).unwrap(),
+            sats[0],
+            sats[1],
+            sats[2],
+            sats[3],
+            sats[4],
+            (!cats.is_empty()).then(|| format!(",{},", cats.join(","))),
+        ])
+        .unwrap();
+    }
+    drop(st);
+    tx.commit().unwrap();
+    c.execute_batch("ANALYZE").unwrap();
+}
