@@ -104,9 +104,20 @@ fn words(lang: &str) -> Words {
 }
 
 const ROW_H: f64 = 26.0;
-const LABEL_W: f64 = 220.0;
+const LABEL_W: f64 = 300.0;
 const CHART_W: f64 = 420.0;
-const TAIL_W: f64 = 150.0;
+const TAIL_W: f64 = 230.0;
+/// Longer labels are cut (the full text stays in the bar's tooltip).
+const LABEL_CHARS: usize = 44;
+
+fn short(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        label.to_owned()
+    } else {
+        let cut: String = label.chars().take(LABEL_CHARS - 1).collect();
+        format!("{}…", cut.trim_end())
+    }
+}
 
 /// NPS bars from −100 to 100 with 95% CI whiskers.
 fn nps_chart(groups: &[NpsStat]) -> String {
@@ -146,7 +157,7 @@ fn nps_chart(groups: &[NpsStat]) -> String {
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{:.1} [{:.1}, {:.1}] n={}</text>",
             LABEL_W - 8.0,
             y + 17.0,
-            esc(&g.label),
+            esc(&short(&g.label)),
             y + 5.0,
             (x1 - x0).max(0.5),
             ROW_H - 10.0,
@@ -184,14 +195,15 @@ fn bar_chart(rows: &[(String, f64, String)], max: f64, color: &str) -> String {
         let _ = write!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\">{}</text>\
-             <rect x=\"{LABEL_W}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\
+             <rect x=\"{LABEL_W}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{}</title></rect>\
              <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}</text>",
             LABEL_W - 8.0,
             y + 17.0,
-            esc(label),
+            esc(&short(label)),
             y + 5.0,
             bw.max(0.5),
             ROW_H - 10.0,
+            esc(label),
             LABEL_W + bw + 6.0,
             y + 17.0,
             esc(text)
@@ -264,7 +276,7 @@ pub fn render_html(s: &Summary) -> String {
     if let Some(n) = &s.nps_overall {
         let _ = write!(
             out,
-            "<div><b>NPS {:.1}</b>[{:.1}, {:.1}] n={}</div>",
+            "<div><b dir=\"ltr\">NPS {:.1}</b><span dir=\"ltr\">[{:.1}, {:.1}] n={}</span></div>",
             n.nps, n.ci_low, n.ci_high, n.n
         );
     }

@@ -85,6 +85,10 @@ fn export_countries(p: &Principal, asked: Option<&str>) -> Result<Vec<String>, A
     Ok(countries)
 }
 
+/// Exports running at once (each is one blocking thread doing a full scan);
+/// further requests wait their turn.
+static EXPORT_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
 fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
 }
@@ -135,6 +139,10 @@ pub async fn export(
     };
     let user_id = principal.user.id.clone();
     let part = part.to_owned();
+    let permit = EXPORT_PERMITS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
     let st = state.clone();
     let (file, manifest) = tokio::task::spawn_blocking(move || {
         if include_pii {
@@ -169,6 +177,7 @@ pub async fn export(
         Ok::<_, ApiError>(((file, name), manifest))
     })
     .await??;
+    drop(permit);
     let (file, name) = file;
     let content_type = match name.as_str() {
         "dictionary.csv" => "text/csv; charset=utf-8",
@@ -220,6 +229,10 @@ pub async fn report(
         }
     };
     let st = state.clone();
+    let _permit = EXPORT_PERMITS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::Unavailable)?;
     let summary = tokio::task::spawn_blocking(move || {
         let forms = st.forms();
         export::analysis::summarize(st.store.as_ref(), &forms, &countries, &lang, &mut |_| true)
