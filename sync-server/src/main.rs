@@ -77,7 +77,7 @@ async fn serve(
     let listen = listen.unwrap_or(config.listen);
     let store = config.open_store()?;
     let mut settings: Settings = config.settings();
-    settings.pseudonym_key = cli::export::pseudonym_key(None)?;
+    settings.pseudonym_key = cli::export::pseudonym_key(config.pseudonym_key_file.as_deref())?;
     let state = AppState::new(store, settings).context("loading forms")?;
     if state.forms().all().next().is_none() {
         for (_, json) in survey_model::BUILTIN_FORMS {

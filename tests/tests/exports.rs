@@ -300,6 +300,33 @@ async fn every_format_reads_back_with_real_readers_and_reruns_are_identical() {
         "pseudo-parquet",
         &["--format", "parquet", "--pii", "pseudonymize"],
     );
+    // The key can come from a file instead: same key, same pseudonyms.
+    let key_file = root.path().join("pseudonym.key");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let from_file = root.path().join("pseudo-file");
+    let out = Command::new(server_binary())
+        .arg("--database")
+        .arg(&db)
+        .args([
+            "export",
+            "--format",
+            "csv",
+            "--pii",
+            "pseudonymize",
+            "--out",
+        ])
+        .arg(&from_file)
+        .arg("--pseudonym-key-file")
+        .arg(&key_file)
+        .env_remove("FIELDVOICE_PSEUDONYM_KEY")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    same_files(&root.path().join("pseudo-csv"), &from_file);
     // Pseudonyms need a key; raw PII needs an admin, and is audited.
     let err = cli_fails(
         &db,

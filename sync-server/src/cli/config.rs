@@ -24,6 +24,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// `text` or `json`.
     pub log_format: String,
+    /// File holding the key of export pseudonyms (`FIELDVOICE_PSEUDONYM_KEY_FILE`;
+    /// `FIELDVOICE_PSEUDONYM_KEY` holds the key itself).
+    pub pseudonym_key_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Config {
@@ -41,6 +44,7 @@ impl Default for Config {
             login_per_minute: s.login_per_minute,
             request_timeout_secs: s.request_timeout.as_secs(),
             log_format: "text".into(),
+            pseudonym_key_file: None,
         }
     }
 }
@@ -79,6 +83,9 @@ impl Config {
         env_override("FIELDVOICE_ENROLL_PER_MINUTE", &mut c.enroll_per_minute)?;
         env_override("FIELDVOICE_LOGIN_PER_MINUTE", &mut c.login_per_minute)?;
         env_override("FIELDVOICE_LOG_FORMAT", &mut c.log_format)?;
+        if let Ok(f) = std::env::var("FIELDVOICE_PSEUDONYM_KEY_FILE") {
+            c.pseudonym_key_file = Some(f.into());
+        }
         if let Some(db) = database {
             c.database = db.to_owned();
         }

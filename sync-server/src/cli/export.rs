@@ -81,16 +81,16 @@ fn parse_format(s: &str) -> Result<Format, String> {
     Format::parse(s).map_err(|e| e.to_string())
 }
 
-/// The pseudonym key from `file`, else from the environment; `None` if neither is set.
+/// The pseudonym key: `$FIELDVOICE_PSEUDONYM_KEY` itself, else the contents of
+/// `file` (flag, `$FIELDVOICE_PSEUDONYM_KEY_FILE` or the config's
+/// `pseudonym_key_file`); `None` if neither is set. Never hard-coded.
 pub fn pseudonym_key(file: Option<&Path>) -> anyhow::Result<Option<PseudonymKey>> {
-    let bytes = if let Some(f) = file {
+    let bytes = if let Ok(v) = std::env::var(KEY_ENV) {
+        v.trim().as_bytes().to_vec()
+    } else if let Some(f) = file {
         let text =
             std::fs::read(f).with_context(|| format!("reading pseudonym key {}", f.display()))?;
         trim_bytes(&text).to_vec()
-    } else if let Ok(v) = std::env::var(KEY_ENV) {
-        v.trim().as_bytes().to_vec()
-    } else if let Ok(f) = std::env::var(KEY_FILE_ENV) {
-        return pseudonym_key(Some(Path::new(&f)));
     } else {
         return Ok(None);
     };
@@ -129,8 +129,11 @@ fn filter_for(countries: &[String], since: Option<u64>) -> InterviewFilter {
     }
 }
 
-pub async fn run_export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
+pub async fn run_export(config: &Config, mut args: ExportArgs) -> anyhow::Result<()> {
     let store = config.open_store()?;
+    if args.pseudonym_key_file.is_none() {
+        args.pseudonym_key_file = config.pseudonym_key_file.clone();
+    }
     tokio::task::spawn_blocking(move || export_blocking(store.as_ref(), &args)).await?
 }
 
@@ -139,7 +142,7 @@ fn export_blocking(store: &dyn CentralStore, args: &ExportArgs) -> anyhow::Resul
         "omit" => PiiPolicy::Omit,
         "pseudonymize" | "pseudonymise" => PiiPolicy::Pseudonymize(
             pseudonym_key(args.pseudonym_key_file.as_deref())?.with_context(|| {
-                format!("--pii pseudonymize needs a key: --pseudonym-key-file, ${KEY_FILE_ENV} or ${KEY_ENV}")
+                format!("--pii pseudonymize needs a key: ${KEY_ENV}, --pseudonym-key-file, ${KEY_FILE_ENV} or pseudonym_key_file in the config")
             })?,
         ),
         "include" => {
