@@ -3,8 +3,8 @@
 
 pub mod admin;
 pub mod config;
-pub mod migrate_store;
 pub mod export;
+pub mod migrate_store;
 pub mod simulate;
 
 use std::net::SocketAddr;
