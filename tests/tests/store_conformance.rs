@@ -74,6 +74,7 @@ conformance!(
     change_log_and_server_edits,
     audit_log_newest_first,
     forms_round_trip,
+    dashboard_sessions_expire_and_end,
 );
 
 // --- helpers -------------------------------------------------------------
@@ -265,8 +266,17 @@ fn identity_users_tokens_devices(s: &dyn CentralStore) {
         Some(200)
     );
     assert_eq!(s.list_devices(None).unwrap().len(), 1);
-    assert_eq!(s.list_devices(Some(std::slice::from_ref(&a.id))).unwrap().len(), 1);
-    assert!(s.list_devices(Some(std::slice::from_ref(&c.id))).unwrap().is_empty());
+    assert_eq!(
+        s.list_devices(Some(std::slice::from_ref(&a.id)))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        s.list_devices(Some(std::slice::from_ref(&c.id)))
+            .unwrap()
+            .is_empty()
+    );
     assert!(s.revoke_device("dev-a", 300).unwrap());
     assert!(
         !s.revoke_device("dev-a", 301).unwrap(),
@@ -813,6 +823,36 @@ fn forms_round_trip(s: &dyn CentralStore) {
     );
 }
 
+fn dashboard_sessions_expire_and_end(s: &dyn CentralStore) {
+    use central_store::dashboard::Session;
+    let c = new_user(s, "coord", Role::Coordinator, &["CI"]);
+    let sess = |created_at, expires_at| Session {
+        user_id: c.id.clone(),
+        csrf: "csrf-token".into(),
+        created_at,
+        expires_at,
+    };
+    s.create_session(&h(1), &sess(100, 200)).unwrap();
+    let (got, user) = s.session(&h(1), 150).unwrap().unwrap();
+    assert_eq!(
+        (got.csrf.as_str(), got.expires_at, user.id.as_str()),
+        ("csrf-token", 200, c.id.as_str())
+    );
+    assert!(
+        s.session(&h(1), 200).unwrap().is_none(),
+        "expired at its expiry time"
+    );
+    assert!(s.session(&h(2), 150).unwrap().is_none());
+    // A new session sweeps expired ones.
+    s.create_session(&h(2), &sess(300, 400)).unwrap();
+    assert!(
+        !s.delete_session(&h(1)).unwrap(),
+        "the expired session was swept"
+    );
+    assert!(s.delete_session(&h(2)).unwrap());
+    assert!(s.session(&h(2), 350).unwrap().is_none());
+}
+
 // --- PostgreSQL only ---------------------------------------------------------
 
 /// A raw transaction on its own connection, driven step by step from the test.
@@ -1023,4 +1063,163 @@ fn pg_bad_url_and_unreachable_server_are_errors() {
         .port();
     let e = PgStore::connect(&format!("postgres://postgres@127.0.0.1:{port}/none")).unwrap_err();
     assert!(matches!(e, StoreError::Db(_)), "{e}");
+}
+
+/// `admin migrate-store`: a SQLite store with every kind of row is copied into
+/// an empty PostgreSQL database by the real binary; the copy behaves the same.
+#[test]
+fn migrate_store_copies_sqlite_into_postgres_without_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("src.sqlite3");
+    let src = SqliteStore::open(&path).unwrap();
+    let s: &dyn CentralStore = &src;
+    let forms = forms(s);
+    let emp = new_user(s, "awa", Role::Employee, &["CI"]);
+    let coord = new_user(s, "coord", Role::Coordinator, &["CI"]);
+    s.set_password_hash(&coord.id, "$argon2id$v=19$fake")
+        .unwrap();
+    s.add_api_token(&coord.id, &h(1), "laptop", 10).unwrap();
+    s.add_enrollment_code(&emp.id, &h(2), i64::MAX).unwrap();
+    s.redeem_enrollment(&h(2), 20, "dev-1", "phone", &h(3))
+        .unwrap();
+    s.add_enrollment_code(&emp.id, &h(4), i64::MAX).unwrap();
+    s.redeem_enrollment(&h(4), 21, "dev-2", "old phone", &h(5))
+        .unwrap();
+    s.revoke_device("dev-2", 30).unwrap();
+    s.add_enrollment_code(&emp.id, &h(6), i64::MAX).unwrap();
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let mut iv = interview(&emp, Uuid::new_v4(), n);
+        push(
+            s,
+            &forms,
+            Caller {
+                user: &emp,
+                source: "dev-1",
+            },
+            &[full_push(&mut iv)],
+        )
+        .unwrap();
+        ids.push(iv.id());
+    }
+    let actor = actor_from_uuid(Uuid::new_v4());
+    central_store::merge::edit(
+        s,
+        &forms,
+        &actor,
+        &format!("server:{}", coord.id),
+        ids[1],
+        |iv| {
+            iv.add_comment(&coord.id, "coordinator", "Rappeler le client")
+                .map(|_| ())
+        },
+    )
+    .unwrap();
+    for i in 0..3 {
+        s.audit(&AuditEntry {
+            at: 40 + i,
+            actor: coord.id.clone(),
+            action: "review".into(),
+            target: ids[0].to_string(),
+            detail: String::new(),
+        })
+        .unwrap();
+    }
+    let before = s.stats().unwrap();
+    let feed_before = s.feed(&emp.id, "x", 0, 1000, usize::MAX).unwrap();
+    let audit_before = s.audit_log(10).unwrap();
+    drop(src);
+
+    let db = TestDb::create();
+    let out =
+        fieldvoice_tests::pg::admin(path.to_str().unwrap(), &["migrate-store", "--to", &db.url]);
+    assert!(
+        out.contains("document heads compared: 3, mismatches: 0"),
+        "{out}"
+    );
+    assert!(out.contains("migrate-store: identical"), "{out}");
+    assert!(!out.contains("DIFFERENT"), "{out}");
+
+    let pg = PgStore::connect(&db.url).unwrap();
+    let p: &dyn CentralStore = &pg;
+    assert_eq!(p.stats().unwrap(), before);
+    // Secrets work as before (still hashes only).
+    assert_eq!(p.user_by_api_token(&h(1)).unwrap().unwrap().id, coord.id);
+    assert_eq!(
+        p.user_by_login("coord").unwrap().unwrap().1.as_deref(),
+        Some("$argon2id$v=19$fake")
+    );
+    assert_eq!(p.device_by_token(&h(3)).unwrap().unwrap().0.id, "dev-1");
+    assert!(
+        p.device_by_token(&h(5)).unwrap().is_none(),
+        "revoked stays revoked"
+    );
+    assert!(matches!(
+        p.redeem_enrollment(&h(2), 50, "dev-x", "x", &h(7)),
+        Err(StoreError::InvalidCode)
+    ));
+    p.redeem_enrollment(&h(6), 50, "dev-3", "new phone", &h(8))
+        .unwrap();
+    // Documents, log and feed are identical.
+    let feed_after = p.feed(&emp.id, "x", 0, 1000, usize::MAX).unwrap();
+    assert_eq!(feed_after.cursor, feed_before.cursor);
+    let a: Vec<(u64, Vec<u8>)> = feed_before
+        .items
+        .iter()
+        .map(|i| (i.seq, i.bytes.clone()))
+        .collect();
+    let b: Vec<(u64, Vec<u8>)> = feed_after
+        .items
+        .iter()
+        .map(|i| (i.seq, i.bytes.clone()))
+        .collect();
+    assert_eq!(a, b);
+    for id in &ids {
+        let r = p.interview(*id).unwrap().unwrap();
+        assert_eq!(r.heads.len(), p.doc_heads(*id).unwrap().len());
+        assert_eq!(
+            p.change_log(*id).unwrap().len(),
+            p.doc_changes(*id).unwrap().len()
+        );
+    }
+    assert_eq!(p.interview(ids[1]).unwrap().unwrap().comment_count, 1);
+    let audit_after = p.audit_log(10).unwrap();
+    assert_eq!(
+        audit_after
+            .iter()
+            .map(|e| (e.at, e.action.clone()))
+            .collect::<Vec<_>>(),
+        audit_before
+            .iter()
+            .map(|e| (e.at, e.action.clone()))
+            .collect::<Vec<_>>()
+    );
+    // The sequences continue after the copied rows.
+    let w = synthetic(
+        &emp.id,
+        "dev-1",
+        1,
+        record("CI", &emp.id, "X", "individual", None),
+    );
+    p.commit_docs(std::slice::from_ref(&w)).unwrap();
+    assert_eq!(p.stats().unwrap().max_seq, before.max_seq + 1);
+    p.audit(&AuditEntry {
+        at: 99,
+        actor: "a".into(),
+        action: "after".into(),
+        target: String::new(),
+        detail: String::new(),
+    })
+    .unwrap();
+    assert_eq!(p.audit_log(1).unwrap()[0].action, "after");
+
+    // A second copy into the now non-empty database is refused.
+    let again = std::process::Command::new(fieldvoice_tests::server::server_binary())
+        .arg("--database")
+        .arg(&path)
+        .args(["admin", "migrate-store", "--to", &db.url])
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
 }

@@ -43,7 +43,8 @@ pub const SEQ_LOCK: i64 = 0x0000_0066_7673_6571;
 
 /// Append-only migrations; index + 1 is the schema version. Text columns that
 /// are sorted use the "C" collation so the order matches SQLite's.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
   id TEXT PRIMARY KEY, login TEXT COLLATE "C" NOT NULL UNIQUE, name TEXT NOT NULL,
   role TEXT NOT NULL, countries TEXT NOT NULL, password_hash TEXT,
@@ -87,7 +88,16 @@ CREATE INDEX interviews_country ON interviews(country, created_at);
 CREATE INDEX interviews_review ON interviews(country, review_state);
 CREATE INDEX interviews_user ON interviews(created_by);
 CREATE INDEX interviews_seq ON interviews(updated_seq);
-"#];
+"#,
+    // 2: dashboard sessions (the dashboard aggregates use the trait's
+    // default implementations over the projection on this backend).
+    r#"
+CREATE TABLE sessions (
+  token_hash BYTEA PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
+  csrf TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
+"#,
+];
 
 /// Default number of pooled connections per store (per server process).
 pub const DEFAULT_POOL_SIZE: usize = 16;
@@ -1133,6 +1143,71 @@ impl CentralStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn create_session(&self, token_hash: &Hash, s: &crate::dashboard::Session) -> Result<()> {
+        self.tx(async |tx| {
+            tx.execute(
+                "DELETE FROM sessions WHERE expires_at <= $1",
+                &[&s.created_at],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO sessions(token_hash, user_id, csrf, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &&token_hash[..],
+                    &s.user_id,
+                    &s.csrf,
+                    &s.created_at,
+                    &s.expires_at,
+                ],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn session(
+        &self,
+        token_hash: &Hash,
+        now: i64,
+    ) -> Result<Option<(crate::dashboard::Session, User)>> {
+        let row = self.with(async |c| {
+            Ok(c.query_opt(
+                &format!(
+                    "SELECT s.user_id AS s_user, s.csrf, s.created_at AS s_created, s.expires_at,
+                            {USER_COLS}
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
+                ),
+                &[&&token_hash[..], &now],
+            )
+            .await?)
+        })?;
+        row.map(|r| {
+            Ok((
+                crate::dashboard::Session {
+                    user_id: r.try_get("s_user")?,
+                    csrf: r.try_get("csrf")?,
+                    created_at: r.try_get("s_created")?,
+                    expires_at: r.try_get("expires_at")?,
+                },
+                user_from_row(&r)?,
+            ))
+        })
+        .transpose()
+    }
+
+    fn delete_session(&self, token_hash: &Hash) -> Result<bool> {
+        self.with(async |c| {
+            Ok(c.execute(
+                "DELETE FROM sessions WHERE token_hash = $1",
+                &[&&token_hash[..]],
+            )
+            .await?
+                > 0)
+        })
     }
 
     fn stats(&self) -> Result<StoreStats> {

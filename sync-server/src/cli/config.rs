@@ -134,12 +134,11 @@ pub fn redact_url(url: &str) -> String {
     let rest = &url[scheme_end..];
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &rest[..at];
-            let user = userinfo.split(':').next().unwrap_or("");
+        Some(at) if rest[..at].contains(':') => {
+            let user = rest[..at].split(':').next().unwrap_or("");
             format!("{}{user}:***{}", &url[..scheme_end], &rest[at..])
         }
-        None => url.to_owned(),
+        _ => url.to_owned(),
     }
 }
 

@@ -1,8 +1,10 @@
 //! `fieldvoice-server simulate`: a field-day rehearsal over real HTTP.
 //!
-//! 1. starts a server process on a fresh SQLite store (or uses `--server`),
+//! 1. starts a server process on a fresh SQLite store, or `--replicas N`
+//!    processes on the PostgreSQL database given by `--database postgres://...`
+//!    (which must be empty), or uses `--server`,
 //! 2. bulk-imports N employees (CSV) and enrolls N devices, each a real device
-//!    store in a temp dir,
+//!    store in a temp dir, spread round-robin over the replicas,
 //! 3. creates M interviews offline across the devices,
 //! 4. syncs every device in a burst with concurrency C, and
 //! 5. prints throughput, bytes per interview, latency percentiles, server peak
@@ -34,6 +36,10 @@ pub struct SimulateArgs {
     /// Devices syncing at the same time during the burst.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// Server processes to start on the same database (PostgreSQL only);
+    /// devices are spread over them round-robin.
+    #[arg(long, default_value_t = 1)]
+    pub replicas: usize,
     /// Use this running server instead of starting one (needs --admin-token).
     #[arg(long)]
     pub server: Option<String>,
@@ -67,12 +73,30 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     b
 }
 
-async fn start_server(dir: &Path) -> anyhow::Result<(ServerProc, String)> {
+/// Start `replicas` server processes on `database` (a PostgreSQL URL), or
+/// one on a fresh SQLite store in `dir`; returns them and an admin token.
+async fn start_servers(
+    dir: &Path,
+    database: Option<&str>,
+    replicas: usize,
+) -> anyhow::Result<(Vec<ServerProc>, String)> {
+    let db: std::ffi::OsString = match database {
+        Some(url) => url.into(),
+        None => dir.join("server.sqlite3").into(),
+    };
+    let token = bootstrap(&db).await?;
+    let mut servers = Vec::new();
+    for _ in 0..replicas {
+        servers.push(start_server(&db).await?);
+    }
+    Ok((servers, token))
+}
+
+async fn bootstrap(db: &std::ffi::OsStr) -> anyhow::Result<String> {
     let exe = std::env::current_exe()?;
-    let db = dir.join("server.sqlite3");
     let out = tokio::process::Command::new(&exe)
         .arg("--database")
-        .arg(&db)
+        .arg(db)
         .args(["admin", "bootstrap"])
         .output()
         .await?;
@@ -85,9 +109,14 @@ async fn start_server(dir: &Path) -> anyhow::Result<(ServerProc, String)> {
         .find_map(|l| l.strip_prefix("token "))
         .ok_or_else(|| anyhow!("bootstrap printed no token"))?
         .to_owned();
+    Ok(token)
+}
+
+async fn start_server(db: &std::ffi::OsStr) -> anyhow::Result<ServerProc> {
+    let exe = std::env::current_exe()?;
     let mut child = tokio::process::Command::new(&exe)
         .arg("--database")
-        .arg(&db)
+        .arg(db)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("FIELDVOICE_ENROLL_PER_MINUTE", "100000000")
         .env("FIELDVOICE_LOG", "warn")
@@ -109,7 +138,7 @@ async fn start_server(dir: &Path) -> anyhow::Result<(ServerProc, String)> {
     .context("waiting for the server")??;
     // Keep draining stdout so the server never blocks on it.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Ok((ServerProc { child, url, pid }, token))
+    Ok(ServerProc { child, url, pid })
 }
 
 fn peak_rss_mb(pid: u32) -> Option<f64> {
@@ -196,9 +225,13 @@ fn answers(n: usize, city: &str) -> Vec<(&'static str, serde_json::Value)> {
 }
 
 #[allow(clippy::too_many_lines)]
-pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
-    if args.devices == 0 || args.concurrency == 0 {
-        bail!("--devices and --concurrency must be at least 1");
+pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
+    if args.devices == 0 || args.concurrency == 0 || args.replicas == 0 {
+        bail!("--devices, --concurrency and --replicas must be at least 1");
+    }
+    let pg = super::config::is_postgres_url(&config.database).then_some(config.database.as_str());
+    if pg.is_none() && args.replicas > 1 {
+        bail!("--replicas needs a shared PostgreSQL database: --database postgres://...");
     }
     let tmp;
     let dir = match &args.dir {
@@ -211,15 +244,20 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
             tmp.path().to_owned()
         }
     };
-    let (mut server, url, token) = match (&args.server, &args.admin_token) {
-        (Some(url), Some(t)) => (None, url.trim_end_matches('/').to_owned(), t.clone()),
+    let (mut servers, urls, token) = match (&args.server, &args.admin_token) {
+        (Some(url), Some(t)) => (
+            Vec::new(),
+            vec![url.trim_end_matches('/').to_owned()],
+            t.clone(),
+        ),
         (Some(_), None) => bail!("--server needs --admin-token"),
         (None, _) => {
-            let (s, t) = start_server(&dir).await?;
-            let url = s.url.clone();
-            (Some(s), url, t)
+            let (s, t) = start_servers(&dir, pg, args.replicas).await?;
+            let urls = s.iter().map(|s| s.url.clone()).collect();
+            (s, urls, t)
         }
     };
+    let url = urls[0].clone();
     let http = sync_client::http_client()?;
     let countries: Vec<&str> = args
         .countries
@@ -228,8 +266,12 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         .collect();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
     println!(
-        "simulate: {} devices, {} interviews, concurrency {}, server {url}",
-        args.devices, args.interviews, args.concurrency
+        "simulate: {} devices, {} interviews, concurrency {}, store {}, servers {}",
+        args.devices,
+        args.interviews,
+        args.concurrency,
+        pg.map_or_else(|| "SQLite".to_owned(), super::config::redact_url),
+        urls.join(" ")
     );
 
     // 1. Bulk import of employees.
@@ -287,7 +329,8 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         let (sem, http, url, path, b) = (
             sem.clone(),
             http.clone(),
-            url.clone(),
+            // Round-robin over the replicas: the device keeps syncing there.
+            urls[i % urls.len()].clone(),
             devdir.join(format!("{i}.sqlite3")),
             b.clone(),
         );
@@ -445,7 +488,7 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     let mut lat = latencies.lock().map_err(|_| anyhow!("poisoned"))?.clone();
     lat.sort();
     let m = args.interviews.max(1) as f64;
-    let rss = server.as_ref().and_then(|s| peak_rss_mb(s.pid));
+    let rss: Vec<Option<f64>> = servers.iter().map(|s| peak_rss_mb(s.pid)).collect();
     println!("== field-day burst ==");
     println!(
         "devices synced:         {} ({} errors)",
@@ -474,11 +517,16 @@ pub async fn run(_config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         up.load(Ordering::Relaxed) as f64 / m,
         down.load(Ordering::Relaxed) as f64 / m
     );
-    match rss {
-        Some(r) => println!("server peak RSS:        {r:.1} MB"),
-        None => println!("server peak RSS:        n/a (external server)"),
+    if rss.is_empty() {
+        println!("server peak RSS:        n/a (external server)");
     }
-    if let Some(s) = server.as_mut() {
+    for (i, r) in rss.iter().enumerate() {
+        match r {
+            Some(r) => println!("server {i} peak RSS:      {r:.1} MB"),
+            None => println!("server {i} peak RSS:      n/a"),
+        }
+    }
+    for s in &mut servers {
         let _ = s.child.start_kill();
         let _ = s.child.wait().await;
     }
