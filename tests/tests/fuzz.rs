@@ -45,7 +45,12 @@ fn mutations() -> impl Strategy<Value = Vec<(u8, usize, u8)>> {
 
 /// Run `cases` generated inputs through `check`, keeping failures in the
 /// regression corpus, and print how many executions ran.
-fn fuzz<S: Strategy>(name: &str, cases: u32, strategy: S, check: impl Fn(S::Value) -> Result<(), TestCaseError>) {
+fn fuzz<S: Strategy>(
+    name: &str,
+    cases: u32,
+    strategy: S,
+    check: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
     let config = ProptestConfig {
         cases,
         failure_persistence: Some(Box::new(FileFailurePersistence::Direct(
@@ -65,17 +70,30 @@ fn fuzz<S: Strategy>(name: &str, cases: u32, strategy: S, check: impl Fn(S::Valu
 
 #[test]
 fn sync_bodies() {
-    fuzz("sync body", 3000, (prop::collection::vec(any::<u8>(), 0..2048), mutations()), |(body, ops)| {
-        let _ = survey_protocol::decode::<SyncRequest>(&body, 1 << 20);
-        let push = DocPush { doc_id: uuid::Uuid::nil(), base_heads: vec![[1; 32]], heads: vec![], data: body };
-        let valid = survey_protocol::encode(
-            &SyncRequest { cursor: 7, docs: vec![push] },
-            survey_protocol::Compression::Gzip,
-        )
-        .unwrap();
-        let _ = survey_protocol::decode::<SyncRequest>(&mutate(valid, &ops), 1 << 20);
-        Ok(())
-    });
+    fuzz(
+        "sync body",
+        3000,
+        (prop::collection::vec(any::<u8>(), 0..2048), mutations()),
+        |(body, ops)| {
+            let _ = survey_protocol::decode::<SyncRequest>(&body, 1 << 20);
+            let push = DocPush {
+                doc_id: uuid::Uuid::nil(),
+                base_heads: vec![[1; 32]],
+                heads: vec![],
+                data: body,
+            };
+            let valid = survey_protocol::encode(
+                &SyncRequest {
+                    cursor: 7,
+                    docs: vec![push],
+                },
+                survey_protocol::Compression::Gzip,
+            )
+            .unwrap();
+            let _ = survey_protocol::decode::<SyncRequest>(&mutate(valid, &ops), 1 << 20);
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -91,17 +109,22 @@ fn enrollment_codes() {
 
 #[test]
 fn csv_imports() {
-    fuzz("csv import", 3000, "(\\PC{0,30}[,;\\n]){0,20}", |s: String| {
-        let text = format!("login,name,country\n{s}");
-        if let Ok((rows, _)) = sync_server::identity::parse_user_csv(&text) {
-            for r in rows {
-                prop_assert!(sync_server::identity::is_country(&r.country));
-                prop_assert!(!r.login.is_empty());
+    fuzz(
+        "csv import",
+        3000,
+        "(\\PC{0,30}[,;\\n]){0,20}",
+        |s: String| {
+            let text = format!("login,name,country\n{s}");
+            if let Ok((rows, _)) = sync_server::identity::parse_user_csv(&text) {
+                for r in rows {
+                    prop_assert!(sync_server::identity::is_country(&r.country));
+                    prop_assert!(!r.login.is_empty());
+                }
             }
-        }
-        let _ = sync_server::identity::parse_user_csv(&s);
-        Ok(())
-    });
+            let _ = sync_server::identity::parse_user_csv(&s);
+            Ok(())
+        },
+    );
 }
 
 #[test]
@@ -116,11 +139,25 @@ fn form_files() {
     });
 }
 
-fn store_with_employee() -> (tempfile::TempDir, Arc<SqliteStore>, central_store::User, FormRegistry) {
+fn store_with_employee() -> (
+    tempfile::TempDir,
+    Arc<SqliteStore>,
+    central_store::User,
+    FormRegistry,
+) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(&dir.path().join("f.sqlite3")).unwrap());
     let user = store
-        .create_user(&NewUser { login: "f".into(), name: "F".into(), role: Role::Employee, countries: vec!["CI".into()], password_hash: None }, 0)
+        .create_user(
+            &NewUser {
+                login: "f".into(),
+                name: "F".into(),
+                role: Role::Employee,
+                countries: vec!["CI".into()],
+                password_hash: None,
+            },
+            0,
+        )
         .unwrap();
     let mut forms = FormRegistry::default();
     forms.insert(form());
@@ -134,15 +171,37 @@ fn automerge_data_pushed_to_the_server() {
     // A document owned by the caller, already stored, to mutate updates against.
     let mut meta = fieldvoice_tests::meta(&f, &user.id, "CI", uuid::Uuid::new_v4());
     meta.created_by = user.id.clone();
-    let mut iv = survey_model::Interview::create(&f, meta, survey_model::actor_from_uuid(uuid::Uuid::new_v4())).unwrap();
+    let mut iv = survey_model::Interview::create(
+        &f,
+        meta,
+        survey_model::actor_from_uuid(uuid::Uuid::new_v4()),
+    )
+    .unwrap();
     for (k, v) in fieldvoice_tests::complete_answers(5) {
         iv.set_answer_json(&f, k, &v).unwrap();
     }
     let id = iv.id();
     let full = iv.save();
-    let caller = Caller { user: &user, source: "fuzz-device" };
-    let stored = push(store.as_ref(), &forms, caller, &[DocPush { doc_id: id, base_heads: vec![], heads: vec![], data: full.clone() }]).unwrap();
-    assert!(matches!(stored[0].status, survey_protocol::DocStatus::Applied));
+    let caller = Caller {
+        user: &user,
+        source: "fuzz-device",
+    };
+    let stored = push(
+        store.as_ref(),
+        &forms,
+        caller,
+        &[DocPush {
+            doc_id: id,
+            base_heads: vec![],
+            heads: vec![],
+            data: full.clone(),
+        }],
+    )
+    .unwrap();
+    assert!(matches!(
+        stored[0].status,
+        survey_protocol::DocStatus::Applied
+    ));
     let before = store.stats().unwrap();
     let mut rng_state = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = || {
@@ -154,11 +213,27 @@ fn automerge_data_pushed_to_the_server() {
     let mut outcomes = std::collections::BTreeMap::<&str, u32>::new();
     for round in 0..300 {
         count();
-        let ops: Vec<(u8, usize, u8)> = (0..1 + next() % 5).map(|_| ((next() % 4) as u8, next() as usize, next() as u8)).collect();
+        let ops: Vec<(u8, usize, u8)> = (0..1 + next() % 5)
+            .map(|_| ((next() % 4) as u8, next() as usize, next() as u8))
+            .collect();
         let data = mutate(full.clone(), &ops);
         // Alternate between the stored document and fresh ids.
-        let doc_id = if round % 2 == 0 { id } else { uuid::Uuid::now_v7() };
-        let r = push(store.as_ref(), &forms, caller, &[DocPush { doc_id, base_heads: vec![], heads: vec![], data }]);
+        let doc_id = if round % 2 == 0 {
+            id
+        } else {
+            uuid::Uuid::now_v7()
+        };
+        let r = push(
+            store.as_ref(),
+            &forms,
+            caller,
+            &[DocPush {
+                doc_id,
+                base_heads: vec![],
+                heads: vec![],
+                data,
+            }],
+        );
         let key = match r {
             Ok(res) => match res[0].status {
                 survey_protocol::DocStatus::Applied => "applied",
@@ -175,5 +250,9 @@ fn automerge_data_pushed_to_the_server() {
     assert_eq!(back.project(Some(&f)).answer_i64("nps"), Some(5));
     assert!(store.stats().unwrap().changes >= before.changes);
     eprintln!("fuzz automerge push: 300 executions, no panic, outcomes {outcomes:?}");
-    assert!(outcomes.get("applied").copied().unwrap_or(0) + outcomes.get("rejected").copied().unwrap_or(0) > 0);
+    assert!(
+        outcomes.get("applied").copied().unwrap_or(0)
+            + outcomes.get("rejected").copied().unwrap_or(0)
+            > 0
+    );
 }

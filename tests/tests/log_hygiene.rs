@@ -15,9 +15,28 @@ async fn no_pii_or_secrets_in_debug_logs() {
     let db = dir.path().join("s.sqlite3");
     let log_path = dir.path().join("server.log");
     let boot = admin(&db, &["bootstrap"]);
-    let admin_token = boot.lines().find_map(|l| l.strip_prefix("token ")).unwrap().to_owned();
-    let out = admin(&db, &["create-user", "--login", "emp.log", "--name", "Employee Log", "--country", "CI"]);
-    let code = out.lines().find_map(|l| l.strip_prefix("enrollment code ")).unwrap().to_owned();
+    let admin_token = boot
+        .lines()
+        .find_map(|l| l.strip_prefix("token "))
+        .unwrap()
+        .to_owned();
+    let out = admin(
+        &db,
+        &[
+            "create-user",
+            "--login",
+            "emp.log",
+            "--name",
+            "Employee Log",
+            "--country",
+            "CI",
+        ],
+    );
+    let code = out
+        .lines()
+        .find_map(|l| l.strip_prefix("enrollment code "))
+        .unwrap()
+        .to_owned();
     let mut child = Command::new(server_binary())
         .arg("--database")
         .arg(&db)
@@ -49,11 +68,16 @@ async fn no_pii_or_secrets_in_debug_logs() {
         for (k, v) in fieldvoice_tests::complete_answers(3) {
             iv.set_answer_json(&form, k, &v).unwrap();
         }
-        iv.set_answer_json(&form, "customer_name", &json!(secrets[0])).unwrap();
-        iv.set_answer_json(&form, "customer_phone", &json!(secrets[1])).unwrap();
-        iv.set_answer_json(&form, "verbatim", &json!(secrets[2])).unwrap();
-        iv.set_answer_json(&form, "follow_up_requested", &json!("yes")).unwrap();
-        iv.set_answer_json(&form, "follow_up_contact", &json!(secrets[3])).unwrap();
+        iv.set_answer_json(&form, "customer_name", &json!(secrets[0]))
+            .unwrap();
+        iv.set_answer_json(&form, "customer_phone", &json!(secrets[1]))
+            .unwrap();
+        iv.set_answer_json(&form, "verbatim", &json!(secrets[2]))
+            .unwrap();
+        iv.set_answer_json(&form, "follow_up_requested", &json!("yes"))
+            .unwrap();
+        iv.set_answer_json(&form, "follow_up_contact", &json!(secrets[3]))
+            .unwrap();
         s.save(&mut iv, Some(&form)).unwrap();
         iv.id()
     };
@@ -67,19 +91,37 @@ async fn no_pii_or_secrets_in_debug_logs() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let r = http.get(format!("{url}/api/v1/interviews/{id}")).bearer_auth(&admin_token).send().await.unwrap();
+    let r = http
+        .get(format!("{url}/api/v1/interviews/{id}"))
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     // Bad tokens and bad codes are logged as failures without their values.
-    let r = http.get(format!("{url}/api/v1/interviews")).bearer_auth("fva_wrong-token-canary").send().await.unwrap();
+    let r = http
+        .get(format!("{url}/api/v1/interviews"))
+        .bearer_auth("fva_wrong-token-canary")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
-    let r = http.post(format!("{url}/api/v1/enroll")).json(&json!({"code": "ZZZZZ-ZZZZZ"})).send().await.unwrap();
+    let r = http
+        .post(format!("{url}/api/v1/enroll"))
+        .json(&json!({"code": "ZZZZZ-ZZZZZ"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     dev.sync().await.unwrap();
     let _ = child.kill();
     let _ = child.wait();
 
     let log = std::fs::read_to_string(&log_path).unwrap();
-    assert!(log.contains("device enrolled"), "the log has content: {log}");
+    assert!(
+        log.contains("device enrolled"),
+        "the log has content: {log}"
+    );
     let mut forbidden: Vec<String> = secrets.iter().map(|s| (*s).to_owned()).collect();
     forbidden.extend([
         device_token.clone(),
