@@ -22,6 +22,10 @@ pub struct Config {
     pub enroll_per_minute: u32,
     pub login_per_minute: u32,
     pub request_timeout_secs: u64,
+    /// Mark dashboard cookies `Secure` (set when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Dashboard session lifetime.
+    pub session_ttl_secs: u64,
     /// `text` or `json`.
     pub log_format: String,
     /// File holding the key of export pseudonyms (`FIELDVOICE_PSEUDONYM_KEY_FILE`;
@@ -43,6 +47,8 @@ impl Default for Config {
             enroll_per_minute: s.enroll_per_minute,
             login_per_minute: s.login_per_minute,
             request_timeout_secs: s.request_timeout.as_secs(),
+            secure_cookies: s.secure_cookies,
+            session_ttl_secs: s.session_ttl.as_secs(),
             log_format: "text".into(),
             pseudonym_key_file: None,
         }
@@ -83,6 +89,9 @@ impl Config {
         env_override("FIELDVOICE_ENROLL_PER_MINUTE", &mut c.enroll_per_minute)?;
         env_override("FIELDVOICE_LOGIN_PER_MINUTE", &mut c.login_per_minute)?;
         env_override("FIELDVOICE_LOG_FORMAT", &mut c.log_format)?;
+        env_override("FIELDVOICE_REQUEST_TIMEOUT_SECS", &mut c.request_timeout_secs)?;
+        env_override("FIELDVOICE_SECURE_COOKIES", &mut c.secure_cookies)?;
+        env_override("FIELDVOICE_SESSION_TTL_SECS", &mut c.session_ttl_secs)?;
         if let Ok(f) = std::env::var("FIELDVOICE_PSEUDONYM_KEY_FILE") {
             c.pseudonym_key_file = Some(f.into());
         }
@@ -102,6 +111,8 @@ impl Config {
             enroll_per_minute: self.enroll_per_minute,
             login_per_minute: self.login_per_minute,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
+            secure_cookies: self.secure_cookies,
+            session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),
             ..Settings::default()
         }
     }
