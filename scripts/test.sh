@@ -49,4 +49,4 @@ for f in scripts/ci/test.d/*.sh; do
 done
 
 step "summary"
-echo "cargo tests: $passed passed, $failed failed"
+echo "tests: $passed passed, $failed failed"
