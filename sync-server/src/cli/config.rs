@@ -89,7 +89,10 @@ impl Config {
         env_override("FIELDVOICE_ENROLL_PER_MINUTE", &mut c.enroll_per_minute)?;
         env_override("FIELDVOICE_LOGIN_PER_MINUTE", &mut c.login_per_minute)?;
         env_override("FIELDVOICE_LOG_FORMAT", &mut c.log_format)?;
-        env_override("FIELDVOICE_REQUEST_TIMEOUT_SECS", &mut c.request_timeout_secs)?;
+        env_override(
+            "FIELDVOICE_REQUEST_TIMEOUT_SECS",
+            &mut c.request_timeout_secs,
+        )?;
         env_override("FIELDVOICE_SECURE_COOKIES", &mut c.secure_cookies)?;
         env_override("FIELDVOICE_SESSION_TTL_SECS", &mut c.session_ttl_secs)?;
         if let Ok(f) = std::env::var("FIELDVOICE_PSEUDONYM_KEY_FILE") {
