@@ -1,8 +1,9 @@
 //! sync-server owns the HTTP edge of fieldvoice: the axum router (sync,
 //! enrollment, identity administration, interview review API, the coordinator
-//! dashboard, analyst exports and reports, OpenAPI, health and metrics), authentication and the one authorisation policy, request limits,
-//! and the glue that runs central-store work on blocking threads under a
-//! semaphore. `main.rs` is a thin CLI (serve, admin, simulate) over this library.
+//! dashboard, analyst exports and reports, OpenAPI, health and metrics),
+//! authentication and the one authorisation policy, request limits, and the glue
+//! that runs central-store work on blocking threads under a semaphore. `main.rs`
+//! is a thin CLI (serve, admin, simulate, export, report) over this library.
 //!
 //! The library must not read the environment or configuration files: the binary
 //! builds [`Settings`] and hands them in. Handlers must not log secrets or
