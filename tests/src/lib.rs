@@ -95,3 +95,27 @@ pub mod dashboard;
 pub mod pg;
 pub mod server;
 pub mod webdriver;
+
+/// Add `n` to the hardening report under `key`: appends a `key n` line to the
+/// file named by `FIELDVOICE_REPORT` (set by `scripts/test.sh`, which sums the
+/// lines per key in its summary). Does nothing when the variable is unset.
+pub fn report(key: &str, n: u64) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("FIELDVOICE_REPORT") else {
+        return;
+    };
+    let line = format!("{key} {n}\n");
+    // One write of a short line to a file opened with O_APPEND: lines from
+    // concurrent test threads and binaries do not interleave.
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(line.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "hardening report {}: {e}",
+            std::path::Path::new(&path).display()
+        );
+    }
+}

@@ -1,0 +1,918 @@
+//! The authorisation matrix over real HTTP on loopback: every route of the
+//! router (API and dashboard) × every kind of caller × a target in country A
+//! (CI) or country B (SN). The expected outcome of each case comes from the
+//! explicit [`TABLE`] below, written from the documented policy (README's route
+//! table, SECURITY.md, ARCHITECTURE.md) — not from `auth::authorize`. Allowed
+//! calls carry realistic bodies and must succeed; every denied write must leave
+//! the store exactly as it was. The test fails if the router (or the OpenAPI
+//! document) has a route the table does not cover.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use central_store::{Role, User, unix_now};
+use fieldvoice_tests::dashboard::{
+    client, csrf_in, login, push_interview, set_cookie, user_with_password,
+};
+use fieldvoice_tests::server::TestServer;
+use serde_json::{Value, json};
+use survey_model::{Interview, actor_from_uuid};
+use survey_protocol::{Compression, DocPush, DocStatus, SyncRequest, SyncResponse};
+use sync_server::Settings;
+use uuid::Uuid;
+
+const PW: &str = "correct horse battery";
+const REVIEW_STATES: [&str; 4] = ["received", "has_issues", "approved", "rejected"];
+
+/// The kinds of caller, in the column order of [`TABLE`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    /// No credentials at all.
+    Anonymous,
+    /// `Authorization: Bearer` with something that is not a token.
+    Malformed,
+    /// An admin's API token.
+    Admin,
+    /// Coordinator of A (CI), API token.
+    CoordA,
+    /// The same coordinator of A through a dashboard session cookie (+ CSRF).
+    CoordACookie,
+    /// Coordinator of B (SN), API token.
+    CoordB,
+    /// Analyst of A, API token.
+    AnalystA,
+    /// Analyst of B, API token.
+    AnalystB,
+    /// An employee of A's device token (target A = own interview, B = another
+    /// employee's interview in B).
+    Employee,
+    /// A revoked device token of an employee of A.
+    Revoked,
+}
+
+const CALLERS: [Caller; 10] = [
+    Caller::Anonymous,
+    Caller::Malformed,
+    Caller::Admin,
+    Caller::CoordA,
+    Caller::CoordACookie,
+    Caller::CoordB,
+    Caller::AnalystA,
+    Caller::AnalystB,
+    Caller::Employee,
+    Caller::Revoked,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    A,
+    B,
+}
+
+impl Target {
+    fn country(self) -> &'static str {
+        match self {
+            Target::A => "CI",
+            Target::B => "SN",
+        }
+    }
+}
+
+/// The policy, one row per route: the expected outcome for each caller (columns
+/// as in [`CALLERS`]); `x/y` is x for a target in A, y for one in B.
+/// Numbers are HTTP statuses; `L` = 303 to the login page, `D` = 303 to the
+/// dashboard home, `I` = 303 back to the interview page (a dashboard form that
+/// worked), `O` = 303 to the login page after the session was ended.
+///
+/// From the documentation: health, metrics and the OpenAPI document are public;
+/// enrollment needs only a code; sync needs a (non-revoked) device token —
+/// people are 403; unknown or revoked tokens are 401; people routes are for
+/// admins and coordinators of the country (403 otherwise, devices included);
+/// another country's interview answers 404 to anyone who may not read it;
+/// analysts may only export (their countries); forms are installed by admins;
+/// the dashboard takes only its session cookie — bearer tokens get the login page.
+#[rustfmt::skip]
+const TABLE: &[(&str, &str)] = &[
+    //                                          none bad admin coA     coA-ck  coB     anA     anB     emp     revoked
+    ("GET /healthz",                            "200 200 200 200     200     200     200     200     200     200"),
+    ("GET /metrics",                            "200 200 200 200     200     200     200     200     200     200"),
+    ("GET /api/v1/openapi.json",                "200 200 200 200     200     200     200     200     200     200"),
+    ("POST /api/v1/enroll",                     "200 200 200 200     200     200     200     200     200     200"),
+    ("POST /api/v1/sync",                       "401 401 403 403     403     403     403     403     200/403 401"),
+    ("GET /api/v1/me",                          "401 401 200 200     200     200     200     200     200     401"),
+    ("GET /api/v1/forms",                       "401 401 200 200     200     200     200     200     200     401"),
+    ("POST /api/v1/forms",                      "401 401 201 403     403     403     403     403     403     401"),
+    ("GET /api/v1/users",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("POST /api/v1/users",                      "401 401 201 201/403 201/403 403/201 403     403     403     401"),
+    ("POST /api/v1/users/import",               "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("POST /api/v1/users/{id}/enrollment-code", "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("GET /api/v1/devices",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("POST /api/v1/devices/{id}/revoke",        "401 401 204 204/403 204/403 403/204 403     403     403     401"),
+    ("GET /api/v1/interviews",                  "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("GET /api/v1/interviews/{id}",             "401 401 200 200/404 200/404 404/200 404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/review",     "401 401 200 200/404 200/404 404/200 404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/comments",   "401 401 200 200/404 200/404 404/200 404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/tags",       "401 401 200 200/404 200/404 404/200 404     404     404     401"),
+    ("GET /api/v1/export/{format}",             "401 401 200 200/403 200/403 403/200 200/403 403/200 403     401"),
+    ("GET /api/v1/report",                      "401 401 200 200/403 200/403 403/200 200/403 403/200 403     401"),
+    ("GET /api/v1/stats",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("GET /api/v1/review-queue",                "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("GET /",                                   "D   D   D   D       D       D       D       D       D       D"),
+    ("GET /dashboard",                          "D   D   D   D       D       D       D       D       D       D"),
+    ("GET /dashboard/",                         "L   L   L   L       200/403 L       L       L       L       L"),
+    ("GET /dashboard/login",                    "200 200 200 200     D       200     200     200     200     200"),
+    ("POST /dashboard/login",                   "D   D   D   D       D       D       D       D       D       D"),
+    ("POST /dashboard/logout",                  "L   L   L   L       O       L       L       L       L       L"),
+    ("GET /dashboard/reviews",                  "L   L   L   L       200/403 L       L       L       L       L"),
+    ("GET /dashboard/interviews/{id}",          "L   L   L   L       200/404 L       L       L       L       L"),
+    ("POST /dashboard/interviews/{id}/review",  "L   L   L   L       I/404   L       L       L       L       L"),
+    ("POST /dashboard/interviews/{id}/comment", "L   L   L   L       I/404   L       L       L       L       L"),
+    ("POST /dashboard/interviews/{id}/tag",     "L   L   L   L       I/404   L       L       L       L       L"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Want {
+    Status(u16),
+    /// 303 to exactly this `Location`.
+    Redirect(&'static str),
+    /// 303 back to the interview's page: a dashboard form that worked.
+    BackToInterview,
+    /// 303 to the login page after a logout that ended a session.
+    LoggedOut,
+}
+
+impl Want {
+    fn parse(cell: &str) -> Want {
+        match cell {
+            "L" => Want::Redirect("/dashboard/login"),
+            "D" => Want::Redirect("/dashboard/"),
+            "I" => Want::BackToInterview,
+            "O" => Want::LoggedOut,
+            n => Want::Status(n.parse().unwrap_or_else(|_| panic!("bad cell {n}"))),
+        }
+    }
+
+    fn matches(self, got: &Outcome) -> bool {
+        match self {
+            Want::Status(s) => got.status == s,
+            Want::Redirect(to) => got.status == 303 && got.location == to,
+            Want::BackToInterview => {
+                got.status == 303 && got.location.starts_with("/dashboard/interviews/")
+            }
+            Want::LoggedOut => got.status == 303 && got.location == "/dashboard/login",
+        }
+    }
+
+    /// Whether this outcome means the call was carried out.
+    fn allowed(self, route: &str) -> bool {
+        match self {
+            Want::Status(s) => (200..300).contains(&s),
+            Want::BackToInterview | Want::LoggedOut => true,
+            // The login form posted with good credentials signs in whoever calls.
+            Want::Redirect(to) => route == "POST /dashboard/login" && to == "/dashboard/",
+        }
+    }
+}
+
+fn expected(row: &str, caller: Caller, target: Target) -> Want {
+    let col = CALLERS.iter().position(|c| *c == caller).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells.len(), CALLERS.len(), "row {row}");
+    let cell = cells[col];
+    let cell = match (cell.split_once('/'), target) {
+        (Some((a, _)), Target::A) => a,
+        (Some((_, b)), Target::B) => b,
+        (None, _) => cell,
+    };
+    Want::parse(cell)
+}
+
+/// Every `(METHOD, path)` of the route table, read from the router's source.
+fn routes_in_source() -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for src in [
+        include_str!("../../sync-server/src/routes/mod.rs"),
+        include_str!("../../sync-server/src/dashboard/mod.rs"),
+    ] {
+        let mut rest = src;
+        while let Some(at) = rest.find(".route(") {
+            rest = &rest[at + ".route(".len()..];
+            // The call's arguments, up to the matching parenthesis.
+            let mut depth = 1;
+            let mut end = 0;
+            for (i, c) in rest.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                if depth == 0 {
+                    end = i;
+                    break;
+                }
+            }
+            let args = &rest[..end];
+            let q1 = args.find('"').unwrap();
+            let q2 = args[q1 + 1..].find('"').unwrap() + q1 + 1;
+            let path = &args[q1 + 1..q2];
+            let handlers = &args[q2 + 1..];
+            for m in ["get", "post", "put", "patch", "delete"] {
+                let pat = format!("{m}(");
+                let found = handlers.match_indices(&pat).any(|(i, _)| {
+                    i == 0 || {
+                        let b = handlers.as_bytes()[i - 1];
+                        !(b.is_ascii_alphanumeric() || b == b'_' || b == b':')
+                    }
+                });
+                if found {
+                    out.insert(format!("{} {path}", m.to_uppercase()));
+                }
+            }
+            rest = &rest[end..];
+        }
+    }
+    out
+}
+
+/// What a denied write must not change.
+#[derive(Debug, PartialEq)]
+struct Fingerprint {
+    documents: u64,
+    changes: u64,
+    users: Vec<(String, bool)>,
+    devices: Vec<(String, bool)>,
+    forms: usize,
+    audit: usize,
+    interviews: Vec<(Vec<[u8; 32]>, Option<String>, usize, Vec<String>)>,
+}
+
+struct World {
+    server: TestServer,
+    http: reqwest::Client,
+    admin: String,
+    coord_a: String,
+    coord_a_session: fieldvoice_tests::dashboard::Session,
+    coord_b: String,
+    analyst_a: String,
+    analyst_b: String,
+    employee_token: String,
+    revoked_token: String,
+    emp_a: User,
+    emp_b: User,
+    /// Employee A's own interview (kept locally to edit and push).
+    own: Interview,
+    /// Interviews of A (employee A's) and B (employee B's).
+    iv_a: Uuid,
+    iv_b: Uuid,
+    counter: usize,
+}
+
+impl World {
+    fn fingerprint(&self) -> Fingerprint {
+        let st = &self.server.state.store;
+        let stats = st.stats().unwrap();
+        let mut users: Vec<_> = st
+            .list_users(None)
+            .unwrap()
+            .into_iter()
+            .map(|u| (u.id, u.active))
+            .collect();
+        users.sort();
+        let mut devices: Vec<_> = st
+            .list_devices(None)
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.id, d.revoked))
+            .collect();
+        devices.sort();
+        let interviews = [self.iv_a, self.iv_b]
+            .iter()
+            .map(|id| {
+                let r = st.interview(*id).unwrap().unwrap();
+                let mut heads = st.doc_heads(*id).unwrap();
+                heads.sort();
+                (heads, r.review_state, r.comment_count, r.tags)
+            })
+            .collect();
+        Fingerprint {
+            documents: stats.documents,
+            changes: stats.changes,
+            users,
+            devices,
+            forms: st.forms().unwrap().len(),
+            audit: st.audit_log(1_000_000).unwrap().len(),
+            interviews,
+        }
+    }
+
+    fn target_interview(&self, t: Target) -> Uuid {
+        match t {
+            Target::A => self.iv_a,
+            Target::B => self.iv_b,
+        }
+    }
+
+    fn target_employee(&self, t: Target) -> &User {
+        match t {
+            Target::A => &self.emp_a,
+            Target::B => &self.emp_b,
+        }
+    }
+
+    fn next(&mut self) -> usize {
+        self.counter += 1;
+        self.counter
+    }
+
+    async fn enroll(&self, code: &str) -> (String, String) {
+        let r = self
+            .http
+            .post(format!("{}/api/v1/enroll", self.server.url))
+            .json(&json!({"code": code, "device_label": "matrix phone"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "enroll");
+        let v: Value = r.json().await.unwrap();
+        (
+            v["device_id"].as_str().unwrap().to_owned(),
+            v["device_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// A sync body pushing an edit of the target interview: the employee's own
+    /// (for A) or employee B's (for B), edited with employee A's actor.
+    fn sync_body(&mut self, t: Target) -> (Vec<u8>, Option<Vec<[u8; 32]>>) {
+        let form = fieldvoice_tests::form();
+        let n = self.next();
+        let doc = match t {
+            Target::A => {
+                self.own
+                    .set_answer_json(&form, "customer_since_years", &json!(n % 50))
+                    .unwrap();
+                self.own.save()
+            }
+            Target::B => {
+                let stored = self
+                    .server
+                    .state
+                    .store
+                    .load_doc(self.iv_b)
+                    .unwrap()
+                    .unwrap();
+                let mut iv = Interview::load(&stored.snapshot).unwrap();
+                iv.set_actor(self.own.doc_mut().get_actor().clone());
+                iv.set_answer_json(&form, "customer_since_years", &json!(n % 50))
+                    .unwrap();
+                iv.save()
+            }
+        };
+        let id = self.target_interview(t);
+        let heads = match t {
+            Target::A => Some(self.own.heads().iter().map(|h| h.0).collect()),
+            Target::B => None,
+        };
+        let body = survey_protocol::encode(
+            &SyncRequest {
+                cursor: 0,
+                docs: vec![DocPush {
+                    doc_id: id,
+                    base_heads: vec![],
+                    heads: vec![],
+                    data: doc,
+                }],
+            },
+            Compression::Gzip,
+        )
+        .unwrap();
+        (body, heads)
+    }
+}
+
+async fn world() -> World {
+    let settings = Settings {
+        enroll_per_minute: 100_000,
+        login_per_minute: 100_000,
+        ..Settings::default()
+    };
+    let server = TestServer::start_with(settings).await;
+    let http = client();
+    let token =
+        |u: &User| sync_server::routes::users::issue_api_token(&server.state, u, "matrix").unwrap();
+    let ca = user_with_password(&server, "coord.a", Role::Coordinator, "CI", PW);
+    let cb = user_with_password(&server, "coord.b", Role::Coordinator, "SN", PW);
+    let (coord_a, coord_b) = (token(&ca), token(&cb));
+    let (_, analyst_a) = server.token_for("analyst.a", Role::Analyst, "CI");
+    let (_, analyst_b) = server.token_for("analyst.b", Role::Analyst, "SN");
+    let admin = server.admin_token.clone();
+    let (emp_a, code_a) = server.user_with_code("emp.a", Role::Employee, "CI");
+    let (emp_b, _) = server.user_with_code("emp.b", Role::Employee, "SN");
+    let coord_a_session = login(&http, &server.url, "coord.a", PW).await;
+
+    let mut w = World {
+        server,
+        http,
+        admin,
+        coord_a,
+        coord_a_session,
+        coord_b,
+        analyst_a,
+        analyst_b,
+        employee_token: String::new(),
+        revoked_token: String::new(),
+        emp_a: emp_a.clone(),
+        emp_b: emp_b.clone(),
+        own: {
+            let form = fieldvoice_tests::form();
+            let device = Uuid::new_v4();
+            let mut iv = Interview::create(
+                &form,
+                fieldvoice_tests::meta(&form, &emp_a.id, "CI", device),
+                actor_from_uuid(device),
+            )
+            .unwrap();
+            for (k, v) in fieldvoice_tests::complete_answers(9) {
+                iv.set_answer_json(&form, k, &v).unwrap();
+            }
+            iv
+        },
+        iv_a: Uuid::nil(),
+        iv_b: Uuid::nil(),
+        counter: 0,
+    };
+    w.iv_a = w.own.id();
+    // Employee A's device, and a second one that gets revoked.
+    let (_, employee_token) = w.enroll(&code_a).await;
+    w.employee_token = employee_token;
+    let c2 = {
+        let c = sync_server::auth::new_enrollment_code();
+        w.server
+            .state
+            .store
+            .add_enrollment_code(
+                &emp_a.id,
+                &sync_server::auth::hash_secret(&c),
+                unix_now() + 3600,
+            )
+            .unwrap();
+        c
+    };
+    let (revoked_id, revoked_token) = w.enroll(&c2).await;
+    assert!(
+        w.server
+            .state
+            .store
+            .revoke_device(&revoked_id, unix_now())
+            .unwrap()
+    );
+    w.revoked_token = revoked_token;
+    // Employee A's own interview arrives through sync; B's through the merge path.
+    let (body, _) = w.sync_body(Target::A);
+    let r = w
+        .http
+        .post(format!("{}/api/v1/sync", w.server.url))
+        .bearer_auth(&w.employee_token)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    w.iv_b = push_interview(
+        &w.server,
+        &emp_b,
+        "2026-11-30T10:00:00Z",
+        &fieldvoice_tests::complete_answers(4),
+    );
+    w
+}
+
+/// Attach the caller's credentials.
+fn with_auth(w: &World, caller: Caller, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    let bearer = match caller {
+        Caller::Anonymous | Caller::CoordACookie => None,
+        Caller::Malformed => Some("not-a-token!"),
+        Caller::Admin => Some(w.admin.as_str()),
+        Caller::CoordA => Some(w.coord_a.as_str()),
+        Caller::CoordB => Some(w.coord_b.as_str()),
+        Caller::AnalystA => Some(w.analyst_a.as_str()),
+        Caller::AnalystB => Some(w.analyst_b.as_str()),
+        Caller::Employee => Some(w.employee_token.as_str()),
+        Caller::Revoked => Some(w.revoked_token.as_str()),
+    };
+    match (caller, bearer) {
+        (Caller::CoordACookie, _) => req
+            .header("cookie", &w.coord_a_session.cookie)
+            .header("x-csrf-token", &w.coord_a_session.csrf),
+        (_, Some(t)) => req.bearer_auth(t),
+        (_, None) => req,
+    }
+}
+
+/// A fresh login form: its `fv_login` cookie and CSRF token.
+async fn login_form(w: &World) -> (String, String) {
+    let r = w
+        .http
+        .get(format!("{}/dashboard/login", w.server.url))
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&r, "fv_login").unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let csrf = csrf_in(&r.text().await.unwrap()).unwrap();
+    (cookie, csrf)
+}
+
+struct Outcome {
+    status: u16,
+    location: String,
+}
+
+/// Build the request of one case (preparing what it needs in the store first)
+/// and what an allowed call must have done.
+async fn prepare(
+    w: &mut World,
+    route: &str,
+    caller: Caller,
+    t: Target,
+) -> (reqwest::RequestBuilder, Check) {
+    let url = w.server.url.clone();
+    let country = t.country();
+    let (method, path) = route.split_once(' ').unwrap();
+    let mut check = Check::None;
+    let n = w.next();
+    let dash_csrf = if caller == Caller::CoordACookie {
+        w.coord_a_session.csrf.clone()
+    } else {
+        String::new()
+    };
+    let req = match route {
+        "POST /api/v1/enroll" => {
+            let (_, code) = w
+                .server
+                .user_with_code(&format!("enr.{n}"), Role::Employee, country);
+            check = Check::DevicesGrow;
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .json(&json!({"code": code, "device_label": "phone"}))
+        }
+        "POST /api/v1/sync" => {
+            let (body, heads) = w.sync_body(t);
+            if let Some(h) = heads {
+                check = Check::Heads(w.iv_a, h);
+            }
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .header("content-type", survey_protocol::CONTENT_TYPE)
+                .body(body)
+        }
+        "POST /api/v1/forms" => {
+            let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+            let id = format!("matrix-form-{n}");
+            def["form_id"] = json!(id);
+            check = Check::Form(id);
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .header("content-type", "application/json")
+                .body(def.to_string())
+        }
+        "GET /api/v1/users"
+        | "GET /api/v1/devices"
+        | "GET /api/v1/interviews"
+        | "GET /api/v1/stats"
+        | "GET /api/v1/review-queue"
+        | "GET /api/v1/report" => with_auth(
+            w,
+            caller,
+            w.http.get(format!("{url}{path}?country={country}")),
+        ),
+        "GET /api/v1/export/{format}" => with_auth(
+            w,
+            caller,
+            w.http
+                .get(format!("{url}/api/v1/export/csv?country={country}")),
+        ),
+        "POST /api/v1/users" => {
+            let login = format!("new.{n}");
+            check = Check::User(login.clone());
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .json(&json!({"login": login, "name": format!("New {n}"), "countries": [country]}))
+        }
+        "POST /api/v1/users/import" => {
+            let login = format!("imp.{n}");
+            check = Check::User(login.clone());
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .header("content-type", "text/csv")
+                .body(format!(
+                    "login,name,country\n{login},Imported {n},{country}\n"
+                ))
+        }
+        "POST /api/v1/users/{id}/enrollment-code" => {
+            let id = w.target_employee(t).id.clone();
+            check = Check::CodeWorks;
+            with_auth(
+                w,
+                caller,
+                w.http
+                    .post(format!("{url}/api/v1/users/{id}/enrollment-code")),
+            )
+        }
+        "POST /api/v1/devices/{id}/revoke" => {
+            // A fresh victim device in the target country for every case.
+            let (_, code) =
+                w.server
+                    .user_with_code(&format!("victim.{n}"), Role::Employee, country);
+            let (device, _) = w.enroll(&code).await;
+            check = Check::Revoked(device.clone());
+            with_auth(
+                w,
+                caller,
+                w.http.post(format!("{url}/api/v1/devices/{device}/revoke")),
+            )
+        }
+        "GET /api/v1/interviews/{id}" => {
+            let id = w.target_interview(t);
+            with_auth(
+                w,
+                caller,
+                w.http.get(format!("{url}/api/v1/interviews/{id}")),
+            )
+        }
+        "POST /api/v1/interviews/{id}/review"
+        | "POST /api/v1/interviews/{id}/comments"
+        | "POST /api/v1/interviews/{id}/tags" => {
+            let id = w.target_interview(t);
+            let action = path.rsplit('/').next().unwrap();
+            let body = match action {
+                "review" => json!({"state": REVIEW_STATES[n % 4]}),
+                "comments" => json!({"text": format!("Rappeler le client ({n})")}),
+                _ => json!({"tag": format!("theme:case-{n}")}),
+            };
+            check = Check::Edited(id);
+            with_auth(
+                w,
+                caller,
+                w.http
+                    .post(format!("{url}/api/v1/interviews/{id}/{action}")),
+            )
+            .json(&body)
+        }
+        "GET /dashboard/" | "GET /dashboard/reviews" => with_auth(
+            w,
+            caller,
+            w.http.get(format!("{url}{path}?country={country}")),
+        ),
+        "GET /dashboard/interviews/{id}" => {
+            let id = w.target_interview(t);
+            with_auth(
+                w,
+                caller,
+                w.http.get(format!("{url}/dashboard/interviews/{id}")),
+            )
+        }
+        "POST /dashboard/interviews/{id}/review"
+        | "POST /dashboard/interviews/{id}/comment"
+        | "POST /dashboard/interviews/{id}/tag" => {
+            let id = w.target_interview(t);
+            let action = path.rsplit('/').next().unwrap();
+            let (field, value) = match action {
+                "review" => ("state", REVIEW_STATES[n % 4].to_owned()),
+                "comment" => ("text", format!("Vu au tableau de bord ({n})")),
+                _ => ("tag", format!("dash:case-{n}")),
+            };
+            check = Check::Edited(id);
+            with_auth(
+                w,
+                caller,
+                w.http
+                    .post(format!("{url}/dashboard/interviews/{id}/{action}")),
+            )
+            .form(&[("csrf", dash_csrf.as_str()), (field, value.as_str())])
+        }
+        "POST /dashboard/login" => {
+            let (login_cookie, csrf) = login_form(w).await;
+            let login = match t {
+                Target::A => "coord.a",
+                Target::B => "coord.b",
+            };
+            check = Check::SessionCreated;
+            let mut cookie = login_cookie;
+            if caller == Caller::CoordACookie {
+                cookie = format!("{}; {cookie}", w.coord_a_session.cookie);
+            }
+            let req = with_auth(
+                w,
+                if caller == Caller::CoordACookie {
+                    Caller::Anonymous
+                } else {
+                    caller
+                },
+                w.http.post(format!("{url}{path}")),
+            );
+            req.header("cookie", cookie).form(&[
+                ("login", login),
+                ("password", PW),
+                ("csrf", csrf.as_str()),
+            ])
+        }
+        "POST /dashboard/logout" => {
+            if caller == Caller::CoordACookie {
+                // Log out a session of its own, so the matrix's session survives.
+                let s = login(&w.http, &url, "coord.a", PW).await;
+                check = Check::LoggedOut(s.clone());
+                w.http
+                    .post(format!("{url}{path}"))
+                    .header("cookie", &s.cookie)
+                    .form(&[("csrf", s.csrf.as_str())])
+            } else {
+                with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[("csrf", "")])
+            }
+        }
+        _ => {
+            assert!(
+                method == "GET",
+                "{route}: a write route needs a realistic body in run_case"
+            );
+            with_auth(w, caller, w.http.get(format!("{url}{path}")))
+        }
+    };
+    (req, check)
+}
+
+/// Send one case's request; a 200 enrollment code becomes a check that it redeems.
+async fn send(route: &str, req: reqwest::RequestBuilder, mut check: Check) -> (Outcome, Check) {
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let location = resp
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    if let Check::CodeWorks = check
+        && status == 200
+    {
+        let v: Value = resp.json().await.unwrap();
+        check = Check::CodeRedeems(v["code"].as_str().unwrap().to_owned());
+    } else if route == "POST /api/v1/sync" && status == 200 {
+        let bytes = resp.bytes().await.unwrap();
+        let r: SyncResponse = survey_protocol::decode(&bytes, 1 << 24).unwrap();
+        assert!(
+            r.results.iter().all(|d| d.status == DocStatus::Applied),
+            "sync applied: {:?}",
+            r.results
+        );
+    } else {
+        let _ = resp.bytes().await.unwrap();
+    }
+    (Outcome { status, location }, check)
+}
+
+/// What an allowed write must have done.
+#[derive(Debug)]
+enum Check {
+    None,
+    DevicesGrow,
+    Heads(Uuid, Vec<[u8; 32]>),
+    Form(String),
+    User(String),
+    CodeWorks,
+    CodeRedeems(String),
+    Revoked(String),
+    Edited(Uuid),
+    SessionCreated,
+    LoggedOut(fieldvoice_tests::dashboard::Session),
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_every_caller_own_and_other_country() {
+    let mut w = world().await;
+
+    // The table covers exactly the router's routes, and the OpenAPI document's.
+    let table: BTreeSet<String> = TABLE.iter().map(|(r, _)| (*r).to_owned()).collect();
+    assert_eq!(
+        table.len(),
+        TABLE.len(),
+        "a route appears twice in the table"
+    );
+    let source = routes_in_source();
+    assert!(source.len() >= 30, "parsed the route table: {source:?}");
+    let missing: Vec<_> = source.difference(&table).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without authorisation cases: {missing:?}"
+    );
+    let stale: Vec<_> = table.difference(&source).collect();
+    assert!(
+        stale.is_empty(),
+        "table rows for routes that do not exist: {stale:?}"
+    );
+    let doc: Value = w
+        .http
+        .get(format!("{}/api/v1/openapi.json", w.server.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let route = format!("{} {path}", method.to_uppercase());
+            assert!(
+                table.contains(&route),
+                "OpenAPI route {route} not in the matrix"
+            );
+        }
+    }
+
+    let mut cases = 0u64;
+    let mut denied_writes = 0u64;
+    let mut failures = Vec::new();
+    for (route, row) in TABLE {
+        for caller in CALLERS {
+            for t in [Target::A, Target::B] {
+                let want = expected(row, caller, t);
+                let write = route.starts_with("POST ");
+                let (req, check) = prepare(&mut w, route, caller, t).await;
+                let before = w.fingerprint();
+                let (got, check) = send(route, req, check).await;
+                cases += 1;
+                if !want.matches(&got) {
+                    failures.push(format!(
+                        "{route} as {caller:?} on {t:?}: got {} {}, want {want:?}",
+                        got.status, got.location
+                    ));
+                    continue;
+                }
+                let after = w.fingerprint();
+                if write && !want.allowed(route) {
+                    denied_writes += 1;
+                    if before != after {
+                        failures.push(format!(
+                            "{route} as {caller:?} on {t:?}: denied ({}) but the store changed",
+                            got.status
+                        ));
+                    }
+                    continue;
+                }
+                if !want.allowed(route) {
+                    continue;
+                }
+                // Allowed: the call did what it says.
+                let st = &w.server.state.store;
+                let done = match &check {
+                    Check::None => true,
+                    Check::DevicesGrow => after.devices.len() == before.devices.len() + 1,
+                    Check::Heads(id, heads) => {
+                        let doc = st.load_doc(*id).unwrap().unwrap();
+                        let mut am = automerge::AutoCommit::load(&doc.snapshot).unwrap();
+                        heads
+                            .iter()
+                            .all(|h| am.get_change_by_hash(&automerge::ChangeHash(*h)).is_some())
+                    }
+                    Check::Form(id) => st.forms().unwrap().iter().any(|(f, _, _)| f == id),
+                    Check::User(login) => st.user_by_login(login).unwrap().is_some(),
+                    Check::CodeWorks => false,
+                    Check::CodeRedeems(code) => {
+                        let (device, _) = w.enroll(code).await;
+                        !device.is_empty()
+                    }
+                    Check::Revoked(device) => st
+                        .list_devices(None)
+                        .unwrap()
+                        .iter()
+                        .any(|d| &d.id == device && d.revoked),
+                    Check::Edited(id) => {
+                        let i = usize::from(*id == w.iv_b);
+                        after.interviews[i].0 != before.interviews[i].0
+                    }
+                    Check::SessionCreated => after.audit == before.audit + 1,
+                    Check::LoggedOut(s) => {
+                        let r = w
+                            .http
+                            .get(format!("{}/dashboard/", w.server.url))
+                            .header("cookie", &s.cookie)
+                            .send()
+                            .await
+                            .unwrap();
+                        r.status() == 303
+                    }
+                };
+                if !done {
+                    failures.push(format!(
+                        "{route} as {caller:?} on {t:?}: allowed but {check:?} not done"
+                    ));
+                }
+            }
+        }
+    }
+    eprintln!(
+        "authorisation matrix: {cases} cases ({} routes x {} callers x 2 targets), {denied_writes} denied writes left the store unchanged",
+        TABLE.len(),
+        CALLERS.len()
+    );
+    fieldvoice_tests::report("auth_cases_checked", cases);
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(cases as usize, TABLE.len() * CALLERS.len() * 2);
+}
