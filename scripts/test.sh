@@ -38,6 +38,9 @@ cargo build --locked -p sync-server --bins
 step "cargo test (default members)"
 # Default members: every library, the server and the tests, but not the Tauri
 # app (it needs WebKitGTK); test.d/50-tauri-e2e.sh builds, lints and drives it.
+# Hardening counts: test binaries append `key n` lines (fieldvoice_tests::report).
+export FIELDVOICE_REPORT="$PWD/target/hardening-report.txt"
+: >"$FIELDVOICE_REPORT"
 cargo test --locked 2>&1 | tee target/cargo-test.log
 passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' target/cargo-test.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed' target/cargo-test.log | awk '{s+=$1} END {print s+0}')
@@ -50,3 +53,11 @@ done
 
 step "summary"
 echo "tests: $passed passed, $failed failed"
+awk -v failed="$failed" '
+  { sum[$1] += $2 }
+  END {
+    n = split("fuzz_executions faults_injected acked_changes_checked auth_cases_checked log_secrets_checked losses", keys, " ")
+    line = "hardening:"
+    for (i = 1; i <= n; i++) line = line sprintf(" %s=%d,", keys[i], sum[keys[i]] + 0)
+    print line " failed_tests=" failed
+  }' "$FIELDVOICE_REPORT"

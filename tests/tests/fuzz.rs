@@ -59,13 +59,17 @@ fn fuzz<S: Strategy>(
         ..ProptestConfig::default()
     };
     let mut runner = proptest::test_runner::TestRunner::new(config);
+    let runs = AtomicU64::new(0);
     runner
         .run(&strategy, |v| {
             count();
+            runs.fetch_add(1, Ordering::Relaxed);
             check(v)
         })
         .unwrap();
-    eprintln!("fuzz {name}: {cases} executions, no panic");
+    let runs = runs.into_inner();
+    fieldvoice_tests::report("fuzz_executions", runs);
+    eprintln!("fuzz {name}: {runs} executions, no panic");
 }
 
 #[test]
@@ -249,6 +253,7 @@ fn automerge_data_pushed_to_the_server() {
     let mut back = survey_model::Interview::load(&doc.snapshot).unwrap();
     assert_eq!(back.project(Some(&f)).answer_i64("nps"), Some(5));
     assert!(store.stats().unwrap().changes >= before.changes);
+    fieldvoice_tests::report("fuzz_executions", 300);
     eprintln!("fuzz automerge push: 300 executions, no panic, outcomes {outcomes:?}");
     assert!(
         outcomes.get("applied").copied().unwrap_or(0)

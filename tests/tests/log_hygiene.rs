@@ -137,4 +137,5 @@ async fn no_pii_or_secrets_in_debug_logs() {
     for f in &forbidden {
         assert!(!log.contains(f.as_str()), "log contains `{f}`");
     }
+    fieldvoice_tests::report("log_secrets_checked", forbidden.len() as u64);
 }

@@ -132,6 +132,9 @@ async fn sigkill_mid_burst_loses_no_acknowledged_change() {
 
     // Every acknowledged head is in the store after the crash.
     {
+        let checked: usize = acked.iter().map(|(_, heads)| heads.len()).sum();
+        fieldvoice_tests::report("faults_injected", 1);
+        fieldvoice_tests::report("acked_changes_checked", checked as u64);
         let store = SqliteStore::open(&db).unwrap();
         for (id, heads) in &acked {
             let doc = store
