@@ -232,6 +232,13 @@ pub fn complaint_categories_of(r: &InterviewRecord) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The stored form of a record's complaint categories: `,a,b,` (so one
+/// category matches as a substring `,a,`), `None` without any.
+pub fn complaint_key(r: &InterviewRecord) -> Option<String> {
+    let cats = complaint_categories_of(r);
+    (!cats.is_empty()).then(|| format!(",{},", cats.join(",")))
+}
+
 fn matches_extra(q: &ReviewQuery, r: &InterviewRecord) -> bool {
     if let Some(rs) = &q.review_state {
         let state = r.review_state.as_deref().unwrap_or("unreviewed");

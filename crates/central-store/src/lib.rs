@@ -14,6 +14,7 @@
 
 pub mod dashboard;
 pub mod merge;
+mod pg_dashboard;
 pub mod postgres;
 pub mod sqlite;
 mod sqlite_dashboard;

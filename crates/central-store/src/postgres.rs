@@ -89,13 +89,47 @@ CREATE INDEX interviews_review ON interviews(country, review_state);
 CREATE INDEX interviews_user ON interviews(created_by);
 CREATE INDEX interviews_seq ON interviews(updated_seq);
 "#,
-    // 2: dashboard sessions (the dashboard aggregates use the trait's
-    // default implementations over the projection on this backend).
+    // 2: dashboard sessions.
     r#"
 CREATE TABLE sessions (
   token_hash BYTEA PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
   csrf TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
 CREATE INDEX sessions_expiry ON sessions(expires_at);
+"#,
+    // 3: as SQLite's 2 and 3: satisfaction and complaint columns for the
+    // dashboard's SQL aggregates, back-filled from the stored records (integer
+    // answers only, as `InterviewRecord::answer_i64`; string categories only,
+    // as `complaint_categories_of`), a covering index for the aggregates and
+    // one in the review queue's sort order.
+    r#"
+ALTER TABLE interviews ADD COLUMN IF NOT EXISTS sat_network BIGINT,
+  ADD COLUMN IF NOT EXISTS sat_shop BIGINT,
+  ADD COLUMN IF NOT EXISTS sat_call_centre BIGINT,
+  ADD COLUMN IF NOT EXISTS sat_billing BIGINT,
+  ADD COLUMN IF NOT EXISTS sat_mobile_money BIGINT,
+  ADD COLUMN IF NOT EXISTS complaint_categories TEXT;
+UPDATE interviews SET
+  sat_network = CASE WHEN jsonb_typeof(a -> 'sat_network') = 'number'
+    AND a ->> 'sat_network' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_network')::bigint END,
+  sat_shop = CASE WHEN jsonb_typeof(a -> 'sat_shop') = 'number'
+    AND a ->> 'sat_shop' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_shop')::bigint END,
+  sat_call_centre = CASE WHEN jsonb_typeof(a -> 'sat_call_centre') = 'number'
+    AND a ->> 'sat_call_centre' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_call_centre')::bigint END,
+  sat_billing = CASE WHEN jsonb_typeof(a -> 'sat_billing') = 'number'
+    AND a ->> 'sat_billing' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_billing')::bigint END,
+  sat_mobile_money = CASE WHEN jsonb_typeof(a -> 'sat_mobile_money') = 'number'
+    AND a ->> 'sat_mobile_money' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_mobile_money')::bigint END,
+  complaint_categories = CASE WHEN jsonb_typeof(a -> 'complaint_categories') = 'array' THEN
+    (SELECT ',' || string_agg(e #>> '{}', ',' ORDER BY n) || ','
+     FROM jsonb_array_elements(a -> 'complaint_categories') WITH ORDINALITY AS t(e, n)
+     WHERE jsonb_typeof(e) = 'string') END
+FROM (SELECT doc_id AS id, record::jsonb -> 'answers' AS a FROM interviews) src
+WHERE interviews.doc_id = src.id;
+CREATE INDEX IF NOT EXISTS interviews_agg ON interviews(country, city, segment, created_by,
+  review_state, nps, has_complaint, sat_network, sat_shop, sat_call_centre, sat_billing,
+  sat_mobile_money);
+CREATE INDEX IF NOT EXISTS interviews_queue ON interviews(created_at, doc_id, country, city,
+  segment, review_state, nps, complaint_categories);
 "#,
 ];
 
@@ -239,7 +273,7 @@ fn record_from_json(s: &str) -> Result<InterviewRecord> {
 
 const USER_COLS: &str = "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
 
-type Param = Box<dyn ToSql + Sync + Send>;
+pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
 
 /// WHERE clause and parameters for an interview filter.
 fn interview_where(f: &InterviewFilter) -> (String, Vec<Param>) {
@@ -268,7 +302,7 @@ fn interview_where(f: &InterviewFilter) -> (String, Vec<Param>) {
     (sql, args)
 }
 
-fn refs(args: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+pub(crate) fn refs(args: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter()
         .map(|a| a.as_ref() as &(dyn ToSql + Sync))
         .collect()
@@ -544,17 +578,26 @@ impl PgStore {
                 let r = &w.record;
                 let record = serde_json::to_string(r)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let sats = crate::dashboard::sats_of(r);
+                let cats = crate::dashboard::complaint_key(r);
                 tx.execute(
                     "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
                        device_id, created_at, status, submitted_at, review_state, city, segment,
-                       area_type, nps, has_complaint, updated_at, updated_seq, record)
+                       area_type, nps, has_complaint, updated_at, updated_seq, record,
+                       sat_network, sat_shop, sat_call_centre, sat_billing, sat_mobile_money,
+                       complaint_categories)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                       COALESCE((SELECT updated_seq FROM documents WHERE doc_id = $1), 0), $18)
+                       COALESCE((SELECT updated_seq FROM documents WHERE doc_id = $1), 0), $18,
+                       $19, $20, $21, $22, $23, $24)
                      ON CONFLICT(doc_id) DO UPDATE SET status = excluded.status,
                        submitted_at = excluded.submitted_at, review_state = excluded.review_state,
                        city = excluded.city, segment = excluded.segment, area_type = excluded.area_type,
                        nps = excluded.nps, has_complaint = excluded.has_complaint,
-                       updated_at = excluded.updated_at, record = excluded.record",
+                       updated_at = excluded.updated_at, record = excluded.record,
+                       sat_network = excluded.sat_network, sat_shop = excluded.sat_shop,
+                       sat_call_centre = excluded.sat_call_centre, sat_billing = excluded.sat_billing,
+                       sat_mobile_money = excluded.sat_mobile_money,
+                       complaint_categories = excluded.complaint_categories",
                     &[
                         &w.doc_id,
                         &r.campaign,
@@ -574,6 +617,12 @@ impl PgStore {
                         &r.answer_str("has_complaint"),
                         &now,
                         &record,
+                        &sats[0],
+                        &sats[1],
+                        &sats[2],
+                        &sats[3],
+                        &sats[4],
+                        &cats,
                     ],
                 )
                 .await?;
@@ -1143,6 +1192,29 @@ impl CentralStore for PgStore {
                 })
             })
             .collect()
+    }
+
+    fn campaign_stats(&self, f: &InterviewFilter) -> Result<crate::dashboard::CampaignStats> {
+        let (w, args) = interview_where(f);
+        self.with(async |c| crate::pg_dashboard::campaign_stats(c, &w, &args).await)
+    }
+
+    fn review_queue(
+        &self,
+        q: &crate::dashboard::ReviewQuery,
+    ) -> Result<crate::dashboard::ReviewPage> {
+        let mut base = q.base.clone();
+        base.review_state = None;
+        let (w, args) = interview_where(&base);
+        let (total, records) =
+            self.with(async |c| crate::pg_dashboard::review_queue(c, q, w, args).await)?;
+        Ok(crate::dashboard::ReviewPage {
+            total,
+            items: records
+                .iter()
+                .map(|s| record_from_json(s))
+                .collect::<Result<_>>()?,
+        })
     }
 
     fn create_session(&self, token_hash: &Hash, s: &crate::dashboard::Session) -> Result<()> {

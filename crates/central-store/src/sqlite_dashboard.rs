@@ -7,7 +7,7 @@ use survey_model::InterviewRecord;
 
 use crate::dashboard::{
     CampaignStats, KeyTally, NpsBand, PlaceTally, REVIEW_STATES, ReviewQuery, Session, Tally,
-    complaint_categories_of, sats_of,
+    complaint_key, sats_of,
 };
 use crate::sqlite::{USER_COLS, user_from_row};
 use crate::{Hash, Result, User};
@@ -19,8 +19,7 @@ pub(crate) fn fill_dashboard_columns(
     r: &InterviewRecord,
 ) -> Result<()> {
     let s = sats_of(r);
-    let cats = complaint_categories_of(r);
-    let cats = (!cats.is_empty()).then(|| format!(",{},", cats.join(",")));
+    let cats = complaint_key(r);
     tx.prepare_cached(
         "UPDATE interviews SET sat_network = ?2, sat_shop = ?3, sat_call_centre = ?4,
            sat_billing = ?5, sat_mobile_money = ?6, complaint_categories = ?7 WHERE doc_id = ?1",

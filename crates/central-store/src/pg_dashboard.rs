@@ -1,0 +1,184 @@
+//! SQL for the dashboard methods of the PostgreSQL backend, the counterpart of
+//! `sqlite_dashboard.rs` with the same results: aggregates run over the
+//! projection's columns (covering index `interviews_agg`, no record JSON is
+//! read), the review queue pages in `created_at DESC, doc_id` order on
+//! `interviews_queue` and reads only the page's records.
+
+use std::collections::BTreeMap;
+
+use tokio_postgres::Client;
+
+use crate::dashboard::{
+    CampaignStats, KeyTally, NpsBand, PlaceTally, REVIEW_STATES, ReviewQuery, Tally,
+};
+use crate::postgres::{Param, refs};
+use crate::{Result, StoreError};
+
+/// Every sum is cast back to BIGINT (PostgreSQL sums BIGINTs as NUMERIC).
+const TALLY_COLS: &str = "COUNT(*), COUNT(nps), COUNT(*) FILTER (WHERE nps >= 9),
+  COUNT(*) FILTER (WHERE nps BETWEEN 7 AND 8), COUNT(*) FILTER (WHERE nps <= 6),
+  COUNT(*) FILTER (WHERE has_complaint = 'yes'),
+  SUM(sat_network)::bigint, COUNT(sat_network), SUM(sat_shop)::bigint, COUNT(sat_shop),
+  SUM(sat_call_centre)::bigint, COUNT(sat_call_centre),
+  SUM(sat_billing)::bigint, COUNT(sat_billing),
+  SUM(sat_mobile_money)::bigint, COUNT(sat_mobile_money)";
+const TALLY_WIDTH: usize = 16;
+
+fn count(r: &tokio_postgres::Row, i: usize) -> Result<u64> {
+    let n: Option<i64> = r.try_get(i)?;
+    u64::try_from(n.unwrap_or(0)).map_err(|_| StoreError::Corrupt("negative count".into()))
+}
+
+fn tally(r: &tokio_postgres::Row, at: usize) -> Result<Tally> {
+    let mut t = Tally {
+        interviews: count(r, at)?,
+        with_nps: count(r, at + 1)?,
+        promoters: count(r, at + 2)?,
+        passives: count(r, at + 3)?,
+        detractors: count(r, at + 4)?,
+        complaints: count(r, at + 5)?,
+        ..Tally::default()
+    };
+    for i in 0..5 {
+        t.sat_sum[i] = r.try_get::<_, Option<i64>>(at + 6 + 2 * i)?.unwrap_or(0);
+        t.sat_n[i] = count(r, at + 7 + 2 * i)?;
+    }
+    Ok(t)
+}
+
+pub(crate) async fn campaign_stats(c: &Client, w: &str, args: &[Param]) -> Result<CampaignStats> {
+    let p = refs(args);
+    let mut out = CampaignStats::default();
+    let mut review = [0u64; 5];
+    let mut country: BTreeMap<String, Tally> = BTreeMap::new();
+    // Places are grouped by the city as shown (`""` for none), as the
+    // streaming default does.
+    let rows = c
+        .query(
+            &format!(
+                "SELECT country, COALESCE(city, ''), {TALLY_COLS},
+                   COUNT(*) FILTER (WHERE review_state IS NULL),
+                   COUNT(*) FILTER (WHERE review_state = 'received'),
+                   COUNT(*) FILTER (WHERE review_state = 'has_issues'),
+                   COUNT(*) FILTER (WHERE review_state = 'approved'),
+                   COUNT(*) FILTER (WHERE review_state = 'rejected')
+                 FROM interviews{w} GROUP BY 1, 2"
+            ),
+            &p,
+        )
+        .await?;
+    for r in &rows {
+        let cc: String = r.try_get(0)?;
+        let t = tally(r, 2)?;
+        for (i, slot) in review.iter_mut().enumerate() {
+            *slot += count(r, 2 + TALLY_WIDTH + i)?;
+        }
+        out.total.merge(&t);
+        country.entry(cc.clone()).or_default().merge(&t);
+        out.by_place.push(PlaceTally {
+            country: cc,
+            city: r.try_get(1)?,
+            tally: t,
+        });
+    }
+    out.by_country = country
+        .into_iter()
+        .map(|(key, tally)| KeyTally { key, tally })
+        .collect();
+    let rows = c
+        .query(
+            &format!(
+                "SELECT COALESCE(segment, ''), {TALLY_COLS} FROM interviews{w}
+                 GROUP BY COALESCE(segment, '')"
+            ),
+            &p,
+        )
+        .await?;
+    out.by_segment = rows
+        .iter()
+        .map(|r| {
+            Ok(KeyTally {
+                key: r.try_get(0)?,
+                tally: tally(r, 1)?,
+            })
+        })
+        .collect::<Result<_>>()?;
+    let rows = c
+        .query(
+            &format!("SELECT created_by, COUNT(*) FROM interviews{w} GROUP BY created_by"),
+            &p,
+        )
+        .await?;
+    out.by_employee = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, count(r, 1)?)))
+        .collect::<Result<_>>()?;
+    out.by_review_state = REVIEW_STATES
+        .iter()
+        .zip(review)
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| ((*s).to_owned(), n))
+        .collect();
+    out.normalise();
+    Ok(out)
+}
+
+/// The total and the page's record JSON, newest first.
+pub(crate) async fn review_queue(
+    c: &Client,
+    q: &ReviewQuery,
+    mut w: String,
+    mut args: Vec<Param>,
+) -> Result<(u64, Vec<String>)> {
+    let mut arg = |w: &mut String, sql: &str, v: String| {
+        args.push(Box::new(v));
+        w.push_str(&sql.replace('?', &format!("${}", args.len())));
+    };
+    match q.review_state.as_deref() {
+        Some("unreviewed") => w.push_str(" AND review_state IS NULL"),
+        Some(s) => arg(&mut w, " AND review_state = ?", s.to_owned()),
+        None => {}
+    }
+    match q.nps_band {
+        Some(NpsBand::Promoter) => w.push_str(" AND nps >= 9"),
+        Some(NpsBand::Passive) => w.push_str(" AND nps BETWEEN 7 AND 8"),
+        Some(NpsBand::Detractor) => w.push_str(" AND nps <= 6"),
+        None => {}
+    }
+    // `created_at` is COLLATE "C": byte order, as in SQLite.
+    if let Some(d) = &q.date_from {
+        arg(&mut w, " AND created_at >= ?", d.clone());
+    }
+    if let Some(d) = &q.date_to {
+        // Any time of that day sorts below `YYYY-MM-DD~`.
+        arg(&mut w, " AND created_at < ?", format!("{d}~"));
+    }
+    if let Some(cat) = &q.complaint_category {
+        arg(
+            &mut w,
+            " AND strpos(complaint_categories, ?) > 0",
+            format!(",{cat},"),
+        );
+    }
+    let p = refs(&args);
+    let total: i64 = c
+        .query_one(&format!("SELECT COUNT(*) FROM interviews{w}"), &p)
+        .await?
+        .try_get(0)?;
+    // Deferred join: page over the queue index, then read only the page's
+    // records (a deep OFFSET never touches the record JSON it skips).
+    let sql = format!(
+        "SELECT i.record FROM interviews i JOIN (
+           SELECT doc_id FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}
+         ) p ON p.doc_id = i.doc_id ORDER BY i.created_at DESC, i.doc_id",
+        q.base.limit.unwrap_or(50).min(1000),
+        q.base.offset.unwrap_or(0)
+    );
+    let rows = c.query(&sql, &p).await?;
+    Ok((
+        u64::try_from(total).unwrap_or(0),
+        rows.iter()
+            .map(|r| Ok(r.try_get(0)?))
+            .collect::<Result<_>>()?,
+    ))
+}
