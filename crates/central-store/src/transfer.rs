@@ -2,7 +2,8 @@
 //! and comparing the two afterwards.
 //!
 //! Both backends have the same tables and columns, so the copy is generic:
-//! rows are read from SQLite in rowid order (for `changes` that is seq order)
+//! rows (the projection's dashboard columns and login sessions included) are
+//! read from SQLite in rowid order (for `changes` that is seq order)
 //! in pages, and inserted into PostgreSQL as they are — secrets stay hashed,
 //! seqs, versions and timestamps are kept — then the PostgreSQL sequences are
 //! moved past the copied ids. The target must be empty.
@@ -138,6 +139,22 @@ pub const TABLES: &[TableSpec] = &[
             ("updated_at", Int),
             ("updated_seq", Int),
             ("record", Text),
+            ("sat_network", Int),
+            ("sat_shop", Int),
+            ("sat_call_centre", Int),
+            ("sat_billing", Int),
+            ("sat_mobile_money", Int),
+            ("complaint_categories", Text),
+        ],
+    },
+    TableSpec {
+        name: "sessions",
+        columns: &[
+            ("token_hash", Bytes),
+            ("user_id", Text),
+            ("csrf", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
         ],
     },
 ];
@@ -244,7 +261,8 @@ pub fn copy_sqlite_to_pg(
     Ok(report)
 }
 
-/// Compare row counts of every table and every document's heads.
+/// Compare row counts of every table, the dashboard's totals, and every
+/// document's heads.
 pub fn compare(src: &SqliteStore, dst: &PgStore) -> Result<Comparison> {
     let mut out = Comparison::default();
     for t in TABLES {
@@ -263,6 +281,28 @@ pub fn compare(src: &SqliteStore, dst: &PgStore) -> Result<Comparison> {
         source: s.max_seq,
         target: d.max_seq,
     });
+    // The dashboard's aggregates, computed by each backend's SQL over the
+    // copied projection columns.
+    let f = crate::InterviewFilter::default();
+    let (a, b) = (
+        crate::CentralStore::campaign_stats(src, &f)?.total,
+        crate::CentralStore::campaign_stats(dst, &f)?.total,
+    );
+    let rating_sum = |t: &crate::dashboard::Tally| t.sat_sum.iter().sum::<i64>().unsigned_abs();
+    for (what, source, target) in [
+        ("dash: nps answers", a.with_nps, b.with_nps),
+        ("dash: promoters", a.promoters, b.promoters),
+        ("dash: detractors", a.detractors, b.detractors),
+        ("dash: complaints", a.complaints, b.complaints),
+        ("dash: ratings", a.sat_n.iter().sum(), b.sat_n.iter().sum()),
+        ("dash: rating sum", rating_sum(&a), rating_sum(&b)),
+    ] {
+        out.counts.push(CountCheck {
+            what: what.into(),
+            source,
+            target,
+        });
+    }
     // Every source document must have the same heads in the target; with
     // equal document counts that makes the two sets equal.
     let mut after: Option<Uuid> = None;
