@@ -10,6 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use automerge::ChangeHash;
+use central_store::dashboard::ReviewQuery;
 use central_store::merge::{Caller, FormRegistry, push};
 use central_store::{
     AuditEntry, CentralStore, DocWrite, Hash, InterviewFilter, NewChange, NewUser, PgStore, Role,
@@ -75,6 +76,7 @@ conformance!(
     audit_log_newest_first,
     forms_round_trip,
     dashboard_sessions_expire_and_end,
+    dashboard_sql_matches_streaming_defaults,
 );
 
 // --- helpers -------------------------------------------------------------
@@ -853,6 +855,370 @@ fn dashboard_sessions_expire_and_end(s: &dyn CentralStore) {
     assert!(s.session(&h(2), 350).unwrap().is_none());
 }
 
+// --- dashboard: SQL versus the streaming defaults, SQLite versus PostgreSQL --
+
+/// Varied interviews as the pushes that store them: a full push of each, then
+/// an incremental edit of some (so the projection's update path runs too).
+struct DashSeed {
+    /// (caller, push), in the order to apply them.
+    pushes: Vec<(User, DocPush)>,
+}
+
+const DASH_COUNTRIES: [&str; 3] = ["CI", "SN", "ML"];
+const DASH_CITIES: [[&str; 3]; 3] = [
+    ["Abidjan", "Bouaké", "Yamoussoukro"],
+    ["Dakar", "Thiès", "Saint-Louis"],
+    ["Bamako", "Sikasso", "Mopti"],
+];
+const DASH_SEGMENTS: [&str; 4] = ["individual", "business", "mobile_money_user", "partner"];
+const DASH_CATEGORIES: [&str; 6] = [
+    "network_coverage",
+    "data_speed",
+    "call_quality",
+    "billing",
+    "pricing",
+    "mobile_money",
+];
+
+fn dash_user(country_ix: usize, n: usize) -> User {
+    User {
+        id: format!("emp-{}-{n}", DASH_COUNTRIES[country_ix]),
+        login: format!("emp-{}-{n}", DASH_COUNTRIES[country_ix]),
+        name: "Employee".into(),
+        role: Role::Employee,
+        countries: vec![DASH_COUNTRIES[country_ix].to_owned()],
+        active: true,
+        created_at: 0,
+    }
+}
+
+fn dash_seed() -> DashSeed {
+    use serde_json::json;
+    let f = form();
+    let mut pushes = Vec::new();
+    let mut edits = Vec::new();
+    for i in 0..60usize {
+        let c = i % 3;
+        let user = dash_user(c, (i / 3) % 2);
+        let device = Uuid::new_v4();
+        let mut m = meta(&f, &user.id, DASH_COUNTRIES[c], device);
+        // Several interviews share a timestamp (the queue breaks ties by id).
+        m.created_at = if i % 5 == 0 {
+            "2026-11-05T10:00:00Z".into()
+        } else {
+            format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + i % 9, i % 24, i % 60)
+        };
+        let mut iv = Interview::create(&f, m, actor_from_uuid(device)).unwrap();
+        let complaint = i % 3 != 0;
+        let cats: Vec<&str> = (0..DASH_CATEGORIES.len())
+            .filter(|k| (i >> k) & 1 == 1 || (i + k) % 5 == 0)
+            .map(|k| DASH_CATEGORIES[k])
+            .collect();
+        for (k, v) in complete_answers(0) {
+            let v = match k {
+                "city" if i % 7 == 0 => continue,
+                "city" => json!(DASH_CITIES[c][(i / 3) % 3]),
+                "segment" if i % 11 == 0 => continue,
+                "segment" => json!(DASH_SEGMENTS[i % 4]),
+                "nps" if i % 13 == 5 => continue,
+                "nps" => json!(i % 11),
+                "sat_network" | "sat_shop" | "sat_call_centre" | "sat_billing"
+                | "sat_mobile_money" => {
+                    let j = k.len();
+                    if (i + j) % 6 == 0 {
+                        continue;
+                    }
+                    json!((i * 7 + j) % 5 + 1)
+                }
+                "has_complaint" => json!(if complaint { "yes" } else { "no" }),
+                "complaint_categories" if !complaint || cats.is_empty() => continue,
+                "complaint_categories" => json!(cats),
+                "complaint_root_cause"
+                | "complaint_detail"
+                | "complaint_since"
+                | "complaint_resolved"
+                    if !complaint =>
+                {
+                    continue;
+                }
+                _ => v,
+            };
+            iv.set_answer_json(&f, k, &v).unwrap();
+        }
+        if i % 2 == 0 {
+            iv.submit(&f).unwrap();
+        }
+        if let Some(state) = [
+            None,
+            Some(ReviewState::Received),
+            Some(ReviewState::HasIssues),
+            None,
+            Some(ReviewState::Approved),
+            Some(ReviewState::Rejected),
+        ][i % 6]
+        {
+            iv.set_review(state, "coord").unwrap();
+        }
+        pushes.push((user.clone(), full_push(&mut iv)));
+        if i % 4 == 1 {
+            edits.push((user, iv));
+        }
+    }
+    // Later edits move NPS, a rating and the complaint categories.
+    for (n, (user, mut iv)) in edits.into_iter().enumerate() {
+        let base = iv.heads();
+        iv.set_answer_json(&f, "nps", &json!((n * 3) % 11)).unwrap();
+        iv.set_answer_json(&f, "sat_billing", &json!(n % 5 + 1))
+            .unwrap();
+        iv.set_answer_json(&f, "has_complaint", &json!("yes"))
+            .unwrap();
+        iv.set_answer_json(
+            &f,
+            "complaint_categories",
+            &json!(["sim_device", "billing"]),
+        )
+        .unwrap();
+        let data: Vec<u8> = iv
+            .changes_since(&base)
+            .iter()
+            .flat_map(|c| c.raw_bytes().to_vec())
+            .collect();
+        pushes.push((
+            user,
+            DocPush {
+                doc_id: iv.id(),
+                base_heads: base.iter().map(|h| h.0).collect(),
+                heads: iv.heads().iter().map(|h| h.0).collect(),
+                data,
+            },
+        ));
+    }
+    DashSeed { pushes }
+}
+
+/// Store the seed through the normal push path.
+fn dash_apply(s: &dyn CentralStore, seed: &DashSeed) {
+    let forms = forms(s);
+    for (user, p) in &seed.pushes {
+        let r = push(
+            s,
+            &forms,
+            Caller {
+                user,
+                source: "dev-dash",
+            },
+            std::slice::from_ref(p),
+        )
+        .unwrap();
+        assert!(matches!(r[0].status, DocStatus::Applied), "{:?}", r[0]);
+    }
+}
+
+fn dash_stats_filters() -> Vec<InterviewFilter> {
+    let mut out = vec![InterviewFilter::default()];
+    for c in [vec!["CI"], vec!["CI", "ML"], vec!["XX"]] {
+        out.push(InterviewFilter {
+            countries: c.into_iter().map(str::to_owned).collect(),
+            ..Default::default()
+        });
+    }
+    out.push(InterviewFilter {
+        countries: vec!["SN".into()],
+        city: Some("Dakar".into()),
+        ..Default::default()
+    });
+    for seg in ["business", "partner"] {
+        out.push(InterviewFilter {
+            segment: Some(seg.into()),
+            ..Default::default()
+        });
+    }
+    out.push(InterviewFilter {
+        created_by: Some(dash_user(1, 0).id),
+        ..Default::default()
+    });
+    for rs in ["approved", "has_issues"] {
+        out.push(InterviewFilter {
+            review_state: Some(rs.into()),
+            ..Default::default()
+        });
+    }
+    out.push(InterviewFilter {
+        status: Some("submitted".into()),
+        // Paging is ignored by the aggregates.
+        limit: Some(3),
+        offset: Some(2),
+        ..Default::default()
+    });
+    out
+}
+
+fn dash_queries() -> Vec<(&'static str, ReviewQuery)> {
+    use central_store::dashboard::NpsBand;
+    let q = |base: InterviewFilter| ReviewQuery {
+        base,
+        ..Default::default()
+    };
+    let page = |limit, offset| InterviewFilter {
+        limit: Some(limit),
+        offset: Some(offset),
+        ..Default::default()
+    };
+    let mut out: Vec<(&'static str, ReviewQuery)> = vec![
+        ("all", q(page(1000, 0))),
+        ("default page", q(InterviewFilter::default())),
+        (
+            "country",
+            q(InterviewFilter {
+                countries: vec!["ML".into()],
+                limit: Some(1000),
+                ..Default::default()
+            }),
+        ),
+        (
+            "city",
+            q(InterviewFilter {
+                city: Some("Bouaké".into()),
+                limit: Some(1000),
+                ..Default::default()
+            }),
+        ),
+        (
+            "segment",
+            q(InterviewFilter {
+                segment: Some("mobile_money_user".into()),
+                limit: Some(1000),
+                ..Default::default()
+            }),
+        ),
+        (
+            "employee",
+            q(InterviewFilter {
+                created_by: Some(dash_user(2, 1).id),
+                limit: Some(1000),
+                ..Default::default()
+            }),
+        ),
+        (
+            "date from",
+            ReviewQuery {
+                date_from: Some("2026-11-05".into()),
+                ..q(page(1000, 0))
+            },
+        ),
+        (
+            "date to",
+            ReviewQuery {
+                date_to: Some("2026-11-05".into()),
+                ..q(page(1000, 0))
+            },
+        ),
+        (
+            "one day",
+            ReviewQuery {
+                date_from: Some("2026-11-05".into()),
+                date_to: Some("2026-11-05".into()),
+                ..q(page(1000, 0))
+            },
+        ),
+        (
+            "base review_state is ignored",
+            q(InterviewFilter {
+                review_state: Some("approved".into()),
+                limit: Some(1000),
+                ..Default::default()
+            }),
+        ),
+    ];
+    for band in [NpsBand::Promoter, NpsBand::Passive, NpsBand::Detractor] {
+        out.push((
+            band.as_str(),
+            ReviewQuery {
+                nps_band: Some(band),
+                ..q(page(1000, 0))
+            },
+        ));
+    }
+    for rs in [
+        "unreviewed",
+        "received",
+        "has_issues",
+        "approved",
+        "rejected",
+    ] {
+        out.push((
+            rs,
+            ReviewQuery {
+                review_state: Some(rs.into()),
+                ..q(page(1000, 0))
+            },
+        ));
+    }
+    for cat in ["network_coverage", "billing", "sim_device", "mobile_money"] {
+        out.push((
+            cat,
+            ReviewQuery {
+                complaint_category: Some(cat.into()),
+                ..q(page(1000, 0))
+            },
+        ));
+    }
+    out.push((
+        "combined",
+        ReviewQuery {
+            base: InterviewFilter {
+                countries: vec!["CI".into(), "SN".into()],
+                limit: Some(1000),
+                ..Default::default()
+            },
+            nps_band: Some(NpsBand::Detractor),
+            complaint_category: Some("billing".into()),
+            date_to: Some("2026-11-08".into()),
+            ..Default::default()
+        },
+    ));
+    for (name, offset) in [
+        ("page 1", 0),
+        ("page 2", 7),
+        ("page 5", 28),
+        ("last page", 56),
+        ("past the end", 1000),
+    ] {
+        out.push((name, q(page(7, offset))));
+    }
+    out
+}
+
+/// The SQL dashboard methods give exactly what the streaming defaults give.
+fn dashboard_sql_matches_streaming_defaults(s: &dyn CentralStore) {
+    use central_store::dashboard::{default_campaign_stats, default_review_queue};
+    dash_apply(s, &dash_seed());
+    for f in dash_stats_filters() {
+        assert_eq!(
+            s.campaign_stats(&f).unwrap(),
+            default_campaign_stats(s, &f).unwrap(),
+            "{f:?}"
+        );
+    }
+    let all = s.count_interviews(&InterviewFilter::default()).unwrap();
+    assert_eq!(all, 60);
+    for (name, q) in dash_queries() {
+        let (sql, def) = (
+            s.review_queue(&q).unwrap(),
+            default_review_queue(s, &q).unwrap(),
+        );
+        assert_eq!((sql.total, &sql.items), (def.total, &def.items), "{name}");
+        if !name.starts_with("page") && !name.contains("page") && name != "past the end" {
+            // Every filter selects something, and not everything.
+            assert!(sql.total > 0, "{name} selects nothing");
+            assert!(
+                sql.total < all || name == "all" || name.contains("ignored"),
+                "{name} selects everything"
+            );
+        }
+    }
+}
+
 // --- PostgreSQL only ---------------------------------------------------------
 
 /// A raw transaction on its own connection, driven step by step from the test.
@@ -1125,6 +1491,23 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         })
         .unwrap();
     }
+    s.create_session(
+        &h(9),
+        &central_store::dashboard::Session {
+            user_id: coord.id.clone(),
+            csrf: "csrf".into(),
+            created_at: 10,
+            expires_at: i64::MAX,
+        },
+    )
+    .unwrap();
+    let dash_before = s.campaign_stats(&InterviewFilter::default()).unwrap();
+    let queue_q = ReviewQuery {
+        complaint_category: Some("data_speed".into()),
+        ..Default::default()
+    };
+    let queue_before = s.review_queue(&queue_q).unwrap();
+    assert_eq!(queue_before.total, 3);
     let before = s.stats().unwrap();
     let feed_before = s.feed(&emp.id, "x", 0, 1000, usize::MAX).unwrap();
     let audit_before = s.audit_log(10).unwrap();
@@ -1138,6 +1521,7 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         "{out}"
     );
     assert!(out.contains("migrate-store: identical"), "{out}");
+    assert!(out.contains("dash: ratings"), "{out}");
     assert!(!out.contains("DIFFERENT"), "{out}");
 
     let pg = PgStore::connect(&db.url).unwrap();
@@ -1183,6 +1567,13 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         );
     }
     assert_eq!(p.interview(ids[1]).unwrap().unwrap().comment_count, 1);
+    // The dashboard reads the copied columns; sessions survive the move.
+    assert_eq!(
+        p.campaign_stats(&InterviewFilter::default()).unwrap(),
+        dash_before
+    );
+    assert_eq!(p.review_queue(&queue_q).unwrap().items, queue_before.items);
+    assert_eq!(p.session(&h(9), 20).unwrap().unwrap().1.id, coord.id);
     let audit_after = p.audit_log(10).unwrap();
     assert_eq!(
         audit_after
@@ -1222,4 +1613,66 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         .unwrap();
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+}
+
+/// The same interviews pushed into SQLite and PostgreSQL give the same
+/// dashboard: equal aggregates and equal review-queue pages under every filter.
+#[test]
+fn dashboard_sqlite_and_postgres_agree() {
+    let (sq, pg) = (sqlite(), postgres());
+    let seed = dash_seed();
+    let (a, b) = (sq.store.as_ref(), pg.store.as_ref());
+    dash_apply(a, &seed);
+    dash_apply(b, &seed);
+    for f in dash_stats_filters() {
+        let x = a.campaign_stats(&f).unwrap();
+        assert_eq!(x, b.campaign_stats(&f).unwrap(), "{f:?}");
+        // The averages shown are computed from equal sums: equal to the bit.
+        for i in 0..5 {
+            assert_eq!(
+                x.total.sat_avg(i).map(f64::to_bits),
+                b.campaign_stats(&f)
+                    .unwrap()
+                    .total
+                    .sat_avg(i)
+                    .map(f64::to_bits)
+            );
+        }
+    }
+    for (name, q) in dash_queries() {
+        let (x, y) = (a.review_queue(&q).unwrap(), b.review_queue(&q).unwrap());
+        assert_eq!(x.total, y.total, "{name}");
+        assert_eq!(x.items, y.items, "{name}");
+    }
+}
+
+/// Migration 3 back-fills the dashboard columns of interviews stored before
+/// it: drop them (and their indexes) and the migration's record, reconnect.
+#[test]
+fn pg_dashboard_columns_are_backfilled_by_the_migration() {
+    let db = TestDb::create();
+    let pg = PgStore::connect(&db.url).unwrap();
+    dash_apply(&pg, &dash_seed());
+    let f = InterviewFilter::default();
+    let stats = pg.campaign_stats(&f).unwrap();
+    let queries = dash_queries();
+    let pages: Vec<_> = queries
+        .iter()
+        .map(|(_, q)| pg.review_queue(q).unwrap().items)
+        .collect();
+    assert_eq!(pg.schema_version().unwrap(), 3);
+    pg.batch_execute(
+        "ALTER TABLE interviews DROP COLUMN sat_network, DROP COLUMN sat_shop,
+           DROP COLUMN sat_call_centre, DROP COLUMN sat_billing,
+           DROP COLUMN sat_mobile_money, DROP COLUMN complaint_categories;
+         DELETE FROM schema_migrations WHERE version = 3;",
+    )
+    .unwrap();
+    drop(pg);
+    let pg = PgStore::connect(&db.url).unwrap();
+    assert_eq!(pg.schema_version().unwrap(), 3);
+    assert_eq!(pg.campaign_stats(&f).unwrap(), stats);
+    for ((name, q), items) in queries.iter().zip(&pages) {
+        assert_eq!(&pg.review_queue(q).unwrap().items, items, "{name}");
+    }
 }
