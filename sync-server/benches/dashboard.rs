@@ -4,6 +4,10 @@
 //! prints p50/p99. Target (DESIGN.md): < 200 ms per page.
 //!
 //! `cargo bench -p sync-server --bench dashboard [-- INTERVIEWS]`
+//!
+//! With `FIELDVOICE_BENCH_PG_URL` set to an empty PostgreSQL database, the
+//! seeded SQLite store is copied there (the `migrate-store` copy) and the
+//! pages are timed on `PgStore` instead.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::sync::Arc;
@@ -42,7 +46,8 @@ fn main() {
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bench.sqlite3");
-    let store = SqliteStore::open(&path).unwrap();
+    let sqlite = Arc::new(SqliteStore::open(&path).unwrap());
+    let store = sqlite.clone();
     let t0 = Instant::now();
     let admin = store
         .create_user(
@@ -82,7 +87,7 @@ fn main() {
         .unwrap();
     seed_bulk(&path, n);
     let seeded = t0.elapsed();
-    let store: Arc<dyn CentralStore> = Arc::new(store);
+    let store: Arc<dyn CentralStore> = store;
     let state = AppState::new(store.clone(), Settings::default()).unwrap();
     for (_, json) in survey_model::BUILTIN_FORMS {
         state.install_form(json).unwrap();
@@ -137,6 +142,25 @@ fn main() {
     let admin_cookie = cookie(&admin.id, "bench-admin");
     let coord_cookie = cookie(&coord.id, "bench-coord");
     println!("seeded {n} interviews in {:.1} s", seeded.as_secs_f64());
+    let state = match std::env::var("FIELDVOICE_BENCH_PG_URL") {
+        Ok(url) => {
+            let t = Instant::now();
+            let pg = central_store::PgStore::connect(&url).unwrap();
+            central_store::transfer::copy_sqlite_to_pg(&sqlite, &pg, &mut |_, _, _| {}).unwrap();
+            // Fresh statistics and visibility map (index-only scans).
+            pg.batch_execute("VACUUM ANALYZE").unwrap();
+            println!(
+                "copied into PostgreSQL in {:.1} s; timing PgStore",
+                t.elapsed().as_secs_f64()
+            );
+            let state = AppState::new(Arc::new(pg), Settings::default()).unwrap();
+            for (_, json) in survey_model::BUILTIN_FORMS {
+                state.install_form(json).unwrap();
+            }
+            state
+        }
+        Err(_) => state,
+    };
 
     let app = sync_server::router(state);
     let pages: Vec<(&str, String, &str)> = vec![
