@@ -234,6 +234,9 @@ fn routes_in_source() -> BTreeSet<String> {
     out
 }
 
+/// An interview's heads, review state, comment count and tags.
+type InterviewPrint = (Vec<[u8; 32]>, Option<String>, usize, Vec<String>);
+
 /// What a denied write must not change.
 #[derive(Debug, PartialEq)]
 struct Fingerprint {
@@ -243,7 +246,7 @@ struct Fingerprint {
     devices: Vec<(String, bool)>,
     forms: usize,
     audit: usize,
-    interviews: Vec<(Vec<[u8; 32]>, Option<String>, usize, Vec<String>)>,
+    interviews: Vec<InterviewPrint>,
 }
 
 struct World {

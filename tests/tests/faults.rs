@@ -210,7 +210,7 @@ async fn proxy(upstream: String, cuts: Arc<AtomicU32>) -> String {
                 .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
                 .is_ok();
             n += 1;
-            let mode = if n % 2 == 0 {
+            let mode = if n.is_multiple_of(2) {
                 Cut::Request
             } else {
                 Cut::Response
