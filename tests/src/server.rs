@@ -230,3 +230,58 @@ pub fn admin(db: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Documents whose changes the server acknowledged, with the acknowledged heads.
+pub type Acked = Vec<(uuid::Uuid, Vec<automerge::ChangeHash>)>;
+
+impl Device {
+    /// What the server has acknowledged to this device, read from the SQLite
+    /// file through its own connection (what is durable, not what is cached).
+    pub fn acknowledged(&self) -> Acked {
+        let conn = rusqlite::Connection::open(&self.path).expect("open device db");
+        let mut st = conn
+            .prepare("SELECT doc_id, server_heads FROM sync_state WHERE server_heads != ''")
+            .expect("query");
+        st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .expect("rows")
+            .map(|r| {
+                let (id, heads) = r.expect("row");
+                (
+                    id.parse().expect("uuid"),
+                    device_store::decode_heads(&heads).expect("heads"),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A sync burst: every device syncs in small batches (2 documents a request,
+/// no retries), over and over, until `stop` is set or its server goes away.
+pub fn burst(
+    devices: &std::sync::Arc<Vec<Device>>,
+    max_rounds: usize,
+    stop: &std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    (0..devices.len())
+        .map(|i| {
+            let (devices, stop) = (devices.clone(), stop.clone());
+            tokio::spawn(async move {
+                let d = &devices[i];
+                let opts = sync_client::SyncOptions {
+                    batch_docs: 2,
+                    attempts: 1,
+                    max_rounds,
+                    ..Default::default()
+                };
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if sync_client::sync(&d.http, d.store.clone(), &opts)
+                        .await
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect()
+}

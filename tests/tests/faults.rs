@@ -14,12 +14,10 @@ use std::time::Duration;
 use automerge::AutoCommit;
 use central_store::{CentralStore, SqliteStore};
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::server::{Device, ServerProcess, admin};
+use fieldvoice_tests::server::{Acked, Device, ServerProcess, admin, burst};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-type Acked = Vec<(uuid::Uuid, Vec<automerge::ChangeHash>)>;
 
 /// Employees created through the admin CLI; returns their enrollment codes.
 fn employees(db: &Path, prefix: &str, n: usize) -> Vec<String> {
@@ -61,24 +59,6 @@ fn fill(d: &Device, n: usize, salt: usize) -> usize {
         changes += iv.changes_since(&[]).len();
     }
     changes
-}
-
-/// What the device recorded as acknowledged by the server.
-fn acknowledged(dev: &Device) -> Acked {
-    let conn = rusqlite::Connection::open(&dev.path).unwrap();
-    let mut st = conn
-        .prepare("SELECT doc_id, server_heads FROM sync_state WHERE server_heads != ''")
-        .unwrap();
-    st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|r| {
-            let (id, heads) = r.unwrap();
-            (
-                id.parse().unwrap(),
-                device_store::decode_heads(&heads).unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// Check every acknowledged head is in the store at `db`; reports the counts
@@ -298,7 +278,7 @@ async fn connections_cut_mid_body_then_resync_exactly_once() {
     let mut acked = Vec::new();
     for d in &devices {
         sync_all(d).await;
-        acked.extend(acknowledged(d));
+        acked.extend(d.acknowledged());
     }
     assert_eq!(acked.len(), 4 * 3 * devices.len());
     assert_eq!(check_acked(&db, &acked), 0);
@@ -387,7 +367,7 @@ async fn disk_full_answers_errors_keeps_acked_and_resyncs_after_space_is_freed()
     assert!(h.status().is_success() || h.status().is_server_error());
     server.kill();
     // Everything acknowledged before is still there after restart.
-    let acked: Acked = devices.iter().flat_map(acknowledged).collect();
+    let acked: Acked = devices.iter().flat_map(Device::acknowledged).collect();
     assert!(
         !acked.is_empty(),
         "some syncs succeeded before the disk filled"
@@ -420,7 +400,7 @@ async fn corrupt_device_page_errors_and_a_fresh_device_recovers_from_the_server(
     let user_id = dev.lock().enrollment().unwrap().unwrap().user_id;
     fill(&dev, 12, 0);
     sync_all(&dev).await;
-    let acked = acknowledged(&dev);
+    let acked = dev.acknowledged();
     assert_eq!(acked.len(), 12);
     drop(dev);
 
@@ -540,32 +520,12 @@ async fn repeated_sigkill_during_bursts_loses_nothing() {
             point_at(d, &srv.url);
             changes += fill(d, 8, kill * 100);
         }
-        let before: usize = devices.iter().map(|d| acknowledged(d).len()).sum();
+        let before: usize = devices.iter().map(|d| d.acknowledged().len()).sum();
         let stop = Arc::new(AtomicBool::new(false));
-        let mut tasks = Vec::new();
-        for i in 0..DEVICES {
-            let (devices, stop) = (devices.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move {
-                let d = &devices[i];
-                let opts = sync_client::SyncOptions {
-                    batch_docs: 2,
-                    attempts: 1,
-                    max_rounds: 2,
-                    ..Default::default()
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    if sync_client::sync(&d.http, d.store.clone(), &opts)
-                        .await
-                        .is_err()
-                    {
-                        break;
-                    }
-                }
-            }));
-        }
+        let tasks = burst(&devices, 2, &stop);
         let deadline = std::time::Instant::now() + Duration::from_secs(20);
         loop {
-            let acked: usize = devices.iter().map(|d| acknowledged(d).len()).sum();
+            let acked: usize = devices.iter().map(|d| d.acknowledged().len()).sum();
             if acked >= before + 4 || std::time::Instant::now() > deadline {
                 break;
             }
@@ -577,7 +537,7 @@ async fn repeated_sigkill_during_bursts_loses_nothing() {
             t.await.unwrap();
         }
         fieldvoice_tests::report("faults_injected", 1);
-        let acked: Acked = devices.iter().flat_map(acknowledged).collect();
+        let acked: Acked = devices.iter().flat_map(Device::acknowledged).collect();
         assert!(
             acked.len() > before,
             "kill {kill}: new acknowledgements before the kill"

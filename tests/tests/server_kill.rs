@@ -9,28 +9,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use automerge::AutoCommit;
 use central_store::{CentralStore, SqliteStore};
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::server::{Device, ServerProcess, admin};
+use fieldvoice_tests::server::{Device, ServerProcess, admin, burst};
 use serde_json::json;
 
 const DEVICES: usize = 6;
 const PER_DEVICE: usize = 15;
-
-fn acknowledged(dev: &Device) -> Vec<(uuid::Uuid, Vec<automerge::ChangeHash>)> {
-    let conn = rusqlite::Connection::open(&dev.path).unwrap();
-    let mut st = conn
-        .prepare("SELECT doc_id, server_heads FROM sync_state WHERE server_heads != ''")
-        .unwrap();
-    st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|r| {
-            let (id, heads) = r.unwrap();
-            (
-                id.parse().unwrap(),
-                device_store::decode_heads(&heads).unwrap(),
-            )
-        })
-        .collect()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_burst_loses_no_acknowledged_change() {
@@ -88,30 +71,10 @@ async fn sigkill_mid_burst_loses_no_acknowledged_change() {
     // Burst: every device syncs in small batches until the server dies.
     let devices = Arc::new(devices);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut tasks = Vec::new();
-    for i in 0..DEVICES {
-        let (devices, stop) = (devices.clone(), stop.clone());
-        tasks.push(tokio::spawn(async move {
-            let d = &devices[i];
-            let opts = sync_client::SyncOptions {
-                batch_docs: 2,
-                attempts: 1,
-                max_rounds: 3,
-                ..Default::default()
-            };
-            while !stop.load(Ordering::Relaxed) {
-                if sync_client::sync(&d.http, d.store.clone(), &opts)
-                    .await
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }));
-    }
+    let tasks = burst(&devices, 3, &stop);
     // Kill as soon as some acknowledgements exist, while syncs are in flight.
     loop {
-        let acked: usize = devices.iter().map(|d| acknowledged(d).len()).sum();
+        let acked: usize = devices.iter().map(|d| d.acknowledged().len()).sum();
         if acked >= 10 {
             break;
         }
@@ -122,7 +85,7 @@ async fn sigkill_mid_burst_loses_no_acknowledged_change() {
     for t in tasks {
         t.await.unwrap();
     }
-    let acked: Vec<_> = devices.iter().flat_map(acknowledged).collect();
+    let acked: Vec<_> = devices.iter().flat_map(Device::acknowledged).collect();
     let all = DEVICES * PER_DEVICE;
     assert!(
         !acked.is_empty() && acked.len() < all,
