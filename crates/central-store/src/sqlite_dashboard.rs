@@ -82,11 +82,20 @@ pub(crate) fn campaign_stats(c: &Connection, w: &str, args: &[String]) -> Result
                     tally: t.clone(),
                 }),
             }
-            out.by_place.push(PlaceTally {
-                country: cc,
-                city: r.get(1)?,
-                tally: t,
-            });
+            // A missing city and an empty one are the same place ("").
+            let city: String = r.get(1)?;
+            match out
+                .by_place
+                .iter_mut()
+                .find(|p| p.country == cc && p.city == city)
+            {
+                Some(p) => p.tally.merge(&t),
+                None => out.by_place.push(PlaceTally {
+                    country: cc,
+                    city,
+                    tally: t,
+                }),
+            }
         }
     }
     out.by_country = country;
