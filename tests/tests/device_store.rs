@@ -255,3 +255,29 @@ fn store_reopens_cleanly_after_sigkill_mid_write() {
         }
     }
 }
+
+#[test]
+fn submitting_compacts_the_interview() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, form) = enrolled(&dir);
+    let mut iv = store.create_interview(&form).unwrap();
+    for (k, v) in complete_answers(9) {
+        iv.set_answer_json(&form, k, &v).unwrap();
+        store.save(&mut iv, Some(&form)).unwrap();
+    }
+    let conn = rusqlite::Connection::open(dir.path().join("device.sqlite3")).unwrap();
+    let chunks = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert!(
+        chunks(&conn) > 10,
+        "one chunk per saved answer while drafting"
+    );
+    assert!(iv.submit(&form).unwrap().is_complete());
+    store.save(&mut iv, Some(&form)).unwrap();
+    assert_eq!(chunks(&conn), 0, "submitted interviews are one snapshot");
+    let mut back = store.load(iv.id()).unwrap();
+    assert_eq!(back.project(Some(&form)), iv.project(Some(&form)));
+    assert_eq!(back.status(), "submitted");
+}

@@ -365,11 +365,11 @@ impl DeviceStore {
         let id = iv.id();
         let key = id.to_string();
         let tx = self.conn.transaction()?;
-        let stored: Option<(String, i64)> = tx
+        let stored: Option<(String, i64, String)> = tx
             .query_row(
-                "SELECT heads, chunk_count FROM docs WHERE doc_id = ?1",
+                "SELECT heads, chunk_count, status FROM docs WHERE doc_id = ?1",
                 [&key],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
             .optional()?;
         let heads = iv.heads();
@@ -399,12 +399,15 @@ impl DeviceStore {
                     ],
                 )?;
             }
-            Some((old_heads, chunks)) => {
+            Some((old_heads, chunks, old_status)) => {
                 let old = decode_heads(&old_heads)?;
                 if old == heads {
                     return Ok(());
                 }
-                if chunks + 1 >= COMPACT_AFTER_CHUNKS {
+                // Compact when the chunks pile up, and when an interview is
+                // submitted: it is then mostly read, rarely edited.
+                let submitted_now = old_status != "submitted" && rec.status == "submitted";
+                if chunks + 1 >= COMPACT_AFTER_CHUNKS || (submitted_now && chunks > 0) {
                     let snapshot = iv.save();
                     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
                     tx.execute(
