@@ -86,6 +86,21 @@ pub struct NewUser {
     pub password_hash: Option<String>,
 }
 
+impl NewUser {
+    /// The user this creates, once stored under `id` at `now`.
+    pub fn to_user(&self, id: String, now: i64) -> User {
+        User {
+            id,
+            login: self.login.clone(),
+            name: self.name.clone(),
+            role: self.role,
+            countries: self.countries.clone(),
+            active: true,
+            created_at: now,
+        }
+    }
+}
+
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {

@@ -300,15 +300,7 @@ impl CentralStore for SqliteStore {
             })?;
             Ok(())
         })?;
-        Ok(User {
-            id,
-            login: u.login.clone(),
-            name: u.name.clone(),
-            role: u.role,
-            countries: u.countries.clone(),
-            active: true,
-            created_at: now,
-        })
+        Ok(u.to_user(id, now))
     }
 
     fn user(&self, id: &str) -> Result<Option<User>> {
