@@ -356,3 +356,49 @@ pub fn default_review_queue<S: CentralStore + ?Sized>(
     }
     Ok(ReviewPage { total, items })
 }
+
+/// The review-queue conditions beyond the base interview filter, shared by the
+/// SQL backends: `(sql, value)`, where `?` in `sql` stands for `value`.
+/// `contains` names the SQL function giving a substring's position
+/// (`instr` in SQLite, `strpos` in PostgreSQL; both take (text, needle)).
+pub(crate) fn queue_conditions(q: &ReviewQuery, contains: &str) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    match q.review_state.as_deref() {
+        Some("unreviewed") => out.push((" AND review_state IS NULL".into(), None)),
+        Some(s) => out.push((" AND review_state = ?".into(), Some(s.to_owned()))),
+        None => {}
+    }
+    match q.nps_band {
+        Some(NpsBand::Promoter) => out.push((" AND nps >= 9".into(), None)),
+        Some(NpsBand::Passive) => out.push((" AND nps BETWEEN 7 AND 8".into(), None)),
+        Some(NpsBand::Detractor) => out.push((" AND nps <= 6".into(), None)),
+        None => {}
+    }
+    if let Some(d) = &q.date_from {
+        out.push((" AND created_at >= ?".into(), Some(d.clone())));
+    }
+    if let Some(d) = &q.date_to {
+        // Any time of that day sorts below `YYYY-MM-DD~`.
+        out.push((" AND created_at < ?".into(), Some(format!("{d}~"))));
+    }
+    if let Some(cat) = &q.complaint_category {
+        out.push((
+            format!(" AND {contains}(complaint_categories, ?) > 0"),
+            Some(format!(",{cat},")),
+        ));
+    }
+    out
+}
+
+/// The review-queue page query over the WHERE clause `w`: a deferred join that
+/// pages over the queue index, then reads only the page's records (a deep
+/// OFFSET never touches the record JSON it skips).
+pub(crate) fn queue_page_sql(w: &str, q: &ReviewQuery) -> String {
+    format!(
+        "SELECT i.record FROM interviews i JOIN (
+           SELECT doc_id FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}
+         ) p ON p.doc_id = i.doc_id ORDER BY i.created_at DESC, i.doc_id",
+        q.base.limit.unwrap_or(50).min(1000),
+        q.base.offset.unwrap_or(0)
+    )
+}

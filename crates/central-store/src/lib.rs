@@ -346,6 +346,35 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// Document heads as stored by the backends: the 32-byte hashes concatenated.
+pub(crate) fn heads_blob(h: &[Hash]) -> Vec<u8> {
+    h.concat()
+}
+
+/// The inverse of [`heads_blob`]; a length that is not a multiple of 32 is corrupt.
+pub(crate) fn heads_from_blob(b: &[u8]) -> Result<Vec<Hash>> {
+    if !b.len().is_multiple_of(32) {
+        return Err(StoreError::Corrupt("heads blob length".into()));
+    }
+    Ok(b.chunks_exact(32)
+        .map(|c| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(c);
+            h
+        })
+        .collect())
+}
+
+/// A stored projection row (`interviews.record`).
+pub(crate) fn record_from_json(s: &str) -> Result<InterviewRecord> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("interview record: {e}")))
+}
+
+/// Lower-case hex of a hash, as shown in change logs.
+pub(crate) fn hash_hex(h: &[u8]) -> String {
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Current Unix time in seconds.
 pub fn unix_now() -> i64 {
     std::time::SystemTime::now()

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use tokio_postgres::Client;
 
 use crate::dashboard::{
-    CampaignStats, KeyTally, NpsBand, PlaceTally, REVIEW_STATES, ReviewQuery, Tally,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Tally, queue_conditions,
+    queue_page_sql,
 };
 use crate::postgres::{Param, refs};
 use crate::{Result, StoreError};
@@ -134,47 +135,19 @@ pub(crate) async fn review_queue(
         args.push(Box::new(v));
         w.push_str(&sql.replace('?', &format!("${}", args.len())));
     };
-    match q.review_state.as_deref() {
-        Some("unreviewed") => w.push_str(" AND review_state IS NULL"),
-        Some(s) => arg(&mut w, " AND review_state = ?", s.to_owned()),
-        None => {}
-    }
-    match q.nps_band {
-        Some(NpsBand::Promoter) => w.push_str(" AND nps >= 9"),
-        Some(NpsBand::Passive) => w.push_str(" AND nps BETWEEN 7 AND 8"),
-        Some(NpsBand::Detractor) => w.push_str(" AND nps <= 6"),
-        None => {}
-    }
     // `created_at` is COLLATE "C": byte order, as in SQLite.
-    if let Some(d) = &q.date_from {
-        arg(&mut w, " AND created_at >= ?", d.clone());
-    }
-    if let Some(d) = &q.date_to {
-        // Any time of that day sorts below `YYYY-MM-DD~`.
-        arg(&mut w, " AND created_at < ?", format!("{d}~"));
-    }
-    if let Some(cat) = &q.complaint_category {
-        arg(
-            &mut w,
-            " AND strpos(complaint_categories, ?) > 0",
-            format!(",{cat},"),
-        );
+    for (sql, v) in queue_conditions(q, "strpos") {
+        match v {
+            Some(v) => arg(&mut w, &sql, v),
+            None => w.push_str(&sql),
+        }
     }
     let p = refs(&args);
     let total: i64 = c
         .query_one(&format!("SELECT COUNT(*) FROM interviews{w}"), &p)
         .await?
         .try_get(0)?;
-    // Deferred join: page over the queue index, then read only the page's
-    // records (a deep OFFSET never touches the record JSON it skips).
-    let sql = format!(
-        "SELECT i.record FROM interviews i JOIN (
-           SELECT doc_id FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}
-         ) p ON p.doc_id = i.doc_id ORDER BY i.created_at DESC, i.doc_id",
-        q.base.limit.unwrap_or(50).min(1000),
-        q.base.offset.unwrap_or(0)
-    );
-    let rows = c.query(&sql, &p).await?;
+    let rows = c.query(&queue_page_sql(&w, q), &p).await?;
     Ok((
         u64::try_from(total).unwrap_or(0),
         rows.iter()

@@ -33,7 +33,8 @@ use uuid::Uuid;
 
 use crate::{
     AuditEntry, CentralStore, ChangeMeta, Device, DocWrite, FeedItem, FeedPage, Hash,
-    InterviewFilter, NewUser, Result, Role, StoreError, StoreStats, StoredDoc, User,
+    InterviewFilter, NewUser, Result, Role, StoreError, StoreStats, StoredDoc, User, hash_hex,
+    heads_blob, heads_from_blob, record_from_json,
 };
 
 /// Advisory lock key serialising migrations ("fvmigr").
@@ -221,23 +222,6 @@ impl Drop for Conn<'_> {
     }
 }
 
-fn heads_blob(h: &[Hash]) -> Vec<u8> {
-    h.concat()
-}
-
-fn heads_from_blob(b: &[u8]) -> Result<Vec<Hash>> {
-    if !b.len().is_multiple_of(32) {
-        return Err(StoreError::Corrupt("heads blob length".into()));
-    }
-    Ok(b.chunks_exact(32)
-        .map(|c| {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(c);
-            h
-        })
-        .collect())
-}
-
 fn user_from_row(r: &Row) -> Result<User> {
     let role: String = r.try_get("role")?;
     let countries: String = r.try_get("countries")?;
@@ -265,10 +249,6 @@ fn device_from_row(r: &Row) -> Result<Device> {
         last_sync_at: r.try_get("last_sync_at")?,
         revoked: r.try_get::<_, Option<i64>>("revoked_at")?.is_some(),
     })
-}
-
-fn record_from_json(s: &str) -> Result<InterviewRecord> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("interview record: {e}")))
 }
 
 const USER_COLS: &str = "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
@@ -1178,7 +1158,7 @@ impl CentralStore for PgStore {
                 let hash: Vec<u8> = r.try_get(1)?;
                 Ok(ChangeMeta {
                     seq: r.try_get::<_, i64>(0)? as u64,
-                    hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                    hash: hash_hex(&hash),
                     source: r.try_get(2)?,
                     received_at: r.try_get(3)?,
                 })

@@ -13,7 +13,8 @@ use uuid::Uuid;
 
 use crate::{
     AuditEntry, CentralStore, Device, DocWrite, FeedItem, FeedPage, Hash, InterviewFilter, NewUser,
-    Result, Role, StoreError, StoreStats, StoredDoc, User,
+    Result, Role, StoreError, StoreStats, StoredDoc, User, hash_hex, heads_blob, heads_from_blob,
+    record_from_json,
 };
 
 /// Append-only migrations; index + 1 is the schema version.
@@ -111,23 +112,6 @@ fn open_conn(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(conn)
-}
-
-fn heads_blob(h: &[Hash]) -> Vec<u8> {
-    h.concat()
-}
-
-fn heads_from_blob(b: &[u8]) -> Result<Vec<Hash>> {
-    if !b.len().is_multiple_of(32) {
-        return Err(StoreError::Corrupt("heads blob length".into()));
-    }
-    Ok(b.chunks_exact(32)
-        .map(|c| {
-            let mut h = [0u8; 32];
-            h.copy_from_slice(c);
-            h
-        })
-        .collect())
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -234,10 +218,6 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
-}
-
-fn record_from_json(s: &str) -> Result<InterviewRecord> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("interview record: {e}")))
 }
 
 /// WHERE clause and arguments for an interview filter.
@@ -808,7 +788,7 @@ impl CentralStore for SqliteStore {
                 let hash: Vec<u8> = r.get(1)?;
                 Ok(crate::ChangeMeta {
                     seq: r.get::<_, i64>(0)? as u64,
-                    hash: hash.iter().map(|b| format!("{b:02x}")).collect(),
+                    hash: hash_hex(&hash),
                     source: r.get(2)?,
                     received_at: r.get(3)?,
                 })

@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use survey_model::InterviewRecord;
 
 use crate::dashboard::{
-    CampaignStats, KeyTally, NpsBand, PlaceTally, REVIEW_STATES, ReviewQuery, Session, Tally,
-    complaint_key, sats_of,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Session, Tally, complaint_key,
+    queue_conditions, queue_page_sql, sats_of,
 };
 use crate::sqlite::{USER_COLS, user_from_row};
 use crate::{Hash, Result, User};
@@ -139,46 +139,18 @@ pub(crate) fn review_queue(
         args.push(v);
         w.push_str(&sql.replace('?', &format!("?{}", args.len())));
     };
-    match q.review_state.as_deref() {
-        Some("unreviewed") => w.push_str(" AND review_state IS NULL"),
-        Some(s) => arg(&mut w, " AND review_state = ?", s.to_owned()),
-        None => {}
-    }
-    match q.nps_band {
-        Some(NpsBand::Promoter) => w.push_str(" AND nps >= 9"),
-        Some(NpsBand::Passive) => w.push_str(" AND nps BETWEEN 7 AND 8"),
-        Some(NpsBand::Detractor) => w.push_str(" AND nps <= 6"),
-        None => {}
-    }
-    if let Some(d) = &q.date_from {
-        arg(&mut w, " AND created_at >= ?", d.clone());
-    }
-    if let Some(d) = &q.date_to {
-        // Any time of that day sorts below `YYYY-MM-DD~`.
-        arg(&mut w, " AND created_at < ?", format!("{d}~"));
-    }
-    if let Some(cat) = &q.complaint_category {
-        arg(
-            &mut w,
-            " AND instr(complaint_categories, ?) > 0",
-            format!(",{cat},"),
-        );
+    for (sql, v) in queue_conditions(q, "instr") {
+        match v {
+            Some(v) => arg(&mut w, &sql, v),
+            None => w.push_str(&sql),
+        }
     }
     let total: i64 = c.query_row(
         &format!("SELECT COUNT(*) FROM interviews{w}"),
         rusqlite::params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
-    // Deferred join: page over the covering index, then read only the page's
-    // records (a deep OFFSET never touches the record JSON it skips).
-    let sql = format!(
-        "SELECT i.record FROM interviews i JOIN (
-           SELECT doc_id FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}
-         ) p ON p.doc_id = i.doc_id ORDER BY i.created_at DESC, i.doc_id",
-        q.base.limit.unwrap_or(50).min(1000),
-        q.base.offset.unwrap_or(0)
-    );
-    let mut st = c.prepare(&sql)?;
+    let mut st = c.prepare(&queue_page_sql(&w, q))?;
     let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
     Ok((total as u64, rows.collect::<rusqlite::Result<_>>()?))
 }
