@@ -30,8 +30,11 @@ pub enum Action<'a> {
     Sync,
     /// Create a user with `role` in `country`.
     CreateUser { role: Role, country: &'a str },
-    /// See users and devices of a country; issue enrollment codes; revoke devices.
+    /// See users and devices of a country; revoke devices.
     ManageUsers { country: &'a str },
+    /// Issue a one-time enrollment code (a device) for a user with `role` who
+    /// works in `country`. Only employees ever get devices.
+    IssueEnrollmentCode { role: Role, country: &'a str },
     /// Read interviews of a country.
     ReadInterviews { country: &'a str },
     /// Review, comment and tag interviews of a country.
@@ -52,10 +55,14 @@ fn in_country(u: &User, c: &str) -> bool {
 pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     let u = &p.user;
     let allowed = match (u.role, action) {
-        (_, Action::Sync) => p.device.is_some(),
+        // A device acts only for an employee, whatever its token says.
+        (role, Action::Sync) => p.device.is_some() && role == Role::Employee,
         // Everything else needs a person, not a device token.
         _ if p.device.is_some() => false,
+        // No code can ever make a device for an admin, coordinator or analyst.
+        (_, Action::IssueEnrollmentCode { role, .. }) if role != Role::Employee => false,
         (Role::Admin, _) => true,
+        (Role::Coordinator, Action::IssueEnrollmentCode { country, .. }) => in_country(u, country),
         (Role::Coordinator, Action::CreateUser { role, country }) => {
             role == Role::Employee && in_country(u, country)
         }

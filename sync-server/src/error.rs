@@ -1,7 +1,10 @@
 //! The one error type at the HTTP edge.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -26,6 +29,11 @@ pub enum ApiError {
     Unavailable,
     #[error("internal error")]
     Internal(String),
+    /// A request the framework could not read, with the status its rejection
+    /// carries: 400 (bad query, path or JSON syntax), 404, 405, 408, 413, 415
+    /// (not `application/json`), 422 (JSON of the wrong shape).
+    #[error("{1}")]
+    Rejected(StatusCode, String),
 }
 
 impl ApiError {
@@ -40,6 +48,7 @@ impl ApiError {
             ApiError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Rejected(status, _) => *status,
         }
     }
 }
@@ -87,7 +96,71 @@ impl From<central_store::merge::EditError> for ApiError {
         match e {
             E::NotFound(id) => ApiError::NotFound(format!("interview {id}")),
             E::Model(m) => ApiError::BadRequest(m.to_string()),
+            E::Policy(v) => ApiError::Forbidden(format!("write policy: {v}")),
             E::Store(s) => s.into(),
         }
     }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        ApiError::Rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::Rejected(r.status(), r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::Rejected(r.status(), r.body_text())
+    }
+}
+
+/// Largest plain-text error body turned into a JSON message.
+const MAX_ERROR_TEXT: usize = 4096;
+
+/// Middleware: on `/api/` paths, an error response that is not JSON yet (what
+/// the framework answers by itself: unknown route, wrong method, body over the
+/// limit, unreadable body, request timeout) becomes the API's
+/// `{"error": ...}` with the same status and headers (`Allow`, ...).
+pub async fn json_errors(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/api/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !api || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, MAX_ERROR_TEXT)
+        .await
+        .ok()
+        .and_then(|b| String::from_utf8(b.to_vec()).ok())
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| {
+            status
+                .canonical_reason()
+                .unwrap_or("error")
+                .to_ascii_lowercase()
+        });
+    let mut out = ApiError::Rejected(status, text).into_response();
+    let own: Vec<header::HeaderName> = out.headers().keys().cloned().collect();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH && !own.contains(name) {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
 }

@@ -28,6 +28,15 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let store: Arc<dyn CentralStore> =
             Arc::new(SqliteStore::open(&dir.path().join("server.sqlite3")).expect("store"));
+        Self::start_on(store, settings, dir).await
+    }
+
+    /// A server on `store` (e.g. a `PgStore`); `dir` holds device files.
+    pub async fn start_on(
+        store: Arc<dyn CentralStore>,
+        settings: Settings,
+        dir: tempfile::TempDir,
+    ) -> TestServer {
         let state = AppState::new(store, settings).expect("state");
         for (_, json) in survey_model::BUILTIN_FORMS {
             state.install_form(json).expect("form");
@@ -81,7 +90,20 @@ impl TestServer {
 
     /// An API token for a new user of `role` in `country`.
     pub fn token_for(&self, login: &str, role: Role, country: &str) -> (User, String) {
-        let (u, _) = self.user_with_code(login, role, country);
+        let u = self
+            .state
+            .store
+            .create_user(
+                &NewUser {
+                    login: login.into(),
+                    name: format!("User {login}"),
+                    role,
+                    countries: vec![country.into()],
+                    password_hash: None,
+                },
+                central_store::unix_now(),
+            )
+            .expect("user");
         let t = issue_api_token(&self.state, &u, "test").expect("token");
         (u, t)
     }
@@ -163,6 +185,7 @@ pub fn server_binary() -> PathBuf {
 }
 
 /// The real server binary as a child process on a SQLite file.
+#[derive(Debug)]
 pub struct ServerProcess {
     pub child: std::process::Child,
     pub url: String,

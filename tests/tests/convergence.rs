@@ -82,7 +82,7 @@ fn apply(f: &Form, reps: &mut [Interview], op: &Op) {
                 .unwrap();
         }
         Op::Comment(r, s) => {
-            reps[*r].add_comment("c", "coordinator", s).unwrap();
+            reps[*r].add_comment("c", "c", "coordinator", s).unwrap();
         }
         Op::Tag(r, t, on) => reps[*r].set_tag(&format!("theme:{t}"), *on).unwrap(),
         Op::Send {

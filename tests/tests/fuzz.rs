@@ -243,6 +243,7 @@ fn automerge_data_pushed_to_the_server() {
                 survey_protocol::DocStatus::Applied => "applied",
                 survey_protocol::DocStatus::MissingDeps { .. } => "missing_deps",
                 survey_protocol::DocStatus::Rejected { .. } => "rejected",
+                survey_protocol::DocStatus::ActorClash { .. } => "actor_clash",
             },
             Err(_) => "refused",
         };

@@ -206,8 +206,13 @@ fn projection_is_flat_and_complete() {
     let f = form();
     let mut iv = filled_interview(&f, Uuid::new_v4(), 3);
     iv.set_review(ReviewState::HasIssues, "coord-ci").unwrap();
-    iv.add_comment("coord-ci", "coordinator", "Please add the city district")
-        .unwrap();
+    iv.add_comment(
+        "coord-ci",
+        "coord-ci",
+        "coordinator",
+        "Please add the city district",
+    )
+    .unwrap();
     iv.set_tag("root_cause:network", true).unwrap();
     let rec = iv.project(Some(&f));
     assert_eq!(rec.country, "CI");

@@ -77,6 +77,7 @@ conformance!(
     forms_round_trip,
     dashboard_sessions_expire_and_end,
     dashboard_sql_matches_streaming_defaults,
+    reprojection_rewrites_stale_rows_once,
 );
 
 // --- helpers -------------------------------------------------------------
@@ -192,6 +193,7 @@ fn record(
         submitted_at: None,
         review_state: review.map(str::to_owned),
         answers,
+        quality_flags: vec![],
         tags: vec![],
         comment_count: 0,
         conflicts: vec![],
@@ -751,8 +753,7 @@ fn change_log_and_server_edits(s: &dyn CentralStore) {
     )
     .unwrap();
     let actor = actor_from_uuid(Uuid::new_v4());
-    let source = format!("server:{}", coord.id);
-    let (_, rec) = central_store::merge::edit(s, &forms, &actor, &source, iv.id(), |iv| {
+    let (_, rec) = central_store::merge::edit(s, &forms, &actor, &coord, iv.id(), |iv| {
         iv.set_review(ReviewState::Approved, &coord.id)
     })
     .unwrap();
@@ -772,7 +773,7 @@ fn change_log_and_server_edits(s: &dyn CentralStore) {
         assert_eq!(m.hash, c.hash().to_string());
         assert_eq!(m.source, "dev-1");
     }
-    assert_eq!(log.last().unwrap().source, source);
+    assert_eq!(log.last().unwrap().source, format!("server:{}", coord.id));
     assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
     // doc_changes rebuilds the same document as the snapshot.
     let rebuilt = Interview::from_changes(
@@ -1219,6 +1220,92 @@ fn dashboard_sql_matches_streaming_defaults(s: &dyn CentralStore) {
     }
 }
 
+/// A projection row written by the rules before answers were checked (every
+/// answer raw, no flags) is rebuilt by `reproject_all`: the stale NPS of 11
+/// and the withdrawn complaint's categories leave the row and its SQL
+/// columns, the flags appear, the document is untouched, and a second run
+/// rewrites nothing.
+fn reprojection_rewrites_stale_rows_once(s: &dyn CentralStore) {
+    use automerge::ReadDoc;
+    use automerge::transaction::Transactable;
+    use central_store::reproject::reproject_all;
+    use serde_json::json;
+    let forms = forms(s);
+    let emp = new_user(s, "emp.re", Role::Employee, &["CI"]);
+    let f = form();
+    let mut stale = interview(&emp, Uuid::new_v4(), 5);
+    stale
+        .set_answer_json(&f, "complaint_categories", &json!(["billing"]))
+        .unwrap();
+    stale
+        .set_answer_json(&f, "has_complaint", &json!("no"))
+        .unwrap();
+    let answers = match stale.doc_mut().get(automerge::ROOT, "answers").unwrap() {
+        Some((automerge::Value::Object(_), id)) => id,
+        other => panic!("{other:?}"),
+    };
+    stale.doc_mut().put(&answers, "nps", 11).unwrap();
+    stale.doc_mut().commit();
+    let mut fine = interview(&emp, Uuid::new_v4(), 9);
+    for iv in [&mut stale, &mut fine] {
+        let caller = Caller {
+            user: &emp,
+            source: "dev-re",
+        };
+        let r = push(s, &forms, caller, &[full_push(iv)]).unwrap();
+        assert!(matches!(r[0].status, DocStatus::Applied), "{:?}", r[0]);
+    }
+    // Overwrite the row as the old projection had it.
+    let doc = s.load_doc(stale.id()).unwrap().unwrap();
+    let old = stale.project(None);
+    assert_eq!(old.answer_i64("nps"), Some(11));
+    s.commit_docs(&[DocWrite {
+        doc_id: stale.id(),
+        owner: doc.owner.clone(),
+        country: doc.country.clone(),
+        expected_version: Some(doc.version),
+        changes: vec![],
+        source: "old-release".into(),
+        snapshot: doc.snapshot.clone(),
+        heads: stale.heads().iter().map(|h| h.0).collect(),
+        record: old,
+    }])
+    .unwrap();
+    let billing = ReviewQuery {
+        complaint_category: Some("billing".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        s.review_queue(&billing).unwrap().total,
+        2,
+        "stale row counted"
+    );
+
+    let mut seen = 0;
+    let r = reproject_all(s, &forms, &mut |n| seen = n).unwrap();
+    assert_eq!((r.seen, r.rewritten, r.failed, seen), (2, 1, 0, 2));
+    let rec = s.interview(stale.id()).unwrap().unwrap();
+    assert_eq!(rec, stale.project(Some(&f)));
+    assert_eq!(rec.answer_i64("nps"), None);
+    let flags: Vec<String> = rec.quality_flags.iter().map(ToString::to_string).collect();
+    assert!(flags.contains(&"nps:out_of_range".to_owned()), "{flags:?}");
+    assert!(flags.contains(&"complaint_categories:not_relevant".to_owned()));
+    // The SQL columns follow the row.
+    assert_eq!(s.review_queue(&billing).unwrap().total, 1);
+    let t = s.campaign_stats(&InterviewFilter::default()).unwrap().total;
+    assert_eq!((t.with_nps, t.promoters, t.complaints), (1, 1, 1));
+    // The document and the log are untouched.
+    let after = s.load_doc(stale.id()).unwrap().unwrap();
+    assert_eq!(after.snapshot, doc.snapshot);
+    assert_eq!(
+        s.doc_changes(stale.id()).unwrap().len(),
+        stale.changes_since(&[]).len()
+    );
+
+    let again = reproject_all(s, &forms, &mut |_| {}).unwrap();
+    assert_eq!((again.seen, again.rewritten, again.failed), (2, 0, 0));
+}
+
 // --- PostgreSQL only ---------------------------------------------------------
 
 /// A raw transaction on its own connection, driven step by step from the test.
@@ -1469,17 +1556,10 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         ids.push(iv.id());
     }
     let actor = actor_from_uuid(Uuid::new_v4());
-    central_store::merge::edit(
-        s,
-        &forms,
-        &actor,
-        &format!("server:{}", coord.id),
-        ids[1],
-        |iv| {
-            iv.add_comment(&coord.id, "coordinator", "Rappeler le client")
-                .map(|_| ())
-        },
-    )
+    central_store::merge::edit(s, &forms, &actor, &coord, ids[1], |iv| {
+        iv.add_comment(&coord.id, &coord.name, "coordinator", "Rappeler le client")
+            .map(|_| ())
+    })
     .unwrap();
     for i in 0..3 {
         s.audit(&AuditEntry {

@@ -441,7 +441,7 @@ impl App {
             let who = s.enrollment()?.ok_or(AppError::NotEnrolled)?;
             let mut iv = s.load(id)?;
             let form = form_of(s, &iv)?;
-            iv.add_comment(&who.user_name, "employee", &text)?;
+            iv.add_comment(&who.user_id, &who.user_name, "employee", &text)?;
             s.save(&mut iv, Some(&form))?;
             Ok(form_view(&form, &iv, &lang))
         })

@@ -16,6 +16,7 @@ pub mod dashboard;
 pub mod merge;
 mod pg_dashboard;
 pub mod postgres;
+pub mod reproject;
 pub mod sqlite;
 mod sqlite_dashboard;
 pub mod transfer;
@@ -272,6 +273,12 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool>;
     fn touch_device(&self, device_id: &str, now: i64) -> Result<()>;
+    /// The highest feed cursor handed to this device (0 if none).
+    fn feed_cursor_sent(&self, device_id: &str) -> Result<u64>;
+    fn set_feed_cursor_sent(&self, device_id: &str, cursor: u64) -> Result<()>;
+    /// Whether changes by `actor` were stored from any source other than
+    /// `source` (another device, or the server): the actor-clone check.
+    fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool>;
     fn add_api_token(&self, user_id: &str, token_hash: &Hash, label: &str, now: i64) -> Result<()>;
     fn user_by_api_token(&self, token_hash: &Hash) -> Result<Option<User>>;
     fn audit(&self, e: &AuditEntry) -> Result<()>;
@@ -315,6 +322,9 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// The change log of one document, oldest first.
     fn change_log(&self, id: Uuid) -> Result<Vec<ChangeMeta>>;
     fn stats(&self) -> Result<StoreStats>;
+    /// The cheapest round trip to the database (`SELECT 1`), for health
+    /// checks: no table is read.
+    fn ping(&self) -> Result<()>;
 
     // --- dashboard (defaults are correct but slow; backends override) ---
     /// Campaign progress and scores over the interviews matching `f`
@@ -344,6 +354,45 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
         let _ = token_hash;
         Ok(false)
     }
+}
+
+/// The feed paging rule, for every backend. `rows` are the owner's changes
+/// after `after` that were *not* sent by the calling device, in seq order, at
+/// most `max_changes + 1` of them (the backend filters by source in SQL, so
+/// the window is never used up by the caller's own changes); `top` is the
+/// highest committed seq in the same snapshot. The cursor moves to the top
+/// only when every remaining row fitted in the page; otherwise it stops at the
+/// last change handed out, and `more` is set.
+pub(crate) fn page_feed(
+    rows: impl IntoIterator<Item = Result<FeedItem>>,
+    after: u64,
+    top: u64,
+    max_changes: usize,
+    max_bytes: usize,
+) -> Result<FeedPage> {
+    let mut items: Vec<FeedItem> = Vec::new();
+    let mut bytes_total = 0usize;
+    let mut more = false;
+    for row in rows {
+        if items.len() >= max_changes || bytes_total >= max_bytes {
+            more = true;
+            break;
+        }
+        let item = row?;
+        bytes_total += item.bytes.len();
+        items.push(item);
+    }
+    let cursor = match (more, items.last()) {
+        (true, Some(last)) => last.seq,
+        // `max_changes` or `max_bytes` of zero: nothing handed out, stay put.
+        (true, None) => after,
+        (false, _) => top.max(after),
+    };
+    Ok(FeedPage {
+        items,
+        cursor,
+        more,
+    })
 }
 
 /// Document heads as stored by the backends: the 32-byte hashes concatenated.

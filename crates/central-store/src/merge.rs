@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, ChangeHash};
-use survey_model::{Form, Interview};
+use survey_model::{Form, Interview, Writer, check_write};
 use survey_protocol::{DocPush, DocResult, DocStatus};
 use uuid::Uuid;
 
@@ -81,23 +81,51 @@ fn to_hashes(h: &[ChangeHash]) -> Vec<Hash> {
     h.iter().map(|h| h.0).collect()
 }
 
+/// What a push did: one result per pushed document, and for each document the
+/// server has changes of that the device's pushed heads do not cover, those
+/// changes (the "have" half of the repair exchange: the device told the
+/// server what it has, the server sends what it lacks in the same response).
+#[derive(Debug, Default)]
+pub struct PushOutcome {
+    pub results: Vec<DocResult>,
+    pub repairs: Vec<(Uuid, Vec<Vec<u8>>)>,
+}
+
+/// A push outcome reads as its results (one per pushed document, in order).
+impl std::ops::Deref for PushOutcome {
+    type Target = [DocResult];
+    fn deref(&self) -> &[DocResult] {
+        &self.results
+    }
+}
+
 /// Apply a device's pushed documents. Each document gets a status; the batch
-/// is written atomically and durably before this returns.
+/// is written atomically and durably before this returns. Only an employee's
+/// device pushes: any other caller is refused as a whole.
 pub fn push(
     store: &dyn CentralStore,
     forms: &FormRegistry,
     caller: Caller<'_>,
     docs: &[DocPush],
-) -> Result<Vec<DocResult>, PushError> {
+) -> Result<PushOutcome, PushError> {
+    if caller.user.role != Role::Employee {
+        return Err(PushError::Forbidden {
+            doc: docs.first().map_or(Uuid::nil(), |d| d.doc_id),
+            reason: format!(
+                "only an employee's device pushes interviews, not a {}",
+                caller.user.role.as_str()
+            ),
+        });
+    }
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (results, writes) = prepare(store, forms, caller, docs)?;
+        let (outcome, writes) = prepare(store, forms, caller, docs)?;
         if writes.is_empty() {
-            return Ok(results);
+            return Ok(outcome);
         }
         match store.commit_docs(&writes) {
-            Ok(()) => return Ok(results),
+            Ok(()) => return Ok(outcome),
             Err(StoreError::Conflict(id)) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(doc = %id, attempt, "concurrent update, retrying merge");
             }
@@ -111,14 +139,18 @@ fn prepare(
     forms: &FormRegistry,
     caller: Caller<'_>,
     docs: &[DocPush],
-) -> Result<(Vec<DocResult>, Vec<DocWrite>), PushError> {
-    let mut results = Vec::with_capacity(docs.len());
+) -> Result<(PushOutcome, Vec<DocWrite>), PushError> {
+    let mut out = PushOutcome::default();
     let mut writes = Vec::new();
+    let writer = Writer::Device {
+        user_id: &caller.user.id,
+        user_name: &caller.user.name,
+    };
     for push in docs {
         let id = push.doc_id;
-        let rejected = |reason: String| DocResult {
+        let status_only = |status: DocStatus| DocResult {
             doc_id: id,
-            status: DocStatus::Rejected { reason },
+            status,
             heads: Vec::new(),
         };
         let existing = store.load_doc(id)?;
@@ -130,99 +162,170 @@ fn prepare(
                 reason: "interview belongs to another user".into(),
             });
         }
-        let merged = catch_unwind(AssertUnwindSafe(|| merge_one(existing.as_ref(), push)));
+        let merged = catch_unwind(AssertUnwindSafe(|| {
+            merge_one(existing.as_ref(), push, writer)
+        }));
         let outcome = match merged {
             Ok(o) => o,
             Err(_) => {
                 tracing::error!(doc = %id, "automerge panicked while merging; document rejected");
-                results.push(rejected(
-                    "internal error while merging this document".into(),
-                ));
+                out.results.push(status_only(DocStatus::Rejected {
+                    reason: "internal error while merging this document".into(),
+                }));
                 continue;
             }
         };
-        match outcome {
-            Merge::Rejected(reason) => results.push(rejected(reason)),
-            Merge::Missing(hashes) => results.push(DocResult {
-                doc_id: id,
-                status: DocStatus::MissingDeps { hashes },
-                heads: Vec::new(),
-            }),
-            Merge::Unchanged(heads) => results.push(DocResult {
-                doc_id: id,
-                status: DocStatus::Applied,
-                heads,
-            }),
-            Merge::Changed {
-                mut iv,
-                new_changes,
-                heads,
-            } => {
-                let meta = iv.meta().clone();
-                if iv.id() != id {
-                    results.push(rejected("interview_id does not match doc_id".into()));
-                    continue;
+        let (mut iv, new_changes, heads, repair) = match outcome {
+            Merge::Rejected(reason) => {
+                out.results
+                    .push(status_only(DocStatus::Rejected { reason }));
+                continue;
+            }
+            Merge::Clash(reason) => {
+                out.results
+                    .push(status_only(DocStatus::ActorClash { reason }));
+                continue;
+            }
+            Merge::Missing(hashes) => {
+                out.results
+                    .push(status_only(DocStatus::MissingDeps { hashes }));
+                continue;
+            }
+            Merge::Unchanged { heads, repair } => {
+                if !repair.is_empty() {
+                    out.repairs.push((id, repair));
                 }
-                match &existing {
-                    None => {
-                        if meta.created_by != caller.user.id {
-                            return Err(PushError::Forbidden {
-                                doc: id,
-                                reason: "created_by is not the caller".into(),
-                            });
-                        }
-                        if caller.user.role == Role::Employee
-                            && !caller.user.countries.contains(&meta.country)
-                        {
-                            return Err(PushError::Forbidden {
-                                doc: id,
-                                reason: format!("country {} is not the caller's", meta.country),
-                            });
-                        }
-                    }
-                    Some(doc) if doc.country != meta.country || doc.owner != meta.created_by => {
-                        results.push(rejected("interview metadata is write-once".into()));
-                        continue;
-                    }
-                    Some(_) => {}
-                }
-                let form = forms.get(&meta.form_id, meta.form_version);
-                let record = iv.project(form);
-                let snapshot = iv.save();
-                writes.push(DocWrite {
-                    doc_id: id,
-                    owner: meta.created_by.clone(),
-                    country: meta.country.clone(),
-                    expected_version: existing.as_ref().map(|d| d.version),
-                    changes: new_changes,
-                    source: caller.source.to_owned(),
-                    snapshot,
-                    heads: heads.clone(),
-                    record,
-                });
-                results.push(DocResult {
+                out.results.push(DocResult {
                     doc_id: id,
                     status: DocStatus::Applied,
                     heads,
                 });
+                continue;
+            }
+            Merge::Changed {
+                iv,
+                new_changes,
+                heads,
+                repair,
+            } => (iv, new_changes, heads, repair),
+        };
+        let meta = iv.meta().clone();
+        if iv.id() != id {
+            out.results.push(status_only(DocStatus::Rejected {
+                reason: "interview_id does not match doc_id".into(),
+            }));
+            continue;
+        }
+        if existing.is_none() {
+            if meta.created_by != caller.user.id {
+                return Err(PushError::Forbidden {
+                    doc: id,
+                    reason: "created_by is not the caller".into(),
+                });
+            }
+            if !caller.user.countries.contains(&meta.country) {
+                return Err(PushError::Forbidden {
+                    doc: id,
+                    reason: format!("country {} is not the caller's", meta.country),
+                });
+            }
+            if forms.get(&meta.form_id, meta.form_version).is_none() {
+                out.results.push(status_only(DocStatus::Rejected {
+                    reason: format!(
+                        "form {} version {} is not known to this server",
+                        meta.form_id, meta.form_version
+                    ),
+                }));
+                continue;
             }
         }
+        // Actor-clone check: a change whose actor was already seen from
+        // another device (or from the server) is refused as a whole document;
+        // the device resets its actor and re-authors its changes.
+        let mut actors: Vec<&[u8]> = new_changes.iter().map(|c| c.actor.as_slice()).collect();
+        actors.sort_unstable();
+        actors.dedup();
+        let mut clash = None;
+        for a in actors {
+            if store.actor_used_elsewhere(a, caller.source)? {
+                clash = Some(crate::hash_hex(a));
+                break;
+            }
+        }
+        if let Some(actor) = clash {
+            tracing::warn!(doc = %id, device = %caller.source, "actor already used by another device");
+            out.results.push(status_only(DocStatus::ActorClash {
+                reason: format!(
+                    "actor {actor} already writes from another device; reset the actor and resend"
+                ),
+            }));
+            continue;
+        }
+        let form = forms.get(&meta.form_id, meta.form_version);
+        let record = iv.project(form);
+        let snapshot = iv.save();
+        writes.push(DocWrite {
+            doc_id: id,
+            owner: meta.created_by.clone(),
+            country: meta.country.clone(),
+            expected_version: existing.as_ref().map(|d| d.version),
+            changes: new_changes,
+            source: caller.source.to_owned(),
+            snapshot,
+            heads: heads.clone(),
+            record,
+        });
+        if !repair.is_empty() {
+            out.repairs.push((id, repair));
+        }
+        out.results.push(DocResult {
+            doc_id: id,
+            status: DocStatus::Applied,
+            heads,
+        });
     }
-    Ok((results, writes))
+    Ok((out, writes))
 }
 
 enum Merge {
     Rejected(String),
+    Clash(String),
     Missing(Vec<Hash>),
-    Unchanged(Vec<Hash>),
+    Unchanged {
+        heads: Vec<Hash>,
+        repair: Vec<Vec<u8>>,
+    },
     Changed {
         iv: Box<Interview>,
         new_changes: Vec<NewChange>,
         heads: Vec<Hash>,
+        repair: Vec<Vec<u8>>,
     },
 }
 
-fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush) -> Merge {
+/// The changes of `doc` not covered by the device's heads (those of them the
+/// server knows; unknown ones are the device's own, not yet stored).
+fn missing_on_device(doc: &mut AutoCommit, device_heads: &[ChangeHash]) -> Vec<Vec<u8>> {
+    let known: Vec<ChangeHash> = device_heads
+        .iter()
+        .copied()
+        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .collect();
+    if known.len() != device_heads.len() && known.is_empty() {
+        // Nothing in common that we can name: the device gets everything.
+        return doc
+            .get_changes(&[])
+            .into_iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+    }
+    doc.get_changes(&known)
+        .into_iter()
+        .map(|c| c.raw_bytes().to_vec())
+        .collect()
+}
+
+fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer<'_>) -> Merge {
     let mut doc = match existing {
         Some(d) => match AutoCommit::load(&d.snapshot) {
             Ok(doc) => doc,
@@ -232,14 +335,34 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush) -> Merge {
     };
     let before = doc.get_heads();
     let claimed: Vec<ChangeHash> = push.heads.iter().map(|h| ChangeHash(*h)).collect();
-    // A retry of something already stored: nothing to parse or write.
-    if !claimed.is_empty() && claimed.iter().all(|h| doc.get_change_by_hash(h).is_some()) {
-        return Merge::Unchanged(to_hashes(&before));
+    // A retry of something already stored, or a "have" message (no data):
+    // nothing to parse or write, but the device may lack server changes.
+    let all_known =
+        !claimed.is_empty() && claimed.iter().all(|h| doc.get_change_by_hash(h).is_some());
+    if all_known || push.data.is_empty() {
+        let repair = if existing.is_some() {
+            missing_on_device(&mut doc, &claimed)
+        } else {
+            Vec::new()
+        };
+        return Merge::Unchanged {
+            heads: to_hashes(&before),
+            repair,
+        };
     }
-    if push.data.is_empty() {
-        return Merge::Unchanged(to_hashes(&before));
-    }
+    let old = match existing {
+        Some(_) => match Interview::from_doc(doc.clone(), Some(push.doc_id)) {
+            Ok(iv) => Some(iv),
+            Err(e) => return Merge::Rejected(format!("stored document: {e}")),
+        },
+        None => None,
+    };
     if let Err(e) = doc.load_incremental(&push.data) {
+        if let automerge::AutomergeError::DuplicateSeqNumber(seq, actor) = &e {
+            return Merge::Clash(format!(
+                "change {seq} of actor {actor} differs from the stored one: the actor is used by two devices; reset it and resend"
+            ));
+        }
         return Merge::Rejected(format!("data is not valid Automerge: {e}"));
     }
     // Automerge queues changes whose dependencies are absent instead of failing.
@@ -255,7 +378,11 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush) -> Merge {
     }
     let heads = doc.get_heads();
     if heads == before {
-        return Merge::Unchanged(to_hashes(&heads));
+        let repair = missing_on_device(&mut doc, &claimed);
+        return Merge::Unchanged {
+            heads: to_hashes(&heads),
+            repair,
+        };
     }
     let new_changes: Vec<NewChange> = doc
         .get_changes(&before)
@@ -266,14 +393,20 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush) -> Merge {
             bytes: c.raw_bytes().to_vec(),
         })
         .collect();
-    let iv = match Interview::from_doc(doc, None) {
+    let repair = missing_on_device(&mut doc, &claimed);
+    let iv = match Interview::from_doc(doc, Some(push.doc_id)) {
         Ok(iv) => iv,
         Err(e) => return Merge::Rejected(e.to_string()),
     };
+    // The write policy, on the merged result against the stored one.
+    if let Err(v) = check_write(old.as_ref(), &iv, writer) {
+        return Merge::Rejected(format!("write policy: {v}"));
+    }
     Merge::Changed {
         iv: Box::new(iv),
         new_changes,
         heads: to_hashes(&heads),
+        repair,
     }
 }
 
@@ -284,18 +417,22 @@ pub enum EditError {
     NotFound(Uuid),
     #[error(transparent)]
     Model(#[from] survey_model::ModelError),
+    #[error("write policy: {0}")]
+    Policy(#[from] survey_model::Violation),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// Edit a stored interview on the server (review state, comments, tags) as
-/// `actor`, writing the new change(s) like any pushed change. `f` may run more
-/// than once if another writer moves the document meanwhile.
+/// `actor` for `editor` (a coordinator or an admin), writing the new change(s)
+/// like any pushed change, with source `server:<editor id>`. The write policy
+/// is checked like a device's. `f` may run more than once if another writer
+/// moves the document meanwhile.
 pub fn edit<T>(
     store: &dyn CentralStore,
     forms: &FormRegistry,
     actor: &automerge::ActorId,
-    source: &str,
+    editor: &User,
     id: Uuid,
     mut f: impl FnMut(&mut Interview) -> Result<T, survey_model::ModelError>,
 ) -> Result<(T, survey_model::InterviewRecord), EditError> {
@@ -304,9 +441,19 @@ pub fn edit<T>(
         attempt += 1;
         let doc = store.load_doc(id)?.ok_or(EditError::NotFound(id))?;
         let mut iv = Interview::load(&doc.snapshot)?;
+        let old = iv.clone();
         iv.set_actor(actor.clone());
         let before = iv.heads();
         let out = f(&mut iv)?;
+        check_write(
+            Some(&old),
+            &iv,
+            Writer::Server {
+                user_id: &editor.id,
+                user_name: &editor.name,
+                role: editor.role.as_str(),
+            },
+        )?;
         let new_changes: Vec<NewChange> = iv
             .changes_since(&before)
             .into_iter()
@@ -328,7 +475,7 @@ pub fn edit<T>(
             country: doc.country.clone(),
             expected_version: Some(doc.version),
             changes: new_changes,
-            source: source.to_owned(),
+            source: format!("server:{}", editor.id),
             snapshot: iv.save(),
             heads,
             record: record.clone(),

@@ -132,6 +132,12 @@ CREATE INDEX IF NOT EXISTS interviews_agg ON interviews(country, city, segment, 
 CREATE INDEX IF NOT EXISTS interviews_queue ON interviews(created_at, doc_id, country, city,
   segment, review_state, nps, complaint_categories);
 "#,
+    // 4: which device each Automerge actor writes from (actor-clone detection),
+    // and the feed cursor last handed to each device (restore detection).
+    r#"
+CREATE INDEX IF NOT EXISTS changes_actor ON changes(actor, source);
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS feed_cursor BIGINT NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// Default number of pooled connections per store (per server process).
@@ -867,6 +873,43 @@ impl CentralStore for PgStore {
         })
     }
 
+    fn feed_cursor_sent(&self, device_id: &str) -> Result<u64> {
+        let row = self.with(async |c| {
+            Ok(c.query_opt(
+                "SELECT feed_cursor FROM devices WHERE id = $1",
+                &[&device_id],
+            )
+            .await?)
+        })?;
+        Ok(match row {
+            Some(r) => r.try_get::<_, i64>(0)?.max(0) as u64,
+            None => 0,
+        })
+    }
+
+    fn set_feed_cursor_sent(&self, device_id: &str, cursor: u64) -> Result<()> {
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        self.with(async |c| {
+            c.execute(
+                "UPDATE devices SET feed_cursor = $2 WHERE id = $1",
+                &[&device_id, &cursor],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool> {
+        let row = self.with(async |c| {
+            Ok(c.query_one(
+                "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = $1 AND source <> $2)",
+                &[&actor, &source],
+            )
+            .await?)
+        })?;
+        Ok(row.try_get(0)?)
+    }
+
     fn add_api_token(&self, user_id: &str, token_hash: &Hash, label: &str, now: i64) -> Result<()> {
         self.with(async |c| {
             c.execute(
@@ -1026,45 +1069,22 @@ impl CentralStore for PgStore {
                 .try_get(0)?;
             let rows = tx
                 .query(
-                    "SELECT seq, doc_id, bytes, source FROM changes
-                     WHERE owner = $1 AND seq > $2 ORDER BY seq LIMIT $3",
-                    &[&owner, &after_i, &(max_changes as i64 + 1)],
+                    "SELECT seq, doc_id, bytes FROM changes
+                     WHERE owner = $1 AND seq > $2 AND source <> $3 ORDER BY seq LIMIT $4",
+                    &[&owner, &after_i, &exclude_source, &(max_changes as i64 + 1)],
                 )
                 .await?;
             tx.commit().await?;
             Ok((top, rows))
         })?;
-        let mut items = Vec::new();
-        let mut bytes_total = 0usize;
-        let mut cursor = after;
-        let mut more = false;
-        for r in &rows {
-            let seq: i64 = r.try_get(0)?;
-            if items.len() >= max_changes || bytes_total >= max_bytes {
-                more = true;
-                break;
-            }
-            cursor = seq as u64;
-            let source: &str = r.try_get(3)?;
-            if source == exclude_source {
-                continue;
-            }
-            let b: Vec<u8> = r.try_get(2)?;
-            bytes_total += b.len();
-            items.push(FeedItem {
-                seq: seq as u64,
+        let items = rows.iter().map(|r| {
+            Ok(FeedItem {
+                seq: r.try_get::<_, i64>(0)? as u64,
                 doc_id: r.try_get(1)?,
-                bytes: b,
-            });
-        }
-        if !more {
-            cursor = cursor.max(top as u64);
-        }
-        Ok(FeedPage {
-            items,
-            cursor,
-            more,
-        })
+                bytes: r.try_get(2)?,
+            })
+        });
+        crate::page_feed(items, after, top as u64, max_changes, max_bytes)
     }
 
     fn doc_heads(&self, id: Uuid) -> Result<Vec<Hash>> {
@@ -1272,5 +1292,9 @@ impl CentralStore for PgStore {
             devices: n(3)?,
             max_seq: n(4)?,
         })
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.with(async |c| Ok(c.query_one("SELECT 1", &[]).await.map(|_| ())?))
     }
 }

@@ -93,6 +93,12 @@ DROP INDEX interviews_created;
 CREATE INDEX interviews_queue ON interviews(created_at, doc_id, country, city, segment,
   review_state, nps, complaint_categories);
 ",
+    // 4: which device each Automerge actor writes from (actor-clone detection),
+    // and the feed cursor last handed to each device (restore detection).
+    r"
+CREATE INDEX changes_actor ON changes(actor, source);
+ALTER TABLE devices ADD COLUMN feed_cursor INTEGER NOT NULL DEFAULT 0;
+",
 ];
 
 const READERS: usize = 4;
@@ -445,6 +451,39 @@ impl CentralStore for SqliteStore {
         })
     }
 
+    fn feed_cursor_sent(&self, device_id: &str) -> Result<u64> {
+        self.read(|c| {
+            let v: Option<i64> = c
+                .query_row(
+                    "SELECT feed_cursor FROM devices WHERE id = ?1",
+                    [device_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(v.unwrap_or(0).max(0) as u64)
+        })
+    }
+
+    fn set_feed_cursor_sent(&self, device_id: &str, cursor: u64) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE devices SET feed_cursor = ?2 WHERE id = ?1",
+                params![device_id, i64::try_from(cursor).unwrap_or(i64::MAX)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool> {
+        self.read(|c| {
+            Ok(c.query_row(
+                "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)",
+                params![actor, source],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+    }
+
     fn add_api_token(&self, user_id: &str, token_hash: &Hash, label: &str, now: i64) -> Result<()> {
         self.write(|tx| {
             tx.execute(
@@ -650,43 +689,34 @@ impl CentralStore for SqliteStore {
                         r.get(0)
                     })?;
                 let mut st = c.prepare_cached(
-                    "SELECT seq, doc_id, bytes, source FROM changes
-                     WHERE owner = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+                    "SELECT seq, doc_id, bytes FROM changes
+                     WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4",
                 )?;
-                let mut rows = st.query(params![owner, after as i64, max_changes as i64 + 1])?;
-                let mut items = Vec::new();
-                let mut bytes_total = 0usize;
-                let mut cursor = after;
-                let mut more = false;
-                while let Some(r) = rows.next()? {
-                    let seq: i64 = r.get(0)?;
-                    let source: String = r.get(3)?;
-                    if items.len() >= max_changes || bytes_total >= max_bytes {
-                        more = true;
-                        break;
-                    }
-                    cursor = seq as u64;
-                    if source == exclude_source {
-                        continue;
-                    }
-                    let doc: String = r.get(1)?;
-                    let b: Vec<u8> = r.get(2)?;
-                    bytes_total += b.len();
-                    items.push(FeedItem {
+                let rows = st.query_map(
+                    params![
+                        owner,
+                        i64::try_from(after).unwrap_or(i64::MAX),
+                        exclude_source,
+                        max_changes as i64 + 1
+                    ],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, Vec<u8>>(2)?,
+                        ))
+                    },
+                )?;
+                let items = rows.map(|r| {
+                    let (seq, doc, bytes) = r?;
+                    Ok(FeedItem {
                         seq: seq as u64,
                         doc_id: Uuid::parse_str(&doc)
                             .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                        bytes: b,
-                    });
-                }
-                if !more {
-                    cursor = cursor.max(top as u64);
-                }
-                Ok(FeedPage {
-                    items,
-                    cursor,
-                    more,
-                })
+                        bytes,
+                    })
+                });
+                crate::page_feed(items, after, top as u64, max_changes, max_bytes)
             })();
             c.execute_batch("COMMIT")?;
             out
@@ -853,6 +883,13 @@ impl CentralStore for SqliteStore {
                 devices: n("SELECT COUNT(*) FROM devices")?,
                 max_seq: n("SELECT COALESCE(MAX(seq), 0) FROM changes")?,
             })
+        })
+    }
+
+    fn ping(&self) -> Result<()> {
+        self.read(|c| {
+            Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())?)
         })
     }
 }

@@ -645,6 +645,87 @@ impl DeviceStore {
         self.mark_acknowledged(id, server_heads)
     }
 
+    /// Mark a document for the next sync round: the device then tells the
+    /// server its heads, and the server sends what the device lacks (used when
+    /// feed changes could not be applied for missing dependencies).
+    pub fn mark_dirty(&mut self, id: Uuid) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO sync_state(doc_id, dirty) VALUES (?1, 1)
+             ON CONFLICT(doc_id) DO UPDATE SET dirty = 1",
+            [id.to_string()],
+        )?;
+        Ok(())
+    }
+
+    /// The server said this store's actor also writes from another device (the
+    /// store was copied or restored): take a new actor, and re-make every
+    /// unacknowledged change with it (see `Interview::reauthor`). Returns how
+    /// many documents were re-authored; they stay dirty and are resent.
+    pub fn reset_actor_and_reauthor(&mut self) -> Result<usize> {
+        self.reset_actor()?;
+        let dirty: Vec<(String, String)> = {
+            let mut st = self
+                .conn
+                .prepare("SELECT doc_id, server_heads FROM sync_state WHERE dirty = 1")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let mut n = 0;
+        for (id, server) in dirty {
+            let id = Uuid::parse_str(&id).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+            let mut iv = match self.load(id) {
+                Ok(iv) => iv,
+                Err(StoreError::NotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let base = decode_heads(&server)?;
+            let base = if iv.has_all(&base) { base } else { Vec::new() };
+            if iv.changes_since(&base).is_empty() {
+                continue;
+            }
+            let mut fresh = iv.reauthor(&base, self.actor())?;
+            let form = self
+                .form(&fresh.meta().form_id, Some(fresh.meta().form_version))
+                .ok();
+            self.replace(&mut fresh, form.as_ref())?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Replace a stored document whole (new snapshot, no chunks), dirty.
+    fn replace(&mut self, iv: &mut Interview, form: Option<&Form>) -> Result<()> {
+        let key = iv.id().to_string();
+        let heads = iv.heads();
+        let rec = iv.project(form);
+        let summary = serde_json::to_string(&summary_json(&rec)).unwrap_or_default();
+        let search = search_text(&rec);
+        let snapshot = iv.save();
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
+        tx.execute(
+            "UPDATE docs SET snapshot = ?2, chunk_count = 0, heads = ?3, status = ?4,
+               review_state = ?5, summary = ?6, search = ?7, updated_at = ?8 WHERE doc_id = ?1",
+            params![
+                key,
+                snapshot,
+                encode_heads(&heads),
+                rec.status,
+                rec.review_state,
+                summary,
+                search,
+                now_ms()
+            ],
+        )?;
+        tx.execute(
+            "INSERT INTO sync_state(doc_id, dirty) VALUES (?1, 1)
+             ON CONFLICT(doc_id) DO UPDATE SET dirty = 1, sync_error = NULL",
+            [&key],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Forget the server heads of a document so its whole history is sent
     /// again (the repair path after the server reported missing dependencies).
     pub fn reset_server_heads(&mut self, id: Uuid) -> Result<()> {

@@ -10,6 +10,9 @@
 pub mod answer;
 pub mod form;
 pub mod interview;
+pub mod nps;
+pub mod policy;
+mod reauthor;
 pub mod validate;
 
 pub use answer::{Answer, AnswerError, Answers, GeoPoint};
@@ -19,7 +22,8 @@ pub use interview::{
     Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, ReviewState,
     actor_from_uuid, now,
 };
-pub use validate::{Code, Diagnostic, Evaluation, Severity};
+pub use policy::{Violation, Writer, check_write};
+pub use validate::{Cleaned, Code, Diagnostic, Evaluation, QualityFlag, Severity};
 
 /// Parse a change hash from its hex form.
 pub fn parse_hash(s: &str) -> Option<ChangeHash> {

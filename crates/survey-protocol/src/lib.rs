@@ -34,7 +34,9 @@ pub struct SyncRequest {
     pub docs: Vec<DocPush>,
 }
 
-/// Local changes of one document.
+/// Local changes of one document. A push with empty `data` is a "have"
+/// message: `heads` tell the server what the device has, and the server sends
+/// the changes it lacks (repair).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocPush {
     pub doc_id: Uuid,
@@ -78,6 +80,12 @@ pub enum DocStatus {
     MissingDeps { hashes: Vec<Hash> },
     /// Refused; the device keeps its changes and shows the reason.
     Rejected { reason: String },
+    /// The document's new changes carry an Automerge actor that another
+    /// device (or the server) already writes with: this store was copied or
+    /// restored. The device takes a new actor, re-authors its unacknowledged
+    /// changes with it and resends. (Added after the first release: a client
+    /// that does not know it fails to decode the response and retries later.)
+    ActorClash { reason: String },
 }
 
 /// Changes made elsewhere to one of this device's documents.

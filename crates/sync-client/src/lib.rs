@@ -77,6 +77,10 @@ pub struct SyncReport {
     pub retries: u32,
     /// Latency of each request round trip.
     pub latencies: Vec<Duration>,
+    /// Documents sent again to fetch changes this device lacked.
+    pub repairs: usize,
+    /// Times the server reported this store's actor in use elsewhere.
+    pub actor_resets: usize,
 }
 
 /// Build an HTTP client with sensible timeouts for poor networks.
@@ -237,8 +241,30 @@ pub async fn sync(
             settled.insert(id);
             report.docs_rejected.push((id, reason));
         }
-        // Done when the feed is drained and the last batch was not full.
-        if !more && !full_batch {
+        // Documents to repair go out again in the next round, as "have"
+        // messages if nothing else changed.
+        for id in &outcome.repair {
+            settled.remove(id);
+        }
+        report.repairs += outcome.repair.len();
+        if outcome.actor_clash {
+            let n = blocking(store.clone(), |s| s.reset_actor_and_reauthor()).await?;
+            tracing::warn!(
+                documents = n,
+                "this store's actor writes from another device too; took a new actor"
+            );
+            report.actor_resets += 1;
+            settled.clear();
+            if report.actor_resets > 2 {
+                return Err(SyncError::Protocol(
+                    "the server keeps reporting an actor clash".into(),
+                ));
+            }
+            continue;
+        }
+        // Done when the feed is drained, nothing needs repair and the last
+        // batch was not full.
+        if !more && !full_batch && outcome.repair.is_empty() {
             break;
         }
     }
@@ -249,9 +275,14 @@ pub async fn sync(
 struct Outcome {
     acknowledged: Vec<Uuid>,
     rejected: Vec<(Uuid, String)>,
+    /// Documents whose feed changes could not be applied (missing
+    /// dependencies): the cursor stays put and they are sent as "have".
+    repair: Vec<Uuid>,
+    actor_clash: bool,
 }
 
 fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, StoreError> {
+    let mut out = Outcome::default();
     // Feed first, so acknowledgements can see the server's full heads.
     for fd in resp.feed {
         let changes: Vec<Change> = fd
@@ -267,15 +298,18 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
             .collect();
         match s.apply_remote(fd.doc_id, changes, &change_hashes(&fd.heads)) {
             Ok(()) => {}
-            // A feed page may hold a document's later changes before the
-            // earlier ones arrive on the next page; the repair path catches up.
+            // This device lacks changes the feed's depend on (its store was
+            // restored, or it never received them): nothing of it is kept,
+            // the cursor does not move, and the document goes out as a
+            // "have" in the next round so the server sends what is missing.
             Err(StoreError::Model(e)) => {
-                tracing::warn!(doc = %fd.doc_id, error = %e, "feed changes not applicable yet");
+                tracing::warn!(doc = %fd.doc_id, error = %e, "feed changes need a repair");
+                s.mark_dirty(fd.doc_id)?;
+                out.repair.push(fd.doc_id);
             }
             Err(e) => return Err(e),
         }
     }
-    let mut out = Outcome::default();
     for r in resp.results {
         match r.status {
             DocStatus::Applied => {
@@ -287,9 +321,12 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
                 s.set_sync_error(r.doc_id, Some(&reason))?;
                 out.rejected.push((r.doc_id, reason));
             }
+            DocStatus::ActorClash { .. } => out.actor_clash = true,
         }
     }
-    s.set_cursor(resp.cursor)?;
+    if out.repair.is_empty() {
+        s.set_cursor(resp.cursor)?;
+    }
     Ok(out)
 }
 

@@ -1,7 +1,7 @@
 //! The interview review API (JSON), country-scoped.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use central_store::InterviewFilter;
 use central_store::merge::edit;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,12 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{Action, Principal, authorize, readable_countries};
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+
+/// Largest `offset` of a list query (deeper pages: filter instead).
+pub const MAX_OFFSET: usize = 1_000_000_000;
+/// Largest `limit` of a list query.
+pub const MAX_LIMIT: usize = 1000;
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -34,8 +40,13 @@ pub struct Page {
 pub async fn list(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Page>, ApiError> {
+    if q.offset.is_some_and(|o| o > MAX_OFFSET) {
+        return Err(ApiError::BadRequest(format!(
+            "offset must be between 0 and {MAX_OFFSET}"
+        )));
+    }
     let countries = match (&q.country, readable_countries(&principal)) {
         (Some(c), _) => {
             authorize(&principal, Action::ReadInterviews { country: c })?;
@@ -59,7 +70,7 @@ pub async fn list(
         segment: q.segment,
         review_state: q.review_state,
         status: q.status,
-        limit: Some(q.limit.unwrap_or(50).min(1000)),
+        limit: Some(q.limit.unwrap_or(50).min(MAX_LIMIT)),
         offset: q.offset,
         since_seq: None,
     };
@@ -111,7 +122,7 @@ pub(crate) async fn scoped(
 pub async fn get_one(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<Detail>, ApiError> {
     let record = scoped(&state, &principal, id, false).await?;
     let (comments, conflicts) = state
@@ -145,10 +156,10 @@ async fn server_edit<T: Send + 'static>(
 ) -> Result<(T, InterviewRecord), ApiError> {
     scoped(state, principal, id, true).await?;
     let actor = state.actor_for(&principal.user.id);
-    let source = format!("server:{}", principal.user.id);
+    let editor = principal.user.clone();
     let forms = state.forms();
     state
-        .blocking(move |st| Ok(edit(st.store.as_ref(), &forms, &actor, &source, id, f)?))
+        .blocking(move |st| Ok(edit(st.store.as_ref(), &forms, &actor, &editor, id, f)?))
         .await
 }
 
@@ -156,21 +167,25 @@ async fn server_edit<T: Send + 'static>(
 pub async fn review(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
-    Json(body): Json<ReviewBody>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<ReviewBody>,
 ) -> Result<Json<InterviewRecord>, ApiError> {
     let rs = ReviewState::parse(&body.state).ok_or_else(|| {
         ApiError::BadRequest("state must be received, has_issues, approved or rejected".into())
     })?;
     let by = principal.user.id.clone();
     let (_, rec) = server_edit(&state, &principal, id, move |iv| iv.set_review(rs, &by)).await?;
-    crate::routes::users::audit(
-        &state,
-        &principal.user,
-        "interview.review",
-        &id.to_string(),
-        rs.as_str(),
-    );
+    let (st, actor) = (state.clone(), principal.user.clone());
+    tokio::task::spawn_blocking(move || {
+        crate::routes::users::audit(
+            &st,
+            &actor,
+            "interview.review",
+            &id.to_string(),
+            rs.as_str(),
+        );
+    })
+    .await?;
     Ok(Json(rec))
 }
 
@@ -183,8 +198,8 @@ pub struct CommentBody {
 pub async fn comment(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
-    Json(body): Json<CommentBody>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<CommentBody>,
 ) -> Result<Json<InterviewRecord>, ApiError> {
     let text = body.text.trim().to_owned();
     if text.is_empty() || text.chars().count() > 4000 {
@@ -192,12 +207,13 @@ pub async fn comment(
             "a comment needs 1-4000 characters".into(),
         ));
     }
-    let (by, role) = (
+    let (by_id, by, role) = (
+        principal.user.id.clone(),
         principal.user.name.clone(),
         principal.user.role.as_str().to_owned(),
     );
     let (_, rec) = server_edit(&state, &principal, id, move |iv| {
-        iv.add_comment(&by, &role, &text)
+        iv.add_comment(&by_id, &by, &role, &text)
     })
     .await?;
     Ok(Json(rec))
@@ -218,13 +234,15 @@ fn yes() -> bool {
 pub async fn tag(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
-    Json(body): Json<TagBody>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<TagBody>,
 ) -> Result<Json<InterviewRecord>, ApiError> {
-    let tag = body.tag.trim().to_lowercase();
-    let ok = !tag.is_empty()
-        && tag.len() <= 64
-        && tag
+    // Check what was sent, then lower-case: Unicode lower-casing maps some
+    // non-ASCII letters to ASCII (the Kelvin sign U+212A becomes `k`).
+    let raw = body.tag.trim();
+    let ok = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
     if !ok {
@@ -232,6 +250,7 @@ pub async fn tag(
             "a tag is 1-64 characters of a-z, 0-9, _ - :".into(),
         ));
     }
+    let tag = raw.to_ascii_lowercase();
     let on = body.on;
     let (_, rec) = server_edit(&state, &principal, id, move |iv| iv.set_tag(&tag, on)).await?;
     Ok(Json(rec))

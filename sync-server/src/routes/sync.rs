@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use sha2::Digest;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
@@ -22,13 +24,21 @@ pub async fn sync(
     authorize(&principal, Action::Sync)?;
     let device = principal.device.clone().ok_or(ApiError::Unauthorized)?;
     state.metrics.sync_bytes_in.inc_by(body.len() as u64);
-    let req: SyncRequest = survey_protocol::decode(&body, state.settings.max_decoded_bytes)
-        .map_err(|e| match e {
-            survey_protocol::DecodeError::TooLarge(n) => {
-                ApiError::PayloadTooLarge(format!("sync body expands beyond {n} bytes"))
-            }
-            other => ApiError::BadRequest(format!("malformed sync body: {other}")),
-        })?;
+    // Gunzip and postcard decoding are CPU work: off the async threads.
+    let max_decoded = state.settings.max_decoded_bytes;
+    let req: SyncRequest =
+        tokio::task::spawn_blocking(move || survey_protocol::decode(&body, max_decoded))
+            .await?
+            .map_err(|e| match e {
+                survey_protocol::DecodeError::TooLarge(n) => {
+                    ApiError::PayloadTooLarge(format!("sync body expands beyond {n} bytes"))
+                }
+                other => ApiError::BadRequest(format!("malformed sync body: {other}")),
+            })?;
+    state
+        .metrics
+        .sync_bundles_in
+        .inc_by(req.docs.iter().filter(|d| !d.data.is_empty()).count() as u64);
     if req.docs.len() > state.settings.max_docs_per_request {
         return Err(ApiError::PayloadTooLarge(format!(
             "{} documents in one request; at most {}",
@@ -51,33 +61,31 @@ pub async fn sync(
                 user: &user,
                 source: &device.id,
             };
-            let results = push(st.store.as_ref(), &forms, caller, &req.docs).map_err(|e| match e {
+            let outcome = push(st.store.as_ref(), &forms, caller, &req.docs).map_err(|e| match e {
                 PushError::Forbidden { doc, reason } => {
                     tracing::warn!(user = %user.id, device = %device.id, doc = %doc, %reason, "push refused");
                     ApiError::Forbidden(format!("interview {doc}: {reason}"))
                 }
                 PushError::Store(s) => s.into(),
             })?;
+            // A cursor below the one last handed to this device means the
+            // device lost state (a restored store, or a lost response): the
+            // feed then includes the device's own changes too, so it gets
+            // back what it pushed before.
+            let sent_before = st.store.feed_cursor_sent(&device.id)?;
+            let exclude = if req.cursor < sent_before { "" } else { device.id.as_str() };
             let page = st.store.feed(
                 &user.id,
-                &device.id,
+                exclude,
                 req.cursor,
                 st.settings.feed_max_changes,
                 st.settings.feed_max_bytes,
             )?;
-            let mut by_doc: BTreeMap<uuid::Uuid, Vec<Vec<u8>>> = BTreeMap::new();
-            for item in page.items {
-                by_doc.entry(item.doc_id).or_default().push(item.bytes);
+            let feed = feed_docs(st.store.as_ref(), page.items, outcome.repairs)?;
+            if page.cursor != sent_before {
+                st.store.set_feed_cursor_sent(&device.id, page.cursor)?;
             }
-            let mut feed = Vec::with_capacity(by_doc.len());
-            for (doc_id, changes) in by_doc {
-                let heads = st.store.doc_heads(doc_id)?;
-                feed.push(FeedDoc {
-                    doc_id,
-                    changes,
-                    heads,
-                });
-            }
+            let results = outcome.results;
             st.store.touch_device(&device.id, central_store::unix_now())?;
             Ok(SyncResponse {
                 cursor: page.cursor,
@@ -92,6 +100,7 @@ pub async fn sync(
             DocStatus::Applied => "applied",
             DocStatus::MissingDeps { .. } => "missing_deps",
             DocStatus::Rejected { .. } => "rejected",
+            DocStatus::ActorClash { .. } => "actor_clash",
         };
         state
             .metrics
@@ -105,8 +114,39 @@ pub async fn sync(
         .metrics
         .sync_feed_changes
         .inc_by(resp.feed.iter().map(|f| f.changes.len() as u64).sum());
-    let bytes = survey_protocol::encode(&resp, Compression::Gzip)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes =
+        tokio::task::spawn_blocking(move || survey_protocol::encode(&resp, Compression::Gzip))
+            .await?
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
+}
+
+/// The response feed: the page's changes and the repair changes of pushed
+/// documents, grouped by document (log order first, then repairs), each change
+/// once, with the document's current server heads.
+fn feed_docs(
+    store: &dyn central_store::CentralStore,
+    items: Vec<central_store::FeedItem>,
+    repairs: Vec<(uuid::Uuid, Vec<Vec<u8>>)>,
+) -> Result<Vec<FeedDoc>, ApiError> {
+    let mut by_doc: BTreeMap<uuid::Uuid, Vec<Vec<u8>>> = BTreeMap::new();
+    for item in items {
+        by_doc.entry(item.doc_id).or_default().push(item.bytes);
+    }
+    for (doc_id, changes) in repairs {
+        by_doc.entry(doc_id).or_default().extend(changes);
+    }
+    let mut feed = Vec::with_capacity(by_doc.len());
+    for (doc_id, mut changes) in by_doc {
+        let mut seen = std::collections::HashSet::new();
+        changes.retain(|c| seen.insert(sha2::Sha256::digest(c)));
+        let heads = store.doc_heads(doc_id)?;
+        feed.push(FeedDoc {
+            doc_id,
+            changes,
+            heads,
+        });
+    }
+    Ok(feed)
 }

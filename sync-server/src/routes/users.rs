@@ -62,6 +62,22 @@ pub async fn enroll(
                 &label,
                 &hash_secret(&token),
             )?;
+            // Codes are only issued for employees; a code for anyone else (one
+            // issued before that rule, or written into the store by other
+            // means) must not yield a working device.
+            if user.role != Role::Employee {
+                st.store.revoke_device(&device_id, unix_now())?;
+                audit(
+                    st,
+                    &user,
+                    "device.enroll.refused",
+                    &device_id,
+                    user.role.as_str(),
+                );
+                return Err(ApiError::Forbidden(
+                    "devices are only enrolled for employees".into(),
+                ));
+            }
             audit(st, &user, "device.enroll", &device_id, "");
             let forms = st
                 .forms()
@@ -177,10 +193,11 @@ pub async fn create_user(
             "passwords need at least 10 characters".into(),
         ));
     }
-    let password_hash = req.password.as_deref().map(hash_password).transpose()?;
     let actor = principal.user.clone();
     let user = state
         .blocking(move |st| {
+            // argon2 is deliberately slow: on this blocking thread, not async.
+            let password_hash = req.password.as_deref().map(hash_password).transpose()?;
             let u = st.store.create_user(
                 &NewUser {
                     login,
@@ -205,7 +222,8 @@ pub struct ImportedUser {
     pub login: String,
     pub name: String,
     pub country: String,
-    pub enrollment_code: String,
+    /// Employees only: other roles never get a device.
+    pub enrollment_code: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -250,9 +268,16 @@ pub async fn import_users(
                 );
                 match made {
                     Ok(u) => {
-                        let code = new_enrollment_code();
-                        st.store
-                            .add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
+                        // Only employees get devices; other roles sign in with
+                        // a password or an API token.
+                        let code = if u.role == Role::Employee {
+                            let code = new_enrollment_code();
+                            st.store
+                                .add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
+                            Some(code)
+                        } else {
+                            None
+                        };
                         created.push(ImportedUser {
                             line: r.line,
                             user_id: u.id,
@@ -283,6 +308,34 @@ pub async fn import_users(
     Ok(Json(result))
 }
 
+/// The caller may issue a code for `target`: the target is an employee with at
+/// least one country, and the caller may issue codes in *every* one of them
+/// (an account without countries can never pass a per-country check by
+/// default).
+fn authorize_enrollment_code(p: &Principal, target: &User) -> Result<(), ApiError> {
+    if target.role != Role::Employee {
+        return Err(ApiError::Forbidden(format!(
+            "enrollment codes are only issued for employees, not for a {}",
+            target.role.as_str()
+        )));
+    }
+    if target.countries.is_empty() {
+        return Err(ApiError::Forbidden(
+            "the employee has no country; assign one first".into(),
+        ));
+    }
+    for c in &target.countries {
+        authorize(
+            p,
+            Action::IssueEnrollmentCode {
+                role: target.role,
+                country: c,
+            },
+        )?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, Serialize)]
 pub struct EnrollmentCode {
     pub user_id: String,
@@ -310,15 +363,7 @@ pub async fn enrollment_code(
     Path(id): Path<String>,
 ) -> Result<Json<EnrollmentCode>, ApiError> {
     let user = target_user(&state, id).await?;
-    for c in &user.countries {
-        authorize(
-            &principal,
-            Action::CreateUser {
-                role: user.role,
-                country: c,
-            },
-        )?;
-    }
+    authorize_enrollment_code(&principal, &user)?;
     let code = new_enrollment_code();
     let expires_at = unix_now() + state.settings.enrollment_ttl.as_secs() as i64;
     let link = enrollment_link(&state.settings.public_url, &code);
@@ -409,8 +454,16 @@ pub fn issue_api_token(state: &AppState, user: &User, label: &str) -> Result<Str
     Ok(token)
 }
 
-/// Create a user and an enrollment code directly (CLI and simulations).
+/// Create an employee and an enrollment code directly (CLI and simulations).
+/// Only employees get codes: any other role is refused before anything is
+/// created.
 pub fn create_user_with_code(state: &AppState, user: &NewUser) -> Result<(User, String), ApiError> {
+    if user.role != Role::Employee || user.countries.is_empty() {
+        return Err(ApiError::BadRequest(format!(
+            "enrollment codes are only issued for employees with a country, not for a {}",
+            user.role.as_str()
+        )));
+    }
     let u = state.store.create_user(user, unix_now())?;
     let code = new_enrollment_code();
     let expires = unix_now() + state.settings.enrollment_ttl.as_secs() as i64;
