@@ -13,6 +13,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod demo;
 pub mod error;
+pub mod extract;
 pub mod identity;
 pub mod metrics;
 pub mod openapi;
@@ -57,8 +58,11 @@ pub struct Settings {
     pub enrollment_ttl: Duration,
     /// Enrollment attempts per client address per minute.
     pub enroll_per_minute: u32,
-    /// Login attempts per client address per minute.
+    /// Dashboard login attempts per client address and login per minute.
     pub login_per_minute: u32,
+    /// Dashboard login attempts per client address per minute, whatever the
+    /// login (against password spraying: one password tried on many logins).
+    pub login_per_address_per_minute: u32,
     /// Per-request timeout.
     pub request_timeout: Duration,
     /// Key of the keyed pseudonyms in exports (`pii=pseudonymize`); none = refused.
@@ -83,6 +87,7 @@ impl Default for Settings {
             enrollment_ttl: Duration::from_secs(14 * 24 * 3600),
             enroll_per_minute: 20,
             login_per_minute: 10,
+            login_per_address_per_minute: 30,
             request_timeout: Duration::from_secs(60),
             pseudonym_key: None,
             secure_cookies: false,
@@ -101,6 +106,7 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub enroll_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     pub login_limiter: Arc<DefaultKeyedRateLimiter<String>>,
+    pub login_address_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// One Automerge actor per (server process, user) for server-side edits.
     server_actors: Arc<Mutex<HashMap<String, automerge::ActorId>>>,
 }
@@ -132,6 +138,9 @@ impl AppState {
             ))),
             login_limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota(
                 settings.login_per_minute,
+            ))),
+            login_address_limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota(
+                settings.login_per_address_per_minute,
             ))),
             settings: Arc::new(settings),
             server_actors: Arc::new(Mutex::new(HashMap::new())),
@@ -197,11 +206,14 @@ pub fn router(state: AppState) -> Router {
         .merge(dashboard::routes())
         .with_state(state.clone())
         .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
+        // Outside the timeout: 408s are counted, and `in_flight` has a drop
+        // guard for requests whose client goes away.
+        .layer(axum::middleware::from_fn_with_state(state, metrics::track))
+        .layer(axum::middleware::from_fn(error::json_errors))
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
                 // Path only: query strings may carry filters with names.

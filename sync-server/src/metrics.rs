@@ -30,7 +30,8 @@ pub struct Metrics {
     pub http_requests: Family<HttpLabels, Counter>,
     pub http_latency: Family<HttpLabels, Histogram>,
     pub sync_docs: Family<DocLabels, Counter>,
-    pub sync_changes_in: Counter,
+    /// Pushed documents that carried changes (a non-empty Automerge bundle).
+    pub sync_bundles_in: Counter,
     pub sync_feed_changes: Counter,
     pub sync_bytes_in: Counter,
     pub sync_bytes_out: Counter,
@@ -45,7 +46,7 @@ impl Default for Metrics {
             Histogram::new(exponential_buckets(0.001, 2.0, 16))
         });
         let sync_docs = Family::<DocLabels, Counter>::default();
-        let sync_changes_in = Counter::default();
+        let sync_bundles_in = Counter::default();
         let sync_feed_changes = Counter::default();
         let sync_bytes_in = Counter::default();
         let sync_bytes_out = Counter::default();
@@ -61,10 +62,12 @@ impl Default for Metrics {
             "Pushed documents by outcome",
             sync_docs.clone(),
         );
+        // Counted per pushed document with data: the number of Automerge
+        // changes inside a bundle is only known to the merge.
         registry.register(
-            "sync_changes_received",
-            "Changes received",
-            sync_changes_in.clone(),
+            "sync_bundles_received",
+            "Pushed documents that carried changes (non-empty Automerge bundles)",
+            sync_bundles_in.clone(),
         );
         registry.register(
             "sync_feed_changes",
@@ -87,7 +90,7 @@ impl Default for Metrics {
             http_requests,
             http_latency,
             sync_docs,
-            sync_changes_in,
+            sync_bundles_in,
             sync_feed_changes,
             sync_bytes_in,
             sync_bytes_out,
@@ -107,6 +110,23 @@ impl Metrics {
     }
 }
 
+/// Holds one unit of the `in_flight` gauge; gives it back when dropped, also
+/// when the request future is dropped unfinished (client gone).
+struct InFlight(Gauge);
+
+impl InFlight {
+    fn enter(g: &Gauge) -> InFlight {
+        g.inc();
+        InFlight(g.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
 /// Count every request by matched route (never the raw path: ids stay out).
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
@@ -114,9 +134,9 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let start = std::time::Instant::now();
-    state.metrics.in_flight.inc();
+    let in_flight = InFlight::enter(&state.metrics.in_flight);
     let resp = next.run(req).await;
-    state.metrics.in_flight.dec();
+    drop(in_flight);
     let labels = HttpLabels {
         route,
         status: resp.status().as_u16(),

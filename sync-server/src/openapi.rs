@@ -34,12 +34,55 @@ fn op(tag: &str, summary: &str, params: Vec<Value>, body: Option<Value>, resp: V
         "summary": summary,
         "parameters": params,
         "responses": { "200": resp, "400": err(), "401": err(), "403": err(), "404": err(),
-                       "429": err() },
+                       "408": err(), "429": err() },
     });
     if let Some(b) = body {
+        // Every body has a size limit; a JSON body must be sent as
+        // `application/json` (415) and have the documented shape (422).
+        o["responses"]["413"] = err();
+        if b["content"].get("application/json").is_some() {
+            o["responses"]["415"] = err();
+            o["responses"]["422"] = err();
+        }
         o["requestBody"] = b;
     }
     o
+}
+
+/// The export answer: one content type per format and part, from the table
+/// the handler uses (`routes::export::export_content_type`), also listed by
+/// format under `x-fieldvoice-content-types`.
+fn export_response() -> Value {
+    use crate::routes::export::{PARTS, export_content_type};
+    let mut content = serde_json::Map::new();
+    let mut by_format = serde_json::Map::new();
+    for f in export::Format::ALL {
+        let mut by_part = serde_json::Map::new();
+        for part in PARTS {
+            if let Some(ct) = export_content_type(f, part) {
+                content.insert(
+                    ct.to_owned(),
+                    json!({ "schema": { "type": "string", "format": "binary" } }),
+                );
+                by_part.insert(part.to_owned(), json!(ct));
+            }
+        }
+        by_format.insert(f.as_str().to_owned(), Value::Object(by_part));
+    }
+    json!({ "description": "the file (`part`: data, dictionary or manifest)",
+            "content": content, "x-fieldvoice-content-types": by_format })
+}
+
+/// The report answer, by `format=`.
+fn report_response() -> Value {
+    let content: serde_json::Map<String, Value> = crate::routes::export::REPORT_CONTENT_TYPES
+        .iter()
+        .map(|(f, ct)| {
+            let ty = if *f == "json" { "object" } else { "string" };
+            ((*ct).to_owned(), json!({ "schema": { "type": ty } }))
+        })
+        .collect();
+    json!({ "description": "report", "content": content })
 }
 
 fn obj() -> Value {
@@ -81,9 +124,9 @@ pub fn document() -> Value {
         },
         "security": [ { "bearer": [] }, { "session": [] } ],
         "paths": {
-            "/healthz": { "get": op("ops", "Health: the store answers", vec![], None, ok("ok", obj())) },
+            "/healthz": { "get": op("ops", "Health: the store answers a trivial query (no merge permit, no table read)", vec![], None, ok("ok", obj())) },
             "/metrics": { "get": op("ops", "Prometheus metrics (text format)", vec![], None,
-                json!({ "description": "metrics", "content": { "text/plain": { "schema": { "type": "string" } } } })) },
+                json!({ "description": "metrics", "content": { crate::routes::ops::METRICS_CONTENT_TYPE: { "schema": { "type": "string" } } } })) },
             "/api/v1/sync": { "post": op("sync", "Push changes and pull the feed (device token)", vec![],
                 Some(json!({ "required": true, "content": { "application/octet-stream": {
                     "schema": { "type": "string", "format": "binary",
@@ -145,12 +188,10 @@ pub fn document() -> Value {
                      q("pii", "omit (default), pseudonymize or include (admins; audited)"),
                      q("lang", "label language"), q("since", "only changes after this log position"),
                      q("part", "data (default), dictionary or manifest")], None,
-                json!({ "description": "the file", "content": { "application/octet-stream": {
-                    "schema": { "type": "string", "format": "binary" } } } })) },
+                export_response()) },
             "/api/v1/report": { "get": op("export", "Analysis summary (HTML by default, or JSON)",
                 vec![q("country", "country codes"), q("lang", "language"), q("format", "html or json")], None,
-                json!({ "description": "report", "content": { "text/html": { "schema": { "type": "string" } },
-                    "application/json": { "schema": { "type": "object" } } } })) },
+                report_response()) },
             "/api/v1/stats": { "get": op("dashboard", "Campaign progress, NPS and satisfaction by touchpoint and segment",
                 vec![q("country", "country; default: all the caller may read")], None,
                 ok("stats", json!({ "$ref": "#/components/schemas/Stats" }))) },

@@ -396,6 +396,7 @@ async fn world() -> World {
     let settings = Settings {
         enroll_per_minute: 100_000,
         login_per_minute: 100_000,
+        login_per_address_per_minute: 100_000,
         ..Settings::default()
     };
     let server = TestServer::start_with(settings).await;

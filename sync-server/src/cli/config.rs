@@ -21,6 +21,8 @@ pub struct Config {
     pub merge_concurrency: usize,
     pub enroll_per_minute: u32,
     pub login_per_minute: u32,
+    /// Dashboard login attempts per client address per minute, any login.
+    pub login_per_address_per_minute: u32,
     pub request_timeout_secs: u64,
     /// Mark dashboard cookies `Secure` (set when served over HTTPS).
     pub secure_cookies: bool,
@@ -46,6 +48,7 @@ impl Default for Config {
             merge_concurrency: s.merge_concurrency,
             enroll_per_minute: s.enroll_per_minute,
             login_per_minute: s.login_per_minute,
+            login_per_address_per_minute: s.login_per_address_per_minute,
             request_timeout_secs: s.request_timeout.as_secs(),
             secure_cookies: s.secure_cookies,
             session_ttl_secs: s.session_ttl.as_secs(),
@@ -88,6 +91,10 @@ impl Config {
         env_override("FIELDVOICE_MERGE_CONCURRENCY", &mut c.merge_concurrency)?;
         env_override("FIELDVOICE_ENROLL_PER_MINUTE", &mut c.enroll_per_minute)?;
         env_override("FIELDVOICE_LOGIN_PER_MINUTE", &mut c.login_per_minute)?;
+        env_override(
+            "FIELDVOICE_LOGIN_PER_ADDRESS_PER_MINUTE",
+            &mut c.login_per_address_per_minute,
+        )?;
         env_override("FIELDVOICE_LOG_FORMAT", &mut c.log_format)?;
         env_override(
             "FIELDVOICE_REQUEST_TIMEOUT_SECS",
@@ -113,6 +120,7 @@ impl Config {
             merge_concurrency: self.merge_concurrency,
             enroll_per_minute: self.enroll_per_minute,
             login_per_minute: self.login_per_minute,
+            login_per_address_per_minute: self.login_per_address_per_minute,
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             secure_cookies: self.secure_cookies,
             session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),

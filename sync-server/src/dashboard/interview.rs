@@ -18,6 +18,7 @@ use super::layout::{frame, nps_class, rfc3339_short, unix_time};
 use super::{DashUser, see_other, svg};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::extract::{ApiJson, ApiPath};
 use crate::routes::interviews::{self, CommentBody, Detail, ReviewBody, TagBody};
 
 /// History entry with a readable author.
@@ -34,7 +35,7 @@ pub async fn page(
 ) -> Result<Html<String>, ApiError> {
     // Same scoping as the API: other countries' interviews answer 404.
     let Json(detail) =
-        interviews::get_one(State(state.clone()), who.principal.clone(), Path(id)).await?;
+        interviews::get_one(State(state.clone()), who.principal.clone(), ApiPath(id)).await?;
     let owner = detail.record.created_by.clone();
     let (history, employee) = state
         .blocking(move |st| {
@@ -274,8 +275,8 @@ pub async fn review(
     let _updated = interviews::review(
         State(state),
         who.principal.clone(),
-        Path(id),
-        Json(ReviewBody { state: f.state }),
+        ApiPath(id),
+        ApiJson(ReviewBody { state: f.state }),
     )
     .await?;
     Ok(see_other(&format!("/dashboard/interviews/{id}")))
@@ -300,8 +301,8 @@ pub async fn comment(
     let _updated = interviews::comment(
         State(state),
         who.principal.clone(),
-        Path(id),
-        Json(CommentBody { text: f.text }),
+        ApiPath(id),
+        ApiJson(CommentBody { text: f.text }),
     )
     .await?;
     Ok(see_other(&format!("/dashboard/interviews/{id}")))
@@ -329,8 +330,8 @@ pub async fn tag(
     let _updated = interviews::tag(
         State(state),
         who.principal.clone(),
-        Path(id),
-        Json(TagBody { tag: f.tag, on }),
+        ApiPath(id),
+        ApiJson(TagBody { tag: f.tag, on }),
     )
     .await?;
     Ok(see_other(&format!("/dashboard/interviews/{id}")))

@@ -113,9 +113,15 @@ pub async fn submit(
             "",
         ));
     }
-    // Every attempt counts, per client address and login: a guesser is slowed
-    // down before any password is checked.
-    let key = format!("{}|{}", client_ip(&addr), login.to_lowercase());
+    // Every attempt counts, per client address and login (a guesser) and per
+    // address whatever the login (a sprayer trying one password on many
+    // logins): both are slowed down before any password is checked.
+    let ip = client_ip(&addr);
+    if state.login_address_limiter.check_key(&ip).is_err() {
+        tracing::warn!("dashboard login rate-limited (address)");
+        return Err(ApiError::TooManyRequests);
+    }
+    let key = format!("{ip}|{}", login.to_lowercase());
     if state.login_limiter.check_key(&key).is_err() {
         tracing::warn!("dashboard login rate-limited");
         return Err(ApiError::TooManyRequests);

@@ -9,7 +9,7 @@
 //! `GET /api/v1/report?country=CI&lang=fr&format=html|json` renders the summary.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use central_store::{AuditEntry, unix_now};
@@ -19,6 +19,30 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::auth::{Action, Principal, authorize, readable_countries};
 use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
+
+/// The parts of an export a request can ask for (`part=`).
+pub const PARTS: [&str; 3] = ["data", "dictionary", "manifest"];
+/// Content type of `part=dictionary` (`dictionary.csv`).
+pub const DICTIONARY_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
+/// Content type of `part=manifest` (`manifest.json`).
+pub const MANIFEST_CONTENT_TYPE: &str = "application/json";
+/// Content types of `GET /api/v1/report` by `format=`.
+pub const REPORT_CONTENT_TYPES: [(&str, &str); 2] = [
+    ("html", "text/html; charset=utf-8"),
+    ("json", "application/json"),
+];
+
+/// The content type of one export answer: the one table the handler and the
+/// OpenAPI document (`openapi.rs`) both read. `None` for an unknown part.
+pub fn export_content_type(format: Format, part: &str) -> Option<&'static str> {
+    match part {
+        "data" => Some(format.content_type()),
+        "dictionary" => Some(DICTIONARY_CONTENT_TYPE),
+        "manifest" => Some(MANIFEST_CONTENT_TYPE),
+        _ => None,
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct ExportQuery {
@@ -97,18 +121,15 @@ fn header_value(s: &str) -> HeaderValue {
 pub async fn export(
     State(state): State<AppState>,
     principal: Principal,
-    Path(format): Path<String>,
-    Query(q): Query<ExportQuery>,
+    ApiPath(format): ApiPath<String>,
+    ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let format = Format::parse(&format)?;
     let countries = export_countries(&principal, q.country.as_deref())?;
     let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
     let part = q.part.as_deref().unwrap_or("data");
-    if !["data", "dictionary", "manifest"].contains(&part) {
-        return Err(ApiError::BadRequest(
-            "part must be data, dictionary or manifest".into(),
-        ));
-    }
+    let content_type = export_content_type(format, part)
+        .ok_or_else(|| ApiError::BadRequest("part must be data, dictionary or manifest".into()))?;
     let pii = match q.pii.as_deref().unwrap_or("omit") {
         "omit" => PiiPolicy::Omit,
         "pseudonymize" | "pseudonymise" => match &state.settings.pseudonym_key {
@@ -179,11 +200,6 @@ pub async fn export(
     .await??;
     drop(permit);
     let (file, name) = file;
-    let content_type = match name.as_str() {
-        "dictionary.csv" => "text/csv; charset=utf-8",
-        "manifest.json" => "application/json",
-        _ => format.content_type(),
-    };
     let len = file.metadata().map(|m| m.len()).ok();
     let stream =
         tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 1 << 16);
@@ -215,18 +231,16 @@ pub async fn export(
 pub async fn report(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<ReportQuery>,
+    ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let countries = export_countries(&principal, q.country.as_deref())?;
     let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
-    let json = match q.format.as_deref().unwrap_or("html") {
-        "html" => false,
-        "json" => true,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "format must be html or json (got `{other}`)"
-            )));
-        }
+    let asked = q.format.as_deref().unwrap_or("html");
+    let Some(&(format, content_type)) = REPORT_CONTENT_TYPES.iter().find(|(f, _)| *f == asked)
+    else {
+        return Err(ApiError::BadRequest(format!(
+            "format must be html or json (got `{asked}`)"
+        )));
     };
     let st = state.clone();
     let _permit = EXPORT_PERMITS
@@ -239,9 +253,10 @@ pub async fn report(
             .map_err(ApiError::from)
     })
     .await??;
-    if json {
-        Ok(axum::Json(summary).into_response())
+    let body = if format == "json" {
+        serde_json::to_vec(&summary).map_err(|e| ApiError::Internal(e.to_string()))?
     } else {
-        Ok(axum::response::Html(export::report::render_html(&summary)).into_response())
-    }
+        export::report::render_html(&summary).into_bytes()
+    };
+    Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }

@@ -2,7 +2,7 @@
 //! and the OpenAPI document of the whole JSON API.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use central_store::InterviewFilter;
 use central_store::dashboard::{CampaignStats, ReviewPage, TOUCHPOINTS};
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use crate::AppState;
 use crate::auth::{Action, Principal, authorize, readable_countries};
 use crate::dashboard::queue::QueueParams;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 
 #[derive(Debug, Deserialize)]
 pub struct StatsQuery {
@@ -33,7 +34,7 @@ pub struct StatsBody {
 pub async fn stats(
     State(state): State<AppState>,
     principal: Principal,
-    Query(q): Query<StatsQuery>,
+    ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> Result<Json<StatsBody>, ApiError> {
     let countries = match q.country.filter(|c| !c.is_empty()) {
         Some(c) => {
@@ -73,7 +74,7 @@ pub async fn stats(
 pub async fn review_queue(
     State(state): State<AppState>,
     principal: Principal,
-    Query(params): Query<QueueParams>,
+    ApiQuery(params): ApiQuery<QueueParams>,
 ) -> Result<Json<ReviewPage>, ApiError> {
     let q = params.to_query(&principal)?;
     let page = state
