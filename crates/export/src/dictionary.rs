@@ -34,7 +34,8 @@ pub fn write(plan: &Plan, dir: &Path, lang: &str) -> Result<Vec<String>, ExportE
     w.write_record(HEADER)
         .map_err(|e| ExportError::Write(e.to_string()))?;
     for c in &plan.columns {
-        w.write_record(row(c, lang))
+        let r = row(c, lang);
+        w.write_record(r.iter().map(|v| crate::writers::guard_text(v).into_owned()))
             .map_err(|e| ExportError::Write(e.to_string()))?;
     }
     w.flush().map_err(|e| ExportError::io(&csv_path, e))?;

@@ -27,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub use columns::{Cell, ColType, Column, PiiPolicy, Plan, PseudonymKey, consented};
+pub use writers::{guard_text, needs_formula_guard, restore_text};
 
 /// Errors of an export.
 #[derive(Debug, thiserror::Error)]
@@ -169,7 +170,33 @@ pub struct Manifest {
     /// Forms the columns come from, as `id@version`.
     pub forms: Vec<String>,
     pub columns: usize,
+    /// How text cells a spreadsheet would read as a formula are written
+    /// ([`formula_guard_note`], rule in [`writers::needs_formula_guard`]).
+    #[serde(default)]
+    pub formula_guard: String,
     pub files: Vec<FileEntry>,
+}
+
+/// The manifest's description of the formula guard (OWASP CSV injection) as
+/// applied to an export in `format`.
+pub fn formula_guard_note(format: Format) -> String {
+    let cells = "text cells whose value, after any leading single quotes, starts with \
+                 = + - @ tab or carriage return";
+    let csv = "are written with one more ' in front (drop that one ' to get the value back)";
+    let rest = "numbers, booleans and dates are never changed";
+    match format {
+        Format::Csv => format!("interviews.csv and dictionary.csv: {cells} {csv}; {rest}"),
+        Format::Xlsx => format!(
+            "interviews.xlsx: {cells} keep their value and get the quote-prefix cell style, so \
+             spreadsheets show them as text and never evaluate them; dictionary.csv: such \
+             cells {csv}; {rest}"
+        ),
+        Format::Parquet | Format::Jsonl | Format::Geojson => {
+            format!(
+                "data file unchanged (typed, not a spreadsheet format); dictionary.csv: {cells} {csv}"
+            )
+        }
+    }
 }
 
 /// Streaming hash of the dataset version.
@@ -275,6 +302,7 @@ pub fn export_to_dir(
             .map(|f| format!("{}@{}", f.id(), f.version()))
             .collect(),
         columns: plan.columns.len(),
+        formula_guard: formula_guard_note(opts.format),
         files,
     };
     let path = dir.join("manifest.json");

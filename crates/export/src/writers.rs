@@ -64,11 +64,52 @@ struct CsvSink {
     buf: Vec<String>,
 }
 
-/// CSV text of a cell: empty for null, 1/0 for booleans.
+// --- Formula guard (OWASP CSV injection) -------------------------------------
+
+/// First characters that make a spreadsheet (Excel, LibreOffice, Google
+/// Sheets) read a text cell as a formula: `=`, `+`, `-`, `@`, tab and
+/// carriage return (OWASP, "CSV Injection").
+pub const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// The one formula-guard rule of every export. A *text* cell needs the guard
+/// when, after any leading single quotes, it starts with one of
+/// [`FORMULA_TRIGGERS`]. Typed cells (numbers, booleans, dates) never do: they
+/// are written as numbers, so a negative integer stays a number.
+///
+/// Counting the quotes that are already there makes the rule reversible: a
+/// value that itself starts with `'=` is guarded to `''=`, and
+/// [`restore_text`] gives every original value back exactly.
+pub fn needs_formula_guard(text: &str) -> bool {
+    text.trim_start_matches('\'').starts_with(FORMULA_TRIGGERS)
+}
+
+/// A text cell as written to CSV: `'` + the value when
+/// [`needs_formula_guard`], else the value unchanged. (XLSX keeps the value
+/// and sets the cell's quote-prefix style instead, which is how spreadsheets
+/// store a typed leading `'`.)
+pub fn guard_text(text: &str) -> std::borrow::Cow<'_, str> {
+    if needs_formula_guard(text) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// The original value of a CSV text cell written by [`guard_text`]: drops
+/// the one leading `'` the guard added, and nothing else.
+pub fn restore_text(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_formula_guard(rest) => rest,
+        _ => cell,
+    }
+}
+
+/// CSV text of a cell: empty for null, 1/0 for booleans; text through
+/// [`guard_text`].
 pub fn cell_text(c: &Cell) -> String {
     match c {
         Cell::Null => String::new(),
-        Cell::Str(s) => s.clone(),
+        Cell::Str(s) => guard_text(s).into_owned(),
         Cell::Int(i) => i.to_string(),
         Cell::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
         Cell::Float(f) => f.to_string(),
@@ -389,6 +430,8 @@ struct XlsxSink {
     lang: String,
     row: u32,
     date_format: rust_xlsxwriter::Format,
+    /// Quote prefix: the text is kept as is and never read as a formula.
+    text_format: rust_xlsxwriter::Format,
 }
 
 fn xl_err(e: rust_xlsxwriter::XlsxError) -> ExportError {
@@ -421,6 +464,7 @@ impl XlsxSink {
             lang: lang.to_owned(),
             row: 0,
             date_format: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
+            text_format: rust_xlsxwriter::Format::new().set_quote_prefix(),
         })
     }
 }
@@ -446,6 +490,9 @@ impl RowSink for XlsxSink {
             let col = col_index(i)?;
             match c {
                 Cell::Null => continue,
+                Cell::Str(s) if needs_formula_guard(s) => sheet
+                    .write_string_with_format(r, col, s, &self.text_format)
+                    .map(|_| ()),
                 Cell::Str(s) => sheet.write_string(r, col, s).map(|_| ()),
                 Cell::Int(v) => sheet.write_number(r, col, *v as f64).map(|_| ()),
                 Cell::Bool(b) => sheet.write_boolean(r, col, *b).map(|_| ()),
@@ -479,7 +526,12 @@ impl RowSink for XlsxSink {
         for (r, c) in self.columns.iter().enumerate() {
             let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
             for (i, v) in crate::dictionary::row(c, &self.lang).iter().enumerate() {
-                dict.write_string(r, col_index(i)?, v).map_err(xl_err)?;
+                if needs_formula_guard(v) {
+                    dict.write_string_with_format(r, col_index(i)?, v, &self.text_format)
+                } else {
+                    dict.write_string(r, col_index(i)?, v)
+                }
+                .map_err(xl_err)?;
             }
         }
         self.workbook.save(&self.path).map_err(xl_err)
@@ -494,5 +546,39 @@ pub fn extension(format: Format) -> &'static str {
         Format::Parquet => "parquet",
         Format::Jsonl => "jsonl",
         Format::Geojson => "geojson",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_guard_quotes_only_triggering_text_and_is_reversible() {
+        for (raw, written) in [
+            (
+                "=HYPERLINK(\"http://x\",\"y\")",
+                "'=HYPERLINK(\"http://x\",\"y\")",
+            ),
+            ("+225 07 11", "'+225 07 11"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("'=already", "''=already"),
+            ("''-x", "'''-x"),
+            ("plain", "plain"),
+            ("'quoted", "'quoted"),
+            ("a=b", "a=b"),
+            ("", ""),
+            ("'", "'"),
+        ] {
+            assert_eq!(guard_text(raw), written, "{raw:?}");
+            assert_eq!(restore_text(written), raw, "{written:?}");
+        }
+        // Typed cells are never guarded: a negative number stays a number.
+        assert_eq!(cell_text(&Cell::Int(-3)), "-3");
+        assert_eq!(cell_text(&Cell::Float(-1.5)), "-1.5");
+        assert_eq!(cell_text(&Cell::Str("-3".into())), "'-3");
     }
 }

@@ -38,7 +38,8 @@ pub enum AdminCommand {
         #[arg(long)]
         password_env: Option<String>,
     },
-    /// Create employees from a CSV (login,name,country[,role]); prints login,code CSV.
+    /// Create employees from a CSV (login,name,country[,role]); prints a CSV of
+    /// line,login,name,country,enrollment_code (quoted, formula-guarded).
     ImportUsers { file: PathBuf },
     /// Issue a new API token for a user.
     Token {
@@ -157,7 +158,10 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
                 indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} users {eta}")
                     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
-            super::announce("line,login,country,enrollment_code");
+            // Real CSV (quoted where needed), every text cell through the
+            // exports' formula guard: the file is opened in spreadsheets.
+            let mut out = csv::Writer::from_writer(std::io::stdout().lock());
+            out.write_record(["line", "login", "name", "country", "enrollment_code"])?;
             let mut failed = problems.len();
             for p in &problems {
                 tracing::warn!(line = p.line, problem = %p.message, "row skipped");
@@ -165,14 +169,22 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             for r in rows {
                 let new = NewUser {
                     login: r.login.clone(),
-                    name: r.name,
+                    name: r.name.clone(),
                     role: r.role,
                     countries: vec![r.country.clone()],
                     password_hash: None,
                 };
                 match create_user_with_code(state, &new) {
                     Ok((_, code)) => {
-                        super::announce(&format!("{},{},{},{code}", r.line, r.login, r.country))
+                        let line = r.line.to_string();
+                        out.write_record([
+                            line.as_str(),
+                            &export::guard_text(&r.login),
+                            &export::guard_text(&r.name),
+                            &export::guard_text(&r.country),
+                            &code,
+                        ])?;
+                        out.flush()?;
                     }
                     Err(e) => {
                         failed += 1;
