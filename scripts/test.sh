@@ -56,7 +56,7 @@ echo "tests: $passed passed, $failed failed"
 awk -v failed="$failed" '
   { sum[$1] += $2 }
   END {
-    n = split("fuzz_executions faults_injected acked_changes_checked auth_cases_checked log_secrets_checked losses", keys, " ")
+    n = split("fuzz_executions faults_injected acked_changes_checked auth_cases_checked policy_cases_checked model_operations documents_checked forbidden_writes_attempted forbidden_writes_refused forbidden_writes_applied log_secrets_checked losses", keys, " ")
     line = "hardening:"
     for (i = 1; i <= n; i++) line = line sprintf(" %s=%d,", keys[i], sum[keys[i]] + 0)
     print line " failed_tests=" failed

@@ -173,6 +173,9 @@ fn change_hashes(h: &[[u8; 32]]) -> Vec<ChangeHash> {
     h.iter().map(|b| ChangeHash(*b)).collect()
 }
 
+/// Rounds of one run that may end with feed changes still not applicable.
+const MAX_REPAIR_ROUNDS: usize = 4;
+
 /// Sync the store with its server until nothing is pending and the feed is
 /// drained (or `max_rounds` is reached).
 pub async fn sync(
@@ -188,6 +191,7 @@ pub async fn sync(
     // Documents already settled in this run (acknowledged or rejected) are not
     // sent again in this run, which bounds the work even if they stay dirty.
     let mut settled: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+    let mut repair_rounds = 0;
     for _ in 0..opts.max_rounds {
         let limit = opts.batch_docs + settled.len();
         let batch = opts.batch_docs;
@@ -247,6 +251,14 @@ pub async fn sync(
             settled.remove(id);
         }
         report.repairs += outcome.repair.len();
+        if !outcome.repair.is_empty() {
+            repair_rounds += 1;
+            if repair_rounds > MAX_REPAIR_ROUNDS {
+                // The cursor stays where it was: the next run tries again.
+                tracing::warn!(documents = outcome.repair.len(), "repair did not complete");
+                break;
+            }
+        }
         if outcome.actor_clash {
             let n = blocking(store.clone(), |s| s.reset_actor_and_reauthor()).await?;
             tracing::warn!(
