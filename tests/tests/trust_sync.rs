@@ -611,3 +611,55 @@ async fn copied_device_store_gets_a_new_actor_sqlite() {
 async fn copied_device_store_gets_a_new_actor_postgres() {
     copied_store_gets_a_new_actor(Backend::Postgres).await;
 }
+
+/// The same, when the copy keeps the first phone's device token (an app-data
+/// copy): both phones edit one interview; the server sees the second phone's
+/// change reuse an (actor, seq) with other content and reports the clash.
+async fn copied_store_with_the_same_token_converges(b: Backend) {
+    let (srv, _db) = server(b, Settings::default()).await;
+    let (_, phone1, ids) = employee_with_interviews(&srv, "awa", "CI", 1).await;
+    let id = ids[0];
+    let path2 = srv.dir.path().join("phone2-same-token.sqlite3");
+    copy_store(&phone1, &path2);
+    let phone2 = Device {
+        store: Arc::new(std::sync::Mutex::new(
+            device_store::DeviceStore::open(&path2).unwrap(),
+        )),
+        http: sync_client::http_client().unwrap(),
+        path: path2,
+    };
+    for (dev, q, v) in [
+        (&phone1, "city", serde_json::json!("Korhogo")),
+        (&phone2, "customer_since_years", serde_json::json!(9)),
+    ] {
+        let mut s = dev.lock();
+        let form = s.form("mcmb-interview", None).unwrap();
+        let mut iv = s.load(id).unwrap();
+        iv.set_answer_json(&form, q, &v).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+    }
+    phone1.sync().await.unwrap();
+    let r = phone2.sync().await.unwrap();
+    assert_eq!(r.actor_resets, 1, "{b:?}: {r:?}");
+    assert!(r.docs_rejected.is_empty(), "{:?}", r.docs_rejected);
+    phone1.sync().await.unwrap();
+    phone2.sync().await.unwrap();
+    phone1.sync().await.unwrap();
+    for dev in [&phone1, &phone2] {
+        assert!(same_as_server(&srv, dev, id), "{b:?}: not converged");
+    }
+    // Both phones' edits are kept, none lost.
+    let rec = srv.state.store.interview(id).unwrap().unwrap();
+    assert_eq!(rec.answer_str("city"), Some("Korhogo"));
+    assert_eq!(rec.answer_i64("customer_since_years"), Some(9));
+}
+
+#[tokio::test]
+async fn copied_device_store_with_the_same_token_converges_sqlite() {
+    copied_store_with_the_same_token_converges(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn copied_device_store_with_the_same_token_converges_postgres() {
+    copied_store_with_the_same_token_converges(Backend::Postgres).await;
+}
