@@ -32,6 +32,8 @@ pub struct Metrics {
     pub sync_docs: Family<DocLabels, Counter>,
     /// Pushed documents that carried changes (a non-empty Automerge bundle).
     pub sync_bundles_in: Counter,
+    /// New Automerge changes stored from pushes (retries add nothing).
+    pub sync_changes_in: Counter,
     pub sync_feed_changes: Counter,
     pub sync_bytes_in: Counter,
     pub sync_bytes_out: Counter,
@@ -47,6 +49,7 @@ impl Default for Metrics {
         });
         let sync_docs = Family::<DocLabels, Counter>::default();
         let sync_bundles_in = Counter::default();
+        let sync_changes_in = Counter::default();
         let sync_feed_changes = Counter::default();
         let sync_bytes_in = Counter::default();
         let sync_bytes_out = Counter::default();
@@ -62,12 +65,15 @@ impl Default for Metrics {
             "Pushed documents by outcome",
             sync_docs.clone(),
         );
-        // Counted per pushed document with data: the number of Automerge
-        // changes inside a bundle is only known to the merge.
         registry.register(
             "sync_bundles_received",
             "Pushed documents that carried changes (non-empty Automerge bundles)",
             sync_bundles_in.clone(),
+        );
+        registry.register(
+            "sync_changes_received",
+            "New Automerge changes stored from pushes (a retried push adds none)",
+            sync_changes_in.clone(),
         );
         registry.register(
             "sync_feed_changes",
@@ -91,6 +97,7 @@ impl Default for Metrics {
             http_latency,
             sync_docs,
             sync_bundles_in,
+            sync_changes_in,
             sync_feed_changes,
             sync_bytes_in,
             sync_bytes_out,

@@ -820,11 +820,22 @@ async fn sync_bundles_received_counts_pushed_documents_with_changes() {
     assert_eq!(metric(&srv.url, "sync_bundles_received_total").await, 0.0);
     create(&dev, &answers(8, &[])).await;
     create(&dev, &answers(3, &[])).await;
-    assert_eq!(dev.sync().await.unwrap().docs_acknowledged, 2);
+    let first = dev.sync().await.unwrap();
+    assert_eq!(first.docs_acknowledged, 2);
     assert_eq!(metric(&srv.url, "sync_bundles_received_total").await, 2.0);
+    // Every change the device sent was new to the server, and is counted.
+    assert!(first.changes_sent > 2);
+    assert_eq!(
+        metric(&srv.url, "sync_changes_received_total").await,
+        first.changes_sent as f64
+    );
     // Nothing new: nothing pushed, nothing counted.
     dev.sync().await.unwrap();
     assert_eq!(metric(&srv.url, "sync_bundles_received_total").await, 2.0);
+    assert_eq!(
+        metric(&srv.url, "sync_changes_received_total").await,
+        first.changes_sent as f64
+    );
     let applied = reqwest::get(format!("{}/metrics", srv.url))
         .await
         .unwrap()

@@ -89,6 +89,8 @@ fn to_hashes(h: &[ChangeHash]) -> Vec<Hash> {
 pub struct PushOutcome {
     pub results: Vec<DocResult>,
     pub repairs: Vec<(Uuid, Vec<Vec<u8>>)>,
+    /// Changes the server did not have before this push (now stored).
+    pub new_changes: usize,
 }
 
 /// A push outcome reads as its results (one per pushed document, in order).
@@ -120,10 +122,11 @@ pub fn push(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (outcome, writes) = prepare(store, forms, caller, docs)?;
+        let (mut outcome, writes) = prepare(store, forms, caller, docs)?;
         if writes.is_empty() {
             return Ok(outcome);
         }
+        outcome.new_changes = writes.iter().map(|w| w.changes.len()).sum();
         match store.commit_docs(&writes) {
             Ok(()) => return Ok(outcome),
             Err(StoreError::Conflict(id)) if attempt < MAX_ATTEMPTS => {

@@ -87,14 +87,19 @@ pub async fn sync(
             }
             let results = outcome.results;
             st.store.touch_device(&device.id, central_store::unix_now())?;
-            Ok(SyncResponse {
-                cursor: page.cursor,
-                more: page.more,
-                results,
-                feed,
-            })
+            Ok((
+                SyncResponse {
+                    cursor: page.cursor,
+                    more: page.more,
+                    results,
+                    feed,
+                },
+                outcome.new_changes,
+            ))
         })
         .await?;
+    let (resp, new_changes) = resp;
+    state.metrics.sync_changes_in.inc_by(new_changes as u64);
     for r in &resp.results {
         let status = match r.status {
             DocStatus::Applied => "applied",
