@@ -166,7 +166,7 @@ impl Question {
     /// The inclusive numeric range allowed for integer, NPS and rating answers.
     pub fn numeric_range(&self) -> (i64, i64) {
         match self.kind {
-            QuestionType::Nps => (0, 10),
+            QuestionType::Nps => (crate::nps::MIN, crate::nps::MAX),
             QuestionType::Rating => (self.min.unwrap_or(1), self.max.unwrap_or(5)),
             _ => (self.min.unwrap_or(i64::MIN), self.max.unwrap_or(i64::MAX)),
         }

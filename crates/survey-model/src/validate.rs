@@ -1,6 +1,8 @@
-//! Skip logic and answer constraints, evaluated to diagnostics (data, not errors).
+//! Skip logic and answer constraints, evaluated to diagnostics (data, not errors),
+//! and the one cleaning of answers for the projection: an answer counts only
+//! when it is valid for its question and the question is relevant.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::answer::{Answer, Answers, parse_date};
@@ -14,9 +16,9 @@ pub enum Severity {
     Warning,
 }
 
-/// Machine-readable reason, for the UI to translate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// Machine-readable reason, for the UI to translate. Serialised as
+/// [`Code::as_str`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Code {
     Required,
     WrongType,
@@ -30,6 +32,95 @@ pub enum Code {
     /// Answered, but skip logic hides the question; the answer is ignored.
     NotRelevant,
     UnknownQuestion,
+}
+
+impl Code {
+    pub const ALL: [Code; 11] = [
+        Code::Required,
+        Code::WrongType,
+        Code::OutOfRange,
+        Code::TooLong,
+        Code::Pattern,
+        Code::UnknownOption,
+        Code::TooFewSelected,
+        Code::TooManySelected,
+        Code::DateOutOfRange,
+        Code::NotRelevant,
+        Code::UnknownQuestion,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::Required => "required",
+            Code::WrongType => "wrong_type",
+            Code::OutOfRange => "out_of_range",
+            Code::TooLong => "too_long",
+            Code::Pattern => "pattern",
+            Code::UnknownOption => "unknown_option",
+            Code::TooFewSelected => "too_few_selected",
+            Code::TooManySelected => "too_many_selected",
+            Code::DateOutOfRange => "date_out_of_range",
+            Code::NotRelevant => "not_relevant",
+            Code::UnknownQuestion => "unknown_question",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Code> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// An answer the projection leaves out, and why: written `question:code`, e.g.
+/// `nps:out_of_range` or `complaint_categories:not_relevant`. The answer stays
+/// in the interview document; only the projection (and so the dashboard,
+/// exports and report) ignores it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct QualityFlag {
+    pub question: String,
+    pub code: Code,
+}
+
+impl std::fmt::Display for QualityFlag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}", self.question, self.code.as_str())
+    }
+}
+
+impl From<QualityFlag> for String {
+    fn from(f: QualityFlag) -> String {
+        f.to_string()
+    }
+}
+
+impl TryFrom<String> for QualityFlag {
+    type Error = String;
+    fn try_from(s: String) -> Result<QualityFlag, String> {
+        let (question, code) = s
+            .rsplit_once(':')
+            .ok_or_else(|| format!("quality flag `{s}` is not question:code"))?;
+        let code =
+            Code::parse(code).ok_or_else(|| format!("unknown quality flag code `{code}`"))?;
+        Ok(QualityFlag {
+            question: question.to_owned(),
+            code,
+        })
+    }
+}
+
+/// The answers that count, and a flag for each one left out.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Cleaned {
+    /// Valid answers of relevant questions.
+    pub answers: Answers,
+    /// Sorted; one per answer left out.
+    pub flags: Vec<QualityFlag>,
 }
 
 /// One finding about an interview's answers.
@@ -61,12 +152,31 @@ impl Evaluation {
 
 impl Form {
     /// Evaluate skip logic and constraints in form order. Answers of hidden
-    /// questions are treated as absent by later conditions (ODK semantics).
+    /// questions, and invalid answers, are treated as absent by later
+    /// conditions (ODK semantics: a value failing its constraint is never set).
     pub fn evaluate(&self, answers: &Answers) -> Evaluation {
+        self.walk(answers).0
+    }
+
+    /// The answers that count for the projection, dashboards, exports and
+    /// report: valid for their question and relevant under skip logic, where
+    /// relevance is evaluated on the answers kept so far. Conditions refer only
+    /// to earlier questions (checked when the form loads), so one pass in form
+    /// order reaches the fixed point a form engine iterates to.
+    pub fn clean(&self, answers: &Answers) -> Cleaned {
+        self.walk(answers).1
+    }
+
+    /// The one walk behind [`Form::evaluate`] and [`Form::clean`].
+    fn walk(&self, answers: &Answers) -> (Evaluation, Cleaned) {
         let mut eval = Evaluation::default();
-        let mut visible: Answers = Answers::new();
+        let mut kept = Cleaned::default();
+        let flag = |q: &str, code| QualityFlag {
+            question: q.to_owned(),
+            code,
+        };
         for q in self.questions() {
-            let shown = q.relevant.as_ref().is_none_or(|c| holds(c, &visible));
+            let shown = q.relevant.as_ref().is_none_or(|c| holds(c, &kept.answers));
             let answer = answers.get(&q.name).filter(|a| a.is_present());
             if !shown {
                 if answer.is_some() {
@@ -76,6 +186,7 @@ impl Form {
                         Severity::Warning,
                         "answered but hidden by skip logic; the answer is ignored".into(),
                     ));
+                    kept.flags.push(flag(&q.name, Code::NotRelevant));
                 }
                 continue;
             }
@@ -89,8 +200,17 @@ impl Form {
                 )),
                 None => {}
                 Some(a) => {
+                    let before = eval.diagnostics.len();
                     self.check(q, a, &mut eval.diagnostics);
-                    visible.insert(q.name.clone(), a.clone());
+                    match eval.diagnostics[before..]
+                        .iter()
+                        .find(|d| d.severity == Severity::Error)
+                    {
+                        Some(d) => kept.flags.push(flag(&q.name, d.code)),
+                        None => {
+                            kept.answers.insert(q.name.clone(), a.clone());
+                        }
+                    }
                 }
             }
         }
@@ -102,9 +222,11 @@ impl Form {
                     severity: Severity::Warning,
                     message: format!("`{name}` is not a question of this form version"),
                 });
+                kept.flags.push(flag(name, Code::UnknownQuestion));
             }
         }
-        eval
+        kept.flags.sort();
+        (eval, kept)
     }
 
     fn check(&self, q: &Question, a: &Answer, out: &mut Vec<Diagnostic>) {
