@@ -312,6 +312,7 @@ fn seed_bulk(path: &std::path::Path, n: usize) {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
+            quality_flags: vec![],
             tags: vec![],
             comment_count: 0,
             conflicts: vec![],

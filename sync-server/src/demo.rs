@@ -168,7 +168,7 @@ fn demo_interview(
     let nps = ((n * 7 + 3) % 11) as i64;
     let (lang, verbatim) = VERBATIMS[n % VERBATIMS.len()];
     let segment = ["individual", "business", "mobile_money_user", "partner"][n % 4];
-    let complaint = nps <= 6;
+    let complaint = survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor);
     let answers = [
         ("consent", json!(true)),
         ("segment", json!(segment)),

@@ -219,6 +219,7 @@ pub fn document() -> Value {
                     "status": { "type": "string" }, "submitted_at": { "type": "string", "nullable": true },
                     "review_state": { "type": "string", "nullable": true },
                     "answers": { "type": "object", "additionalProperties": true },
+                    "quality_flags": arr(json!({ "type": "string", "description": "question:code of an answer left out of `answers` (invalid, or hidden by skip logic); it stays in the document" })),
                     "tags": arr(json!({ "type": "string" })), "comment_count": { "type": "integer" },
                     "conflicts": arr(json!({ "type": "string" })), "heads": arr(json!({ "type": "string" })) } },
                 "Tally": { "type": "object", "properties": {

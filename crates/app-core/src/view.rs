@@ -127,13 +127,11 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
             })
             .collect(),
         min: match q.kind {
-            QuestionType::Nps => Some(0),
-            QuestionType::Rating => Some(q.min.unwrap_or(1)),
+            QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().0),
             _ => q.min,
         },
         max: match q.kind {
-            QuestionType::Nps => Some(10),
-            QuestionType::Rating => Some(q.max.unwrap_or(5)),
+            QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().1),
             _ => q.max,
         },
         multiline: q.multiline,

@@ -6,8 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use survey_model::InterviewRecord;
+use survey_model::nps::{Band, band};
 
 use crate::{CentralStore, InterviewFilter, Result};
 
@@ -47,12 +48,14 @@ impl Tally {
     /// Count one interview.
     pub fn add(&mut self, nps: Option<i64>, sats: [Option<i64>; 5], complaint: bool) {
         self.interviews += 1;
-        if let Some(n) = nps {
+        // The projection holds only scores on the scale; a score off it (a
+        // record stored before answers were checked) is not an NPS answer.
+        if let Some(b) = nps.and_then(band) {
             self.with_nps += 1;
-            match n {
-                9.. => self.promoters += 1,
-                7..=8 => self.passives += 1,
-                _ => self.detractors += 1,
+            match b {
+                Band::Promoter => self.promoters += 1,
+                Band::Passive => self.passives += 1,
+                Band::Detractor => self.detractors += 1,
             }
         }
         if complaint {
@@ -148,38 +151,36 @@ impl CampaignStats {
     }
 }
 
-/// NPS band of a 0-10 score.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NpsBand {
-    Promoter,
-    Passive,
-    Detractor,
+/// NPS band of a 0-10 score: survey-model's one banding.
+pub use survey_model::nps::Band as NpsBand;
+
+/// The SQL condition selecting the `nps` column's scores of band `b`, built
+/// from [`NpsBand::range`] (the same text in SQLite and PostgreSQL).
+pub(crate) fn nps_band_sql(b: NpsBand) -> String {
+    let (lo, hi) = b.range();
+    format!("nps BETWEEN {lo} AND {hi}")
 }
 
-impl NpsBand {
-    pub fn parse(s: &str) -> Option<NpsBand> {
-        match s {
-            "promoter" => Some(NpsBand::Promoter),
-            "passive" => Some(NpsBand::Passive),
-            "detractor" => Some(NpsBand::Detractor),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            NpsBand::Promoter => "promoter",
-            NpsBand::Passive => "passive",
-            NpsBand::Detractor => "detractor",
-        }
-    }
-    pub fn of(nps: i64) -> NpsBand {
-        match nps {
-            9.. => NpsBand::Promoter,
-            7..=8 => NpsBand::Passive,
-            _ => NpsBand::Detractor,
-        }
-    }
+/// The SQL condition selecting scores on the NPS scale (what [`Tally`] counts
+/// as `with_nps`).
+pub(crate) fn nps_scale_sql() -> String {
+    format!(
+        "nps BETWEEN {} AND {}",
+        survey_model::nps::MIN,
+        survey_model::nps::MAX
+    )
+}
+
+/// The NPS conditions of the tally columns, in [`Tally`] order: on the scale,
+/// promoters, passives, detractors. Each backend wraps them in its own
+/// conditional count.
+pub(crate) fn tally_nps_conditions() -> [String; 4] {
+    [
+        nps_scale_sql(),
+        nps_band_sql(NpsBand::Promoter),
+        nps_band_sql(NpsBand::Passive),
+        nps_band_sql(NpsBand::Detractor),
+    ]
 }
 
 /// The review queue's filters. `base` carries country, city, segment, created_by
@@ -246,11 +247,10 @@ fn matches_extra(q: &ReviewQuery, r: &InterviewRecord) -> bool {
             return false;
         }
     }
-    if let Some(band) = q.nps_band {
-        match r.answer_i64("nps") {
-            Some(n) if NpsBand::of(n) == band => {}
-            _ => return false,
-        }
+    if let Some(want) = q.nps_band
+        && r.answer_i64("nps").and_then(band) != Some(want)
+    {
+        return false;
     }
     let day = r.created_at.get(..10).unwrap_or(&r.created_at);
     if q.date_from.as_deref().is_some_and(|d| day < d) {
@@ -368,11 +368,8 @@ pub(crate) fn queue_conditions(q: &ReviewQuery, contains: &str) -> Vec<(String, 
         Some(s) => out.push((" AND review_state = ?".into(), Some(s.to_owned()))),
         None => {}
     }
-    match q.nps_band {
-        Some(NpsBand::Promoter) => out.push((" AND nps >= 9".into(), None)),
-        Some(NpsBand::Passive) => out.push((" AND nps BETWEEN 7 AND 8".into(), None)),
-        Some(NpsBand::Detractor) => out.push((" AND nps <= 6".into(), None)),
-        None => {}
+    if let Some(b) = q.nps_band {
+        out.push((format!(" AND {}", nps_band_sql(b)), None));
     }
     if let Some(d) = &q.date_from {
         out.push((" AND created_at >= ?".into(), Some(d.clone())));

@@ -5,24 +5,34 @@
 //! `interviews_queue` and reads only the page's records.
 
 use std::collections::BTreeMap;
+use std::sync::LazyLock;
 
 use tokio_postgres::Client;
 
 use crate::dashboard::{
     CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Tally, queue_conditions,
-    queue_page_sql,
+    queue_page_sql, tally_nps_conditions,
 };
 use crate::postgres::{Param, refs};
 use crate::{Result, StoreError};
 
-/// Every sum is cast back to BIGINT (PostgreSQL sums BIGINTs as NUMERIC).
-const TALLY_COLS: &str = "COUNT(*), COUNT(nps), COUNT(*) FILTER (WHERE nps >= 9),
-  COUNT(*) FILTER (WHERE nps BETWEEN 7 AND 8), COUNT(*) FILTER (WHERE nps <= 6),
+/// The [`Tally`] columns; the NPS conditions come from the one banding. Every
+/// sum is cast back to BIGINT (PostgreSQL sums BIGINTs as NUMERIC).
+fn tally_cols() -> &'static str {
+    static COLS: LazyLock<String> = LazyLock::new(|| {
+        let [scale, pro, pas, det] = tally_nps_conditions();
+        format!(
+            "COUNT(*), COUNT(*) FILTER (WHERE {scale}), COUNT(*) FILTER (WHERE {pro}),
+  COUNT(*) FILTER (WHERE {pas}), COUNT(*) FILTER (WHERE {det}),
   COUNT(*) FILTER (WHERE has_complaint = 'yes'),
   SUM(sat_network)::bigint, COUNT(sat_network), SUM(sat_shop)::bigint, COUNT(sat_shop),
   SUM(sat_call_centre)::bigint, COUNT(sat_call_centre),
   SUM(sat_billing)::bigint, COUNT(sat_billing),
-  SUM(sat_mobile_money)::bigint, COUNT(sat_mobile_money)";
+  SUM(sat_mobile_money)::bigint, COUNT(sat_mobile_money)"
+        )
+    });
+    &COLS
+}
 const TALLY_WIDTH: usize = 16;
 
 fn count(r: &tokio_postgres::Row, i: usize) -> Result<u64> {
@@ -49,6 +59,7 @@ fn tally(r: &tokio_postgres::Row, at: usize) -> Result<Tally> {
 
 pub(crate) async fn campaign_stats(c: &Client, w: &str, args: &[Param]) -> Result<CampaignStats> {
     let p = refs(args);
+    let cols = tally_cols();
     let mut out = CampaignStats::default();
     let mut review = [0u64; 5];
     let mut country: BTreeMap<String, Tally> = BTreeMap::new();
@@ -57,7 +68,7 @@ pub(crate) async fn campaign_stats(c: &Client, w: &str, args: &[Param]) -> Resul
     let rows = c
         .query(
             &format!(
-                "SELECT country, COALESCE(city, ''), {TALLY_COLS},
+                "SELECT country, COALESCE(city, ''), {cols},
                    COUNT(*) FILTER (WHERE review_state IS NULL),
                    COUNT(*) FILTER (WHERE review_state = 'received'),
                    COUNT(*) FILTER (WHERE review_state = 'has_issues'),
@@ -89,7 +100,7 @@ pub(crate) async fn campaign_stats(c: &Client, w: &str, args: &[Param]) -> Resul
     let rows = c
         .query(
             &format!(
-                "SELECT COALESCE(segment, ''), {TALLY_COLS} FROM interviews{w}
+                "SELECT COALESCE(segment, ''), {cols} FROM interviews{w}
                  GROUP BY COALESCE(segment, '')"
             ),
             &p,

@@ -2,12 +2,14 @@
 //! covering index `interviews_agg` (no record JSON is read), the review queue
 //! pages with `ORDER BY created_at DESC` on an index.
 
+use std::sync::LazyLock;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use survey_model::InterviewRecord;
 
 use crate::dashboard::{
     CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Session, Tally, complaint_key,
-    queue_conditions, queue_page_sql, sats_of,
+    queue_conditions, queue_page_sql, sats_of, tally_nps_conditions,
 };
 use crate::sqlite::{USER_COLS, user_from_row};
 use crate::{Hash, Result, User};
@@ -28,11 +30,19 @@ pub(crate) fn fill_dashboard_columns(
     Ok(())
 }
 
-const TALLY_COLS: &str = "COUNT(*), COUNT(nps), SUM(nps >= 9), SUM(nps BETWEEN 7 AND 8),
-  SUM(nps <= 6), SUM(has_complaint = 'yes'),
+/// The [`Tally`] columns; the NPS conditions come from the one banding.
+fn tally_cols() -> &'static str {
+    static COLS: LazyLock<String> = LazyLock::new(|| {
+        let [scale, pro, pas, det] = tally_nps_conditions();
+        format!(
+            "COUNT(*), SUM({scale}), SUM({pro}), SUM({pas}), SUM({det}), SUM(has_complaint = 'yes'),
   SUM(sat_network), COUNT(sat_network), SUM(sat_shop), COUNT(sat_shop),
   SUM(sat_call_centre), COUNT(sat_call_centre), SUM(sat_billing), COUNT(sat_billing),
-  SUM(sat_mobile_money), COUNT(sat_mobile_money)";
+  SUM(sat_mobile_money), COUNT(sat_mobile_money)"
+        )
+    });
+    &COLS
+}
 const TALLY_WIDTH: usize = 16;
 
 fn tally(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tally> {
@@ -56,12 +66,13 @@ fn tally(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tally> {
 
 pub(crate) fn campaign_stats(c: &Connection, w: &str, args: &[String]) -> Result<CampaignStats> {
     let p = || rusqlite::params_from_iter(args.iter());
+    let cols = tally_cols();
     let mut out = CampaignStats::default();
     let mut review = [0u64; 5];
     let mut country: Vec<KeyTally> = Vec::new();
     {
         let mut st = c.prepare_cached(&format!(
-            "SELECT country, COALESCE(city, ''), {TALLY_COLS},
+            "SELECT country, COALESCE(city, ''), {cols},
                SUM(review_state IS NULL), SUM(review_state = 'received'),
                SUM(review_state = 'has_issues'), SUM(review_state = 'approved'),
                SUM(review_state = 'rejected')
@@ -101,7 +112,7 @@ pub(crate) fn campaign_stats(c: &Connection, w: &str, args: &[String]) -> Result
     out.by_country = country;
     {
         let mut st = c.prepare_cached(&format!(
-            "SELECT COALESCE(segment, ''), {TALLY_COLS} FROM interviews{w}
+            "SELECT COALESCE(segment, ''), {cols} FROM interviews{w}
              GROUP BY COALESCE(segment, '')"
         ))?;
         let rows = st.query_map(p(), |r| {

@@ -3,7 +3,8 @@
 //! confidence intervals, satisfaction by touchpoint (rating questions),
 //! complaint categories and root causes, and verbatim themes per language.
 //!
-//! NPS = 100 (p − d) with p, d the promoter (9–10) and detractor (0–6) shares;
+//! NPS = 100 (p − d) with p, d the promoter and detractor shares (the bands of
+//! `survey_model::nps`: 9–10 and 0–6);
 //! its standard error is 100 √((p + d − (p − d)²) / n), and the interval is
 //! NPS ± 1.96 SE, clamped to [−100, 100].
 
@@ -13,6 +14,7 @@ use central_store::merge::FormRegistry;
 use central_store::{CentralStore, InterviewFilter, StoreError};
 use serde::Serialize;
 use serde_json::Value as Json;
+use survey_model::nps::{self, Band};
 use survey_model::{Form, Question, QuestionType};
 
 use crate::text::{Term, ThemeCounter};
@@ -80,11 +82,11 @@ struct NpsAcc {
 
 impl NpsAcc {
     fn add(&mut self, score: i64) {
-        match score {
-            9..=10 => self.promoters += 1,
-            7..=8 => self.passives += 1,
-            0..=6 => self.detractors += 1,
-            _ => {}
+        match nps::band(score) {
+            Some(Band::Promoter) => self.promoters += 1,
+            Some(Band::Passive) => self.passives += 1,
+            Some(Band::Detractor) => self.detractors += 1,
+            None => {}
         }
     }
     fn stat(&self, group: &str, label: &str) -> Option<NpsStat> {
@@ -169,6 +171,10 @@ pub struct Summary {
     /// Consented interviews analysed.
     pub interviews: u64,
     pub excluded_without_consent: u64,
+    /// Analysed interviews with answers the projection left out (invalid or
+    /// hidden by skip logic; see `InterviewRecord::quality_flags`). Those
+    /// answers are in no figure of the summary.
+    pub with_quality_flags: u64,
     pub with_complaint: u64,
     pub nps_question: String,
     pub nps_overall: Option<NpsStat>,
@@ -260,6 +266,7 @@ pub fn summarize_with(
     let mut causes = MultiAcc::default();
     let mut themes: BTreeMap<String, ThemeCounter> = BTreeMap::new();
     let (mut n, mut excluded, mut seen, mut with_complaint) = (0u64, 0u64, 0u64, 0u64);
+    let mut with_quality_flags = 0u64;
     let mut hasher = DatasetHasher::default();
     let mut cancelled = false;
     let filter = InterviewFilter {
@@ -277,6 +284,9 @@ pub fn summarize_with(
             return Ok(());
         }
         n += 1;
+        if !rec.quality_flags.is_empty() {
+            with_quality_flags += 1;
+        }
         hasher.add(&rec.interview_id, &rec.heads);
         let a = &rec.answers;
         let text = |q: &str| a.get(q).and_then(Json::as_str);
@@ -403,6 +413,7 @@ pub fn summarize_with(
         dataset_version: hasher.finish(),
         interviews: n,
         excluded_without_consent: excluded,
+        with_quality_flags,
         with_complaint,
         nps_question: cfg.nps.clone(),
         nps_overall: overall.stat("all", "all"),

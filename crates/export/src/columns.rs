@@ -54,9 +54,10 @@ pub enum KeyField {
     ReviewState,
     Tags,
     CommentCount,
+    QualityFlags,
 }
 
-const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 13] = [
+const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 14] = [
     (
         KeyField::InterviewId,
         "interview_id",
@@ -124,6 +125,14 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 13] = [
         "comment_count",
         ColType::Integer,
         "Number of review comments",
+    ),
+    (
+        KeyField::QualityFlags,
+        "quality_flags",
+        ColType::String,
+        "Answers left out of this row, as question:reason (semicolon-separated): \
+         not_relevant = hidden by skip logic, out_of_range, unknown_option, wrong_type, ... = \
+         invalid for the form. They stay in the interview document.",
     ),
 ];
 
@@ -405,6 +414,13 @@ impl Plan {
                     Cell::Str(tags.join(";"))
                 }
                 KeyField::CommentCount => Cell::Int(rec.comment_count as i64),
+                KeyField::QualityFlags => Cell::Str(
+                    rec.quality_flags
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
             },
             Source::Answer(q) => match rec.answers.get(q) {
                 None | Some(Json::Null) => Cell::Null,
@@ -524,7 +540,8 @@ mod tests {
         let n = names(&omit);
         assert_eq!(n[0], "interview_id");
         assert_eq!(n[12], "comment_count");
-        assert_eq!(n[13], "consent");
+        assert_eq!(n[13], "quality_flags");
+        assert_eq!(n[14], "consent");
         assert!(n.contains(&"services_used__mobile_money".to_owned()));
         assert!(n.contains(&"location_lat".to_owned()));
         assert!(!n.iter().any(|c| c.starts_with("customer_name")));

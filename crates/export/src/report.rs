@@ -26,6 +26,7 @@ struct Words {
     title: &'static str,
     interviews: &'static str,
     excluded: &'static str,
+    flagged: &'static str,
     nps_by: &'static str,
     satisfaction: &'static str,
     complaints: &'static str,
@@ -44,6 +45,7 @@ fn words(lang: &str) -> Words {
             title: "Synthèse de la campagne",
             interviews: "entretiens analysés",
             excluded: "sans consentement (exclus)",
+            flagged: "avec des réponses écartées (invalides ou hors parcours)",
             nps_by: "NPS par",
             satisfaction: "Satisfaction par point de contact (moyenne)",
             complaints: "Catégories de réclamation",
@@ -59,6 +61,7 @@ fn words(lang: &str) -> Words {
             title: "Resumo da campanha",
             interviews: "entrevistas analisadas",
             excluded: "sem consentimento (excluídas)",
+            flagged: "com respostas descartadas (inválidas ou fora do percurso)",
             nps_by: "NPS por",
             satisfaction: "Satisfação por ponto de contacto (média)",
             complaints: "Categorias de reclamação",
@@ -74,6 +77,7 @@ fn words(lang: &str) -> Words {
             title: "ملخص الحملة",
             interviews: "مقابلات محللة",
             excluded: "بدون موافقة (مستبعدة)",
+            flagged: "بإجابات مستبعدة (غير صالحة أو خارج المسار)",
             nps_by: "صافي نقاط الترويج حسب",
             satisfaction: "الرضا حسب نقطة الاتصال (المتوسط)",
             complaints: "فئات الشكاوى",
@@ -89,6 +93,7 @@ fn words(lang: &str) -> Words {
             title: "Campaign summary",
             interviews: "interviews analysed",
             excluded: "without consent (left out)",
+            flagged: "with answers set aside (invalid or skipped)",
             nps_by: "NPS by",
             satisfaction: "Satisfaction by touchpoint (average)",
             complaints: "Complaint categories",
@@ -273,6 +278,14 @@ pub fn render_html(s: &Summary) -> String {
         s.excluded_without_consent,
         esc(w.excluded)
     );
+    if s.with_quality_flags > 0 {
+        let _ = write!(
+            out,
+            "<div><b>{}</b>{}</div>",
+            s.with_quality_flags,
+            esc(w.flagged)
+        );
+    }
     if let Some(n) = &s.nps_overall {
         let _ = write!(
             out,

@@ -52,6 +52,10 @@ pub enum AdminCommand {
     InstallForm { file: PathBuf },
     /// Print store counts.
     Stats,
+    /// Rebuild every interview's projection row from its document with the
+    /// current rules (run once after an upgrade that changes them, e.g. answer
+    /// validation and quality flags); rewrites only rows that differ.
+    Reproject,
     /// Copy this SQLite store (`--database`) into an empty PostgreSQL
     /// database, then compare row counts and every document's heads.
     MigrateStore {
@@ -225,6 +229,21 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::Stats => {
             let s = state.store.stats()?;
             super::announce(&serde_json::to_string_pretty(&s)?);
+        }
+        AdminCommand::Reproject => {
+            let started = std::time::Instant::now();
+            let r = central_store::reproject::reproject_all(
+                state.store.as_ref(),
+                &state.forms(),
+                &mut |n| tracing::info!(seen = n, "re-projecting"),
+            )?;
+            super::announce(&format!(
+                "reprojected seen={} rewritten={} failed={} in {:.1}s",
+                r.seen,
+                r.rewritten,
+                r.failed,
+                started.elapsed().as_secs_f64()
+            ));
         }
     }
     Ok(())

@@ -162,7 +162,7 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
 
 fn answers(n: usize, city: &str) -> Vec<(&'static str, serde_json::Value)> {
     let nps = (n * 7 % 11) as i64;
-    let complaint = nps <= 6;
+    let complaint = survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor);
     let mut v = vec![
         ("consent", json!(true)),
         (

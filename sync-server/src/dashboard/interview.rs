@@ -170,6 +170,11 @@ fn render(
             h2 { "Verbatim" }
             blockquote #verbatim lang=(r.answer_str("verbatim_language").unwrap_or("")) { (v) }
         }
+        @if !r.quality_flags.is_empty() {
+            h2 { "Answers set aside" }
+            p.muted { "In the interview, but in no count, export or report: invalid for the form, or hidden by skip logic." }
+            ul #quality-flags { @for f in &r.quality_flags { li { code { (f.to_string()) } } } }
+        }
         div.grid {
             section {
                 h2 { "Review" }

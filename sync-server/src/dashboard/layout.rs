@@ -136,11 +136,12 @@ pub fn dec(v: Option<f64>) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.1}"))
 }
 
-/// CSS class of an NPS score.
+/// CSS class of an NPS score (its band; the projection holds no other score).
 pub fn nps_class(nps: i64) -> &'static str {
-    match nps {
-        9.. => "pro",
-        7..=8 => "pas",
+    use survey_model::nps::{Band, band};
+    match band(nps) {
+        Some(Band::Promoter) => "pro",
+        Some(Band::Passive) => "pas",
         _ => "det",
     }
 }
