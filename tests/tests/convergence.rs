@@ -181,6 +181,8 @@ fn concurrent_edits_merge_and_conflicts_stay_visible() {
     let f = form();
     let (d1, d2) = (Uuid::new_v4(), Uuid::new_v4());
     let mut a = Interview::create(&f, meta(&f, "u", "CI", d1), actor_from_uuid(d1)).unwrap();
+    // With consent, so every answer below is relevant and projected.
+    a.set_answer_json(&f, "consent", &json!(true)).unwrap();
     a.set_answer_json(&f, "verbatim", &json!("network is slow"))
         .unwrap();
     a.set_answer_json(&f, "services_used", &json!(["mobile_voice"]))
