@@ -266,7 +266,8 @@ fn identity_users_tokens_devices(s: &dyn CentralStore) {
         ("dev-a", "phone", a.id.as_str())
     );
     assert_eq!(d.last_sync_at, None);
-    s.touch_device("dev-a", 200).unwrap();
+    s.touch_device("dev-a", 200, 17).unwrap();
+    assert_eq!(s.feed_cursor_sent("dev-a").unwrap(), 17);
     assert_eq!(
         s.device_by_token(&h(20)).unwrap().unwrap().0.last_sync_at,
         Some(200)

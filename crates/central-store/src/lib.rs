@@ -272,10 +272,10 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn device_by_token(&self, token_hash: &Hash) -> Result<Option<(Device, User)>>;
     fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool>;
-    fn touch_device(&self, device_id: &str, now: i64) -> Result<()>;
-    /// The highest feed cursor handed to this device (0 if none).
+    /// Record a sync of the device at `now` that handed it `feed_cursor`.
+    fn touch_device(&self, device_id: &str, now: i64, feed_cursor: u64) -> Result<()>;
+    /// The feed cursor last handed to this device (0 if none).
     fn feed_cursor_sent(&self, device_id: &str) -> Result<u64>;
-    fn set_feed_cursor_sent(&self, device_id: &str, cursor: u64) -> Result<()>;
     /// Whether changes by `actor` were stored from any source other than
     /// `source` (another device, or the server): the actor-clone check.
     fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool>;

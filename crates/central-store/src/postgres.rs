@@ -862,11 +862,12 @@ impl CentralStore for PgStore {
         })
     }
 
-    fn touch_device(&self, device_id: &str, now: i64) -> Result<()> {
+    fn touch_device(&self, device_id: &str, now: i64, feed_cursor: u64) -> Result<()> {
+        let cursor = i64::try_from(feed_cursor).unwrap_or(i64::MAX);
         self.with(async |c| {
             c.execute(
-                "UPDATE devices SET last_sync_at = $2 WHERE id = $1",
-                &[&device_id, &now],
+                "UPDATE devices SET last_sync_at = $2, feed_cursor = $3 WHERE id = $1",
+                &[&device_id, &now, &cursor],
             )
             .await?;
             Ok(())
@@ -884,18 +885,6 @@ impl CentralStore for PgStore {
         Ok(match row {
             Some(r) => r.try_get::<_, i64>(0)?.max(0) as u64,
             None => 0,
-        })
-    }
-
-    fn set_feed_cursor_sent(&self, device_id: &str, cursor: u64) -> Result<()> {
-        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        self.with(async |c| {
-            c.execute(
-                "UPDATE devices SET feed_cursor = $2 WHERE id = $1",
-                &[&device_id, &cursor],
-            )
-            .await?;
-            Ok(())
         })
     }
 

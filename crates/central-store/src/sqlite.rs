@@ -441,11 +441,15 @@ impl CentralStore for SqliteStore {
         })
     }
 
-    fn touch_device(&self, device_id: &str, now: i64) -> Result<()> {
+    fn touch_device(&self, device_id: &str, now: i64, feed_cursor: u64) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE devices SET last_sync_at = ?2 WHERE id = ?1",
-                params![device_id, now],
+                "UPDATE devices SET last_sync_at = ?2, feed_cursor = ?3 WHERE id = ?1",
+                params![
+                    device_id,
+                    now,
+                    i64::try_from(feed_cursor).unwrap_or(i64::MAX)
+                ],
             )?;
             Ok(())
         })
@@ -461,16 +465,6 @@ impl CentralStore for SqliteStore {
                 )
                 .optional()?;
             Ok(v.unwrap_or(0).max(0) as u64)
-        })
-    }
-
-    fn set_feed_cursor_sent(&self, device_id: &str, cursor: u64) -> Result<()> {
-        self.write(|tx| {
-            tx.execute(
-                "UPDATE devices SET feed_cursor = ?2 WHERE id = ?1",
-                params![device_id, i64::try_from(cursor).unwrap_or(i64::MAX)],
-            )?;
-            Ok(())
         })
     }
 

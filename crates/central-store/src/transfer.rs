@@ -56,6 +56,7 @@ pub const TABLES: &[TableSpec] = &[
             ("created_at", Int),
             ("last_sync_at", Int),
             ("revoked_at", Int),
+            ("feed_cursor", Int),
         ],
     },
     TableSpec {

@@ -82,11 +82,9 @@ pub async fn sync(
                 st.settings.feed_max_bytes,
             )?;
             let feed = feed_docs(st.store.as_ref(), page.items, outcome.repairs)?;
-            if page.cursor != sent_before {
-                st.store.set_feed_cursor_sent(&device.id, page.cursor)?;
-            }
             let results = outcome.results;
-            st.store.touch_device(&device.id, central_store::unix_now())?;
+            st.store
+                .touch_device(&device.id, central_store::unix_now(), page.cursor)?;
             Ok((
                 SyncResponse {
                     cursor: page.cursor,
