@@ -279,7 +279,7 @@ async fn every_protected_path_by_every_writer_follows_the_written_policy() {
 /// employee target, and only by an admin or a coordinator of its country
 /// (ARCHITECTURE.md, write policy notes).
 #[tokio::test]
-async fn enrollment_codes_by_target_role_and_caller() {
+async fn enrollment_codes_and_accounts_by_target_role_and_caller() {
     let srv = TestServer::start().await;
     let (_, coord_t) = srv.token_for("coord.ci", Role::Coordinator, "CI");
     let (_, coord_sn_t) = srv.token_for("coord.sn", Role::Coordinator, "SN");
@@ -317,6 +317,43 @@ async fn enrollment_codes_by_target_role_and_caller() {
                 "{who} for a {}",
                 role.as_str()
             );
+            cases += 1;
+        }
+    }
+    // Creating an account of each role: admins any; coordinators employees
+    // of their own countries only; nobody else.
+    for (n, role) in [
+        Role::Admin,
+        Role::Coordinator,
+        Role::Analyst,
+        Role::Employee,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        for (k, (who, token)) in callers.iter().enumerate() {
+            let before = srv.state.store.list_users(None).unwrap().len();
+            let r = reqwest::Client::new()
+                .post(format!("{}/api/v1/users", srv.url))
+                .bearer_auth(token)
+                .json(&serde_json::json!({
+                    "login": format!("new{n}.{k}"),
+                    "name": "New",
+                    "role": role.as_str(),
+                    "countries": ["CI"],
+                }))
+                .send()
+                .await
+                .unwrap();
+            let allowed = *who == "admin" || (*who == "coordinator" && role == Role::Employee);
+            assert_eq!(
+                r.status().as_u16(),
+                if allowed { 201 } else { 403 },
+                "{who} creates a {}",
+                role.as_str()
+            );
+            let after = srv.state.store.list_users(None).unwrap().len();
+            assert_eq!(after, before + usize::from(allowed));
             cases += 1;
         }
     }
