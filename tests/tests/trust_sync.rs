@@ -4,6 +4,7 @@
 //! and comments (2), write-once metadata (3), the feed skipping others'
 //! changes (4), the repair exchange for a restored store (5) and actor clones
 //! (6).
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 
@@ -597,7 +598,7 @@ async fn copied_store_gets_a_new_actor(b: Backend) {
         )
         .unwrap()
         .into_iter()
-        .filter_map(|(v, _)| v.to_scalar().and_then(|s| s.to_i64()))
+        .filter_map(|(v, _)| v.as_scalar().and_then(|s| s.as_i64()))
         .collect();
     assert!(all.contains(&2) || all.contains(&9), "{all:?}");
 }

@@ -5,11 +5,12 @@
 //! and analysts and employees try the server routes over HTTP. Every refused
 //! write must leave the stored document unchanged. Also: enrollment codes by
 //! target account role × caller kind.
+#![allow(clippy::unwrap_used)]
 
 use automerge::transaction::Transactable;
 use automerge::{ROOT, ReadDoc, ScalarValue};
 use central_store::merge::edit;
-use central_store::{CentralStore, Role, User};
+use central_store::{Role, User};
 use fieldvoice_tests::server::{Device, TestServer};
 use survey_model::{Interview, ReviewState, actor_from_uuid};
 use uuid::Uuid;
