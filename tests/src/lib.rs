@@ -92,8 +92,10 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
 }
 
 pub mod dashboard;
+pub mod fleet;
 pub mod pg;
 pub mod server;
+pub mod system;
 pub mod webdriver;
 
 /// Add `n` to the hardening report under `key`: appends a `key n` line to the
