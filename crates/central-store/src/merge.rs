@@ -178,15 +178,20 @@ fn prepare(
                 continue;
             }
         };
-        let (mut iv, new_changes, heads, repair) = match outcome {
+        let (mut iv, new_changes, heads, repair, before) = match outcome {
             Merge::Rejected(reason) => {
                 out.results
                     .push(status_only(DocStatus::Rejected { reason }));
                 continue;
             }
-            Merge::Clash(reason) => {
-                out.results
-                    .push(status_only(DocStatus::ActorClash { reason }));
+            Merge::Clash { reason, server_heads } => {
+                // The server's heads tell the device what of this document
+                // it may keep when it re-authors the rest.
+                out.results.push(DocResult {
+                    doc_id: id,
+                    status: DocStatus::ActorClash { reason },
+                    heads: server_heads,
+                });
                 continue;
             }
             Merge::Missing(hashes) => {
@@ -210,7 +215,8 @@ fn prepare(
                 new_changes,
                 heads,
                 repair,
-            } => (iv, new_changes, heads, repair),
+                before,
+            } => (iv, new_changes, heads, repair, before),
         };
         let meta = iv.meta().clone();
         if iv.id() != id {
@@ -257,11 +263,15 @@ fn prepare(
         }
         if let Some(actor) = clash {
             tracing::warn!(doc = %id, device = %caller.source, "actor already used by another device");
-            out.results.push(status_only(DocStatus::ActorClash {
-                reason: format!(
-                    "actor {actor} already writes from another device; reset the actor and resend"
-                ),
-            }));
+            out.results.push(DocResult {
+                doc_id: id,
+                status: DocStatus::ActorClash {
+                    reason: format!(
+                        "actor {actor} already writes from another device; reset the actor and resend"
+                    ),
+                },
+                heads: before,
+            });
             continue;
         }
         let form = forms.get(&meta.form_id, meta.form_version);
@@ -292,7 +302,10 @@ fn prepare(
 
 enum Merge {
     Rejected(String),
-    Clash(String),
+    Clash {
+        reason: String,
+        server_heads: Vec<Hash>,
+    },
     Missing(Vec<Hash>),
     Unchanged {
         heads: Vec<Hash>,
@@ -303,6 +316,8 @@ enum Merge {
         new_changes: Vec<NewChange>,
         heads: Vec<Hash>,
         repair: Vec<Vec<u8>>,
+        /// The stored heads before this push.
+        before: Vec<Hash>,
     },
 }
 
@@ -362,9 +377,12 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
     };
     if let Err(e) = doc.load_incremental(&push.data) {
         if let automerge::AutomergeError::DuplicateSeqNumber(seq, actor) = &e {
-            return Merge::Clash(format!(
-                "change {seq} of actor {actor} differs from the stored one: the actor is used by two devices; reset it and resend"
-            ));
+            return Merge::Clash {
+                reason: format!(
+                    "change {seq} of actor {actor} differs from the stored one: the actor is used by two devices; reset it and resend"
+                ),
+                server_heads: to_hashes(&before),
+            };
         }
         return Merge::Rejected(format!("data is not valid Automerge: {e}"));
     }
@@ -410,6 +428,7 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         new_changes,
         heads: to_hashes(&heads),
         repair,
+        before: to_hashes(&before),
     }
 }
 

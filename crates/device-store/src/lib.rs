@@ -657,40 +657,53 @@ impl DeviceStore {
         Ok(())
     }
 
-    /// The server said this store's actor also writes from another device (the
-    /// store was copied or restored): take a new actor, and re-make every
-    /// unacknowledged change with it (see `Interview::reauthor`). Returns how
-    /// many documents were re-authored; they stay dirty and are resent.
-    pub fn reset_actor_and_reauthor(&mut self) -> Result<usize> {
-        self.reset_actor()?;
-        let dirty: Vec<(String, String)> = {
-            let mut st = self
-                .conn
-                .prepare("SELECT doc_id, server_heads FROM sync_state WHERE dirty = 1")?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<Result<_, _>>()?
-        };
-        let mut n = 0;
-        for (id, server) in dirty {
-            let id = Uuid::parse_str(&id).map_err(|e| StoreError::BadMeta(e.to_string()))?;
-            let mut iv = match self.load(id) {
-                Ok(iv) => iv,
-                Err(StoreError::NotFound(_)) => continue,
-                Err(e) => return Err(e),
-            };
-            let base = decode_heads(&server)?;
-            let base = if iv.has_all(&base) { base } else { Vec::new() };
-            if iv.changes_since(&base).is_empty() {
-                continue;
-            }
-            let mut fresh = iv.reauthor(&base, self.actor())?;
-            let form = self
-                .form(&fresh.meta().form_id, Some(fresh.meta().form_version))
-                .ok();
-            self.replace(&mut fresh, form.as_ref())?;
-            n += 1;
+    /// The server refused document `id` because its new changes use an actor
+    /// that also writes from another device (this store was copied or
+    /// restored). Re-make the changes the server does not have with this
+    /// store's actor, taking a new actor first if the clashing changes are
+    /// this store's current one (see `Interview::reauthor`). `server_heads`
+    /// are the server's heads for the document (empty if it has none). The
+    /// document stays dirty and is resent. Returns whether the actor changed.
+    pub fn resolve_actor_clash(&mut self, id: Uuid, server_heads: &[ChangeHash]) -> Result<bool> {
+        let mut iv = self.load(id)?;
+        // What the server surely has: the heads it acknowledged to this store
+        // and those of its heads this store has; failing both, when the
+        // server has the document, its creation change.
+        let recorded: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT server_heads FROM sync_state WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let mut base: Vec<ChangeHash> = decode_heads(recorded.as_deref().unwrap_or(""))?;
+        base.extend(server_heads.iter().copied());
+        base.sort();
+        base.dedup();
+        base.retain(|h| iv.has_all(std::slice::from_ref(h)));
+        if base.is_empty() && !server_heads.is_empty() {
+            base = iv
+                .changes_since(&[])
+                .iter()
+                .filter(|c| c.deps().is_empty())
+                .map(Change::hash)
+                .collect();
         }
-        Ok(n)
+        let mine = self.actor();
+        let reset = iv
+            .changes_since(&base)
+            .iter()
+            .any(|c| *c.actor_id() == mine);
+        if reset {
+            self.reset_actor()?;
+        }
+        let mut fresh = iv.reauthor(&base, self.actor())?;
+        let form = self
+            .form(&fresh.meta().form_id, Some(fresh.meta().form_version))
+            .ok();
+        self.replace(&mut fresh, form.as_ref())?;
+        Ok(reset)
     }
 
     /// Replace a stored document whole (new snapshot, no chunks), dirty.

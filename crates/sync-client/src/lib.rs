@@ -175,6 +175,8 @@ fn change_hashes(h: &[[u8; 32]]) -> Vec<ChangeHash> {
 
 /// Rounds of one run that may end with feed changes still not applicable.
 const MAX_REPAIR_ROUNDS: usize = 4;
+/// Actor clashes one run resolves before giving up.
+const MAX_CLASHES: usize = 1000;
 
 /// Sync the store with its server until nothing is pending and the feed is
 /// drained (or `max_rounds` is reached).
@@ -192,6 +194,7 @@ pub async fn sync(
     // sent again in this run, which bounds the work even if they stay dirty.
     let mut settled: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let mut repair_rounds = 0;
+    let mut clashes = 0;
     for _ in 0..opts.max_rounds {
         let limit = opts.batch_docs + settled.len();
         let batch = opts.batch_docs;
@@ -259,19 +262,26 @@ pub async fn sync(
                 break;
             }
         }
-        if outcome.actor_clash {
-            let n = blocking(store.clone(), |s| s.reset_actor_and_reauthor()).await?;
-            tracing::warn!(
-                documents = n,
-                "this store's actor writes from another device too; took a new actor"
-            );
-            report.actor_resets += 1;
-            settled.clear();
-            if report.actor_resets > 2 {
+        if !outcome.actor_clash.is_empty() {
+            clashes += outcome.actor_clash.len();
+            if clashes > MAX_CLASHES {
                 return Err(SyncError::Protocol(
                     "the server keeps reporting an actor clash".into(),
                 ));
             }
+            let clashed = outcome.actor_clash;
+            let resets = blocking(store.clone(), move |s| {
+                let mut resets = 0;
+                for (id, heads) in clashed {
+                    resets += usize::from(s.resolve_actor_clash(id, &heads)?);
+                }
+                Ok(resets)
+            })
+            .await?;
+            if resets > 0 {
+                tracing::warn!("this store's actor writes from another device too; took a new actor");
+            }
+            report.actor_resets += resets;
             continue;
         }
         // Done when the feed is drained, nothing needs repair and the last
@@ -290,7 +300,8 @@ struct Outcome {
     /// Documents whose feed changes could not be applied (missing
     /// dependencies): the cursor stays put and they are sent as "have".
     repair: Vec<Uuid>,
-    actor_clash: bool,
+    /// Documents refused for an actor clash, with the server's heads.
+    actor_clash: Vec<(Uuid, Vec<ChangeHash>)>,
 }
 
 fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, StoreError> {
@@ -333,7 +344,9 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
                 s.set_sync_error(r.doc_id, Some(&reason))?;
                 out.rejected.push((r.doc_id, reason));
             }
-            DocStatus::ActorClash { .. } => out.actor_clash = true,
+            DocStatus::ActorClash { .. } => out
+                .actor_clash
+                .push((r.doc_id, change_hashes(&r.heads))),
         }
     }
     if out.repair.is_empty() {
