@@ -184,7 +184,10 @@ fn prepare(
                     .push(status_only(DocStatus::Rejected { reason }));
                 continue;
             }
-            Merge::Clash { reason, server_heads } => {
+            Merge::Clash {
+                reason,
+                server_heads,
+            } => {
                 // The server's heads tell the device what of this document
                 // it may keep when it re-authors the rest.
                 out.results.push(DocResult {

@@ -279,7 +279,9 @@ pub async fn sync(
             })
             .await?;
             if resets > 0 {
-                tracing::warn!("this store's actor writes from another device too; took a new actor");
+                tracing::warn!(
+                    "this store's actor writes from another device too; took a new actor"
+                );
             }
             report.actor_resets += resets;
             continue;
@@ -344,9 +346,9 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
                 s.set_sync_error(r.doc_id, Some(&reason))?;
                 out.rejected.push((r.doc_id, reason));
             }
-            DocStatus::ActorClash { .. } => out
-                .actor_clash
-                .push((r.doc_id, change_hashes(&r.heads))),
+            DocStatus::ActorClash { .. } => {
+                out.actor_clash.push((r.doc_id, change_hashes(&r.heads)))
+            }
         }
     }
     if out.repair.is_empty() {
