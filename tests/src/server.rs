@@ -75,17 +75,7 @@ impl TestServer {
 
     /// A user with an enrollment code (employees) — created straight in the store.
     pub fn user_with_code(&self, login: &str, role: Role, country: &str) -> (User, String) {
-        create_user_with_code(
-            &self.state,
-            &NewUser {
-                login: login.into(),
-                name: format!("User {login}"),
-                role,
-                countries: vec![country.into()],
-                password_hash: None,
-            },
-        )
-        .expect("user")
+        create_user_with_code(&self.state, &test_user(login, role, country)).expect("user")
     }
 
     /// An API token for a new user of `role` in `country`.
@@ -93,16 +83,7 @@ impl TestServer {
         let u = self
             .state
             .store
-            .create_user(
-                &NewUser {
-                    login: login.into(),
-                    name: format!("User {login}"),
-                    role,
-                    countries: vec![country.into()],
-                    password_hash: None,
-                },
-                central_store::unix_now(),
-            )
+            .create_user(&test_user(login, role, country), central_store::unix_now())
             .expect("user");
         let t = issue_api_token(&self.state, &u, "test").expect("token");
         (u, t)
@@ -116,6 +97,17 @@ impl TestServer {
             code,
         )
         .await
+    }
+}
+
+/// A user to create in tests: `User <login>`, one country, no password.
+fn test_user(login: &str, role: Role, country: &str) -> NewUser {
+    NewUser {
+        login: login.into(),
+        name: format!("User {login}"),
+        role,
+        countries: vec![country.into()],
+        password_hash: None,
     }
 }
 

@@ -85,6 +85,35 @@ fn write(iv: &mut Interview, path: &str, who: (&str, &str, &str), other: &User) 
     iv.doc_mut().commit();
 }
 
+/// A fresh interview of `dev`, synced over HTTP, then commented by the
+/// server (so that "existing comments" has something to change).
+async fn commented_interview(srv: &TestServer, dev: &Device, coord: &User) -> Uuid {
+    let id = {
+        let mut s = dev.lock();
+        let form = s.form("mcmb-interview", None).unwrap();
+        let mut iv = s.create_interview(&form).unwrap();
+        for (q, v) in fieldvoice_tests::complete_answers(8) {
+            iv.set_answer_json(&form, q, &v).unwrap();
+        }
+        s.save(&mut iv, Some(&form)).unwrap();
+        iv.id()
+    };
+    dev.sync().await.unwrap();
+    edit(
+        srv.state.store.as_ref(),
+        &srv.state.forms(),
+        &actor_from_uuid(Uuid::new_v4()),
+        coord,
+        id,
+        |iv| {
+            iv.add_comment(&coord.id, &coord.name, "coordinator", "first")
+                .map(|_| ())
+        },
+    )
+    .unwrap();
+    id
+}
+
 #[derive(Default)]
 struct Counts {
     cases: u64,
@@ -105,38 +134,14 @@ async fn every_protected_path_by_every_writer_follows_the_written_policy() {
     let dev = srv.device("awa", &code).await;
     let forms = srv.state.forms();
     let mut n = Counts::default();
-    // One fresh interview per case, with a coordinator comment on it so that
-    // "existing comments" has something to change.
-    let fresh = |dev: &Device| {
-        let mut s = dev.lock();
-        let form = s.form("mcmb-interview", None).unwrap();
-        let mut iv = s.create_interview(&form).unwrap();
-        for (q, v) in fieldvoice_tests::complete_answers(8) {
-            iv.set_answer_json(&form, q, &v).unwrap();
-        }
-        s.save(&mut iv, Some(&form)).unwrap();
-        iv.id()
-    };
     for (i, (path, device_rule, server_rule)) in rows.iter().enumerate() {
         // --- the employee's own device, and another employee's device (a
         // new one for each row: its refused copy stays pending).
         let (_, code2) = srv.user_with_code(&format!("kofi{i}"), Role::Employee, "CI");
         let other_dev = srv.device(&format!("kofi{i}"), &code2).await;
         for (writer_dev, owner_rule) in [(&dev, device_rule.as_str()), (&other_dev, "never")] {
-            let id = fresh(&dev);
+            let id = commented_interview(&srv, &dev, &coord).await;
             dev.sync().await.unwrap();
-            edit(
-                srv.state.store.as_ref(),
-                &forms,
-                &actor_from_uuid(Uuid::new_v4()),
-                &coord,
-                id,
-                |iv| {
-                    iv.add_comment(&coord.id, &coord.name, "coordinator", "first")
-                        .map(|_| ())
-                },
-            )
-            .unwrap();
             dev.sync().await.unwrap();
             if !std::ptr::eq(writer_dev, &dev) {
                 // The other employee's device gets a copy by hand (it never
@@ -179,20 +184,8 @@ async fn every_protected_path_by_every_writer_follows_the_written_policy() {
         }
         // --- the server for a coordinator and for an admin.
         for editor in [&coord, &admin] {
-            let id = fresh(&dev);
+            let id = commented_interview(&srv, &dev, &coord).await;
             dev.sync().await.unwrap();
-            edit(
-                srv.state.store.as_ref(),
-                &forms,
-                &actor_from_uuid(Uuid::new_v4()),
-                &coord,
-                id,
-                |iv| {
-                    iv.add_comment(&coord.id, &coord.name, "coordinator", "first")
-                        .map(|_| ())
-                },
-            )
-            .unwrap();
             let before = srv.state.store.doc_heads(id).unwrap();
             let p = path.clone();
             let who = (
@@ -230,8 +223,7 @@ async fn every_protected_path_by_every_writer_follows_the_written_policy() {
     }
     // Analysts and employees (API token) never reach server edits.
     let (_, emp_t) = srv.token_for("emp.api", Role::Employee, "CI");
-    let id = fresh(&dev);
-    dev.sync().await.unwrap();
+    let id = commented_interview(&srv, &dev, &coord).await;
     for token in [&analyst_t, &emp_t] {
         for (route, body) in [
             ("review", serde_json::json!({"state": "approved"})),
