@@ -149,6 +149,7 @@ fn prepare(
         user_id: &caller.user.id,
         user_name: &caller.user.name,
     };
+    let mut cleared_actors: std::collections::HashSet<Vec<u8>> = Default::default();
     for push in docs {
         let id = push.doc_id;
         let status_only = |status: DocStatus| DocResult {
@@ -259,10 +260,16 @@ fn prepare(
         actors.dedup();
         let mut clash = None;
         for a in actors {
+            // One look-up per actor and request (a device pushes many
+            // documents with its one actor).
+            if cleared_actors.contains(a) {
+                continue;
+            }
             if store.actor_used_elsewhere(a, caller.source)? {
                 clash = Some(crate::hash_hex(a));
                 break;
             }
+            cleared_actors.insert(a.to_vec());
         }
         if let Some(actor) = clash {
             tracing::warn!(doc = %id, device = %caller.source, "actor already used by another device");
@@ -417,7 +424,12 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
             bytes: c.raw_bytes().to_vec(),
         })
         .collect();
-    let repair = missing_on_device(&mut doc, &claimed);
+    // A document new to the server: the device has all of it.
+    let repair = if existing.is_some() {
+        missing_on_device(&mut doc, &claimed)
+    } else {
+        Vec::new()
+    };
     let iv = match Interview::from_doc(doc, Some(push.doc_id)) {
         Ok(iv) => iv,
         Err(e) => return Merge::Rejected(e.to_string()),
