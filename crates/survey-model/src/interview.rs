@@ -504,9 +504,12 @@ impl Interview {
         Ok(c.id)
     }
 
-    /// Every comment, in list order; a missing field reads as empty.
+    /// Every comment, in list order, each once: a comment re-made by a
+    /// device that re-authored its changes (same comment id) is shown once. A
+    /// missing field reads as empty.
     pub fn comments(&self) -> Vec<Comment> {
         let len = self.doc.length(&self.comments);
+        let mut seen = std::collections::HashSet::new();
         (0..len)
             .filter_map(|i| match self.doc.get(&self.comments, i).ok()?? {
                 (Value::Object(ObjType::Map), obj) => {
@@ -522,6 +525,7 @@ impl Interview {
                 }
                 _ => None,
             })
+            .filter(|c: &Comment| c.id.is_empty() || seen.insert(c.id.clone()))
             .collect()
     }
 
@@ -642,7 +646,7 @@ impl Interview {
             answers,
             quality_flags,
             tags: self.tags(),
-            comment_count: self.doc.length(&self.comments),
+            comment_count: self.comments().len(),
             conflicts: self.conflicts().into_iter().map(|c| c.question).collect(),
             heads,
         }

@@ -149,3 +149,71 @@ fn append_new_comments(src: &AutoCommit, dst: &mut AutoCommit) -> Result<(), Mod
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::interview::InterviewMeta;
+    use uuid::Uuid;
+
+    fn interview() -> (crate::Form, Interview) {
+        let form = crate::mcmb_form().unwrap();
+        let meta = InterviewMeta {
+            interview_id: Uuid::now_v7().to_string(),
+            form_id: form.id().into(),
+            form_version: form.version(),
+            campaign: "c".into(),
+            country: "CI".into(),
+            created_by: "u1".into(),
+            device_id: "d1".into(),
+            created_at: "2026-12-04T00:00:00Z".into(),
+        };
+        let iv = Interview::create(&form, meta, crate::actor_from_uuid(Uuid::new_v4())).unwrap();
+        (form, iv)
+    }
+
+    #[test]
+    fn reauthored_changes_keep_the_state_and_use_the_new_actor() {
+        let (form, mut iv) = interview();
+        let base = iv.heads();
+        iv.set_answer_json(&form, "city", &serde_json::json!("Bouaké"))
+            .unwrap();
+        iv.set_answer_json(&form, "nps", &serde_json::json!(7))
+            .unwrap();
+        iv.add_comment("u1", "Awa", "employee", "rappeler").unwrap();
+        let actor = crate::actor_from_uuid(Uuid::new_v4());
+        let mut fresh = iv.reauthor(&base, actor.clone()).unwrap();
+        // The base is kept; everything after it is one change by the new actor.
+        assert!(fresh.has_all(&base));
+        let after = fresh.changes_since(&base);
+        assert_eq!(after.len(), 1);
+        assert_eq!(*after[0].actor_id(), actor);
+        assert_eq!(fresh.answers(&form), iv.answers(&form));
+        assert_eq!(fresh.comments().len(), 1);
+        // Merged with the original (the server may hold both), the comment
+        // still shows once and the answers agree.
+        let mut merged = iv.clone();
+        merged.apply_changes(after).unwrap();
+        assert_eq!(merged.comments().len(), 1);
+        assert_eq!(merged.project(Some(&form)).comment_count, 1);
+        assert_eq!(
+            merged.answers(&form).get("nps"),
+            iv.answers(&form).get("nps")
+        );
+    }
+
+    #[test]
+    fn an_empty_base_rebuilds_the_whole_document() {
+        let (form, mut iv) = interview();
+        iv.set_answer_json(&form, "city", &serde_json::json!("Man"))
+            .unwrap();
+        let actor = crate::actor_from_uuid(Uuid::new_v4());
+        let mut fresh = iv.reauthor(&[], actor.clone()).unwrap();
+        let all = fresh.changes_since(&[]);
+        assert_eq!(all.len(), 1);
+        assert_eq!(*all[0].actor_id(), actor);
+        assert_eq!(fresh.meta(), iv.meta());
+        assert_eq!(fresh.answers(&form), iv.answers(&form));
+    }
+}
