@@ -337,23 +337,13 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
         dashboard::default_review_queue(self, q)
     }
     /// Store a dashboard session under the SHA-256 of its token; drops
-    /// expired sessions.
-    fn create_session(&self, token_hash: &Hash, s: &dashboard::Session) -> Result<()> {
-        let _ = (token_hash, s);
-        Err(StoreError::Db(
-            "dashboard sessions are not implemented by this backend".into(),
-        ))
-    }
+    /// expired sessions. (No default: a backend without sessions must not
+    /// compile and then lock every coordinator out.)
+    fn create_session(&self, token_hash: &Hash, s: &dashboard::Session) -> Result<()>;
     /// The unexpired session and its active user.
-    fn session(&self, token_hash: &Hash, now: i64) -> Result<Option<(dashboard::Session, User)>> {
-        let _ = (token_hash, now);
-        Ok(None)
-    }
+    fn session(&self, token_hash: &Hash, now: i64) -> Result<Option<(dashboard::Session, User)>>;
     /// Delete a session (logout); `true` if it existed.
-    fn delete_session(&self, token_hash: &Hash) -> Result<bool> {
-        let _ = token_hash;
-        Ok(false)
-    }
+    fn delete_session(&self, token_hash: &Hash) -> Result<bool>;
 }
 
 /// The feed paging rule, for every backend. `rows` are the owner's changes
