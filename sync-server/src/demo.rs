@@ -1,11 +1,11 @@
 //! A demo campaign: forms, an admin, coordinators, employees and interviews made
 //! through the real merge path, so a fresh server has something to show.
 
-use central_store::merge::{Caller, push};
+use central_store::merge::{Caller, edit, push};
 use central_store::{NewUser, Role, User};
 use serde_json::json;
-use survey_model::{Interview, InterviewMeta, actor_from_uuid};
-use survey_protocol::DocPush;
+use survey_model::{Interview, InterviewMeta, ReviewState, actor_from_uuid};
+use survey_protocol::{DocPush, DocResult, DocStatus};
 
 use crate::AppState;
 use crate::auth::hash_password;
@@ -122,7 +122,7 @@ pub fn seed(
                     demo_interview(&form, &emp, country, cities[(e + i) % cities.len()], n)?;
                 let data = iv.save();
                 let source = format!("demo-device-{}", emp.id);
-                push(
+                let r = push(
                     state.store.as_ref(),
                     &forms,
                     Caller {
@@ -137,12 +137,58 @@ pub fn seed(
                     }],
                 )
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
+                if let Some(DocResult {
+                    status: DocStatus::Rejected { reason },
+                    ..
+                }) = r.first()
+                {
+                    return Err(ApiError::Internal(format!(
+                        "demo interview refused: {reason}"
+                    )));
+                }
+                review_like_a_coordinator(state, &forms, &coord, &iv, n)?;
                 n += 1;
             }
         }
     }
     out.interviews = n;
     Ok(Some(out))
+}
+
+/// Most demo interviews are reviewed by their country's coordinator, through
+/// the same server edit as the dashboard: received, approved or sent back
+/// with a comment; complaints get a root-cause tag.
+fn review_like_a_coordinator(
+    state: &AppState,
+    forms: &central_store::merge::FormRegistry,
+    coord: &User,
+    iv: &Interview,
+    n: usize,
+) -> Result<(), ApiError> {
+    let state_of = match n % 4 {
+        0 => return Ok(()),
+        1 => ReviewState::Received,
+        2 => ReviewState::Approved,
+        _ => ReviewState::HasIssues,
+    };
+    let actor = state.actor_for(&coord.id);
+    edit(state.store.as_ref(), forms, &actor, coord, iv.id(), |doc| {
+        doc.set_review(state_of, &coord.id)?;
+        if state_of == ReviewState::HasIssues {
+            doc.add_comment(
+                &coord.id,
+                &coord.name,
+                coord.role.as_str(),
+                "Merci de préciser le quartier et le numéro de rappel.",
+            )?;
+        }
+        if doc.project(None).answer_str("has_complaint") == Some("yes") {
+            let cause = ["network", "it", "operations", "organisation"][n % 4];
+            doc.set_tag(&format!("root_cause:{cause}"), true)?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn demo_interview(

@@ -664,3 +664,55 @@ async fn copied_device_store_with_the_same_token_converges_sqlite() {
 async fn copied_device_store_with_the_same_token_converges_postgres() {
     copied_store_with_the_same_token_converges(Backend::Postgres).await;
 }
+
+/// The demo campaign (the README's main job) is made through the same paths
+/// as real use: device pushes and coordinator edits, all within the write
+/// policy; coordinators' reviews and comments carry their own ids.
+#[test]
+fn demo_campaign_reviews_are_coordinator_edits_within_the_policy() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: Arc<dyn CentralStore> =
+        Arc::new(central_store::SqliteStore::open(&dir.path().join("demo.sqlite3")).unwrap());
+    let state = sync_server::AppState::new(store, Settings::default()).unwrap();
+    for (_, json) in survey_model::BUILTIN_FORMS {
+        state.install_form(json).unwrap();
+    }
+    let accounts = sync_server::demo::seed(&state, "demo-password-123", 4)
+        .unwrap()
+        .expect("a fresh store gets the demo");
+    assert_eq!(accounts.interviews, 36);
+    let all = state
+        .store
+        .list_interviews(&central_store::InterviewFilter::default())
+        .unwrap();
+    assert_eq!(all.len(), 36);
+    let reviewed: Vec<_> = all.iter().filter(|r| r.review_state.is_some()).collect();
+    assert_eq!(reviewed.len(), 27);
+    let coordinators: std::collections::HashMap<String, String> = state
+        .store
+        .list_users(None)
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.role == Role::Coordinator)
+        .map(|u| (u.id, u.countries[0].clone()))
+        .collect();
+    for r in &reviewed {
+        let id: Uuid = r.interview_id.parse().unwrap();
+        let doc = state.store.load_doc(id).unwrap().unwrap();
+        let iv = Interview::load(&doc.snapshot).unwrap();
+        for c in iv.comments() {
+            assert_eq!(coordinators.get(&c.author_id), Some(&r.country));
+            assert_eq!(c.role, "coordinator");
+        }
+        let log = state.store.change_log(id).unwrap();
+        let server: Vec<_> = log
+            .iter()
+            .filter(|m| m.source.starts_with("server:"))
+            .collect();
+        assert!(!server.is_empty(), "a coordinator edit");
+        for m in server {
+            let by = m.source.trim_start_matches("server:");
+            assert_eq!(coordinators.get(by), Some(&r.country));
+        }
+    }
+}
