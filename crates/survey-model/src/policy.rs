@@ -103,14 +103,15 @@ pub fn check_write(
 ) -> Result<(), Violation> {
     let a = after.doc();
     let b = before.map(Interview::doc);
-    // Root: no new keys, no replaced containers, protected scalars unchanged.
-    for key in a.keys(ROOT) {
-        let known = ROOT_KEYS.contains(&key.as_str());
-        let existed = b.is_some_and(|b| b.get(ROOT, key.as_str()).ok().flatten().is_some());
-        if !known && !existed {
-            return Err(violation(key, "no new top-level keys"));
+    // Keys outside the layout: never added or changed.
+    for key in a.keys(ROOT).filter(|k| !ROOT_KEYS.contains(&k.as_str())) {
+        let was = b.map(|b| slot(b, &ROOT, &key)).unwrap_or_default();
+        if was != slot(a, &ROOT, &key) {
+            return Err(violation(key, "no top-level keys outside the layout"));
         }
     }
+    // The layout's keys: no replaced containers, `schema` unchanged, status
+    // scalars the device's.
     for key in ROOT_KEYS {
         let after_v = slot(a, &ROOT, key);
         let device_scalar = matches!(key, "status" | "submitted_at");
@@ -122,11 +123,11 @@ pub fn check_write(
                         return Err(violation(key, "only the interviewer's device sets it"));
                     }
                 } else if ident(&before_v) != ident(&after_v) {
-                    return Err(violation(key, "containers are made once, at creation"));
+                    return Err(violation(key, "set once, at creation"));
                 }
             }
             None if !device_scalar && after_v.len() > 1 => {
-                return Err(violation(key, "containers are made once, at creation"));
+                return Err(violation(key, "set once, at creation"));
             }
             None => {}
         }
@@ -134,28 +135,10 @@ pub fn check_write(
     if writer.is_device() {
         check_status(a)?;
     }
-    for key in a.keys(ROOT).filter(|k| !ROOT_KEYS.contains(&k.as_str())) {
-        let bb = b.map(|b| slot(b, &ROOT, &key)).unwrap_or_default();
-        if bb != slot(a, &ROOT, &key) {
-            return Err(violation(key, "unknown keys are never changed"));
-        }
-    }
-    // meta and schema: write-once (creation is checked by the caller against
-    // who is pushing).
-    if let Some(b) = b {
-        if slot(b, &ROOT, "schema") != slot(a, &ROOT, "schema") {
-            return Err(violation("schema", "write-once"));
-        }
-        let (bm, am) = (obj(b, "meta"), obj(a, "meta"));
-        if let (Some(bm), Some(am)) = (bm, am) {
-            let (bd, ad) = (dump(b, &bm), dump(a, &am));
-            if bd != ad {
-                return Err(violation(
-                    format!("meta.{}", first_diff(&bd, &ad)),
-                    "metadata is write-once",
-                ));
-            }
-        }
+    // meta: write-once (creation is checked by the caller against who is
+    // pushing).
+    if b.is_some() {
+        compare_part(b, a, "meta", "metadata is write-once")?;
     }
     // answers: the device's; the server never writes them.
     if !writer.is_device() {
