@@ -358,10 +358,10 @@ impl DeviceStore {
     /// Persist every change of `iv` not yet on disk, in one transaction, and
     /// mark it dirty for sync. Returns after the commit is durable.
     pub fn save(&mut self, iv: &mut Interview, form: Option<&Form>) -> Result<()> {
-        self.save_inner(iv, form, true)
+        self.save_inner(iv, form, Save::Local)
     }
 
-    fn save_inner(&mut self, iv: &mut Interview, form: Option<&Form>, dirty: bool) -> Result<()> {
+    fn save_inner(&mut self, iv: &mut Interview, form: Option<&Form>, how: Save) -> Result<()> {
         let id = iv.id();
         let key = id.to_string();
         let tx = self.conn.transaction()?;
@@ -407,7 +407,10 @@ impl DeviceStore {
                 // Compact when the chunks pile up, and when an interview is
                 // submitted: it is then mostly read, rarely edited.
                 let submitted_now = old_status != "submitted" && rec.status == "submitted";
-                if chunks + 1 >= COMPACT_AFTER_CHUNKS || (submitted_now && chunks > 0) {
+                if how == Save::Whole
+                    || chunks + 1 >= COMPACT_AFTER_CHUNKS
+                    || (submitted_now && chunks > 0)
+                {
                     let snapshot = iv.save();
                     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
                     tx.execute(
@@ -441,12 +444,16 @@ impl DeviceStore {
                 )?;
             }
         }
-        if dirty {
-            tx.execute(
-                "INSERT INTO sync_state(doc_id, dirty) VALUES (?1, 1)
-                 ON CONFLICT(doc_id) DO UPDATE SET dirty = 1",
-                [&key],
-            )?;
+        match how {
+            Save::Local => set_dirty(&tx, &key)?,
+            Save::Remote => {}
+            Save::Whole => {
+                set_dirty(&tx, &key)?;
+                tx.execute(
+                    "UPDATE sync_state SET sync_error = NULL WHERE doc_id = ?1",
+                    [&key],
+                )?;
+            }
         }
         tx.commit()?;
         Ok(())
@@ -632,7 +639,7 @@ impl DeviceStore {
                 let form = self
                     .form(&iv.meta().form_id, Some(iv.meta().form_version))
                     .ok();
-                self.save_inner(&mut iv, form.as_ref(), false)?;
+                self.save_inner(&mut iv, form.as_ref(), Save::Remote)?;
                 return self.mark_acknowledged(id, server_heads);
             }
             Err(e) => return Err(e),
@@ -641,7 +648,7 @@ impl DeviceStore {
         let form = self
             .form(&iv.meta().form_id, Some(iv.meta().form_version))
             .ok();
-        self.save_inner(&mut iv, form.as_ref(), false)?;
+        self.save_inner(&mut iv, form.as_ref(), Save::Remote)?;
         self.mark_acknowledged(id, server_heads)
     }
 
@@ -649,12 +656,7 @@ impl DeviceStore {
     /// server its heads, and the server sends what the device lacks (used when
     /// feed changes could not be applied for missing dependencies).
     pub fn mark_dirty(&mut self, id: Uuid) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO sync_state(doc_id, dirty) VALUES (?1, 1)
-             ON CONFLICT(doc_id) DO UPDATE SET dirty = 1",
-            [id.to_string()],
-        )?;
-        Ok(())
+        set_dirty(&self.conn, &id.to_string())
     }
 
     /// The server refused document `id` because its new changes use an actor
@@ -702,41 +704,8 @@ impl DeviceStore {
         let form = self
             .form(&fresh.meta().form_id, Some(fresh.meta().form_version))
             .ok();
-        self.replace(&mut fresh, form.as_ref())?;
+        self.save_inner(&mut fresh, form.as_ref(), Save::Whole)?;
         Ok(reset)
-    }
-
-    /// Replace a stored document whole (new snapshot, no chunks), dirty.
-    fn replace(&mut self, iv: &mut Interview, form: Option<&Form>) -> Result<()> {
-        let key = iv.id().to_string();
-        let heads = iv.heads();
-        let rec = iv.project(form);
-        let summary = serde_json::to_string(&summary_json(&rec)).unwrap_or_default();
-        let search = search_text(&rec);
-        let snapshot = iv.save();
-        let tx = self.conn.transaction()?;
-        tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
-        tx.execute(
-            "UPDATE docs SET snapshot = ?2, chunk_count = 0, heads = ?3, status = ?4,
-               review_state = ?5, summary = ?6, search = ?7, updated_at = ?8 WHERE doc_id = ?1",
-            params![
-                key,
-                snapshot,
-                encode_heads(&heads),
-                rec.status,
-                rec.review_state,
-                summary,
-                search,
-                now_ms()
-            ],
-        )?;
-        tx.execute(
-            "INSERT INTO sync_state(doc_id, dirty) VALUES (?1, 1)
-             ON CONFLICT(doc_id) DO UPDATE SET dirty = 1, sync_error = NULL",
-            [&key],
-        )?;
-        tx.commit()?;
-        Ok(())
     }
 
     /// Forget the server heads of a document so its whole history is sent
@@ -773,6 +742,28 @@ impl DeviceStore {
             .conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
+}
+
+/// How `save_inner` writes a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Save {
+    /// A local edit: appended as a chunk, marked for sync.
+    Local,
+    /// Changes received from the server: appended, not marked for sync.
+    Remote,
+    /// A re-authored document: a new snapshot (its history changed), marked
+    /// for sync, its last sync error cleared.
+    Whole,
+}
+
+/// Mark a document for the next sync round.
+fn set_dirty(conn: &Connection, key: &str) -> Result<()> {
+    conn.execute(
+        "INSERT INTO sync_state(doc_id, dirty) VALUES (?1, 1)
+         ON CONFLICT(doc_id) DO UPDATE SET dirty = 1",
+        [key],
+    )?;
+    Ok(())
 }
 
 fn summary_json(rec: &InterviewRecord) -> serde_json::Value {
