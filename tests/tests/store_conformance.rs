@@ -266,12 +266,11 @@ fn identity_users_tokens_devices(s: &dyn CentralStore) {
         ("dev-a", "phone", a.id.as_str())
     );
     assert_eq!(d.last_sync_at, None);
+    assert_eq!(d.feed_cursor, 0);
     s.touch_device("dev-a", 200, 17).unwrap();
-    assert_eq!(s.feed_cursor_sent("dev-a").unwrap(), 17);
-    assert_eq!(
-        s.device_by_token(&h(20)).unwrap().unwrap().0.last_sync_at,
-        Some(200)
-    );
+    let (d, _) = s.device_by_token(&h(20)).unwrap().unwrap();
+    assert_eq!((d.last_sync_at, d.feed_cursor), (Some(200), 17));
+    assert_eq!(s.list_devices(None).unwrap()[0].feed_cursor, 17);
     assert_eq!(s.list_devices(None).unwrap().len(), 1);
     assert_eq!(
         s.list_devices(Some(std::slice::from_ref(&a.id)))
@@ -544,19 +543,6 @@ fn actor_registry_tells_which_source_writes_an_actor(s: &dyn CentralStore) {
     assert!(!s.actor_used_elsewhere(&actor, "devA").unwrap());
     assert!(s.actor_used_elsewhere(&actor, "devB").unwrap());
     assert!(!s.actor_used_elsewhere(b"never seen", "devB").unwrap());
-    // The feed cursor handed to a device is remembered.
-    s.create_user(
-        &NewUser {
-            login: "awa".into(),
-            name: "Awa".into(),
-            role: Role::Employee,
-            countries: vec!["CI".into()],
-            password_hash: None,
-        },
-        1,
-    )
-    .unwrap();
-    assert_eq!(s.feed_cursor_sent("nope").unwrap(), 0);
 }
 
 fn feed_pages_and_cursor(s: &dyn CentralStore) {

@@ -111,6 +111,10 @@ pub struct Device {
     pub created_at: i64,
     pub last_sync_at: Option<i64>,
     pub revoked: bool,
+    /// The feed cursor last handed to this device (restore detection: a
+    /// request below it gets the device's own changes too). Not shown.
+    #[serde(skip)]
+    pub feed_cursor: u64,
 }
 
 /// The merged state of one document, as stored.
@@ -274,8 +278,6 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool>;
     /// Record a sync of the device at `now` that handed it `feed_cursor`.
     fn touch_device(&self, device_id: &str, now: i64, feed_cursor: u64) -> Result<()>;
-    /// The feed cursor last handed to this device (0 if none).
-    fn feed_cursor_sent(&self, device_id: &str) -> Result<u64>;
     /// Whether changes by `actor` were stored from any source other than
     /// `source` (another device, or the server): the actor-clone check.
     fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool>;

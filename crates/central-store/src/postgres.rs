@@ -254,6 +254,7 @@ fn device_from_row(r: &Row) -> Result<Device> {
         created_at: r.try_get("created_at")?,
         last_sync_at: r.try_get("last_sync_at")?,
         revoked: r.try_get::<_, Option<i64>>("revoked_at")?.is_some(),
+        feed_cursor: r.try_get::<_, i64>("feed_cursor")?.max(0) as u64,
     })
 }
 
@@ -813,7 +814,7 @@ impl CentralStore for PgStore {
             Ok(c.query_opt(
                 &format!(
                     "SELECT d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
-                            d.last_sync_at, {USER_COLS}
+                            d.last_sync_at, d.feed_cursor, {USER_COLS}
                      FROM devices d JOIN users u ON u.id = d.user_id
                      WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.active"
                 ),
@@ -830,6 +831,7 @@ impl CentralStore for PgStore {
                     created_at: r.try_get("d_created")?,
                     last_sync_at: r.try_get("last_sync_at")?,
                     revoked: false,
+                    feed_cursor: r.try_get::<_, i64>("feed_cursor")?.max(0) as u64,
                 },
                 user_from_row(&r)?,
             ))
@@ -841,7 +843,7 @@ impl CentralStore for PgStore {
         let ids: Option<Vec<String>> = user_ids.map(<[String]>::to_vec);
         let rows = self.with(async |c| {
             Ok(c.query(
-                "SELECT id, user_id, label, created_at, last_sync_at, revoked_at FROM devices
+                "SELECT id, user_id, label, created_at, last_sync_at, revoked_at, feed_cursor FROM devices
                  WHERE $1::text[] IS NULL OR user_id = ANY($1)
                  ORDER BY created_at, id",
                 &[&ids],
@@ -871,20 +873,6 @@ impl CentralStore for PgStore {
             )
             .await?;
             Ok(())
-        })
-    }
-
-    fn feed_cursor_sent(&self, device_id: &str) -> Result<u64> {
-        let row = self.with(async |c| {
-            Ok(c.query_opt(
-                "SELECT feed_cursor FROM devices WHERE id = $1",
-                &[&device_id],
-            )
-            .await?)
-        })?;
-        Ok(match row {
-            Some(r) => r.try_get::<_, i64>(0)?.max(0) as u64,
-            None => 0,
         })
     }
 

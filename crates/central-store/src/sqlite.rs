@@ -152,6 +152,7 @@ fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
         created_at: r.get("created_at")?,
         last_sync_at: r.get("last_sync_at")?,
         revoked: r.get::<_, Option<i64>>("revoked_at")?.is_some(),
+        feed_cursor: r.get::<_, i64>("feed_cursor")?.max(0) as u64,
     })
 }
 
@@ -391,7 +392,7 @@ impl CentralStore for SqliteStore {
             Ok(c.query_row(
                 &format!(
                     "SELECT d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
-                            d.last_sync_at, d.revoked_at, {USER_COLS}
+                            d.last_sync_at, d.revoked_at, d.feed_cursor, {USER_COLS}
                      FROM devices d JOIN users u ON u.id = d.user_id
                      WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
                 ),
@@ -405,6 +406,7 @@ impl CentralStore for SqliteStore {
                             created_at: r.get("d_created")?,
                             last_sync_at: r.get("last_sync_at")?,
                             revoked: false,
+                            feed_cursor: r.get::<_, i64>("feed_cursor")?.max(0) as u64,
                         },
                         user_from_row(r)?,
                     ))
@@ -417,7 +419,7 @@ impl CentralStore for SqliteStore {
     fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>> {
         self.read(|c| {
             let mut st = c.prepare(
-                "SELECT id, user_id, label, created_at, last_sync_at, revoked_at FROM devices
+                "SELECT id, user_id, label, created_at, last_sync_at, revoked_at, feed_cursor FROM devices
                  ORDER BY created_at",
             )?;
             let rows = st.query_map([], device_from_row)?;
@@ -452,19 +454,6 @@ impl CentralStore for SqliteStore {
                 ],
             )?;
             Ok(())
-        })
-    }
-
-    fn feed_cursor_sent(&self, device_id: &str) -> Result<u64> {
-        self.read(|c| {
-            let v: Option<i64> = c
-                .query_row(
-                    "SELECT feed_cursor FROM devices WHERE id = ?1",
-                    [device_id],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(v.unwrap_or(0).max(0) as u64)
         })
     }
 

@@ -72,8 +72,11 @@ pub async fn sync(
             // device lost state (a restored store, or a lost response): the
             // feed then includes the device's own changes too, so it gets
             // back what it pushed before.
-            let sent_before = st.store.feed_cursor_sent(&device.id)?;
-            let exclude = if req.cursor < sent_before { "" } else { device.id.as_str() };
+            let exclude = if req.cursor < device.feed_cursor {
+                ""
+            } else {
+                device.id.as_str()
+            };
             let page = st.store.feed(
                 &user.id,
                 exclude,
