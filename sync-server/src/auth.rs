@@ -56,11 +56,11 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     let u = &p.user;
     let allowed = match (u.role, action) {
         // A device acts only for an employee, whatever its token says.
-        (role, Action::Sync) => p.device.is_some() && role == Role::Employee,
+        (role, Action::Sync) => p.device.is_some() && role.has_devices(),
         // Everything else needs a person, not a device token.
         _ if p.device.is_some() => false,
         // No code can ever make a device for an admin, coordinator or analyst.
-        (_, Action::IssueEnrollmentCode { role, .. }) if role != Role::Employee => false,
+        (_, Action::IssueEnrollmentCode { role, .. }) if !role.has_devices() => false,
         (Role::Admin, _) => true,
         (Role::Coordinator, Action::IssueEnrollmentCode { country, .. }) => in_country(u, country),
         (Role::Coordinator, Action::CreateUser { role, country }) => {

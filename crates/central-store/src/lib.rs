@@ -50,6 +50,12 @@ impl Role {
             Role::Analyst => "analyst",
         }
     }
+    /// Whether accounts of this role may have enrolled devices (and so push
+    /// interviews): only employees. Every path that issues codes, enrolls,
+    /// syncs or pushes asks this.
+    pub fn has_devices(self) -> bool {
+        self == Role::Employee
+    }
     pub fn parse(s: &str) -> Option<Role> {
         [
             Role::Admin,

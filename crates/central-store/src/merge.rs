@@ -10,7 +10,7 @@ use survey_model::{Form, Interview, Writer, check_write};
 use survey_protocol::{DocPush, DocResult, DocStatus};
 use uuid::Uuid;
 
-use crate::{CentralStore, DocWrite, Hash, NewChange, Role, StoreError, User};
+use crate::{CentralStore, DocWrite, Hash, NewChange, StoreError, User};
 
 /// How often a batch is retried when another writer moved a document.
 const MAX_ATTEMPTS: usize = 8;
@@ -110,7 +110,7 @@ pub fn push(
     caller: Caller<'_>,
     docs: &[DocPush],
 ) -> Result<PushOutcome, PushError> {
-    if caller.user.role != Role::Employee {
+    if !caller.user.role.has_devices() {
         return Err(PushError::Forbidden {
             doc: docs.first().map_or(Uuid::nil(), |d| d.doc_id),
             reason: format!(

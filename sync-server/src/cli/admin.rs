@@ -136,7 +136,7 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
                 countries,
                 password_hash: password(password_env.as_deref())?,
             };
-            if role == Role::Employee {
+            if role.has_devices() {
                 let (u, code) = create_user_with_code(state, &new).map_err(err)?;
                 super::announce(&format!(
                     "user {} ({}) created\nenrollment code {code}\nlink {}",

@@ -65,7 +65,7 @@ pub async fn enroll(
             // Codes are only issued for employees; a code for anyone else (one
             // issued before that rule, or written into the store by other
             // means) must not yield a working device.
-            if user.role != Role::Employee {
+            if !user.role.has_devices() {
                 st.store.revoke_device(&device_id, unix_now())?;
                 audit(
                     st,
@@ -270,7 +270,7 @@ pub async fn import_users(
                     Ok(u) => {
                         // Only employees get devices; other roles sign in with
                         // a password or an API token.
-                        let code = if u.role == Role::Employee {
+                        let code = if u.role.has_devices() {
                             let code = new_enrollment_code();
                             st.store
                                 .add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
@@ -313,7 +313,7 @@ pub async fn import_users(
 /// (an account without countries can never pass a per-country check by
 /// default).
 fn authorize_enrollment_code(p: &Principal, target: &User) -> Result<(), ApiError> {
-    if target.role != Role::Employee {
+    if !target.role.has_devices() {
         return Err(ApiError::Forbidden(format!(
             "enrollment codes are only issued for employees, not for a {}",
             target.role.as_str()
@@ -458,7 +458,7 @@ pub fn issue_api_token(state: &AppState, user: &User, label: &str) -> Result<Str
 /// Only employees get codes: any other role is refused before anything is
 /// created.
 pub fn create_user_with_code(state: &AppState, user: &NewUser) -> Result<(User, String), ApiError> {
-    if user.role != Role::Employee || user.countries.is_empty() {
+    if !user.role.has_devices() || user.countries.is_empty() {
         return Err(ApiError::BadRequest(format!(
             "enrollment codes are only issued for employees with a country, not for a {}",
             user.role.as_str()
