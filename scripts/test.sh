@@ -33,7 +33,7 @@ cargo fmt --all --check
 cargo clippy --all-targets --locked -- -D warnings
 
 step "build binaries used by process tests"
-cargo build --locked -p sync-server --bins
+cargo build --locked -p fieldvoice-server
 
 step "cargo test (default members)"
 # Default members: every library, the server and the tests, but not the Tauri

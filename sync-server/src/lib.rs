@@ -2,8 +2,10 @@
 //! enrollment, identity administration, interview review API, the coordinator
 //! dashboard, analyst exports and reports, OpenAPI, health and metrics),
 //! authentication and the one authorisation policy, request limits, and the glue
-//! that runs central-store work on blocking threads under a semaphore. `main.rs`
-//! is a thin CLI (serve, admin, simulate, export, report) over this library.
+//! that runs central-store work on blocking threads under a semaphore. The
+//! `fieldvoice-server` binary (crates/fieldvoice-server) is the command line
+//! over this library; device-side crates (device-store, sync-client) and CLI
+//! crates (clap, indicatif, toml, reqwest) are not dependencies of this one.
 //!
 //! The library must not read the environment or configuration files: the binary
 //! builds [`Settings`] and hands them in. Handlers must not log secrets or

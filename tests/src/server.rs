@@ -161,19 +161,48 @@ impl Device {
 }
 
 /// Path of the `fieldvoice-server` binary built next to the test binaries.
+///
+/// Under `cargo test` (which sets `CARGO`) the binary is brought up to date
+/// once per test process with `cargo build -p fieldvoice-server`, so a plain
+/// `cargo test` on a fresh checkout works and never runs a stale server.
+/// `FIELDVOICE_SERVER_BIN` overrides the path (and skips the build).
 pub fn server_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
     if let Ok(p) = std::env::var("FIELDVOICE_SERVER_BIN") {
         return p.into();
     }
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("fieldvoice-server");
-    assert!(
-        bin.exists(),
-        "{} is missing: build it first (cargo build -p sync-server)",
-        bin.display()
-    );
-    bin
+    BUILT
+        .get_or_init(|| {
+            let exe = std::env::current_exe().expect("current exe");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+            let bin = profile_dir.join("fieldvoice-server");
+            if let Ok(cargo) = std::env::var("CARGO") {
+                let target_dir = profile_dir.parent().expect("target dir root");
+                let mut cmd = std::process::Command::new(cargo);
+                cmd.args([
+                    "build",
+                    "--quiet",
+                    "-p",
+                    "fieldvoice-server",
+                    "--target-dir",
+                ])
+                .arg(target_dir);
+                if profile_dir.file_name().is_some_and(|n| n == "release") {
+                    cmd.arg("--release");
+                }
+                let status = cmd
+                    .status()
+                    .expect("running cargo build -p fieldvoice-server");
+                assert!(status.success(), "cargo build -p fieldvoice-server failed");
+            }
+            assert!(
+                bin.exists(),
+                "{} is missing: build it first (cargo build -p fieldvoice-server)",
+                bin.display()
+            );
+            bin
+        })
+        .clone()
 }
 
 /// The real server binary as a child process on a SQLite file.

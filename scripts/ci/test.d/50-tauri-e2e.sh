@@ -13,7 +13,7 @@ echo "-- app-ui: tsc"
 echo "-- fieldvoice-app: clippy and build"
 cargo clippy --locked -p fieldvoice-app --all-targets -- -D warnings
 cargo build --locked -p fieldvoice-app
-cargo build --locked -p sync-server --bins
+cargo build --locked -p fieldvoice-server
 
 echo "-- field app E2E under Xvfb"
 mkdir -p target/screenshots

@@ -1,4 +1,4 @@
-//! `fieldvoice-server`: the sync server's command line. Reads the TOML config
+//! `fieldvoice-server`: the command line over the sync-server library. Reads the TOML config
 //! and environment overrides, then runs `serve`, `admin ...` or `simulate`.
 
 mod cli;
