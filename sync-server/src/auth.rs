@@ -86,14 +86,6 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     }
 }
 
-/// Countries whose data the principal may read for `purpose` (`None` = all).
-pub fn readable_countries(p: &Principal) -> Option<Vec<String>> {
-    match p.user.role {
-        Role::Admin => None,
-        _ => Some(p.user.countries.clone()),
-    }
-}
-
 /// SHA-256 of a secret (tokens and enrollment codes are high-entropy random
 /// strings, so a fast hash is enough; passwords use argon2).
 pub fn hash_secret(s: &str) -> Hash {

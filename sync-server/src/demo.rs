@@ -10,7 +10,7 @@ use survey_protocol::{DocPush, DocResult, DocStatus};
 use crate::AppState;
 use crate::auth::hash_password;
 use crate::error::ApiError;
-use crate::routes::users::{create_user_with_code, issue_api_token};
+use crate::service::users::{create_user_with_code, issue_api_token};
 
 /// What the demo created (secrets shown once to the operator).
 #[derive(Debug, Clone)]

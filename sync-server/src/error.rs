@@ -37,6 +37,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// Log what the client is not told (internal details; never PII: store
+    /// errors carry no answers).
+    pub fn log(&self) {
+        if let ApiError::Internal(detail) = self {
+            tracing::error!(error = %detail, "internal error");
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
@@ -56,10 +64,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let ApiError::Internal(detail) = &self {
-            // Details go to the log (never PII: store errors carry no answers).
-            tracing::error!(error = %detail, "internal error");
-        }
+        self.log();
         let mut resp = (status, Json(json!({ "error": self.to_string() }))).into_response();
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(

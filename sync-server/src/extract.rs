@@ -4,7 +4,10 @@
 //! (400, 415 for a body that is not `application/json`, 422 for JSON of the
 //! wrong shape).
 
-use axum::extract::{FromRequest, FromRequestParts};
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts};
 
 use crate::error::ApiError;
 
@@ -22,3 +25,12 @@ pub struct ApiQuery<T>(pub T);
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
+
+/// The client address (absent when the router is served without connect info,
+/// as in in-process tests).
+pub type ClientAddr = Option<Extension<ConnectInfo<SocketAddr>>>;
+
+pub fn client_ip(addr: &ClientAddr) -> std::net::IpAddr {
+    addr.as_ref()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.0.ip())
+}

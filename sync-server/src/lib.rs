@@ -11,6 +11,7 @@
 //! builds [`Settings`] and hands them in. Handlers must not log secrets or
 //! interview answers.
 
+pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod demo;
@@ -20,6 +21,8 @@ pub mod identity;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod scope;
+pub mod service;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

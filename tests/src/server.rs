@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use central_store::{CentralStore, NewUser, Role, SqliteStore, User};
 use device_store::DeviceStore;
-use sync_server::routes::users::{create_user_with_code, issue_api_token};
+use sync_server::service::users::{create_user_with_code, issue_api_token};
 use sync_server::{AppState, Settings};
 
 /// A server running inside the test process on 127.0.0.1.

@@ -401,8 +401,9 @@ async fn world() -> World {
     };
     let server = TestServer::start_with(settings).await;
     let http = client();
-    let token =
-        |u: &User| sync_server::routes::users::issue_api_token(&server.state, u, "matrix").unwrap();
+    let token = |u: &User| {
+        sync_server::service::users::issue_api_token(&server.state, u, "matrix").unwrap()
+    };
     let ca = user_with_password(&server, "coord.a", Role::Coordinator, "CI", PW);
     let cb = user_with_password(&server, "coord.b", Role::Coordinator, "SN", PW);
     let (coord_a, coord_b) = (token(&ca), token(&cb));

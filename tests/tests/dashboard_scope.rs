@@ -600,3 +600,77 @@ async fn openapi_document_lists_every_api_route() {
         }
     }
 }
+
+/// A coordinator of two countries sees both, on every listing, without
+/// naming them (the user and device listings once took only the first
+/// country), and still nothing of a third.
+#[tokio::test]
+async fn a_coordinator_of_two_countries_sees_both_everywhere() {
+    let w = world(Settings::default()).await;
+    let coord = w
+        .server
+        .state
+        .store
+        .create_user(
+            &central_store::NewUser {
+                login: "coord.cisn".into(),
+                name: "Coord CI+SN".into(),
+                role: Role::Coordinator,
+                countries: vec!["CI".into(), "SN".into()],
+                password_hash: None,
+            },
+            central_store::unix_now(),
+        )
+        .unwrap();
+    let token =
+        sync_server::service::users::issue_api_token(&w.server.state, &coord, "two").unwrap();
+    let http = client();
+    let api = |path: &str| {
+        http.get(format!("{}{path}", w.server.url))
+            .bearer_auth(&token)
+            .send()
+    };
+    let users: Vec<Value> = api("/api/v1/users").await.unwrap().json().await.unwrap();
+    let logins: Vec<&str> = users.iter().filter_map(|u| u["login"].as_str()).collect();
+    for login in ["emp.ci", "emp.sn", "coord.ci", "coord.sn"] {
+        assert!(logins.contains(&login), "{login} missing from {logins:?}");
+    }
+    assert!(
+        !logins.contains(&"boss"),
+        "an admin without countries is nobody's staff"
+    );
+    let devices: Vec<Value> = api("/api/v1/devices").await.unwrap().json().await.unwrap();
+    assert!(
+        devices.iter().any(|d| d["id"] == w.sn_device.as_str()),
+        "the SN device is listed: {devices:?}"
+    );
+    let page: Value = api("/api/v1/interviews")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], (w.ci.len() + w.sn.len()) as u64);
+    let stats: Value = api("/api/v1/stats").await.unwrap().json().await.unwrap();
+    assert_eq!(stats["countries"], json!(["CI", "SN"]));
+    for path in [
+        "/api/v1/users?country=ML",
+        "/api/v1/devices?country=ML",
+        "/api/v1/interviews?country=ML",
+        "/api/v1/stats?country=CI,ML",
+        "/api/v1/review-queue?country=ML",
+        "/api/v1/export/csv?country=ML",
+    ] {
+        let r = api(path).await.unwrap();
+        assert_eq!(r.status(), 403, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert!(body["error"].is_string(), "{path}: {body}");
+    }
+    let r = api("/api/v1/users?country=SN").await.unwrap();
+    let sn_only: Vec<Value> = r.json().await.unwrap();
+    assert!(
+        sn_only
+            .iter()
+            .all(|u| u["countries"].as_array().unwrap().contains(&json!("SN")))
+    );
+}

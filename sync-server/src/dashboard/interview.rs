@@ -1,11 +1,10 @@
 //! One interview: answers with their question labels, verbatim, map point,
 //! comments, tags, conflicts and the edit history; forms to review, comment and
-//! tag. The forms call the JSON API handlers themselves, so a dashboard review
-//! is the same Automerge change as an API review and reaches the device.
+//! tag. The forms call the same service functions as the JSON API, so a
+//! dashboard review is the same Automerge change as an API review and reaches
+//! the device.
 
-use axum::Form;
-use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{Html, Response};
 use central_store::ChangeMeta;
 use maud::{Markup, html};
@@ -14,12 +13,12 @@ use serde_json::Value as Json_;
 use survey_model::{Form as SurveyForm, QuestionType};
 use uuid::Uuid;
 
+use super::error::{HtmlError, HtmlForm, HtmlPath};
 use super::layout::{frame, nps_class, rfc3339_short, unix_time};
 use super::{DashUser, see_other, svg};
 use crate::AppState;
 use crate::error::ApiError;
-use crate::extract::{ApiJson, ApiPath};
-use crate::routes::interviews::{self, CommentBody, Detail, ReviewBody, TagBody};
+use crate::service::interviews::{self as service, Detail};
 
 /// History entry with a readable author.
 struct HistoryRow {
@@ -31,11 +30,10 @@ struct HistoryRow {
 pub async fn page(
     State(state): State<AppState>,
     who: DashUser,
-    Path(id): Path<Uuid>,
-) -> Result<Html<String>, ApiError> {
+    HtmlPath(id): HtmlPath<Uuid>,
+) -> Result<Html<String>, HtmlError> {
     // Same scoping as the API: other countries' interviews answer 404.
-    let Json(detail) =
-        interviews::get_one(State(state.clone()), who.principal.clone(), ApiPath(id)).await?;
+    let detail = service::detail(&state, &who.principal, id).await?;
     let owner = detail.record.created_by.clone();
     let (history, employee) = state
         .blocking(move |st| {
@@ -273,17 +271,11 @@ pub struct ReviewForm {
 pub async fn review(
     State(state): State<AppState>,
     who: DashUser,
-    Path(id): Path<Uuid>,
-    Form(f): Form<ReviewForm>,
-) -> Result<Response, ApiError> {
+    HtmlPath(id): HtmlPath<Uuid>,
+    HtmlForm(f): HtmlForm<ReviewForm>,
+) -> Result<Response, HtmlError> {
     who.check_csrf(&f.csrf)?;
-    let _updated = interviews::review(
-        State(state),
-        who.principal.clone(),
-        ApiPath(id),
-        ApiJson(ReviewBody { state: f.state }),
-    )
-    .await?;
+    service::review(&state, &who.principal, id, &f.state).await?;
     Ok(see_other(&format!("/dashboard/interviews/{id}")))
 }
 
@@ -299,17 +291,11 @@ pub struct CommentForm {
 pub async fn comment(
     State(state): State<AppState>,
     who: DashUser,
-    Path(id): Path<Uuid>,
-    Form(f): Form<CommentForm>,
-) -> Result<Response, ApiError> {
+    HtmlPath(id): HtmlPath<Uuid>,
+    HtmlForm(f): HtmlForm<CommentForm>,
+) -> Result<Response, HtmlError> {
     who.check_csrf(&f.csrf)?;
-    let _updated = interviews::comment(
-        State(state),
-        who.principal.clone(),
-        ApiPath(id),
-        ApiJson(CommentBody { text: f.text }),
-    )
-    .await?;
+    service::comment(&state, &who.principal, id, &f.text).await?;
     Ok(see_other(&format!("/dashboard/interviews/{id}")))
 }
 
@@ -327,17 +313,11 @@ pub struct TagForm {
 pub async fn tag(
     State(state): State<AppState>,
     who: DashUser,
-    Path(id): Path<Uuid>,
-    Form(f): Form<TagForm>,
-) -> Result<Response, ApiError> {
+    HtmlPath(id): HtmlPath<Uuid>,
+    HtmlForm(f): HtmlForm<TagForm>,
+) -> Result<Response, HtmlError> {
     who.check_csrf(&f.csrf)?;
     let on = f.on.as_deref() != Some("false");
-    let _updated = interviews::tag(
-        State(state),
-        who.principal.clone(),
-        ApiPath(id),
-        ApiJson(TagBody { tag: f.tag, on }),
-    )
-    .await?;
+    service::tag(&state, &who.principal, id, &f.tag, on).await?;
     Ok(see_other(&format!("/dashboard/interviews/{id}")))
 }

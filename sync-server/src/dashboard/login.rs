@@ -4,7 +4,6 @@
 
 use std::sync::LazyLock;
 
-use axum::Form;
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::header::SET_COOKIE;
 use axum::http::{StatusCode, header};
@@ -14,6 +13,7 @@ use central_store::{Role, unix_now};
 use maud::html;
 use serde::Deserialize;
 
+use super::error::{HtmlError, HtmlForm};
 use super::{DashUser, layout, see_other};
 use crate::AppState;
 use crate::auth::{
@@ -21,7 +21,7 @@ use crate::auth::{
     verify_password,
 };
 use crate::error::ApiError;
-use crate::routes::users::{ClientAddr, audit, client_ip};
+use crate::extract::{ClientAddr, client_ip};
 
 const LOGIN_CSRF_COOKIE: &str = "fv_login";
 
@@ -96,13 +96,13 @@ pub async fn submit(
     State(state): State<AppState>,
     addr: ClientAddr,
     headers: axum::http::HeaderMap,
-    Form(f): Form<LoginForm>,
-) -> Result<Response, ApiError> {
+    HtmlForm(f): HtmlForm<LoginForm>,
+) -> Result<Response, HtmlError> {
     let expected = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !same_secret(&f.csrf, expected) {
-        return Err(ApiError::Forbidden(
+        return Err(HtmlError(ApiError::Forbidden(
             "the sign-in form expired; reload the page and try again".into(),
-        ));
+        )));
     }
     let login = f.login.trim().to_owned();
     if login.is_empty() || login.len() > 200 || f.password.len() > 1024 {
@@ -119,12 +119,12 @@ pub async fn submit(
     let ip = client_ip(&addr);
     if state.login_address_limiter.check_key(&ip).is_err() {
         tracing::warn!("dashboard login rate-limited (address)");
-        return Err(ApiError::TooManyRequests);
+        return Err(HtmlError(ApiError::TooManyRequests));
     }
     let key = format!("{ip}|{}", login.to_lowercase());
     if state.login_limiter.check_key(&key).is_err() {
         tracing::warn!("dashboard login rate-limited");
-        return Err(ApiError::TooManyRequests);
+        return Err(HtmlError(ApiError::TooManyRequests));
     }
     let password = f.password;
     let lookup = login.clone();
@@ -164,7 +164,7 @@ pub async fn submit(
     state
         .blocking(move |st| {
             st.store.create_session(&hash, &session)?;
-            audit(st, &u, "dashboard.login", &u.id, "");
+            crate::audit::record(st, &u, "dashboard.login", &u.id, "");
             Ok(())
         })
         .await?;
@@ -193,8 +193,8 @@ pub async fn logout(
     State(state): State<AppState>,
     who: DashUser,
     headers: axum::http::HeaderMap,
-    Form(f): Form<CsrfForm>,
-) -> Result<Response, ApiError> {
+    HtmlForm(f): HtmlForm<CsrfForm>,
+) -> Result<Response, HtmlError> {
     who.check_csrf(&f.csrf)?;
     if let Some(token) = cookie_value(&headers, SESSION_COOKIE) {
         let hash = hash_secret(token);

@@ -4,6 +4,7 @@
 //! state-changing form carries the session's CSRF token; every page goes
 //! through [`crate::auth::authorize`] with the country it shows.
 
+mod error;
 mod interview;
 mod layout;
 mod login;
@@ -21,9 +22,10 @@ use axum::routing::{get, post};
 use central_store::User;
 
 use crate::AppState;
-use crate::auth::{Action, Principal, authorize, readable_countries, same_secret};
+use crate::auth::{Principal, same_secret};
 use crate::error::ApiError;
 
+pub use error::{HtmlError, HtmlForm, HtmlPath, HtmlQuery};
 pub use layout::STYLE;
 
 /// The dashboard routes (merged into [`crate::router`]).
@@ -45,32 +47,10 @@ pub fn routes() -> Router<AppState> {
         .layer(axum::middleware::from_fn(headers))
 }
 
-/// Security headers on every dashboard response; JSON errors become small
-/// HTML pages (the error itself still comes from [`ApiError`]).
+/// Security headers on every dashboard response (errors are already HTML:
+/// handlers return [`HtmlError`]).
 async fn headers(req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
-    let status = resp.status();
-    let is_json = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let mut resp = if (status.is_client_error() || status.is_server_error()) && is_json {
-        let (parts, body) = resp.into_parts();
-        let bytes = axum::body::to_bytes(body, 64 * 1024)
-            .await
-            .unwrap_or_default();
-        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
-            .unwrap_or_default();
-        let mut r = (status, layout::error_page(status, &message)).into_response();
-        if let Some(v) = parts.headers.get(header::RETRY_AFTER) {
-            r.headers_mut().insert(header::RETRY_AFTER, v.clone());
-        }
-        r
-    } else {
-        resp
-    };
+    let mut resp = next.run(req).await;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, layout::csp());
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -101,32 +81,13 @@ impl DashUser {
     }
 
     /// Check the synchroniser token a form sent.
-    pub fn check_csrf(&self, sent: &str) -> Result<(), ApiError> {
+    pub fn check_csrf(&self, sent: &str) -> Result<(), HtmlError> {
         if same_secret(sent, &self.csrf) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("missing or wrong CSRF token".into()))
-        }
-    }
-
-    /// The countries a page may show: `Some(c)` must be readable (else 403);
-    /// `None` means all the user's countries (`None` again for admins).
-    pub fn countries(&self, asked: Option<&str>) -> Result<Option<Vec<String>>, ApiError> {
-        match asked.filter(|c| !c.is_empty()) {
-            Some(c) => {
-                authorize(&self.principal, Action::ReadInterviews { country: c })?;
-                Ok(Some(vec![c.to_owned()]))
-            }
-            None => match readable_countries(&self.principal) {
-                None => Ok(None),
-                Some(cs) if cs.is_empty() => Err(ApiError::Forbidden("no country assigned".into())),
-                Some(cs) => {
-                    for c in &cs {
-                        authorize(&self.principal, Action::ReadInterviews { country: c })?;
-                    }
-                    Ok(Some(cs))
-                }
-            },
+            Err(HtmlError(ApiError::Forbidden(
+                "missing or wrong CSRF token".into(),
+            )))
         }
     }
 }
@@ -141,7 +102,7 @@ impl FromRequestParts<AppState> for DashUser {
                 csrf: session.csrf,
             }),
             Ok(None) => Err(Redirect::to("/dashboard/login").into_response()),
-            Err(e) => Err(e.into_response()),
+            Err(e) => Err(HtmlError(e).into_response()),
         }
     }
 }

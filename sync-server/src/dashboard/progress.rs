@@ -3,17 +3,19 @@
 
 use std::collections::{HashMap, HashSet};
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Html;
 use central_store::dashboard::{CampaignStats, TOUCHPOINTS, Tally};
 use central_store::{Device, InterviewFilter, User, unix_now};
 use maud::{Markup, html};
 use serde::Deserialize;
 
+use super::error::{HtmlError, HtmlQuery};
 use super::layout::{dec, frame, unix_time};
 use super::{DashUser, svg};
 use crate::AppState;
 use crate::error::ApiError;
+use crate::scope::{Purpose, Scope};
 
 /// Touchpoint labels, in [`TOUCHPOINTS`] order.
 pub const TOUCHPOINT_LABELS: [&str; 5] =
@@ -34,27 +36,13 @@ struct Progress {
     devices: Vec<Device>,
 }
 
-fn load(state: &AppState, countries: Option<Vec<String>>) -> Result<Progress, ApiError> {
+fn load(state: &AppState, scope: &Scope) -> Result<Progress, ApiError> {
     let filter = InterviewFilter {
-        countries: countries.clone().unwrap_or_default(),
+        countries: scope.filter(),
         ..InterviewFilter::default()
     };
     let stats = state.store.campaign_stats(&filter)?;
-    let users: Vec<User> = match &countries {
-        None => state.store.list_users(None)?,
-        Some(cs) => {
-            let mut seen = HashSet::new();
-            let mut v = Vec::new();
-            for c in cs {
-                for u in state.store.list_users(Some(c))? {
-                    if seen.insert(u.id.clone()) {
-                        v.push(u);
-                    }
-                }
-            }
-            v
-        }
-    };
+    let users = crate::service::users::users_in(state, scope)?;
     let employees = users
         .iter()
         .filter(|u| u.role == central_store::Role::Employee)
@@ -80,11 +68,11 @@ fn load(state: &AppState, countries: Option<Vec<String>>) -> Result<Progress, Ap
 pub async fn page(
     State(state): State<AppState>,
     who: DashUser,
-    Query(q): Query<ProgressQuery>,
-) -> Result<Html<String>, ApiError> {
-    let countries = who.countries(q.country.as_deref())?;
-    let scope = countries.clone();
-    let p = state.blocking(move |st| load(st, scope)).await?;
+    HtmlQuery(q): HtmlQuery<ProgressQuery>,
+) -> Result<Html<String>, HtmlError> {
+    let scope = Scope::resolve(&who.principal, Purpose::Read, q.country.as_deref())?;
+    let countries = scope.countries().map(<[String]>::to_vec);
+    let p = state.blocking(move |st| load(st, &scope)).await?;
     let title = match &q.country {
         Some(c) if !c.is_empty() => format!("Campaign progress · {c}"),
         _ => "Campaign progress".to_owned(),

@@ -3,132 +3,20 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Html;
-use central_store::InterviewFilter;
-use central_store::dashboard::{NpsBand, REVIEW_STATES, ReviewPage, ReviewQuery};
+use central_store::dashboard::{REVIEW_STATES, ReviewPage};
 use maud::{Markup, html};
-use serde::Deserialize;
 
 use super::DashUser;
+use super::error::{HtmlError, HtmlQuery};
 use super::layout::{frame, nps_class, rfc3339_short};
 use super::progress::urlencode;
 use crate::AppState;
-use crate::auth::{Action, Principal, authorize, readable_countries};
-use crate::error::ApiError;
-
-/// Interviews per page.
-pub const PAGE_SIZE: usize = 50;
-
-/// Query parameters of the queue (HTML page and JSON API alike). Empty values
-/// mean "any", as HTML forms send them.
-#[derive(Debug, Default, Clone, Deserialize)]
-pub struct QueueParams {
-    pub country: Option<String>,
-    pub city: Option<String>,
-    pub segment: Option<String>,
-    pub review_state: Option<String>,
-    pub nps_band: Option<String>,
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub complaint: Option<String>,
-    pub page: Option<usize>,
-}
-
-fn given(v: &Option<String>) -> Option<String> {
-    v.as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
-fn is_day(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-}
-
-fn is_code(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 64
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-}
+use crate::scope::{Purpose, Scope};
+use crate::service::queue::{self as service, QueueParams, given};
 
 impl QueueParams {
-    /// Validate and scope: the country must be readable by `p` (403 if not);
-    /// without one, the caller's countries.
-    pub fn to_query(&self, p: &Principal) -> Result<ReviewQuery, ApiError> {
-        let countries = match given(&self.country) {
-            Some(c) => {
-                authorize(p, Action::ReadInterviews { country: &c })?;
-                vec![c]
-            }
-            None => match readable_countries(p) {
-                None => vec![],
-                Some(cs) if cs.is_empty() => {
-                    return Err(ApiError::Forbidden("no country assigned".into()));
-                }
-                Some(cs) => {
-                    for c in &cs {
-                        authorize(p, Action::ReadInterviews { country: c })?;
-                    }
-                    cs
-                }
-            },
-        };
-        let review_state = given(&self.review_state);
-        if let Some(s) = &review_state
-            && !REVIEW_STATES.contains(&s.as_str())
-        {
-            return Err(ApiError::BadRequest(format!(
-                "review_state must be one of {}",
-                REVIEW_STATES.join(", ")
-            )));
-        }
-        let nps_band = match given(&self.nps_band) {
-            None => None,
-            Some(b) => Some(NpsBand::parse(&b).ok_or_else(|| {
-                ApiError::BadRequest("nps_band must be promoter, passive or detractor".into())
-            })?),
-        };
-        for d in [&self.from, &self.to] {
-            if let Some(d) = given(d)
-                && !is_day(&d)
-            {
-                return Err(ApiError::BadRequest("dates look like 2026-11-30".into()));
-            }
-        }
-        let complaint = given(&self.complaint);
-        if let Some(c) = &complaint
-            && !is_code(c)
-        {
-            return Err(ApiError::BadRequest(
-                "complaint is a category code such as network_coverage".into(),
-            ));
-        }
-        let page = self.page.unwrap_or(1).clamp(1, 100_000);
-        Ok(ReviewQuery {
-            base: InterviewFilter {
-                countries,
-                city: given(&self.city),
-                segment: given(&self.segment),
-                limit: Some(PAGE_SIZE),
-                offset: Some((page - 1) * PAGE_SIZE),
-                ..InterviewFilter::default()
-            },
-            review_state,
-            nps_band,
-            date_from: given(&self.from),
-            date_to: given(&self.to),
-            complaint_category: complaint,
-        })
-    }
-
     /// This query string with another page number.
     fn with_page(&self, page: usize) -> String {
         let mut q = Vec::new();
@@ -155,23 +43,11 @@ impl QueueParams {
 pub async fn page(
     State(state): State<AppState>,
     who: DashUser,
-    Query(params): Query<QueueParams>,
-) -> Result<Html<String>, ApiError> {
-    let q = params.to_query(&who.principal)?;
-    let (result, names) = state
-        .blocking(move |st| {
-            let result = st.store.review_queue(&q)?;
-            let mut names = HashMap::new();
-            for r in &result.items {
-                if !names.contains_key(&r.created_by)
-                    && let Some(u) = st.store.user(&r.created_by)?
-                {
-                    names.insert(r.created_by.clone(), u.name);
-                }
-            }
-            Ok((result, names))
-        })
-        .await?;
+    HtmlQuery(params): HtmlQuery<QueueParams>,
+) -> Result<Html<String>, HtmlError> {
+    let result = service::page(&state, &who.principal, &params).await?;
+    let ids: Vec<String> = result.items.iter().map(|r| r.created_by.clone()).collect();
+    let names = crate::service::users::names(&state, ids).await?;
     let forms = state.forms();
     let (segments, categories) = forms
         .latest()
@@ -190,7 +66,7 @@ pub async fn page(
             (opts("segment"), opts("complaint_categories"))
         })
         .unwrap_or_default();
-    let countries: Vec<String> = readable_countries(&who.principal).unwrap_or_default();
+    let countries = Scope::resolve(&who.principal, Purpose::Read, None)?.filter();
     let body = render(&params, &result, &names, &countries, &segments, &categories);
     Ok(page_frame(&who, body))
 }
@@ -220,7 +96,7 @@ fn render(
     categories: &[(String, String)],
 ) -> Markup {
     let page = p.page.unwrap_or(1).max(1);
-    let pages = (r.total as usize).div_ceil(PAGE_SIZE).max(1);
+    let pages = (r.total as usize).div_ceil(service::PAGE_SIZE).max(1);
     let states: Vec<(String, String)> = REVIEW_STATES
         .iter()
         .map(|s| ((*s).to_owned(), s.replace('_', " ")))

@@ -12,14 +12,14 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use central_store::{AuditEntry, unix_now};
 use export::{ExportOptions, Format, PiiPolicy};
 use serde::Deserialize;
 
 use crate::AppState;
-use crate::auth::{Action, Principal, authorize, readable_countries};
+use crate::auth::{Action, Principal, authorize};
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::scope::{Purpose, Scope};
 
 /// The parts of an export a request can ask for (`part=`).
 pub const PARTS: [&str; 3] = ["data", "dictionary", "manifest"];
@@ -75,40 +75,6 @@ impl From<export::ExportError> for ApiError {
     }
 }
 
-/// The countries to export: those asked for (each authorised), else every
-/// country the caller may export (`[]` = all, for admins).
-fn export_countries(p: &Principal, asked: Option<&str>) -> Result<Vec<String>, ApiError> {
-    let asked: Vec<String> = asked
-        .unwrap_or("")
-        .split(',')
-        .map(|c| c.trim().to_ascii_uppercase())
-        .filter(|c| !c.is_empty())
-        .collect();
-    if asked.iter().any(|c| !crate::identity::is_country(c)) {
-        return Err(ApiError::BadRequest(
-            "country must be ISO 3166 alpha-2 codes, comma-separated".into(),
-        ));
-    }
-    let countries = if asked.is_empty() {
-        match readable_countries(p) {
-            None => {
-                authorize(p, Action::Export { country: "*" })?;
-                Vec::new()
-            }
-            Some(cs) if cs.is_empty() => {
-                return Err(ApiError::Forbidden("no country assigned".into()));
-            }
-            Some(cs) => cs,
-        }
-    } else {
-        asked
-    };
-    for c in &countries {
-        authorize(p, Action::Export { country: c })?;
-    }
-    Ok(countries)
-}
-
 /// Exports running at once (each is one blocking thread doing a full scan);
 /// further requests wait their turn.
 static EXPORT_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
@@ -125,7 +91,7 @@ pub async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let format = Format::parse(&format)?;
-    let countries = export_countries(&principal, q.country.as_deref())?;
+    let countries = Scope::resolve(&principal, Purpose::Export, q.country.as_deref())?.filter();
     let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
     let part = q.part.as_deref().unwrap_or("data");
     let content_type = export_content_type(format, part)
@@ -158,7 +124,7 @@ pub async fn export(
         pii,
         lang,
     };
-    let user_id = principal.user.id.clone();
+    let actor = principal.user.clone();
     let part = part.to_owned();
     let permit = EXPORT_PERMITS
         .acquire()
@@ -167,13 +133,13 @@ pub async fn export(
     let st = state.clone();
     let (file, manifest) = tokio::task::spawn_blocking(move || {
         if include_pii {
-            st.store.audit(&AuditEntry {
-                at: unix_now(),
-                actor: user_id.clone(),
-                action: "export_pii".into(),
-                target: format!("{} via http", format.as_str()),
-                detail: format!("countries={countries:?} since={:?}", opts.since_seq),
-            })?;
+            crate::audit::record_first(
+                &st,
+                &actor,
+                "export_pii",
+                &format!("{} via http", format.as_str()),
+                &format!("countries={countries:?} since={:?}", opts.since_seq),
+            )?;
         }
         let dir = tempfile::tempdir()
             .map_err(|e| ApiError::Internal(format!("temporary directory: {e}")))?;
@@ -189,7 +155,7 @@ pub async fn export(
         let file = std::fs::File::open(dir.path().join(&name))
             .map_err(|e| ApiError::Internal(format!("opening export: {e}")))?;
         tracing::info!(
-            user = %user_id,
+            user = %actor.id,
             format = format.as_str(),
             rows = manifest.rows,
             pii = manifest.pii.as_str(),
@@ -233,7 +199,7 @@ pub async fn report(
     principal: Principal,
     ApiQuery(q): ApiQuery<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let countries = export_countries(&principal, q.country.as_deref())?;
+    let countries = Scope::resolve(&principal, Purpose::Export, q.country.as_deref())?.filter();
     let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
     let asked = q.format.as_deref().unwrap_or("html");
     let Some(&(format, content_type)) = REPORT_CONTENT_TYPES.iter().find(|(f, _)| *f == asked)

@@ -54,7 +54,7 @@ pub async fn put_form(
     let form = state
         .blocking(move |st| {
             let form = st.install_form(&body)?;
-            crate::routes::users::audit(
+            crate::audit::record(
                 st,
                 &actor,
                 "form.put",

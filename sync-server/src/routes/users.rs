@@ -1,43 +1,21 @@
 //! Enrollment and identity administration.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::Json;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::{Extension, Json};
-use central_store::{AuditEntry, Device, NewUser, Role, User, unix_now};
+use central_store::{Device, NewUser, Role, User, unix_now};
 use serde::{Deserialize, Serialize};
 use survey_protocol::{EnrollRequest, EnrollResponse};
 
 use crate::AppState;
 use crate::auth::{
-    API_TOKEN_PREFIX, Action, DEVICE_TOKEN_PREFIX, Principal, authorize, hash_password,
-    hash_secret, new_enrollment_code, new_token, normalize_code,
+    Action, DEVICE_TOKEN_PREFIX, Principal, authorize, hash_password, hash_secret,
+    new_enrollment_code, new_token, normalize_code,
 };
 use crate::error::ApiError;
+use crate::extract::{ClientAddr, client_ip};
 use crate::identity::{ImportProblem, enrollment_link, is_country, parse_user_csv, qr_svg};
-
-/// The client address (absent when the router is served without connect info,
-/// as in in-process tests).
-pub type ClientAddr = Option<Extension<ConnectInfo<SocketAddr>>>;
-
-pub fn client_ip(addr: &ClientAddr) -> std::net::IpAddr {
-    addr.as_ref()
-        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |c| c.0.0.ip())
-}
-
-pub fn audit(state: &AppState, actor: &User, action: &str, target: &str, detail: &str) {
-    let e = AuditEntry {
-        at: unix_now(),
-        actor: actor.id.clone(),
-        action: action.into(),
-        target: target.into(),
-        detail: detail.into(),
-    };
-    if let Err(err) = state.store.audit(&e) {
-        tracing::error!(error = %err, action, "audit write failed");
-    }
-}
+use crate::service::users as service;
 
 /// `POST /api/v1/enroll`: exchange a one-time code for a device token.
 pub async fn enroll(
@@ -67,7 +45,7 @@ pub async fn enroll(
             // means) must not yield a working device.
             if !user.role.has_devices() {
                 st.store.revoke_device(&device_id, unix_now())?;
-                audit(
+                crate::audit::record(
                     st,
                     &user,
                     "device.enroll.refused",
@@ -78,7 +56,7 @@ pub async fn enroll(
                     "devices are only enrolled for employees".into(),
                 ));
             }
-            audit(st, &user, "device.enroll", &device_id, "");
+            crate::audit::record(st, &user, "device.enroll", &device_id, "");
             let forms = st
                 .forms()
                 .latest()
@@ -113,37 +91,15 @@ pub struct CountryQuery {
     pub country: Option<String>,
 }
 
-fn scope_country(p: &Principal, q: Option<String>) -> Result<Option<String>, ApiError> {
-    match (p.user.role, q) {
-        (Role::Admin, q) => Ok(q),
-        (_, Some(c)) => {
-            authorize(p, Action::ManageUsers { country: &c })?;
-            Ok(Some(c))
-        }
-        (_, None) => {
-            let c = p
-                .user
-                .countries
-                .first()
-                .cloned()
-                .ok_or_else(|| ApiError::Forbidden("no country assigned".into()))?;
-            authorize(p, Action::ManageUsers { country: &c })?;
-            Ok(Some(c))
-        }
-    }
-}
-
 /// `GET /api/v1/users?country=CI`.
 pub async fn list_users(
     State(state): State<AppState>,
     principal: Principal,
     Query(q): Query<CountryQuery>,
 ) -> Result<Json<Vec<User>>, ApiError> {
-    let country = scope_country(&principal, q.country)?;
-    let users = state
-        .blocking(move |st| Ok(st.store.list_users(country.as_deref())?))
-        .await?;
-    Ok(Json(users))
+    Ok(Json(
+        service::list(&state, &principal, q.country.as_deref()).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -208,7 +164,7 @@ pub async fn create_user(
                 },
                 unix_now(),
             )?;
-            audit(st, &actor, "user.create", &u.id, u.role.as_str());
+            crate::audit::record(st, &actor, "user.create", &u.id, u.role.as_str());
             Ok(u)
         })
         .await?;
@@ -294,7 +250,7 @@ pub async fn import_users(
                     Err(e) => return Err(e.into()),
                 }
             }
-            audit(
+            crate::audit::record(
                 st,
                 &actor,
                 "user.import",
@@ -373,7 +329,7 @@ pub async fn enrollment_code(
     state
         .blocking(move |st| {
             st.store.add_enrollment_code(&uid, &hash, expires_at)?;
-            audit(st, &actor, "enrollment.code", &uid, "");
+            crate::audit::record(st, &actor, "enrollment.code", &uid, "");
             Ok(())
         })
         .await?;
@@ -392,22 +348,7 @@ pub async fn list_devices(
     principal: Principal,
     Query(q): Query<CountryQuery>,
 ) -> Result<Json<Vec<Device>>, ApiError> {
-    let country = scope_country(&principal, q.country)?;
-    let devices = state
-        .blocking(move |st| {
-            let users: Option<Vec<String>> = match &country {
-                None => None,
-                Some(c) => Some(
-                    st.store
-                        .list_users(Some(c))?
-                        .into_iter()
-                        .map(|u| u.id)
-                        .collect(),
-                ),
-            };
-            Ok(st.store.list_devices(users.as_deref())?)
-        })
-        .await?;
+    let devices = service::devices(&state, &principal, q.country.as_deref()).await?;
     Ok(Json(devices))
 }
 
@@ -438,37 +379,9 @@ pub async fn revoke_device(
                 return Err(ApiError::Forbidden("device of another country".into()));
             }
             st.store.revoke_device(&id, unix_now())?;
-            audit(st, &p.user, "device.revoke", &id, "");
+            crate::audit::record(st, &p.user, "device.revoke", &id, "");
             Ok(())
         })
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Create an API token for a user (used by `admin` CLI commands and tests).
-pub fn issue_api_token(state: &AppState, user: &User, label: &str) -> Result<String, ApiError> {
-    let token = new_token(API_TOKEN_PREFIX);
-    state
-        .store
-        .add_api_token(&user.id, &hash_secret(&token), label, unix_now())?;
-    Ok(token)
-}
-
-/// Create an employee and an enrollment code directly (CLI and simulations).
-/// Only employees get codes: any other role is refused before anything is
-/// created.
-pub fn create_user_with_code(state: &AppState, user: &NewUser) -> Result<(User, String), ApiError> {
-    if !user.role.has_devices() || user.countries.is_empty() {
-        return Err(ApiError::BadRequest(format!(
-            "enrollment codes are only issued for employees with a country, not for a {}",
-            user.role.as_str()
-        )));
-    }
-    let u = state.store.create_user(user, unix_now())?;
-    let code = new_enrollment_code();
-    let expires = unix_now() + state.settings.enrollment_ttl.as_secs() as i64;
-    state
-        .store
-        .add_enrollment_code(&u.id, &hash_secret(&code), expires)?;
-    Ok((u, code))
 }

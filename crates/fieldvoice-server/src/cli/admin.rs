@@ -8,7 +8,7 @@ use clap::Subcommand;
 use sync_server::AppState;
 use sync_server::auth::hash_password;
 use sync_server::identity::{enrollment_link, is_country, parse_user_csv};
-use sync_server::routes::users::{create_user_with_code, issue_api_token};
+use sync_server::service::users::{create_user_with_code, issue_api_token};
 
 use super::config::Config;
 

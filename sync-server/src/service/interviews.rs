@@ -1,0 +1,209 @@
+//! Interviews: the scoped list, one interview, and the coordinator's edits
+//! (review, comment, tag) as Automerge changes under the write policy.
+
+use central_store::InterviewFilter;
+use central_store::merge::edit;
+use serde::{Deserialize, Serialize};
+use survey_model::{Comment, Conflict, Interview, InterviewRecord, ModelError, ReviewState};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Principal, authorize};
+use crate::error::ApiError;
+use crate::scope::{Purpose, Scope};
+
+/// Largest `offset` of a list query (deeper pages: filter instead).
+pub const MAX_OFFSET: usize = 1_000_000_000;
+/// Largest `limit` of a list query.
+pub const MAX_LIMIT: usize = 1000;
+/// Longest comment, in characters.
+pub const MAX_COMMENT_CHARS: usize = 4000;
+
+/// Filters of the interview list.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub country: Option<String>,
+    pub city: Option<String>,
+    pub segment: Option<String>,
+    pub review_state: Option<String>,
+    pub status: Option<String>,
+    pub created_by: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
+}
+
+/// One page of the list and the total matching.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    pub total: u64,
+    pub items: Vec<InterviewRecord>,
+}
+
+/// One interview with its comments and open conflicts.
+#[derive(Debug, Serialize)]
+pub struct Detail {
+    #[serde(flatten)]
+    pub record: InterviewRecord,
+    pub comments: Vec<Comment>,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// Interviews of the countries `p` may read (403 for one they may not).
+pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page, ApiError> {
+    if q.offset.is_some_and(|o| o > MAX_OFFSET) {
+        return Err(ApiError::BadRequest(format!(
+            "offset must be between 0 and {MAX_OFFSET}"
+        )));
+    }
+    let scope = Scope::resolve(p, Purpose::Read, q.country.as_deref())?;
+    let filter = InterviewFilter {
+        countries: scope.filter(),
+        created_by: q.created_by,
+        city: q.city,
+        segment: q.segment,
+        review_state: q.review_state,
+        status: q.status,
+        limit: Some(q.limit.unwrap_or(50).min(MAX_LIMIT)),
+        offset: q.offset,
+        since_seq: None,
+    };
+    state
+        .blocking(move |st| {
+            Ok(Page {
+                total: st.store.count_interviews(&filter)?,
+                items: st.store.list_interviews(&filter)?,
+            })
+        })
+        .await
+}
+
+/// Load an interview the caller may act on for `purpose`; 404 hides other
+/// countries' interviews from people without access to them.
+pub async fn scoped(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    purpose: Purpose,
+) -> Result<InterviewRecord, ApiError> {
+    let not_found = || ApiError::NotFound(format!("interview {id}"));
+    let rec = state
+        .blocking(move |st| Ok(st.store.interview(id)?))
+        .await?
+        .ok_or_else(not_found)?;
+    authorize(p, purpose.action(&rec.country)).map_err(|_| not_found())?;
+    Ok(rec)
+}
+
+/// One interview with comments and conflicts.
+pub async fn detail(state: &AppState, p: &Principal, id: Uuid) -> Result<Detail, ApiError> {
+    let record = scoped(state, p, id, Purpose::Read).await?;
+    let (comments, conflicts) = state
+        .blocking(move |st| {
+            let doc = st
+                .store
+                .load_doc(id)?
+                .ok_or_else(|| ApiError::NotFound(format!("interview {id}")))?;
+            let iv =
+                Interview::load(&doc.snapshot).map_err(|e| ApiError::Internal(e.to_string()))?;
+            Ok((iv.comments(), iv.conflicts()))
+        })
+        .await?;
+    Ok(Detail {
+        record,
+        comments,
+        conflicts,
+    })
+}
+
+/// Apply `f` as the caller's server-side change, under the write policy.
+async fn server_edit<T: Send + 'static>(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    f: impl FnMut(&mut Interview) -> Result<T, ModelError> + Send + 'static,
+) -> Result<(T, InterviewRecord), ApiError> {
+    scoped(state, p, id, Purpose::Review).await?;
+    let actor = state.actor_for(&p.user.id);
+    let editor = p.user.clone();
+    let forms = state.forms();
+    state
+        .blocking(move |st| Ok(edit(st.store.as_ref(), &forms, &actor, &editor, id, f)?))
+        .await
+}
+
+/// Set the review state (`received`, `has_issues`, `approved`, `rejected`).
+pub async fn review(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    review_state: &str,
+) -> Result<InterviewRecord, ApiError> {
+    let rs = ReviewState::parse(review_state).ok_or_else(|| {
+        ApiError::BadRequest("state must be received, has_issues, approved or rejected".into())
+    })?;
+    let by = p.user.id.clone();
+    let (_, rec) = server_edit(state, p, id, move |iv| iv.set_review(rs, &by)).await?;
+    let (st, actor) = (state.clone(), p.user.clone());
+    tokio::task::spawn_blocking(move || {
+        crate::audit::record(
+            &st,
+            &actor,
+            "interview.review",
+            &id.to_string(),
+            rs.as_str(),
+        );
+    })
+    .await?;
+    Ok(rec)
+}
+
+/// Add a comment signed with the caller's id, name and role.
+pub async fn comment(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    text: &str,
+) -> Result<InterviewRecord, ApiError> {
+    let text = text.trim().to_owned();
+    if text.is_empty() || text.chars().count() > MAX_COMMENT_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "a comment needs 1-{MAX_COMMENT_CHARS} characters"
+        )));
+    }
+    let (by_id, by, role) = (
+        p.user.id.clone(),
+        p.user.name.clone(),
+        p.user.role.as_str().to_owned(),
+    );
+    let (_, rec) = server_edit(state, p, id, move |iv| {
+        iv.add_comment(&by_id, &by, &role, &text)
+    })
+    .await?;
+    Ok(rec)
+}
+
+/// Set (`on`) or clear a tag such as `root_cause:network`.
+pub async fn tag(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    tag: &str,
+    on: bool,
+) -> Result<InterviewRecord, ApiError> {
+    // Check what was sent, then lower-case: Unicode lower-casing maps some
+    // non-ASCII letters to ASCII (the Kelvin sign U+212A becomes `k`).
+    let raw = tag.trim();
+    let ok = !raw.is_empty()
+        && raw.len() <= 64
+        && raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:-".contains(c));
+    if !ok {
+        return Err(ApiError::BadRequest(
+            "a tag is 1-64 characters of a-z, 0-9, _ - :".into(),
+        ));
+    }
+    let tag = raw.to_ascii_lowercase();
+    let (_, rec) = server_edit(state, p, id, move |iv| iv.set_tag(&tag, on)).await?;
+    Ok(rec)
+}
