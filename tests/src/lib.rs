@@ -93,6 +93,7 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
 
 pub mod dashboard;
 pub mod fleet;
+pub mod needs;
 pub mod pg;
 pub mod server;
 pub mod system;

@@ -24,8 +24,14 @@ pub struct Cluster {
 }
 
 fn find_bin(name: &str) -> PathBuf {
+    locate_bin(name)
+        .unwrap_or_else(|| panic!("PostgreSQL binary {name} not found (set FIELDVOICE_PG_BIN)"))
+}
+
+/// Where the PostgreSQL binary `name` is, if anywhere.
+pub fn locate_bin(name: &str) -> Option<PathBuf> {
     if let Ok(dir) = std::env::var("FIELDVOICE_PG_BIN") {
-        return Path::new(&dir).join(name);
+        return Some(Path::new(&dir).join(name)).filter(|p| p.exists());
     }
     let mut candidates = vec![PathBuf::from("/usr/local/bin")];
     if let Ok(rd) = std::fs::read_dir("/usr/lib/postgresql") {
@@ -41,7 +47,6 @@ fn find_bin(name: &str) -> PathBuf {
         .into_iter()
         .map(|d| d.join(name))
         .find(|p| p.exists())
-        .unwrap_or_else(|| panic!("PostgreSQL binary {name} not found (set FIELDVOICE_PG_BIN)"))
 }
 
 fn is_root() -> bool {

@@ -305,6 +305,7 @@ async fn invalid_and_irrelevant_answers_count_nowhere_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_and_irrelevant_answers_count_nowhere_on_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let db = TestDb::create();
     let url = db.url.clone();
     let store = tokio::task::spawn_blocking(move || PgStore::connect(&url).unwrap())

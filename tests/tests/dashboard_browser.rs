@@ -37,7 +37,7 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
-        let child = std::process::Command::new("chromedriver")
+        let child = std::process::Command::new(fieldvoice_tests::needs::chromedriver())
             .arg(format!("--port={port}"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -139,6 +139,7 @@ async fn fill(c: &Client, css: &str, value: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn coordinator_reviews_while_the_device_fixes_offline() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Chromium);
     let server = TestServer::start().await;
     let url = server.url.clone();
     user_with_password(&server, "coord.ci", Role::Coordinator, "CI", PW);

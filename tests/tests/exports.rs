@@ -235,10 +235,19 @@ fn manifest(dir: &Path) -> Value {
 }
 
 fn python(script: &str, args: &[&Path]) {
+    if !fieldvoice_tests::needs::ready(
+        fieldvoice_tests::needs::Need::PythonReaders,
+        &format!(
+            "{} (python {script})",
+            fieldvoice_tests::needs::current_test()
+        ),
+    ) {
+        return;
+    }
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("python")
         .join(script);
-    let out = Command::new("python3")
+    let out = Command::new(fieldvoice_tests::needs::python())
         .arg(&path)
         .args(args)
         .output()

@@ -62,6 +62,7 @@ async fn model_system_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn model_system_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let _one = SERIAL.lock().await;
     run(Backend::Postgres).await;
 }

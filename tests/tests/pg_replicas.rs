@@ -67,6 +67,7 @@ fn field_work(d: &Device, round: usize, n: usize) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_one_database_devices_and_server_agree() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let db = TestDb::create();
     let dir = tempfile::tempdir().unwrap();
     let url = db.url.clone();

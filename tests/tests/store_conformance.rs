@@ -58,7 +58,7 @@ macro_rules! conformance {
             $(#[test] fn $name() { let b = super::sqlite(); super::$name(b.store.as_ref()); })*
         }
         mod postgres_backend {
-            $(#[test] fn $name() { let b = super::postgres(); super::$name(b.store.as_ref()); })*
+            $(#[test] fn $name() { fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres); let b = super::postgres(); super::$name(b.store.as_ref()); })*
         }
     };
 }
@@ -1435,6 +1435,7 @@ impl RawTx {
 /// uncommitted change, and a device resuming from any cursor gets both.
 #[test]
 fn pg_feed_cursor_never_skips_a_change_committed_late() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let db = TestDb::create();
     let store = Arc::new(PgStore::connect(&db.url).unwrap());
     let first = synthetic("u1", "devA", 1, record("CI", "u1", "X", "individual", None));
@@ -1498,6 +1499,7 @@ fn hex(b: &[u8]) -> String {
 /// cursor: the reader ends with every change exactly once.
 #[test]
 fn pg_feed_follower_sees_every_change_under_concurrent_writers() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let db = TestDb::create();
     let store = Arc::new(PgStore::connect(&db.url).unwrap());
     const WRITERS: usize = 4;
@@ -1556,6 +1558,7 @@ fn pg_feed_follower_sees_every_change_under_concurrent_writers() {
 
 #[test]
 fn pg_replicas_migrate_once_when_starting_together() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let db = TestDb::create();
     let versions: Vec<i64> = std::thread::scope(|sc| {
         let hs: Vec<_> = (0..4)
@@ -1594,6 +1597,7 @@ fn pg_bad_url_and_unreachable_server_are_errors() {
 /// an empty PostgreSQL database by the real binary; the copy behaves the same.
 #[test]
 fn migrate_store_copies_sqlite_into_postgres_without_loss() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("src.sqlite3");
     let src = SqliteStore::open(&path).unwrap();
@@ -1771,6 +1775,7 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
 /// dashboard: equal aggregates and equal review-queue pages under every filter.
 #[test]
 fn dashboard_sqlite_and_postgres_agree() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let (sq, pg) = (sqlite(), postgres());
     let seed = dash_seed();
     let (a, b) = (sq.store.as_ref(), pg.store.as_ref());
@@ -1802,6 +1807,7 @@ fn dashboard_sqlite_and_postgres_agree() {
 /// it: drop them (and their indexes) and the migration's record, reconnect.
 #[test]
 fn pg_dashboard_columns_are_backfilled_by_the_migration() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     let db = TestDb::create();
     let pg = PgStore::connect(&db.url).unwrap();
     dash_apply(&pg, &dash_seed());

@@ -364,6 +364,7 @@ async fn forged_review_tags_comments_and_meta_are_rejected_sqlite() {
 
 #[tokio::test]
 async fn forged_review_tags_comments_and_meta_are_rejected_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     forged_writes_are_rejected(Backend::Postgres).await;
 }
 
@@ -438,6 +439,7 @@ async fn review_after_a_large_own_push_reaches_the_device_sqlite() {
 
 #[tokio::test]
 async fn review_after_a_large_own_push_reaches_the_device_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     review_after_a_large_own_push_reaches_the_device(Backend::Postgres).await;
 }
 
@@ -534,6 +536,7 @@ async fn restored_device_store_is_repaired_sqlite() {
 
 #[tokio::test]
 async fn restored_device_store_is_repaired_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     restored_store_is_repaired(Backend::Postgres).await;
 }
 
@@ -610,6 +613,7 @@ async fn copied_device_store_gets_a_new_actor_sqlite() {
 
 #[tokio::test]
 async fn copied_device_store_gets_a_new_actor_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     copied_store_gets_a_new_actor(Backend::Postgres).await;
 }
 
@@ -662,6 +666,7 @@ async fn copied_device_store_with_the_same_token_converges_sqlite() {
 
 #[tokio::test]
 async fn copied_device_store_with_the_same_token_converges_postgres() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
     copied_store_with_the_same_token_converges(Backend::Postgres).await;
 }
 
