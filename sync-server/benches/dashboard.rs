@@ -19,21 +19,12 @@ use central_store::dashboard::Session;
 use central_store::merge::{Caller, push};
 use central_store::{CentralStore, NewUser, Role, SqliteStore};
 use rusqlite::params;
-use serde_json::json;
-use survey_model::{Interview, InterviewMeta, InterviewRecord, actor_from_uuid};
+use survey_model::{Interview, InterviewRecord, actor_from_uuid};
 use survey_protocol::DocPush;
 use sync_server::{AppState, Settings};
 use tower::ServiceExt;
 
 const COUNTRIES: [&str; 5] = ["CI", "SN", "CM", "ML", "BF"];
-const SEGMENTS: [&str; 4] = ["individual", "business", "mobile_money_user", "partner"];
-const CATS: [&str; 5] = [
-    "network_coverage",
-    "data_speed",
-    "billing",
-    "mobile_money",
-    "shop_service",
-];
 
 fn main() {
     let n: usize = std::env::args()
@@ -95,16 +86,13 @@ fn main() {
     // One real interview (Automerge document) for the interview page.
     let form = survey_model::mcmb_form().unwrap();
     let device = uuid::Uuid::new_v4();
-    let meta = InterviewMeta {
-        interview_id: uuid::Uuid::now_v7().to_string(),
-        form_id: form.id().into(),
-        form_version: form.version(),
-        campaign: "mcmb-2026".into(),
-        country: "CI".into(),
-        created_by: emp.id.clone(),
-        device_id: device.to_string(),
-        created_at: "2026-11-30T09:00:00Z".into(),
-    };
+    let meta = survey_model::sample::meta(
+        &form,
+        "CI",
+        &emp.id,
+        &device.to_string(),
+        "2026-11-30T09:00:00Z",
+    );
     let mut iv = Interview::create(&form, meta, actor_from_uuid(device)).unwrap();
     for (k, v) in answers(7) {
         iv.set_answer_json(&form, k, &v).unwrap();
@@ -207,42 +195,8 @@ fn main() {
     }
 }
 
-fn answers(i: usize) -> Vec<(&'static str, serde_json::Value)> {
-    let nps = (i * 7 % 11) as i64;
-    let mut a = vec![
-        ("consent", json!(true)),
-        ("segment", json!(SEGMENTS[i % 4])),
-        ("customer_name", json!("Awa Traoré")),
-        ("customer_phone", json!("+225 07 12 34 56 78")),
-        ("city", json!(format!("Ville {}", i % 97))),
-        ("area_type", json!("urban")),
-        (
-            "location",
-            json!({"lat": 5.3 + (i % 50) as f64 * 0.01, "lon": -4.0, "accuracy": 12.0}),
-        ),
-        ("services_used", json!(["mobile_voice", "mobile_money"])),
-        ("nps", json!(nps)),
-        (
-            "nps_reason",
-            json!("Le réseau coupe souvent le soir, mais le service client est aimable."),
-        ),
-        ("sat_network", json!(1 + (i % 5) as i64)),
-        ("sat_shop", json!(1 + ((i + 1) % 5) as i64)),
-        ("sat_call_centre", json!(1 + ((i + 2) % 5) as i64)),
-        ("sat_billing", json!(1 + ((i + 3) % 5) as i64)),
-        ("sat_mobile_money", json!(1 + ((i + 4) % 5) as i64)),
-        ("has_complaint", json!(if nps <= 6 { "yes" } else { "no" })),
-        (
-            "verbatim",
-            json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît."),
-        ),
-        ("verbatim_language", json!("fr")),
-        ("interview_date", json!("2026-11-30")),
-    ];
-    if nps <= 6 {
-        a.push(("complaint_categories", json!([CATS[i % 5]])));
-    }
-    a
+fn answers(i: usize) -> Vec<survey_model::sample::SampleAnswer> {
+    survey_model::sample::varied(i, (i * 7 % 11) as i64, &format!("Ville {}", i % 97))
 }
 
 /// Insert `n` projection rows (and 2,000 employees, 2,500 devices) in one transaction.

@@ -4,7 +4,7 @@
 use central_store::merge::{Caller, edit, push};
 use central_store::{NewUser, Role, User};
 use serde_json::json;
-use survey_model::{Interview, InterviewMeta, ReviewState, actor_from_uuid};
+use survey_model::{Interview, ReviewState, actor_from_uuid, sample};
 use survey_protocol::{DocPush, DocResult, DocStatus};
 
 use crate::AppState;
@@ -183,7 +183,7 @@ fn review_like_a_coordinator(
             )?;
         }
         if doc.project(None).answer_str("has_complaint") == Some("yes") {
-            let cause = ["network", "it", "operations", "organisation"][n % 4];
+            let cause = sample::ROOT_CAUSES[n % sample::ROOT_CAUSES.len()];
             doc.set_tag(&format!("root_cause:{cause}"), true)?;
         }
         Ok(())
@@ -199,64 +199,22 @@ fn demo_interview(
     n: usize,
 ) -> Result<Interview, ApiError> {
     let device = uuid::Uuid::new_v4();
-    let meta = InterviewMeta {
-        interview_id: uuid::Uuid::now_v7().to_string(),
-        form_id: form.id().into(),
-        form_version: form.version(),
-        campaign: "mcmb-2026".into(),
-        country: country.into(),
-        created_by: emp.id.clone(),
-        device_id: device.to_string(),
-        created_at: survey_model::now().0,
-    };
+    let created_at = survey_model::now().0;
+    let meta = sample::meta(form, country, &emp.id, &device.to_string(), &created_at);
     let err = |e: survey_model::ModelError| ApiError::Internal(e.to_string());
     let mut iv = Interview::create(form, meta, actor_from_uuid(device)).map_err(err)?;
     let nps = ((n * 7 + 3) % 11) as i64;
     let (lang, verbatim) = VERBATIMS[n % VERBATIMS.len()];
-    let segment = ["individual", "business", "mobile_money_user", "partner"][n % 4];
-    let complaint = survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor);
-    let answers = [
-        ("consent", json!(true)),
-        ("segment", json!(segment)),
-        ("city", json!(city)),
-        ("area_type", json!(["urban", "peri_urban", "rural"][n % 3])),
-        (
-            "location",
-            json!({"lat": 5.0 + (n % 50) as f64 * 0.1, "lon": -4.0 + (n % 30) as f64 * 0.1, "accuracy": 15.0}),
-        ),
-        ("services_used", json!(["mobile_voice", "mobile_money"])),
-        ("nps", json!(nps)),
+    let mut overrides = vec![
         ("nps_reason", json!(verbatim)),
-        ("sat_network", json!(1 + (n % 5) as i64)),
-        ("sat_shop", json!(1 + ((n + 2) % 5) as i64)),
-        ("sat_call_centre", json!(1 + ((n + 1) % 5) as i64)),
-        ("sat_billing", json!(1 + ((n + 3) % 5) as i64)),
-        ("has_complaint", json!(if complaint { "yes" } else { "no" })),
         ("verbatim", json!(verbatim)),
         ("verbatim_language", json!(lang)),
-        ("follow_up_requested", json!("no")),
-        ("interview_date", json!("2026-11-30")),
     ];
-    for (k, v) in answers {
-        iv.set_answer_json(form, k, &v).map_err(err)?;
+    if survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor) {
+        overrides.push(("complaint_detail", json!(verbatim)));
     }
-    if complaint {
-        let cat = [
-            "network_coverage",
-            "data_speed",
-            "billing",
-            "mobile_money",
-            "shop_service",
-        ][n % 5];
-        let cause = ["network", "it", "operations", "organisation"][n % 4];
-        iv.set_answer_json(form, "complaint_categories", &json!([cat]))
-            .map_err(err)?;
-        iv.set_answer_json(form, "complaint_root_cause", &json!([cause]))
-            .map_err(err)?;
-        iv.set_answer_json(form, "complaint_detail", &json!(verbatim))
-            .map_err(err)?;
-        iv.set_answer_json(form, "complaint_resolved", &json!("no"))
-            .map_err(err)?;
+    for (k, v) in sample::with(sample::varied(n, nps, city), &overrides) {
+        iv.set_answer_json(form, k, &v).map_err(err)?;
     }
     iv.submit(form).map_err(err)?;
     Ok(iv)

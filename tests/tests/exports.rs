@@ -20,15 +20,7 @@ const KEY: &str = "test-pseudonym-key-0123456789abcdef";
 
 /// One seeded interview: its overrides of [`complete_answers`].
 fn answers(nps: i64, extra: &[(&'static str, Value)]) -> Vec<(&'static str, Value)> {
-    let mut a = complete_answers(nps);
-    for (k, v) in extra {
-        if let Some(slot) = a.iter_mut().find(|(q, _)| q == k) {
-            slot.1 = v.clone();
-        } else {
-            a.push((k, v.clone()));
-        }
-    }
-    a
+    survey_model::sample::with(complete_answers(nps), extra)
 }
 
 async fn create(dev: &Device, answers: &[(&'static str, Value)]) -> uuid::Uuid {

@@ -77,15 +77,7 @@ async fn create(dev: &Device, answers: &[(&'static str, Value)]) -> uuid::Uuid {
 
 /// Complete answers with some overridden.
 fn answers(nps: i64, extra: &[(&'static str, Value)]) -> Vec<(&'static str, Value)> {
-    let mut a = complete_answers(nps);
-    for (k, v) in extra {
-        if let Some(slot) = a.iter_mut().find(|(q, _)| q == k) {
-            slot.1 = v.clone();
-        } else {
-            a.push((k, v.clone()));
-        }
-    }
-    a
+    survey_model::sample::with(complete_answers(nps), extra)
 }
 
 /// A server with one synced interview by an employee of CI; returns the

@@ -9,53 +9,8 @@ use device_store::{DeviceStore, Enrollment, ListFilter};
 use serde_json::json;
 use survey_model::{Form, Interview};
 
-fn answers(i: usize) -> Vec<(&'static str, serde_json::Value)> {
-    vec![
-        ("consent", json!(true)),
-        (
-            "segment",
-            json!(["individual", "business", "mobile_money_user", "partner"][i % 4]),
-        ),
-        ("customer_name", json!("Awa Traoré")),
-        ("customer_phone", json!("+225 07 12 34 56 78")),
-        ("city", json!(format!("Bouaké {}", i % 120))),
-        ("area_type", json!("urban")),
-        (
-            "location",
-            json!({"lat": 7.6899, "lon": -5.0318, "accuracy": 12.0}),
-        ),
-        ("customer_since_years", json!(6)),
-        ("services_used", json!(["mobile_voice", "mobile_money"])),
-        ("nps", json!((i % 11) as i64)),
-        (
-            "nps_reason",
-            json!("Le réseau coupe souvent le soir, mais le service client est aimable."),
-        ),
-        ("sat_network", json!(2)),
-        ("sat_shop", json!(4)),
-        ("sat_call_centre", json!(3)),
-        ("sat_billing", json!(4)),
-        ("sat_mobile_money", json!(5)),
-        ("has_complaint", json!("yes")),
-        (
-            "complaint_categories",
-            json!(["network_coverage", "data_speed"]),
-        ),
-        ("complaint_root_cause", json!(["network"])),
-        (
-            "complaint_detail",
-            json!("Pas de 4G dans le quartier depuis trois mois."),
-        ),
-        ("complaint_since", json!("2026-08-01")),
-        ("complaint_resolved", json!("no")),
-        (
-            "verbatim",
-            json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît."),
-        ),
-        ("verbatim_language", json!("fr")),
-        ("follow_up_requested", json!("no")),
-        ("interview_date", json!("2026-11-30")),
-    ]
+fn answers(i: usize) -> Vec<survey_model::sample::SampleAnswer> {
+    survey_model::sample::varied(i, (i % 11) as i64, &format!("Bouaké {}", i % 120))
 }
 
 fn enroll(store: &DeviceStore) -> Form {

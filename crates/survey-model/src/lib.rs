@@ -13,6 +13,7 @@ pub mod interview;
 pub mod nps;
 pub mod policy;
 mod reauthor;
+pub mod sample;
 pub mod validate;
 
 pub use answer::{Answer, AnswerError, Answers, GeoPoint};

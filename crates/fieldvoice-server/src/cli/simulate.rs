@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use device_store::DeviceStore;
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::Semaphore;
 
@@ -160,68 +159,8 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn answers(n: usize, city: &str) -> Vec<(&'static str, serde_json::Value)> {
-    let nps = (n * 7 % 11) as i64;
-    let complaint = survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor);
-    let mut v = vec![
-        ("consent", json!(true)),
-        (
-            "segment",
-            json!(["individual", "business", "mobile_money_user", "partner"][n % 4]),
-        ),
-        ("customer_name", json!(format!("Client {n}"))),
-        (
-            "customer_phone",
-            json!(format!(
-                "+225 07 {:02} {:02} {:02}",
-                n % 100,
-                n / 100 % 100,
-                n / 10000 % 100
-            )),
-        ),
-        ("city", json!(city)),
-        ("area_type", json!(["urban", "peri_urban", "rural"][n % 3])),
-        (
-            "location",
-            json!({"lat": 5.3 + (n % 100) as f64 * 0.01, "lon": -4.0 + (n % 77) as f64 * 0.01, "accuracy": 12.0}),
-        ),
-        ("customer_since_years", json!((n % 20) as i64)),
-        ("services_used", json!(["mobile_voice", "mobile_money"])),
-        ("nps", json!(nps)),
-        (
-            "nps_reason",
-            json!("Le réseau coupe souvent le soir, mais le service client est aimable."),
-        ),
-        ("sat_network", json!(1 + (n % 5) as i64)),
-        ("sat_shop", json!(1 + ((n + 1) % 5) as i64)),
-        ("sat_call_centre", json!(1 + ((n + 2) % 5) as i64)),
-        ("sat_billing", json!(1 + ((n + 3) % 5) as i64)),
-        ("sat_mobile_money", json!(1 + ((n + 4) % 5) as i64)),
-        ("has_complaint", json!(if complaint { "yes" } else { "no" })),
-        (
-            "verbatim",
-            json!("Améliorez la couverture réseau dans les quartiers nord, s'il vous plaît."),
-        ),
-        ("verbatim_language", json!("fr")),
-        ("follow_up_requested", json!("no")),
-        ("interview_date", json!("2026-11-30")),
-    ];
-    if complaint {
-        v.extend([
-            (
-                "complaint_categories",
-                json!(["network_coverage", "data_speed"]),
-            ),
-            ("complaint_root_cause", json!(["network"])),
-            (
-                "complaint_detail",
-                json!("Pas de 4G dans le quartier depuis trois mois."),
-            ),
-            ("complaint_since", json!("2026-08-01")),
-            ("complaint_resolved", json!("no")),
-        ]);
-    }
-    v
+fn answers(n: usize, city: &str) -> Vec<survey_model::sample::SampleAnswer> {
+    survey_model::sample::varied(n, (n * 7 % 11) as i64, city)
 }
 
 #[allow(clippy::too_many_lines)]
