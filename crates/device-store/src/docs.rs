@@ -2,11 +2,12 @@
 //! the recorded heads), save (one durable transaction per edit, compacting
 //! when chunks pile up) and the interview list.
 
+use automerge::ChangeHash;
 use rusqlite::{OptionalExtension, params};
 use survey_model::{Form, Interview, InterviewMeta, InterviewRecord};
 use uuid::Uuid;
 
-use crate::sync::set_dirty;
+use crate::sync::{same_heads, set_dirty};
 use crate::{
     COMPACT_AFTER_CHUNKS, DeviceStore, InterviewSummary, ListFilter, Result, StoreError,
     SyncStatus, decode_heads, encode_heads, now_ms,
@@ -29,6 +30,28 @@ impl DeviceStore {
         let mut iv = Interview::create(form, meta, self.actor())?;
         self.save(&mut iv, Some(form))?;
         Ok(iv)
+    }
+
+    /// Whether the stored document is exactly at `heads`, read from one
+    /// column without loading it: a caller keeping a copy of the document in
+    /// memory asks with its copy's heads whether the copy is still current
+    /// (a sync may have merged changes into the stored one since).
+    pub fn is_stored_at(&self, id: Uuid, heads: &[ChangeHash]) -> Result<bool> {
+        Ok(same_heads(&self.stored_heads(id)?, heads))
+    }
+
+    /// The heads recorded with the stored document.
+    pub(crate) fn stored_heads(&self, id: Uuid) -> Result<Vec<ChangeHash>> {
+        let heads: String = self
+            .conn
+            .query_row(
+                "SELECT heads FROM docs WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or(StoreError::NotFound(id))?;
+        decode_heads(&heads)
     }
 
     /// Load an interview: snapshot plus every chunk, with this device's actor.

@@ -50,14 +50,39 @@ impl DeviceStore {
     }
 
     /// Store a form definition (validated) so the device can use it offline.
+    /// A new form, or a new text for a stored one, advances
+    /// [`DeviceStore::forms_revision`] in the same transaction.
     pub fn put_form(&self, json: &str) -> Result<Form> {
         let form = Form::from_json(json)?;
-        self.conn.execute(
+        let tx = self.conn.unchecked_transaction()?;
+        let changed = tx.execute(
             "INSERT INTO forms(form_id, version, json) VALUES (?1, ?2, ?3)
-             ON CONFLICT(form_id, version) DO UPDATE SET json = excluded.json",
+             ON CONFLICT(form_id, version) DO UPDATE SET json = excluded.json
+             WHERE json <> excluded.json",
             params![form.id(), form.version(), json],
         )?;
+        if changed > 0 {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('forms_revision', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                [],
+            )?;
+        }
+        tx.commit()?;
         Ok(form)
+    }
+
+    /// A number that changes whenever a form is added or replaced: a caller
+    /// keeping parsed forms drops them when it differs from the one it saw.
+    pub fn forms_revision(&self) -> Result<u64> {
+        Ok(self
+            .get_meta("forms_revision")?
+            .map(|s| {
+                s.parse()
+                    .map_err(|_| StoreError::BadMeta("forms_revision".into()))
+            })
+            .transpose()?
+            .unwrap_or(0))
     }
 
     /// A form by id and version; `None` version means the newest.
@@ -91,5 +116,26 @@ impl DeviceStore {
             .prepare("SELECT form_id, version FROM forms ORDER BY form_id, version")?;
         let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use crate::DeviceStore;
+
+    #[test]
+    fn forms_revision_moves_only_when_a_form_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DeviceStore::open(&dir.path().join("s.sqlite3")).unwrap();
+        assert_eq!(store.forms_revision().unwrap(), 0);
+        let json = survey_model::BUILTIN_FORMS[0].1;
+        store.put_form(json).unwrap();
+        assert_eq!(store.forms_revision().unwrap(), 1);
+        store.put_form(json).unwrap();
+        assert_eq!(store.forms_revision().unwrap(), 1, "same text again");
+        store.put_form(&format!("{json}\n")).unwrap();
+        assert_eq!(store.forms_revision().unwrap(), 2, "new text, same version");
     }
 }

@@ -58,12 +58,16 @@ impl DeviceStore {
     /// Record that the server acknowledged `server_heads` for a document. The
     /// document stays dirty if it has local changes beyond them (edited during
     /// the sync).
+    /// When the acknowledged heads are the stored heads (the usual case) the
+    /// document is not loaded: one lookup of the recorded heads decides.
     pub fn mark_acknowledged(&mut self, id: Uuid, server_heads: &[ChangeHash]) -> Result<()> {
-        let mut iv = self.load(id)?;
         // Covered when the server heads include every local change. If the server
         // has changes this device has not received yet we cannot tell, so the
         // document stays dirty: resending is idempotent.
-        let covered = iv.has_all(server_heads) && iv.changes_since(server_heads).is_empty();
+        let covered = self.is_stored_at(id, server_heads)? || {
+            let mut iv = self.load(id)?;
+            iv.has_all(server_heads) && iv.changes_since(server_heads).is_empty()
+        };
         self.conn.execute(
             "INSERT INTO sync_state(doc_id, server_heads, dirty, last_synced_at)
              VALUES (?1, ?2, ?3, ?4)
@@ -203,4 +207,15 @@ pub(crate) fn set_dirty(conn: &Connection, key: &str) -> Result<()> {
         [key],
     )?;
     Ok(())
+}
+
+/// Whether two lists name the same set of change hashes.
+pub(crate) fn same_heads(a: &[ChangeHash], b: &[ChangeHash]) -> bool {
+    let sorted = |h: &[ChangeHash]| {
+        let mut v = h.to_vec();
+        v.sort();
+        v.dedup();
+        v
+    };
+    sorted(a) == sorted(b)
 }
