@@ -12,10 +12,7 @@ use survey_model::{Form, Interview};
 fn answers(i: usize) -> Vec<(&'static str, serde_json::Value)> {
     vec![
         ("consent", json!(true)),
-        (
-            "segment",
-            json!(["individual", "business", "mobile_money_user", "partner"][i % 4]),
-        ),
+        ("segment", json!(survey_model::mcmb::SEGMENTS[i % 4])),
         ("customer_name", json!("Awa Traoré")),
         ("customer_phone", json!("+225 07 12 34 56 78")),
         ("city", json!(format!("Bouaké {}", i % 120))),
