@@ -21,7 +21,7 @@ fn answer(i: usize) -> (&'static str, Value) {
         0 => ("consent", json!(true)),
         1 => ("nps", json!((i % 11) as i64)),
         2 => ("city", json!(format!("Bouaké {i}"))),
-        3 => ("segment", json!(["individual", "business"][i % 2])),
+        3 => ("segment", json!(survey_model::mcmb::SEGMENTS[i % 2])),
         _ => ("verbatim", json!(format!("Le réseau coupe le soir ({i})."))),
     }
 }
