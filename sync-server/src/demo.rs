@@ -183,7 +183,7 @@ fn review_like_a_coordinator(
             )?;
         }
         if doc.project(None).answer_str("has_complaint") == Some("yes") {
-            let cause = sample::ROOT_CAUSES[n % sample::ROOT_CAUSES.len()];
+            let cause = sample::KNOWN_ROOT_CAUSES[n % sample::KNOWN_ROOT_CAUSES.len()];
             doc.set_tag(&format!("root_cause:{cause}"), true)?;
         }
         Ok(())

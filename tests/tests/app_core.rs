@@ -376,3 +376,49 @@ async fn interview_lifecycle_through_the_app_commands() {
     assert!(srv.state.store.interview(id2).unwrap().is_some());
     assert_eq!(app.status().await.unwrap().total, 2);
 }
+
+/// The app keeps the open interview in memory between answers; a sync that
+/// merges the coordinator's comment into it between two answers is not lost:
+/// the next answer builds on the merged document, and both reach the server.
+#[tokio::test]
+async fn a_comment_synced_between_two_answers_is_kept() {
+    let srv = TestServer::start().await;
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    let (_, coord) = srv.token_for("coord", Role::Coordinator, "CI");
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path());
+    app.enroll(&srv.url, &code).await.unwrap();
+    let v = app.new_interview(None, "en".into()).await.unwrap();
+    let id: uuid::Uuid = v.interview_id.parse().unwrap();
+    app.set_answer(id, "consent".into(), json!(true), "en".into())
+        .await
+        .unwrap();
+    app.sync_now().await.unwrap();
+
+    let path = format!("/api/v1/interviews/{id}/comments");
+    let text = "Quel quartier ?";
+    assert_eq!(
+        api(&srv.url, &coord, &path, json!({"text": text})).await.0,
+        200
+    );
+    app.sync_now().await.unwrap();
+
+    let v = app
+        .set_answer(id, "city".into(), json!("Bouaké"), "en".into())
+        .await
+        .unwrap();
+    assert_eq!(v.comments.len(), 1, "the merged comment is in the view");
+    assert_eq!(v.comments[0].text, text);
+    assert_eq!(question(&v, "consent").value, json!(true));
+    app.sync_now().await.unwrap();
+    let rec = srv.state.store.interview(id).unwrap().unwrap();
+    assert_eq!(rec.comment_count, 1);
+    assert_eq!(rec.answers["city"], json!("Bouaké"));
+    assert_eq!(rec.answers["consent"], json!(true));
+
+    drop(app);
+    let app = open(dir.path());
+    let v = app.form_view(id, "en".into()).await.unwrap();
+    assert_eq!(v.comments.len(), 1);
+    assert_eq!(question(&v, "city").value, json!("Bouaké"));
+}

@@ -16,13 +16,13 @@ use fieldvoice_tests::dashboard::{
 };
 use fieldvoice_tests::server::TestServer;
 use serde_json::{Value, json};
+use survey_model::ReviewState;
 use survey_model::{Interview, actor_from_uuid};
 use survey_protocol::{Compression, DocPush, DocStatus, SyncRequest, SyncResponse};
 use sync_server::Settings;
 use uuid::Uuid;
 
 const PW: &str = "correct horse battery";
-const REVIEW_STATES: [&str; 4] = ["received", "has_issues", "approved", "rejected"];
 
 /// The kinds of caller, in the column order of [`TABLE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -645,7 +645,7 @@ async fn prepare(
             let id = w.target_interview(t);
             let action = path.rsplit('/').next().unwrap();
             let body = match action {
-                "review" => json!({"state": REVIEW_STATES[n % 4]}),
+                "review" => json!({"state": ReviewState::ALL[n % 4].as_str()}),
                 "comments" => json!({"text": format!("Rappeler le client ({n})")}),
                 _ => json!({"tag": format!("theme:case-{n}")}),
             };
@@ -677,7 +677,7 @@ async fn prepare(
             let id = w.target_interview(t);
             let action = path.rsplit('/').next().unwrap();
             let (field, value) = match action {
-                "review" => ("state", REVIEW_STATES[n % 4].to_owned()),
+                "review" => ("state", ReviewState::ALL[n % 4].as_str().to_owned()),
                 "comment" => ("text", format!("Vu au tableau de bord ({n})")),
                 _ => ("tag", format!("dash:case-{n}")),
             };

@@ -29,6 +29,7 @@ struct World {
 
 fn answers(i: usize, city: &str) -> Vec<(&'static str, Value)> {
     let nps = (i * 3 % 11) as i64;
+    let detractor = survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor);
     let segment = ["individual", "business", "partner"][i % 3];
     let mut a = vec![
         ("consent", json!(true)),
@@ -37,10 +38,10 @@ fn answers(i: usize, city: &str) -> Vec<(&'static str, Value)> {
         ("nps", json!(nps)),
         ("sat_network", json!(1 + (i % 5) as i64)),
         ("sat_billing", json!(1 + ((i + 2) % 5) as i64)),
-        ("has_complaint", json!(if nps <= 6 { "yes" } else { "no" })),
+        ("has_complaint", json!(if detractor { "yes" } else { "no" })),
         ("verbatim", json!(format!("verbatim number {i}"))),
     ];
-    if nps <= 6 {
+    if detractor {
         let cat = ["billing", "data_speed", "network_coverage"][i % 3];
         a.push(("complaint_categories", json!([cat])));
     }

@@ -6,12 +6,18 @@
 //! the device store before returning, submitting and reopening, and running
 //! sync (manual or automatic, with backoff) while keeping its progress.
 //!
+//! Between commands it keeps the parsed forms and the open interview in
+//! memory (`session`); the store stays the truth: the copy is used only while
+//! the stored heads are the copy's, and every change is saved before the
+//! command returns.
+//!
 //! The Tauri shell (`app-ui/src-tauri`) is a thin layer of commands over
 //! [`App`]. This crate must not depend on Tauri or a webview, read the
 //! environment or configuration files, or log answers, names or tokens.
 
 pub mod autosync;
 pub mod link;
+mod session;
 pub mod view;
 
 use std::path::Path;
@@ -20,13 +26,15 @@ use std::time::Duration;
 
 use device_store::{DeviceStore, InterviewSummary, ListFilter, StoreError, SyncStatus};
 use serde::{Deserialize, Serialize};
-use survey_model::{Form, ModelError};
+use survey_model::{Form, Interview, ModelError};
 use sync_client::{SyncError, SyncOptions};
 use uuid::Uuid;
 
 pub use autosync::AutoSync;
 pub use link::{EnrollTarget, normalize_server_url, parse_enroll_input};
 pub use view::{FormView, direction, form_view};
+
+use session::Session;
 
 /// File name of the device store inside the app data directory.
 pub const STORE_FILE: &str = "fieldvoice-device.sqlite3";
@@ -189,6 +197,8 @@ pub struct SubmitOutcome {
 #[derive(Debug)]
 pub struct App {
     store: Arc<Mutex<DeviceStore>>,
+    /// Parsed forms and the open interview, locked only while holding `store`.
+    session: Arc<Mutex<Session>>,
     http: reqwest::Client,
     device_label: String,
     sync_lock: tokio::sync::Mutex<()>,
@@ -210,6 +220,7 @@ impl App {
         let store = DeviceStore::open(&data_dir.join(STORE_FILE))?;
         Ok(App {
             store: Arc::new(Mutex::new(store)),
+            session: Arc::default(),
             http: sync_client::http_client()?,
             device_label: device_label.to_owned(),
             sync_lock: tokio::sync::Mutex::new(()),
@@ -240,8 +251,31 @@ impl App {
         .map_err(|e| AppError::Join(e.to_string()))?
     }
 
+    /// Run `f` with the store and the session (parsed forms, open interview).
+    async fn with_session<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut DeviceStore, &mut Session) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let session = self.session.clone();
+        self.with_store(move |s| {
+            let mut session = session.lock().unwrap_or_else(PoisonError::into_inner);
+            f(s, &mut session)
+        })
+        .await
+    }
+
     fn progress(&self) -> std::sync::MutexGuard<'_, SyncProgress> {
         self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Run `f` on interview `id` with its form (see [`on_interview`]).
+    async fn with_interview<T: Send + 'static>(
+        &self,
+        id: Uuid,
+        f: impl FnOnce(&mut DeviceStore, &Form, &mut Interview) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.with_session(move |s, session| on_interview(s, session, id, f))
+            .await
     }
 
     /// Enrollment, pending work and sync progress.
@@ -305,22 +339,18 @@ impl App {
 
     /// The employee's interviews, newest first.
     pub async fn list(&self, q: ListQuery) -> Result<Vec<ListItem>> {
-        self.with_store(move |s| {
+        self.with_session(move |s, session| {
             let rows = s.list(&ListFilter {
                 text: q.text.clone(),
                 ..ListFilter::default()
             })?;
-            let mut forms: std::collections::HashMap<(String, u32), Option<Form>> =
-                std::collections::HashMap::new();
             let mut out = Vec::with_capacity(rows.len());
             for summary in rows {
                 let state = UiState::of(&summary);
                 if q.state.is_some_and(|st| st != state) {
                     continue;
                 }
-                let form = forms
-                    .entry((summary.form_id.clone(), summary.form_version))
-                    .or_insert_with(|| s.form(&summary.form_id, Some(summary.form_version)).ok());
+                let form = session.form(s, &summary.form_id, summary.form_version).ok();
                 let segment_label = summary.segment.as_deref().and_then(|v| {
                     let form = form.as_ref()?;
                     let def = form.def();
@@ -345,32 +375,24 @@ impl App {
 
     /// Start an interview on `form_id` (default: the newest form on the device).
     pub async fn new_interview(&self, form_id: Option<String>, lang: String) -> Result<FormView> {
-        self.with_store(move |s| {
+        self.with_session(move |s, session| {
             if s.enrollment()?.is_none() {
                 return Err(AppError::NotEnrolled);
             }
-            let form = match form_id {
-                Some(id) => s.form(&id, None)?,
-                None => {
-                    let (id, _) = s.forms()?.into_iter().next().ok_or(AppError::NoForm)?;
-                    s.form(&id, None)?
-                }
-            };
+            let form = session.newest_form(s, form_id)?;
             let iv = s.create_interview(&form)?;
             tracing::info!(interview = %iv.id(), "interview started");
-            Ok(form_view(&form, &iv, &lang))
+            let view = form_view(&form, &iv, &lang);
+            session.keep(iv);
+            Ok(view)
         })
         .await
     }
 
     /// The view of one interview in `lang`.
     pub async fn form_view(&self, id: Uuid, lang: String) -> Result<FormView> {
-        self.with_store(move |s| {
-            let iv = s.load(id)?;
-            let form = form_of(s, &iv)?;
-            Ok(form_view(&form, &iv, &lang))
-        })
-        .await
+        self.with_interview(id, move |_, form, iv| Ok(form_view(form, iv, &lang)))
+            .await
     }
 
     /// Set (or clear, with null) one answer; durable when this returns.
@@ -381,34 +403,30 @@ impl App {
         value: serde_json::Value,
         lang: String,
     ) -> Result<FormView> {
-        self.with_store(move |s| {
-            let mut iv = s.load(id)?;
+        self.with_interview(id, move |s, form, iv| {
             if iv.status() == "submitted" {
                 return Err(AppError::Submitted);
             }
-            let form = form_of(s, &iv)?;
-            iv.set_answer_json(&form, &question, &value)?;
-            s.save(&mut iv, Some(&form))?;
-            Ok(form_view(&form, &iv, &lang))
+            iv.set_answer_json(form, &question, &value)?;
+            s.save(iv, Some(form))?;
+            Ok(form_view(form, iv, &lang))
         })
         .await
     }
 
     /// Submit when nothing blocks it; otherwise return the problems.
     pub async fn submit(&self, id: Uuid, lang: String) -> Result<SubmitOutcome> {
-        self.with_store(move |s| {
-            let mut iv = s.load(id)?;
-            let form = form_of(s, &iv)?;
-            let eval = iv.submit(&form)?;
+        self.with_interview(id, move |s, form, iv| {
+            let eval = iv.submit(form)?;
             let submitted = eval.is_complete();
             if submitted {
-                s.save(&mut iv, Some(&form))?;
+                s.save(iv, Some(form))?;
                 s.set_sync_error(id, None)?;
                 tracing::info!(interview = %id, "interview submitted");
             }
             Ok(SubmitOutcome {
                 submitted,
-                view: form_view(&form, &iv, &lang),
+                view: form_view(form, iv, &lang),
             })
         })
         .await
@@ -416,12 +434,10 @@ impl App {
 
     /// Return a submitted interview to draft so it can be fixed.
     pub async fn reopen(&self, id: Uuid, lang: String) -> Result<FormView> {
-        self.with_store(move |s| {
-            let mut iv = s.load(id)?;
-            let form = form_of(s, &iv)?;
+        self.with_interview(id, move |s, form, iv| {
             iv.reopen()?;
-            s.save(&mut iv, Some(&form))?;
-            Ok(form_view(&form, &iv, &lang))
+            s.save(iv, Some(form))?;
+            Ok(form_view(form, iv, &lang))
         })
         .await
     }
@@ -437,13 +453,13 @@ impl App {
                 "the comment is longer than 2000 characters".into(),
             ));
         }
-        self.with_store(move |s| {
+        self.with_session(move |s, session| {
             let who = s.enrollment()?.ok_or(AppError::NotEnrolled)?;
-            let mut iv = s.load(id)?;
-            let form = form_of(s, &iv)?;
-            iv.add_comment(&who.user_id, &who.user_name, "employee", &text)?;
-            s.save(&mut iv, Some(&form))?;
-            Ok(form_view(&form, &iv, &lang))
+            on_interview(s, session, id, |s, form, iv| {
+                iv.add_comment(&who.user_id, &who.user_name, "employee", &text)?;
+                s.save(iv, Some(form))?;
+                Ok(form_view(form, iv, &lang))
+            })
         })
         .await
     }
@@ -510,7 +526,19 @@ fn sync_error_code(e: &SyncError) -> &'static str {
     }
 }
 
-fn form_of(s: &DeviceStore, iv: &survey_model::Interview) -> Result<Form> {
-    let m = iv.meta();
-    Ok(s.form(&m.form_id, Some(m.form_version))?)
+/// Run `f` on interview `id` (the session's open copy while the store is
+/// still at it) with its form. The interview stays open when `f` succeeds;
+/// when it fails, the copy is dropped (it may hold changes not on disk) and
+/// the next command loads the stored one.
+fn on_interview<T>(
+    s: &mut DeviceStore,
+    session: &mut Session,
+    id: Uuid,
+    f: impl FnOnce(&mut DeviceStore, &Form, &mut Interview) -> Result<T>,
+) -> Result<T> {
+    let mut iv = session.take(s, id)?;
+    let form = session.form_of(s, &iv)?;
+    let out = f(s, &form, &mut iv)?;
+    session.keep(iv);
+    Ok(out)
 }

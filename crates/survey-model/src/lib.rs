@@ -2,7 +2,9 @@
 //! structural checks), the interview document (one Automerge document per
 //! interview, with every container created in its first change), typed answers,
 //! skip logic and constraint evaluation returned as diagnostics, and the flat
-//! projection used by stores and exports.
+//! projection used by stores and exports, the NPS banding ([`nps`]) and the
+//! built-in form's domain names other crates use ([`mcmb`]: touchpoints,
+//! segments, complaint categories and root causes).
 //!
 //! It must not do I/O: no files, no network, no database, no environment. Callers
 //! hand it bytes and get bytes back; storage and transport live in other crates.
@@ -10,6 +12,7 @@
 pub mod answer;
 pub mod form;
 pub mod interview;
+pub mod mcmb;
 pub mod nps;
 pub mod policy;
 mod reauthor;

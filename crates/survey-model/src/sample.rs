@@ -5,20 +5,13 @@
 
 use serde_json::{Value, json};
 
+use crate::mcmb::{COMPLAINT_CATEGORIES, ROOT_CAUSES, SEGMENTS};
 use crate::{Form, InterviewMeta};
 
-/// Customer segments of the MCMB form, in form order.
-pub const SEGMENTS: [&str; 4] = ["individual", "business", "mobile_money_user", "partner"];
-/// Complaint categories the samples cycle through.
-pub const COMPLAINT_CATEGORIES: [&str; 5] = [
-    "network_coverage",
-    "data_speed",
-    "billing",
-    "mobile_money",
-    "shop_service",
-];
-/// Root causes of complaints (the MCMB form's `complaint_root_cause` options).
-pub const ROOT_CAUSES: [&str; 4] = ["network", "it", "operations", "organisation"];
+/// The root causes samples use: the four known ones (not `unknown`).
+pub const KNOWN_ROOT_CAUSES: &[&str] = ROOT_CAUSES.split_at(4).0;
+/// The complaint categories samples use (not `other`).
+const SAMPLE_CATEGORIES: &[&str] = COMPLAINT_CATEGORIES.split_at(9).0;
 
 /// One answer: question name and JSON value.
 pub type SampleAnswer = (&'static str, Value);
@@ -120,11 +113,11 @@ pub fn varied(n: usize, nps: i64, city: &str) -> Vec<SampleAnswer> {
         v.extend([
             (
                 "complaint_categories",
-                json!([COMPLAINT_CATEGORIES[n % COMPLAINT_CATEGORIES.len()]]),
+                json!([SAMPLE_CATEGORIES[n % SAMPLE_CATEGORIES.len()]]),
             ),
             (
                 "complaint_root_cause",
-                json!([ROOT_CAUSES[n % ROOT_CAUSES.len()]]),
+                json!([KNOWN_ROOT_CAUSES[n % KNOWN_ROOT_CAUSES.len()]]),
             ),
             (
                 "complaint_detail",

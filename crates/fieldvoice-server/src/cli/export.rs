@@ -337,16 +337,9 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
     conn.execute("DELETE FROM interviews", [])?;
     let pb = progress_bar(n, "fill store");
     let countries = ["CI", "SN", "CM", "ML", "BF", "MA", "CD", "GN"];
-    let segments = ["individual", "business", "mobile_money_user", "partner"];
+    let segments = survey_model::mcmb::SEGMENTS;
     let areas = ["urban", "peri_urban", "rural"];
-    let cats = [
-        "network_coverage",
-        "data_speed",
-        "call_quality",
-        "billing",
-        "pricing",
-        "mobile_money",
-    ];
+    let cats = &survey_model::mcmb::COMPLAINT_CATEGORIES[..6];
     let verbatims = [
         (
             "fr",

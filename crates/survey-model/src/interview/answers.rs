@@ -1,0 +1,232 @@
+//! Answers in the document: setting them (one change each, touching only what
+//! changes so concurrent edits merge), reading them typed by the form, and
+//! the scalar answers peers set concurrently to different values.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::{Interview, ModelError, commit};
+use crate::answer::{Answer, AnswerError, Answers, GeoPoint};
+use crate::form::{Form, QuestionType};
+
+/// A scalar answer set concurrently to different values by different peers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conflict {
+    pub question: String,
+    /// Every competing value; the first is the one shown as the answer.
+    pub values: Vec<Json>,
+}
+
+impl Interview {
+    /// Set (or clear, with `null`) one answer from its JSON form, as one change.
+    pub fn set_answer_json(&mut self, form: &Form, name: &str, v: &Json) -> Result<(), ModelError> {
+        let q = form
+            .question(name)
+            .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        let a = Answer::from_json(q, v)?;
+        self.set_answer(form, name, a.as_ref())
+    }
+
+    /// Set (or clear) one typed answer, as one change.
+    pub fn set_answer(
+        &mut self,
+        form: &Form,
+        name: &str,
+        a: Option<&Answer>,
+    ) -> Result<(), ModelError> {
+        self.check_form(form)?;
+        let q = form
+            .question(name)
+            .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        let wrong = |expected: &'static str| AnswerError::WrongType {
+            question: name.to_owned(),
+            expected,
+            got: a.map_or("null".into(), |a| a.to_json().to_string()),
+        };
+        let doc = &mut self.doc;
+        let ans = &self.answers;
+        match q.kind {
+            QuestionType::Note => return Err(AnswerError::NoAnswer(name.to_owned()).into()),
+            QuestionType::Text => {
+                let text = match a {
+                    None => "",
+                    Some(Answer::Text(s)) => s.as_str(),
+                    Some(_) => return Err(wrong("text").into()),
+                };
+                let obj = container(doc, ans, name, ObjType::Text)?;
+                if doc.text(&obj)? != text {
+                    doc.update_text(&obj, text)?;
+                }
+            }
+            QuestionType::MultiChoice => {
+                let empty = std::collections::BTreeSet::new();
+                let set = match a {
+                    None => &empty,
+                    Some(Answer::Choices(s)) => s,
+                    Some(_) => return Err(wrong("a list of options").into()),
+                };
+                let obj = container(doc, ans, name, ObjType::Map)?;
+                // Touch only options that change, so concurrent edits of other
+                // options merge.
+                let current: Vec<String> = doc.keys(&obj).collect();
+                for k in current {
+                    let on = matches!(doc.get(&obj, k.as_str())?, Some((Value::Scalar(s), _)) if s.as_bool() == Some(true));
+                    if on && !set.contains(&k) {
+                        doc.put(&obj, k.as_str(), false)?;
+                    }
+                }
+                for k in set {
+                    let on = matches!(doc.get(&obj, k.as_str())?, Some((Value::Scalar(s), _)) if s.as_bool() == Some(true));
+                    if !on {
+                        doc.put(&obj, k.as_str(), true)?;
+                    }
+                }
+            }
+            _ => {
+                let scalar = match a {
+                    None => None,
+                    Some(a) => Some(to_scalar(q.kind, a).ok_or_else(|| wrong(kind_name(q.kind)))?),
+                };
+                match scalar {
+                    None => {
+                        if doc.get(ans, name)?.is_some() {
+                            doc.delete(ans, name)?;
+                        }
+                    }
+                    Some(s) => {
+                        let same = matches!(doc.get(ans, name)?, Some((Value::Scalar(cur), _)) if *cur == s)
+                            && doc.get_all(ans, name)?.len() == 1;
+                        if !same {
+                            doc.put(ans, name, s)?;
+                        }
+                    }
+                }
+            }
+        }
+        commit(doc);
+        Ok(())
+    }
+
+    /// Read every answer, typed by the form. Values that do not fit their
+    /// question's type are skipped here (and flagged by [`Interview::project`]).
+    pub fn answers(&self, form: &Form) -> Answers {
+        let mut out = Answers::new();
+        for q in form.questions() {
+            if let Some(a) = self.read_answer(q.kind, &q.name) {
+                out.insert(q.name.clone(), a);
+            }
+        }
+        out
+    }
+
+    pub(super) fn read_answer(&self, kind: QuestionType, name: &str) -> Option<Answer> {
+        let (v, obj) = self.doc.get(&self.answers, name).ok()??;
+        match (kind, v) {
+            (QuestionType::Text, Value::Object(ObjType::Text)) => {
+                let s = self.doc.text(&obj).ok()?;
+                (!s.is_empty()).then_some(Answer::Text(s))
+            }
+            (QuestionType::MultiChoice, Value::Object(ObjType::Map)) => {
+                let set: std::collections::BTreeSet<String> = self.keys_set_true(&obj).collect();
+                (!set.is_empty()).then_some(Answer::Choices(set))
+            }
+            (kind, Value::Scalar(s)) => from_scalar(kind, &s),
+            _ => None,
+        }
+    }
+
+    /// Scalar answers that were set concurrently to different values.
+    pub fn conflicts(&self) -> Vec<Conflict> {
+        let mut out = Vec::new();
+        for key in self.doc.keys(&self.answers) {
+            let Ok(all) = self.doc.get_all(&self.answers, key.as_str()) else {
+                continue;
+            };
+            if all.len() > 1 {
+                let values = all
+                    .iter()
+                    .rev()
+                    .map(|(v, _)| match v {
+                        Value::Scalar(s) => scalar_json(s),
+                        Value::Object(t) => Json::String(format!("<{t:?}>")),
+                    })
+                    .collect();
+                out.push(Conflict {
+                    question: key,
+                    values,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The container for `name`, which the first change created. A document made
+/// by an older form version may lack it: then it is created now (safe, since
+/// only its creator edits answers before the first sync of a new question).
+fn container(
+    doc: &mut AutoCommit,
+    ans: &ObjId,
+    name: &str,
+    ty: ObjType,
+) -> Result<ObjId, ModelError> {
+    match doc.get(ans, name)? {
+        Some((Value::Object(t), id)) if t == ty => Ok(id),
+        Some(_) => Err(ModelError::Malformed(format!(
+            "answer `{name}` is not a {ty:?} container"
+        ))),
+        None => Ok(doc.put_object(ans, name, ty)?),
+    }
+}
+
+fn kind_name(k: QuestionType) -> &'static str {
+    match k {
+        QuestionType::Consent => "true/false",
+        QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => "a whole number",
+        QuestionType::SingleChoice => "an option value",
+        QuestionType::Date => "a YYYY-MM-DD date",
+        QuestionType::Geopoint => "a GPS point",
+        _ => "a value",
+    }
+}
+
+fn to_scalar(kind: QuestionType, a: &Answer) -> Option<ScalarValue> {
+    Some(match (kind, a) {
+        (QuestionType::Consent, Answer::Bool(b)) => ScalarValue::Boolean(*b),
+        (QuestionType::Integer | QuestionType::Nps | QuestionType::Rating, Answer::Int(i)) => {
+            ScalarValue::Int(*i)
+        }
+        (QuestionType::SingleChoice, Answer::Choice(s)) | (QuestionType::Date, Answer::Date(s)) => {
+            ScalarValue::Str(s.as_str().into())
+        }
+        (QuestionType::Geopoint, Answer::Geo(p)) => ScalarValue::Str(p.encode().into()),
+        _ => return None,
+    })
+}
+
+fn from_scalar(kind: QuestionType, s: &ScalarValue) -> Option<Answer> {
+    match (kind, s) {
+        (QuestionType::Consent, ScalarValue::Boolean(b)) => Some(Answer::Bool(*b)),
+        (QuestionType::Integer | QuestionType::Nps | QuestionType::Rating, ScalarValue::Int(i)) => {
+            Some(Answer::Int(*i))
+        }
+        (QuestionType::SingleChoice, ScalarValue::Str(v)) => Some(Answer::Choice(v.to_string())),
+        (QuestionType::Date, ScalarValue::Str(v)) => Some(Answer::Date(v.to_string())),
+        (QuestionType::Geopoint, ScalarValue::Str(v)) => GeoPoint::decode(v).map(Answer::Geo),
+        _ => None,
+    }
+}
+
+pub(super) fn scalar_json(s: &ScalarValue) -> Json {
+    match s {
+        ScalarValue::Str(v) => Json::String(v.to_string()),
+        ScalarValue::Int(i) => Json::from(*i),
+        ScalarValue::Uint(u) => Json::from(*u),
+        ScalarValue::F64(f) => Json::from(*f),
+        ScalarValue::Boolean(b) => Json::Bool(*b),
+        ScalarValue::Timestamp(t) => Json::from(*t),
+        _ => Json::Null,
+    }
+}

@@ -1,0 +1,171 @@
+//! Workflow state in the document: draft / submitted, the coordinator's
+//! review, comments and tags.
+
+use automerge::transaction::Transactable;
+use automerge::{ObjType, ROOT, ReadDoc, Value};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Interview, ModelError, commit, now};
+use crate::form::Form;
+use crate::validate::Evaluation;
+
+/// Review states a coordinator can set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    Received,
+    HasIssues,
+    Approved,
+    Rejected,
+}
+
+impl ReviewState {
+    pub const ALL: [ReviewState; 4] = [
+        ReviewState::Received,
+        ReviewState::HasIssues,
+        ReviewState::Approved,
+        ReviewState::Rejected,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Received => "received",
+            ReviewState::HasIssues => "has_issues",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ReviewState> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+}
+
+/// A coordinator's (or employee's) comment on an interview.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    pub id: String,
+    /// The author's user id (empty on comments written before it existed).
+    #[serde(default)]
+    pub author_id: String,
+    /// The author's name, as shown.
+    pub author: String,
+    pub role: String,
+    pub at: String,
+    pub text: String,
+}
+
+impl Interview {
+    /// "draft" or "submitted".
+    pub fn status(&self) -> String {
+        self.str_at(&ROOT, "status")
+            .unwrap_or_else(|| "draft".into())
+    }
+
+    /// Mark as submitted when nothing blocks it; returns the evaluation either way.
+    pub fn submit(&mut self, form: &Form) -> Result<Evaluation, ModelError> {
+        self.check_form(form)?;
+        let eval = form.evaluate(&self.answers(form));
+        if !eval.is_complete() {
+            return Ok(eval);
+        }
+        let (at, _) = now();
+        self.doc.put(ROOT, "status", "submitted")?;
+        self.doc.put(ROOT, "submitted_at", at)?;
+        commit(&mut self.doc);
+        Ok(eval)
+    }
+
+    /// Return a submitted interview to draft (to fix it after review).
+    pub fn reopen(&mut self) -> Result<(), ModelError> {
+        if self.status() != "draft" {
+            self.doc.put(ROOT, "status", "draft")?;
+            commit(&mut self.doc);
+        }
+        Ok(())
+    }
+
+    pub fn review_state(&self) -> Option<ReviewState> {
+        self.str_at(&self.review, "state")
+            .and_then(|s| ReviewState::parse(&s))
+    }
+
+    /// Set the review state (coordinator action), as one change.
+    pub fn set_review(&mut self, state: ReviewState, by: &str) -> Result<(), ModelError> {
+        let (at, _) = now();
+        self.doc.put(&self.review, "state", state.as_str())?;
+        self.doc.put(&self.review, "by", by)?;
+        self.doc.put(&self.review, "at", at)?;
+        commit(&mut self.doc);
+        Ok(())
+    }
+
+    /// Append a comment by user `author_id` (shown as `author`, with `role`),
+    /// as one change. Returns its id.
+    pub fn add_comment(
+        &mut self,
+        author_id: &str,
+        author: &str,
+        role: &str,
+        text: &str,
+    ) -> Result<String, ModelError> {
+        let (at, _) = now();
+        let c = Comment {
+            id: Uuid::now_v7().to_string(),
+            author_id: author_id.to_owned(),
+            author: author.to_owned(),
+            role: role.to_owned(),
+            at,
+            text: text.to_owned(),
+        };
+        let idx = self.doc.length(&self.comments);
+        let obj = self.doc.insert_object(&self.comments, idx, ObjType::Map)?;
+        for (k, v) in [
+            ("id", &c.id),
+            ("author_id", &c.author_id),
+            ("author", &c.author),
+            ("role", &c.role),
+            ("at", &c.at),
+            ("text", &c.text),
+        ] {
+            self.doc.put(&obj, k, v.as_str())?;
+        }
+        commit(&mut self.doc);
+        Ok(c.id)
+    }
+
+    /// Every comment, in list order, each once: a comment re-made by a
+    /// device that re-authored its changes (same comment id) is shown once. A
+    /// missing field reads as empty.
+    pub fn comments(&self) -> Vec<Comment> {
+        let len = self.doc.length(&self.comments);
+        let mut seen = std::collections::HashSet::new();
+        (0..len)
+            .filter_map(|i| match self.doc.get(&self.comments, i).ok()?? {
+                (Value::Object(ObjType::Map), obj) => {
+                    let f = |k: &str| self.str_at(&obj, k).unwrap_or_default();
+                    Some(Comment {
+                        id: f("id"),
+                        author_id: f("author_id"),
+                        author: f("author"),
+                        role: f("role"),
+                        at: f("at"),
+                        text: f("text"),
+                    })
+                }
+                _ => None,
+            })
+            .filter(|c: &Comment| c.id.is_empty() || seen.insert(c.id.clone()))
+            .collect()
+    }
+
+    /// Add or remove a theme / root-cause tag, as one change.
+    pub fn set_tag(&mut self, tag: &str, on: bool) -> Result<(), ModelError> {
+        self.doc.put(&self.tags, tag, on)?;
+        commit(&mut self.doc);
+        Ok(())
+    }
+
+    pub fn tags(&self) -> Vec<String> {
+        self.keys_set_true(&self.tags).collect()
+    }
+}
