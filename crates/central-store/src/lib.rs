@@ -12,13 +12,13 @@
 //! what beyond the ownership checks of a push: authorisation lives in the
 //! sync-server's single policy function.
 
+#[macro_use]
+mod backend;
 pub mod dashboard;
 pub mod merge;
-mod pg_dashboard;
 pub mod postgres;
 pub mod reproject;
 pub mod sqlite;
-mod sqlite_dashboard;
 pub mod transfer;
 
 use serde::{Deserialize, Serialize};

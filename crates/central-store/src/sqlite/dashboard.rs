@@ -4,31 +4,15 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use survey_model::InterviewRecord;
+use rusqlite::Connection;
 
+use super::SqliteStore;
+use super::interviews::interview_where;
 use crate::dashboard::{
-    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Session, Tally, complaint_key,
-    queue_conditions, queue_page_sql, sats_of, tally_nps_conditions,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Tally, queue_conditions,
+    queue_page_sql, tally_nps_conditions,
 };
-use crate::sqlite::{USER_COLS, user_from_row};
-use crate::{Hash, Result, User};
-
-/// Fill the dashboard columns of a projection row just upserted.
-pub(crate) fn fill_dashboard_columns(
-    tx: &Transaction<'_>,
-    key: &str,
-    r: &InterviewRecord,
-) -> Result<()> {
-    let s = sats_of(r);
-    let cats = complaint_key(r);
-    tx.prepare_cached(
-        "UPDATE interviews SET sat_network = ?2, sat_shop = ?3, sat_call_centre = ?4,
-           sat_billing = ?5, sat_mobile_money = ?6, complaint_categories = ?7 WHERE doc_id = ?1",
-    )?
-    .execute(params![key, s[0], s[1], s[2], s[3], s[4], cats])?;
-    Ok(())
-}
+use crate::{InterviewFilter, Result, record_from_json};
 
 /// The [`Tally`] columns; the NPS conditions come from the one banding.
 fn tally_cols() -> &'static str {
@@ -64,7 +48,7 @@ fn tally(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tally> {
     Ok(t)
 }
 
-pub(crate) fn campaign_stats(c: &Connection, w: &str, args: &[String]) -> Result<CampaignStats> {
+fn campaign_stats_sql(c: &Connection, w: &str, args: &[String]) -> Result<CampaignStats> {
     let p = || rusqlite::params_from_iter(args.iter());
     let cols = tally_cols();
     let mut out = CampaignStats::default();
@@ -140,7 +124,7 @@ pub(crate) fn campaign_stats(c: &Connection, w: &str, args: &[String]) -> Result
     Ok(out)
 }
 
-pub(crate) fn review_queue(
+fn review_queue_sql(
     c: &Connection,
     q: &ReviewQuery,
     mut w: String,
@@ -166,48 +150,28 @@ pub(crate) fn review_queue(
     Ok((total as u64, rows.collect::<rusqlite::Result<_>>()?))
 }
 
-pub(crate) fn create_session(tx: &Transaction<'_>, token_hash: &Hash, s: &Session) -> Result<()> {
-    tx.execute(
-        "DELETE FROM sessions WHERE expires_at <= ?1",
-        [s.created_at],
-    )?;
-    tx.execute(
-        "INSERT INTO sessions(token_hash, user_id, csrf, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![
-            &token_hash[..],
-            s.user_id,
-            s.csrf,
-            s.created_at,
-            s.expires_at
-        ],
-    )?;
-    Ok(())
+pub(super) fn campaign_stats(
+    store: &SqliteStore,
+    f: &InterviewFilter,
+) -> Result<crate::dashboard::CampaignStats> {
+    let (w, args) = interview_where(f);
+    store.read(|c| campaign_stats_sql(c, &w, &args))
 }
 
-pub(crate) fn session(
-    c: &Connection,
-    token_hash: &Hash,
-    now: i64,
-) -> Result<Option<(Session, User)>> {
-    Ok(c.query_row(
-        &format!(
-            "SELECT s.user_id AS s_user, s.csrf, s.created_at AS s_created, s.expires_at, {USER_COLS}
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1"
-        ),
-        params![&token_hash[..], now],
-        |r| {
-            Ok((
-                Session {
-                    user_id: r.get("s_user")?,
-                    csrf: r.get("csrf")?,
-                    created_at: r.get("s_created")?,
-                    expires_at: r.get("expires_at")?,
-                },
-                user_from_row(r)?,
-            ))
-        },
-    )
-    .optional()?)
+pub(super) fn review_queue(
+    store: &SqliteStore,
+    q: &crate::dashboard::ReviewQuery,
+) -> Result<crate::dashboard::ReviewPage> {
+    let mut base = q.base.clone();
+    base.review_state = None;
+    let (w, args) = interview_where(&base);
+    let page = store.read(|c| review_queue_sql(c, q, w, args))?;
+    Ok(crate::dashboard::ReviewPage {
+        total: page.0,
+        items: page
+            .1
+            .iter()
+            .map(|s| record_from_json(s))
+            .collect::<Result<_>>()?,
+    })
 }

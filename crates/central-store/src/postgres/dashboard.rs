@@ -1,5 +1,5 @@
 //! SQL for the dashboard methods of the PostgreSQL backend, the counterpart of
-//! `sqlite_dashboard.rs` with the same results: aggregates run over the
+//! `sqlite/dashboard.rs` with the same results: aggregates run over the
 //! projection's columns (covering index `interviews_agg`, no record JSON is
 //! read), the review queue pages in `created_at DESC, doc_id` order on
 //! `interviews_queue` and reads only the page's records.
@@ -9,12 +9,13 @@ use std::sync::LazyLock;
 
 use tokio_postgres::Client;
 
+use super::interviews::interview_where;
+use super::{Param, PgStore, refs};
 use crate::dashboard::{
     CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Tally, queue_conditions,
     queue_page_sql, tally_nps_conditions,
 };
-use crate::postgres::{Param, refs};
-use crate::{Result, StoreError};
+use crate::{InterviewFilter, Result, StoreError, record_from_json};
 
 /// The [`Tally`] columns; the NPS conditions come from the one banding. Every
 /// sum is cast back to BIGINT (PostgreSQL sums BIGINTs as NUMERIC).
@@ -57,7 +58,7 @@ fn tally(r: &tokio_postgres::Row, at: usize) -> Result<Tally> {
     Ok(t)
 }
 
-pub(crate) async fn campaign_stats(c: &Client, w: &str, args: &[Param]) -> Result<CampaignStats> {
+async fn campaign_stats_sql(c: &Client, w: &str, args: &[Param]) -> Result<CampaignStats> {
     let p = refs(args);
     let cols = tally_cols();
     let mut out = CampaignStats::default();
@@ -136,7 +137,7 @@ pub(crate) async fn campaign_stats(c: &Client, w: &str, args: &[Param]) -> Resul
 }
 
 /// The total and the page's record JSON, newest first.
-pub(crate) async fn review_queue(
+async fn review_queue_sql(
     c: &Client,
     q: &ReviewQuery,
     mut w: String,
@@ -165,4 +166,29 @@ pub(crate) async fn review_queue(
             .map(|r| Ok(r.try_get(0)?))
             .collect::<Result<_>>()?,
     ))
+}
+
+pub(super) fn campaign_stats(
+    store: &PgStore,
+    f: &InterviewFilter,
+) -> Result<crate::dashboard::CampaignStats> {
+    let (w, args) = interview_where(f);
+    store.with(async |c| campaign_stats_sql(c, &w, &args).await)
+}
+
+pub(super) fn review_queue(
+    store: &PgStore,
+    q: &crate::dashboard::ReviewQuery,
+) -> Result<crate::dashboard::ReviewPage> {
+    let mut base = q.base.clone();
+    base.review_state = None;
+    let (w, args) = interview_where(&base);
+    let (total, records) = store.with(async |c| review_queue_sql(c, q, w, args).await)?;
+    Ok(crate::dashboard::ReviewPage {
+        total,
+        items: records
+            .iter()
+            .map(|s| record_from_json(s))
+            .collect::<Result<_>>()?,
+    })
 }

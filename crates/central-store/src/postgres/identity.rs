@@ -1,0 +1,287 @@
+//! Users, devices, enrollment codes and API tokens in PostgreSQL.
+
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::{Device, Hash, NewUser, Result, Role, StoreError, User};
+
+pub(super) fn user_from_row(r: &Row) -> Result<User> {
+    let role: String = r.try_get("role")?;
+    let countries: String = r.try_get("countries")?;
+    Ok(User {
+        id: r.try_get("id")?,
+        login: r.try_get("login")?,
+        name: r.try_get("name")?,
+        role: Role::parse(&role).unwrap_or(Role::Employee),
+        countries: countries
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        active: r.try_get("active")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+fn device_from_row(r: &Row) -> Result<Device> {
+    Ok(Device {
+        id: r.try_get("id")?,
+        user_id: r.try_get("user_id")?,
+        label: r.try_get("label")?,
+        created_at: r.try_get("created_at")?,
+        last_sync_at: r.try_get("last_sync_at")?,
+        revoked: r.try_get::<_, Option<i64>>("revoked_at")?.is_some(),
+        feed_cursor: r.try_get::<_, i64>("feed_cursor")?.max(0) as u64,
+    })
+}
+
+pub(super) const USER_COLS: &str =
+    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
+
+pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User> {
+    let id = Uuid::now_v7().to_string();
+    store.with(async |c| {
+        c.execute(
+            "INSERT INTO users(id, login, name, role, countries, password_hash, active, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, TRUE, $7)",
+            &[
+                &id,
+                &u.login,
+                &u.name,
+                &u.role.as_str(),
+                &u.countries.join(","),
+                &u.password_hash,
+                &now,
+            ],
+        )
+        .await
+        .map_err(|e| match StoreError::from(e) {
+            StoreError::Duplicate(_) => StoreError::Duplicate(format!("login {}", u.login)),
+            other => other,
+        })?;
+        Ok(())
+    })?;
+    Ok(u.to_user(id, now))
+}
+
+pub(super) fn user(store: &PgStore, id: &str) -> Result<Option<User>> {
+    let row = store.with(async |c| {
+        Ok(c.query_opt(
+            &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"),
+            &[&id],
+        )
+        .await?)
+    })?;
+    row.as_ref().map(user_from_row).transpose()
+}
+
+pub(super) fn user_by_login(
+    store: &PgStore,
+    login: &str,
+) -> Result<Option<(User, Option<String>)>> {
+    let row = store.with(async |c| {
+        Ok(c.query_opt(
+            &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = $1"),
+            &[&login],
+        )
+        .await?)
+    })?;
+    row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
+        .transpose()
+}
+
+pub(super) fn list_users(store: &PgStore, country: Option<&str>) -> Result<Vec<User>> {
+    let rows = store.with(async |c| {
+        Ok(c.query(
+            &format!(
+                "SELECT {USER_COLS} FROM users u
+                 WHERE $1::text IS NULL OR (',' || u.countries || ',') LIKE ('%,' || $1 || ',%')
+                 ORDER BY u.login"
+            ),
+            &[&country],
+        )
+        .await?)
+    })?;
+    rows.iter().map(user_from_row).collect()
+}
+
+pub(super) fn set_password_hash(store: &PgStore, user_id: &str, hash: &str) -> Result<()> {
+    let n = store.with(async |c| {
+        Ok(c.execute(
+            "UPDATE users SET password_hash = $2 WHERE id = $1",
+            &[&user_id, &hash],
+        )
+        .await?)
+    })?;
+    if n == 0 {
+        return Err(StoreError::NotFound(format!("user {user_id}")));
+    }
+    Ok(())
+}
+
+pub(super) fn add_enrollment_code(
+    store: &PgStore,
+    user_id: &str,
+    code_hash: &Hash,
+    expires_at: i64,
+) -> Result<()> {
+    store.tx(async |tx| {
+        tx.execute(
+            "DELETE FROM enrollment_codes WHERE user_id = $1 AND used_at IS NULL",
+            &[&user_id],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO enrollment_codes(code_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            &[&&code_hash[..], &user_id, &expires_at],
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+pub(super) fn redeem_enrollment(
+    store: &PgStore,
+    code_hash: &Hash,
+    now: i64,
+    device_id: &str,
+    label: &str,
+    token_hash: &Hash,
+) -> Result<User> {
+    store.tx(async |tx| {
+        // The row lock of the UPDATE makes a second redeemer wait, then
+        // see `used_at` set and match nothing: one device per code.
+        let user_id: String = tx
+            .query_opt(
+                "UPDATE enrollment_codes SET used_at = $2
+                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
+                 RETURNING user_id",
+                &[&&code_hash[..], &now],
+            )
+            .await?
+            .ok_or(StoreError::InvalidCode)?
+            .try_get(0)?;
+        let row = tx
+            .query_opt(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1 AND u.active"),
+                &[&user_id],
+            )
+            .await?
+            .ok_or(StoreError::InvalidCode)?;
+        let user = user_from_row(&row)?;
+        tx.execute(
+            "INSERT INTO devices(id, user_id, label, token_hash, created_at)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[&device_id, &user_id, &label, &&token_hash[..], &now],
+        )
+        .await?;
+        Ok(user)
+    })
+}
+
+pub(super) fn device_by_token(
+    store: &PgStore,
+    token_hash: &Hash,
+) -> Result<Option<(Device, User)>> {
+    let row = store.with(async |c| {
+        Ok(c.query_opt(
+            &format!(
+                "SELECT d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
+                        d.last_sync_at, d.feed_cursor, {USER_COLS}
+                 FROM devices d JOIN users u ON u.id = d.user_id
+                 WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.active"
+            ),
+            &[&&token_hash[..]],
+        )
+        .await?)
+    })?;
+    row.map(|r| {
+        Ok((
+            Device {
+                id: r.try_get("d_id")?,
+                user_id: r.try_get("user_id")?,
+                label: r.try_get("label")?,
+                created_at: r.try_get("d_created")?,
+                last_sync_at: r.try_get("last_sync_at")?,
+                revoked: false,
+                feed_cursor: r.try_get::<_, i64>("feed_cursor")?.max(0) as u64,
+            },
+            user_from_row(&r)?,
+        ))
+    })
+    .transpose()
+}
+
+pub(super) fn list_devices(store: &PgStore, user_ids: Option<&[String]>) -> Result<Vec<Device>> {
+    let ids: Option<Vec<String>> = user_ids.map(<[String]>::to_vec);
+    let rows = store.with(async |c| {
+        Ok(c.query(
+            "SELECT id, user_id, label, created_at, last_sync_at, revoked_at, feed_cursor FROM devices
+             WHERE $1::text[] IS NULL OR user_id = ANY($1)
+             ORDER BY created_at, id",
+            &[&ids],
+        )
+        .await?)
+    })?;
+    rows.iter().map(device_from_row).collect()
+}
+
+pub(super) fn revoke_device(store: &PgStore, device_id: &str, now: i64) -> Result<bool> {
+    store.with(async |c| {
+        Ok(c.execute(
+            "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+            &[&device_id, &now],
+        )
+        .await?
+            > 0)
+    })
+}
+
+pub(super) fn touch_device(
+    store: &PgStore,
+    device_id: &str,
+    now: i64,
+    feed_cursor: u64,
+) -> Result<()> {
+    let cursor = i64::try_from(feed_cursor).unwrap_or(i64::MAX);
+    store.with(async |c| {
+        c.execute(
+            "UPDATE devices SET last_sync_at = $2, feed_cursor = $3 WHERE id = $1",
+            &[&device_id, &now, &cursor],
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+pub(super) fn add_api_token(
+    store: &PgStore,
+    user_id: &str,
+    token_hash: &Hash,
+    label: &str,
+    now: i64,
+) -> Result<()> {
+    store.with(async |c| {
+        c.execute(
+            "INSERT INTO api_tokens(token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
+            &[&&token_hash[..], &user_id, &label, &now],
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+pub(super) fn user_by_api_token(store: &PgStore, token_hash: &Hash) -> Result<Option<User>> {
+    let row = store.with(async |c| {
+        Ok(c.query_opt(
+            &format!(
+                "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
+            ),
+            &[&&token_hash[..]],
+        )
+        .await?)
+    })?;
+    row.as_ref().map(user_from_row).transpose()
+}

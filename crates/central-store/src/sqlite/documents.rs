@@ -1,0 +1,235 @@
+//! The change log, document snapshots, the projection upsert and the feed in SQLite.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use survey_model::InterviewRecord;
+use uuid::Uuid;
+
+use super::SqliteStore;
+use crate::dashboard::{complaint_key, sats_of};
+use crate::{
+    DocWrite, FeedItem, FeedPage, Hash, Result, StoreError, StoredDoc, hash_hex, heads_blob,
+    heads_from_blob,
+};
+
+pub(super) fn actor_used_elsewhere(
+    store: &SqliteStore,
+    actor: &[u8],
+    source: &str,
+) -> Result<bool> {
+    store.read(|c| {
+        Ok(c.query_row(
+            "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)",
+            params![actor, source],
+            |r| r.get::<_, bool>(0),
+        )?)
+    })
+}
+
+pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc>> {
+    store.read(|c| {
+        Ok(c.query_row(
+            "SELECT owner, country, snapshot, version FROM documents WHERE doc_id = ?1",
+            [id.to_string()],
+            |r| {
+                Ok(StoredDoc {
+                    doc_id: id,
+                    owner: r.get(0)?,
+                    country: r.get(1)?,
+                    snapshot: r.get(2)?,
+                    version: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+    })
+}
+
+pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
+    store.read(|c| {
+        let mut st = c.prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map([id.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
+}
+
+pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()> {
+    let now = crate::unix_now();
+    store.write(|tx| {
+        let mut ins_change = tx.prepare_cached(
+            "INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO NOTHING",
+        )?;
+        for w in writes {
+            let key = w.doc_id.to_string();
+            for c in &w.changes {
+                ins_change.execute(params![
+                    key,
+                    w.owner,
+                    &c.hash[..],
+                    c.actor,
+                    w.source,
+                    c.bytes,
+                    now
+                ])?;
+            }
+            let seq: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE doc_id = ?1",
+                [&key],
+                |r| r.get(0),
+            )?;
+            match w.expected_version {
+                None => {
+                    let n = tx.execute(
+                        "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(doc_id) DO NOTHING",
+                        params![key, w.owner, w.country, w.snapshot, heads_blob(&w.heads), seq],
+                    )?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict(w.doc_id));
+                    }
+                }
+                Some(v) => {
+                    let n = tx.execute(
+                        "UPDATE documents SET snapshot = ?2, heads = ?3, version = version + 1,
+                           updated_seq = ?4 WHERE doc_id = ?1 AND version = ?5",
+                        params![key, w.snapshot, heads_blob(&w.heads), seq, v],
+                    )?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict(w.doc_id));
+                    }
+                }
+            }
+            let r = &w.record;
+            let record = serde_json::to_string(r)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            tx.execute(
+                "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
+                   device_id, created_at, status, submitted_at, review_state, city, segment,
+                   area_type, nps, has_complaint, updated_at, updated_seq, record)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
+                 ON CONFLICT(doc_id) DO UPDATE SET status = excluded.status,
+                   submitted_at = excluded.submitted_at, review_state = excluded.review_state,
+                   city = excluded.city, segment = excluded.segment, area_type = excluded.area_type,
+                   nps = excluded.nps, has_complaint = excluded.has_complaint,
+                   updated_at = excluded.updated_at, updated_seq = excluded.updated_seq,
+                   record = excluded.record",
+                params![
+                    key,
+                    r.campaign,
+                    r.country,
+                    r.form_id,
+                    r.form_version,
+                    r.created_by,
+                    r.device_id,
+                    r.created_at,
+                    r.status,
+                    r.submitted_at,
+                    r.review_state,
+                    r.answer_str("city"),
+                    r.answer_str("segment"),
+                    r.answer_str("area_type"),
+                    r.answer_i64("nps"),
+                    r.answer_str("has_complaint"),
+                    now,
+                    seq,
+                    record
+                ],
+            )?;
+            fill_dashboard_columns(tx, &key, r)?;
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn feed(
+    store: &SqliteStore,
+    owner: &str,
+    exclude_source: &str,
+    after: u64,
+    max_changes: usize,
+    max_bytes: usize,
+) -> Result<FeedPage> {
+    store.read(|c| {
+        // One read transaction: the items and the high-water mark agree.
+        c.execute_batch("BEGIN")?;
+        let out = (|| {
+            let top: i64 = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?;
+            let mut st = c.prepare_cached(
+                "SELECT seq, doc_id, bytes FROM changes
+                 WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4",
+            )?;
+            let rows = st.query_map(
+                params![
+                    owner,
+                    i64::try_from(after).unwrap_or(i64::MAX),
+                    exclude_source,
+                    max_changes as i64 + 1
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                    ))
+                },
+            )?;
+            let items = rows.map(|r| {
+                let (seq, doc, bytes) = r?;
+                Ok(FeedItem {
+                    seq: seq as u64,
+                    doc_id: Uuid::parse_str(&doc)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    bytes,
+                })
+            });
+            crate::page_feed(items, after, top as u64, max_changes, max_bytes)
+        })();
+        c.execute_batch("COMMIT")?;
+        out
+    })
+}
+
+pub(super) fn doc_heads(store: &SqliteStore, id: Uuid) -> Result<Vec<Hash>> {
+    store.read(|c| {
+        let b: Option<Vec<u8>> = c
+            .query_row(
+                "SELECT heads FROM documents WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        b.map_or(Ok(Vec::new()), |b| heads_from_blob(&b))
+    })
+}
+
+pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<crate::ChangeMeta>> {
+    store.read(|c| {
+        let mut st = c.prepare(
+            "SELECT seq, hash, source, received_at FROM changes WHERE doc_id = ?1 ORDER BY seq",
+        )?;
+        let rows = st.query_map([id.to_string()], |r| {
+            let hash: Vec<u8> = r.get(1)?;
+            Ok(crate::ChangeMeta {
+                seq: r.get::<_, i64>(0)? as u64,
+                hash: hash_hex(&hash),
+                source: r.get(2)?,
+                received_at: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
+}
+
+/// Fill the dashboard columns of a projection row just upserted.
+fn fill_dashboard_columns(tx: &Transaction<'_>, key: &str, r: &InterviewRecord) -> Result<()> {
+    let s = sats_of(r);
+    let cats = complaint_key(r);
+    tx.prepare_cached(
+        "UPDATE interviews SET sat_network = ?2, sat_shop = ?3, sat_call_centre = ?4,
+           sat_billing = ?5, sat_mobile_money = ?6, complaint_categories = ?7 WHERE doc_id = ?1",
+    )?
+    .execute(params![key, s[0], s[1], s[2], s[3], s[4], cats])?;
+    Ok(())
+}
