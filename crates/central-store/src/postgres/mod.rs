@@ -45,102 +45,15 @@ const MIGRATE_LOCK: i64 = 0x0000_6676_6d69_6772;
 /// Advisory lock key serialising seq assignment with commit ("fvseq").
 pub const SEQ_LOCK: i64 = 0x0000_0066_7673_6571;
 
-/// Append-only migrations; index + 1 is the schema version. Text columns that
-/// are sorted use the "C" collation so the order matches SQLite's.
+/// Append-only migrations, one `.sql` file each in `migrations/`; index + 1
+/// is the schema version recorded in `schema_migrations`. They are history:
+/// never edit one, add the next. Text columns that are sorted use the "C"
+/// collation so the order matches SQLite's.
 const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE users (
-  id TEXT PRIMARY KEY, login TEXT COLLATE "C" NOT NULL UNIQUE, name TEXT NOT NULL,
-  role TEXT NOT NULL, countries TEXT NOT NULL, password_hash TEXT,
-  active BOOLEAN NOT NULL DEFAULT TRUE, created_at BIGINT NOT NULL);
-CREATE TABLE devices (
-  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), label TEXT NOT NULL,
-  token_hash BYTEA NOT NULL UNIQUE, created_at BIGINT NOT NULL, last_sync_at BIGINT,
-  revoked_at BIGINT);
-CREATE INDEX devices_user ON devices(user_id);
-CREATE TABLE enrollment_codes (
-  code_hash BYTEA PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
-  expires_at BIGINT NOT NULL, used_at BIGINT);
-CREATE INDEX enrollment_user ON enrollment_codes(user_id);
-CREATE TABLE api_tokens (
-  token_hash BYTEA PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
-  label TEXT NOT NULL, created_at BIGINT NOT NULL, revoked_at BIGINT);
-CREATE TABLE audit_log (
-  id BIGSERIAL PRIMARY KEY, at BIGINT NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE forms (
-  form_id TEXT COLLATE "C" NOT NULL, version BIGINT NOT NULL, json TEXT NOT NULL,
-  PRIMARY KEY (form_id, version));
-CREATE TABLE changes (
-  seq BIGSERIAL PRIMARY KEY, doc_id UUID NOT NULL, owner TEXT NOT NULL,
-  hash BYTEA NOT NULL UNIQUE, actor BYTEA NOT NULL, source TEXT NOT NULL,
-  bytes BYTEA NOT NULL, received_at BIGINT NOT NULL);
-CREATE INDEX changes_doc ON changes(doc_id, seq);
-CREATE INDEX changes_owner ON changes(owner, seq);
-CREATE TABLE documents (
-  doc_id UUID PRIMARY KEY, owner TEXT NOT NULL, country TEXT NOT NULL,
-  snapshot BYTEA NOT NULL, heads BYTEA NOT NULL, version BIGINT NOT NULL,
-  updated_seq BIGINT NOT NULL);
-CREATE TABLE interviews (
-  doc_id UUID PRIMARY KEY, campaign TEXT NOT NULL, country TEXT NOT NULL,
-  form_id TEXT NOT NULL, form_version BIGINT NOT NULL, created_by TEXT NOT NULL,
-  device_id TEXT NOT NULL, created_at TEXT COLLATE "C" NOT NULL, status TEXT NOT NULL,
-  submitted_at TEXT, review_state TEXT, city TEXT, segment TEXT, area_type TEXT,
-  nps BIGINT, has_complaint TEXT, updated_at BIGINT NOT NULL, updated_seq BIGINT NOT NULL,
-  record TEXT NOT NULL);
-CREATE INDEX interviews_country ON interviews(country, created_at);
-CREATE INDEX interviews_review ON interviews(country, review_state);
-CREATE INDEX interviews_user ON interviews(created_by);
-CREATE INDEX interviews_seq ON interviews(updated_seq);
-"#,
-    // 2: dashboard sessions.
-    r#"
-CREATE TABLE sessions (
-  token_hash BYTEA PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
-  csrf TEXT NOT NULL, created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL);
-CREATE INDEX sessions_expiry ON sessions(expires_at);
-"#,
-    // 3: as SQLite's 2 and 3: satisfaction and complaint columns for the
-    // dashboard's SQL aggregates, back-filled from the stored records (integer
-    // answers only, as `InterviewRecord::answer_i64`; string categories only,
-    // as `complaint_categories_of`), a covering index for the aggregates and
-    // one in the review queue's sort order.
-    r#"
-ALTER TABLE interviews ADD COLUMN IF NOT EXISTS sat_network BIGINT,
-  ADD COLUMN IF NOT EXISTS sat_shop BIGINT,
-  ADD COLUMN IF NOT EXISTS sat_call_centre BIGINT,
-  ADD COLUMN IF NOT EXISTS sat_billing BIGINT,
-  ADD COLUMN IF NOT EXISTS sat_mobile_money BIGINT,
-  ADD COLUMN IF NOT EXISTS complaint_categories TEXT;
-UPDATE interviews SET
-  sat_network = CASE WHEN jsonb_typeof(a -> 'sat_network') = 'number'
-    AND a ->> 'sat_network' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_network')::bigint END,
-  sat_shop = CASE WHEN jsonb_typeof(a -> 'sat_shop') = 'number'
-    AND a ->> 'sat_shop' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_shop')::bigint END,
-  sat_call_centre = CASE WHEN jsonb_typeof(a -> 'sat_call_centre') = 'number'
-    AND a ->> 'sat_call_centre' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_call_centre')::bigint END,
-  sat_billing = CASE WHEN jsonb_typeof(a -> 'sat_billing') = 'number'
-    AND a ->> 'sat_billing' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_billing')::bigint END,
-  sat_mobile_money = CASE WHEN jsonb_typeof(a -> 'sat_mobile_money') = 'number'
-    AND a ->> 'sat_mobile_money' ~ '^-?[0-9]{1,18}$' THEN (a ->> 'sat_mobile_money')::bigint END,
-  complaint_categories = CASE WHEN jsonb_typeof(a -> 'complaint_categories') = 'array' THEN
-    (SELECT ',' || string_agg(e #>> '{}', ',' ORDER BY n) || ','
-     FROM jsonb_array_elements(a -> 'complaint_categories') WITH ORDINALITY AS t(e, n)
-     WHERE jsonb_typeof(e) = 'string') END
-FROM (SELECT doc_id AS id, record::jsonb -> 'answers' AS a FROM interviews) src
-WHERE interviews.doc_id = src.id;
-CREATE INDEX IF NOT EXISTS interviews_agg ON interviews(country, city, segment, created_by,
-  review_state, nps, has_complaint, sat_network, sat_shop, sat_call_centre, sat_billing,
-  sat_mobile_money);
-CREATE INDEX IF NOT EXISTS interviews_queue ON interviews(created_at, doc_id, country, city,
-  segment, review_state, nps, complaint_categories);
-"#,
-    // 4: which device each Automerge actor writes from (actor-clone detection),
-    // and the feed cursor last handed to each device (restore detection).
-    r#"
-CREATE INDEX IF NOT EXISTS changes_actor ON changes(actor, source);
-ALTER TABLE devices ADD COLUMN IF NOT EXISTS feed_cursor BIGINT NOT NULL DEFAULT 0;
-"#,
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_sessions.sql"),
+    include_str!("migrations/0003_dashboard_columns.sql"),
+    include_str!("migrations/0004_actor_index_feed_cursor.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

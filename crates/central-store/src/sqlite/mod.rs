@@ -20,88 +20,14 @@ use rusqlite::{Connection, Transaction, params};
 
 use crate::{Result, StoreStats};
 
-/// Append-only migrations; index + 1 is the schema version.
+/// Append-only migrations, one `.sql` file each in `migrations/`; index + 1
+/// is the schema version recorded in `schema_migrations`. They are history:
+/// never edit one, add the next.
 const MIGRATIONS: &[&str] = &[
-    r"
-CREATE TABLE users (
-  id TEXT PRIMARY KEY, login TEXT NOT NULL UNIQUE, name TEXT NOT NULL, role TEXT NOT NULL,
-  countries TEXT NOT NULL, password_hash TEXT, active INTEGER NOT NULL DEFAULT 1,
-  created_at INTEGER NOT NULL);
-CREATE TABLE devices (
-  id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), label TEXT NOT NULL,
-  token_hash BLOB NOT NULL UNIQUE, created_at INTEGER NOT NULL, last_sync_at INTEGER,
-  revoked_at INTEGER);
-CREATE INDEX devices_user ON devices(user_id);
-CREATE TABLE enrollment_codes (
-  code_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
-  expires_at INTEGER NOT NULL, used_at INTEGER);
-CREATE INDEX enrollment_user ON enrollment_codes(user_id);
-CREATE TABLE api_tokens (
-  token_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), label TEXT NOT NULL,
-  created_at INTEGER NOT NULL, revoked_at INTEGER);
-CREATE TABLE audit_log (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL,
-  action TEXT NOT NULL, target TEXT NOT NULL, detail TEXT NOT NULL);
-CREATE TABLE forms (
-  form_id TEXT NOT NULL, version INTEGER NOT NULL, json TEXT NOT NULL,
-  PRIMARY KEY (form_id, version));
-CREATE TABLE changes (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT, doc_id TEXT NOT NULL, owner TEXT NOT NULL,
-  hash BLOB NOT NULL UNIQUE, actor BLOB NOT NULL, source TEXT NOT NULL, bytes BLOB NOT NULL,
-  received_at INTEGER NOT NULL);
-CREATE INDEX changes_doc ON changes(doc_id, seq);
-CREATE INDEX changes_owner ON changes(owner, seq);
-CREATE TABLE documents (
-  doc_id TEXT PRIMARY KEY, owner TEXT NOT NULL, country TEXT NOT NULL, snapshot BLOB NOT NULL,
-  heads BLOB NOT NULL, version INTEGER NOT NULL, updated_seq INTEGER NOT NULL);
-CREATE TABLE interviews (
-  doc_id TEXT PRIMARY KEY, campaign TEXT NOT NULL, country TEXT NOT NULL, form_id TEXT NOT NULL,
-  form_version INTEGER NOT NULL, created_by TEXT NOT NULL, device_id TEXT NOT NULL,
-  created_at TEXT NOT NULL, status TEXT NOT NULL, submitted_at TEXT, review_state TEXT,
-  city TEXT, segment TEXT, area_type TEXT, nps INTEGER, has_complaint TEXT,
-  updated_at INTEGER NOT NULL, updated_seq INTEGER NOT NULL, record TEXT NOT NULL);
-CREATE INDEX interviews_country ON interviews(country, created_at);
-CREATE INDEX interviews_review ON interviews(country, review_state);
-CREATE INDEX interviews_user ON interviews(created_by);
-CREATE INDEX interviews_seq ON interviews(updated_seq);
-",
-    // 2: dashboard sessions; satisfaction and complaint columns for fast
-    // aggregates, with a covering index, back-filled from the stored records.
-    r"
-CREATE TABLE sessions (
-  token_hash BLOB PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id),
-  csrf TEXT NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-CREATE INDEX sessions_expiry ON sessions(expires_at);
-ALTER TABLE interviews ADD COLUMN sat_network INTEGER;
-ALTER TABLE interviews ADD COLUMN sat_shop INTEGER;
-ALTER TABLE interviews ADD COLUMN sat_call_centre INTEGER;
-ALTER TABLE interviews ADD COLUMN sat_billing INTEGER;
-ALTER TABLE interviews ADD COLUMN sat_mobile_money INTEGER;
-ALTER TABLE interviews ADD COLUMN complaint_categories TEXT;
-UPDATE interviews SET
-  sat_network = json_extract(record, '$.answers.sat_network'),
-  sat_shop = json_extract(record, '$.answers.sat_shop'),
-  sat_call_centre = json_extract(record, '$.answers.sat_call_centre'),
-  sat_billing = json_extract(record, '$.answers.sat_billing'),
-  sat_mobile_money = json_extract(record, '$.answers.sat_mobile_money'),
-  complaint_categories = (SELECT ',' || group_concat(value, ',') || ','
-    FROM json_each(record, '$.answers.complaint_categories'));
-CREATE INDEX interviews_created ON interviews(created_at);
-CREATE INDEX interviews_agg ON interviews(country, city, segment, created_by, review_state,
-  nps, has_complaint, sat_network, sat_shop, sat_call_centre, sat_billing, sat_mobile_money);
-",
-    // 3: the review queue pages and counts on a covering index in its sort order.
-    r"
-DROP INDEX interviews_created;
-CREATE INDEX interviews_queue ON interviews(created_at, doc_id, country, city, segment,
-  review_state, nps, complaint_categories);
-",
-    // 4: which device each Automerge actor writes from (actor-clone detection),
-    // and the feed cursor last handed to each device (restore detection).
-    r"
-CREATE INDEX changes_actor ON changes(actor, source);
-ALTER TABLE devices ADD COLUMN feed_cursor INTEGER NOT NULL DEFAULT 0;
-",
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_sessions_dashboard_columns.sql"),
+    include_str!("migrations/0003_review_queue_index.sql"),
+    include_str!("migrations/0004_actor_index_feed_cursor.sql"),
 ];
 
 const READERS: usize = 4;
