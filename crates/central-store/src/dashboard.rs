@@ -12,14 +12,7 @@ use survey_model::nps::{Band, band};
 
 use crate::{CentralStore, InterviewFilter, Result};
 
-/// The satisfaction questions (ratings 1-5), in display order.
-pub const TOUCHPOINTS: [&str; 5] = [
-    "sat_network",
-    "sat_shop",
-    "sat_call_centre",
-    "sat_billing",
-    "sat_mobile_money",
-];
+pub use crate::columns::TOUCHPOINTS;
 
 /// Review states as stored, plus `unreviewed` for interviews nobody reviewed.
 pub const REVIEW_STATES: [&str; 5] = [
@@ -398,4 +391,14 @@ pub(crate) fn queue_page_sql(w: &str, q: &ReviewQuery) -> String {
         q.base.limit.unwrap_or(50).min(1000),
         q.base.offset.unwrap_or(0)
     )
+}
+
+/// The touchpoint aggregates of a tally row, shared by the SQL backends:
+/// `pattern` once per [`TOUCHPOINTS`] column, `{t}` standing for its name.
+pub(crate) fn touchpoint_cols(pattern: &str) -> String {
+    TOUCHPOINTS
+        .iter()
+        .map(|t| pattern.replace("{t}", t))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -14,6 +14,7 @@
 
 #[macro_use]
 mod backend;
+pub mod columns;
 pub mod dashboard;
 pub mod merge;
 pub mod postgres;

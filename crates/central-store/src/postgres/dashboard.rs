@@ -12,8 +12,8 @@ use tokio_postgres::Client;
 use super::interviews::interview_where;
 use super::{Param, PgStore, refs};
 use crate::dashboard::{
-    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Tally, queue_conditions,
-    queue_page_sql, tally_nps_conditions,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, TOUCHPOINTS, Tally,
+    queue_conditions, queue_page_sql, tally_nps_conditions, touchpoint_cols,
 };
 use crate::{InterviewFilter, Result, StoreError, record_from_json};
 
@@ -25,16 +25,13 @@ fn tally_cols() -> &'static str {
         format!(
             "COUNT(*), COUNT(*) FILTER (WHERE {scale}), COUNT(*) FILTER (WHERE {pro}),
   COUNT(*) FILTER (WHERE {pas}), COUNT(*) FILTER (WHERE {det}),
-  COUNT(*) FILTER (WHERE has_complaint = 'yes'),
-  SUM(sat_network)::bigint, COUNT(sat_network), SUM(sat_shop)::bigint, COUNT(sat_shop),
-  SUM(sat_call_centre)::bigint, COUNT(sat_call_centre),
-  SUM(sat_billing)::bigint, COUNT(sat_billing),
-  SUM(sat_mobile_money)::bigint, COUNT(sat_mobile_money)"
+  COUNT(*) FILTER (WHERE has_complaint = 'yes'), {}",
+            touchpoint_cols("SUM({t})::bigint, COUNT({t})")
         )
     });
     &COLS
 }
-const TALLY_WIDTH: usize = 16;
+const TALLY_WIDTH: usize = 6 + 2 * TOUCHPOINTS.len();
 
 fn count(r: &tokio_postgres::Row, i: usize) -> Result<u64> {
     let n: Option<i64> = r.try_get(i)?;
@@ -51,7 +48,7 @@ fn tally(r: &tokio_postgres::Row, at: usize) -> Result<Tally> {
         complaints: count(r, at + 5)?,
         ..Tally::default()
     };
-    for i in 0..5 {
+    for i in 0..TOUCHPOINTS.len() {
         t.sat_sum[i] = r.try_get::<_, Option<i64>>(at + 6 + 2 * i)?.unwrap_or(0);
         t.sat_n[i] = count(r, at + 7 + 2 * i)?;
     }

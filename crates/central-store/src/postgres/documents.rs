@@ -1,9 +1,12 @@
 //! The change log, document snapshots, the projection upsert and the feed in PostgreSQL.
 
+use std::sync::LazyLock;
+
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use super::{PgStore, SEQ_LOCK};
+use super::{Param, PgStore, SEQ_LOCK, refs};
+use crate::columns::{self, SeqWrite, Value};
 use crate::{
     ChangeMeta, DocWrite, FeedItem, FeedPage, Hash, Result, StoreError, StoredDoc, hash_hex,
     heads_blob, heads_from_blob,
@@ -177,54 +180,10 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             let r = &w.record;
             let record = serde_json::to_string(r)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let sats = crate::dashboard::sats_of(r);
-            let cats = crate::dashboard::complaint_key(r);
-            tx.execute(
-                "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
-                   device_id, created_at, status, submitted_at, review_state, city, segment,
-                   area_type, nps, has_complaint, updated_at, updated_seq, record,
-                   sat_network, sat_shop, sat_call_centre, sat_billing, sat_mobile_money,
-                   complaint_categories)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                   COALESCE((SELECT updated_seq FROM documents WHERE doc_id = $1), 0), $18,
-                   $19, $20, $21, $22, $23, $24)
-                 ON CONFLICT(doc_id) DO UPDATE SET status = excluded.status,
-                   submitted_at = excluded.submitted_at, review_state = excluded.review_state,
-                   city = excluded.city, segment = excluded.segment, area_type = excluded.area_type,
-                   nps = excluded.nps, has_complaint = excluded.has_complaint,
-                   updated_at = excluded.updated_at, record = excluded.record,
-                   sat_network = excluded.sat_network, sat_shop = excluded.sat_shop,
-                   sat_call_centre = excluded.sat_call_centre, sat_billing = excluded.sat_billing,
-                   sat_mobile_money = excluded.sat_mobile_money,
-                   complaint_categories = excluded.complaint_categories",
-                &[
-                    &w.doc_id,
-                    &r.campaign,
-                    &r.country,
-                    &r.form_id,
-                    &i64::from(r.form_version),
-                    &r.created_by,
-                    &r.device_id,
-                    &r.created_at,
-                    &r.status,
-                    &r.submitted_at,
-                    &r.review_state,
-                    &r.answer_str("city"),
-                    &r.answer_str("segment"),
-                    &r.answer_str("area_type"),
-                    &r.answer_i64("nps"),
-                    &r.answer_str("has_complaint"),
-                    &now,
-                    &record,
-                    &sats[0],
-                    &sats[1],
-                    &sats[2],
-                    &sats[3],
-                    &sats[4],
-                    &cats,
-                ],
-            )
-            .await?;
+            let mut args: Vec<Param> = vec![Box::new(w.doc_id)];
+            args.extend(columns::values(r).map(param));
+            args.extend([Box::new(now) as Param, Box::new(record)]);
+            tx.execute(upsert_sql(), &refs(&args)).await?;
         }
         // 2. Seq assignment, serialised with commit (see the module docs).
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
@@ -299,4 +258,23 @@ fn is_retryable(e: &tokio_postgres::Error) -> bool {
         e.code(),
         Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
     )
+}
+
+/// The projection upsert, from the one column table. `updated_seq` starts at
+/// the document's and is moved with the seq assignment under `SEQ_LOCK`.
+fn upsert_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        columns::upsert_sql(
+            |i| format!("${i}"),
+            &SeqWrite::Expr("COALESCE((SELECT updated_seq FROM documents WHERE doc_id = $1), 0)"),
+        )
+    });
+    &SQL
+}
+
+fn param(v: Value) -> Param {
+    match v {
+        Value::Text(s) => Box::new(s),
+        Value::Int(n) => Box::new(n),
+    }
 }

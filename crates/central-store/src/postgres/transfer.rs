@@ -82,4 +82,20 @@ impl PgStore {
                 .try_get::<_, i64>(0)? as u64)
         })
     }
+
+    /// The columns of `table` as (name, `information_schema` data type)
+    /// (compare with [`crate::columns::interview_schema`]).
+    pub fn table_columns(&self, table: &str) -> Result<Vec<(String, String)>> {
+        let rows = self.with(async |c| {
+            Ok(c.query(
+                "SELECT column_name::text, data_type::text FROM information_schema.columns
+                 WHERE table_schema = current_schema() AND table_name = $1",
+                &[&table],
+            )
+            .await?)
+        })?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
 }

@@ -9,8 +9,8 @@ use rusqlite::Connection;
 use super::SqliteStore;
 use super::interviews::interview_where;
 use crate::dashboard::{
-    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, Tally, queue_conditions,
-    queue_page_sql, tally_nps_conditions,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, TOUCHPOINTS, Tally,
+    queue_conditions, queue_page_sql, tally_nps_conditions, touchpoint_cols,
 };
 use crate::{InterviewFilter, Result, record_from_json};
 
@@ -19,15 +19,13 @@ fn tally_cols() -> &'static str {
     static COLS: LazyLock<String> = LazyLock::new(|| {
         let [scale, pro, pas, det] = tally_nps_conditions();
         format!(
-            "COUNT(*), SUM({scale}), SUM({pro}), SUM({pas}), SUM({det}), SUM(has_complaint = 'yes'),
-  SUM(sat_network), COUNT(sat_network), SUM(sat_shop), COUNT(sat_shop),
-  SUM(sat_call_centre), COUNT(sat_call_centre), SUM(sat_billing), COUNT(sat_billing),
-  SUM(sat_mobile_money), COUNT(sat_mobile_money)"
+            "COUNT(*), SUM({scale}), SUM({pro}), SUM({pas}), SUM({det}), SUM(has_complaint = 'yes'), {}",
+            touchpoint_cols("SUM({t}), COUNT({t})")
         )
     });
     &COLS
 }
-const TALLY_WIDTH: usize = 16;
+const TALLY_WIDTH: usize = 6 + 2 * TOUCHPOINTS.len();
 
 fn tally(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tally> {
     let n =
@@ -41,7 +39,7 @@ fn tally(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tally> {
         complaints: n(5)? as u64,
         ..Tally::default()
     };
-    for i in 0..5 {
+    for i in 0..TOUCHPOINTS.len() {
         t.sat_sum[i] = n(6 + 2 * i)?;
         t.sat_n[i] = n(7 + 2 * i)? as u64;
     }

@@ -1,11 +1,13 @@
 //! The change log, document snapshots, the projection upsert and the feed in SQLite.
 
-use rusqlite::{OptionalExtension, Transaction, params};
-use survey_model::InterviewRecord;
+use std::sync::LazyLock;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::dashboard::{complaint_key, sats_of};
+use crate::columns::{self, SeqWrite, Value};
 use crate::{
     DocWrite, FeedItem, FeedPage, Hash, Result, StoreError, StoredDoc, hash_hex, heads_blob,
     heads_from_blob,
@@ -102,40 +104,11 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
             let r = &w.record;
             let record = serde_json::to_string(r)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
-                   device_id, created_at, status, submitted_at, review_state, city, segment,
-                   area_type, nps, has_complaint, updated_at, updated_seq, record)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
-                 ON CONFLICT(doc_id) DO UPDATE SET status = excluded.status,
-                   submitted_at = excluded.submitted_at, review_state = excluded.review_state,
-                   city = excluded.city, segment = excluded.segment, area_type = excluded.area_type,
-                   nps = excluded.nps, has_complaint = excluded.has_complaint,
-                   updated_at = excluded.updated_at, updated_seq = excluded.updated_seq,
-                   record = excluded.record",
-                params![
-                    key,
-                    r.campaign,
-                    r.country,
-                    r.form_id,
-                    r.form_version,
-                    r.created_by,
-                    r.device_id,
-                    r.created_at,
-                    r.status,
-                    r.submitted_at,
-                    r.review_state,
-                    r.answer_str("city"),
-                    r.answer_str("segment"),
-                    r.answer_str("area_type"),
-                    r.answer_i64("nps"),
-                    r.answer_str("has_complaint"),
-                    now,
-                    seq,
-                    record
-                ],
-            )?;
-            fill_dashboard_columns(tx, &key, r)?;
+            let mut args: Vec<SqlValue> = vec![SqlValue::Text(key)];
+            args.extend(columns::values(r).map(sql_value));
+            args.extend([SqlValue::Integer(now), SqlValue::Text(record), SqlValue::Integer(seq)]);
+            tx.prepare_cached(upsert_sql())?
+                .execute(rusqlite::params_from_iter(args))?;
         }
         Ok(())
     })
@@ -222,14 +195,17 @@ pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<crate::Cha
     })
 }
 
-/// Fill the dashboard columns of a projection row just upserted.
-fn fill_dashboard_columns(tx: &Transaction<'_>, key: &str, r: &InterviewRecord) -> Result<()> {
-    let s = sats_of(r);
-    let cats = complaint_key(r);
-    tx.prepare_cached(
-        "UPDATE interviews SET sat_network = ?2, sat_shop = ?3, sat_call_centre = ?4,
-           sat_billing = ?5, sat_mobile_money = ?6, complaint_categories = ?7 WHERE doc_id = ?1",
-    )?
-    .execute(params![key, s[0], s[1], s[2], s[3], s[4], cats])?;
-    Ok(())
+/// The projection upsert, from the one column table.
+fn upsert_sql() -> &'static str {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| columns::upsert_sql(|i| format!("?{i}"), &SeqWrite::Param));
+    &SQL
+}
+
+fn sql_value(v: Value) -> SqlValue {
+    match v {
+        Value::Text(Some(s)) => SqlValue::Text(s),
+        Value::Int(Some(n)) => SqlValue::Integer(n),
+        Value::Text(None) | Value::Int(None) => SqlValue::Null,
+    }
 }

@@ -80,4 +80,14 @@ impl SqliteStore {
             })
             .collect()
     }
+
+    /// The columns of `table` as (name, declared type), from
+    /// `PRAGMA table_info` (compare with [`crate::columns::interview_schema`]).
+    pub fn table_columns(&self, table: &str) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut st = c.prepare("SELECT name, type FROM pragma_table_info(?1)")?;
+            let rows = st.query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
 }
