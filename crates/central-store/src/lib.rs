@@ -18,7 +18,9 @@ pub mod columns;
 pub mod dashboard;
 pub mod merge;
 pub mod postgres;
+mod query;
 pub mod reproject;
+mod rows;
 pub mod sqlite;
 pub mod transfer;
 

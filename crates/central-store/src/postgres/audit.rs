@@ -1,6 +1,7 @@
 //! The audit log in PostgreSQL.
 
 use super::PgStore;
+use crate::rows::{self, AUDIT_COLS};
 use crate::{AuditEntry, Result};
 
 pub(super) fn audit(store: &PgStore, e: &AuditEntry) -> Result<()> {
@@ -15,22 +16,6 @@ pub(super) fn audit(store: &PgStore, e: &AuditEntry) -> Result<()> {
 }
 
 pub(super) fn audit_log(store: &PgStore, limit: usize) -> Result<Vec<AuditEntry>> {
-    let rows = store.with(async |c| {
-        Ok(c.query(
-            "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-            &[&(limit as i64)],
-        )
-        .await?)
-    })?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditEntry {
-                at: r.try_get(0)?,
-                actor: r.try_get(1)?,
-                action: r.try_get(2)?,
-                target: r.try_get(3)?,
-                detail: r.try_get(4)?,
-            })
-        })
-        .collect()
+    let sql = format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY id DESC LIMIT $1");
+    store.all(&sql, &[&(limit as i64)], rows::audit_entry)
 }

@@ -9,13 +9,13 @@ use std::sync::LazyLock;
 
 use tokio_postgres::Client;
 
-use super::interviews::interview_where;
 use super::{Param, PgStore, refs};
 use crate::dashboard::{
-    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, TOUCHPOINTS, Tally,
-    queue_conditions, queue_page_sql, tally_nps_conditions, touchpoint_cols,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewPage, ReviewQuery, TOUCHPOINTS,
+    Tally, queue_page_sql, tally_nps_conditions, touchpoint_cols,
 };
-use crate::{InterviewFilter, Result, StoreError, record_from_json};
+use crate::query::{interview_where, queue_where, review_page};
+use crate::{InterviewFilter, Result, StoreError};
 
 /// The [`Tally`] columns; the NPS conditions come from the one banding. Every
 /// sum is cast back to BIGINT (PostgreSQL sums BIGINTs as NUMERIC).
@@ -133,59 +133,29 @@ async fn campaign_stats_sql(c: &Client, w: &str, args: &[Param]) -> Result<Campa
     Ok(out)
 }
 
-/// The total and the page's record JSON, newest first.
-async fn review_queue_sql(
-    c: &Client,
-    q: &ReviewQuery,
-    mut w: String,
-    mut args: Vec<Param>,
-) -> Result<(u64, Vec<String>)> {
-    let mut arg = |w: &mut String, sql: &str, v: String| {
-        args.push(Box::new(v));
-        w.push_str(&sql.replace('?', &format!("${}", args.len())));
-    };
-    // `created_at` is COLLATE "C": byte order, as in SQLite.
-    for (sql, v) in queue_conditions(q, "strpos") {
-        match v {
-            Some(v) => arg(&mut w, &sql, v),
-            None => w.push_str(&sql),
-        }
-    }
-    let p = refs(&args);
-    let total: i64 = c
-        .query_one(&format!("SELECT COUNT(*) FROM interviews{w}"), &p)
-        .await?
-        .try_get(0)?;
-    let rows = c.query(&queue_page_sql(&w, q), &p).await?;
-    Ok((
-        u64::try_from(total).unwrap_or(0),
-        rows.iter()
-            .map(|r| Ok(r.try_get(0)?))
-            .collect::<Result<_>>()?,
-    ))
-}
-
-pub(super) fn campaign_stats(
-    store: &PgStore,
-    f: &InterviewFilter,
-) -> Result<crate::dashboard::CampaignStats> {
-    let (w, args) = interview_where(f);
+pub(super) fn campaign_stats(store: &PgStore, f: &InterviewFilter) -> Result<CampaignStats> {
+    let mut args: Vec<Param> = Vec::new();
+    let w = interview_where(f, &mut args);
     store.with(async |c| campaign_stats_sql(c, &w, &args).await)
 }
 
-pub(super) fn review_queue(
-    store: &PgStore,
-    q: &crate::dashboard::ReviewQuery,
-) -> Result<crate::dashboard::ReviewPage> {
-    let mut base = q.base.clone();
-    base.review_state = None;
-    let (w, args) = interview_where(&base);
-    let (total, records) = store.with(async |c| review_queue_sql(c, q, w, args).await)?;
-    Ok(crate::dashboard::ReviewPage {
-        total,
-        items: records
+/// One page of the review queue, newest first (`created_at` is COLLATE "C":
+/// byte order, as in SQLite).
+pub(super) fn review_queue(store: &PgStore, q: &ReviewQuery) -> Result<ReviewPage> {
+    let mut args: Vec<Param> = Vec::new();
+    let w = queue_where(q, "strpos", &mut args);
+    let p = refs(&args);
+    let (total, records) = store.with(async |c| {
+        let total: i64 = c
+            .query_one(&format!("SELECT COUNT(*) FROM interviews{w}"), &p)
+            .await?
+            .try_get(0)?;
+        let rows = c.query(&queue_page_sql(&w, q), &p).await?;
+        let records = rows
             .iter()
-            .map(|s| record_from_json(s))
-            .collect::<Result<_>>()?,
-    })
+            .map(|r| Ok(r.try_get(0)?))
+            .collect::<Result<Vec<String>>>()?;
+        Ok((u64::try_from(total).unwrap_or(0), records))
+    })?;
+    review_page(total, &records)
 }

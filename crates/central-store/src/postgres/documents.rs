@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use super::{Param, PgStore, SEQ_LOCK, refs};
 use crate::columns::{self, SeqWrite, Value};
+use crate::rows::{self, CHANGE_META_COLS, DOC_COLS};
 use crate::{
-    ChangeMeta, DocWrite, FeedItem, FeedPage, Hash, Result, StoreError, StoredDoc, hash_hex,
-    heads_blob, heads_from_blob,
+    ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    heads_from_blob,
 };
 
 pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) -> Result<bool> {
@@ -24,23 +25,8 @@ pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) 
 }
 
 pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
-    let row = store.with(async |c| {
-        Ok(c.query_opt(
-            "SELECT owner, country, snapshot, version FROM documents WHERE doc_id = $1",
-            &[&id],
-        )
-        .await?)
-    })?;
-    row.map(|r| {
-        Ok(StoredDoc {
-            doc_id: id,
-            owner: r.try_get(0)?,
-            country: r.try_get(1)?,
-            snapshot: r.try_get(2)?,
-            version: r.try_get(3)?,
-        })
-    })
-    .transpose()
+    let sql = format!("SELECT {DOC_COLS} FROM documents WHERE doc_id = $1");
+    store.first(&sql, &[&id], |r| rows::stored_doc(r, id))
 }
 
 pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
@@ -78,7 +64,7 @@ pub(super) fn feed(
     max_bytes: usize,
 ) -> Result<FeedPage> {
     let after_i = i64::try_from(after).unwrap_or(i64::MAX);
-    let (top, rows) = store.with(async |c| {
+    let (top, found) = store.with(async |c| {
         // One snapshot: the items and the high-water mark agree, and
         // (thanks to SEQ_LOCK) every seq up to the mark is committed.
         let tx = c
@@ -101,13 +87,7 @@ pub(super) fn feed(
         tx.commit().await?;
         Ok((top, rows))
     })?;
-    let items = rows.iter().map(|r| {
-        Ok(FeedItem {
-            seq: r.try_get::<_, i64>(0)? as u64,
-            doc_id: r.try_get(1)?,
-            bytes: r.try_get(2)?,
-        })
-    });
+    let items = found.iter().map(rows::feed_item);
     crate::page_feed(items, after, top as u64, max_changes, max_bytes)
 }
 
@@ -125,24 +105,8 @@ pub(super) fn doc_heads(store: &PgStore, id: Uuid) -> Result<Vec<Hash>> {
 }
 
 pub(super) fn change_log(store: &PgStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
-    let rows = store.with(async |c| {
-        Ok(c.query(
-            "SELECT seq, hash, source, received_at FROM changes WHERE doc_id = $1 ORDER BY seq",
-            &[&id],
-        )
-        .await?)
-    })?;
-    rows.iter()
-        .map(|r| {
-            let hash: Vec<u8> = r.try_get(1)?;
-            Ok(ChangeMeta {
-                seq: r.try_get::<_, i64>(0)? as u64,
-                hash: hash_hex(&hash),
-                source: r.try_get(2)?,
-                received_at: r.try_get(3)?,
-            })
-        })
-        .collect()
+    let sql = format!("SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = $1 ORDER BY seq");
+    store.all(&sql, &[&id], rows::change_meta)
 }
 
 fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {

@@ -1,7 +1,7 @@
 //! Stored form definitions in PostgreSQL.
 
 use super::PgStore;
-use crate::{Result, StoreError};
+use crate::Result;
 
 pub(super) fn put_form(store: &PgStore, form_id: &str, version: u32, json: &str) -> Result<()> {
     store.with(async |c| {
@@ -16,21 +16,9 @@ pub(super) fn put_form(store: &PgStore, form_id: &str, version: u32, json: &str)
 }
 
 pub(super) fn forms(store: &PgStore) -> Result<Vec<(String, u32, String)>> {
-    let rows = store.with(async |c| {
-        Ok(c.query(
-            "SELECT form_id, version, json FROM forms ORDER BY form_id, version",
-            &[],
-        )
-        .await?)
-    })?;
-    rows.iter()
-        .map(|r| {
-            let v: i64 = r.try_get(1)?;
-            Ok((
-                r.try_get(0)?,
-                u32::try_from(v).map_err(|_| StoreError::Corrupt("form version".into()))?,
-                r.try_get(2)?,
-            ))
-        })
-        .collect()
+    store.all(
+        "SELECT form_id, version, json FROM forms ORDER BY form_id, version",
+        &[],
+        crate::rows::form,
+    )
 }

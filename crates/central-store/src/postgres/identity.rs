@@ -1,43 +1,10 @@
 //! Users, devices, enrollment codes and API tokens in PostgreSQL.
 
-use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::PgStore;
-use crate::{Device, Hash, NewUser, Result, Role, StoreError, User};
-
-pub(super) fn user_from_row(r: &Row) -> Result<User> {
-    let role: String = r.try_get("role")?;
-    let countries: String = r.try_get("countries")?;
-    Ok(User {
-        id: r.try_get("id")?,
-        login: r.try_get("login")?,
-        name: r.try_get("name")?,
-        role: Role::parse(&role).unwrap_or(Role::Employee),
-        countries: countries
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        active: r.try_get("active")?,
-        created_at: r.try_get("created_at")?,
-    })
-}
-
-fn device_from_row(r: &Row) -> Result<Device> {
-    Ok(Device {
-        id: r.try_get("id")?,
-        user_id: r.try_get("user_id")?,
-        label: r.try_get("label")?,
-        created_at: r.try_get("created_at")?,
-        last_sync_at: r.try_get("last_sync_at")?,
-        revoked: r.try_get::<_, Option<i64>>("revoked_at")?.is_some(),
-        feed_cursor: r.try_get::<_, i64>("feed_cursor")?.max(0) as u64,
-    })
-}
-
-pub(super) const USER_COLS: &str =
-    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
+use crate::rows::{self, DEVICE_COLS, USER_COLS};
+use crate::{Device, Hash, NewUser, Result, StoreError, User};
 
 pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User> {
     let id = Uuid::now_v7().to_string();
@@ -66,44 +33,27 @@ pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User
 }
 
 pub(super) fn user(store: &PgStore, id: &str) -> Result<Option<User>> {
-    let row = store.with(async |c| {
-        Ok(c.query_opt(
-            &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1"),
-            &[&id],
-        )
-        .await?)
-    })?;
-    row.as_ref().map(user_from_row).transpose()
+    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
+    store.first(&sql, &[&id], rows::user)
 }
 
 pub(super) fn user_by_login(
     store: &PgStore,
     login: &str,
 ) -> Result<Option<(User, Option<String>)>> {
-    let row = store.with(async |c| {
-        Ok(c.query_opt(
-            &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = $1"),
-            &[&login],
-        )
-        .await?)
-    })?;
-    row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?)))
-        .transpose()
+    let sql = format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = $1");
+    store.first(&sql, &[&login], |r| {
+        Ok((rows::user(r)?, r.try_get("password_hash")?))
+    })
 }
 
 pub(super) fn list_users(store: &PgStore, country: Option<&str>) -> Result<Vec<User>> {
-    let rows = store.with(async |c| {
-        Ok(c.query(
-            &format!(
-                "SELECT {USER_COLS} FROM users u
-                 WHERE $1::text IS NULL OR (',' || u.countries || ',') LIKE ('%,' || $1 || ',%')
-                 ORDER BY u.login"
-            ),
-            &[&country],
-        )
-        .await?)
-    })?;
-    rows.iter().map(user_from_row).collect()
+    let sql = format!(
+        "SELECT {USER_COLS} FROM users u
+         WHERE $1::text IS NULL OR (',' || u.countries || ',') LIKE ('%,' || $1 || ',%')
+         ORDER BY u.login"
+    );
+    store.all(&sql, &[&country], rows::user)
 }
 
 pub(super) fn set_password_hash(store: &PgStore, user_id: &str, hash: &str) -> Result<()> {
@@ -169,7 +119,7 @@ pub(super) fn redeem_enrollment(
             )
             .await?
             .ok_or(StoreError::InvalidCode)?;
-        let user = user_from_row(&row)?;
+        let user = rows::user(&row)?;
         tx.execute(
             "INSERT INTO devices(id, user_id, label, token_hash, created_at)
              VALUES ($1, $2, $3, $4, $5)",
@@ -184,47 +134,22 @@ pub(super) fn device_by_token(
     store: &PgStore,
     token_hash: &Hash,
 ) -> Result<Option<(Device, User)>> {
-    let row = store.with(async |c| {
-        Ok(c.query_opt(
-            &format!(
-                "SELECT d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
-                        d.last_sync_at, d.feed_cursor, {USER_COLS}
-                 FROM devices d JOIN users u ON u.id = d.user_id
-                 WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.active"
-            ),
-            &[&&token_hash[..]],
-        )
-        .await?)
-    })?;
-    row.map(|r| {
-        Ok((
-            Device {
-                id: r.try_get("d_id")?,
-                user_id: r.try_get("user_id")?,
-                label: r.try_get("label")?,
-                created_at: r.try_get("d_created")?,
-                last_sync_at: r.try_get("last_sync_at")?,
-                revoked: false,
-                feed_cursor: r.try_get::<_, i64>("feed_cursor")?.max(0) as u64,
-            },
-            user_from_row(&r)?,
-        ))
+    let sql = format!(
+        "SELECT {DEVICE_COLS}, {USER_COLS} FROM devices d JOIN users u ON u.id = d.user_id
+         WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.active"
+    );
+    store.first(&sql, &[&&token_hash[..]], |r| {
+        Ok((rows::device(r)?, rows::user(r)?))
     })
-    .transpose()
 }
 
 pub(super) fn list_devices(store: &PgStore, user_ids: Option<&[String]>) -> Result<Vec<Device>> {
     let ids: Option<Vec<String>> = user_ids.map(<[String]>::to_vec);
-    let rows = store.with(async |c| {
-        Ok(c.query(
-            "SELECT id, user_id, label, created_at, last_sync_at, revoked_at, feed_cursor FROM devices
-             WHERE $1::text[] IS NULL OR user_id = ANY($1)
-             ORDER BY created_at, id",
-            &[&ids],
-        )
-        .await?)
-    })?;
-    rows.iter().map(device_from_row).collect()
+    let sql = format!(
+        "SELECT {DEVICE_COLS} FROM devices d WHERE $1::text[] IS NULL OR d.user_id = ANY($1)
+         ORDER BY d.created_at, d.id"
+    );
+    store.all(&sql, &[&ids], rows::device)
 }
 
 pub(super) fn revoke_device(store: &PgStore, device_id: &str, now: i64) -> Result<bool> {
@@ -273,15 +198,9 @@ pub(super) fn add_api_token(
 }
 
 pub(super) fn user_by_api_token(store: &PgStore, token_hash: &Hash) -> Result<Option<User>> {
-    let row = store.with(async |c| {
-        Ok(c.query_opt(
-            &format!(
-                "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
-            ),
-            &[&&token_hash[..]],
-        )
-        .await?)
-    })?;
-    row.as_ref().map(user_from_row).transpose()
+    let sql = format!(
+        "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
+    );
+    store.first(&sql, &[&&token_hash[..]], rows::user)
 }

@@ -36,7 +36,9 @@ use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Transaction};
+use tokio_postgres::{Client, NoTls, Row, Transaction};
+
+use crate::query::Binder;
 
 use crate::{Result, StoreError, StoreStats};
 
@@ -145,6 +147,22 @@ pub(crate) fn refs(args: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+/// Statement parameters in PostgreSQL's `$N` style.
+impl Binder for Vec<Param> {
+    fn text(&mut self, v: String) -> String {
+        self.push(Box::new(v));
+        format!("${}", self.len())
+    }
+    fn int(&mut self, v: i64) -> String {
+        self.push(Box::new(v));
+        format!("${}", self.len())
+    }
+    fn one_of(&mut self, col: &str, vs: &[String]) -> String {
+        self.push(Box::new(vs.to_vec()));
+        format!("{col} = ANY(${})", self.len())
+    }
+}
+
 impl PgStore {
     /// Connect to the database at `url` (`postgres://` or `postgresql://`,
     /// or a libpq key=value string), creating and migrating the schema.
@@ -246,6 +264,28 @@ impl PgStore {
     pub(super) fn with<T>(&self, f: impl AsyncFnOnce(&mut Client) -> Result<T>) -> Result<T> {
         let mut conn = self.conn()?;
         futures_executor::block_on(f(conn.client()?))
+    }
+
+    /// Every row of `sql`, read with a shared mapper ([`crate::rows`]).
+    pub(super) fn all<T>(
+        &self,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+        f: impl Fn(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows = self.with(async |c| Ok(c.query(sql, p).await?))?;
+        rows.iter().map(f).collect()
+    }
+
+    /// The row of `sql`, if any, read with a shared mapper.
+    pub(super) fn first<T>(
+        &self,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let row = self.with(async |c| Ok(c.query_opt(sql, p).await?))?;
+        row.as_ref().map(f).transpose()
     }
 
     /// Run `f` in a transaction, committed when it returns `Ok`.

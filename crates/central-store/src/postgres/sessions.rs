@@ -1,7 +1,7 @@
 //! Dashboard login sessions in PostgreSQL.
 
 use super::PgStore;
-use super::identity::{USER_COLS, user_from_row};
+use crate::rows::{self, SESSION_COLS, USER_COLS};
 use crate::{Hash, Result, User};
 
 pub(super) fn create_session(
@@ -36,30 +36,13 @@ pub(super) fn session(
     token_hash: &Hash,
     now: i64,
 ) -> Result<Option<(crate::dashboard::Session, User)>> {
-    let row = store.with(async |c| {
-        Ok(c.query_opt(
-            &format!(
-                "SELECT s.user_id AS s_user, s.csrf, s.created_at AS s_created, s.expires_at,
-                        {USER_COLS}
-                 FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
-            ),
-            &[&&token_hash[..], &now],
-        )
-        .await?)
-    })?;
-    row.map(|r| {
-        Ok((
-            crate::dashboard::Session {
-                user_id: r.try_get("s_user")?,
-                csrf: r.try_get("csrf")?,
-                created_at: r.try_get("s_created")?,
-                expires_at: r.try_get("expires_at")?,
-            },
-            user_from_row(&r)?,
-        ))
+    let sql = format!(
+        "SELECT {SESSION_COLS}, {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
+    );
+    store.first(&sql, &[&&token_hash[..], &now], |r| {
+        Ok((rows::session(r)?, rows::user(r)?))
     })
-    .transpose()
 }
 
 pub(super) fn delete_session(store: &PgStore, token_hash: &Hash) -> Result<bool> {

@@ -2,7 +2,8 @@
 
 use rusqlite::params;
 
-use super::SqliteStore;
+use super::{SqliteStore, all};
+use crate::rows::{AUDIT_COLS, audit_entry};
 use crate::{AuditEntry, Result};
 
 pub(super) fn audit(store: &SqliteStore, e: &AuditEntry) -> Result<()> {
@@ -16,19 +17,6 @@ pub(super) fn audit(store: &SqliteStore, e: &AuditEntry) -> Result<()> {
 }
 
 pub(super) fn audit_log(store: &SqliteStore, limit: usize) -> Result<Vec<AuditEntry>> {
-    store.read(|c| {
-        let mut st = c.prepare(
-            "SELECT at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
-        )?;
-        let rows = st.query_map([limit as i64], |r| {
-            Ok(AuditEntry {
-                at: r.get(0)?,
-                actor: r.get(1)?,
-                action: r.get(2)?,
-                target: r.get(3)?,
-                detail: r.get(4)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    })
+    let sql = format!("SELECT {AUDIT_COLS} FROM audit_log ORDER BY id DESC LIMIT ?1");
+    store.read(|c| all(c, &sql, [limit as i64], |r| audit_entry(r)))
 }

@@ -4,15 +4,16 @@
 
 use std::sync::LazyLock;
 
-use rusqlite::Connection;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, params_from_iter};
 
-use super::SqliteStore;
-use super::interviews::interview_where;
+use super::{SqliteStore, all};
 use crate::dashboard::{
-    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewQuery, TOUCHPOINTS, Tally,
-    queue_conditions, queue_page_sql, tally_nps_conditions, touchpoint_cols,
+    CampaignStats, KeyTally, PlaceTally, REVIEW_STATES, ReviewPage, ReviewQuery, TOUCHPOINTS,
+    Tally, queue_page_sql, tally_nps_conditions, touchpoint_cols,
 };
-use crate::{InterviewFilter, Result, record_from_json};
+use crate::query::{interview_where, queue_where, review_page};
+use crate::{InterviewFilter, Result};
 
 /// The [`Tally`] columns; the NPS conditions come from the one banding.
 fn tally_cols() -> &'static str {
@@ -46,7 +47,7 @@ fn tally(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Tally> {
     Ok(t)
 }
 
-fn campaign_stats_sql(c: &Connection, w: &str, args: &[String]) -> Result<CampaignStats> {
+fn campaign_stats_sql(c: &Connection, w: &str, args: &[SqlValue]) -> Result<CampaignStats> {
     let p = || rusqlite::params_from_iter(args.iter());
     let cols = tally_cols();
     let mut out = CampaignStats::default();
@@ -122,54 +123,26 @@ fn campaign_stats_sql(c: &Connection, w: &str, args: &[String]) -> Result<Campai
     Ok(out)
 }
 
-fn review_queue_sql(
-    c: &Connection,
-    q: &ReviewQuery,
-    mut w: String,
-    mut args: Vec<String>,
-) -> Result<(u64, Vec<String>)> {
-    let mut arg = |w: &mut String, sql: &str, v: String| {
-        args.push(v);
-        w.push_str(&sql.replace('?', &format!("?{}", args.len())));
-    };
-    for (sql, v) in queue_conditions(q, "instr") {
-        match v {
-            Some(v) => arg(&mut w, &sql, v),
-            None => w.push_str(&sql),
-        }
-    }
-    let total: i64 = c.query_row(
-        &format!("SELECT COUNT(*) FROM interviews{w}"),
-        rusqlite::params_from_iter(args.iter()),
-        |r| r.get(0),
-    )?;
-    let mut st = c.prepare(&queue_page_sql(&w, q))?;
-    let rows = st.query_map(rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
-    Ok((total as u64, rows.collect::<rusqlite::Result<_>>()?))
-}
-
-pub(super) fn campaign_stats(
-    store: &SqliteStore,
-    f: &InterviewFilter,
-) -> Result<crate::dashboard::CampaignStats> {
-    let (w, args) = interview_where(f);
+pub(super) fn campaign_stats(store: &SqliteStore, f: &InterviewFilter) -> Result<CampaignStats> {
+    let mut args: Vec<SqlValue> = Vec::new();
+    let w = interview_where(f, &mut args);
     store.read(|c| campaign_stats_sql(c, &w, &args))
 }
 
-pub(super) fn review_queue(
-    store: &SqliteStore,
-    q: &crate::dashboard::ReviewQuery,
-) -> Result<crate::dashboard::ReviewPage> {
-    let mut base = q.base.clone();
-    base.review_state = None;
-    let (w, args) = interview_where(&base);
-    let page = store.read(|c| review_queue_sql(c, q, w, args))?;
-    Ok(crate::dashboard::ReviewPage {
-        total: page.0,
-        items: page
-            .1
-            .iter()
-            .map(|s| record_from_json(s))
-            .collect::<Result<_>>()?,
-    })
+/// One page of the review queue, newest first.
+pub(super) fn review_queue(store: &SqliteStore, q: &ReviewQuery) -> Result<ReviewPage> {
+    let mut args: Vec<SqlValue> = Vec::new();
+    let w = queue_where(q, "instr", &mut args);
+    let (total, records) = store.read(|c| {
+        let total: i64 = c.query_row(
+            &format!("SELECT COUNT(*) FROM interviews{w}"),
+            params_from_iter(&args),
+            |r| r.get(0),
+        )?;
+        let records: Vec<String> = all(c, &queue_page_sql(&w, q), params_from_iter(&args), |r| {
+            Ok(r.get(0)?)
+        })?;
+        Ok((total as u64, records))
+    })?;
+    review_page(total, &records)
 }

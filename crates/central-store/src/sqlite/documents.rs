@@ -6,10 +6,11 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::SqliteStore;
+use super::{SqliteStore, all, first};
 use crate::columns::{self, SeqWrite, Value};
+use crate::rows::{self, CHANGE_META_COLS, DOC_COLS};
 use crate::{
-    DocWrite, FeedItem, FeedPage, Hash, Result, StoreError, StoredDoc, hash_hex, heads_blob,
+    ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
 };
 
@@ -28,22 +29,8 @@ pub(super) fn actor_used_elsewhere(
 }
 
 pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc>> {
-    store.read(|c| {
-        Ok(c.query_row(
-            "SELECT owner, country, snapshot, version FROM documents WHERE doc_id = ?1",
-            [id.to_string()],
-            |r| {
-                Ok(StoredDoc {
-                    doc_id: id,
-                    owner: r.get(0)?,
-                    country: r.get(1)?,
-                    snapshot: r.get(2)?,
-                    version: r.get(3)?,
-                })
-            },
-        )
-        .optional()?)
-    })
+    let sql = format!("SELECT {DOC_COLS} FROM documents WHERE doc_id = ?1");
+    store.read(|c| first(c, &sql, [id.to_string()], |r| rows::stored_doc(r, id)))
 }
 
 pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
@@ -133,29 +120,17 @@ pub(super) fn feed(
                 "SELECT seq, doc_id, bytes FROM changes
                  WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4",
             )?;
-            let rows = st.query_map(
-                params![
-                    owner,
-                    i64::try_from(after).unwrap_or(i64::MAX),
-                    exclude_source,
-                    max_changes as i64 + 1
-                ],
-                |r| {
-                    Ok((
-                        r.get::<_, i64>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, Vec<u8>>(2)?,
-                    ))
-                },
-            )?;
-            let items = rows.map(|r| {
-                let (seq, doc, bytes) = r?;
-                Ok(FeedItem {
-                    seq: seq as u64,
-                    doc_id: Uuid::parse_str(&doc)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    bytes,
-                })
+            let mut rows = st.query(params![
+                owner,
+                i64::try_from(after).unwrap_or(i64::MAX),
+                exclude_source,
+                max_changes as i64 + 1
+            ])?;
+            // Streamed: a page stops reading at its byte budget.
+            let items = std::iter::from_fn(|| match rows.next() {
+                Ok(Some(r)) => Some(rows::feed_item(r)),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
             });
             crate::page_feed(items, after, top as u64, max_changes, max_bytes)
         })();
@@ -177,22 +152,9 @@ pub(super) fn doc_heads(store: &SqliteStore, id: Uuid) -> Result<Vec<Hash>> {
     })
 }
 
-pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<crate::ChangeMeta>> {
-    store.read(|c| {
-        let mut st = c.prepare(
-            "SELECT seq, hash, source, received_at FROM changes WHERE doc_id = ?1 ORDER BY seq",
-        )?;
-        let rows = st.query_map([id.to_string()], |r| {
-            let hash: Vec<u8> = r.get(1)?;
-            Ok(crate::ChangeMeta {
-                seq: r.get::<_, i64>(0)? as u64,
-                hash: hash_hex(&hash),
-                source: r.get(2)?,
-                received_at: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    })
+pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
+    let sql = format!("SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = ?1 ORDER BY seq");
+    store.read(|c| all(c, &sql, [id.to_string()], |r| rows::change_meta(r)))
 }
 
 /// The projection upsert, from the one column table.

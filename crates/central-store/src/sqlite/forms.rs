@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::SqliteStore;
+use super::{SqliteStore, all};
 use crate::Result;
 
 pub(super) fn put_form(store: &SqliteStore, form_id: &str, version: u32, json: &str) -> Result<()> {
@@ -18,9 +18,11 @@ pub(super) fn put_form(store: &SqliteStore, form_id: &str, version: u32, json: &
 
 pub(super) fn forms(store: &SqliteStore) -> Result<Vec<(String, u32, String)>> {
     store.read(|c| {
-        let mut st =
-            c.prepare("SELECT form_id, version, json FROM forms ORDER BY form_id, version")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        all(
+            c,
+            "SELECT form_id, version, json FROM forms ORDER BY form_id, version",
+            [],
+            |r| crate::rows::form(r),
+        )
     })
 }

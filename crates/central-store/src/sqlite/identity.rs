@@ -3,41 +3,9 @@
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::SqliteStore;
-use crate::{Device, Hash, NewUser, Result, Role, StoreError, User};
-
-pub(crate) const USER_COLS: &str =
-    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
-
-pub(crate) fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
-    let role: String = r.get("role")?;
-    let countries: String = r.get("countries")?;
-    Ok(User {
-        id: r.get("id")?,
-        login: r.get("login")?,
-        name: r.get("name")?,
-        role: Role::parse(&role).unwrap_or(Role::Employee),
-        countries: countries
-            .split(',')
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        active: r.get::<_, i64>("active")? != 0,
-        created_at: r.get("created_at")?,
-    })
-}
-
-fn device_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
-    Ok(Device {
-        id: r.get("id")?,
-        user_id: r.get("user_id")?,
-        label: r.get("label")?,
-        created_at: r.get("created_at")?,
-        last_sync_at: r.get("last_sync_at")?,
-        revoked: r.get::<_, Option<i64>>("revoked_at")?.is_some(),
-        feed_cursor: r.get::<_, i64>("feed_cursor")?.max(0) as u64,
-    })
-}
+use super::{SqliteStore, all, first};
+use crate::rows::{DEVICE_COLS, USER_COLS, device, user as user_row};
+use crate::{Device, Hash, NewUser, Result, StoreError, User};
 
 pub(super) fn create_user(store: &SqliteStore, u: &NewUser, now: i64) -> Result<User> {
     let id = Uuid::now_v7().to_string();
@@ -65,40 +33,29 @@ pub(super) fn create_user(store: &SqliteStore, u: &NewUser, now: i64) -> Result<
 }
 
 pub(super) fn user(store: &SqliteStore, id: &str) -> Result<Option<User>> {
-    store.read(|c| {
-        Ok(c.query_row(
-            &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
-            [id],
-            user_from_row,
-        )
-        .optional()?)
-    })
+    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
+    store.read(|c| first(c, &sql, [id], |r| user_row(r)))
 }
 
 pub(super) fn user_by_login(
     store: &SqliteStore,
     login: &str,
 ) -> Result<Option<(User, Option<String>)>> {
+    let sql = format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = ?1");
     store.read(|c| {
-        Ok(c.query_row(
-            &format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = ?1"),
-            [login],
-            |r| Ok((user_from_row(r)?, r.get("password_hash")?)),
-        )
-        .optional()?)
+        first(c, &sql, [login], |r| {
+            Ok((user_row(r)?, r.get("password_hash")?))
+        })
     })
 }
 
 pub(super) fn list_users(store: &SqliteStore, country: Option<&str>) -> Result<Vec<User>> {
-    store.read(|c| {
-        let mut st = c.prepare(&format!(
-            "SELECT {USER_COLS} FROM users u
-             WHERE ?1 IS NULL OR (',' || u.countries || ',') LIKE ('%,' || ?1 || ',%')
-             ORDER BY u.login"
-        ))?;
-        let rows = st.query_map([country], user_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    })
+    let sql = format!(
+        "SELECT {USER_COLS} FROM users u
+         WHERE ?1 IS NULL OR (',' || u.countries || ',') LIKE ('%,' || ?1 || ',%')
+         ORDER BY u.login"
+    );
+    store.read(|c| all(c, &sql, [country], |r| user_row(r)))
 }
 
 pub(super) fn set_password_hash(store: &SqliteStore, user_id: &str, hash: &str) -> Result<()> {
@@ -152,14 +109,8 @@ pub(super) fn redeem_enrollment(
             )
             .optional()?;
         let user_id = user_id.ok_or(StoreError::InvalidCode)?;
-        let user = tx
-            .query_row(
-                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1 AND u.active = 1"),
-                [&user_id],
-                user_from_row,
-            )
-            .optional()?
-            .ok_or(StoreError::InvalidCode)?;
+        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1 AND u.active = 1");
+        let user = first(tx, &sql, [&user_id], |r| user_row(r))?.ok_or(StoreError::InvalidCode)?;
         tx.execute(
             "INSERT INTO devices(id, user_id, label, token_hash, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -173,31 +124,14 @@ pub(super) fn device_by_token(
     store: &SqliteStore,
     token_hash: &Hash,
 ) -> Result<Option<(Device, User)>> {
+    let sql = format!(
+        "SELECT {DEVICE_COLS}, {USER_COLS} FROM devices d JOIN users u ON u.id = d.user_id
+         WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
+    );
     store.read(|c| {
-        Ok(c.query_row(
-            &format!(
-                "SELECT d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
-                        d.last_sync_at, d.revoked_at, d.feed_cursor, {USER_COLS}
-                 FROM devices d JOIN users u ON u.id = d.user_id
-                 WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
-            ),
-            [&token_hash[..]],
-            |r| {
-                Ok((
-                    Device {
-                        id: r.get("d_id")?,
-                        user_id: r.get("user_id")?,
-                        label: r.get("label")?,
-                        created_at: r.get("d_created")?,
-                        last_sync_at: r.get("last_sync_at")?,
-                        revoked: false,
-                        feed_cursor: r.get::<_, i64>("feed_cursor")?.max(0) as u64,
-                    },
-                    user_from_row(r)?,
-                ))
-            },
-        )
-        .optional()?)
+        first(c, &sql, [&token_hash[..]], |r| {
+            Ok((device(r)?, user_row(r)?))
+        })
     })
 }
 
@@ -205,20 +139,14 @@ pub(super) fn list_devices(
     store: &SqliteStore,
     user_ids: Option<&[String]>,
 ) -> Result<Vec<Device>> {
-    store.read(|c| {
-        let mut st = c.prepare(
-            "SELECT id, user_id, label, created_at, last_sync_at, revoked_at, feed_cursor FROM devices
-             ORDER BY created_at",
-        )?;
-        let rows = st.query_map([], device_from_row)?;
-        let all: Vec<Device> = rows.collect::<rusqlite::Result<_>>()?;
-        Ok(match user_ids {
-            None => all,
-            Some(ids) => all
-                .into_iter()
-                .filter(|d| ids.contains(&d.user_id))
-                .collect(),
-        })
+    let sql = format!("SELECT {DEVICE_COLS} FROM devices d ORDER BY d.created_at");
+    let all = store.read(|c| all(c, &sql, [], |r| device(r)))?;
+    Ok(match user_ids {
+        None => all,
+        Some(ids) => all
+            .into_iter()
+            .filter(|d| ids.contains(&d.user_id))
+            .collect(),
     })
 }
 
@@ -267,15 +195,9 @@ pub(super) fn add_api_token(
 }
 
 pub(super) fn user_by_api_token(store: &SqliteStore, token_hash: &Hash) -> Result<Option<User>> {
-    store.read(|c| {
-        Ok(c.query_row(
-            &format!(
-                "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
-                 WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active = 1"
-            ),
-            [&token_hash[..]],
-            user_from_row,
-        )
-        .optional()?)
-    })
+    let sql = format!(
+        "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active = 1"
+    );
+    store.read(|c| first(c, &sql, [&token_hash[..]], |r| user_row(r)))
 }

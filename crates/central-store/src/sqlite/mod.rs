@@ -16,8 +16,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rusqlite::{Connection, Transaction, params};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, Params, Row, Transaction, params};
 
+use crate::query::Binder;
 use crate::{Result, StoreStats};
 
 /// Append-only migrations, one `.sql` file each in `migrations/`; index + 1
@@ -121,6 +123,50 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Every row of `sql`, read with a shared mapper ([`crate::rows`]).
+pub(super) fn all<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl Params,
+    f: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(f(r)?);
+    }
+    Ok(out)
+}
+
+/// The first row of `sql`, if any, read with a shared mapper.
+pub(super) fn first<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl Params,
+    f: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    rows.next()?.map(f).transpose()
+}
+
+/// Statement parameters in SQLite's `?N` style.
+impl Binder for Vec<SqlValue> {
+    fn text(&mut self, v: String) -> String {
+        self.push(SqlValue::Text(v));
+        format!("?{}", self.len())
+    }
+    fn int(&mut self, v: i64) -> String {
+        self.push(SqlValue::Integer(v));
+        format!("?{}", self.len())
+    }
+    fn one_of(&mut self, col: &str, vs: &[String]) -> String {
+        let marks: Vec<String> = vs.iter().map(|v| self.text(v.clone())).collect();
+        format!("{col} IN ({})", marks.join(","))
+    }
 }
 
 central_store_impl!(SqliteStore);

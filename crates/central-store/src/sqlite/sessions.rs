@@ -1,10 +1,10 @@
 //! Dashboard login sessions in SQLite.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::params;
 
-use super::SqliteStore;
-use super::identity::{USER_COLS, user_from_row};
+use super::{SqliteStore, first};
 use crate::dashboard::Session;
+use crate::rows::{self, SESSION_COLS, USER_COLS};
 use crate::{Hash, Result, User};
 
 pub(super) fn create_session(store: &SqliteStore, token_hash: &Hash, s: &Session) -> Result<()> {
@@ -33,27 +33,14 @@ pub(super) fn session(
     token_hash: &Hash,
     now: i64,
 ) -> Result<Option<(Session, User)>> {
+    let sql = format!(
+        "SELECT {SESSION_COLS}, {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1"
+    );
     store.read(|c| {
-        Ok(c.query_row(
-            &format!(
-                "SELECT s.user_id AS s_user, s.csrf, s.created_at AS s_created, s.expires_at, {USER_COLS}
-                 FROM sessions s JOIN users u ON u.id = s.user_id
-                 WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1"
-            ),
-            params![&token_hash[..], now],
-            |r| {
-                Ok((
-                    Session {
-                        user_id: r.get("s_user")?,
-                        csrf: r.get("csrf")?,
-                        created_at: r.get("s_created")?,
-                        expires_at: r.get("expires_at")?,
-                    },
-                    user_from_row(r)?,
-                ))
-            },
-        )
-        .optional()?)
+        first(c, &sql, params![&token_hash[..], now], |r| {
+            Ok((rows::session(r)?, rows::user(r)?))
+        })
     })
 }
 
