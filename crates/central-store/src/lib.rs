@@ -14,6 +14,7 @@
 
 #[macro_use]
 mod backend;
+mod campaign;
 pub mod columns;
 pub mod dashboard;
 pub mod merge;

@@ -22,6 +22,8 @@ impl<T> Cell for T where T: rusqlite::types::FromSql + for<'a> tokio_postgres::t
 /// Read a selected row by column name.
 pub(crate) trait RowGet {
     fn col<T: Cell>(&self, name: &str) -> Result<T>;
+    /// By position (0-based), for computed columns.
+    fn at<T: Cell>(&self, i: usize) -> Result<T>;
     /// A document id: TEXT in SQLite, UUID in PostgreSQL.
     fn doc_id(&self, name: &str) -> Result<Uuid>;
 }
@@ -29,6 +31,9 @@ pub(crate) trait RowGet {
 impl RowGet for rusqlite::Row<'_> {
     fn col<T: Cell>(&self, name: &str) -> Result<T> {
         Ok(self.get(name)?)
+    }
+    fn at<T: Cell>(&self, i: usize) -> Result<T> {
+        Ok(self.get(i)?)
     }
     fn doc_id(&self, name: &str) -> Result<Uuid> {
         let s: String = self.get(name)?;
@@ -39,6 +44,9 @@ impl RowGet for rusqlite::Row<'_> {
 impl RowGet for tokio_postgres::Row {
     fn col<T: Cell>(&self, name: &str) -> Result<T> {
         Ok(self.try_get(name)?)
+    }
+    fn at<T: Cell>(&self, i: usize) -> Result<T> {
+        Ok(self.try_get(i)?)
     }
     fn doc_id(&self, name: &str) -> Result<Uuid> {
         Ok(self.try_get(name)?)
