@@ -22,6 +22,7 @@ pub mod postgres;
 mod query;
 pub mod reproject;
 mod rows;
+mod sql;
 pub mod sqlite;
 pub mod transfer;
 

@@ -161,3 +161,11 @@ pub(crate) fn form(r: &impl RowGet) -> Result<(String, u32, String)> {
         r.col("json")?,
     ))
 }
+
+/// The error of inserting a user: a unique violation means the login is taken.
+pub(crate) fn login_taken(login: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Duplicate(_) => StoreError::Duplicate(format!("login {login}")),
+        other => other,
+    }
+}

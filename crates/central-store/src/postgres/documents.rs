@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::{Param, PgStore, SEQ_LOCK, refs};
 use crate::columns::{self, SeqWrite, Value};
-use crate::rows::{self, CHANGE_META_COLS, DOC_COLS};
+use crate::rows::{self};
+use crate::sql;
 use crate::{
     ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
@@ -15,18 +16,17 @@ use crate::{
 
 pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) -> Result<bool> {
     let row = store.with(async |c| {
-        Ok(c.query_one(
-            "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = $1 AND source <> $2)",
-            &[&actor, &source],
+        Ok(
+            c.query_one(sql::ACTOR_USED_ELSEWHERE.pg(), &[&actor, &source])
+                .await?,
         )
-        .await?)
     })?;
     Ok(row.try_get(0)?)
 }
 
 pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
-    let sql = format!("SELECT {DOC_COLS} FROM documents WHERE doc_id = $1");
-    store.first(&sql, &[&id], |r| rows::stored_doc(r, id))
+    let sql = sql::LOAD_DOC.pg();
+    store.first(sql, &[&id], |r| rows::stored_doc(r, id))
 }
 
 pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
@@ -79,8 +79,7 @@ pub(super) fn feed(
             .try_get(0)?;
         let rows = tx
             .query(
-                "SELECT seq, doc_id, bytes FROM changes
-                 WHERE owner = $1 AND seq > $2 AND source <> $3 ORDER BY seq LIMIT $4",
+                sql::FEED.pg(),
                 &[&owner, &after_i, &exclude_source, &(max_changes as i64 + 1)],
             )
             .await?;
@@ -105,8 +104,8 @@ pub(super) fn doc_heads(store: &PgStore, id: Uuid) -> Result<Vec<Hash>> {
 }
 
 pub(super) fn change_log(store: &PgStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
-    let sql = format!("SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = $1 ORDER BY seq");
-    store.all(&sql, &[&id], rows::change_meta)
+    let sql = sql::CHANGE_LOG.pg();
+    store.all(sql, &[&id], rows::change_meta)
 }
 
 fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::rows::{self, DEVICE_COLS, USER_COLS};
+use crate::sql;
 use crate::{Device, Hash, NewUser, Result, StoreError, User};
 
 pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User> {
@@ -23,26 +24,23 @@ pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User
             ],
         )
         .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Duplicate(_) => StoreError::Duplicate(format!("login {}", u.login)),
-            other => other,
-        })?;
+        .map_err(|e| rows::login_taken(&u.login, e.into()))?;
         Ok(())
     })?;
     Ok(u.to_user(id, now))
 }
 
 pub(super) fn user(store: &PgStore, id: &str) -> Result<Option<User>> {
-    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1");
-    store.first(&sql, &[&id], rows::user)
+    let sql = sql::USER_BY_ID.pg();
+    store.first(sql, &[&id], rows::user)
 }
 
 pub(super) fn user_by_login(
     store: &PgStore,
     login: &str,
 ) -> Result<Option<(User, Option<String>)>> {
-    let sql = format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = $1");
-    store.first(&sql, &[&login], |r| {
+    let sql = sql::USER_BY_LOGIN.pg();
+    store.first(sql, &[&login], |r| {
         Ok((rows::user(r)?, r.try_get("password_hash")?))
     })
 }
@@ -58,11 +56,8 @@ pub(super) fn list_users(store: &PgStore, country: Option<&str>) -> Result<Vec<U
 
 pub(super) fn set_password_hash(store: &PgStore, user_id: &str, hash: &str) -> Result<()> {
     let n = store.with(async |c| {
-        Ok(c.execute(
-            "UPDATE users SET password_hash = $2 WHERE id = $1",
-            &[&user_id, &hash],
-        )
-        .await?)
+        Ok(c.execute(sql::SET_PASSWORD.pg(), &[&user_id, &hash])
+            .await?)
     })?;
     if n == 0 {
         return Err(StoreError::NotFound(format!("user {user_id}")));
@@ -77,13 +72,9 @@ pub(super) fn add_enrollment_code(
     expires_at: i64,
 ) -> Result<()> {
     store.tx(async |tx| {
+        tx.execute(sql::DROP_OPEN_CODES.pg(), &[&user_id]).await?;
         tx.execute(
-            "DELETE FROM enrollment_codes WHERE user_id = $1 AND used_at IS NULL",
-            &[&user_id],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO enrollment_codes(code_hash, user_id, expires_at) VALUES ($1, $2, $3)",
+            sql::INSERT_CODE.pg(),
             &[&&code_hash[..], &user_id, &expires_at],
         )
         .await?;
@@ -103,26 +94,17 @@ pub(super) fn redeem_enrollment(
         // The row lock of the UPDATE makes a second redeemer wait, then
         // see `used_at` set and match nothing: one device per code.
         let user_id: String = tx
-            .query_opt(
-                "UPDATE enrollment_codes SET used_at = $2
-                 WHERE code_hash = $1 AND used_at IS NULL AND expires_at > $2
-                 RETURNING user_id",
-                &[&&code_hash[..], &now],
-            )
+            .query_opt(sql::USE_CODE.pg(), &[&&code_hash[..], &now])
             .await?
             .ok_or(StoreError::InvalidCode)?
             .try_get(0)?;
         let row = tx
-            .query_opt(
-                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = $1 AND u.active"),
-                &[&user_id],
-            )
+            .query_opt(sql::ACTIVE_USER_BY_ID.pg(), &[&user_id])
             .await?
             .ok_or(StoreError::InvalidCode)?;
         let user = rows::user(&row)?;
         tx.execute(
-            "INSERT INTO devices(id, user_id, label, token_hash, created_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            sql::INSERT_DEVICE.pg(),
             &[&device_id, &user_id, &label, &&token_hash[..], &now],
         )
         .await?;
@@ -134,11 +116,8 @@ pub(super) fn device_by_token(
     store: &PgStore,
     token_hash: &Hash,
 ) -> Result<Option<(Device, User)>> {
-    let sql = format!(
-        "SELECT {DEVICE_COLS}, {USER_COLS} FROM devices d JOIN users u ON u.id = d.user_id
-         WHERE d.token_hash = $1 AND d.revoked_at IS NULL AND u.active"
-    );
-    store.first(&sql, &[&&token_hash[..]], |r| {
+    let sql = sql::DEVICE_BY_TOKEN.pg();
+    store.first(sql, &[&&token_hash[..]], |r| {
         Ok((rows::device(r)?, rows::user(r)?))
     })
 }
@@ -154,11 +133,8 @@ pub(super) fn list_devices(store: &PgStore, user_ids: Option<&[String]>) -> Resu
 
 pub(super) fn revoke_device(store: &PgStore, device_id: &str, now: i64) -> Result<bool> {
     store.with(async |c| {
-        Ok(c.execute(
-            "UPDATE devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
-            &[&device_id, &now],
-        )
-        .await?
+        Ok(c.execute(sql::REVOKE_DEVICE.pg(), &[&device_id, &now])
+            .await?
             > 0)
     })
 }
@@ -171,11 +147,8 @@ pub(super) fn touch_device(
 ) -> Result<()> {
     let cursor = i64::try_from(feed_cursor).unwrap_or(i64::MAX);
     store.with(async |c| {
-        c.execute(
-            "UPDATE devices SET last_sync_at = $2, feed_cursor = $3 WHERE id = $1",
-            &[&device_id, &now, &cursor],
-        )
-        .await?;
+        c.execute(sql::TOUCH_DEVICE.pg(), &[&device_id, &now, &cursor])
+            .await?;
         Ok(())
     })
 }
@@ -189,7 +162,7 @@ pub(super) fn add_api_token(
 ) -> Result<()> {
     store.with(async |c| {
         c.execute(
-            "INSERT INTO api_tokens(token_hash, user_id, label, created_at) VALUES ($1, $2, $3, $4)",
+            sql::INSERT_API_TOKEN.pg(),
             &[&&token_hash[..], &user_id, &label, &now],
         )
         .await?;
@@ -198,9 +171,6 @@ pub(super) fn add_api_token(
 }
 
 pub(super) fn user_by_api_token(store: &PgStore, token_hash: &Hash) -> Result<Option<User>> {
-    let sql = format!(
-        "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.active"
-    );
-    store.first(&sql, &[&&token_hash[..]], rows::user)
+    let sql = sql::USER_BY_API_TOKEN.pg();
+    store.first(sql, &[&&token_hash[..]], rows::user)
 }

@@ -1,7 +1,8 @@
 //! Dashboard login sessions in PostgreSQL.
 
 use super::PgStore;
-use crate::rows::{self, SESSION_COLS, USER_COLS};
+use crate::rows::{self};
+use crate::sql;
 use crate::{Hash, Result, User};
 
 pub(super) fn create_session(
@@ -10,14 +11,10 @@ pub(super) fn create_session(
     s: &crate::dashboard::Session,
 ) -> Result<()> {
     store.tx(async |tx| {
+        tx.execute(sql::DROP_EXPIRED_SESSIONS.pg(), &[&s.created_at])
+            .await?;
         tx.execute(
-            "DELETE FROM sessions WHERE expires_at <= $1",
-            &[&s.created_at],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO sessions(token_hash, user_id, csrf, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5)",
+            sql::INSERT_SESSION.pg(),
             &[
                 &&token_hash[..],
                 &s.user_id,
@@ -36,22 +33,16 @@ pub(super) fn session(
     token_hash: &Hash,
     now: i64,
 ) -> Result<Option<(crate::dashboard::Session, User)>> {
-    let sql = format!(
-        "SELECT {SESSION_COLS}, {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active"
-    );
-    store.first(&sql, &[&&token_hash[..], &now], |r| {
+    let sql = sql::SESSION_BY_TOKEN.pg();
+    store.first(sql, &[&&token_hash[..], &now], |r| {
         Ok((rows::session(r)?, rows::user(r)?))
     })
 }
 
 pub(super) fn delete_session(store: &PgStore, token_hash: &Hash) -> Result<bool> {
     store.with(async |c| {
-        Ok(c.execute(
-            "DELETE FROM sessions WHERE token_hash = $1",
-            &[&&token_hash[..]],
-        )
-        .await?
+        Ok(c.execute(sql::DELETE_SESSION.pg(), &[&&token_hash[..]])
+            .await?
             > 0)
     })
 }

@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
 use crate::columns::{self, SeqWrite, Value};
-use crate::rows::{self, CHANGE_META_COLS, DOC_COLS};
+use crate::rows::{self};
+use crate::sql;
 use crate::{
     ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
@@ -21,7 +22,7 @@ pub(super) fn actor_used_elsewhere(
 ) -> Result<bool> {
     store.read(|c| {
         Ok(c.query_row(
-            "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)",
+            sql::ACTOR_USED_ELSEWHERE.sqlite(),
             params![actor, source],
             |r| r.get::<_, bool>(0),
         )?)
@@ -29,8 +30,8 @@ pub(super) fn actor_used_elsewhere(
 }
 
 pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc>> {
-    let sql = format!("SELECT {DOC_COLS} FROM documents WHERE doc_id = ?1");
-    store.read(|c| first(c, &sql, [id.to_string()], |r| rows::stored_doc(r, id)))
+    let sql = sql::LOAD_DOC.sqlite();
+    store.read(|c| first(c, sql, [id.to_string()], |r| rows::stored_doc(r, id)))
 }
 
 pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
@@ -116,10 +117,7 @@ pub(super) fn feed(
             let top: i64 = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
                 r.get(0)
             })?;
-            let mut st = c.prepare_cached(
-                "SELECT seq, doc_id, bytes FROM changes
-                 WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4",
-            )?;
+            let mut st = c.prepare_cached(sql::FEED.sqlite())?;
             let mut rows = st.query(params![
                 owner,
                 i64::try_from(after).unwrap_or(i64::MAX),
@@ -153,8 +151,8 @@ pub(super) fn doc_heads(store: &SqliteStore, id: Uuid) -> Result<Vec<Hash>> {
 }
 
 pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
-    let sql = format!("SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = ?1 ORDER BY seq");
-    store.read(|c| all(c, &sql, [id.to_string()], |r| rows::change_meta(r)))
+    let sql = sql::CHANGE_LOG.sqlite();
+    store.read(|c| all(c, sql, [id.to_string()], |r| rows::change_meta(r)))
 }
 
 /// The projection upsert, from the one column table.

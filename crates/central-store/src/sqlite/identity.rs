@@ -4,7 +4,8 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
-use crate::rows::{DEVICE_COLS, USER_COLS, device, user as user_row};
+use crate::rows::{self, DEVICE_COLS, USER_COLS, device, user as user_row};
+use crate::sql;
 use crate::{Device, Hash, NewUser, Result, StoreError, User};
 
 pub(super) fn create_user(store: &SqliteStore, u: &NewUser, now: i64) -> Result<User> {
@@ -23,27 +24,24 @@ pub(super) fn create_user(store: &SqliteStore, u: &NewUser, now: i64) -> Result<
                 now
             ],
         )
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Duplicate(_) => StoreError::Duplicate(format!("login {}", u.login)),
-            other => other,
-        })?;
+        .map_err(|e| rows::login_taken(&u.login, e.into()))?;
         Ok(())
     })?;
     Ok(u.to_user(id, now))
 }
 
 pub(super) fn user(store: &SqliteStore, id: &str) -> Result<Option<User>> {
-    let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
-    store.read(|c| first(c, &sql, [id], |r| user_row(r)))
+    let sql = sql::USER_BY_ID.sqlite();
+    store.read(|c| first(c, sql, [id], |r| user_row(r)))
 }
 
 pub(super) fn user_by_login(
     store: &SqliteStore,
     login: &str,
 ) -> Result<Option<(User, Option<String>)>> {
-    let sql = format!("SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = ?1");
+    let sql = sql::USER_BY_LOGIN.sqlite();
     store.read(|c| {
-        first(c, &sql, [login], |r| {
+        first(c, sql, [login], |r| {
             Ok((user_row(r)?, r.get("password_hash")?))
         })
     })
@@ -60,10 +58,7 @@ pub(super) fn list_users(store: &SqliteStore, country: Option<&str>) -> Result<V
 
 pub(super) fn set_password_hash(store: &SqliteStore, user_id: &str, hash: &str) -> Result<()> {
     store.write(|tx| {
-        let n = tx.execute(
-            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-            params![user_id, hash],
-        )?;
+        let n = tx.execute(sql::SET_PASSWORD.sqlite(), params![user_id, hash])?;
         if n == 0 {
             return Err(StoreError::NotFound(format!("user {user_id}")));
         }
@@ -78,12 +73,9 @@ pub(super) fn add_enrollment_code(
     expires_at: i64,
 ) -> Result<()> {
     store.write(|tx| {
+        tx.execute(sql::DROP_OPEN_CODES.sqlite(), [user_id])?;
         tx.execute(
-            "DELETE FROM enrollment_codes WHERE user_id = ?1 AND used_at IS NULL",
-            [user_id],
-        )?;
-        tx.execute(
-            "INSERT INTO enrollment_codes(code_hash, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            sql::INSERT_CODE.sqlite(),
             params![&code_hash[..], user_id, expires_at],
         )?;
         Ok(())
@@ -100,20 +92,15 @@ pub(super) fn redeem_enrollment(
 ) -> Result<User> {
     store.write(|tx| {
         let user_id: Option<String> = tx
-            .query_row(
-                "UPDATE enrollment_codes SET used_at = ?2
-                 WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-                 RETURNING user_id",
-                params![&code_hash[..], now],
-                |r| r.get(0),
-            )
+            .query_row(sql::USE_CODE.sqlite(), params![&code_hash[..], now], |r| {
+                r.get(0)
+            })
             .optional()?;
         let user_id = user_id.ok_or(StoreError::InvalidCode)?;
-        let sql = format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1 AND u.active = 1");
-        let user = first(tx, &sql, [&user_id], |r| user_row(r))?.ok_or(StoreError::InvalidCode)?;
+        let sql = sql::ACTIVE_USER_BY_ID.sqlite();
+        let user = first(tx, sql, [&user_id], |r| user_row(r))?.ok_or(StoreError::InvalidCode)?;
         tx.execute(
-            "INSERT INTO devices(id, user_id, label, token_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
+            sql::INSERT_DEVICE.sqlite(),
             params![device_id, user_id, label, &token_hash[..], now],
         )?;
         Ok(user)
@@ -124,12 +111,9 @@ pub(super) fn device_by_token(
     store: &SqliteStore,
     token_hash: &Hash,
 ) -> Result<Option<(Device, User)>> {
-    let sql = format!(
-        "SELECT {DEVICE_COLS}, {USER_COLS} FROM devices d JOIN users u ON u.id = d.user_id
-         WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active = 1"
-    );
+    let sql = sql::DEVICE_BY_TOKEN.sqlite();
     store.read(|c| {
-        first(c, &sql, [&token_hash[..]], |r| {
+        first(c, sql, [&token_hash[..]], |r| {
             Ok((device(r)?, user_row(r)?))
         })
     })
@@ -151,12 +135,7 @@ pub(super) fn list_devices(
 }
 
 pub(super) fn revoke_device(store: &SqliteStore, device_id: &str, now: i64) -> Result<bool> {
-    store.write(|tx| {
-        Ok(tx.execute(
-            "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            params![device_id, now],
-        )? > 0)
-    })
+    store.write(|tx| Ok(tx.execute(sql::REVOKE_DEVICE.sqlite(), params![device_id, now])? > 0))
 }
 
 pub(super) fn touch_device(
@@ -167,7 +146,7 @@ pub(super) fn touch_device(
 ) -> Result<()> {
     store.write(|tx| {
         tx.execute(
-            "UPDATE devices SET last_sync_at = ?2, feed_cursor = ?3 WHERE id = ?1",
+            sql::TOUCH_DEVICE.sqlite(),
             params![
                 device_id,
                 now,
@@ -187,7 +166,7 @@ pub(super) fn add_api_token(
 ) -> Result<()> {
     store.write(|tx| {
         tx.execute(
-            "INSERT INTO api_tokens(token_hash, user_id, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+            sql::INSERT_API_TOKEN.sqlite(),
             params![&token_hash[..], user_id, label, now],
         )?;
         Ok(())
@@ -195,9 +174,6 @@ pub(super) fn add_api_token(
 }
 
 pub(super) fn user_by_api_token(store: &SqliteStore, token_hash: &Hash) -> Result<Option<User>> {
-    let sql = format!(
-        "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
-         WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active = 1"
-    );
-    store.read(|c| first(c, &sql, [&token_hash[..]], |r| user_row(r)))
+    let sql = sql::USER_BY_API_TOKEN.sqlite();
+    store.read(|c| first(c, sql, [&token_hash[..]], |r| user_row(r)))
 }
