@@ -2,9 +2,57 @@
 //! folder has the same concern modules (`identity`, `audit`, `forms`,
 //! `documents`, `interviews`, `dashboard`, `sessions`) and, in its `mod.rs`,
 //! `stats` and `ping`, each holding a free function per trait method that
-//! takes the store first; `central_store_impl!(Store)` in the backend's
+//! takes the store first (and the longer argument lists as one struct
+//! below); `central_store_impl!(Store)` in the backend's
 //! `mod.rs` implements the trait by calling them. A trait method added here
 //! and missing from a backend fails to compile: no default can hide it.
+
+use crate::Hash;
+
+/// The arguments of [`crate::CentralStore::add_enrollment_code`].
+#[derive(Clone, Copy)]
+pub(crate) struct NewCode<'a> {
+    pub user_id: &'a str,
+    pub code_hash: &'a Hash,
+    pub expires_at: i64,
+}
+
+/// The arguments of [`crate::CentralStore::redeem_enrollment`].
+#[derive(Clone, Copy)]
+pub(crate) struct Redeem<'a> {
+    pub code_hash: &'a Hash,
+    pub now: i64,
+    pub device_id: &'a str,
+    pub label: &'a str,
+    pub token_hash: &'a Hash,
+}
+
+/// The arguments of [`crate::CentralStore::touch_device`].
+#[derive(Clone, Copy)]
+pub(crate) struct Touch<'a> {
+    pub device_id: &'a str,
+    pub now: i64,
+    pub feed_cursor: u64,
+}
+
+/// The arguments of [`crate::CentralStore::add_api_token`].
+#[derive(Clone, Copy)]
+pub(crate) struct NewApiToken<'a> {
+    pub user_id: &'a str,
+    pub token_hash: &'a Hash,
+    pub label: &'a str,
+    pub now: i64,
+}
+
+/// The arguments of [`crate::CentralStore::feed`].
+#[derive(Clone, Copy)]
+pub(crate) struct FeedRequest<'a> {
+    pub owner: &'a str,
+    pub exclude_source: &'a str,
+    pub after: u64,
+    pub max_changes: usize,
+    pub max_bytes: usize,
+}
 
 macro_rules! central_store_impl {
     ($store:ty) => {
@@ -33,7 +81,12 @@ macro_rules! central_store_impl {
                 code_hash: &$crate::Hash,
                 expires_at: i64,
             ) -> $crate::Result<()> {
-                identity::add_enrollment_code(self, user_id, code_hash, expires_at)
+                let req = $crate::backend::NewCode {
+                    user_id,
+                    code_hash,
+                    expires_at,
+                };
+                identity::add_enrollment_code(self, &req)
             }
             fn redeem_enrollment(
                 &self,
@@ -43,7 +96,14 @@ macro_rules! central_store_impl {
                 label: &str,
                 token_hash: &$crate::Hash,
             ) -> $crate::Result<$crate::User> {
-                identity::redeem_enrollment(self, code_hash, now, device_id, label, token_hash)
+                let req = $crate::backend::Redeem {
+                    code_hash,
+                    now,
+                    device_id,
+                    label,
+                    token_hash,
+                };
+                identity::redeem_enrollment(self, &req)
             }
             fn device_by_token(
                 &self,
@@ -66,7 +126,12 @@ macro_rules! central_store_impl {
                 now: i64,
                 feed_cursor: u64,
             ) -> $crate::Result<()> {
-                identity::touch_device(self, device_id, now, feed_cursor)
+                let req = $crate::backend::Touch {
+                    device_id,
+                    now,
+                    feed_cursor,
+                };
+                identity::touch_device(self, &req)
             }
             fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> $crate::Result<bool> {
                 documents::actor_used_elsewhere(self, actor, source)
@@ -78,7 +143,13 @@ macro_rules! central_store_impl {
                 label: &str,
                 now: i64,
             ) -> $crate::Result<()> {
-                identity::add_api_token(self, user_id, token_hash, label, now)
+                let req = $crate::backend::NewApiToken {
+                    user_id,
+                    token_hash,
+                    label,
+                    now,
+                };
+                identity::add_api_token(self, &req)
             }
             fn user_by_api_token(
                 &self,
@@ -115,7 +186,14 @@ macro_rules! central_store_impl {
                 max_changes: usize,
                 max_bytes: usize,
             ) -> $crate::Result<$crate::FeedPage> {
-                documents::feed(self, owner, exclude_source, after, max_changes, max_bytes)
+                let req = $crate::backend::FeedRequest {
+                    owner,
+                    exclude_source,
+                    after,
+                    max_changes,
+                    max_bytes,
+                };
+                documents::feed(self, &req)
             }
             fn doc_heads(&self, id: uuid::Uuid) -> $crate::Result<Vec<$crate::Hash>> {
                 documents::doc_heads(self, id)

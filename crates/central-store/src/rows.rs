@@ -169,3 +169,11 @@ pub(crate) fn login_taken(login: &str, e: StoreError) -> StoreError {
         other => other,
     }
 }
+
+/// The outcome of an update of one user by id: `NotFound` when none matched.
+pub(crate) fn user_updated(rows: u64, user_id: &str) -> Result<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound(format!("user {user_id}")));
+    }
+    Ok(())
+}

@@ -6,6 +6,7 @@ use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use super::{Param, PgStore, SEQ_LOCK, refs};
+use crate::backend::FeedRequest;
 use crate::columns::{self, SeqWrite, Value};
 use crate::rows::{self};
 use crate::sql;
@@ -55,15 +56,8 @@ pub(super) fn commit_docs(store: &PgStore, writes: &[DocWrite]) -> Result<()> {
     }
 }
 
-pub(super) fn feed(
-    store: &PgStore,
-    owner: &str,
-    exclude_source: &str,
-    after: u64,
-    max_changes: usize,
-    max_bytes: usize,
-) -> Result<FeedPage> {
-    let after_i = i64::try_from(after).unwrap_or(i64::MAX);
+pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
+    let after_i = i64::try_from(req.after).unwrap_or(i64::MAX);
     let (top, found) = store.with(async |c| {
         // One snapshot: the items and the high-water mark agree, and
         // (thanks to SEQ_LOCK) every seq up to the mark is committed.
@@ -80,14 +74,19 @@ pub(super) fn feed(
         let rows = tx
             .query(
                 sql::FEED.pg(),
-                &[&owner, &after_i, &exclude_source, &(max_changes as i64 + 1)],
+                &[
+                    &req.owner,
+                    &after_i,
+                    &req.exclude_source,
+                    &(req.max_changes as i64 + 1),
+                ],
             )
             .await?;
         tx.commit().await?;
         Ok((top, rows))
     })?;
     let items = found.iter().map(rows::feed_item);
-    crate::page_feed(items, after, top as u64, max_changes, max_bytes)
+    crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
 }
 
 pub(super) fn doc_heads(store: &PgStore, id: Uuid) -> Result<Vec<Hash>> {

@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::PgStore;
+use crate::backend::{NewApiToken, NewCode, Redeem, Touch};
 use crate::rows::{self, DEVICE_COLS, USER_COLS};
 use crate::sql;
 use crate::{Device, Hash, NewUser, Result, StoreError, User};
@@ -59,42 +60,28 @@ pub(super) fn set_password_hash(store: &PgStore, user_id: &str, hash: &str) -> R
         Ok(c.execute(sql::SET_PASSWORD.pg(), &[&user_id, &hash])
             .await?)
     })?;
-    if n == 0 {
-        return Err(StoreError::NotFound(format!("user {user_id}")));
-    }
-    Ok(())
+    rows::user_updated(n, user_id)
 }
 
-pub(super) fn add_enrollment_code(
-    store: &PgStore,
-    user_id: &str,
-    code_hash: &Hash,
-    expires_at: i64,
-) -> Result<()> {
+pub(super) fn add_enrollment_code(store: &PgStore, req: &NewCode<'_>) -> Result<()> {
     store.tx(async |tx| {
-        tx.execute(sql::DROP_OPEN_CODES.pg(), &[&user_id]).await?;
+        tx.execute(sql::DROP_OPEN_CODES.pg(), &[&req.user_id])
+            .await?;
         tx.execute(
             sql::INSERT_CODE.pg(),
-            &[&&code_hash[..], &user_id, &expires_at],
+            &[&&req.code_hash[..], &req.user_id, &req.expires_at],
         )
         .await?;
         Ok(())
     })
 }
 
-pub(super) fn redeem_enrollment(
-    store: &PgStore,
-    code_hash: &Hash,
-    now: i64,
-    device_id: &str,
-    label: &str,
-    token_hash: &Hash,
-) -> Result<User> {
+pub(super) fn redeem_enrollment(store: &PgStore, req: &Redeem<'_>) -> Result<User> {
     store.tx(async |tx| {
         // The row lock of the UPDATE makes a second redeemer wait, then
         // see `used_at` set and match nothing: one device per code.
         let user_id: String = tx
-            .query_opt(sql::USE_CODE.pg(), &[&&code_hash[..], &now])
+            .query_opt(sql::USE_CODE.pg(), &[&&req.code_hash[..], &req.now])
             .await?
             .ok_or(StoreError::InvalidCode)?
             .try_get(0)?;
@@ -105,7 +92,13 @@ pub(super) fn redeem_enrollment(
         let user = rows::user(&row)?;
         tx.execute(
             sql::INSERT_DEVICE.pg(),
-            &[&device_id, &user_id, &label, &&token_hash[..], &now],
+            &[
+                &req.device_id,
+                &user_id,
+                &req.label,
+                &&req.token_hash[..],
+                &req.now,
+            ],
         )
         .await?;
         Ok(user)
@@ -139,31 +132,20 @@ pub(super) fn revoke_device(store: &PgStore, device_id: &str, now: i64) -> Resul
     })
 }
 
-pub(super) fn touch_device(
-    store: &PgStore,
-    device_id: &str,
-    now: i64,
-    feed_cursor: u64,
-) -> Result<()> {
-    let cursor = i64::try_from(feed_cursor).unwrap_or(i64::MAX);
+pub(super) fn touch_device(store: &PgStore, req: &Touch<'_>) -> Result<()> {
+    let cursor = i64::try_from(req.feed_cursor).unwrap_or(i64::MAX);
     store.with(async |c| {
-        c.execute(sql::TOUCH_DEVICE.pg(), &[&device_id, &now, &cursor])
+        c.execute(sql::TOUCH_DEVICE.pg(), &[&req.device_id, &req.now, &cursor])
             .await?;
         Ok(())
     })
 }
 
-pub(super) fn add_api_token(
-    store: &PgStore,
-    user_id: &str,
-    token_hash: &Hash,
-    label: &str,
-    now: i64,
-) -> Result<()> {
+pub(super) fn add_api_token(store: &PgStore, req: &NewApiToken<'_>) -> Result<()> {
     store.with(async |c| {
         c.execute(
             sql::INSERT_API_TOKEN.pg(),
-            &[&&token_hash[..], &user_id, &label, &now],
+            &[&&req.token_hash[..], &req.user_id, &req.label, &req.now],
         )
         .await?;
         Ok(())

@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
+use crate::backend::FeedRequest;
 use crate::columns::{self, SeqWrite, Value};
 use crate::rows::{self};
 use crate::sql;
@@ -102,14 +103,7 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
     })
 }
 
-pub(super) fn feed(
-    store: &SqliteStore,
-    owner: &str,
-    exclude_source: &str,
-    after: u64,
-    max_changes: usize,
-    max_bytes: usize,
-) -> Result<FeedPage> {
+pub(super) fn feed(store: &SqliteStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
     store.read(|c| {
         // One read transaction: the items and the high-water mark agree.
         c.execute_batch("BEGIN")?;
@@ -119,10 +113,10 @@ pub(super) fn feed(
             })?;
             let mut st = c.prepare_cached(sql::FEED.sqlite())?;
             let mut rows = st.query(params![
-                owner,
-                i64::try_from(after).unwrap_or(i64::MAX),
-                exclude_source,
-                max_changes as i64 + 1
+                req.owner,
+                i64::try_from(req.after).unwrap_or(i64::MAX),
+                req.exclude_source,
+                req.max_changes as i64 + 1
             ])?;
             // Streamed: a page stops reading at its byte budget.
             let items = std::iter::from_fn(|| match rows.next() {
@@ -130,7 +124,7 @@ pub(super) fn feed(
                 Ok(None) => None,
                 Err(e) => Some(Err(e.into())),
             });
-            crate::page_feed(items, after, top as u64, max_changes, max_bytes)
+            crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
         })();
         c.execute_batch("COMMIT")?;
         out

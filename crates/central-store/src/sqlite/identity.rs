@@ -4,6 +4,7 @@ use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
+use crate::backend::{NewApiToken, NewCode, Redeem, Touch};
 use crate::rows::{self, DEVICE_COLS, USER_COLS, device, user as user_row};
 use crate::sql;
 use crate::{Device, Hash, NewUser, Result, StoreError, User};
@@ -59,49 +60,42 @@ pub(super) fn list_users(store: &SqliteStore, country: Option<&str>) -> Result<V
 pub(super) fn set_password_hash(store: &SqliteStore, user_id: &str, hash: &str) -> Result<()> {
     store.write(|tx| {
         let n = tx.execute(sql::SET_PASSWORD.sqlite(), params![user_id, hash])?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("user {user_id}")));
-        }
-        Ok(())
+        rows::user_updated(n as u64, user_id)
     })
 }
 
-pub(super) fn add_enrollment_code(
-    store: &SqliteStore,
-    user_id: &str,
-    code_hash: &Hash,
-    expires_at: i64,
-) -> Result<()> {
+pub(super) fn add_enrollment_code(store: &SqliteStore, req: &NewCode<'_>) -> Result<()> {
     store.write(|tx| {
-        tx.execute(sql::DROP_OPEN_CODES.sqlite(), [user_id])?;
+        tx.execute(sql::DROP_OPEN_CODES.sqlite(), [req.user_id])?;
         tx.execute(
             sql::INSERT_CODE.sqlite(),
-            params![&code_hash[..], user_id, expires_at],
+            params![&req.code_hash[..], req.user_id, req.expires_at],
         )?;
         Ok(())
     })
 }
 
-pub(super) fn redeem_enrollment(
-    store: &SqliteStore,
-    code_hash: &Hash,
-    now: i64,
-    device_id: &str,
-    label: &str,
-    token_hash: &Hash,
-) -> Result<User> {
+pub(super) fn redeem_enrollment(store: &SqliteStore, req: &Redeem<'_>) -> Result<User> {
     store.write(|tx| {
         let user_id: Option<String> = tx
-            .query_row(sql::USE_CODE.sqlite(), params![&code_hash[..], now], |r| {
-                r.get(0)
-            })
+            .query_row(
+                sql::USE_CODE.sqlite(),
+                params![&req.code_hash[..], req.now],
+                |r| r.get(0),
+            )
             .optional()?;
         let user_id = user_id.ok_or(StoreError::InvalidCode)?;
         let sql = sql::ACTIVE_USER_BY_ID.sqlite();
         let user = first(tx, sql, [&user_id], |r| user_row(r))?.ok_or(StoreError::InvalidCode)?;
         tx.execute(
             sql::INSERT_DEVICE.sqlite(),
-            params![device_id, user_id, label, &token_hash[..], now],
+            params![
+                req.device_id,
+                user_id,
+                req.label,
+                &req.token_hash[..],
+                req.now
+            ],
         )?;
         Ok(user)
     })
@@ -138,36 +132,25 @@ pub(super) fn revoke_device(store: &SqliteStore, device_id: &str, now: i64) -> R
     store.write(|tx| Ok(tx.execute(sql::REVOKE_DEVICE.sqlite(), params![device_id, now])? > 0))
 }
 
-pub(super) fn touch_device(
-    store: &SqliteStore,
-    device_id: &str,
-    now: i64,
-    feed_cursor: u64,
-) -> Result<()> {
+pub(super) fn touch_device(store: &SqliteStore, req: &Touch<'_>) -> Result<()> {
     store.write(|tx| {
         tx.execute(
             sql::TOUCH_DEVICE.sqlite(),
             params![
-                device_id,
-                now,
-                i64::try_from(feed_cursor).unwrap_or(i64::MAX)
+                req.device_id,
+                req.now,
+                i64::try_from(req.feed_cursor).unwrap_or(i64::MAX)
             ],
         )?;
         Ok(())
     })
 }
 
-pub(super) fn add_api_token(
-    store: &SqliteStore,
-    user_id: &str,
-    token_hash: &Hash,
-    label: &str,
-    now: i64,
-) -> Result<()> {
+pub(super) fn add_api_token(store: &SqliteStore, req: &NewApiToken<'_>) -> Result<()> {
     store.write(|tx| {
         tx.execute(
             sql::INSERT_API_TOKEN.sqlite(),
-            params![&token_hash[..], user_id, label, now],
+            params![&req.token_hash[..], req.user_id, req.label, req.now],
         )?;
         Ok(())
     })
