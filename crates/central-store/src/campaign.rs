@@ -24,6 +24,21 @@ pub(crate) struct Dialect {
     pub place_group: &'static str,
 }
 
+/// SQLite's spelling.
+pub(crate) const SQLITE: Dialect = Dialect {
+    count_if: |cond| format!("SUM({cond})"),
+    sum_suffix: "",
+    place_group: "country, city",
+};
+
+/// PostgreSQL's spelling.
+pub(crate) const POSTGRES: Dialect = Dialect {
+    count_if: |cond| format!("COUNT(*) FILTER (WHERE {cond})"),
+    sum_suffix: "::bigint",
+    // Places are grouped by the city as shown (`""` for none).
+    place_group: "1, 2",
+};
+
 /// The [`Tally`] columns; the NPS conditions come from the one banding.
 fn tally_cols(d: &Dialect) -> String {
     let mut cols = vec!["COUNT(*)".to_owned()];

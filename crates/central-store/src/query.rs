@@ -5,16 +5,48 @@
 
 use survey_model::InterviewRecord;
 
+use crate::columns::Value;
 use crate::dashboard::{ReviewPage, ReviewQuery, queue_conditions};
 use crate::{InterviewFilter, Result, record_from_json};
 
-/// A backend's statement parameters: binding a value returns the
-/// placeholder to write in its place (`?3` in SQLite, `$3` in PostgreSQL).
-pub(crate) trait Binder {
+/// One bound value as a backend's driver takes it.
+pub(crate) trait Bound: Sized {
+    /// The placeholder's prefix (`?3` in SQLite, `$3` in PostgreSQL).
+    const MARK: char;
+    fn from_value(v: Value) -> Self;
+    /// Bind `vs` for the condition "`col` is one of `vs`" (`vs` not empty);
+    /// the condition.
+    fn one_of(args: &mut Vec<Self>, col: &str, vs: &[String]) -> String;
+}
+
+/// A statement's parameters: binding a value returns the placeholder to
+/// write in its place.
+pub(crate) trait Binder: Default {
     fn text(&mut self, v: String) -> String;
     fn int(&mut self, v: i64) -> String;
     /// The condition "`col` is one of `vs`" (`vs` not empty).
     fn one_of(&mut self, col: &str, vs: &[String]) -> String;
+}
+
+impl<T: Bound> Binder for Vec<T> {
+    fn text(&mut self, v: String) -> String {
+        self.push(T::from_value(Value::Text(Some(v))));
+        format!("{}{}", T::MARK, self.len())
+    }
+    fn int(&mut self, v: i64) -> String {
+        self.push(T::from_value(Value::Int(Some(v))));
+        format!("{}{}", T::MARK, self.len())
+    }
+    fn one_of(&mut self, col: &str, vs: &[String]) -> String {
+        T::one_of(self, col, vs)
+    }
+}
+
+/// [`interview_where`] with a fresh parameter list.
+pub(crate) fn filtered<B: Binder>(f: &InterviewFilter) -> (String, B) {
+    let mut b = B::default();
+    let w = interview_where(f, &mut b);
+    (w, b)
 }
 
 /// The WHERE clause of an interview filter (limit and offset aside), binding
@@ -58,13 +90,15 @@ pub(crate) fn queue_where(q: &ReviewQuery, contains: &str, b: &mut impl Binder) 
     w
 }
 
-/// One page of interviews over the WHERE clause `w`, newest first.
-pub(crate) fn list_interviews_sql(w: &str, f: &InterviewFilter) -> String {
-    format!(
+/// One page of the interviews matching `f`, newest first, and its parameters.
+pub(crate) fn list_interviews<B: Binder>(f: &InterviewFilter) -> (String, B) {
+    let (w, b) = filtered::<B>(f);
+    let sql = format!(
         "SELECT record FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}",
         f.limit.unwrap_or(100).min(10_000),
         f.offset.unwrap_or(0)
-    )
+    );
+    (sql, b)
 }
 
 /// A review page from its total and its records' JSON.

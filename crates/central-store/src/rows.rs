@@ -105,6 +105,11 @@ pub(crate) fn device(r: &impl RowGet) -> Result<Device> {
     })
 }
 
+/// A device joined with its user ([`DEVICE_COLS`], [`USER_COLS`]).
+pub(crate) fn device_and_user(r: &impl RowGet) -> Result<(Device, User)> {
+    Ok((device(r)?, user(r)?))
+}
+
 pub(crate) fn session(r: &impl RowGet) -> Result<Session> {
     Ok(Session {
         user_id: r.col("s_user")?,

@@ -88,6 +88,7 @@ stmt!(DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?1");
 stmt!(
     ACTOR_USED_ELSEWHERE = "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)"
 );
+stmt!(INTERVIEW = "SELECT record FROM interviews WHERE doc_id = ?1");
 stmt!(LOAD_DOC = "SELECT {DOC_COLS} FROM documents WHERE doc_id = ?1");
 stmt!(CHANGE_LOG = "SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = ?1 ORDER BY seq");
 stmt!(

@@ -5,21 +5,14 @@
 //! COLLATE "C": byte order, as in SQLite) and reads only the page's records.
 
 use super::{Param, PgStore, refs};
-use crate::campaign::{self, Dialect};
+use crate::campaign;
 use crate::dashboard::{CampaignStats, ReviewPage, ReviewQuery, queue_page_sql};
-use crate::query::{interview_where, queue_where, review_page};
+use crate::query::{self, queue_where, review_page};
 use crate::{InterviewFilter, Result};
 
-const DIALECT: Dialect = Dialect {
-    count_if: |cond| format!("COUNT(*) FILTER (WHERE {cond})"),
-    sum_suffix: "::bigint",
-    // Places are grouped by the city as shown (`""` for none).
-    place_group: "1, 2",
-};
-
 pub(super) fn campaign_stats(store: &PgStore, f: &InterviewFilter) -> Result<CampaignStats> {
-    let mut args: Vec<Param> = Vec::new();
-    let q = campaign::queries(&interview_where(f, &mut args), &DIALECT);
+    let (w, args) = query::filtered::<Vec<Param>>(f);
+    let q = campaign::queries(&w, &campaign::POSTGRES);
     let p = refs(&args);
     Ok(campaign::assemble(
         store.all(&q.places, &p, campaign::place_row)?,

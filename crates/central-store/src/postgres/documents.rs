@@ -7,7 +7,8 @@ use uuid::Uuid;
 
 use super::{Param, PgStore, SEQ_LOCK, refs};
 use crate::backend::FeedRequest;
-use crate::columns::{self, SeqWrite, Value};
+use crate::columns::{self, SeqWrite};
+use crate::query::Bound;
 use crate::rows::{self};
 use crate::sql;
 use crate::{
@@ -143,7 +144,7 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             let record = serde_json::to_string(r)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let mut args: Vec<Param> = vec![Box::new(w.doc_id)];
-            args.extend(columns::values(r).map(param));
+            args.extend(columns::values(r).map(Param::from_value));
             args.extend([Box::new(now) as Param, Box::new(record)]);
             tx.execute(upsert_sql(), &refs(&args)).await?;
         }
@@ -232,11 +233,4 @@ fn upsert_sql() -> &'static str {
         )
     });
     &SQL
-}
-
-fn param(v: Value) -> Param {
-    match v {
-        Value::Text(s) => Box::new(s),
-        Value::Int(n) => Box::new(n),
-    }
 }

@@ -32,8 +32,7 @@ pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User
 }
 
 pub(super) fn user(store: &PgStore, id: &str) -> Result<Option<User>> {
-    let sql = sql::USER_BY_ID.pg();
-    store.first(sql, &[&id], rows::user)
+    store.first(sql::USER_BY_ID.pg(), &[&id], rows::user)
 }
 
 pub(super) fn user_by_login(
@@ -109,10 +108,11 @@ pub(super) fn device_by_token(
     store: &PgStore,
     token_hash: &Hash,
 ) -> Result<Option<(Device, User)>> {
-    let sql = sql::DEVICE_BY_TOKEN.pg();
-    store.first(sql, &[&&token_hash[..]], |r| {
-        Ok((rows::device(r)?, rows::user(r)?))
-    })
+    store.first(
+        sql::DEVICE_BY_TOKEN.pg(),
+        &[&&token_hash[..]],
+        rows::device_and_user,
+    )
 }
 
 pub(super) fn list_devices(store: &PgStore, user_ids: Option<&[String]>) -> Result<Vec<Device>> {

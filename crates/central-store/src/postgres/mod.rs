@@ -38,7 +38,8 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Row, Transaction};
 
-use crate::query::Binder;
+use crate::columns::Value;
+use crate::query::Bound;
 
 use crate::{Result, StoreError, StoreStats};
 
@@ -147,19 +148,18 @@ pub(crate) fn refs(args: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
-/// Statement parameters in PostgreSQL's `$N` style.
-impl Binder for Vec<Param> {
-    fn text(&mut self, v: String) -> String {
-        self.push(Box::new(v));
-        format!("${}", self.len())
+/// Values as PostgreSQL binds them, `$N`; a list is one array.
+impl Bound for Param {
+    const MARK: char = '$';
+    fn from_value(v: Value) -> Param {
+        match v {
+            Value::Text(s) => Box::new(s),
+            Value::Int(n) => Box::new(n),
+        }
     }
-    fn int(&mut self, v: i64) -> String {
-        self.push(Box::new(v));
-        format!("${}", self.len())
-    }
-    fn one_of(&mut self, col: &str, vs: &[String]) -> String {
-        self.push(Box::new(vs.to_vec()));
-        format!("{col} = ANY(${})", self.len())
+    fn one_of(args: &mut Vec<Param>, col: &str, vs: &[String]) -> String {
+        args.push(Box::new(vs.to_vec()));
+        format!("{col} = ANY(${})", args.len())
     }
 }
 

@@ -6,20 +6,14 @@ use rusqlite::params_from_iter;
 use rusqlite::types::Value as SqlValue;
 
 use super::{SqliteStore, all};
-use crate::campaign::{self, Dialect};
+use crate::campaign;
 use crate::dashboard::{CampaignStats, ReviewPage, ReviewQuery, queue_page_sql};
-use crate::query::{interview_where, queue_where, review_page};
+use crate::query::{self, queue_where, review_page};
 use crate::{InterviewFilter, Result};
 
-const DIALECT: Dialect = Dialect {
-    count_if: |cond| format!("SUM({cond})"),
-    sum_suffix: "",
-    place_group: "country, city",
-};
-
 pub(super) fn campaign_stats(store: &SqliteStore, f: &InterviewFilter) -> Result<CampaignStats> {
-    let mut args: Vec<SqlValue> = Vec::new();
-    let q = campaign::queries(&interview_where(f, &mut args), &DIALECT);
+    let (w, args) = query::filtered::<Vec<SqlValue>>(f);
+    let q = campaign::queries(&w, &campaign::SQLITE);
     store.read(|c| {
         let p = || params_from_iter(&args);
         Ok(campaign::assemble(

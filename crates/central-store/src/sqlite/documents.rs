@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
 use crate::backend::FeedRequest;
-use crate::columns::{self, SeqWrite, Value};
+use crate::columns::{self, SeqWrite};
+use crate::query::Bound;
 use crate::rows::{self};
 use crate::sql;
 use crate::{
@@ -94,7 +95,7 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
             let record = serde_json::to_string(r)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let mut args: Vec<SqlValue> = vec![SqlValue::Text(key)];
-            args.extend(columns::values(r).map(sql_value));
+            args.extend(columns::values(r).map(SqlValue::from_value));
             args.extend([SqlValue::Integer(now), SqlValue::Text(record), SqlValue::Integer(seq)]);
             tx.prepare_cached(upsert_sql())?
                 .execute(rusqlite::params_from_iter(args))?;
@@ -154,12 +155,4 @@ fn upsert_sql() -> &'static str {
     static SQL: LazyLock<String> =
         LazyLock::new(|| columns::upsert_sql(|i| format!("?{i}"), &SeqWrite::Param));
     &SQL
-}
-
-fn sql_value(v: Value) -> SqlValue {
-    match v {
-        Value::Text(Some(s)) => SqlValue::Text(s),
-        Value::Int(Some(n)) => SqlValue::Integer(n),
-        Value::Text(None) | Value::Int(None) => SqlValue::Null,
-    }
 }

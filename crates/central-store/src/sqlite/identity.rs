@@ -32,8 +32,7 @@ pub(super) fn create_user(store: &SqliteStore, u: &NewUser, now: i64) -> Result<
 }
 
 pub(super) fn user(store: &SqliteStore, id: &str) -> Result<Option<User>> {
-    let sql = sql::USER_BY_ID.sqlite();
-    store.read(|c| first(c, sql, [id], |r| user_row(r)))
+    store.read(|c| first(c, sql::USER_BY_ID.sqlite(), [id], |r| user_row(r)))
 }
 
 pub(super) fn user_by_login(
@@ -106,11 +105,7 @@ pub(super) fn device_by_token(
     token_hash: &Hash,
 ) -> Result<Option<(Device, User)>> {
     let sql = sql::DEVICE_BY_TOKEN.sqlite();
-    store.read(|c| {
-        first(c, sql, [&token_hash[..]], |r| {
-            Ok((device(r)?, user_row(r)?))
-        })
-    })
+    store.read(|c| first(c, sql, [&token_hash[..]], |r| rows::device_and_user(r)))
 }
 
 pub(super) fn list_devices(

@@ -6,35 +6,31 @@ use survey_model::InterviewRecord;
 use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
-use crate::query::{self, Binder, PAGE, interview_where};
+use crate::query::{self, Binder, PAGE};
+use crate::sql;
 use crate::{InterviewFilter, Result, record_from_json};
 
 pub(super) fn interview(store: &SqliteStore, id: Uuid) -> Result<Option<InterviewRecord>> {
-    let s: Option<String> = store.read(|c| {
-        first(
-            c,
-            "SELECT record FROM interviews WHERE doc_id = ?1",
-            [id.to_string()],
-            |r| Ok(r.get(0)?),
-        )
+    let record: Option<String> = store.read(|c| {
+        first(c, sql::INTERVIEW.sqlite(), [id.to_string()], |r| {
+            Ok(r.get(0)?)
+        })
     })?;
-    s.map(|s| record_from_json(&s)).transpose()
+    record.map(|s| record_from_json(&s)).transpose()
 }
 
 pub(super) fn list_interviews(
     store: &SqliteStore,
     f: &InterviewFilter,
 ) -> Result<Vec<InterviewRecord>> {
-    let mut args: Vec<SqlValue> = Vec::new();
-    let sql = query::list_interviews_sql(&interview_where(f, &mut args), f);
+    let (sql, args) = query::list_interviews::<Vec<SqlValue>>(f);
     let rows: Vec<String> =
         store.read(|c| all(c, &sql, params_from_iter(args), |r| Ok(r.get(0)?)))?;
     rows.iter().map(|s| record_from_json(s)).collect()
 }
 
 pub(super) fn count_interviews(store: &SqliteStore, f: &InterviewFilter) -> Result<u64> {
-    let mut args: Vec<SqlValue> = Vec::new();
-    let w = interview_where(f, &mut args);
+    let (w, args) = query::filtered::<Vec<SqlValue>>(f);
     store.read(|c| {
         Ok(c.query_row(
             &format!("SELECT COUNT(*) FROM interviews{w}"),
@@ -49,8 +45,7 @@ pub(super) fn for_each_interview(
     f: &InterviewFilter,
     visit: &mut dyn FnMut(InterviewRecord, u64) -> Result<()>,
 ) -> Result<()> {
-    let mut args: Vec<SqlValue> = Vec::new();
-    let w = interview_where(f, &mut args);
+    let (w, mut args) = query::filtered::<Vec<SqlValue>>(f);
     let after = args.text(String::new());
     let sql = format!(
         "SELECT doc_id, record, updated_seq FROM interviews{w} AND doc_id > {after}

@@ -19,7 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, Params, Row, Transaction, params};
 
-use crate::query::Binder;
+use crate::columns::Value;
+use crate::query::{Binder, Bound};
 use crate::{Result, StoreStats};
 
 /// Append-only migrations, one `.sql` file each in `migrations/`; index + 1
@@ -153,18 +154,18 @@ pub(super) fn first<T>(
     rows.next()?.map(f).transpose()
 }
 
-/// Statement parameters in SQLite's `?N` style.
-impl Binder for Vec<SqlValue> {
-    fn text(&mut self, v: String) -> String {
-        self.push(SqlValue::Text(v));
-        format!("?{}", self.len())
+/// Values as SQLite binds them, `?N`; a list is expanded.
+impl Bound for SqlValue {
+    const MARK: char = '?';
+    fn from_value(v: Value) -> SqlValue {
+        match v {
+            Value::Text(Some(s)) => SqlValue::Text(s),
+            Value::Int(Some(n)) => SqlValue::Integer(n),
+            Value::Text(None) | Value::Int(None) => SqlValue::Null,
+        }
     }
-    fn int(&mut self, v: i64) -> String {
-        self.push(SqlValue::Integer(v));
-        format!("?{}", self.len())
-    }
-    fn one_of(&mut self, col: &str, vs: &[String]) -> String {
-        let marks: Vec<String> = vs.iter().map(|v| self.text(v.clone())).collect();
+    fn one_of(args: &mut Vec<SqlValue>, col: &str, vs: &[String]) -> String {
+        let marks: Vec<String> = vs.iter().map(|v| args.text(v.clone())).collect();
         format!("{col} IN ({})", marks.join(","))
     }
 }
