@@ -12,7 +12,7 @@ use survey_model::nps::{Band, band};
 
 use crate::{CentralStore, InterviewFilter, Result};
 
-pub use crate::columns::TOUCHPOINTS;
+pub use crate::columns::{TOUCHPOINTS, complaint_categories_of, complaint_key};
 
 /// Review states as stored, plus `unreviewed` for interviews nobody reviewed.
 pub const REVIEW_STATES: [&str; 5] = [
@@ -211,26 +211,6 @@ pub struct Session {
 /// The satisfaction ratings of a record, in [`TOUCHPOINTS`] order.
 pub fn sats_of(r: &InterviewRecord) -> [Option<i64>; 5] {
     TOUCHPOINTS.map(|t| r.answer_i64(t))
-}
-
-/// Complaint categories of a record.
-pub fn complaint_categories_of(r: &InterviewRecord) -> Vec<String> {
-    r.answers
-        .get("complaint_categories")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The stored form of a record's complaint categories: `,a,b,` (so one
-/// category matches as a substring `,a,`), `None` without any.
-pub fn complaint_key(r: &InterviewRecord) -> Option<String> {
-    let cats = complaint_categories_of(r);
-    (!cats.is_empty()).then(|| format!(",{},", cats.join(",")))
 }
 
 fn matches_extra(q: &ReviewQuery, r: &InterviewRecord) -> bool {

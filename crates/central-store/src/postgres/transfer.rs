@@ -45,8 +45,8 @@ impl PgStore {
     /// Rows of `table` (as exported by [`crate::transfer`]) inserted as they are.
     pub(crate) fn insert_rows(
         &self,
-        table: &crate::transfer::TableSpec,
-        rows: &[Vec<crate::transfer::Cell>],
+        table: &crate::tables::TableSpec,
+        rows: &[Vec<crate::tables::Cell>],
     ) -> Result<u64> {
         if rows.is_empty() {
             return Ok(0);
@@ -73,7 +73,7 @@ impl PgStore {
 
     /// Count the rows of a table (for comparisons after a copy).
     pub fn count_rows(&self, table: &str) -> Result<u64> {
-        if !crate::transfer::TABLES.iter().any(|t| t.name == table) {
+        if !crate::tables::TABLES.iter().any(|t| t.name == table) {
             return Err(StoreError::NotFound(format!("table {table}")));
         }
         self.with(async |c| {

@@ -192,3 +192,26 @@ fn ping(store: &SqliteStore) -> Result<()> {
             .map(|_| ())?)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::interview_schema;
+
+    #[test]
+    fn table_matches_the_migrated_sqlite_schema() {
+        let path = std::env::temp_dir().join(format!("columns-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::open(&path).unwrap();
+        let mut have = store.table_columns("interviews").unwrap();
+        have.sort();
+        let want: Vec<(String, String)> = interview_schema(true)
+            .into_iter()
+            .map(|(n, t)| (n.to_owned(), t.to_owned()))
+            .collect();
+        drop(store);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        assert_eq!(have, want);
+    }
+}

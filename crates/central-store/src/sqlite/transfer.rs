@@ -9,7 +9,7 @@ use crate::{Hash, Result, StoreError, heads_from_blob};
 impl SqliteStore {
     /// Number of rows in one of the schema's tables.
     pub fn count_rows(&self, table: &str) -> Result<u64> {
-        if !crate::transfer::TABLES.iter().any(|t| t.name == table) {
+        if !crate::tables::TABLES.iter().any(|t| t.name == table) {
             return Err(StoreError::NotFound(format!("table {table}")));
         }
         self.read(|c| {
@@ -25,11 +25,11 @@ impl SqliteStore {
     /// (seq order for `changes`), with the last rowid read.
     pub fn dump_rows(
         &self,
-        table: &crate::transfer::TableSpec,
+        table: &crate::tables::TableSpec,
         after: i64,
         limit: usize,
-    ) -> Result<(i64, Vec<Vec<crate::transfer::Cell>>)> {
-        use crate::transfer::Cell;
+    ) -> Result<(i64, Vec<Vec<crate::tables::Cell>>)> {
+        use crate::tables::Cell;
         use rusqlite::types::Value;
         let cols: Vec<&str> = table.columns.iter().map(|(c, _)| *c).collect();
         let sql = format!(
