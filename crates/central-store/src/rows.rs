@@ -8,7 +8,8 @@ use uuid::Uuid;
 
 use crate::dashboard::Session;
 use crate::{
-    AuditEntry, ChangeMeta, Device, FeedItem, Result, Role, StoreError, StoredDoc, User, hash_hex,
+    AuditEntry, ChangeMeta, Device, FeedItem, Hash, Result, Role, StoreError, StoredDoc, User,
+    hash_hex, heads_from_blob,
 };
 
 /// A value both drivers can read from a column.
@@ -146,6 +147,14 @@ pub(crate) fn stored_doc(r: &impl RowGet, doc_id: Uuid) -> Result<StoredDoc> {
         snapshot: r.col("snapshot")?,
         version: r.col("version")?,
     })
+}
+
+/// A document's server heads (`doc_id, heads` of `documents`).
+pub(crate) fn doc_heads(r: &impl RowGet) -> Result<(Uuid, Vec<Hash>)> {
+    Ok((
+        r.doc_id("doc_id")?,
+        heads_from_blob(&r.col::<Vec<u8>>("heads")?)?,
+    ))
 }
 
 /// A feed row (`seq, doc_id, bytes` of `changes`).

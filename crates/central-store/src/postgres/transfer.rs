@@ -3,43 +3,28 @@
 use uuid::Uuid;
 
 use super::{Param, PgStore, refs};
-use crate::{Hash, Result, StoreError, heads_from_blob};
+use crate::rows;
+use crate::{Hash, Result, StoreError};
 
 impl PgStore {
     /// Server heads of up to `limit` documents after `after`, in `doc_id` order
     /// (for comparing stores).
     pub fn heads_page(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<(Uuid, Vec<Hash>)>> {
-        let rows = self.with(async |c| {
-            Ok(c.query(
-                "SELECT doc_id, heads FROM documents WHERE ($1::uuid IS NULL OR doc_id > $1)
-                 ORDER BY doc_id LIMIT $2",
-                &[&after, &(limit as i64)],
-            )
-            .await?)
-        })?;
-        rows.iter()
-            .map(|r| {
-                let b: Vec<u8> = r.try_get(1)?;
-                Ok((r.try_get(0)?, heads_from_blob(&b)?))
-            })
-            .collect()
+        self.all(
+            "SELECT doc_id, heads FROM documents WHERE ($1::uuid IS NULL OR doc_id > $1)
+             ORDER BY doc_id LIMIT $2",
+            &[&after, &(limit as i64)],
+            rows::doc_heads,
+        )
     }
 
     /// Server heads of the given documents (absent ones are left out).
     pub fn heads_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Vec<Hash>)>> {
-        let rows = self.with(async |c| {
-            Ok(c.query(
-                "SELECT doc_id, heads FROM documents WHERE doc_id = ANY($1)",
-                &[&ids],
-            )
-            .await?)
-        })?;
-        rows.iter()
-            .map(|r| {
-                let b: Vec<u8> = r.try_get(1)?;
-                Ok((r.try_get(0)?, heads_from_blob(&b)?))
-            })
-            .collect()
+        self.all(
+            "SELECT doc_id, heads FROM documents WHERE doc_id = ANY($1)",
+            &[&ids],
+            rows::doc_heads,
+        )
     }
 
     /// Rows of `table` (as exported by [`crate::transfer`]) inserted as they are.

@@ -4,7 +4,7 @@ use rusqlite::params;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::{Hash, Result, StoreError, heads_from_blob};
+use crate::{Hash, Result, StoreError};
 
 impl SqliteStore {
     /// Number of rows in one of the schema's tables.
@@ -63,22 +63,14 @@ impl SqliteStore {
     /// Server heads of up to `limit` documents after `after`, in `doc_id` order.
     pub fn heads_page(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<(Uuid, Vec<Hash>)>> {
         let after = after.map(|u| u.to_string()).unwrap_or_default();
-        let rows: Vec<(String, Vec<u8>)> = self.read(|c| {
-            let mut st = c.prepare_cached(
+        self.read(|c| {
+            super::all(
+                c,
                 "SELECT doc_id, heads FROM documents WHERE doc_id > ?1 ORDER BY doc_id LIMIT ?2",
-            )?;
-            let rows =
-                st.query_map(params![after, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })?;
-        rows.iter()
-            .map(|(id, b)| {
-                Ok((
-                    Uuid::parse_str(id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                    heads_from_blob(b)?,
-                ))
-            })
-            .collect()
+                params![after, limit as i64],
+                |r| crate::rows::doc_heads(r),
+            )
+        })
     }
 
     /// The columns of `table` as (name, declared type), from
