@@ -1835,3 +1835,26 @@ fn pg_dashboard_columns_are_backfilled_by_the_migration() {
         assert_eq!(&pg.review_queue(q).unwrap().items, items, "{name}");
     }
 }
+
+/// The projection's column table (what the upserts write and the dashboards
+/// read) agrees with the columns the migrations actually created, on both
+/// backends.
+#[test]
+fn projection_column_table_matches_both_migrated_schemas() {
+    let want = |sqlite: bool| -> Vec<(String, String)> {
+        central_store::columns::interview_schema(sqlite)
+            .into_iter()
+            .map(|(n, t)| (n.to_owned(), t.to_owned()))
+            .collect()
+    };
+    let db = TestDb::create();
+    let pg = PgStore::connect(&db.url).unwrap();
+    let mut have = pg.table_columns("interviews").unwrap();
+    have.sort();
+    assert_eq!(have, want(false));
+    let dir = tempfile::tempdir().unwrap();
+    let lite = SqliteStore::open(&dir.path().join("c.sqlite3")).unwrap();
+    let mut have = lite.table_columns("interviews").unwrap();
+    have.sort();
+    assert_eq!(have, want(true));
+}

@@ -12,14 +12,7 @@ use survey_model::nps::{Band, band};
 
 use crate::{CentralStore, InterviewFilter, Result};
 
-/// The satisfaction questions (ratings 1-5), in display order.
-pub const TOUCHPOINTS: [&str; 5] = [
-    "sat_network",
-    "sat_shop",
-    "sat_call_centre",
-    "sat_billing",
-    "sat_mobile_money",
-];
+pub use crate::columns::{TOUCHPOINTS, complaint_categories_of, complaint_key};
 
 /// Review states as stored, plus `unreviewed` for interviews nobody reviewed.
 pub const REVIEW_STATES: [&str; 5] = [
@@ -220,26 +213,6 @@ pub fn sats_of(r: &InterviewRecord) -> [Option<i64>; 5] {
     TOUCHPOINTS.map(|t| r.answer_i64(t))
 }
 
-/// Complaint categories of a record.
-pub fn complaint_categories_of(r: &InterviewRecord) -> Vec<String> {
-    r.answers
-        .get("complaint_categories")
-        .and_then(|v| v.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// The stored form of a record's complaint categories: `,a,b,` (so one
-/// category matches as a substring `,a,`), `None` without any.
-pub fn complaint_key(r: &InterviewRecord) -> Option<String> {
-    let cats = complaint_categories_of(r);
-    (!cats.is_empty()).then(|| format!(",{},", cats.join(",")))
-}
-
 fn matches_extra(q: &ReviewQuery, r: &InterviewRecord) -> bool {
     if let Some(rs) = &q.review_state {
         let state = r.review_state.as_deref().unwrap_or("unreviewed");
@@ -398,4 +371,14 @@ pub(crate) fn queue_page_sql(w: &str, q: &ReviewQuery) -> String {
         q.base.limit.unwrap_or(50).min(1000),
         q.base.offset.unwrap_or(0)
     )
+}
+
+/// The touchpoint aggregates of a tally row, shared by the SQL backends:
+/// `pattern` once per [`TOUCHPOINTS`] column, `{t}` standing for its name.
+pub(crate) fn touchpoint_cols(pattern: &str) -> String {
+    TOUCHPOINTS
+        .iter()
+        .map(|t| pattern.replace("{t}", t))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -7,18 +7,34 @@
 //! backend applies the same rules, and the SQLite -> PostgreSQL copy
 //! ([`transfer`]).
 //!
+//! Layout: each backend is a folder (`sqlite/`, `postgres/`) split by concern
+//! (`identity`, `documents`, `interviews`, `dashboard`, `sessions`, `audit`,
+//! `forms`, `transfer`; connections and migrations in `mod.rs`, the
+//! migrations themselves as `.sql` files) and wired to the trait once by
+//! `backend.rs`. What is not dialect-specific is written once here: the
+//! projection's column table ([`columns`]), the row mappers (`rows.rs`), the
+//! statements that differ only by placeholder (`sql.rs`), query building and
+//! paging (`query.rs`) and the campaign aggregates (`campaign.rs`). Backend
+//! modules depend on their `mod.rs` and these, never on each other.
+//!
 //! The API is blocking: the server calls it from `spawn_blocking`. It must not
 //! parse HTTP, read configuration or the environment, or decide who may do
 //! what beyond the ownership checks of a push: authorisation lives in the
 //! sync-server's single policy function.
 
+#[macro_use]
+mod backend;
+mod campaign;
+pub mod columns;
 pub mod dashboard;
 pub mod merge;
-mod pg_dashboard;
 pub mod postgres;
+mod query;
 pub mod reproject;
+mod rows;
+mod sql;
 pub mod sqlite;
-mod sqlite_dashboard;
+mod tables;
 pub mod transfer;
 
 use serde::{Deserialize, Serialize};

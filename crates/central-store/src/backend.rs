@@ -1,0 +1,263 @@
+//! The one wiring of [`crate::CentralStore`] to a backend. Every backend
+//! folder has the same concern modules (`identity`, `audit`, `forms`,
+//! `documents`, `interviews`, `dashboard`, `sessions`) and, in its `mod.rs`,
+//! `stats` and `ping`, each holding a free function per trait method that
+//! takes the store first (and the longer argument lists as one struct
+//! below); `central_store_impl!(Store)` in the backend's
+//! `mod.rs` implements the trait by calling them. A trait method added here
+//! and missing from a backend fails to compile: no default can hide it.
+
+use crate::Hash;
+
+/// The arguments of [`crate::CentralStore::add_enrollment_code`].
+#[derive(Clone, Copy)]
+pub(crate) struct NewCode<'a> {
+    pub user_id: &'a str,
+    pub code_hash: &'a Hash,
+    pub expires_at: i64,
+}
+
+/// The arguments of [`crate::CentralStore::redeem_enrollment`].
+#[derive(Clone, Copy)]
+pub(crate) struct Redeem<'a> {
+    pub code_hash: &'a Hash,
+    pub now: i64,
+    pub device_id: &'a str,
+    pub label: &'a str,
+    pub token_hash: &'a Hash,
+}
+
+/// The arguments of [`crate::CentralStore::touch_device`].
+#[derive(Clone, Copy)]
+pub(crate) struct Touch<'a> {
+    pub device_id: &'a str,
+    pub now: i64,
+    pub feed_cursor: u64,
+}
+
+/// The arguments of [`crate::CentralStore::add_api_token`].
+#[derive(Clone, Copy)]
+pub(crate) struct NewApiToken<'a> {
+    pub user_id: &'a str,
+    pub token_hash: &'a Hash,
+    pub label: &'a str,
+    pub now: i64,
+}
+
+/// The arguments of [`crate::CentralStore::feed`].
+#[derive(Clone, Copy)]
+pub(crate) struct FeedRequest<'a> {
+    pub owner: &'a str,
+    pub exclude_source: &'a str,
+    pub after: u64,
+    pub max_changes: usize,
+    pub max_bytes: usize,
+}
+
+macro_rules! central_store_impl {
+    ($store:ty) => {
+        impl $crate::CentralStore for $store {
+            fn create_user(&self, u: &$crate::NewUser, now: i64) -> $crate::Result<$crate::User> {
+                identity::create_user(self, u, now)
+            }
+            fn user(&self, id: &str) -> $crate::Result<Option<$crate::User>> {
+                identity::user(self, id)
+            }
+            fn user_by_login(
+                &self,
+                login: &str,
+            ) -> $crate::Result<Option<($crate::User, Option<String>)>> {
+                identity::user_by_login(self, login)
+            }
+            fn list_users(&self, country: Option<&str>) -> $crate::Result<Vec<$crate::User>> {
+                identity::list_users(self, country)
+            }
+            fn set_password_hash(&self, user_id: &str, hash: &str) -> $crate::Result<()> {
+                identity::set_password_hash(self, user_id, hash)
+            }
+            fn add_enrollment_code(
+                &self,
+                user_id: &str,
+                code_hash: &$crate::Hash,
+                expires_at: i64,
+            ) -> $crate::Result<()> {
+                let req = $crate::backend::NewCode {
+                    user_id,
+                    code_hash,
+                    expires_at,
+                };
+                identity::add_enrollment_code(self, &req)
+            }
+            fn redeem_enrollment(
+                &self,
+                code_hash: &$crate::Hash,
+                now: i64,
+                device_id: &str,
+                label: &str,
+                token_hash: &$crate::Hash,
+            ) -> $crate::Result<$crate::User> {
+                let req = $crate::backend::Redeem {
+                    code_hash,
+                    now,
+                    device_id,
+                    label,
+                    token_hash,
+                };
+                identity::redeem_enrollment(self, &req)
+            }
+            fn device_by_token(
+                &self,
+                token_hash: &$crate::Hash,
+            ) -> $crate::Result<Option<($crate::Device, $crate::User)>> {
+                identity::device_by_token(self, token_hash)
+            }
+            fn list_devices(
+                &self,
+                user_ids: Option<&[String]>,
+            ) -> $crate::Result<Vec<$crate::Device>> {
+                identity::list_devices(self, user_ids)
+            }
+            fn revoke_device(&self, device_id: &str, now: i64) -> $crate::Result<bool> {
+                identity::revoke_device(self, device_id, now)
+            }
+            fn touch_device(
+                &self,
+                device_id: &str,
+                now: i64,
+                feed_cursor: u64,
+            ) -> $crate::Result<()> {
+                let req = $crate::backend::Touch {
+                    device_id,
+                    now,
+                    feed_cursor,
+                };
+                identity::touch_device(self, &req)
+            }
+            fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> $crate::Result<bool> {
+                documents::actor_used_elsewhere(self, actor, source)
+            }
+            fn add_api_token(
+                &self,
+                user_id: &str,
+                token_hash: &$crate::Hash,
+                label: &str,
+                now: i64,
+            ) -> $crate::Result<()> {
+                let req = $crate::backend::NewApiToken {
+                    user_id,
+                    token_hash,
+                    label,
+                    now,
+                };
+                identity::add_api_token(self, &req)
+            }
+            fn user_by_api_token(
+                &self,
+                token_hash: &$crate::Hash,
+            ) -> $crate::Result<Option<$crate::User>> {
+                identity::user_by_api_token(self, token_hash)
+            }
+            fn audit(&self, e: &$crate::AuditEntry) -> $crate::Result<()> {
+                audit::audit(self, e)
+            }
+            fn audit_log(&self, limit: usize) -> $crate::Result<Vec<$crate::AuditEntry>> {
+                audit::audit_log(self, limit)
+            }
+            fn put_form(&self, form_id: &str, version: u32, json: &str) -> $crate::Result<()> {
+                forms::put_form(self, form_id, version, json)
+            }
+            fn forms(&self) -> $crate::Result<Vec<(String, u32, String)>> {
+                forms::forms(self)
+            }
+            fn load_doc(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::StoredDoc>> {
+                documents::load_doc(self, id)
+            }
+            fn doc_changes(&self, id: uuid::Uuid) -> $crate::Result<Vec<Vec<u8>>> {
+                documents::doc_changes(self, id)
+            }
+            fn commit_docs(&self, writes: &[$crate::DocWrite]) -> $crate::Result<()> {
+                documents::commit_docs(self, writes)
+            }
+            fn feed(
+                &self,
+                owner: &str,
+                exclude_source: &str,
+                after: u64,
+                max_changes: usize,
+                max_bytes: usize,
+            ) -> $crate::Result<$crate::FeedPage> {
+                let req = $crate::backend::FeedRequest {
+                    owner,
+                    exclude_source,
+                    after,
+                    max_changes,
+                    max_bytes,
+                };
+                documents::feed(self, &req)
+            }
+            fn doc_heads(&self, id: uuid::Uuid) -> $crate::Result<Vec<$crate::Hash>> {
+                documents::doc_heads(self, id)
+            }
+            fn interview(
+                &self,
+                id: uuid::Uuid,
+            ) -> $crate::Result<Option<survey_model::InterviewRecord>> {
+                interviews::interview(self, id)
+            }
+            fn list_interviews(
+                &self,
+                f: &$crate::InterviewFilter,
+            ) -> $crate::Result<Vec<survey_model::InterviewRecord>> {
+                interviews::list_interviews(self, f)
+            }
+            fn count_interviews(&self, f: &$crate::InterviewFilter) -> $crate::Result<u64> {
+                interviews::count_interviews(self, f)
+            }
+            fn for_each_interview(
+                &self,
+                f: &$crate::InterviewFilter,
+                visit: &mut dyn FnMut(survey_model::InterviewRecord, u64) -> $crate::Result<()>,
+            ) -> $crate::Result<()> {
+                interviews::for_each_interview(self, f, visit)
+            }
+            fn change_log(&self, id: uuid::Uuid) -> $crate::Result<Vec<$crate::ChangeMeta>> {
+                documents::change_log(self, id)
+            }
+            fn stats(&self) -> $crate::Result<$crate::StoreStats> {
+                stats(self)
+            }
+            fn ping(&self) -> $crate::Result<()> {
+                ping(self)
+            }
+            fn campaign_stats(
+                &self,
+                f: &$crate::InterviewFilter,
+            ) -> $crate::Result<$crate::dashboard::CampaignStats> {
+                dashboard::campaign_stats(self, f)
+            }
+            fn review_queue(
+                &self,
+                q: &$crate::dashboard::ReviewQuery,
+            ) -> $crate::Result<$crate::dashboard::ReviewPage> {
+                dashboard::review_queue(self, q)
+            }
+            fn create_session(
+                &self,
+                token_hash: &$crate::Hash,
+                s: &$crate::dashboard::Session,
+            ) -> $crate::Result<()> {
+                sessions::create_session(self, token_hash, s)
+            }
+            fn session(
+                &self,
+                token_hash: &$crate::Hash,
+                now: i64,
+            ) -> $crate::Result<Option<($crate::dashboard::Session, $crate::User)>> {
+                sessions::session(self, token_hash, now)
+            }
+            fn delete_session(&self, token_hash: &$crate::Hash) -> $crate::Result<bool> {
+                sessions::delete_session(self, token_hash)
+            }
+        }
+    };
+}

@@ -1,0 +1,236 @@
+//! The change log, document snapshots, the projection upsert and the feed in PostgreSQL.
+
+use std::sync::LazyLock;
+
+use tokio_postgres::error::SqlState;
+use uuid::Uuid;
+
+use super::{Param, PgStore, SEQ_LOCK, refs};
+use crate::backend::FeedRequest;
+use crate::columns::{self, SeqWrite};
+use crate::query::Bound;
+use crate::rows::{self};
+use crate::sql;
+use crate::{
+    ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    heads_from_blob,
+};
+
+pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) -> Result<bool> {
+    let row = store.with(async |c| {
+        Ok(
+            c.query_one(sql::ACTOR_USED_ELSEWHERE.pg(), &[&actor, &source])
+                .await?,
+        )
+    })?;
+    Ok(row.try_get(0)?)
+}
+
+pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
+    let sql = sql::LOAD_DOC.pg();
+    store.first(sql, &[&id], |r| rows::stored_doc(r, id))
+}
+
+pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
+    let rows = store.with(async |c| {
+        Ok(c.query(
+            "SELECT bytes FROM changes WHERE doc_id = $1 ORDER BY seq",
+            &[&id],
+        )
+        .await?)
+    })?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+pub(super) fn commit_docs(store: &PgStore, writes: &[DocWrite]) -> Result<()> {
+    // A deadlock or serialisation failure is reported as a conflict: the
+    // merge reloads and retries, like after any concurrent update.
+    match commit_once(store, writes) {
+        Ok(()) => Ok(()),
+        Err(CommitError::Conflict(id)) => Err(StoreError::Conflict(id)),
+        Err(CommitError::Pg(PgOrStore::Pg(e))) if is_retryable(&e) => {
+            let id = writes.first().map(|w| w.doc_id).unwrap_or_default();
+            Err(StoreError::Conflict(id))
+        }
+        Err(CommitError::Pg(PgOrStore::Pg(e))) => Err(e.into()),
+        Err(CommitError::Pg(PgOrStore::Store(e))) => Err(e),
+    }
+}
+
+pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
+    let after_i = i64::try_from(req.after).unwrap_or(i64::MAX);
+    let (top, found) = store.with(async |c| {
+        // One snapshot: the items and the high-water mark agree, and
+        // (thanks to SEQ_LOCK) every seq up to the mark is committed.
+        let tx = c
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let top: i64 = tx
+            .query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])
+            .await?
+            .try_get(0)?;
+        let rows = tx
+            .query(
+                sql::FEED.pg(),
+                &[
+                    &req.owner,
+                    &after_i,
+                    &req.exclude_source,
+                    &(req.max_changes as i64 + 1),
+                ],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok((top, rows))
+    })?;
+    let items = found.iter().map(rows::feed_item);
+    crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
+}
+
+pub(super) fn doc_heads(store: &PgStore, id: Uuid) -> Result<Vec<Hash>> {
+    let row = store.with(async |c| {
+        Ok(
+            c.query_opt("SELECT heads FROM documents WHERE doc_id = $1", &[&id])
+                .await?,
+        )
+    })?;
+    match row {
+        None => Ok(Vec::new()),
+        Some(r) => heads_from_blob(&r.try_get::<_, Vec<u8>>(0)?),
+    }
+}
+
+pub(super) fn change_log(store: &PgStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
+    let sql = sql::CHANGE_LOG.pg();
+    store.all(sql, &[&id], rows::change_meta)
+}
+
+fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {
+    let now = crate::unix_now();
+    // A fixed lock order (by doc_id) so two batches never deadlock.
+    let mut order: Vec<&DocWrite> = writes.iter().collect();
+    order.sort_by_key(|w| w.doc_id);
+    let mut conn = store.conn()?;
+    let client = conn.client()?;
+    futures_executor::block_on(async {
+        let tx = client.transaction().await?;
+        // 1. Version-checked snapshot writes and projections (row locks).
+        for w in &order {
+            let n = match w.expected_version {
+                None => {
+                    tx.execute(
+                        "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
+                         VALUES ($1, $2, $3, $4, $5, 1, 0) ON CONFLICT(doc_id) DO NOTHING",
+                        &[&w.doc_id, &w.owner, &w.country, &w.snapshot, &heads_blob(&w.heads)],
+                    )
+                    .await?
+                }
+                Some(v) => {
+                    tx.execute(
+                        "UPDATE documents SET snapshot = $2, heads = $3, version = version + 1
+                         WHERE doc_id = $1 AND version = $4",
+                        &[&w.doc_id, &w.snapshot, &heads_blob(&w.heads), &v],
+                    )
+                    .await?
+                }
+            };
+            if n == 0 {
+                return Ok(Err(w.doc_id));
+            }
+            let r = &w.record;
+            let record = serde_json::to_string(r)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut args: Vec<Param> = vec![Box::new(w.doc_id)];
+            args.extend(columns::values(r).map(Param::from_value));
+            args.extend([Box::new(now) as Param, Box::new(record)]);
+            tx.execute(upsert_sql(), &refs(&args)).await?;
+        }
+        // 2. Seq assignment, serialised with commit (see the module docs).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
+            .await?;
+        let (mut docs, mut owners, mut hashes, mut actors, mut sources, mut bytes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for w in writes {
+            for c in &w.changes {
+                docs.push(w.doc_id);
+                owners.push(w.owner.as_str());
+                hashes.push(&c.hash[..]);
+                actors.push(c.actor.as_slice());
+                sources.push(w.source.as_str());
+                bytes.push(c.bytes.as_slice());
+            }
+        }
+        if !docs.is_empty() {
+            tx.execute(
+                "WITH ins AS (
+                   INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
+                   SELECT d, o, h, a, s, b, $7 FROM unnest($1::uuid[], $2::text[], $3::bytea[],
+                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, h, a, s, b, n)
+                   ORDER BY n
+                   ON CONFLICT(hash) DO NOTHING RETURNING doc_id, seq),
+                 top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
+                 upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
+                   WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
+                 UPDATE interviews i SET updated_seq = top.seq FROM top
+                   WHERE i.doc_id = top.doc_id",
+                &[&docs, &owners, &hashes, &actors, &sources, &bytes, &now],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(Ok(()))
+    })
+    .map_err(CommitError::Pg)?
+    .map_err(CommitError::Conflict)
+}
+
+enum CommitError {
+    Conflict(Uuid),
+    Pg(PgOrStore),
+}
+
+/// Errors inside a commit: a database error (maybe retryable) or a store error.
+enum PgOrStore {
+    Pg(tokio_postgres::Error),
+    Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for PgOrStore {
+    fn from(e: tokio_postgres::Error) -> Self {
+        PgOrStore::Pg(e)
+    }
+}
+
+impl From<StoreError> for PgOrStore {
+    fn from(e: StoreError) -> Self {
+        PgOrStore::Store(e)
+    }
+}
+
+impl From<StoreError> for CommitError {
+    fn from(e: StoreError) -> Self {
+        CommitError::Pg(PgOrStore::Store(e))
+    }
+}
+
+fn is_retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    )
+}
+
+/// The projection upsert, from the one column table. `updated_seq` starts at
+/// the document's and is moved with the seq assignment under `SEQ_LOCK`.
+fn upsert_sql() -> &'static str {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        columns::upsert_sql(
+            |i| format!("${i}"),
+            &SeqWrite::Expr("COALESCE((SELECT updated_seq FROM documents WHERE doc_id = $1), 0)"),
+        )
+    });
+    &SQL
+}

@@ -1,0 +1,370 @@
+//! The PostgreSQL backend: the same schema and semantics as the SQLite one, for
+//! several server replicas over one database.
+//!
+//! Connections: `tokio-postgres` clients in a small pool of our own. The
+//! connections' I/O tasks run on a private two-thread tokio runtime owned by
+//! the store; the blocking trait methods drive the client futures on the
+//! calling thread (`futures_executor::block_on`), so the store works from
+//! `spawn_blocking`, from plain threads, and even from async code at startup
+//! (where the blocking `postgres` crate would panic).
+//!
+//! Feed cursors: sequences hand out numbers in call order, but transactions
+//! commit in any order, so a reader could see seq 11 committed while seq 10 is
+//! still in flight and move its cursor past 10 for ever. Every `commit_docs`
+//! therefore takes one transaction-scoped advisory lock (`SEQ_LOCK`) just
+//! before it inserts changes, and holds it until commit: seq order is commit
+//! order, so everything at or below the highest visible seq is committed and
+//! `MAX(seq)` in the reader's snapshot is a safe cursor. Only the insert of the
+//! changes, two small updates and the commit run under the lock; loading,
+//! Automerge merging, and the version-checked document and projection writes
+//! happen before it.
+//!
+//! Migrations are append-only, recorded in `schema_migrations`, and run under a
+//! transaction-scoped advisory lock so replicas starting together migrate once.
+
+mod audit;
+mod dashboard;
+mod documents;
+mod forms;
+mod identity;
+mod interviews;
+mod sessions;
+mod transfer;
+
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Row, Transaction};
+
+use crate::columns::Value;
+use crate::query::Bound;
+
+use crate::{Result, StoreError, StoreStats};
+
+/// Advisory lock key serialising migrations ("fvmigr").
+const MIGRATE_LOCK: i64 = 0x0000_6676_6d69_6772;
+/// Advisory lock key serialising seq assignment with commit ("fvseq").
+pub const SEQ_LOCK: i64 = 0x0000_0066_7673_6571;
+
+/// Append-only migrations, one `.sql` file each in `migrations/`; index + 1
+/// is the schema version recorded in `schema_migrations`. They are history:
+/// never edit one, add the next. Text columns that are sorted use the "C"
+/// collation so the order matches SQLite's.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_sessions.sql"),
+    include_str!("migrations/0003_dashboard_columns.sql"),
+    include_str!("migrations/0004_actor_index_feed_cursor.sql"),
+];
+
+/// Default number of pooled connections per store (per server process).
+pub const DEFAULT_POOL_SIZE: usize = 16;
+
+struct Pool {
+    idle: Vec<Client>,
+    open: usize,
+}
+
+/// The PostgreSQL central store.
+pub struct PgStore {
+    rt: Option<tokio::runtime::Runtime>,
+    config: tokio_postgres::Config,
+    pool: Mutex<Pool>,
+    available: Condvar,
+    max: usize,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the config: it may hold a password.
+        f.debug_struct("PgStore")
+            .field("dbname", &self.config.get_dbname())
+            .field("max_connections", &self.max)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        lock(&self.pool).idle.clear();
+        // Dropping a runtime from async code panics; shutting down in the
+        // background never does.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.as_db_error() {
+            Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
+                StoreError::Duplicate(db.constraint().unwrap_or("row").to_owned())
+            }
+            // The message only: `detail` can quote row values.
+            Some(db) => StoreError::Db(format!("{} ({})", db.message(), db.code().code())),
+            None => StoreError::Db(e.to_string()),
+        }
+    }
+}
+
+/// A pooled connection, returned to the pool on drop.
+pub(super) struct Conn<'a> {
+    store: &'a PgStore,
+    client: Option<Client>,
+}
+
+impl Conn<'_> {
+    pub(super) fn client(&mut self) -> Result<&mut Client> {
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Db("connection already returned".into()))
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        let mut pool = lock(&self.store.pool);
+        match self.client.take() {
+            Some(c) if !c.is_closed() => pool.idle.push(c),
+            _ => pool.open = pool.open.saturating_sub(1),
+        }
+        drop(pool);
+        self.store.available.notify_one();
+    }
+}
+
+pub(crate) type Param = Box<dyn ToSql + Sync + Send>;
+
+pub(crate) fn refs(args: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// Values as PostgreSQL binds them, `$N`; a list is one array.
+impl Bound for Param {
+    const MARK: char = '$';
+    fn from_value(v: Value) -> Param {
+        match v {
+            Value::Text(s) => Box::new(s),
+            Value::Int(n) => Box::new(n),
+        }
+    }
+    fn one_of(args: &mut Vec<Param>, col: &str, vs: &[String]) -> String {
+        args.push(Box::new(vs.to_vec()));
+        format!("{col} = ANY(${})", args.len())
+    }
+}
+
+impl PgStore {
+    /// Connect to the database at `url` (`postgres://` or `postgresql://`,
+    /// or a libpq key=value string), creating and migrating the schema.
+    pub fn connect(url: &str) -> Result<PgStore> {
+        Self::connect_with(url, DEFAULT_POOL_SIZE)
+    }
+
+    /// As [`PgStore::connect`], with at most `pool_size` connections.
+    pub fn connect_with(url: &str, pool_size: usize) -> Result<PgStore> {
+        let mut config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| StoreError::Db(format!("invalid PostgreSQL URL: {e}")))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("fieldvoice");
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("fieldvoice-pg")
+            .enable_all()
+            .build()
+            .map_err(|e| StoreError::Db(format!("starting the PostgreSQL runtime: {e}")))?;
+        let store = PgStore {
+            rt: Some(rt),
+            config,
+            pool: Mutex::new(Pool {
+                idle: Vec::new(),
+                open: 0,
+            }),
+            available: Condvar::new(),
+            max: pool_size.max(1),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn open_client(&self) -> Result<Client> {
+        let rt = self
+            .rt
+            .as_ref()
+            .ok_or_else(|| StoreError::Db("store is shut down".into()))?;
+        let cfg = self.config.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        rt.spawn(async move {
+            let r = cfg.connect(NoTls).await.map(|(client, conn)| {
+                tokio::spawn(async move {
+                    if let Err(e) = conn.await {
+                        tracing::warn!(error = %e, "PostgreSQL connection ended");
+                    }
+                });
+                client
+            });
+            let _ = tx.send(r);
+        });
+        Ok(rx
+            .recv()
+            .map_err(|_| StoreError::Db("PostgreSQL connect task ended".into()))??)
+    }
+
+    pub(super) fn conn(&self) -> Result<Conn<'_>> {
+        let mut pool = lock(&self.pool);
+        loop {
+            while let Some(c) = pool.idle.pop() {
+                if !c.is_closed() {
+                    return Ok(Conn {
+                        store: self,
+                        client: Some(c),
+                    });
+                }
+                pool.open = pool.open.saturating_sub(1);
+            }
+            if pool.open < self.max {
+                pool.open += 1;
+                drop(pool);
+                return match self.open_client() {
+                    Ok(c) => Ok(Conn {
+                        store: self,
+                        client: Some(c),
+                    }),
+                    Err(e) => {
+                        let mut pool = lock(&self.pool);
+                        pool.open = pool.open.saturating_sub(1);
+                        drop(pool);
+                        self.available.notify_one();
+                        Err(e)
+                    }
+                };
+            }
+            pool = self
+                .available
+                .wait(pool)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+
+    /// Run `f` with a pooled client.
+    pub(super) fn with<T>(&self, f: impl AsyncFnOnce(&mut Client) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        futures_executor::block_on(f(conn.client()?))
+    }
+
+    /// Every row of `sql`, read with a shared mapper ([`crate::rows`]).
+    pub(super) fn all<T>(
+        &self,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+        f: impl Fn(&Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let rows = self.with(async |c| Ok(c.query(sql, p).await?))?;
+        rows.iter().map(f).collect()
+    }
+
+    /// The row of `sql`, if any, read with a shared mapper.
+    pub(super) fn first<T>(
+        &self,
+        sql: &str,
+        p: &[&(dyn ToSql + Sync)],
+        f: impl FnOnce(&Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let row = self.with(async |c| Ok(c.query_opt(sql, p).await?))?;
+        row.as_ref().map(f).transpose()
+    }
+
+    /// Run `f` in a transaction, committed when it returns `Ok`.
+    pub(super) fn tx<T>(&self, f: impl AsyncFnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.with(async |c| {
+            let tx = c.transaction().await?;
+            let out = f(&tx).await?;
+            tx.commit().await?;
+            Ok(out)
+        })
+    }
+
+    fn migrate(&self) -> Result<()> {
+        self.tx(async |tx| {
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+                .await?;
+            tx.batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+            )
+            .await?;
+            let have: i64 = tx
+                .query_one(
+                    "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                    &[],
+                )
+                .await?
+                .try_get(0)?;
+            for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+                tx.batch_execute(sql).await?;
+                tx.execute(
+                    "INSERT INTO schema_migrations(version, applied_at) VALUES ($1, $2)",
+                    &[&(i as i64 + 1), &crate::unix_now()],
+                )
+                .await?;
+                tracing::info!(version = i + 1, "PostgreSQL schema migrated");
+            }
+            Ok(())
+        })
+    }
+
+    /// The schema version after migrations.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.with(async |c| {
+            Ok(
+                c.query_one("SELECT MAX(version) FROM schema_migrations", &[])
+                    .await?
+                    .try_get(0)?,
+            )
+        })
+    }
+
+    /// Run raw SQL statements (administration and tests).
+    pub fn batch_execute(&self, sql: &str) -> Result<()> {
+        self.with(async |c| Ok(c.batch_execute(sql).await?))
+    }
+}
+central_store_impl!(PgStore);
+
+fn stats(store: &PgStore) -> Result<StoreStats> {
+    let r = store.with(async |c| {
+        Ok(c.query_one(
+            "SELECT (SELECT COUNT(*) FROM changes), (SELECT COUNT(*) FROM documents),
+                    (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM devices),
+                    (SELECT COALESCE(MAX(seq), 0) FROM changes)",
+            &[],
+        )
+        .await?)
+    })?;
+    let n = |i: usize| -> Result<u64> { Ok(r.try_get::<_, i64>(i)? as u64) };
+    Ok(StoreStats {
+        changes: n(0)?,
+        documents: n(1)?,
+        users: n(2)?,
+        devices: n(3)?,
+        max_seq: n(4)?,
+    })
+}
+
+fn ping(store: &PgStore) -> Result<()> {
+    store.with(async |c| Ok(c.query_one("SELECT 1", &[]).await.map(|_| ())?))
+}

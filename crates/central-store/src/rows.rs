@@ -1,0 +1,193 @@
+//! Row mapping shared by the backends: the column lists the queries select
+//! and the mappers from a selected row to the crate's types, written once
+//! over [`RowGet`], which both `rusqlite::Row` and `tokio_postgres::Row`
+//! implement. Backends differ in SQL dialect and driver, not in how a user,
+//! a device or a log entry is read back.
+
+use uuid::Uuid;
+
+use crate::dashboard::Session;
+use crate::{
+    AuditEntry, ChangeMeta, Device, FeedItem, Hash, Result, Role, StoreError, StoredDoc, User,
+    hash_hex, heads_from_blob,
+};
+
+/// A value both drivers can read from a column.
+pub(crate) trait Cell:
+    rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a>
+{
+}
+
+impl<T> Cell for T where T: rusqlite::types::FromSql + for<'a> tokio_postgres::types::FromSql<'a> {}
+
+/// Read a selected row by column name.
+pub(crate) trait RowGet {
+    fn col<T: Cell>(&self, name: &str) -> Result<T>;
+    /// By position (0-based), for computed columns.
+    fn at<T: Cell>(&self, i: usize) -> Result<T>;
+    /// A document id: TEXT in SQLite, UUID in PostgreSQL.
+    fn doc_id(&self, name: &str) -> Result<Uuid>;
+}
+
+impl RowGet for rusqlite::Row<'_> {
+    fn col<T: Cell>(&self, name: &str) -> Result<T> {
+        Ok(self.get(name)?)
+    }
+    fn at<T: Cell>(&self, i: usize) -> Result<T> {
+        Ok(self.get(i)?)
+    }
+    fn doc_id(&self, name: &str) -> Result<Uuid> {
+        let s: String = self.get(name)?;
+        Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
+}
+
+impl RowGet for tokio_postgres::Row {
+    fn col<T: Cell>(&self, name: &str) -> Result<T> {
+        Ok(self.try_get(name)?)
+    }
+    fn at<T: Cell>(&self, i: usize) -> Result<T> {
+        Ok(self.try_get(i)?)
+    }
+    fn doc_id(&self, name: &str) -> Result<Uuid> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+/// The columns [`user`] reads, from `users u`.
+pub(crate) const USER_COLS: &str =
+    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
+
+/// The columns [`device`] reads, from `devices d` (aliased so they can be
+/// joined with [`USER_COLS`]).
+pub(crate) const DEVICE_COLS: &str = "d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
+  d.last_sync_at, d.revoked_at, d.feed_cursor";
+
+/// The columns [`session`] reads, from `sessions s`.
+pub(crate) const SESSION_COLS: &str =
+    "s.user_id AS s_user, s.csrf, s.created_at AS s_created, s.expires_at";
+
+/// The columns [`audit_entry`] reads.
+pub(crate) const AUDIT_COLS: &str = "at, actor, action, target, detail";
+
+/// The columns [`change_meta`] reads, from `changes`.
+pub(crate) const CHANGE_META_COLS: &str = "seq, hash, source, received_at";
+
+/// The columns [`stored_doc`] reads, from `documents`.
+pub(crate) const DOC_COLS: &str = "owner, country, snapshot, version";
+
+pub(crate) fn user(r: &impl RowGet) -> Result<User> {
+    let role: String = r.col("role")?;
+    let countries: String = r.col("countries")?;
+    Ok(User {
+        id: r.col("id")?,
+        login: r.col("login")?,
+        name: r.col("name")?,
+        role: Role::parse(&role).unwrap_or(Role::Employee),
+        countries: countries
+            .split(',')
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        active: r.col("active")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
+pub(crate) fn device(r: &impl RowGet) -> Result<Device> {
+    Ok(Device {
+        id: r.col("d_id")?,
+        user_id: r.col("user_id")?,
+        label: r.col("label")?,
+        created_at: r.col("d_created")?,
+        last_sync_at: r.col("last_sync_at")?,
+        revoked: r.col::<Option<i64>>("revoked_at")?.is_some(),
+        feed_cursor: r.col::<i64>("feed_cursor")?.max(0) as u64,
+    })
+}
+
+/// A device joined with its user ([`DEVICE_COLS`], [`USER_COLS`]).
+pub(crate) fn device_and_user(r: &impl RowGet) -> Result<(Device, User)> {
+    Ok((device(r)?, user(r)?))
+}
+
+pub(crate) fn session(r: &impl RowGet) -> Result<Session> {
+    Ok(Session {
+        user_id: r.col("s_user")?,
+        csrf: r.col("csrf")?,
+        created_at: r.col("s_created")?,
+        expires_at: r.col("expires_at")?,
+    })
+}
+
+pub(crate) fn audit_entry(r: &impl RowGet) -> Result<AuditEntry> {
+    Ok(AuditEntry {
+        at: r.col("at")?,
+        actor: r.col("actor")?,
+        action: r.col("action")?,
+        target: r.col("target")?,
+        detail: r.col("detail")?,
+    })
+}
+
+pub(crate) fn change_meta(r: &impl RowGet) -> Result<ChangeMeta> {
+    Ok(ChangeMeta {
+        seq: r.col::<i64>("seq")? as u64,
+        hash: hash_hex(&r.col::<Vec<u8>>("hash")?),
+        source: r.col("source")?,
+        received_at: r.col("received_at")?,
+    })
+}
+
+pub(crate) fn stored_doc(r: &impl RowGet, doc_id: Uuid) -> Result<StoredDoc> {
+    Ok(StoredDoc {
+        doc_id,
+        owner: r.col("owner")?,
+        country: r.col("country")?,
+        snapshot: r.col("snapshot")?,
+        version: r.col("version")?,
+    })
+}
+
+/// A document's server heads (`doc_id, heads` of `documents`).
+pub(crate) fn doc_heads(r: &impl RowGet) -> Result<(Uuid, Vec<Hash>)> {
+    Ok((
+        r.doc_id("doc_id")?,
+        heads_from_blob(&r.col::<Vec<u8>>("heads")?)?,
+    ))
+}
+
+/// A feed row (`seq, doc_id, bytes` of `changes`).
+pub(crate) fn feed_item(r: &impl RowGet) -> Result<FeedItem> {
+    Ok(FeedItem {
+        seq: r.col::<i64>("seq")? as u64,
+        doc_id: r.doc_id("doc_id")?,
+        bytes: r.col("bytes")?,
+    })
+}
+
+/// A stored form (`form_id, version, json`).
+pub(crate) fn form(r: &impl RowGet) -> Result<(String, u32, String)> {
+    let v: i64 = r.col("version")?;
+    Ok((
+        r.col("form_id")?,
+        u32::try_from(v).map_err(|_| StoreError::Corrupt("form version".into()))?,
+        r.col("json")?,
+    ))
+}
+
+/// The error of inserting a user: a unique violation means the login is taken.
+pub(crate) fn login_taken(login: &str, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Duplicate(_) => StoreError::Duplicate(format!("login {login}")),
+        other => other,
+    }
+}
+
+/// The outcome of an update of one user by id: `NotFound` when none matched.
+pub(crate) fn user_updated(rows: u64, user_id: &str) -> Result<()> {
+    if rows == 0 {
+        return Err(StoreError::NotFound(format!("user {user_id}")));
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! Statements that are the same in both dialects but for the placeholder
+//! style, written once with SQLite's `?N`; [`Stmt::pg`] gives PostgreSQL's
+//! `$N` spelling. Booleans are tested bare (`AND u.active`), which both
+//! dialects read the same way.
+
+use std::sync::LazyLock;
+
+use crate::rows::{AUDIT_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, SESSION_COLS, USER_COLS};
+
+/// One statement in both spellings, built on first use.
+pub(crate) struct Stmt(LazyLock<[String; 2]>);
+
+impl Stmt {
+    pub(crate) fn sqlite(&self) -> &str {
+        &self.0[0]
+    }
+    pub(crate) fn pg(&self) -> &str {
+        &self.0[1]
+    }
+}
+
+/// `?N` placeholders as `$N`. Statements here hold no `?` of their own.
+fn dollar(sql: &str) -> String {
+    sql.replace('?', "$")
+}
+
+macro_rules! stmt {
+    ($(#[$doc:meta])* $name:ident = $($fmt:tt)*) => {
+        $(#[$doc])*
+        pub(crate) static $name: Stmt = Stmt(LazyLock::new(|| {
+            let s = format!($($fmt)*);
+            let pg = dollar(&s);
+            [s, pg]
+        }));
+    };
+}
+
+stmt!(USER_BY_ID = "SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
+stmt!(ACTIVE_USER_BY_ID = "SELECT {USER_COLS} FROM users u WHERE u.id = ?1 AND u.active");
+stmt!(USER_BY_LOGIN = "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = ?1");
+stmt!(SET_PASSWORD = "UPDATE users SET password_hash = ?2 WHERE id = ?1");
+stmt!(DROP_OPEN_CODES = "DELETE FROM enrollment_codes WHERE user_id = ?1 AND used_at IS NULL");
+stmt!(
+    INSERT_CODE =
+        "INSERT INTO enrollment_codes(code_hash, user_id, expires_at) VALUES (?1, ?2, ?3)"
+);
+stmt!(
+    /// Consume a code: the row lock of the UPDATE makes a second redeemer
+    /// wait, then see `used_at` set and match nothing.
+    USE_CODE = "UPDATE enrollment_codes SET used_at = ?2
+     WHERE code_hash = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING user_id"
+);
+stmt!(
+    INSERT_DEVICE = "INSERT INTO devices(id, user_id, label, token_hash, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)"
+);
+stmt!(
+    DEVICE_BY_TOKEN =
+        "SELECT {DEVICE_COLS}, {USER_COLS} FROM devices d JOIN users u ON u.id = d.user_id
+     WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active"
+);
+stmt!(REVOKE_DEVICE = "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL");
+stmt!(TOUCH_DEVICE = "UPDATE devices SET last_sync_at = ?2, feed_cursor = ?3 WHERE id = ?1");
+stmt!(
+    INSERT_API_TOKEN =
+        "INSERT INTO api_tokens(token_hash, user_id, label, created_at) VALUES (?1, ?2, ?3, ?4)"
+);
+stmt!(
+    USER_BY_API_TOKEN = "SELECT {USER_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id
+     WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND u.active"
+);
+stmt!(
+    INSERT_AUDIT =
+        "INSERT INTO audit_log(at, actor, action, target, detail) VALUES (?1, ?2, ?3, ?4, ?5)"
+);
+stmt!(AUDIT_LOG = "SELECT {AUDIT_COLS} FROM audit_log ORDER BY id DESC LIMIT ?1");
+stmt!(DROP_EXPIRED_SESSIONS = "DELETE FROM sessions WHERE expires_at <= ?1");
+stmt!(
+    INSERT_SESSION = "INSERT INTO sessions(token_hash, user_id, csrf, created_at, expires_at)
+     VALUES (?1, ?2, ?3, ?4, ?5)"
+);
+stmt!(
+    SESSION_BY_TOKEN =
+        "SELECT {SESSION_COLS}, {USER_COLS} FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active"
+);
+stmt!(DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?1");
+stmt!(
+    ACTOR_USED_ELSEWHERE = "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)"
+);
+stmt!(INTERVIEW = "SELECT record FROM interviews WHERE doc_id = ?1");
+stmt!(LOAD_DOC = "SELECT {DOC_COLS} FROM documents WHERE doc_id = ?1");
+stmt!(CHANGE_LOG = "SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = ?1 ORDER BY seq");
+stmt!(
+    /// The owner's changes after a seq not sent by the caller, one more than
+    /// a page (see [`crate::page_feed`]).
+    FEED = "SELECT seq, doc_id, bytes FROM changes
+     WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4"
+);

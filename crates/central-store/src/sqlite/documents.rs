@@ -1,0 +1,158 @@
+//! The change log, document snapshots, the projection upsert and the feed in SQLite.
+
+use std::sync::LazyLock;
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::{SqliteStore, all, first};
+use crate::backend::FeedRequest;
+use crate::columns::{self, SeqWrite};
+use crate::query::Bound;
+use crate::rows::{self};
+use crate::sql;
+use crate::{
+    ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    heads_from_blob,
+};
+
+pub(super) fn actor_used_elsewhere(
+    store: &SqliteStore,
+    actor: &[u8],
+    source: &str,
+) -> Result<bool> {
+    store.read(|c| {
+        Ok(c.query_row(
+            sql::ACTOR_USED_ELSEWHERE.sqlite(),
+            params![actor, source],
+            |r| r.get::<_, bool>(0),
+        )?)
+    })
+}
+
+pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc>> {
+    let sql = sql::LOAD_DOC.sqlite();
+    store.read(|c| first(c, sql, [id.to_string()], |r| rows::stored_doc(r, id)))
+}
+
+pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
+    store.read(|c| {
+        let mut st = c.prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
+        let rows = st.query_map([id.to_string()], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    })
+}
+
+pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()> {
+    let now = crate::unix_now();
+    store.write(|tx| {
+        let mut ins_change = tx.prepare_cached(
+            "INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO NOTHING",
+        )?;
+        for w in writes {
+            let key = w.doc_id.to_string();
+            for c in &w.changes {
+                ins_change.execute(params![
+                    key,
+                    w.owner,
+                    &c.hash[..],
+                    c.actor,
+                    w.source,
+                    c.bytes,
+                    now
+                ])?;
+            }
+            let seq: i64 = tx.query_row(
+                "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE doc_id = ?1",
+                [&key],
+                |r| r.get(0),
+            )?;
+            match w.expected_version {
+                None => {
+                    let n = tx.execute(
+                        "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
+                         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(doc_id) DO NOTHING",
+                        params![key, w.owner, w.country, w.snapshot, heads_blob(&w.heads), seq],
+                    )?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict(w.doc_id));
+                    }
+                }
+                Some(v) => {
+                    let n = tx.execute(
+                        "UPDATE documents SET snapshot = ?2, heads = ?3, version = version + 1,
+                           updated_seq = ?4 WHERE doc_id = ?1 AND version = ?5",
+                        params![key, w.snapshot, heads_blob(&w.heads), seq, v],
+                    )?;
+                    if n == 0 {
+                        return Err(StoreError::Conflict(w.doc_id));
+                    }
+                }
+            }
+            let r = &w.record;
+            let record = serde_json::to_string(r)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let mut args: Vec<SqlValue> = vec![SqlValue::Text(key)];
+            args.extend(columns::values(r).map(SqlValue::from_value));
+            args.extend([SqlValue::Integer(now), SqlValue::Text(record), SqlValue::Integer(seq)]);
+            tx.prepare_cached(upsert_sql())?
+                .execute(rusqlite::params_from_iter(args))?;
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn feed(store: &SqliteStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
+    store.read(|c| {
+        // One read transaction: the items and the high-water mark agree.
+        c.execute_batch("BEGIN")?;
+        let out = (|| {
+            let top: i64 = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
+                r.get(0)
+            })?;
+            let mut st = c.prepare_cached(sql::FEED.sqlite())?;
+            let mut rows = st.query(params![
+                req.owner,
+                i64::try_from(req.after).unwrap_or(i64::MAX),
+                req.exclude_source,
+                req.max_changes as i64 + 1
+            ])?;
+            // Streamed: a page stops reading at its byte budget.
+            let items = std::iter::from_fn(|| match rows.next() {
+                Ok(Some(r)) => Some(rows::feed_item(r)),
+                Ok(None) => None,
+                Err(e) => Some(Err(e.into())),
+            });
+            crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
+        })();
+        c.execute_batch("COMMIT")?;
+        out
+    })
+}
+
+pub(super) fn doc_heads(store: &SqliteStore, id: Uuid) -> Result<Vec<Hash>> {
+    store.read(|c| {
+        let b: Option<Vec<u8>> = c
+            .query_row(
+                "SELECT heads FROM documents WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        b.map_or(Ok(Vec::new()), |b| heads_from_blob(&b))
+    })
+}
+
+pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
+    let sql = sql::CHANGE_LOG.sqlite();
+    store.read(|c| all(c, sql, [id.to_string()], |r| rows::change_meta(r)))
+}
+
+/// The projection upsert, from the one column table.
+fn upsert_sql() -> &'static str {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| columns::upsert_sql(|i| format!("?{i}"), &SeqWrite::Param));
+    &SQL
+}

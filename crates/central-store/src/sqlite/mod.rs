@@ -1,0 +1,217 @@
+//! The embedded SQLite backend: one writer connection, a small pool of reader
+//! connections, WAL with `synchronous=FULL` so a commit is on disk before the
+//! server answers. Migrations are append-only and recorded in
+//! `schema_migrations`.
+
+mod audit;
+mod dashboard;
+mod documents;
+mod forms;
+mod identity;
+mod interviews;
+mod sessions;
+mod transfer;
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, Params, Row, Transaction, params};
+
+use crate::columns::Value;
+use crate::query::{Binder, Bound};
+use crate::{Result, StoreStats};
+
+/// Append-only migrations, one `.sql` file each in `migrations/`; index + 1
+/// is the schema version recorded in `schema_migrations`. They are history:
+/// never edit one, add the next.
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_sessions_dashboard_columns.sql"),
+    include_str!("migrations/0003_review_queue_index.sql"),
+    include_str!("migrations/0004_actor_index_feed_cursor.sql"),
+];
+
+const READERS: usize = 4;
+
+/// The SQLite central store.
+#[derive(Debug)]
+pub struct SqliteStore {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next: AtomicUsize,
+}
+
+fn open_conn(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    Ok(conn)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves SQLite itself consistent (the
+    // transaction rolls back on drop), so the poison flag can be ignored.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SqliteStore {
+    /// Open (creating and migrating) the store at `path`.
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let mut writer = open_conn(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_conn(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers,
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    pub(super) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        // Prefer a free reader; otherwise wait on the next in turn.
+        for r in &self.readers {
+            if let Ok(conn) = r.try_lock() {
+                return f(&conn);
+            }
+        }
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.readers.len();
+        f(&lock(&self.readers[i]))
+    }
+
+    pub(super) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// The schema version after migrations.
+    pub fn schema_version(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+                    r.get(0)
+                })?,
+            )
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+           version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let have: i64 = tx.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
+        tx.execute_batch(sql)?;
+        tx.execute(
+            "INSERT INTO schema_migrations(version, applied_at) VALUES (?1, ?2)",
+            params![i as i64 + 1, crate::unix_now()],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Every row of `sql`, read with a shared mapper ([`crate::rows`]).
+pub(super) fn all<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl Params,
+    f: impl Fn(&Row<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(f(r)?);
+    }
+    Ok(out)
+}
+
+/// The first row of `sql`, if any, read with a shared mapper.
+pub(super) fn first<T>(
+    c: &Connection,
+    sql: &str,
+    p: impl Params,
+    f: impl FnOnce(&Row<'_>) -> Result<T>,
+) -> Result<Option<T>> {
+    let mut st = c.prepare_cached(sql)?;
+    let mut rows = st.query(p)?;
+    rows.next()?.map(f).transpose()
+}
+
+/// Values as SQLite binds them, `?N`; a list is expanded.
+impl Bound for SqlValue {
+    const MARK: char = '?';
+    fn from_value(v: Value) -> SqlValue {
+        match v {
+            Value::Text(Some(s)) => SqlValue::Text(s),
+            Value::Int(Some(n)) => SqlValue::Integer(n),
+            Value::Text(None) | Value::Int(None) => SqlValue::Null,
+        }
+    }
+    fn one_of(args: &mut Vec<SqlValue>, col: &str, vs: &[String]) -> String {
+        let marks: Vec<String> = vs.iter().map(|v| args.text(v.clone())).collect();
+        format!("{col} IN ({})", marks.join(","))
+    }
+}
+
+central_store_impl!(SqliteStore);
+
+fn stats(store: &SqliteStore) -> Result<StoreStats> {
+    store.read(|c| {
+        let n =
+            |sql: &str| -> Result<u64> { Ok(c.query_row(sql, [], |r| r.get::<_, i64>(0))? as u64) };
+        Ok(StoreStats {
+            changes: n("SELECT COUNT(*) FROM changes")?,
+            documents: n("SELECT COUNT(*) FROM documents")?,
+            users: n("SELECT COUNT(*) FROM users")?,
+            devices: n("SELECT COUNT(*) FROM devices")?,
+            max_seq: n("SELECT COALESCE(MAX(seq), 0) FROM changes")?,
+        })
+    })
+}
+
+fn ping(store: &SqliteStore) -> Result<()> {
+    store.read(|c| {
+        Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            .map(|_| ())?)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::interview_schema;
+
+    #[test]
+    fn table_matches_the_migrated_sqlite_schema() {
+        let path = std::env::temp_dir().join(format!("columns-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::open(&path).unwrap();
+        let mut have = store.table_columns("interviews").unwrap();
+        have.sort();
+        let want: Vec<(String, String)> = interview_schema(true)
+            .into_iter()
+            .map(|(n, t)| (n.to_owned(), t.to_owned()))
+            .collect();
+        drop(store);
+        for ext in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+        }
+        assert_eq!(have, want);
+    }
+}

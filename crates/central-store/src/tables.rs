@@ -1,0 +1,151 @@
+//! The schema's tables and columns as data, for the generic copy between
+//! backends ([`crate::transfer`]) and the backends' raw row access: every
+//! table, parents before children, each column with its [`Kind`], and the
+//! backend-neutral [`Cell`] a copied value travels in. The `interviews`
+//! columns come from the one projection table ([`crate::columns`]).
+
+use uuid::Uuid;
+
+use crate::columns::Kind::{self, Bool, Bytes, Int, Text};
+use crate::{Result, StoreError};
+
+/// One table of the schema and its columns, in copy order.
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+}
+
+/// Every table, parents before children.
+pub const TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "users",
+        columns: &[
+            ("id", Text),
+            ("login", Text),
+            ("name", Text),
+            ("role", Text),
+            ("countries", Text),
+            ("password_hash", Text),
+            ("active", Bool),
+            ("created_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "devices",
+        columns: &[
+            ("id", Text),
+            ("user_id", Text),
+            ("label", Text),
+            ("token_hash", Bytes),
+            ("created_at", Int),
+            ("last_sync_at", Int),
+            ("revoked_at", Int),
+            ("feed_cursor", Int),
+        ],
+    },
+    TableSpec {
+        name: "enrollment_codes",
+        columns: &[
+            ("code_hash", Bytes),
+            ("user_id", Text),
+            ("expires_at", Int),
+            ("used_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "api_tokens",
+        columns: &[
+            ("token_hash", Bytes),
+            ("user_id", Text),
+            ("label", Text),
+            ("created_at", Int),
+            ("revoked_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "audit_log",
+        columns: &[
+            ("id", Int),
+            ("at", Int),
+            ("actor", Text),
+            ("action", Text),
+            ("target", Text),
+            ("detail", Text),
+        ],
+    },
+    TableSpec {
+        name: "forms",
+        columns: &[("form_id", Text), ("version", Int), ("json", Text)],
+    },
+    TableSpec {
+        name: "changes",
+        columns: &[
+            ("seq", Int),
+            ("doc_id", Kind::Uuid),
+            ("owner", Text),
+            ("hash", Bytes),
+            ("actor", Bytes),
+            ("source", Text),
+            ("bytes", Bytes),
+            ("received_at", Int),
+        ],
+    },
+    TableSpec {
+        name: "documents",
+        columns: &[
+            ("doc_id", Kind::Uuid),
+            ("owner", Text),
+            ("country", Text),
+            ("snapshot", Bytes),
+            ("heads", Bytes),
+            ("version", Int),
+            ("updated_seq", Int),
+        ],
+    },
+    TableSpec {
+        name: "interviews",
+        columns: &crate::columns::INTERVIEW_COLUMNS,
+    },
+    TableSpec {
+        name: "sessions",
+        columns: &[
+            ("token_hash", Bytes),
+            ("user_id", Text),
+            ("csrf", Text),
+            ("created_at", Int),
+            ("expires_at", Int),
+        ],
+    },
+];
+
+/// A backend-neutral cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
+impl Cell {
+    pub(crate) fn to_param(
+        &self,
+        kind: Kind,
+    ) -> Result<Box<dyn tokio_postgres::types::ToSql + Sync + Send>> {
+        let bad = || StoreError::Corrupt(format!("value {self:?} is not a {kind:?}"));
+        Ok(match (kind, self) {
+            (Kind::Text, Cell::Null) => Box::new(None::<String>),
+            (Kind::Int, Cell::Null) => Box::new(None::<i64>),
+            (Kind::Bool, Cell::Null) => Box::new(None::<bool>),
+            (Kind::Bytes, Cell::Null) => Box::new(None::<Vec<u8>>),
+            (Kind::Uuid, Cell::Null) => Box::new(None::<Uuid>),
+            (Kind::Text, Cell::Text(s)) => Box::new(s.clone()),
+            (Kind::Int, Cell::Int(i)) => Box::new(*i),
+            (Kind::Bool, Cell::Int(i)) => Box::new(*i != 0),
+            (Kind::Bytes, Cell::Bytes(b)) => Box::new(b.clone()),
+            (Kind::Uuid, Cell::Text(s)) => Box::new(Uuid::parse_str(s).map_err(|_| bad())?),
+            _ => return Err(bad()),
+        })
+    }
+}
