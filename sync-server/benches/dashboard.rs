@@ -76,7 +76,7 @@ fn main() {
             0,
         )
         .unwrap();
-    seed_bulk(&path, n);
+    seed_bulk(&path, &store, n);
     let seeded = t0.elapsed();
     let store: Arc<dyn CentralStore> = store;
     let state = AppState::new(store.clone(), Settings::default()).unwrap();
@@ -199,8 +199,8 @@ fn answers(i: usize) -> Vec<survey_model::sample::SampleAnswer> {
     survey_model::sample::varied(i, (i * 7 % 11) as i64, &format!("Ville {}", i % 97))
 }
 
-/// Insert `n` projection rows (and 2,000 employees, 2,500 devices) in one transaction.
-fn seed_bulk(path: &std::path::Path, n: usize) {
+/// Insert 2,000 employees and 2,500 devices, then `n` synthetic projection rows.
+fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
     let mut c = rusqlite::Connection::open(path).unwrap();
     let tx = c.transaction().unwrap();
     for e in 0..2000 {
@@ -231,16 +231,8 @@ fn seed_bulk(path: &std::path::Path, n: usize) {
             .unwrap();
         }
     }
-    let mut st = tx
-        .prepare(
-            "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
-               device_id, created_at, status, submitted_at, review_state, city, segment, area_type,
-               nps, has_complaint, updated_at, updated_seq, record, sat_network, sat_shop,
-               sat_call_centre, sat_billing, sat_mobile_money, complaint_categories)
-             VALUES (?1, 'mcmb-2026', ?2, 'mcmb-interview', 1, ?3, ?4, ?5, 'submitted', ?5, ?6, ?7,
-               ?8, 'urban', ?9, ?10, 0, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-        )
-        .unwrap();
+    tx.commit().unwrap();
+    let mut rows = Vec::with_capacity(n);
     for i in 0..n {
         let id = uuid::Uuid::now_v7().to_string();
         let country = COUNTRIES[i % 5];
@@ -272,31 +264,8 @@ fn seed_bulk(path: &std::path::Path, n: usize) {
             conflicts: vec![],
             heads: vec!["00".repeat(32)],
         };
-        let sats = central_store::dashboard::sats_of(&record);
-        let cats = central_store::dashboard::complaint_categories_of(&record);
-        st.execute(params![
-            id,
-            country,
-            emp,
-            record.device_id,
-            created,
-            review,
-            record.answer_str("city"),
-            record.answer_str("segment"),
-            record.answer_i64("nps"),
-            record.answer_str("has_complaint"),
-            i as i64,
-            serde_json::to_string(&record).unwrap(),
-            sats[0],
-            sats[1],
-            sats[2],
-            sats[3],
-            sats[4],
-            (!cats.is_empty()).then(|| format!(",{},", cats.join(","))),
-        ])
-        .unwrap();
+        rows.push((record, i as i64));
     }
-    drop(st);
-    tx.commit().unwrap();
+    store.insert_synthetic_rows(&rows).unwrap();
     c.execute_batch("ANALYZE").unwrap();
 }

@@ -9,15 +9,9 @@
 
 use survey_model::InterviewRecord;
 
-/// The satisfaction questions (ratings 1-5), in display order; each is also
-/// a projection column of the same name.
-pub const TOUCHPOINTS: [&str; 5] = [
-    "sat_network",
-    "sat_shop",
-    "sat_call_centre",
-    "sat_billing",
-    "sat_mobile_money",
-];
+/// The satisfaction questions (ratings 1-5), in display order (their home is
+/// survey-model); each is also a projection column of the same name.
+pub use survey_model::mcmb::TOUCHPOINTS;
 
 /// How a column is typed in PostgreSQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,7 +3,8 @@
 use std::sync::LazyLock;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, Transaction, params};
+use survey_model::InterviewRecord;
 use uuid::Uuid;
 
 use super::{SqliteStore, all, first};
@@ -91,17 +92,47 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
                     }
                 }
             }
-            let r = &w.record;
-            let record = serde_json::to_string(r)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let mut args: Vec<SqlValue> = vec![SqlValue::Text(key)];
-            args.extend(columns::values(r).map(SqlValue::from_value));
-            args.extend([SqlValue::Integer(now), SqlValue::Text(record), SqlValue::Integer(seq)]);
-            tx.prepare_cached(upsert_sql())?
-                .execute(rusqlite::params_from_iter(args))?;
+            upsert_projection(tx, &key, &w.record, now, seq)?;
         }
         Ok(())
     })
+}
+
+/// Write the projection row of document `doc_id` (the one column table's upsert).
+fn upsert_projection(
+    tx: &Transaction<'_>,
+    doc_id: &str,
+    r: &InterviewRecord,
+    now: i64,
+    seq: i64,
+) -> Result<()> {
+    let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let mut args: Vec<SqlValue> = vec![SqlValue::Text(doc_id.to_owned())];
+    args.extend(columns::values(r).map(SqlValue::from_value));
+    args.extend([
+        SqlValue::Integer(now),
+        SqlValue::Text(record),
+        SqlValue::Integer(seq),
+    ]);
+    tx.prepare_cached(upsert_sql())?
+        .execute(rusqlite::params_from_iter(args))?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Write projection rows that have no document behind them, each with its
+    /// `updated_seq`, in one transaction. Only for benchmarks that need a large
+    /// store fast (the dashboard bench, `bench-export`); everything real goes
+    /// through [`crate::merge::push`].
+    pub fn insert_synthetic_rows(&self, rows: &[(InterviewRecord, i64)]) -> Result<()> {
+        let now = crate::unix_now();
+        self.write(|tx| {
+            for (r, seq) in rows {
+                upsert_projection(tx, &r.interview_id, r, now, *seq)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 pub(super) fn feed(store: &SqliteStore, req: &FeedRequest<'_>) -> Result<FeedPage> {

@@ -270,14 +270,24 @@ fn bench_blocking(args: &BenchArgs) -> anyhow::Result<()> {
         .split(',')
         .map(|f| Format::parse(f.trim()))
         .collect::<Result<_, _>>()?;
-    let store = central_store::SqliteStore::open(&db)?;
-    let form = survey_model::mcmb_form()?;
-    store.put_form(form.id(), form.version(), survey_model::BUILTIN_FORMS[0].1)?;
+    let open = || -> anyhow::Result<central_store::SqliteStore> {
+        let store = central_store::SqliteStore::open(&db)?;
+        let form = survey_model::mcmb_form()?;
+        store.put_form(form.id(), form.version(), survey_model::BUILTIN_FORMS[0].1)?;
+        Ok(store)
+    };
+    let mut store = open()?;
     let have = store.count_interviews(&InterviewFilter::default())?;
     if !(args.reuse && have == args.interviews) {
+        // A fresh store: synthetic rows only, none left from an earlier run.
         drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        store = open()?;
         let t = Instant::now();
-        fill_store(&db, args.interviews)?;
+        fill_store(&store, args.interviews)?;
+        drop(store);
         let took = t.elapsed();
         println!(
             "filled {} synthetic interviews in {:.1} s ({} MB store)",
@@ -328,13 +338,9 @@ fn report_line(format: Format, rows: u64, took: Duration, bytes: u64, rss10: Opt
     );
 }
 
-/// Bulk-insert synthetic projection rows straight into the interviews table
-/// (benchmark only: tests go through the sync path).
-fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
-    let mut conn = rusqlite::Connection::open(db)?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "OFF")?;
-    conn.execute("DELETE FROM interviews", [])?;
+/// Bulk-insert synthetic projection rows (benchmark only: tests go through
+/// the sync path), through the store's one projection upsert.
+fn fill_store(store: &central_store::SqliteStore, n: u64) -> anyhow::Result<()> {
     let pb = progress_bar(n, "fill store");
     let countries = ["CI", "SN", "CM", "ML", "BF", "MA", "CD", "GN"];
     let segments = survey_model::mcmb::SEGMENTS;
@@ -362,15 +368,8 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
     const CHUNK: u64 = 50_000;
     let mut i = 0u64;
     while i < n {
-        let tx = conn.transaction()?;
+        let mut rows = Vec::with_capacity(CHUNK as usize);
         {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO interviews(doc_id, campaign, country, form_id, form_version, created_by,
-                   device_id, created_at, status, submitted_at, review_state, city, segment,
-                   area_type, nps, has_complaint, updated_at, updated_seq, record)
-                 VALUES (?1, 'mcmb-2026', ?2, 'mcmb-interview', 1, ?3, ?4, ?5, 'submitted', ?5, NULL,
-                   ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)",
-            )?;
             for k in i..(i + CHUNK).min(n) {
                 let r = next();
                 let id =
@@ -428,23 +427,10 @@ fn fill_store(db: &Path, n: u64) -> anyhow::Result<()> {
                     "tags": [], "comment_count": 0, "conflicts": [],
                     "heads": [format!("{:064x}", u128::from(r) * 31 + u128::from(k))],
                 });
-                st.execute(rusqlite::params![
-                    id,
-                    country,
-                    user,
-                    device,
-                    created,
-                    "Abidjan",
-                    segment,
-                    area,
-                    nps,
-                    if complaint { "yes" } else { "no" },
-                    (k + 1) as i64,
-                    record.to_string(),
-                ])?;
+                rows.push((serde_json::from_value(record)?, (k + 1) as i64));
             }
         }
-        tx.commit()?;
+        store.insert_synthetic_rows(&rows)?;
         i = (i + CHUNK).min(n);
         pb.set_position(i);
     }
