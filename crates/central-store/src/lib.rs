@@ -158,6 +158,16 @@ pub struct NewChange {
     pub bytes: Vec<u8>,
 }
 
+impl From<&survey_model::Change> for NewChange {
+    fn from(c: &survey_model::Change) -> Self {
+        NewChange {
+            hash: c.hash().0,
+            actor: c.actor_id().to_bytes().to_vec(),
+            bytes: c.raw_bytes().to_vec(),
+        }
+    }
+}
+
 /// Everything one merge writes for one document, in one transaction.
 #[derive(Debug, Clone)]
 pub struct DocWrite {

@@ -417,12 +417,8 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
     }
     let new_changes: Vec<NewChange> = doc
         .get_changes(&before)
-        .into_iter()
-        .map(|c| NewChange {
-            hash: c.hash().0,
-            actor: c.actor_id().to_bytes().to_vec(),
-            bytes: c.raw_bytes().to_vec(),
-        })
+        .iter()
+        .map(NewChange::from)
         .collect();
     // A document new to the server: the device has all of it.
     let repair = if existing.is_some() {
@@ -493,12 +489,8 @@ pub fn edit<T>(
         )?;
         let new_changes: Vec<NewChange> = iv
             .changes_since(&before)
-            .into_iter()
-            .map(|c| NewChange {
-                hash: c.hash().0,
-                actor: c.actor_id().to_bytes().to_vec(),
-                bytes: c.raw_bytes().to_vec(),
-            })
+            .iter()
+            .map(NewChange::from)
             .collect();
         let meta = iv.meta().clone();
         let record = iv.project(forms.get(&meta.form_id, meta.form_version));
