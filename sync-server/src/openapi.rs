@@ -158,8 +158,10 @@ pub fn document() -> Value {
                 json!({ "description": "revoked" })) },
             "/api/v1/forms": {
                 "get": op("forms", "Every form", vec![], None, ok("forms", arr(obj()))),
-                "post": op("forms", "Store a form (admin)", vec![], Some(json_body(obj())), ok("form", obj())),
+                "post": op("forms", "Publish a form version (admin): 201 with the changes from the previous version, 200 for the same version and content again, 409 for a changed published version or a lower number", vec![], Some(json_body(obj())), ok("publication", obj())),
             },
+            "/api/v1/forms/preview": { "post": op("forms", "What publishing this form version would change, without publishing it (admin)",
+                vec![], Some(json_body(obj())), ok("publication", obj())) },
             "/api/v1/interviews": { "get": op("interviews", "Merged interviews of the caller's countries",
                 vec![q("country", "country"), q("city", "city"), q("segment", "segment"),
                      q("review_state", "review state"), q("status", "draft or submitted"),

@@ -102,6 +102,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/me",                          "401 401 200 200     200     200     200     200     200     401"),
     ("GET /api/v1/forms",                       "401 401 200 200     200     200     200     200     200     401"),
     ("POST /api/v1/forms",                      "401 401 201 403     403     403     403     403     403     401"),
+    ("POST /api/v1/forms/preview",              "401 401 200 403     403     403     403     403     403     401"),
     ("GET /api/v1/users",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("POST /api/v1/users",                      "401 401 201 201/403 201/403 403/201 403     403     403     401"),
     ("POST /api/v1/users/import",               "401 401 200 200/403 200/403 403/200 403     403     403     401"),
@@ -567,6 +568,13 @@ async fn prepare(
             with_auth(w, caller, w.http.post(format!("{url}{path}")))
                 .header("content-type", survey_protocol::CONTENT_TYPE)
                 .body(body)
+        }
+        "POST /api/v1/forms/preview" => {
+            let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+            def["form_id"] = json!(format!("matrix-preview-{n}"));
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .header("content-type", "application/json")
+                .body(def.to_string())
         }
         "POST /api/v1/forms" => {
             let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();

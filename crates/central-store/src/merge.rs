@@ -55,6 +55,13 @@ impl FormRegistry {
         v.sort_by(|a, b| a.id().cmp(b.id()));
         v
     }
+    /// The newest version of form `id`, if any.
+    pub fn latest_of(&self, id: &str) -> Option<&Form> {
+        self.forms
+            .values()
+            .filter(|f| f.id() == id)
+            .max_by_key(|f| f.version())
+    }
     pub fn all(&self) -> impl Iterator<Item = &Form> {
         self.forms.values()
     }

@@ -10,6 +10,7 @@
 //! hand it bytes and get bytes back; storage and transport live in other crates.
 
 pub mod answer;
+pub mod changes;
 pub mod form;
 pub mod interview;
 pub mod mcmb;
@@ -21,6 +22,7 @@ pub mod validate;
 
 pub use answer::{Answer, AnswerError, Answers, GeoPoint};
 pub use automerge::{ActorId, Change, ChangeHash};
+pub use changes::{FormChanges, VersionError};
 pub use form::{Form, FormDef, FormError, FormProblem, Question, QuestionType};
 pub use interview::{
     Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, ReviewState,

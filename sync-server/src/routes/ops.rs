@@ -6,8 +6,9 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use crate::AppState;
-use crate::auth::{Action, Principal, authorize};
+use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::service::forms::Publication;
 
 /// `GET /healthz`: the store answers a `SELECT 1`. Cheap on purpose: it does
 /// not wait for a merge permit (a sync burst holds them all) and reads no
@@ -43,29 +44,32 @@ pub async fn list_forms(
     Json(out)
 }
 
-/// `POST /api/v1/forms` (admin): install a validated form version.
+/// `POST /api/v1/forms` (admin): publish a form version. 201 with what
+/// changed from the previous version; 200 for the same version and content
+/// again; 409 for a changed published version or a lower number.
 pub async fn put_form(
     State(state): State<AppState>,
     principal: Principal,
     body: String,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    authorize(&principal, Action::Administer)?;
-    let actor = principal.user.clone();
-    let form = state
-        .blocking(move |st| {
-            let form = st.install_form(&body)?;
-            crate::audit::record(
-                st,
-                &actor,
-                "form.put",
-                form.id(),
-                &form.version().to_string(),
-            );
-            Ok(form)
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({"form_id": form.id(), "version": form.version()})),
+) -> Result<(StatusCode, Json<Publication>), ApiError> {
+    let p = crate::service::forms::publish(&state, &principal, body).await?;
+    let status = if p.already_published {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(p)))
+}
+
+/// `POST /api/v1/forms/preview` (admin): what publishing this form would
+/// change (questions added, removed, retyped; options; wording; rules),
+/// without publishing it.
+pub async fn preview_form(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: String,
+) -> Result<Json<Publication>, ApiError> {
+    Ok(Json(
+        crate::service::forms::preview(&state, &principal, body).await?,
     ))
 }

@@ -6,6 +6,7 @@
 //!
 //! [`ApiError`]: crate::error::ApiError
 
+pub mod forms;
 pub mod interviews;
 pub mod queue;
 pub mod stats;

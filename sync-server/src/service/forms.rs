@@ -1,0 +1,104 @@
+//! Form versions: preview what a new version changes, then publish it.
+//! Published versions are immutable: the same version again is accepted only
+//! with the same content (an idempotent retry); a new version must carry a
+//! higher number than the newest published one. Interviews keep the version
+//! they were started with.
+
+use serde::Serialize;
+use survey_model::{Form, FormChanges, VersionError};
+
+use crate::AppState;
+use crate::auth::{Action, Principal, authorize};
+use crate::error::ApiError;
+
+/// What publishing a form would do (or did).
+#[derive(Debug, Serialize)]
+pub struct Publication {
+    pub form_id: String,
+    pub version: u32,
+    /// The newest version published before this one, if any.
+    pub published_version: Option<u32>,
+    /// Differences from `published_version` (none for a new form or a retry).
+    pub changes: Option<FormChanges>,
+    /// Whether answers collected under earlier versions lose a column, an
+    /// option or their type (they keep their version; analysts should know).
+    pub affects_collected_answers: bool,
+    /// This exact version is already published (publishing is a no-op).
+    pub already_published: bool,
+}
+
+fn parse(body: &str) -> Result<Form, ApiError> {
+    Form::from_json(body).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// Decide what publishing `new` means against the forms `state` knows.
+fn plan(state: &AppState, new: &Form) -> Result<Publication, ApiError> {
+    let forms = state.forms();
+    let latest = forms.latest_of(new.id());
+    let mut out = Publication {
+        form_id: new.id().to_owned(),
+        version: new.version(),
+        published_version: latest.map(Form::version),
+        changes: None,
+        affects_collected_answers: false,
+        already_published: false,
+    };
+    if let Some(same) = forms.get(new.id(), new.version()) {
+        if same.def() == new.def() {
+            out.already_published = true;
+            return Ok(out);
+        }
+        return Err(ApiError::Conflict(format!(
+            "version {} of `{}` is published and cannot change; upload it as version {}",
+            new.version(),
+            new.id(),
+            latest.map_or(new.version(), Form::version) + 1
+        )));
+    }
+    if let Some(old) = latest {
+        let changes = survey_model::changes::compare(old, new).map_err(|e| match e {
+            VersionError::NotNewer { .. } => ApiError::Conflict(e.to_string()),
+            VersionError::OtherForm(..) => ApiError::BadRequest(e.to_string()),
+        })?;
+        out.affects_collected_answers = changes.affects_collected_answers();
+        out.changes = Some(changes);
+    }
+    Ok(out)
+}
+
+/// What publishing the form in `body` would change; publishes nothing.
+pub async fn preview(
+    state: &AppState,
+    p: &Principal,
+    body: String,
+) -> Result<Publication, ApiError> {
+    authorize(p, Action::Administer)?;
+    state.blocking(move |st| plan(st, &parse(&body)?)).await
+}
+
+/// Publish the form in `body` (validated, checked against the published
+/// versions, audited). Returns what was done; `already_published` for a retry.
+pub async fn publish(
+    state: &AppState,
+    p: &Principal,
+    body: String,
+) -> Result<Publication, ApiError> {
+    authorize(p, Action::Administer)?;
+    let actor = p.user.clone();
+    state
+        .blocking(move |st| {
+            let publication = plan(st, &parse(&body)?)?;
+            if !publication.already_published {
+                let form = st.install_form(&body)?;
+                crate::audit::record(
+                    st,
+                    &actor,
+                    "form.put",
+                    form.id(),
+                    &form.version().to_string(),
+                );
+            }
+            Ok(publication)
+        })
+        .await
+}
