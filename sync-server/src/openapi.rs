@@ -160,6 +160,8 @@ pub fn document() -> Value {
                 "get": op("forms", "Every form", vec![], None, ok("forms", arr(obj()))),
                 "post": op("forms", "Publish a form version (admin): 201 with the changes from the previous version, 200 for the same version and content again, 409 for a changed published version or a lower number", vec![], Some(json_body(obj())), ok("publication", obj())),
             },
+            "/api/v1/forms/{id}/{version}": { "get": op("forms", "One form version (devices fetch the versions named by the sync response's x-fieldvoice-forms header)",
+                vec![id_param("form id"), json!({ "name": "version", "in": "path", "required": true, "schema": { "type": "integer" } })], None, ok("form", obj())) },
             "/api/v1/forms/preview": { "post": op("forms", "What publishing this form version would change, without publishing it (admin)",
                 vec![], Some(json_body(obj())), ok("publication", obj())) },
             "/api/v1/interviews": { "get": op("interviews", "Merged interviews of the caller's countries",

@@ -103,6 +103,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/forms",                       "401 401 200 200     200     200     200     200     200     401"),
     ("POST /api/v1/forms",                      "401 401 201 403     403     403     403     403     403     401"),
     ("POST /api/v1/forms/preview",              "401 401 200 403     403     403     403     403     403     401"),
+    ("GET /api/v1/forms/{id}/{version}",        "401 401 200 200     200     200     200     200     200     401"),
     ("GET /api/v1/users",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("POST /api/v1/users",                      "401 401 201 201/403 201/403 403/201 403     403     403     401"),
     ("POST /api/v1/users/import",               "401 401 200 200/403 200/403 403/200 403     403     403     401"),
@@ -737,6 +738,11 @@ async fn prepare(
                 with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[("csrf", "")])
             }
         }
+        "GET /api/v1/forms/{id}/{version}" => with_auth(
+            w,
+            caller,
+            w.http.get(format!("{url}/api/v1/forms/mcmb-interview/1")),
+        ),
         _ => {
             assert!(
                 method == "GET",

@@ -173,3 +173,112 @@ async fn versions_are_previewed_published_once_and_never_rewritten() {
             .is_some()
     );
 }
+
+/// A device with a half-filled v1 draft syncs, v2 is published, the next sync
+/// brings v2 (once); the draft is finished on v1, a new interview starts on
+/// v2 with an option and a question only v2 has, and the server keeps both,
+/// each under its own version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_published_mid_campaign_reaches_devices_and_both_versions_merge() {
+    let srv = TestServer::start().await;
+    let (_, code) = srv.user_with_code("emp.ci", central_store::Role::Employee, "CI");
+    let dev = srv.device("phone", &code).await;
+    let all = fieldvoice_tests::complete_answers(3);
+    let draft = {
+        let mut s = dev.lock();
+        let f1 = s.form("mcmb-interview", None).unwrap();
+        assert_eq!(f1.version(), 1);
+        let mut iv = s.create_interview(&f1).unwrap();
+        for (k, v) in all.iter().take(5) {
+            iv.set_answer_json(&f1, k, v).unwrap();
+        }
+        s.save(&mut iv, Some(&f1)).unwrap();
+        iv.id()
+    };
+    let r = dev.sync().await.unwrap();
+    assert!(r.forms_received.is_empty(), "{r:?}");
+
+    let (st, p) = post(
+        &format!("{}/api/v1/forms", srv.url),
+        &srv.admin_token,
+        &v2(),
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let r = dev.sync().await.unwrap();
+    assert_eq!(r.forms_received, [("mcmb-interview".to_owned(), 2)]);
+    assert!(
+        dev.lock()
+            .forms()
+            .unwrap()
+            .contains(&("mcmb-interview".to_owned(), 2))
+    );
+    let r = dev.sync().await.unwrap();
+    assert!(r.forms_received.is_empty(), "fetched once: {r:?}");
+
+    let fresh = {
+        let mut s = dev.lock();
+        // The draft keeps v1 to the end.
+        let mut iv = s.load(draft).unwrap();
+        assert_eq!(iv.meta().form_version, 1);
+        let f1 = s.form("mcmb-interview", Some(1)).unwrap();
+        for (k, v) in all.iter().skip(5) {
+            iv.set_answer_json(&f1, k, v).unwrap();
+        }
+        assert!(iv.submit(&f1).unwrap().is_complete());
+        s.save(&mut iv, Some(&f1)).unwrap();
+        // New interviews start on the newest version.
+        let f2 = s.form("mcmb-interview", None).unwrap();
+        assert_eq!(f2.version(), 2);
+        let mut iv2 = s.create_interview(&f2).unwrap();
+        let answers = survey_model::sample::with(
+            fieldvoice_tests::complete_answers(9),
+            &[
+                ("segment", json!("wholesale")),
+                ("favourite_shop", json!("Boutique du marché")),
+            ],
+        );
+        for (k, v) in &answers {
+            iv2.set_answer_json(&f2, k, v).unwrap();
+        }
+        assert!(iv2.submit(&f2).unwrap().is_complete());
+        s.save(&mut iv2, Some(&f2)).unwrap();
+        iv2.id()
+    };
+    let r = dev.sync().await.unwrap();
+    assert!(r.docs_rejected.is_empty(), "{r:?}");
+
+    let page: Value = client()
+        .get(format!("{}/api/v1/interviews?country=CI", srv.url))
+        .bearer_auth(&srv.admin_token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let item = |id: uuid::Uuid| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["interview_id"] == id.to_string())
+            .unwrap_or_else(|| panic!("{id} missing from {page}"))
+            .clone()
+    };
+    let old = item(draft);
+    assert_eq!(
+        (&old["form_version"], &old["status"]),
+        (&json!(1), &json!("submitted"))
+    );
+    assert_eq!(old["answers"]["segment"], "individual");
+    assert_eq!(old["quality_flags"], json!([]));
+    let new = item(fresh);
+    assert_eq!(
+        (&new["form_version"], &new["status"]),
+        (&json!(2), &json!("submitted"))
+    );
+    assert_eq!(new["answers"]["segment"], "wholesale");
+    assert_eq!(new["answers"]["favourite_shop"], "Boutique du marché");
+    assert_eq!(new["quality_flags"], json!([]), "valid under v2: {new}");
+}

@@ -23,6 +23,39 @@ pub const CONTENT_TYPE: &str = "application/vnd.fieldvoice.sync";
 /// Default cap on a decoded (decompressed) body.
 pub const DEFAULT_MAX_DECODED: usize = 16 * 1024 * 1024;
 
+/// Response header of `POST /api/v1/sync` naming the newest published
+/// version of every form, `id@version` comma-separated. A device that lacks
+/// one fetches it (`GET /api/v1/forms/{id}/{version}`); clients that do not
+/// know the header ignore it, so the body format is unchanged.
+pub const FORMS_HEADER: &str = "x-fieldvoice-forms";
+
+/// The value of [`FORMS_HEADER`] for these (form id, version) pairs.
+pub fn form_versions_header(forms: &[(String, u32)]) -> String {
+    forms
+        .iter()
+        .map(|(id, v)| format!("{id}@{v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Read a [`FORMS_HEADER`] value; malformed entries are skipped (a form id
+/// never contains `@` or `,`).
+pub fn parse_form_versions(value: &str) -> Vec<(String, u32)> {
+    value
+        .split(',')
+        .filter_map(|e| {
+            let (id, v) = e.trim().rsplit_once('@')?;
+            let ok = !id.is_empty()
+                && id.len() <= 100
+                && id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            ok.then_some(())?;
+            Some((id.to_owned(), v.parse().ok()?))
+        })
+        .collect()
+}
+
 /// A 32-byte Automerge change hash, opaque here.
 pub type Hash = [u8; 32];
 
@@ -207,6 +240,20 @@ pub fn decode<T: for<'de> Deserialize<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn form_versions_round_trip_and_garbage_is_skipped() {
+        let forms = vec![
+            ("mcmb-interview".to_owned(), 2),
+            ("other.form_1".to_owned(), 10),
+        ];
+        assert_eq!(parse_form_versions(&form_versions_header(&forms)), forms);
+        assert_eq!(
+            parse_form_versions(" a@1 ,@2,b@,c@x,d@-1,e f@3,g@4294967296,h@7"),
+            vec![("a".to_owned(), 1), ("h".to_owned(), 7)]
+        );
+        assert!(parse_form_versions("").is_empty());
+    }
     use proptest::prelude::*;
 
     fn sample() -> SyncRequest {

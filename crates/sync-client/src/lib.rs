@@ -81,6 +81,8 @@ pub struct SyncReport {
     pub repairs: usize,
     /// Times the server reported this store's actor in use elsewhere.
     pub actor_resets: usize,
+    /// Form versions published on the server that this run fetched and stored.
+    pub forms_received: Vec<(String, u32)>,
 }
 
 /// Build an HTTP client with sensible timeouts for poor networks.
@@ -195,6 +197,7 @@ pub async fn sync(
     let mut settled: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     let mut repair_rounds = 0;
     let mut clashes = 0;
+    let mut published_forms: Option<String> = None;
     for _ in 0..opts.max_rounds {
         let limit = opts.batch_docs + settled.len();
         let batch = opts.batch_docs;
@@ -224,7 +227,7 @@ pub async fn sync(
         let body = survey_protocol::encode(&req, Compression::Gzip)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         report.bytes_up += body.len() as u64;
-        let (resp, elapsed) = post_with_retry(
+        let (resp, elapsed, forms) = post_with_retry(
             http,
             &url,
             &enrollment.device_token,
@@ -234,6 +237,9 @@ pub async fn sync(
         )
         .await?;
         report.latencies.push(elapsed);
+        if forms.is_some() {
+            published_forms = forms;
+        }
         report.bytes_down += resp.len() as u64;
         let resp: SyncResponse = survey_protocol::decode(&resp, 256 * 1024 * 1024)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
@@ -292,7 +298,69 @@ pub async fn sync(
             break;
         }
     }
+    if let Some(header) = published_forms {
+        report.forms_received = fetch_new_forms(
+            http,
+            &store,
+            &enrollment.server_url,
+            &enrollment.device_token,
+            &header,
+        )
+        .await?;
+    }
     Ok(report)
+}
+
+/// Fetch and store the form versions the server named that this device
+/// lacks. A version that cannot be fetched or stored now is logged and left
+/// for the next run (the documents are already synced).
+async fn fetch_new_forms(
+    http: &reqwest::Client,
+    store: &Arc<Mutex<DeviceStore>>,
+    server_url: &str,
+    token: &str,
+    header: &str,
+) -> Result<Vec<(String, u32)>, SyncError> {
+    let published = survey_protocol::parse_form_versions(header);
+    let have = blocking(store.clone(), |s| s.forms()).await?;
+    let mut received = Vec::new();
+    for (id, version) in published {
+        if have.iter().any(|(f, v)| *f == id && *v == version) {
+            continue;
+        }
+        let url = format!("{server_url}/api/v1/forms/{id}/{version}");
+        let json = match http.get(&url).bearer_auth(token).send().await {
+            Ok(r) if r.status().is_success() => match r.text().await {
+                Ok(t) => t,
+                Err(e) => {
+                    tracing::warn!(form = %id, version, error = %e, "form download failed");
+                    continue;
+                }
+            },
+            Ok(r) => {
+                let err = refused(r).await;
+                tracing::warn!(form = %id, version, error = %err, "form refused");
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(form = %id, version, error = %e, "form download failed");
+                continue;
+            }
+        };
+        match blocking(store.clone(), move |s| s.put_form(&json)).await {
+            Ok(form) if form.id() == id && form.version() == version => {
+                received.push((id, version));
+            }
+            Ok(form) => tracing::warn!(
+                form = %id,
+                version,
+                got = %form.id(),
+                "the server sent another form than the one named"
+            ),
+            Err(e) => tracing::warn!(form = %id, version, error = %e, "form not stored"),
+        }
+    }
+    Ok(received)
 }
 
 #[derive(Default)]
@@ -364,7 +432,7 @@ async fn post_with_retry(
     body: Vec<u8>,
     opts: &SyncOptions,
     report: &mut SyncReport,
-) -> Result<(Vec<u8>, Duration), SyncError> {
+) -> Result<(Vec<u8>, Duration, Option<String>), SyncError> {
     let mut delay = opts.backoff;
     let mut attempt = 0;
     loop {
@@ -378,10 +446,17 @@ async fn post_with_retry(
             .send()
             .await;
         let retryable = match result {
-            Ok(resp) if resp.status().is_success() => match resp.bytes().await {
-                Ok(b) => return Ok((b.to_vec(), t.elapsed())),
-                Err(e) => SyncError::Network(e),
-            },
+            Ok(resp) if resp.status().is_success() => {
+                let forms = resp
+                    .headers()
+                    .get(survey_protocol::FORMS_HEADER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                match resp.bytes().await {
+                    Ok(b) => return Ok((b.to_vec(), t.elapsed(), forms)),
+                    Err(e) => SyncError::Network(e),
+                }
+            }
             Ok(resp)
                 if resp.status().is_server_error()
                     || resp.status() == reqwest::StatusCode::TOO_MANY_REQUESTS =>

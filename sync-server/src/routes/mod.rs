@@ -33,6 +33,7 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/devices/{id}/revoke", post(users::revoke_device))
         .route("/api/v1/forms", get(ops::list_forms).post(ops::put_form))
         .route("/api/v1/forms/preview", post(ops::preview_form))
+        .route("/api/v1/forms/{id}/{version}", get(ops::get_form))
         .route("/api/v1/interviews", get(interviews::list))
         .route("/api/v1/interviews/{id}", get(interviews::get_one))
         .route("/api/v1/interviews/{id}/review", post(interviews::review))

@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
+use crate::extract::ApiPath;
 use crate::service::forms::Publication;
 
 /// `GET /healthz`: the store answers a `SELECT 1`. Cheap on purpose: it does
@@ -42,6 +43,20 @@ pub async fn list_forms(
         .collect();
     out.sort_by_key(|v| (v["form_id"].to_string(), v["version"].as_u64()));
     Json(out)
+}
+
+/// `GET /api/v1/forms/{id}/{version}`: one form version (any authenticated
+/// caller; devices fetch the versions the sync header names).
+pub async fn get_form(
+    State(state): State<AppState>,
+    _principal: Principal,
+    ApiPath((id, version)): ApiPath<(String, u32)>,
+) -> Result<Json<survey_model::FormDef>, ApiError> {
+    state
+        .forms()
+        .get(&id, version)
+        .map(|f| Json(f.def().clone()))
+        .ok_or_else(|| ApiError::NotFound(format!("form {id} version {version}")))
 }
 
 /// `POST /api/v1/forms` (admin): publish a form version. 201 with what

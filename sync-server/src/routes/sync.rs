@@ -125,7 +125,30 @@ pub async fn sync(
             .await?
             .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
-    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], bytes).into_response())
+    // The newest version of every form: a device lacking one fetches it.
+    let latest: Vec<(String, u32)> = state
+        .forms()
+        .latest()
+        .iter()
+        .map(|f| (f.id().to_owned(), f.version()))
+        .collect();
+    let forms_header =
+        header::HeaderValue::from_str(&survey_protocol::form_versions_header(&latest))
+            .map_err(|e| ApiError::Internal(format!("forms header: {e}")))?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                header::HeaderValue::from_static(CONTENT_TYPE),
+            ),
+            (
+                header::HeaderName::from_static(survey_protocol::FORMS_HEADER),
+                forms_header,
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// The response feed: the page's changes and the repair changes of pushed
