@@ -76,6 +76,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// How long a dashboard login lasts.
     pub session_ttl: Duration,
+    /// How old this process's copy of the published forms may get before a
+    /// sync reloads it from the store (forms published through another
+    /// replica reach this one's devices within this delay).
+    pub forms_refresh: Duration,
 }
 
 impl Default for Settings {
@@ -97,6 +101,7 @@ impl Default for Settings {
             pseudonym_key: None,
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            forms_refresh: Duration::from_secs(30),
         }
     }
 }
@@ -114,6 +119,8 @@ pub struct AppState {
     pub login_address_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
     /// One Automerge actor per (server process, user) for server-side edits.
     server_actors: Arc<Mutex<HashMap<String, automerge::ActorId>>>,
+    /// When `forms` was last loaded from the store.
+    forms_loaded_at: Arc<Mutex<std::time::Instant>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -149,6 +156,7 @@ impl AppState {
             ))),
             settings: Arc::new(settings),
             server_actors: Arc::new(Mutex::new(HashMap::new())),
+            forms_loaded_at: Arc::new(Mutex::new(std::time::Instant::now())),
         })
     }
 
@@ -173,6 +181,42 @@ impl AppState {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(form.clone());
         Ok(form)
+    }
+
+    /// Reload the published forms from the store (another replica may have
+    /// published one). Blocking. On error the current copy stays.
+    pub fn reload_forms(&self) {
+        match FormRegistry::load(self.store.as_ref()) {
+            Ok(forms) => {
+                *self
+                    .forms
+                    .write()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = forms;
+                *self
+                    .forms_loaded_at
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = std::time::Instant::now();
+            }
+            Err(e) => tracing::warn!(error = %e, "reloading forms failed"),
+        }
+    }
+
+    /// The form registry, reloaded from the store first when this process's
+    /// copy is older than `Settings::forms_refresh`.
+    pub async fn fresh_forms(&self) -> FormRegistry {
+        let stale = self
+            .forms_loaded_at
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .elapsed()
+            >= self.settings.forms_refresh;
+        if stale {
+            let st = self.clone();
+            if let Err(e) = tokio::task::spawn_blocking(move || st.reload_forms()).await {
+                tracing::warn!(error = %e, "reloading forms failed");
+            }
+        }
+        self.forms()
     }
 
     /// A snapshot of the form registry.

@@ -282,3 +282,100 @@ async fn a_version_published_mid_campaign_reaches_devices_and_both_versions_merg
     assert_eq!(new["answers"]["favourite_shop"], "Boutique du marché");
     assert_eq!(new["quality_flags"], json!([]), "valid under v2: {new}");
 }
+
+/// Serve `state` on a free loopback port; returns its URL.
+async fn serve(state: sync_server::AppState) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let app =
+        sync_server::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+/// The forms a sync response through `url` names.
+async fn forms_named_by_sync(url: &str, device_token: &str) -> String {
+    let body = survey_protocol::encode(
+        &survey_protocol::SyncRequest {
+            cursor: 0,
+            docs: vec![],
+        },
+        survey_protocol::Compression::Gzip,
+    )
+    .unwrap();
+    let r = client()
+        .post(format!("{url}/api/v1/sync"))
+        .bearer_auth(device_token)
+        .header("content-type", survey_protocol::CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.headers()[survey_protocol::FORMS_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Two more server processes (replicas) over the same store: a version
+/// published through the first reaches the sync header of a replica once its
+/// copy is older than `forms_refresh`, and any replica serves the version
+/// itself at once (it reloads on a miss).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_published_on_one_replica_reaches_the_others() {
+    let srv = TestServer::start().await;
+    let (_, code) = srv.user_with_code("emp.ci", central_store::Role::Employee, "CI");
+    let token = srv.device("phone", &code).await.token();
+    let replica = |refresh: u64| {
+        sync_server::AppState::new(
+            srv.state.store.clone(),
+            sync_server::Settings {
+                forms_refresh: std::time::Duration::from_secs(refresh),
+                ..sync_server::Settings::default()
+            },
+        )
+        .unwrap()
+    };
+    let eager = serve(replica(0)).await;
+    let lazy = serve(replica(3600)).await;
+    for url in [&srv.url, &eager, &lazy] {
+        assert_eq!(forms_named_by_sync(url, &token).await, "mcmb-interview@1");
+    }
+    let (st, p) = post(
+        &format!("{}/api/v1/forms", srv.url),
+        &srv.admin_token,
+        &v2(),
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    assert_eq!(
+        forms_named_by_sync(&srv.url, &token).await,
+        "mcmb-interview@2"
+    );
+    assert_eq!(
+        forms_named_by_sync(&eager, &token).await,
+        "mcmb-interview@2"
+    );
+    // Within its refresh delay a replica still names v1 ...
+    assert_eq!(forms_named_by_sync(&lazy, &token).await, "mcmb-interview@1");
+    // ... but serves v2 to a device that heard of it elsewhere.
+    let r = client()
+        .get(format!("{lazy}/api/v1/forms/mcmb-interview/2"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let def: Value = r.json().await.unwrap();
+    assert_eq!(def["version"], 2);
+    assert_eq!(forms_named_by_sync(&lazy, &token).await, "mcmb-interview@2");
+    let r = client()
+        .get(format!("{lazy}/api/v1/forms/mcmb-interview/9"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.json::<Value>().await.unwrap()["error"].is_string());
+}

@@ -52,8 +52,14 @@ pub async fn get_form(
     _principal: Principal,
     ApiPath((id, version)): ApiPath<(String, u32)>,
 ) -> Result<Json<survey_model::FormDef>, ApiError> {
-    state
-        .forms()
+    let mut forms = state.fresh_forms().await;
+    if forms.get(&id, version).is_none() {
+        // Published through another replica since this one last looked.
+        let st = state.clone();
+        tokio::task::spawn_blocking(move || st.reload_forms()).await?;
+        forms = state.forms();
+    }
+    forms
         .get(&id, version)
         .map(|f| Json(f.def().clone()))
         .ok_or_else(|| ApiError::NotFound(format!("form {id} version {version}")))

@@ -127,7 +127,8 @@ pub async fn sync(
     state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
     // The newest version of every form: a device lacking one fetches it.
     let latest: Vec<(String, u32)> = state
-        .forms()
+        .fresh_forms()
+        .await
         .latest()
         .iter()
         .map(|f| (f.id().to_owned(), f.version()))

@@ -28,6 +28,8 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Dashboard session lifetime.
     pub session_ttl_secs: u64,
+    /// How often a replica reloads the published forms from the store.
+    pub forms_refresh_secs: u64,
     /// `text` or `json`.
     pub log_format: String,
     /// File holding the key of export pseudonyms (`FIELDVOICE_PSEUDONYM_KEY_FILE`;
@@ -52,6 +54,7 @@ impl Default for Config {
             request_timeout_secs: s.request_timeout.as_secs(),
             secure_cookies: s.secure_cookies,
             session_ttl_secs: s.session_ttl.as_secs(),
+            forms_refresh_secs: s.forms_refresh.as_secs(),
             log_format: "text".into(),
             pseudonym_key_file: None,
         }
@@ -102,6 +105,7 @@ impl Config {
         )?;
         env_override("FIELDVOICE_SECURE_COOKIES", &mut c.secure_cookies)?;
         env_override("FIELDVOICE_SESSION_TTL_SECS", &mut c.session_ttl_secs)?;
+        env_override("FIELDVOICE_FORMS_REFRESH_SECS", &mut c.forms_refresh_secs)?;
         if let Ok(f) = std::env::var("FIELDVOICE_PSEUDONYM_KEY_FILE") {
             c.pseudonym_key_file = Some(f.into());
         }
@@ -124,6 +128,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_secs),
             secure_cookies: self.secure_cookies,
             session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),
+            forms_refresh: std::time::Duration::from_secs(self.forms_refresh_secs),
             ..Settings::default()
         }
     }
