@@ -24,8 +24,12 @@ pub struct Cluster {
 }
 
 fn find_bin(name: &str) -> PathBuf {
-    locate_bin(name)
-        .unwrap_or_else(|| panic!("PostgreSQL binary {name} not found (set FIELDVOICE_PG_BIN)"))
+    locate_bin(name).unwrap_or_else(|| {
+        panic!(
+            "PostgreSQL binary {name} not found (set FIELDVOICE_PG_BIN); a test that \
+                 needs PostgreSQL starts with skip_unless!(Need::Postgres)"
+        )
+    })
 }
 
 /// Where the PostgreSQL binary `name` is, if anywhere.

@@ -1847,14 +1847,15 @@ fn projection_column_table_matches_both_migrated_schemas() {
             .map(|(n, t)| (n.to_owned(), t.to_owned()))
             .collect()
     };
-    let db = TestDb::create();
-    let pg = PgStore::connect(&db.url).unwrap();
-    let mut have = pg.table_columns("interviews").unwrap();
-    have.sort();
-    assert_eq!(have, want(false));
     let dir = tempfile::tempdir().unwrap();
     let lite = SqliteStore::open(&dir.path().join("c.sqlite3")).unwrap();
     let mut have = lite.table_columns("interviews").unwrap();
     have.sort();
     assert_eq!(have, want(true));
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
+    let db = TestDb::create();
+    let pg = PgStore::connect(&db.url).unwrap();
+    let mut have = pg.table_columns("interviews").unwrap();
+    have.sort();
+    assert_eq!(have, want(false));
 }
