@@ -53,7 +53,14 @@ pub async fn sync(
             dup.doc_id
         )));
     }
-    let forms = state.forms();
+    // One copy of the forms per request (reloaded first when stale): the merge
+    // projects with it and the response names its newest versions.
+    let forms = state.fresh_forms().await;
+    let latest: Vec<(String, u32)> = forms
+        .latest()
+        .iter()
+        .map(|f| (f.id().to_owned(), f.version()))
+        .collect();
     let user = principal.user.clone();
     let resp = state
         .blocking(move |st| {
@@ -126,13 +133,6 @@ pub async fn sync(
             .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
     // The newest version of every form: a device lacking one fetches it.
-    let latest: Vec<(String, u32)> = state
-        .fresh_forms()
-        .await
-        .latest()
-        .iter()
-        .map(|f| (f.id().to_owned(), f.version()))
-        .collect();
     let forms_header =
         header::HeaderValue::from_str(&survey_protocol::form_versions_header(&latest))
             .map_err(|e| ApiError::Internal(format!("forms header: {e}")))?;
