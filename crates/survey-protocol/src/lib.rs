@@ -45,12 +45,14 @@ pub fn parse_form_versions(value: &str) -> Vec<(String, u32)> {
         .split(',')
         .filter_map(|e| {
             let (id, v) = e.trim().rsplit_once('@')?;
-            let ok = !id.is_empty()
+            let id_ok = !id.is_empty()
                 && id.len() <= 100
                 && id
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
-            ok.then_some(())?;
+            if !id_ok {
+                return None;
+            }
             Some((id.to_owned(), v.parse().ok()?))
         })
         .collect()
