@@ -919,15 +919,9 @@ const DASH_CITIES: [[&str; 3]; 3] = [
     ["Dakar", "Thiès", "Saint-Louis"],
     ["Bamako", "Sikasso", "Mopti"],
 ];
-const DASH_SEGMENTS: [&str; 4] = ["individual", "business", "mobile_money_user", "partner"];
-const DASH_CATEGORIES: [&str; 6] = [
-    "network_coverage",
-    "data_speed",
-    "call_quality",
-    "billing",
-    "pricing",
-    "mobile_money",
-];
+const DASH_SEGMENTS: [&str; 4] = survey_model::mcmb::SEGMENTS;
+/// The first six complaint categories of the form.
+const DASH_CATEGORIES: &[&str] = survey_model::mcmb::COMPLAINT_CATEGORIES.split_at(6).0;
 
 fn dash_user(country_ix: usize, n: usize) -> User {
     User {
