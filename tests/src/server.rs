@@ -329,3 +329,27 @@ pub fn burst(
         })
         .collect()
 }
+
+/// `POST /api/v1/sync` with `body` as `token`.
+pub async fn post_sync(url: &str, token: &str, body: Vec<u8>) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/api/v1/sync"))
+        .bearer_auth(token)
+        .header("content-type", survey_protocol::CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .expect("sync request")
+}
+
+/// A sync body that pushes nothing and asks for the feed from the start.
+pub fn empty_sync_body(compression: survey_protocol::Compression) -> Vec<u8> {
+    survey_protocol::encode(
+        &survey_protocol::SyncRequest {
+            cursor: 0,
+            docs: vec![],
+        },
+        compression,
+    )
+    .expect("encode")
+}

@@ -7,7 +7,7 @@
 
 use central_store::merge::FormRegistry;
 use fieldvoice_tests::dashboard::client;
-use fieldvoice_tests::server::TestServer;
+use fieldvoice_tests::server::{TestServer, empty_sync_body, post_sync};
 use serde_json::{Value, json};
 
 async fn post(url: &str, token: &str, body: &Value) -> (u16, Value) {
@@ -143,15 +143,7 @@ async fn versions_are_previewed_published_once_and_never_rewritten() {
     }
 
     // Listed, and stored: a registry loaded from the store has both versions.
-    let list: Vec<Value> = client()
-        .get(forms.as_str())
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Vec<Value> = get(&forms, &admin).await.json().await.unwrap();
     let versions: Vec<(String, u64)> = list
         .iter()
         .map(|f| {
@@ -248,15 +240,14 @@ async fn a_version_published_mid_campaign_reaches_devices_and_both_versions_merg
     let r = dev.sync().await.unwrap();
     assert!(r.docs_rejected.is_empty(), "{r:?}");
 
-    let page: Value = client()
-        .get(format!("{}/api/v1/interviews?country=CI", srv.url))
-        .bearer_auth(&srv.admin_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: Value = get(
+        &format!("{}/api/v1/interviews?country=CI", srv.url),
+        &srv.admin_token,
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     let item = |id: uuid::Uuid| {
         page["items"]
             .as_array()
@@ -283,6 +274,11 @@ async fn a_version_published_mid_campaign_reaches_devices_and_both_versions_merg
     assert_eq!(new["quality_flags"], json!([]), "valid under v2: {new}");
 }
 
+/// `GET url` as `token`.
+async fn get(url: &str, token: &str) -> reqwest::Response {
+    client().get(url).bearer_auth(token).send().await.unwrap()
+}
+
 /// Serve `state` on a free loopback port; returns its URL.
 async fn serve(state: sync_server::AppState) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -295,22 +291,12 @@ async fn serve(state: sync_server::AppState) -> String {
 
 /// The forms a sync response through `url` names.
 async fn forms_named_by_sync(url: &str, device_token: &str) -> String {
-    let body = survey_protocol::encode(
-        &survey_protocol::SyncRequest {
-            cursor: 0,
-            docs: vec![],
-        },
-        survey_protocol::Compression::Gzip,
+    let r = post_sync(
+        url,
+        device_token,
+        empty_sync_body(survey_protocol::Compression::Gzip),
     )
-    .unwrap();
-    let r = client()
-        .post(format!("{url}/api/v1/sync"))
-        .bearer_auth(device_token)
-        .header("content-type", survey_protocol::CONTENT_TYPE)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    .await;
     assert_eq!(r.status(), 200);
     r.headers()[survey_protocol::FORMS_HEADER]
         .to_str()
@@ -360,22 +346,12 @@ async fn a_version_published_on_one_replica_reaches_the_others() {
     // Within its refresh delay a replica still names v1 ...
     assert_eq!(forms_named_by_sync(&lazy, &token).await, "mcmb-interview@1");
     // ... but serves v2 to a device that heard of it elsewhere.
-    let r = client()
-        .get(format!("{lazy}/api/v1/forms/mcmb-interview/2"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&format!("{lazy}/api/v1/forms/mcmb-interview/2"), &token).await;
     assert_eq!(r.status(), 200);
     let def: Value = r.json().await.unwrap();
     assert_eq!(def["version"], 2);
     assert_eq!(forms_named_by_sync(&lazy, &token).await, "mcmb-interview@2");
-    let r = client()
-        .get(format!("{lazy}/api/v1/forms/mcmb-interview/9"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    let r = get(&format!("{lazy}/api/v1/forms/mcmb-interview/9"), &token).await;
     assert_eq!(r.status(), 404);
     assert!(r.json::<Value>().await.unwrap()["error"].is_string());
 }

@@ -4,20 +4,9 @@
 
 use central_store::Role;
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::server::TestServer;
+use fieldvoice_tests::server::{TestServer, empty_sync_body, post_sync};
 use serde_json::{Value, json};
 use survey_protocol::{Compression, DocPush, DocStatus, SyncRequest, SyncResponse};
-
-async fn post_sync(url: &str, token: &str, body: Vec<u8>) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{url}/api/v1/sync"))
-        .bearer_auth(token)
-        .header("content-type", survey_protocol::CONTENT_TYPE)
-        .body(body)
-        .send()
-        .await
-        .unwrap()
-}
 
 async fn api(
     url: &str,
@@ -333,14 +322,7 @@ async fn malformed_automerge_bytes_are_rejected_per_document() {
         assert_eq!(resp.status(), 400);
     }
     // A future protocol version is named in the error.
-    let mut v2 = survey_protocol::encode(
-        &SyncRequest {
-            cursor: 0,
-            docs: vec![],
-        },
-        Compression::None,
-    )
-    .unwrap();
+    let mut v2 = empty_sync_body(Compression::None);
     v2[4] = 9;
     let resp = post_sync(&srv.url, &token, v2).await;
     assert_eq!(resp.status(), 400);
@@ -396,14 +378,7 @@ async fn unauthorised_pushes_and_reads_are_refused() {
     d1.sync().await.unwrap();
 
     // No token, a made-up token, a token of the wrong kind: 401.
-    let body = survey_protocol::encode(
-        &SyncRequest {
-            cursor: 0,
-            docs: vec![],
-        },
-        Compression::None,
-    )
-    .unwrap();
+    let body = empty_sync_body(Compression::None);
     assert_eq!(post_sync(&srv.url, "", body.clone()).await.status(), 401);
     assert_eq!(
         post_sync(&srv.url, "fvd_made-up", body.clone())

@@ -227,22 +227,12 @@ async fn a_code_stored_for_an_admin_never_yields_a_working_device() {
             &sync_server::auth::hash_secret(token),
         )
         .unwrap();
-    let body = survey_protocol::encode(
-        &survey_protocol::SyncRequest {
-            cursor: 0,
-            docs: vec![],
-        },
-        survey_protocol::Compression::Gzip,
+    let r = fieldvoice_tests::server::post_sync(
+        &srv.url,
+        token,
+        fieldvoice_tests::server::empty_sync_body(survey_protocol::Compression::Gzip),
     )
-    .unwrap();
-    let r = reqwest::Client::new()
-        .post(format!("{}/api/v1/sync", srv.url))
-        .bearer_auth(token)
-        .header("content-type", survey_protocol::CONTENT_TYPE)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    .await;
     assert_eq!(r.status(), 403);
 }
 
