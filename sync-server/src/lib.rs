@@ -203,14 +203,21 @@ impl AppState {
 
     /// The form registry, reloaded from the store first when this process's
     /// copy is older than `Settings::forms_refresh`.
+    /// When many requests find it stale at once, the first claims the reload
+    /// and the others go on with the current copy.
     pub async fn fresh_forms(&self) -> FormRegistry {
-        let stale = self
-            .forms_loaded_at
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .elapsed()
-            >= self.settings.forms_refresh;
-        if stale {
+        let claimed = {
+            let mut at = self
+                .forms_loaded_at
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let stale = at.elapsed() >= self.settings.forms_refresh;
+            if stale {
+                *at = std::time::Instant::now();
+            }
+            stale
+        };
+        if claimed {
             let st = self.clone();
             if let Err(e) = tokio::task::spawn_blocking(move || st.reload_forms()).await {
                 tracing::warn!(error = %e, "reloading forms failed");
