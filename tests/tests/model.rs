@@ -257,3 +257,128 @@ fn a_completed_interview_is_small() {
     let n = iv.save().len();
     assert!(n < 2048, "completed interview saved as {n} bytes");
 }
+
+/// A two-level cascade (region → district) on inline options, and a place
+/// question reading the campaign's place list, as XLSForm's `choice_filter`.
+fn cascade_form() -> survey_model::Form {
+    survey_model::Form::from_json(
+        &json!({
+            "form_id": "cascade", "version": 1, "title": {"en": "Cascade"},
+            "languages": ["en"], "default_language": "en",
+            "questions": [
+                {"name": "region", "type": "single_choice", "label": {"en": "Region"},
+                 "options": [
+                    {"value": "north", "label": {"en": "North"}},
+                    {"value": "south", "label": {"en": "South"}}]},
+                {"name": "district", "type": "single_choice", "label": {"en": "District"},
+                 "choice_filter": [{"attribute": "region", "question": "region"}],
+                 "options": [
+                    {"value": "korhogo", "label": {"en": "Korhogo"}, "attributes": {"region": "north"}},
+                    {"value": "abidjan", "label": {"en": "Abidjan"}, "attributes": {"region": "south"}},
+                    {"value": "other", "label": {"en": "Other"}}]},
+                {"name": "place", "type": "single_choice", "label": {"en": "Place"},
+                 "choices_from": "places",
+                 "choice_filter": [{"attribute": "country", "meta": "country"}],
+                 "options": [{"value": "other", "label": {"en": "Other"}}]}
+            ]
+        })
+        .to_string(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn choice_filters_offer_and_accept_only_matching_options() {
+    use survey_model::{Answer, ChoiceOption, Form};
+    let mut f = cascade_form();
+    let district = f.question("district").unwrap().clone();
+    let region_is = |r: &'static str| {
+        move |s: &survey_model::FilterSource| match s {
+            survey_model::FilterSource::Question { .. } => Some(Some(r.to_owned())),
+            _ => None,
+        }
+    };
+    let offered: Vec<&str> = district
+        .options
+        .iter()
+        .filter(|o| Form::passes_filter(&district, o, &region_is("north")))
+        .map(|o| o.value.as_str())
+        .collect();
+    assert_eq!(
+        offered,
+        ["korhogo", "other"],
+        "the inline other stays offered"
+    );
+
+    let mut answers = survey_model::Answers::new();
+    answers.insert("region".into(), Answer::Choice("north".into()));
+    answers.insert("district".into(), Answer::Choice("abidjan".into()));
+    let flags = f.clean(&answers).flags;
+    assert_eq!(
+        flags.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["district:unknown_option"],
+        "a district of another region does not count"
+    );
+    answers.insert("district".into(), Answer::Choice("korhogo".into()));
+    answers.insert("place".into(), Answer::Choice("CI-ABJ-01".into()));
+    assert!(
+        f.clean(&answers).flags.is_empty(),
+        "unattached list: a code is accepted"
+    );
+
+    let place = |code: &str, country: &str| ChoiceOption {
+        value: code.into(),
+        label: survey_model::form::Localized([("en".to_owned(), code.to_owned())].into()),
+        attributes: [("country".to_owned(), country.to_owned())].into(),
+    };
+    f.attach_list(
+        "places",
+        std::sync::Arc::new(vec![place("CI-BKE", "CI"), place("SN-DKR", "SN")]),
+    );
+    let flags = f.clean(&answers).flags;
+    assert_eq!(
+        flags.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        ["place:unknown_option"],
+        "with the list attached, an unlisted code is refused"
+    );
+    answers.insert("place".into(), Answer::Choice("SN-DKR".into()));
+    assert!(f.clean(&answers).flags.is_empty());
+    let q = f.question("place").unwrap();
+    let in_ci: Vec<&str> = f
+        .options_of(q)
+        .filter(|o| {
+            Form::passes_filter(q, o, &|s| match s {
+                survey_model::FilterSource::Meta { .. } => Some(Some("CI".into())),
+                _ => None,
+            })
+        })
+        .map(|o| o.value.as_str())
+        .collect();
+    assert_eq!(in_ci, ["other", "CI-BKE"]);
+}
+
+#[test]
+fn choice_filter_mistakes_are_form_problems() {
+    let bad = json!({
+        "form_id": "bad", "version": 1, "title": {"en": "Bad"},
+        "languages": ["en"], "default_language": "en",
+        "questions": [
+            {"name": "a", "type": "single_choice", "label": {"en": "A"},
+             "choice_filter": [{"attribute": "x", "question": "later"}],
+             "choices_from": "villages"},
+            {"name": "later", "type": "text", "label": {"en": "L"},
+             "choice_filter": [{"attribute": "x", "meta": "city"}]}
+        ]
+    });
+    let err = survey_model::Form::from_json(&bad.to_string())
+        .unwrap_err()
+        .to_string();
+    for want in [
+        "choices_from `villages` is not a known list",
+        "choice_filter refers to `later`, which is not an earlier question",
+        "choice_filter is only for choice questions",
+        "choice_filter meta `city` is not one of country",
+    ] {
+        assert!(err.contains(want), "{want} missing from: {err}");
+    }
+}

@@ -50,7 +50,38 @@ impl QuestionType {
 pub struct ChoiceOption {
     pub value: String,
     pub label: Localized,
+    /// Extra columns of the option (XLSForm's extra `choices` columns), read by
+    /// a question's `choice_filter`: e.g. `{"country": "CI"}` on a place.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attributes: BTreeMap<String, String>,
 }
+
+/// Where a [`FilterTerm`] takes the value an option attribute must equal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum FilterSource {
+    /// The answer to an earlier single-choice or text question (cascading selects).
+    Question { question: String },
+    /// A metadata value of the interview: `country` (the device's country).
+    Meta { meta: String },
+    /// A fixed value.
+    Value { value: String },
+}
+
+/// One term of a choice filter: keep the options whose `attribute` equals the source's value.
+/// Terms of a question's `choice_filter` all hold (XLSForm `a = ${x} and b = ${y}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterTerm {
+    pub attribute: String,
+    #[serde(flatten)]
+    pub source: FilterSource,
+}
+
+/// The interview metadata a [`FilterSource::Meta`] may name.
+pub const FILTER_META: &[&str] = &["country"];
+
+/// The external choice lists a question may take its options from (`choices_from`).
+pub const CHOICE_LISTS: &[&str] = &["places"];
 
 /// Comparison operators of a [`Condition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -140,6 +171,13 @@ pub struct Question {
     pub relevant: Option<Condition>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<ChoiceOption>,
+    /// Options also come from this campaign list (`places`), after the inline ones.
+    /// The list travels beside the form (enrollment and sync), not inside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choices_from: Option<String>,
+    /// Only the options whose attributes match every term are offered and accepted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choice_filter: Vec<FilterTerm>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -234,6 +272,8 @@ pub struct Form {
     def: FormDef,
     index: HashMap<String, usize>,
     patterns: HashMap<String, Regex>,
+    /// External choice lists attached by the holder (`places`), by name.
+    lists: BTreeMap<String, std::sync::Arc<Vec<ChoiceOption>>>,
 }
 
 impl Form {
@@ -332,8 +372,65 @@ impl Form {
                 q.kind,
                 QuestionType::SingleChoice | QuestionType::MultiChoice
             );
-            if is_choice && q.options.is_empty() {
+            if is_choice && q.options.is_empty() && q.choices_from.is_none() {
                 p(n, "a choice question needs options".into());
+            }
+            if let Some(list) = &q.choices_from {
+                if !is_choice {
+                    p(n, "choices_from is only for choice questions".into());
+                } else if !CHOICE_LISTS.contains(&list.as_str()) {
+                    p(
+                        n,
+                        format!(
+                            "choices_from `{list}` is not a known list ({})",
+                            CHOICE_LISTS.join(", ")
+                        ),
+                    );
+                }
+            }
+            if !q.choice_filter.is_empty() && !is_choice {
+                p(n, "choice_filter is only for choice questions".into());
+            }
+            for t in &q.choice_filter {
+                if !id_ok(&t.attribute) {
+                    p(
+                        n,
+                        format!(
+                            "choice_filter attribute `{}` must be snake_case",
+                            t.attribute
+                        ),
+                    );
+                }
+                match &t.source {
+                    FilterSource::Question { question } => match index.get(question.as_str()) {
+                        None => p(
+                            n,
+                            format!(
+                                "choice_filter refers to `{question}`, which is not an earlier question"
+                            ),
+                        ),
+                        Some(&j) => {
+                            let src: &Question = &def.questions[j];
+                            if !matches!(src.kind, QuestionType::SingleChoice | QuestionType::Text)
+                            {
+                                p(
+                                    n,
+                                    format!(
+                                        "choice_filter refers to `{question}`, which is not a single choice or text"
+                                    ),
+                                );
+                            }
+                        }
+                    },
+                    FilterSource::Meta { meta } if !FILTER_META.contains(&meta.as_str()) => p(
+                        n,
+                        format!(
+                            "choice_filter meta `{meta}` is not one of {}",
+                            FILTER_META.join(", ")
+                        ),
+                    ),
+                    _ => {}
+                }
             }
             if !is_choice && !q.options.is_empty() {
                 p(n, "options are only for choice questions".into());
@@ -413,6 +510,7 @@ impl Form {
                 def,
                 index,
                 patterns,
+                lists: BTreeMap::new(),
             })
         } else {
             Err(FormError::Invalid(problems))
@@ -438,6 +536,81 @@ impl Form {
     pub(crate) fn pattern(&self, name: &str) -> Option<&Regex> {
         self.patterns.get(name)
     }
+
+    /// Attach an external choice list (`places`) that `choices_from` questions read.
+    /// Without it, such questions accept any code-shaped value for the list's part.
+    pub fn attach_list(&mut self, name: &str, options: std::sync::Arc<Vec<ChoiceOption>>) {
+        self.lists.insert(name.to_owned(), options);
+    }
+
+    /// The attached list a question reads, if any.
+    pub fn list_of(&self, q: &Question) -> Option<&[ChoiceOption]> {
+        let name = q.choices_from.as_deref()?;
+        self.lists.get(name).map(|l| l.as_slice())
+    }
+
+    /// Every option of a choice question: its inline options, then its list's.
+    pub fn options_of<'a>(&'a self, q: &'a Question) -> impl Iterator<Item = &'a ChoiceOption> {
+        q.options.iter().chain(self.list_of(q).unwrap_or_default())
+    }
+
+    /// What `value` is as an option of `q`.
+    pub fn find_option<'a>(&'a self, q: &'a Question, value: &str) -> OptionMatch<'a> {
+        if let Some(o) = q.options.iter().find(|o| o.value == value) {
+            return OptionMatch::Listed(o);
+        }
+        match (&q.choices_from, self.list_of(q)) {
+            (Some(_), Some(list)) => list
+                .iter()
+                .find(|o| o.value == value)
+                .map_or(OptionMatch::NotAnOption, OptionMatch::Listed),
+            (Some(_), None) if is_list_code(value) => OptionMatch::Unchecked,
+            _ => OptionMatch::NotAnOption,
+        }
+    }
+
+    /// Whether `value` is acceptable as an option of `q` (see [`Form::find_option`]).
+    pub fn accepts_option(&self, q: &Question, value: &str) -> bool {
+        !matches!(self.find_option(q, value), OptionMatch::NotAnOption)
+    }
+
+    /// Whether option `o` passes `q`'s choice filter. `source` gives the value of
+    /// a filter source (an earlier answer, a metadata value): `None` when the
+    /// caller cannot know it (the term is skipped), `Some(None)` when it has no
+    /// value (the term fails, as XLSForm offers nothing filtered by an empty
+    /// answer). Options that do not carry the attribute (an inline "other") pass.
+    pub fn passes_filter(
+        q: &Question,
+        o: &ChoiceOption,
+        source: &dyn Fn(&FilterSource) -> Option<Option<String>>,
+    ) -> bool {
+        q.choice_filter.iter().all(
+            |t| match (o.attributes.get(&t.attribute), source(&t.source)) {
+                (None, _) | (_, None) => true,
+                (Some(have), Some(want)) => want.is_some_and(|w| *have == w),
+            },
+        )
+    }
+}
+
+/// What a value is as an option of a question ([`Form::find_option`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum OptionMatch<'a> {
+    /// An inline option, or one of the attached list.
+    Listed(&'a ChoiceOption),
+    /// A code-shaped value for a `choices_from` question whose list is not
+    /// attached here: membership is checked by whoever holds the list.
+    Unchecked,
+    NotAnOption,
+}
+
+/// The shape of a code in an external list (a place code): 1..=64 characters
+/// from `[A-Za-z0-9_.-]`.
+pub fn is_list_code(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Check that compared values fit the referenced question's type.
@@ -457,8 +630,9 @@ fn check_condition_values(
                     value.is_boolean() && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
                 QuestionType::SingleChoice => {
-                    value.as_str().is_some_and(|v| target.has_option(v))
-                        && matches!(op, CompareOp::Eq | CompareOp::Ne)
+                    value.as_str().is_some_and(|v| {
+                        target.has_option(v) || (target.choices_from.is_some() && is_list_code(v))
+                    }) && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
                 QuestionType::Text | QuestionType::Date => value.is_string(),
                 _ => false,
@@ -471,7 +645,8 @@ fn check_condition_values(
             let Some(&j) = index.get(selected) else {
                 return;
             };
-            if !questions[j].has_option(option) {
+            let t = &questions[j];
+            if !(t.has_option(option) || t.choices_from.is_some() && is_list_code(option)) {
                 report(format!("`{selected}` has no option `{option}`"));
             }
         }

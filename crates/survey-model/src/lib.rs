@@ -23,7 +23,10 @@ pub mod validate;
 pub use answer::{Answer, AnswerError, Answers, GeoPoint};
 pub use automerge::{ActorId, Change, ChangeHash};
 pub use changes::{FormChanges, VersionError};
-pub use form::{Form, FormDef, FormError, FormProblem, Question, QuestionType};
+pub use form::{
+    ChoiceOption, FilterSource, FilterTerm, Form, FormDef, FormError, FormProblem, Question,
+    QuestionType,
+};
 pub use interview::{
     Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, ReviewState,
     actor_from_uuid, now,

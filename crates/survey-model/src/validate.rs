@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::answer::{Answer, Answers, parse_date};
-use crate::form::{CompareOp, Condition, Form, Question, QuestionType};
+use crate::form::{CompareOp, Condition, FilterSource, Form, Question, QuestionType};
 
 /// How serious a diagnostic is: errors block submission, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -202,6 +202,7 @@ impl Form {
                 Some(a) => {
                     let before = eval.diagnostics.len();
                     self.check(q, a, &mut eval.diagnostics);
+                    self.check_filter(q, a, &kept.answers, &mut eval.diagnostics);
                     match eval.diagnostics[before..]
                         .iter()
                         .find(|d| d.severity == Severity::Error)
@@ -227,6 +228,42 @@ impl Form {
         }
         kept.flags.sort();
         (eval, kept)
+    }
+
+    /// A choice must pass the question's choice filter where its sources are
+    /// answers or fixed values. Metadata sources (`country`) are checked by the
+    /// holder of the metadata (the app offers only matching options).
+    fn check_filter(&self, q: &Question, a: &Answer, kept: &Answers, out: &mut Vec<Diagnostic>) {
+        if q.choice_filter.is_empty() {
+            return;
+        }
+        let source = |s: &FilterSource| match s {
+            FilterSource::Question { question } => Some(kept.get(question).and_then(|a| match a {
+                Answer::Choice(v) | Answer::Text(v) => Some(v.clone()),
+                _ => None,
+            })),
+            FilterSource::Value { value } => Some(Some(value.clone())),
+            FilterSource::Meta { .. } => None,
+        };
+        let values: Vec<&String> = match a {
+            Answer::Choice(v) => vec![v],
+            Answer::Choices(set) => set.iter().collect(),
+            _ => return,
+        };
+        for v in values {
+            let crate::form::OptionMatch::Listed(o) = self.find_option(q, v) else {
+                continue;
+            };
+            let ok = Form::passes_filter(q, o, &source);
+            if !ok {
+                out.push(diag(
+                    q,
+                    Code::UnknownOption,
+                    Severity::Error,
+                    format!("`{v}` is not offered for the earlier answers"),
+                ));
+            }
+        }
     }
 
     fn check(&self, q: &Question, a: &Answer, out: &mut Vec<Diagnostic>) {
@@ -257,12 +294,12 @@ impl Form {
                 }
             }
             (QuestionType::SingleChoice, Answer::Choice(c)) => {
-                if !q.has_option(c) {
+                if !self.accepts_option(q, c) {
                     err(Code::UnknownOption, format!("`{c}` is not an option"));
                 }
             }
             (QuestionType::MultiChoice, Answer::Choices(set)) => {
-                for c in set.iter().filter(|c| !q.has_option(c)) {
+                for c in set.iter().filter(|c| !self.accepts_option(q, c)) {
                     err(Code::UnknownOption, format!("`{c}` is not an option"));
                 }
                 let n = set.len();
