@@ -214,7 +214,8 @@ pub fn document() -> Value {
                 "Device": { "type": "object", "properties": {
                     "id": { "type": "string" }, "user_id": { "type": "string" }, "label": { "type": "string" },
                     "created_at": { "type": "integer" }, "last_sync_at": { "type": "integer", "nullable": true },
-                    "revoked": { "type": "boolean" } } },
+                    "revoked": { "type": "boolean" },
+                    "forms": { "type": "string", "description": "The form versions the device reported at its last sync: id@version, comma-separated (the newest of each form); empty before any report." } } },
                 "InterviewRecord": { "type": "object", "properties": {
                     "interview_id": { "type": "string" }, "form_id": { "type": "string" },
                     "form_version": { "type": "integer" }, "campaign": { "type": "string" },

@@ -182,6 +182,7 @@ mod tests {
             label: String::new(),
             created_at: 0,
             last_sync_at: None,
+            forms: String::new(),
             revoked: false,
             feed_cursor: 0,
         });

@@ -112,3 +112,45 @@ macro_rules! skip_unless {
         }
     };
 }
+
+/// Run `tests/python/SCRIPT ARGS...` with the Python that has the analysts'
+/// readers and return its standard output; `None` (after reporting the skip,
+/// or failing under the full test command) where they are not installed. A
+/// failing script fails the test with its standard error.
+pub fn run_python<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> Option<Vec<u8>> {
+    if !ready(
+        Need::PythonReaders,
+        &format!("{} (python {script})", current_test()),
+    ) {
+        return None;
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("python")
+        .join(script);
+    let out = std::process::Command::new(python())
+        .arg(&path)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python()));
+    assert!(
+        out.status.success(),
+        "{script} failed (install: python3 -m pip install pyarrow pandas duckdb openpyxl):\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(out.stdout)
+}
+
+/// [`run_python`] for a script that prints one JSON document.
+pub fn run_python_json<S: AsRef<std::ffi::OsStr>>(
+    script: &str,
+    args: &[S],
+) -> Option<serde_json::Value> {
+    let out = run_python(script, args)?;
+    Some(serde_json::from_slice(&out).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out)
+        )
+    }))
+}

@@ -227,30 +227,9 @@ fn manifest(dir: &Path) -> Value {
 }
 
 fn python(script: &str, args: &[&Path]) {
-    if !fieldvoice_tests::needs::ready(
-        fieldvoice_tests::needs::Need::PythonReaders,
-        &format!(
-            "{} (python {script})",
-            fieldvoice_tests::needs::current_test()
-        ),
-    ) {
-        return;
+    if let Some(out) = fieldvoice_tests::needs::run_python(script, args) {
+        eprintln!("{}", String::from_utf8_lossy(&out));
     }
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("python")
-        .join(script);
-    let out = Command::new(fieldvoice_tests::needs::python())
-        .arg(&path)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{script} failed (install: python3 -m pip install pyarrow pandas duckdb openpyxl):\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    eprintln!("{}", String::from_utf8_lossy(&out.stdout));
 }
 
 fn same_files(a: &Path, b: &Path) {

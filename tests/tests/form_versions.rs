@@ -355,3 +355,267 @@ async fn a_version_published_on_one_replica_reaches_the_others() {
     assert_eq!(r.status(), 404);
     assert!(r.json::<Value>().await.unwrap()["error"].is_string());
 }
+
+/// The field day with a version published at 9 a.m.: four phones (three
+/// employees, two countries) hold v1 drafts; three of them are offline when
+/// v2 is published (one even finishes a v1 draft offline), the fourth synced
+/// before and then stays away. The three sync, get v2, finish their v1 drafts
+/// and start v2 interviews that use what only v2 has. Everything merges; the
+/// dashboard shows the phone still on v1; the exports, read back by pandas
+/// and DuckDB, hold both versions: `form_version`, the union of columns, a
+/// v1-only option's flag empty for v2 rows and a v2-only question empty for
+/// v1 rows, and a dictionary that says in which versions each column exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_v1_drafts_and_v2_interviews_merge_and_export_together() {
+    use fieldvoice_tests::dashboard::{login, user_with_password};
+    let srv = TestServer::start().await;
+    let (_, ci1) = srv.user_with_code("emp.ci1", central_store::Role::Employee, "CI");
+    let (_, ci2) = srv.user_with_code("emp.ci2", central_store::Role::Employee, "CI");
+    let (_, sn) = srv.user_with_code("emp.sn", central_store::Role::Employee, "SN");
+    let (_, late) = srv.user_with_code("emp.late", central_store::Role::Employee, "CI");
+    let phones = [
+        srv.device("phone-ci1", &ci1).await,
+        srv.device("phone-ci2", &ci2).await,
+        srv.device("phone-sn", &sn).await,
+    ];
+    let stays_away = srv.device("phone-late", &late).await;
+    let all = fieldvoice_tests::complete_answers(8);
+    let v1_services = json!(["mobile_money", "enterprise_solutions"]);
+    // Two v1 drafts per phone, five answers each.
+    let mut drafts: Vec<Vec<uuid::Uuid>> = Vec::new();
+    for dev in &phones {
+        let mut s = dev.lock();
+        let f1 = s.form("mcmb-interview", None).unwrap();
+        assert_eq!(f1.version(), 1);
+        let mut ids = Vec::new();
+        for _ in 0..2 {
+            let mut iv = s.create_interview(&f1).unwrap();
+            for (k, v) in all.iter().take(5) {
+                iv.set_answer_json(&f1, k, v).unwrap();
+            }
+            s.save(&mut iv, Some(&f1)).unwrap();
+            ids.push(iv.id());
+        }
+        drafts.push(ids);
+    }
+    // The SN phone syncs its drafts before going offline; the others never did.
+    assert!(phones[2].sync().await.unwrap().docs_rejected.is_empty());
+    stays_away.sync().await.unwrap();
+
+    // 9 a.m.: v2 drops an option of a multi-choice question, adds a segment and a question.
+    let mut def = v2();
+    let services = def["questions"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|q| q["name"] == "services_used")
+        .unwrap();
+    services["options"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|o| o["value"] != "enterprise_solutions");
+    let (st, p) = post(&format!("{}/api/v1/forms", srv.url), &srv.admin_token, &def).await;
+    assert_eq!(st, 201, "{p}");
+
+    let finish_v1 = |dev: &fieldvoice_tests::server::Device, id: uuid::Uuid| {
+        let mut s = dev.lock();
+        let mut iv = s.load(id).unwrap();
+        assert_eq!(iv.meta().form_version, 1, "a draft keeps its version");
+        let f1 = s.form("mcmb-interview", Some(1)).unwrap();
+        for (k, v) in all.iter().skip(5) {
+            let v = if *k == "services_used" {
+                &v1_services
+            } else {
+                v
+            };
+            iv.set_answer_json(&f1, k, v).unwrap();
+        }
+        assert!(iv.submit(&f1).unwrap().is_complete());
+        s.save(&mut iv, Some(&f1)).unwrap();
+    };
+    // Still offline, the first phone finishes a v1 draft.
+    finish_v1(&phones[0], drafts[0][0]);
+
+    let mut v2_ids = Vec::new();
+    for (i, dev) in phones.iter().enumerate() {
+        let r = dev.sync().await.unwrap();
+        assert!(r.docs_rejected.is_empty(), "{r:?}");
+        assert_eq!(r.forms_received, [("mcmb-interview".to_owned(), 2)]);
+        for &id in &drafts[i] {
+            if !(i == 0 && id == drafts[0][0]) {
+                finish_v1(dev, id);
+            }
+        }
+        let mut s = dev.lock();
+        let f2 = s.form("mcmb-interview", None).unwrap();
+        assert_eq!(f2.version(), 2);
+        let mut iv = s.create_interview(&f2).unwrap();
+        let answers = survey_model::sample::with(
+            fieldvoice_tests::complete_answers(9),
+            &[
+                ("segment", json!("wholesale")),
+                ("services_used", json!(["mobile_data", "mobile_money"])),
+                ("favourite_shop", json!(format!("Boutique {i}"))),
+            ],
+        );
+        for (k, v) in &answers {
+            iv.set_answer_json(&f2, k, v).unwrap();
+        }
+        assert!(iv.submit(&f2).unwrap().is_complete());
+        s.save(&mut iv, Some(&f2)).unwrap();
+        v2_ids.push(iv.id());
+    }
+    for dev in &phones {
+        let r = dev.sync().await.unwrap();
+        assert!(r.docs_rejected.is_empty(), "{r:?}");
+        assert_eq!(
+            dev.lock().pending(100).unwrap().len(),
+            0,
+            "all acknowledged"
+        );
+    }
+    let v1_ids: Vec<uuid::Uuid> = drafts.concat();
+
+    // Every interview is on the server under its own version, with no flag.
+    let page: Value = get(&format!("{}/api/v1/interviews", srv.url), &srv.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 9, "{page}");
+    for i in items {
+        let id: uuid::Uuid = i["interview_id"].as_str().unwrap().parse().unwrap();
+        let want = if v1_ids.contains(&id) { 1 } else { 2 };
+        assert_eq!(i["form_version"], want, "{i}");
+        assert_eq!(i["status"], "submitted", "{i}");
+        assert_eq!(i["quality_flags"], json!([]), "{i}");
+    }
+
+    // The dashboard: the phone that stayed away still runs v1.
+    user_with_password(
+        &srv,
+        "boss",
+        central_store::Role::Admin,
+        "",
+        "a long passphrase 1",
+    );
+    let http = client();
+    let s = login(&http, &srv.url, "boss", "a long passphrase 1").await;
+    let html = http
+        .get(format!("{}/dashboard/", srv.url))
+        .header("cookie", &s.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains(r#"<b id="old-forms">1</b>"#),
+        "one phone on an old version"
+    );
+    let table = &html[html.find(r#"id="form-versions""#).unwrap()..];
+    let table = &table[..table.find("</table>").unwrap()];
+    let row = |v: u32| {
+        let at = table
+            .find(&format!(r#"<td class="n">{v}</td>"#))
+            .unwrap_or_else(|| panic!("no v{v} row in {table}"));
+        table[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(
+        row(1).contains(r#"<td class="n">1</td>"#) && row(1).contains("old (newest is v2)"),
+        "{}",
+        row(1)
+    );
+    assert!(
+        row(2).contains(r#"<td class="n">3</td>"#) && row(2).contains("current"),
+        "{}",
+        row(2)
+    );
+    assert!(html.contains(r#"<b id="total">9</b>"#));
+
+    // The exports, as an analyst reads them.
+    let dir = tempfile::tempdir().unwrap();
+    for (q, file) in [
+        ("parquet", "interviews.parquet"),
+        ("csv", "interviews.csv"),
+        ("csv?part=dictionary", "dictionary.csv"),
+    ] {
+        let r = get(&format!("{}/api/v1/export/{q}", srv.url), &srv.admin_token).await;
+        assert_eq!(r.status(), 200, "{q}");
+        std::fs::write(dir.path().join(file), r.bytes().await.unwrap()).unwrap();
+    }
+    let Some(seen) = read_export(
+        dir.path(),
+        &[
+            "form_version",
+            "segment",
+            "favourite_shop",
+            "services_used__enterprise_solutions",
+            "services_used__mobile_data",
+        ],
+    ) else {
+        return;
+    };
+    let expected: Vec<Value> =
+        {
+            let mut v: Vec<(String, Value)> = v1_ids
+            .iter()
+            .map(|id| {
+                (id.to_string(), json!({
+                    "interview_id": id.to_string(), "form_version": 1, "segment": "individual",
+                    "favourite_shop": null, "services_used__enterprise_solutions": true,
+                    "services_used__mobile_data": false,
+                }))
+            })
+            .chain(v2_ids.iter().enumerate().map(|(i, id)| {
+                (id.to_string(), json!({
+                    "interview_id": id.to_string(), "form_version": 2, "segment": "wholesale",
+                    "favourite_shop": format!("Boutique {i}"),
+                    "services_used__enterprise_solutions": null,
+                    "services_used__mobile_data": true,
+                }))
+            }))
+            .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v.into_iter().map(|(_, r)| r).collect()
+        };
+    // Booleans: Parquet keeps them typed; CSV has 0/1.
+    let as_csv = |r: &Value| {
+        let mut r = r.clone();
+        for c in [
+            "services_used__enterprise_solutions",
+            "services_used__mobile_data",
+        ] {
+            if let Some(b) = r[c].as_bool() {
+                r[c] = json!(i64::from(b));
+            }
+        }
+        r
+    };
+    assert_eq!(seen["pandas_parquet"], json!(expected), "pandas, Parquet");
+    assert_eq!(seen["duckdb_parquet"], json!(expected), "DuckDB, Parquet");
+    assert_eq!(
+        seen["pandas_csv"],
+        json!(expected.iter().map(as_csv).collect::<Vec<_>>()),
+        "pandas, CSV"
+    );
+    assert_eq!(seen["duckdb_versions"], json!({"1": 6, "2": 3}));
+    let dict = &seen["dictionary"];
+    assert_eq!(dict["nps"], "mcmb-interview@1 mcmb-interview@2");
+    assert_eq!(dict["favourite_shop"], "mcmb-interview@2");
+    assert_eq!(
+        dict["services_used__enterprise_solutions"],
+        "mcmb-interview@1"
+    );
+    assert_eq!(dict["segment"], "mcmb-interview@1 mcmb-interview@2");
+}
+
+/// What pandas and DuckDB read from an export directory
+/// (`tests/python/read_export.py`); `None` where the readers are missing.
+fn read_export(dir: &std::path::Path, columns: &[&str]) -> Option<Value> {
+    let mut args: Vec<std::ffi::OsString> = vec![dir.into()];
+    args.extend(columns.iter().map(Into::into));
+    fieldvoice_tests::needs::run_python_json("read_export.py", &args)
+}

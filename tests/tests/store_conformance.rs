@@ -267,9 +267,18 @@ fn identity_users_tokens_devices(s: &dyn CentralStore) {
     );
     assert_eq!(d.last_sync_at, None);
     assert_eq!(d.feed_cursor, 0);
-    s.touch_device("dev-a", 200, 17).unwrap();
+    s.touch_device("dev-a", 200, 17, Some("mcmb-interview@1"))
+        .unwrap();
     let (d, _) = s.device_by_token(&h(20)).unwrap().unwrap();
     assert_eq!((d.last_sync_at, d.feed_cursor), (Some(200), 17));
+    assert_eq!(d.forms, "mcmb-interview@1");
+    s.touch_device("dev-a", 210, 17, None).unwrap();
+    let (d, _) = s.device_by_token(&h(20)).unwrap().unwrap();
+    assert_eq!(
+        (d.last_sync_at, d.forms.as_str()),
+        (Some(210), "mcmb-interview@1"),
+        "a sync without a report keeps the last one"
+    );
     assert_eq!(s.list_devices(None).unwrap()[0].feed_cursor, 17);
     assert_eq!(s.list_devices(None).unwrap().len(), 1);
     assert_eq!(

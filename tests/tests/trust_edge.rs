@@ -22,30 +22,7 @@ use tokio::net::TcpStream;
 /// Run `tests/python/read_tables.py KIND PATH` and parse its JSON; `None`
 /// (after printing why) where Python's readers are not installed.
 fn read_tables(kind: &str, path: &Path) -> Option<Value> {
-    if !fieldvoice_tests::needs::ready(
-        fieldvoice_tests::needs::Need::PythonReaders,
-        &format!(
-            "{} (read_tables.py {kind})",
-            fieldvoice_tests::needs::current_test()
-        ),
-    ) {
-        return None;
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("python")
-        .join("read_tables.py");
-    let out = Command::new(fieldvoice_tests::needs::python())
-        .arg(&script)
-        .arg(kind)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "read_tables.py {kind} failed (install: python3 -m pip install pandas openpyxl):\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    fieldvoice_tests::needs::run_python_json("read_tables.py", &[kind.as_ref(), path.as_os_str()])
 }
 
 /// The exports' rule, as an analyst applies it: drop the one `'` the guard

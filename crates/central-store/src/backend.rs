@@ -33,6 +33,7 @@ pub(crate) struct Touch<'a> {
     pub device_id: &'a str,
     pub now: i64,
     pub feed_cursor: u64,
+    pub forms: Option<&'a str>,
 }
 
 /// The arguments of [`crate::CentralStore::add_api_token`].
@@ -125,11 +126,13 @@ macro_rules! central_store_impl {
                 device_id: &str,
                 now: i64,
                 feed_cursor: u64,
+                forms: Option<&str>,
             ) -> $crate::Result<()> {
                 let req = $crate::backend::Touch {
                     device_id,
                     now,
                     feed_cursor,
+                    forms,
                 };
                 identity::touch_device(self, &req)
             }

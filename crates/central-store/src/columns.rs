@@ -127,6 +127,9 @@ pub(crate) const PROJECTION: &[Column] = &[
     text("complaint_categories", false, |r| {
         Value::Text(complaint_key(r))
     }),
+    text("place_code", false, |r| {
+        answer_text(r, survey_model::mcmb::PLACE_QUESTION)
+    }),
 ];
 
 /// Every column of `interviews`: the key, the record-derived ones, and the

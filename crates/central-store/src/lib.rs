@@ -133,6 +133,9 @@ pub struct Device {
     pub created_at: i64,
     pub last_sync_at: Option<i64>,
     pub revoked: bool,
+    /// The form versions the device reported holding at its last sync
+    /// (`id@version,...`, the newest of each form; empty before any report).
+    pub forms: String,
     /// The feed cursor last handed to this device (restore detection: a
     /// request below it gets the device's own changes too). Not shown.
     #[serde(skip)]
@@ -308,8 +311,15 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn device_by_token(&self, token_hash: &Hash) -> Result<Option<(Device, User)>>;
     fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool>;
-    /// Record a sync of the device at `now` that handed it `feed_cursor`.
-    fn touch_device(&self, device_id: &str, now: i64, feed_cursor: u64) -> Result<()>;
+    /// Record a sync of the device at `now` that handed it `feed_cursor`, and
+    /// the form versions it reported holding (`None` keeps the last report).
+    fn touch_device(
+        &self,
+        device_id: &str,
+        now: i64,
+        feed_cursor: u64,
+        forms: Option<&str>,
+    ) -> Result<()>;
     /// Whether changes by `actor` were stored from any source other than
     /// `source` (another device, or the server): the actor-clone check.
     fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool>;

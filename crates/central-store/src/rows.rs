@@ -61,7 +61,7 @@ pub(crate) const USER_COLS: &str =
 /// The columns [`device`] reads, from `devices d` (aliased so they can be
 /// joined with [`USER_COLS`]).
 pub(crate) const DEVICE_COLS: &str = "d.id AS d_id, d.user_id, d.label, d.created_at AS d_created,
-  d.last_sync_at, d.revoked_at, d.feed_cursor";
+  d.last_sync_at, d.revoked_at, d.feed_cursor, d.forms";
 
 /// The columns [`session`] reads, from `sessions s`.
 pub(crate) const SESSION_COLS: &str =
@@ -103,6 +103,7 @@ pub(crate) fn device(r: &impl RowGet) -> Result<Device> {
         last_sync_at: r.col("last_sync_at")?,
         revoked: r.col::<Option<i64>>("revoked_at")?.is_some(),
         feed_cursor: r.col::<i64>("feed_cursor")?.max(0) as u64,
+        forms: r.col("forms")?,
     })
 }
 

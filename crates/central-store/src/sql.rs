@@ -60,7 +60,9 @@ stmt!(
      WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active"
 );
 stmt!(REVOKE_DEVICE = "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL");
-stmt!(TOUCH_DEVICE = "UPDATE devices SET last_sync_at = ?2, feed_cursor = ?3 WHERE id = ?1");
+stmt!(
+    TOUCH_DEVICE = "UPDATE devices SET last_sync_at = ?2, feed_cursor = ?3, forms = COALESCE(?4, forms) WHERE id = ?1"
+);
 stmt!(
     INSERT_API_TOKEN =
         "INSERT INTO api_tokens(token_hash, user_id, label, created_at) VALUES (?1, ?2, ?3, ?4)"

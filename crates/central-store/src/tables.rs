@@ -42,6 +42,7 @@ pub const TABLES: &[TableSpec] = &[
             ("last_sync_at", Int),
             ("revoked_at", Int),
             ("feed_cursor", Int),
+            ("forms", Text),
         ],
     },
     TableSpec {

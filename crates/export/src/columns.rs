@@ -168,6 +168,8 @@ pub struct Column {
     pub options: Vec<(String, String)>,
     /// What the column holds beyond its type (e.g. "pseudonym").
     pub note: String,
+    /// The form versions (`form@version`, sorted) in which the column exists.
+    pub versions: Vec<String>,
     #[serde(skip)]
     pub source: Source,
 }
@@ -250,16 +252,31 @@ pub enum Cell {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub columns: Vec<Column>,
+    /// Every form version the plan was built from (`form@version`, sorted).
+    pub versions: Vec<String>,
     pii: PiiPolicy,
     /// Index of the latitude/longitude columns of the first geopoint question.
     pub geo: Option<(usize, usize)>,
 }
 
 impl Plan {
-    /// Build the plan from `forms` (latest version of each form first, sorted by
-    /// form id; questions of older versions not in the latest come after).
-    /// A question name seen twice keeps its first definition.
+    /// Build the plan from `forms`, every published version of each form: one
+    /// column per question of the union of versions (the newest version's
+    /// questions first in its order, then questions only older versions have),
+    /// typed and labelled by the newest version that has the question. Choice
+    /// options are the union too (newest order, then options only older
+    /// versions offered), so an interview of any version keeps every answer.
+    /// Each column lists the versions (`form@version`) it exists in. A
+    /// question name seen in two forms keeps the first form's definition.
     pub fn new(forms: &[&Form], pii: &PiiPolicy, lang: &str) -> Plan {
+        let mut sorted: Vec<&Form> = forms.to_vec();
+        sorted.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
+        let tag = |f: &Form| format!("{}@{}", f.id(), f.version());
+        let all_versions: Vec<String> = {
+            let mut v: Vec<String> = sorted.iter().map(|f| tag(f)).collect();
+            v.sort();
+            v
+        };
         let mut columns: Vec<Column> = KEY_COLUMNS
             .iter()
             .map(|(k, name, ty, label)| Column {
@@ -269,24 +286,43 @@ impl Plan {
                 label: (*label).to_owned(),
                 options: Vec::new(),
                 note: String::new(),
+                versions: all_versions.clone(),
                 source: Source::Key(*k),
             })
             .collect();
-        let mut sorted: Vec<&Form> = forms.to_vec();
-        sorted.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
         let mut seen: HashSet<&str> = HashSet::new();
-        for form in sorted {
+        for form in &sorted {
             let fallback = form.def().default_language.as_str();
             for q in form.questions() {
                 if !q.kind.takes_answer() || !seen.insert(q.name.as_str()) {
                     continue;
                 }
-                let label = q.label.get(lang, fallback).to_owned();
-                let options: Vec<(String, String)> = q
-                    .options
+                // Every version of this form that has the question, newest first.
+                let defs: Vec<(&Form, &survey_model::Question)> = sorted
                     .iter()
-                    .map(|o| (o.value.clone(), o.label.get(lang, fallback).to_owned()))
+                    .filter(|f| f.id() == form.id())
+                    .filter_map(|f| f.question(&q.name).map(|d| (*f, d)))
                     .collect();
+                let in_versions = |has: &dyn Fn(&survey_model::Question) -> bool| -> Vec<String> {
+                    let mut v: Vec<String> = defs
+                        .iter()
+                        .filter(|(_, d)| has(d))
+                        .map(|(f, _)| tag(f))
+                        .collect();
+                    v.sort();
+                    v
+                };
+                let label = q.label.get(lang, fallback).to_owned();
+                let mut options: Vec<(String, String)> = Vec::new();
+                for (f, d) in &defs {
+                    let fb = f.def().default_language.as_str();
+                    for o in &d.options {
+                        if !options.iter().any(|(v, _)| *v == o.value) {
+                            options.push((o.value.clone(), o.label.get(lang, fb).to_owned()));
+                        }
+                    }
+                }
+                let versions = in_versions(&|_| true);
                 let col = |name: String, ty: ColType, source: Source, label: String| Column {
                     name,
                     ty,
@@ -294,6 +330,7 @@ impl Plan {
                     label,
                     options: Vec::new(),
                     note: String::new(),
+                    versions: versions.clone(),
                     source,
                 };
                 if q.pii {
@@ -327,6 +364,7 @@ impl Plan {
                                 format!("{label}: {olabel}"),
                             );
                             c.note = format!("1 when option `{value}` is selected");
+                            c.versions = in_versions(&|d| d.has_option(value));
                             columns.push(c);
                         }
                     }
@@ -379,16 +417,25 @@ impl Plan {
         };
         Plan {
             columns,
+            versions: all_versions,
             pii: pii.clone(),
             geo,
         }
     }
 
-    /// Fill `row` (cleared first) with the cells of `rec`.
+    /// Fill `row` (cleared first) with the cells of `rec`. A column that does
+    /// not exist in the record's form version (a question or an option added or
+    /// removed by another version) is empty, not `false` or a stale value.
     pub fn row(&self, rec: &InterviewRecord, row: &mut Vec<Cell>) {
         row.clear();
+        let tag = format!("{}@{}", rec.form_id, rec.form_version);
+        let known = self.versions.contains(&tag);
         for c in &self.columns {
-            row.push(coerce(self.cell(rec, &c.source, c.ty), c.ty));
+            if known && c.question.is_some() && !c.versions.contains(&tag) {
+                row.push(Cell::Null);
+            } else {
+                row.push(coerce(self.cell(rec, &c.source, c.ty), c.ty));
+            }
         }
     }
 
@@ -553,5 +600,53 @@ mod tests {
         assert!(!pseudo.contains(&"customer_phone".to_owned()));
         let raw = names(&Plan::new(&[&form], &PiiPolicy::Include, "en"));
         assert!(raw.contains(&"customer_phone".to_owned()));
+    }
+
+    #[test]
+    fn plan_is_the_union_of_versions_and_says_where_each_column_exists() {
+        let v1 = survey_model::mcmb_form().unwrap();
+        let mut def = v1.def().clone();
+        def.version = 2;
+        let services = def
+            .questions
+            .iter_mut()
+            .find(|q| q.name == "services_used")
+            .unwrap();
+        services
+            .options
+            .retain(|o| o.value != "enterprise_solutions");
+        let mut extra = def
+            .questions
+            .iter()
+            .find(|q| q.name == "verbatim")
+            .unwrap()
+            .clone();
+        extra.name = "favourite_shop".into();
+        def.questions.retain(|q| q.name != "customer_since_years");
+        def.questions.push(extra);
+        let v2 = survey_model::Form::new(def).unwrap();
+        let plan = Plan::new(&[&v1, &v2], &PiiPolicy::Omit, "en");
+        let col = |n: &str| {
+            plan.columns
+                .iter()
+                .find(|c| c.name == n)
+                .unwrap_or_else(|| panic!("no column {n}"))
+        };
+        let both = ["mcmb-interview@1", "mcmb-interview@2"];
+        assert_eq!(col("interview_id").versions, both);
+        assert_eq!(col("nps").versions, both);
+        assert_eq!(col("favourite_shop").versions, ["mcmb-interview@2"]);
+        assert_eq!(col("customer_since_years").versions, ["mcmb-interview@1"]);
+        assert_eq!(
+            col("services_used__enterprise_solutions").versions,
+            ["mcmb-interview@1"],
+            "an option only v1 offered keeps its flag column"
+        );
+        assert_eq!(col("services_used__mobile_voice").versions, both);
+        let pos = |n: &str| plan.columns.iter().position(|c| c.name == n).unwrap();
+        assert!(
+            pos("favourite_shop") < pos("customer_since_years"),
+            "newest first"
+        );
     }
 }

@@ -7,10 +7,13 @@ use crate::ExportError;
 use crate::columns::{Column, Plan};
 
 /// Dictionary columns.
-pub const HEADER: [&str; 6] = ["column", "type", "question", "label", "options", "note"];
+pub const HEADER: [&str; 7] = [
+    "column", "type", "question", "label", "options", "note", "versions",
+];
 
-/// One dictionary row; options as `value=label` joined by ` | `.
-pub fn row(c: &Column, _lang: &str) -> [String; 6] {
+/// One dictionary row; options as `value=label` joined by ` | `, the form
+/// versions the column exists in as `form@version` joined by a space.
+pub fn row(c: &Column, _lang: &str) -> [String; 7] {
     let options = c
         .options
         .iter()
@@ -24,6 +27,7 @@ pub fn row(c: &Column, _lang: &str) -> [String; 6] {
         c.label.clone(),
         options,
         c.note.clone(),
+        c.versions.join(" "),
     ]
 }
 
@@ -51,6 +55,7 @@ pub fn write(plan: &Plan, dir: &Path, lang: &str) -> Result<Vec<String>, ExportE
                 "label": c.label,
                 "options": c.options.iter().map(|(v, l)| serde_json::json!({"value": v, "label": l})).collect::<Vec<_>>(),
                 "note": c.note,
+                "versions": c.versions,
             })
         })
         .collect();

@@ -14,6 +14,10 @@ pub const TOUCHPOINTS: [&str; 5] = [
     "sat_mobile_money",
 ];
 
+/// The question that names the interview's place by its code in the
+/// campaign's place list (MCMB v2 on; v1 has the free-text `city`).
+pub const PLACE_QUESTION: &str = "place";
+
 /// The options of `segment`, in form order.
 pub const SEGMENTS: [&str; 4] = ["individual", "business", "mobile_money_user", "partner"];
 

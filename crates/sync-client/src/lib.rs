@@ -198,6 +198,10 @@ pub async fn sync(
     let mut repair_rounds = 0;
     let mut clashes = 0;
     let mut published_forms: Option<String> = None;
+    // The newest version of each form this device holds, reported on every
+    // request so the dashboard can show devices still on an old version.
+    let held = blocking(store.clone(), |s| s.forms()).await?;
+    let held = survey_protocol::form_versions_header(&newest_of_each(held));
     for _ in 0..opts.max_rounds {
         let limit = opts.batch_docs + settled.len();
         let batch = opts.batch_docs;
@@ -231,6 +235,7 @@ pub async fn sync(
             http,
             &url,
             &enrollment.device_token,
+            &held,
             body,
             opts,
             &mut report,
@@ -425,10 +430,23 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
     Ok(out)
 }
 
+/// The newest version of each form id in `forms` (sorted by id, version).
+fn newest_of_each(forms: Vec<(String, u32)>) -> Vec<(String, u32)> {
+    let mut out: Vec<(String, u32)> = Vec::new();
+    for (id, v) in forms {
+        match out.last_mut() {
+            Some((last, lv)) if *last == id => *lv = (*lv).max(v),
+            _ => out.push((id, v)),
+        }
+    }
+    out
+}
+
 async fn post_with_retry(
     http: &reqwest::Client,
     url: &str,
     token: &str,
+    held_forms: &str,
     body: Vec<u8>,
     opts: &SyncOptions,
     report: &mut SyncReport,
@@ -442,6 +460,7 @@ async fn post_with_retry(
             .post(url)
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
+            .header(survey_protocol::FORMS_HEADER, held_forms)
             .body(body.clone())
             .send()
             .await;

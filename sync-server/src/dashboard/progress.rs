@@ -1,7 +1,7 @@
 //! Campaign progress: counts per country / place / employee, devices, NPS and
 //! satisfaction by touchpoint and segment. Refreshes itself every 30 s.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use axum::extract::State;
 use axum::response::Html;
@@ -34,9 +34,38 @@ struct Progress {
     users: HashMap<String, User>,
     employees: usize,
     devices: Vec<Device>,
+    /// The newest published version of each form.
+    latest: BTreeMap<String, u32>,
 }
 
-fn load(state: &AppState, scope: &Scope) -> Result<Progress, ApiError> {
+/// The forms a device reported holding that are older than the newest
+/// published version (`(form, held, newest)`).
+fn outdated(d: &Device, latest: &BTreeMap<String, u32>) -> Vec<(String, u32, u32)> {
+    survey_protocol::parse_form_versions(&d.forms)
+        .into_iter()
+        .filter_map(|(id, v)| {
+            let newest = *latest.get(&id)?;
+            (v < newest).then_some((id, v, newest))
+        })
+        .collect()
+}
+
+/// Devices per (form, reported version), for the versions table.
+fn version_counts(p: &Progress) -> BTreeMap<(String, u32), usize> {
+    let mut out = BTreeMap::new();
+    for d in &p.devices {
+        for fv in survey_protocol::parse_form_versions(&d.forms) {
+            *out.entry(fv).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+fn load(
+    state: &AppState,
+    scope: &Scope,
+    latest: BTreeMap<String, u32>,
+) -> Result<Progress, ApiError> {
     let filter = InterviewFilter {
         countries: scope.filter(),
         ..InterviewFilter::default()
@@ -54,13 +83,21 @@ fn load(state: &AppState, scope: &Scope) -> Result<Progress, ApiError> {
         .into_iter()
         .filter(|d| !d.revoked && ids.contains(d.user_id.as_str()))
         .collect();
-    // Never synced first, then the longest silent.
-    devices.sort_by_key(|d| (d.last_sync_at.is_some(), d.last_sync_at, d.created_at));
+    // Never synced first, then those on an old form version, then the longest silent.
+    devices.sort_by_key(|d| {
+        (
+            d.last_sync_at.is_some(),
+            outdated(d, &latest).is_empty(),
+            d.last_sync_at,
+            d.created_at,
+        )
+    });
     Ok(Progress {
         stats,
         users: users.into_iter().map(|u| (u.id.clone(), u)).collect(),
         employees,
         devices,
+        latest,
     })
 }
 
@@ -72,7 +109,14 @@ pub async fn page(
 ) -> Result<Html<String>, HtmlError> {
     let scope = Scope::resolve(&who.principal, Purpose::Read, q.country.as_deref())?;
     let countries = scope.countries().map(<[String]>::to_vec);
-    let p = state.blocking(move |st| load(st, &scope)).await?;
+    let latest: BTreeMap<String, u32> = state
+        .fresh_forms()
+        .await
+        .latest()
+        .iter()
+        .map(|f| (f.id().to_owned(), f.version()))
+        .collect();
+    let p = state.blocking(move |st| load(st, &scope, latest)).await?;
     let title = match &q.country {
         Some(c) if !c.is_empty() => format!("Campaign progress · {c}"),
         _ => "Campaign progress".to_owned(),
@@ -106,6 +150,11 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
         .devices
         .iter()
         .filter(|d| d.last_sync_at.is_none())
+        .count();
+    let on_old = p
+        .devices
+        .iter()
+        .filter(|d| !outdated(d, &p.latest).is_empty())
         .count();
     let recent = p
         .devices
@@ -155,6 +204,7 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
             div.card { b { (p.devices.len()) } "devices enrolled" }
             div.card { b #never-synced { (never) } "never synced" }
             div.card { b { (recent) } "synced in 24 h" }
+            div.card { b #old-forms { (on_old) } "on an old form version" }
         }
         div.grid {
             section {
@@ -226,15 +276,40 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
             }
         }
         section {
-            h2 { "Devices" span.muted { " (never synced first" @if p.devices.len() > MAX_ROWS { "; " (MAX_ROWS) " of " (p.devices.len()) } ")" } }
+            h2 { "Devices" span.muted { " (never synced first, then old form versions" @if p.devices.len() > MAX_ROWS { "; " (MAX_ROWS) " of " (p.devices.len()) } ")" } }
             table #devices {
-                tr { th { "Employee" } th { "Device" } th { "Enrolled" } th { "Last sync" } }
+                tr { th { "Employee" } th { "Device" } th { "Enrolled" } th { "Last sync" } th { "Forms" } }
                 @for d in p.devices.iter().take(MAX_ROWS) {
+                    @let old = outdated(d, &p.latest);
                     tr {
                         td { (name(&d.user_id)) }
                         td { (d.label) }
                         td { (unix_time(d.created_at)) }
                         td { @match d.last_sync_at { Some(t) => (unix_time(t)), None => strong.det { "never" } } }
+                        td {
+                            @if d.forms.is_empty() { span.muted { "not reported" } }
+                            @else if old.is_empty() { (d.forms) }
+                            @else {
+                                strong.det { (d.forms) }
+                                @for (id, _, newest) in &old { " · " (id) " v" (newest) " not yet received" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section {
+            h2 { "Form versions on devices" span.muted { " (reported at each sync; a version received in one sync is reported at the next)" } }
+            table #form-versions {
+                tr { th { "Form" } th.n { "Version" } th.n { "Devices" } th { "" } }
+                @for ((id, v), n) in version_counts(p) {
+                    tr {
+                        td { (id) } td.n { (v) } td.n { (n) }
+                        td { @match p.latest.get(&id) {
+                            Some(newest) if *newest > v => strong.det { "old (newest is v" (newest) ")" },
+                            Some(_) => "current",
+                            None => span.muted { "not published here" },
+                        } }
                     }
                 }
             }

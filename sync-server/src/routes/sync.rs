@@ -19,10 +19,12 @@ use crate::metrics::DocLabels;
 pub async fn sync(
     State(state): State<AppState>,
     principal: Principal,
+    headers: header::HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
     authorize(&principal, Action::Sync)?;
     let device = principal.device.clone().ok_or(ApiError::Unauthorized)?;
+    let held = held_forms(&headers);
     state.metrics.sync_bytes_in.inc_by(body.len() as u64);
     // Gunzip and postcard decoding are CPU work: off the async threads.
     let max_decoded = state.settings.max_decoded_bytes;
@@ -93,8 +95,12 @@ pub async fn sync(
             )?;
             let feed = feed_docs(st.store.as_ref(), page.items, outcome.repairs)?;
             let results = outcome.results;
-            st.store
-                .touch_device(&device.id, central_store::unix_now(), page.cursor)?;
+            st.store.touch_device(
+                &device.id,
+                central_store::unix_now(),
+                page.cursor,
+                held.as_deref(),
+            )?;
             Ok((
                 SyncResponse {
                     cursor: page.cursor,
@@ -151,6 +157,19 @@ pub async fn sync(
     )
         .into_response())
 }
+
+/// The form versions the device says it holds, normalised (`id@v,...`,
+/// at most [`MAX_REPORTED_FORMS`] entries); `None` when it sent no report
+/// (an older client), which keeps the last one on record.
+fn held_forms(headers: &header::HeaderMap) -> Option<String> {
+    let value = headers.get(survey_protocol::FORMS_HEADER)?.to_str().ok()?;
+    let mut forms = survey_protocol::parse_form_versions(value);
+    forms.truncate(MAX_REPORTED_FORMS);
+    Some(survey_protocol::form_versions_header(&forms))
+}
+
+/// How many form versions one device report may list.
+const MAX_REPORTED_FORMS: usize = 32;
 
 /// The response feed: the page's changes and the repair changes of pushed
 /// documents, grouped by document (log order first, then repairs), each change

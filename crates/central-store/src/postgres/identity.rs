@@ -135,8 +135,11 @@ pub(super) fn revoke_device(store: &PgStore, device_id: &str, now: i64) -> Resul
 pub(super) fn touch_device(store: &PgStore, req: &Touch<'_>) -> Result<()> {
     let cursor = i64::try_from(req.feed_cursor).unwrap_or(i64::MAX);
     store.with(async |c| {
-        c.execute(sql::TOUCH_DEVICE.pg(), &[&req.device_id, &req.now, &cursor])
-            .await?;
+        c.execute(
+            sql::TOUCH_DEVICE.pg(),
+            &[&req.device_id, &req.now, &cursor, &req.forms],
+        )
+        .await?;
         Ok(())
     })
 }

@@ -57,6 +57,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_sessions.sql"),
     include_str!("migrations/0003_dashboard_columns.sql"),
     include_str!("migrations/0004_actor_index_feed_cursor.sql"),
+    include_str!("migrations/0005_form_versions_places.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

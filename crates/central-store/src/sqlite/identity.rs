@@ -134,7 +134,8 @@ pub(super) fn touch_device(store: &SqliteStore, req: &Touch<'_>) -> Result<()> {
             params![
                 req.device_id,
                 req.now,
-                i64::try_from(req.feed_cursor).unwrap_or(i64::MAX)
+                i64::try_from(req.feed_cursor).unwrap_or(i64::MAX),
+                req.forms
             ],
         )?;
         Ok(())

@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_sessions_dashboard_columns.sql"),
     include_str!("migrations/0003_review_queue_index.sql"),
     include_str!("migrations/0004_actor_index_feed_cursor.sql"),
+    include_str!("migrations/0005_form_versions_places.sql"),
 ];
 
 const READERS: usize = 4;
