@@ -77,6 +77,7 @@ conformance!(
     change_log_and_server_edits,
     audit_log_newest_first,
     forms_round_trip,
+    places_upsert_by_code_and_revisions_move_only_on_change,
     dashboard_sessions_expire_and_end,
     dashboard_sql_matches_streaming_defaults,
     reprojection_rewrites_stale_rows_once,
@@ -880,6 +881,44 @@ fn forms_round_trip(s: &dyn CentralStore) {
     );
 }
 
+fn places_upsert_by_code_and_revisions_move_only_on_change(s: &dyn CentralStore) {
+    let place = |code: &str, country: &str, name: &str| survey_model::Place {
+        code: code.into(),
+        country: country.into(),
+        name: name.into(),
+        region: "Sud".into(),
+        kind: "city".into(),
+        setting: "urban".into(),
+        lat: Some(5.32),
+        lon: Some(-4.02),
+    };
+    assert_eq!(s.places_revision("CI").unwrap(), "0.0");
+    let first = [
+        place("CI-ABJ", "CI", "Abidjan"),
+        place("CI-BKE", "CI", "Bouaké"),
+        place("SN-DKR", "SN", "Dakar"),
+    ];
+    assert_eq!(s.upsert_places(&first).unwrap(), 3);
+    let (ci, sn) = (
+        s.places_revision("CI").unwrap(),
+        s.places_revision("SN").unwrap(),
+    );
+    assert_eq!((ci.as_str(), sn.as_str()), ("2.1", "1.1"));
+    assert_eq!(s.places_revision("").unwrap(), "3.1");
+    // The same file again changes nothing.
+    assert_eq!(s.upsert_places(&first).unwrap(), 0);
+    assert_eq!(s.places_revision("CI").unwrap(), ci);
+    // A renamed CI place moves CI's revision, not SN's.
+    let mut renamed = place("CI-BKE", "CI", "Bouaké Commerce");
+    renamed.lat = None;
+    renamed.lon = None;
+    assert_eq!(s.upsert_places(&[renamed.clone()]).unwrap(), 1);
+    assert_eq!(s.places_revision("CI").unwrap(), "2.2");
+    assert_eq!(s.places_revision("SN").unwrap(), sn);
+    let all = s.list_places().unwrap();
+    assert_eq!(all, vec![first[0].clone(), renamed, first[2].clone()]);
+}
+
 fn dashboard_sessions_expire_and_end(s: &dyn CentralStore) {
     use central_store::dashboard::Session;
     let c = new_user(s, "coord", Role::Coordinator, &["CI"]);
@@ -1619,6 +1658,29 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         .unwrap();
     s.revoke_device("dev-2", 30).unwrap();
     s.add_enrollment_code(&emp.id, &h(6), i64::MAX).unwrap();
+    let places = vec![
+        survey_model::Place {
+            code: "CI-BKE".into(),
+            country: "CI".into(),
+            name: "Bouaké".into(),
+            region: "Gbêkê".into(),
+            kind: "city".into(),
+            setting: "urban".into(),
+            lat: Some(7.6899),
+            lon: Some(-5.0318),
+        },
+        survey_model::Place {
+            code: "CI-KANI".into(),
+            country: "CI".into(),
+            name: "Kani".into(),
+            region: String::new(),
+            kind: "village".into(),
+            setting: "rural".into(),
+            lat: None,
+            lon: None,
+        },
+    ];
+    s.upsert_places(&places).unwrap();
     let mut ids = Vec::new();
     for n in 0..3 {
         let mut iv = interview(&emp, Uuid::new_v4(), n);
@@ -1733,6 +1795,12 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
     );
     assert_eq!(p.review_queue(&queue_q).unwrap().items, queue_before.items);
     assert_eq!(p.session(&h(9), 20).unwrap().unwrap().1.id, coord.id);
+    assert_eq!(
+        p.list_places().unwrap(),
+        places,
+        "places, coordinates included"
+    );
+    assert_eq!(p.places_revision("CI").unwrap(), "2.1");
     let audit_after = p.audit_log(10).unwrap();
     assert_eq!(
         audit_after

@@ -172,6 +172,15 @@ macro_rules! central_store_impl {
             fn forms(&self) -> $crate::Result<Vec<(String, u32, String)>> {
                 forms::forms(self)
             }
+            fn upsert_places(&self, places: &[survey_model::Place]) -> $crate::Result<usize> {
+                forms::upsert_places(self, places)
+            }
+            fn list_places(&self) -> $crate::Result<Vec<survey_model::Place>> {
+                forms::list_places(self)
+            }
+            fn places_revision(&self, country: &str) -> $crate::Result<String> {
+                forms::places_revision(self, country)
+            }
             fn load_doc(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::StoredDoc>> {
                 documents::load_doc(self, id)
             }

@@ -18,6 +18,7 @@ pub use survey_model::mcmb::TOUCHPOINTS;
 pub enum Kind {
     Text,
     Int,
+    Float,
     Bool,
     Bytes,
     Uuid,
@@ -201,6 +202,8 @@ pub fn sql_type(k: Kind, sqlite: bool) -> &'static str {
         (Kind::Text, true) | (Kind::Uuid, true) => "TEXT",
         (Kind::Int, true) | (Kind::Bool, true) => "INTEGER",
         (Kind::Bytes, true) => "BLOB",
+        (Kind::Float, true) => "REAL",
+        (Kind::Float, false) => "double precision",
         (Kind::Text, false) => "text",
         (Kind::Int, false) => "bigint",
         (Kind::Bool, false) => "boolean",

@@ -330,6 +330,15 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
 
     // --- forms ----------------------------------------------------------
     fn put_form(&self, form_id: &str, version: u32, json: &str) -> Result<()>;
+    /// Insert or change places by code, in one transaction (places are never
+    /// deleted: interviews keep their codes). Returns how many rows changed;
+    /// they get a new revision number, rows left as they were keep theirs.
+    fn upsert_places(&self, places: &[survey_model::Place]) -> Result<usize>;
+    /// Every place, by country then name.
+    fn list_places(&self) -> Result<Vec<survey_model::Place>>;
+    /// The revision of one country's places (`""`: all places): `rows.last`,
+    /// which moves whenever a place of that country is added or changed.
+    fn places_revision(&self, country: &str) -> Result<String>;
     /// Every stored form as (id, version, JSON).
     fn forms(&self) -> Result<Vec<(String, u32, String)>>;
 

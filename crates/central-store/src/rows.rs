@@ -168,6 +168,27 @@ pub(crate) fn feed_item(r: &impl RowGet) -> Result<FeedItem> {
 }
 
 /// A stored form (`form_id, version, json`).
+/// The columns [`place`] reads, from `places`, in [`crate::sql::UPSERT_PLACE`]'s order.
+pub(crate) const PLACE_COLS: &str = "code, country, name, region, kind, setting, lat, lon";
+
+pub(crate) fn place(r: &impl RowGet) -> Result<survey_model::Place> {
+    Ok(survey_model::Place {
+        code: r.col("code")?,
+        country: r.col("country")?,
+        name: r.col("name")?,
+        region: r.col("region")?,
+        kind: r.col("kind")?,
+        setting: r.col("setting")?,
+        lat: r.col("lat")?,
+        lon: r.col("lon")?,
+    })
+}
+
+/// A place list revision: `rows.last-change` (see [`crate::CentralStore::places_revision`]).
+pub(crate) fn places_revision(r: &impl RowGet) -> Result<String> {
+    Ok(format!("{}.{}", r.at::<i64>(0)?, r.at::<i64>(1)?))
+}
+
 pub(crate) fn form(r: &impl RowGet) -> Result<(String, u32, String)> {
     let v: i64 = r.col("version")?;
     Ok((

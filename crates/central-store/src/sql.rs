@@ -5,7 +5,9 @@
 
 use std::sync::LazyLock;
 
-use crate::rows::{AUDIT_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, SESSION_COLS, USER_COLS};
+use crate::rows::{
+    AUDIT_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, PLACE_COLS, SESSION_COLS, USER_COLS,
+};
 
 /// One statement in both spellings, built on first use.
 pub(crate) struct Stmt(LazyLock<[String; 2]>);
@@ -98,4 +100,25 @@ stmt!(
     /// a page (see [`crate::page_feed`]).
     FEED = "SELECT seq, doc_id, bytes FROM changes
      WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4"
+);
+
+stmt!(
+    /// Insert or change a place; a row left as it was keeps its `rev`.
+    UPSERT_PLACE = "INSERT INTO places({PLACE_COLS}, rev) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+     ON CONFLICT(code) DO UPDATE SET country = excluded.country, name = excluded.name,
+       region = excluded.region, kind = excluded.kind, setting = excluded.setting,
+       lat = excluded.lat, lon = excluded.lon, rev = excluded.rev
+     WHERE places.country IS DISTINCT FROM excluded.country
+        OR places.name IS DISTINCT FROM excluded.name
+        OR places.region IS DISTINCT FROM excluded.region
+        OR places.kind IS DISTINCT FROM excluded.kind
+        OR places.setting IS DISTINCT FROM excluded.setting
+        OR places.lat IS DISTINCT FROM excluded.lat
+        OR places.lon IS DISTINCT FROM excluded.lon"
+);
+stmt!(PLACES_MAX_REV = "SELECT COALESCE(MAX(rev), 0) FROM places");
+stmt!(LIST_PLACES = "SELECT {PLACE_COLS} FROM places ORDER BY country, name, code");
+stmt!(
+    /// What a device's copy of its country's places is compared with.
+    PLACES_REVISION = "SELECT COUNT(*), COALESCE(MAX(rev), 0) FROM places WHERE country = ?1 OR ?1 = ''"
 );

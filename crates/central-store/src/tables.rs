@@ -6,7 +6,7 @@
 
 use uuid::Uuid;
 
-use crate::columns::Kind::{self, Bool, Bytes, Int, Text};
+use crate::columns::Kind::{self, Bool, Bytes, Float, Int, Text};
 use crate::{Result, StoreError};
 
 /// One table of the schema and its columns, in copy order.
@@ -80,6 +80,20 @@ pub const TABLES: &[TableSpec] = &[
         columns: &[("form_id", Text), ("version", Int), ("json", Text)],
     },
     TableSpec {
+        name: "places",
+        columns: &[
+            ("code", Text),
+            ("country", Text),
+            ("name", Text),
+            ("region", Text),
+            ("kind", Text),
+            ("setting", Text),
+            ("lat", Float),
+            ("lon", Float),
+            ("rev", Int),
+        ],
+    },
+    TableSpec {
         name: "changes",
         columns: &[
             ("seq", Int),
@@ -125,6 +139,7 @@ pub const TABLES: &[TableSpec] = &[
 pub enum Cell {
     Null,
     Int(i64),
+    Float(f64),
     Text(String),
     Bytes(Vec<u8>),
 }
@@ -140,6 +155,9 @@ impl Cell {
             (Kind::Int, Cell::Null) => Box::new(None::<i64>),
             (Kind::Bool, Cell::Null) => Box::new(None::<bool>),
             (Kind::Bytes, Cell::Null) => Box::new(None::<Vec<u8>>),
+            (Kind::Float, Cell::Null) => Box::new(None::<f64>),
+            (Kind::Float, Cell::Float(f)) => Box::new(*f),
+            (Kind::Float, Cell::Int(i)) => Box::new(*i as f64),
             (Kind::Uuid, Cell::Null) => Box::new(None::<Uuid>),
             (Kind::Text, Cell::Text(s)) => Box::new(s.clone()),
             (Kind::Int, Cell::Int(i)) => Box::new(*i),

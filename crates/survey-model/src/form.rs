@@ -81,7 +81,7 @@ pub struct FilterTerm {
 pub const FILTER_META: &[&str] = &["country"];
 
 /// The external choice lists a question may take its options from (`choices_from`).
-pub const CHOICE_LISTS: &[&str] = &["places"];
+pub const CHOICE_LISTS: &[&str] = &[crate::places::PLACES_LIST];
 
 /// Comparison operators of a [`Condition`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,6 +15,7 @@ pub mod form;
 pub mod interview;
 pub mod mcmb;
 pub mod nps;
+pub mod places;
 pub mod policy;
 mod reauthor;
 pub mod sample;
@@ -31,6 +32,7 @@ pub use interview::{
     Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, ReviewState,
     actor_from_uuid, now,
 };
+pub use places::Place;
 pub use policy::{Violation, Writer, check_write};
 pub use validate::{Cleaned, Code, Diagnostic, Evaluation, QualityFlag, Severity};
 

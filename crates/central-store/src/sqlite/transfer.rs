@@ -49,7 +49,7 @@ impl SqliteStore {
                     row.push(match r.get::<_, Value>(i + 1)? {
                         Value::Null => Cell::Null,
                         Value::Integer(n) => Cell::Int(n),
-                        Value::Real(f) => Cell::Text(f.to_string()),
+                        Value::Real(f) => Cell::Float(f),
                         Value::Text(s) => Cell::Text(s),
                         Value::Blob(b) => Cell::Bytes(b),
                     });
