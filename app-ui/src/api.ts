@@ -23,7 +23,7 @@ export interface DiagnosticView { code: string; severity: "error" | "warning"; m
 export interface OptionView { value: string; label: string; }
 export interface QuestionView {
   name: string; kind: QuestionType; label: string; hint: string | null; required: boolean;
-  relevant: boolean; options: OptionView[]; min: number | null; max: number | null;
+  relevant: boolean; options: OptionView[]; searchable: boolean; min: number | null; max: number | null;
   multiline: boolean; max_length: number | null; min_date: string | null; max_date: string | null;
   value: Json; diagnostics: DiagnosticView[];
 }

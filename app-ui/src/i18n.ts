@@ -5,6 +5,7 @@ export const LANGS: Lang[] = ["fr", "en", "ar", "pt"];
 type Dict = Record<string, string>;
 
 const en: Dict = {
+  search_list: "Search the list…", list_empty: "No place list on this device yet: sync once, or choose Other.",
   app_name: "FieldVoice", language: "Language",
   enroll_title: "Enroll this device",
   enroll_help: "Enter the server address and the code from your coordinator, or paste the QR link.",
@@ -35,6 +36,7 @@ const en: Dict = {
 };
 
 const fr: Dict = {
+  search_list: "Rechercher dans la liste…", list_empty: "Pas encore de liste de lieux sur cet appareil : synchronisez une fois, ou choisissez Autre.",
   app_name: "FieldVoice", language: "Langue",
   enroll_title: "Enregistrer cet appareil",
   enroll_help: "Saisissez l'adresse du serveur et le code donné par votre coordinateur, ou collez le lien du QR code.",
@@ -65,6 +67,7 @@ const fr: Dict = {
 };
 
 const ar: Dict = {
+  search_list: "ابحث في القائمة…", list_empty: "لا توجد قائمة أماكن على هذا الجهاز بعد: قم بالمزامنة مرة واحدة، أو اختر «أخرى».",
   app_name: "FieldVoice", language: "اللغة",
   enroll_title: "تسجيل هذا الجهاز",
   enroll_help: "أدخل عنوان الخادم والرمز الذي أعطاك إياه المنسق، أو الصق رابط رمز QR.",
@@ -95,6 +98,7 @@ const ar: Dict = {
 };
 
 const pt: Dict = {
+  search_list: "Pesquisar na lista…", list_empty: "Ainda não há lista de locais neste aparelho: sincronize uma vez, ou escolha Outro.",
   app_name: "FieldVoice", language: "Idioma",
   enroll_title: "Registar este dispositivo",
   enroll_help: "Introduza o endereço do servidor e o código do seu coordenador, ou cole a ligação do código QR.",

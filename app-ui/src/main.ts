@@ -254,6 +254,44 @@ function textValue(v: Json): string {
   return v === null || v === undefined ? "" : String(v);
 }
 
+/** Lower-case text without accents, for searching option labels. */
+function fold(s: string): string {
+  return s.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+/** Show only the options whose label or value contains `text`. */
+function filterOptions(row: HTMLElement, text: string): void {
+  const want = fold(text.trim());
+  row.querySelectorAll<HTMLButtonElement>("button[data-value]").forEach((b) => {
+    b.hidden = want !== "" && !fold(`${b.textContent ?? ""} ${b.dataset.value ?? ""}`).includes(want);
+  });
+}
+
+/** (Re)build the option buttons of a choice question: options follow choice
+ * filters (the country, earlier answers), so they can change with the view. */
+function fillOptions(row: HTMLElement, q: QuestionView): void {
+  const key = q.options.map((o) => o.value).join("\n");
+  if (row.dataset.opts === key) return;
+  row.dataset.opts = key;
+  row.replaceChildren();
+  for (const o of q.options) {
+    const b = el("button", { type: "button", "data-value": o.value, "aria-pressed": "false" }, o.label);
+    b.addEventListener("click", () => {
+      if (q.kind === "single_choice") { void save(q.name, o.value); return; }
+      const cur = (state.view && findQ(state.view, q.name)?.value) as string[] | null;
+      const set = new Set(Array.isArray(cur) ? cur : []);
+      if (set.has(o.value)) set.delete(o.value); else set.add(o.value);
+      void save(q.name, set.size ? [...set] : null);
+    });
+    row.append(b);
+  }
+  if (q.searchable && q.options.length <= 1) {
+    row.append(el("p", { class: "q-hint", "data-empty-list": q.name }, tr("list_empty")));
+  }
+  const find = row.parentElement?.querySelector<HTMLInputElement>("input[data-search]");
+  if (find) filterOptions(row, find.value);
+}
+
 function buildQuestion(q: QuestionView): HTMLElement {
   const box = el("div", { class: q.kind === "note" ? "q q-note" : "q", "data-q": q.name, "data-kind": q.kind });
   const label = el("label", { class: "q-label", for: `in-${q.name}` }, q.label);
@@ -275,17 +313,14 @@ function buildQuestion(q: QuestionView): HTMLElement {
     }
     case "single_choice": case "multi_choice": {
       const row = el("div", { class: "opts", role: q.kind === "single_choice" ? "radiogroup" : "group" });
-      for (const o of q.options) {
-        const b = el("button", { type: "button", "data-value": o.value, "aria-pressed": "false" }, o.label);
-        b.addEventListener("click", () => {
-          if (q.kind === "single_choice") { choose(o.value); return; }
-          const cur = (state.view && findQ(state.view, q.name)?.value) as string[] | null;
-          const set = new Set(Array.isArray(cur) ? cur : []);
-          if (set.has(o.value)) set.delete(o.value); else set.add(o.value);
-          choose(set.size ? [...set] : null);
-        });
-        row.append(b);
+      if (q.searchable) {
+        // A list (places): a search box narrows the buttons, offline.
+        const find = el("input", { type: "search", class: "opt-search", "data-search": q.name,
+          placeholder: tr("search_list"), "aria-label": tr("search_list") });
+        find.addEventListener("input", () => filterOptions(row, find.value));
+        box.append(find);
       }
+      fillOptions(row, q);
       box.append(row);
       break;
     }
@@ -441,6 +476,8 @@ function applyQuestion(q: QuestionView, locked: boolean): void {
   const box = document.querySelector<HTMLElement>(`[data-q="${q.name}"]`);
   if (!box) return;
   box.hidden = !q.relevant;
+  const opts = box.querySelector<HTMLElement>(".opts");
+  if (opts) fillOptions(opts, q);
   const v = q.value;
   box.querySelectorAll<HTMLButtonElement>("button[data-value]").forEach((b) => {
     const bv = b.dataset.value ?? "";

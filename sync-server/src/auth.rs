@@ -45,6 +45,10 @@ pub enum Action<'a> {
     ExportPii,
     /// Manage forms and read the audit log.
     Administer,
+    /// Add or change the places of a country.
+    ManagePlaces { country: &'a str },
+    /// Read the place list of a country (devices: their employee's country).
+    ReadPlaces { country: &'a str },
 }
 
 fn in_country(u: &User, c: &str) -> bool {
@@ -57,6 +61,9 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
     let allowed = match (u.role, action) {
         // A device acts only for an employee, whatever its token says.
         (role, Action::Sync) => p.device.is_some() && role.has_devices(),
+        (role, Action::ReadPlaces { country }) if p.device.is_some() => {
+            role.has_devices() && in_country(u, country)
+        }
         // Everything else needs a person, not a device token.
         _ if p.device.is_some() => false,
         // No code can ever make a device for an admin, coordinator or analyst.
@@ -71,8 +78,10 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             Action::ManageUsers { country }
             | Action::ReadInterviews { country }
             | Action::Review { country }
-            | Action::Export { country },
+            | Action::Export { country }
+            | Action::ManagePlaces { country },
         ) => in_country(u, country),
+        (_, Action::ReadPlaces { country }) => in_country(u, country),
         (Role::Analyst, Action::Export { country }) => in_country(u, country),
         _ => false,
     };

@@ -1,5 +1,7 @@
-//! A demo campaign: forms, an admin, coordinators, employees and interviews made
-//! through the real merge path, so a fresh server has something to show.
+//! A demo campaign: forms (MCMB v1 and v2), the place list (120 places in 17
+//! countries), an admin, coordinators, employees and interviews of both form
+//! versions made through the real merge path, so a fresh server has something
+//! to show.
 
 use central_store::merge::{Caller, edit, push};
 use central_store::{NewUser, Role, User};
@@ -68,6 +70,10 @@ pub fn seed(
     for (_, json) in survey_model::BUILTIN_FORMS {
         state.install_form(json)?;
     }
+    let places = crate::places::parse_places_csv(survey_model::MCMB_PLACES_CSV)
+        .map_err(|p| ApiError::Internal(format!("demo place file: {}", p[0])))?;
+    state.store.upsert_places(&places)?;
+    let form_v2 = state.install_form(survey_model::MCMB_V2_JSON)?;
     let forms = state.forms();
     let form = survey_model::mcmb_form().map_err(|e| ApiError::Internal(e.to_string()))?;
     let admin = state.store.create_user(
@@ -117,9 +123,22 @@ pub fn seed(
                 },
             )?;
             out.enrollment_codes.push((emp.login.clone(), code));
+            let codes: Vec<&str> = places
+                .iter()
+                .filter(|p| p.country == *country)
+                .map(|p| p.code.as_str())
+                .collect();
             for i in 0..interviews_per_employee {
-                let mut iv =
-                    demo_interview(&form, &emp, country, cities[(e + i) % cities.len()], n)?;
+                // Every other interview was made after v2 reached the phones.
+                let place = match i % 2 {
+                    0 => Where::City(cities[(e + i) % cities.len()]),
+                    _ => Where::Place(codes[(e + i) % codes.len()]),
+                };
+                let form = match place {
+                    Where::City(_) => &form,
+                    Where::Place(_) => &form_v2,
+                };
+                let mut iv = demo_interview(form, &emp, country, place, n)?;
                 let data = iv.save();
                 let source = format!("demo-device-{}", emp.id);
                 let r = push(
@@ -191,11 +210,18 @@ fn review_like_a_coordinator(
     Ok(())
 }
 
+/// Where a demo interview happened: a free-text city (v1) or a place code (v2).
+#[derive(Clone, Copy)]
+enum Where<'a> {
+    City(&'a str),
+    Place(&'a str),
+}
+
 fn demo_interview(
     form: &survey_model::Form,
     emp: &User,
     country: &str,
-    city: &str,
+    place: Where<'_>,
     n: usize,
 ) -> Result<Interview, ApiError> {
     let device = uuid::Uuid::new_v4();
@@ -213,7 +239,11 @@ fn demo_interview(
     if survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor) {
         overrides.push(("complaint_detail", json!(verbatim)));
     }
-    for (k, v) in sample::with(sample::varied(n, nps, city), &overrides) {
+    let answers = match place {
+        Where::City(city) => sample::varied(n, nps, city),
+        Where::Place(code) => sample::on_place(sample::varied(n, nps, ""), code),
+    };
+    for (k, v) in sample::with(answers, &overrides) {
         iv.set_answer_json(form, k, &v).map_err(err)?;
     }
     iv.submit(form).map_err(err)?;

@@ -20,6 +20,7 @@ pub mod extract;
 pub mod identity;
 pub mod metrics;
 pub mod openapi;
+pub mod places;
 pub mod routes;
 pub mod scope;
 pub mod service;

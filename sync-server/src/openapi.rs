@@ -164,8 +164,24 @@ pub fn document() -> Value {
                 vec![id_param("form id"), json!({ "name": "version", "in": "path", "required": true, "schema": { "type": "integer" } })], None, ok("form", obj())) },
             "/api/v1/forms/preview": { "post": op("forms", "What publishing this form version would change, without publishing it (admin)",
                 vec![], Some(json_body(obj())), ok("publication", obj())) },
+            "/api/v1/places": {
+                "get": op("places", "The place list of a country (default: the caller's countries; a device: its employee's country) and its revision, which the sync response's x-fieldvoice-places header names",
+                    vec![q("country", "country")], None,
+                    ok("place list", json!({ "type": "object", "properties": {
+                        "revision": { "type": "string" },
+                        "places": arr(json!({ "type": "object", "properties": {
+                            "code": { "type": "string" }, "country": { "type": "string" },
+                            "name": { "type": "string" }, "region": { "type": "string" },
+                            "kind": { "type": "string", "enum": survey_model::places::PLACE_KINDS },
+                            "setting": { "type": "string", "enum": survey_model::places::PLACE_SETTINGS },
+                            "lat": { "type": "number", "nullable": true },
+                            "lon": { "type": "number", "nullable": true } } })) } }))),
+                "post": op("places", "Add or change places from CSV (code,country,name,region,kind,setting,lat,lon): admins, coordinators for their countries; a file with any problem is refused whole (400 naming each row and column)", vec![],
+                    Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),
+                    ok("places read, changed, countries", obj())),
+            },
             "/api/v1/interviews": { "get": op("interviews", "Merged interviews of the caller's countries",
-                vec![q("country", "country"), q("city", "city"), q("segment", "segment"),
+                vec![q("country", "country"), q("city", "city"), q("place_code", "place code"), q("segment", "segment"),
                      q("review_state", "review state"), q("status", "draft or submitted"),
                      q("created_by", "user id"), q("limit", "max 1000"), q("offset", "offset")], None,
                 ok("page", json!({ "type": "object", "properties": {

@@ -89,7 +89,9 @@ impl Target {
 /// people are 403; unknown or revoked tokens are 401; people routes are for
 /// admins and coordinators of the country (403 otherwise, devices included);
 /// another country's interview answers 404 to anyone who may not read it;
-/// analysts may only export (their countries); forms are installed by admins;
+/// analysts may only export (their countries) and read the place list of their
+/// countries, as a device reads its employee's; places are imported by admins
+/// and coordinators of the country; forms are installed by admins;
 /// the dashboard takes only its session cookie — bearer tokens get the login page.
 #[rustfmt::skip]
 const TABLE: &[(&str, &str)] = &[
@@ -110,6 +112,8 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/users/{id}/enrollment-code", "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /api/v1/devices",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("POST /api/v1/devices/{id}/revoke",        "401 401 204 204/403 204/403 403/204 403     403     403     401"),
+    ("GET /api/v1/places",                      "401 401 200 200/403 200/403 403/200 200/403 403/200 200/403 401"),
+    ("POST /api/v1/places",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /api/v1/interviews",                  "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /api/v1/interviews/{id}",             "401 401 200 200/404 200/404 404/200 404     404     404     401"),
     ("POST /api/v1/interviews/{id}/review",     "401 401 200 200/404 200/404 404/200 404     404     404     401"),
@@ -586,7 +590,13 @@ async fn prepare(
                 .header("content-type", "application/json")
                 .body(def.to_string())
         }
-        "GET /api/v1/users"
+        "POST /api/v1/places" => with_auth(w, caller, w.http.post(format!("{url}{path}")))
+            .header("content-type", "text/csv")
+            .body(format!(
+                "code,country,name,kind,setting\n{country}-MATRIX-{n},{country},Matrix {n},village,rural\n"
+            )),
+        "GET /api/v1/places"
+        | "GET /api/v1/users"
         | "GET /api/v1/devices"
         | "GET /api/v1/interviews"
         | "GET /api/v1/stats"

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value as Json;
-use survey_model::{Code, Comment, Form, Interview, QuestionType, Severity};
+use survey_model::{Code, Comment, FilterSource, Form, Interview, QuestionType, Severity};
 
 /// Text direction of a language.
 pub fn direction(lang: &str) -> &'static str {
@@ -42,7 +42,12 @@ pub struct QuestionView {
     pub required: bool,
     /// Shown under the current answers (skip logic).
     pub relevant: bool,
+    /// The options offered now: inline ones and the question's list
+    /// (`choices_from`), narrowed by its choice filter (the device's country,
+    /// earlier answers).
     pub options: Vec<OptionView>,
+    /// The options come from a list (places): the UI offers a search box.
+    pub searchable: bool,
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub multiline: bool,
@@ -111,6 +116,18 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
                 message,
             });
     }
+    // The values choice filters compare with: the interview's country, earlier answers.
+    let country = iv.meta().country.clone();
+    let source = |s: &FilterSource| match s {
+        FilterSource::Meta { meta } if meta == "country" => Some(Some(country.clone())),
+        FilterSource::Meta { .. } => Some(None),
+        FilterSource::Question { question } => Some(
+            answers
+                .get(question)
+                .and_then(|a| a.to_json().as_str().map(str::to_owned)),
+        ),
+        FilterSource::Value { value } => Some(Some(value.clone())),
+    };
     let question_view = |q: &survey_model::Question| QuestionView {
         name: q.name.clone(),
         kind: q.kind,
@@ -118,14 +135,15 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         hint: q.hint.as_ref().map(|h| h.get(lang, fallback).to_owned()),
         required: q.required,
         relevant: relevant.contains(q.name.as_str()),
-        options: q
-            .options
-            .iter()
+        options: form
+            .options_of(q)
+            .filter(|o| Form::passes_filter(q, o, &source))
             .map(|o| OptionView {
                 value: o.value.clone(),
                 label: o.label.get(lang, fallback).to_owned(),
             })
             .collect(),
+        searchable: q.choices_from.is_some(),
         min: match q.kind {
             QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().0),
             _ => q.min,

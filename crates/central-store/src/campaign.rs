@@ -19,8 +19,8 @@ pub(crate) struct Dialect {
     /// Appended to a touchpoint `SUM(...)` (PostgreSQL sums BIGINTs as
     /// NUMERIC, so it casts back).
     pub sum_suffix: &'static str,
-    /// The GROUP BY of the per-place query, whose first two columns are
-    /// `country` and `COALESCE(city, '')`.
+    /// The GROUP BY of the per-place query, whose first three columns are
+    /// `country`, `COALESCE(place_code, '')` and `COALESCE(city, '')`.
     pub place_group: &'static str,
 }
 
@@ -28,15 +28,15 @@ pub(crate) struct Dialect {
 pub(crate) const SQLITE: Dialect = Dialect {
     count_if: |cond| format!("SUM({cond})"),
     sum_suffix: "",
-    place_group: "country, city",
+    place_group: "country, place_code, city",
 };
 
 /// PostgreSQL's spelling.
 pub(crate) const POSTGRES: Dialect = Dialect {
     count_if: |cond| format!("COUNT(*) FILTER (WHERE {cond})"),
     sum_suffix: "::bigint",
-    // Places are grouped by the city as shown (`""` for none).
-    place_group: "1, 2",
+    // Places are grouped by code and city as shown (`""` for none).
+    place_group: "1, 2, 3",
 };
 
 /// The [`Tally`] columns; the NPS conditions come from the one banding.
@@ -60,7 +60,7 @@ const TALLY_WIDTH: usize = 6 + 2 * TOUCHPOINTS.len();
 /// The aggregate queries over the WHERE clause `w` (all bind the same
 /// parameters).
 pub(crate) struct Queries {
-    /// Per country and place: `country, city,` [`Tally`] columns, then one
+    /// Per country and place: `country, place_code, city,` [`Tally`] columns, then one
     /// count per [`REVIEW_STATES`] entry.
     pub places: String,
     /// Per segment: `segment,` [`Tally`] columns.
@@ -80,7 +80,8 @@ pub(crate) fn queries(w: &str, d: &Dialect) -> Queries {
         .collect();
     Queries {
         places: format!(
-            "SELECT country, COALESCE(city, ''), {cols}, {} FROM interviews{w} GROUP BY {}",
+            "SELECT country, COALESCE(place_code, ''), COALESCE(city, ''), {cols}, {}
+             FROM interviews{w} GROUP BY {}",
             review.join(", "),
             d.place_group
         ),
@@ -123,13 +124,14 @@ pub(crate) struct PlaceRow {
 pub(crate) fn place_row(r: &impl RowGet) -> Result<PlaceRow> {
     let mut review = [0u64; REVIEW_STATES.len()];
     for (i, slot) in review.iter_mut().enumerate() {
-        *slot = count(r, 2 + TALLY_WIDTH + i)?;
+        *slot = count(r, 3 + TALLY_WIDTH + i)?;
     }
     Ok(PlaceRow {
         place: PlaceTally {
             country: r.at(0)?,
-            city: r.at(1)?,
-            tally: tally(r, 2)?,
+            place_code: r.at(1)?,
+            city: r.at(2)?,
+            tally: tally(r, 3)?,
         },
         review,
     })
@@ -172,12 +174,10 @@ pub(crate) fn assemble(
                 tally: place.tally.clone(),
             }),
         }
-        // A missing city and an empty one are the same place ("").
-        match out
-            .by_place
-            .iter_mut()
-            .find(|p| p.country == place.country && p.city == place.city)
-        {
+        // A missing city (or code) and an empty one are the same place ("").
+        match out.by_place.iter_mut().find(|p| {
+            p.country == place.country && p.place_code == place.place_code && p.city == place.city
+        }) {
             Some(p) => p.tally.merge(&place.tally),
             None => out.by_place.push(place),
         }

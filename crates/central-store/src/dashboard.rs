@@ -90,11 +90,14 @@ impl Tally {
     }
 }
 
-/// Totals of one place (city or village) of a country.
+/// Totals of one place of a country: a place of the place list by its code
+/// (forms from MCMB v2 on), else the free-text city as typed (v1).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlaceTally {
     pub country: String,
-    /// Empty when the interview has no place.
+    /// The place code (`other` for a place typed by hand); empty for v1.
+    pub place_code: String,
+    /// The free-text city of v1 interviews; empty when the interview has none.
     pub city: String,
     pub tally: Tally,
 }
@@ -130,6 +133,7 @@ impl CampaignStats {
             a.country
                 .cmp(&b.country)
                 .then(b.tally.interviews.cmp(&a.tally.interviews))
+                .then(a.place_code.cmp(&b.place_code))
                 .then(a.city.cmp(&b.city))
         });
         self.by_segment.sort_by(|a, b| a.key.cmp(&b.key));
@@ -250,7 +254,7 @@ pub fn default_campaign_stats<S: CentralStore + ?Sized>(
     f.offset = None;
     let mut total = Tally::default();
     let mut country: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut place: BTreeMap<(String, String), Tally> = BTreeMap::new();
+    let mut place: BTreeMap<(String, String, String), Tally> = BTreeMap::new();
     let mut segment: BTreeMap<String, Tally> = BTreeMap::new();
     let mut employee: BTreeMap<String, u64> = BTreeMap::new();
     let mut review: BTreeMap<String, u64> = BTreeMap::new();
@@ -259,11 +263,15 @@ pub fn default_campaign_stats<S: CentralStore + ?Sized>(
         let sats = sats_of(&r);
         let complaint = r.answer_str("has_complaint") == Some("yes");
         let city = r.answer_str("city").unwrap_or("").to_owned();
+        let code = r
+            .answer_str(survey_model::mcmb::PLACE_QUESTION)
+            .unwrap_or("")
+            .to_owned();
         let seg = r.answer_str("segment").unwrap_or("").to_owned();
         for t in [
             &mut total,
             country.entry(r.country.clone()).or_default(),
-            place.entry((r.country.clone(), city)).or_default(),
+            place.entry((r.country.clone(), code, city)).or_default(),
             segment.entry(seg).or_default(),
         ] {
             t.add(nps, sats, complaint);
@@ -282,8 +290,9 @@ pub fn default_campaign_stats<S: CentralStore + ?Sized>(
             .collect(),
         by_place: place
             .into_iter()
-            .map(|((country, city), tally)| PlaceTally {
+            .map(|((country, place_code, city), tally)| PlaceTally {
                 country,
+                place_code,
                 city,
                 tally,
             })

@@ -211,6 +211,8 @@ pub struct InterviewFilter {
     pub countries: Vec<String>,
     pub created_by: Option<String>,
     pub city: Option<String>,
+    /// A place code of the place list (`other`: places typed by hand).
+    pub place_code: Option<String>,
     pub segment: Option<String>,
     pub review_state: Option<String>,
     pub status: Option<String>,

@@ -59,6 +59,7 @@ pub(crate) fn interview_where(f: &InterviewFilter, b: &mut impl Binder) -> Strin
     for (col, v) in [
         ("created_by", &f.created_by),
         ("city", &f.city),
+        ("place_code", &f.place_code),
         ("segment", &f.segment),
         ("review_state", &f.review_state),
         ("status", &f.status),

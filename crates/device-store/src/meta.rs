@@ -1,7 +1,8 @@
-//! Key/value metadata (enrollment, feed cursor) and the forms on the device.
+//! Key/value metadata (enrollment, feed cursor), the forms on the device and
+//! the place list of its country (which forms read through `choices_from`).
 
 use rusqlite::{OptionalExtension, params};
-use survey_model::Form;
+use survey_model::{Form, Place};
 
 use crate::{DeviceStore, Enrollment, Result, StoreError};
 
@@ -106,7 +107,53 @@ impl DeviceStore {
                 .optional()?,
         };
         let json = json.ok_or_else(|| StoreError::UnknownForm(form_id.to_owned()))?;
-        Ok(Form::from_json(&json)?)
+        let mut form = Form::from_json(&json)?;
+        let lists: std::collections::BTreeSet<&str> = form
+            .questions()
+            .iter()
+            .filter_map(|q| q.choices_from.as_deref())
+            .collect();
+        if lists.contains(survey_model::places::PLACES_LIST) {
+            let places = survey_model::places::as_options(&self.places()?);
+            form.attach_list(survey_model::places::PLACES_LIST, places);
+        }
+        Ok(form)
+    }
+
+    /// Replace the place list with the server's (revision `revision`, from the
+    /// sync header) in one transaction. Forms read it, so a change advances
+    /// [`DeviceStore::forms_revision`] too.
+    pub fn set_places(&self, revision: &str, places: &[Place]) -> Result<()> {
+        let json = serde_json::to_string(places).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+        let tx = self.conn.unchecked_transaction()?;
+        let upsert = "INSERT INTO meta(key, value) VALUES (?1, ?2)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value WHERE value <> excluded.value";
+        let changed = tx.execute(upsert, params!["places", json])?;
+        tx.execute(upsert, params!["places_revision", revision])?;
+        if changed > 0 {
+            tx.execute(
+                "INSERT INTO meta(key, value) VALUES ('forms_revision', '1')
+                 ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1",
+                [],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The place list on the device (empty before the first fetch).
+    pub fn places(&self) -> Result<Vec<Place>> {
+        match self.get_meta("places")? {
+            None => Ok(Vec::new()),
+            Some(s) => {
+                serde_json::from_str(&s).map_err(|e| StoreError::BadMeta(format!("places: {e}")))
+            }
+        }
+    }
+
+    /// The server revision of the place list on the device, if any.
+    pub fn places_revision(&self) -> Result<Option<String>> {
+        self.get_meta("places_revision")
     }
 
     /// Every (form_id, version) on the device.

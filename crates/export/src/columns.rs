@@ -152,6 +152,39 @@ pub enum Source {
     Accuracy(String),
     /// A keyed pseudonym of a PII answer.
     Pseudonym(String),
+    /// A field (`name`, `region`, `kind`, `setting`) of the place whose code
+    /// answers `question` (a `choices_from: places` question).
+    Place {
+        question: String,
+        field: PlaceField,
+    },
+}
+
+/// The place fields an export adds beside a place code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlaceField {
+    Name,
+    Region,
+    Kind,
+    Setting,
+}
+
+impl PlaceField {
+    const ALL: [(PlaceField, &'static str, &'static str); 4] = [
+        (PlaceField::Name, "name", "name"),
+        (PlaceField::Region, "region", "region or province"),
+        (PlaceField::Kind, "kind", "city, village or district"),
+        (PlaceField::Setting, "setting", "urban, peri_urban or rural"),
+    ];
+
+    fn of(self, p: &survey_model::Place) -> &str {
+        match self {
+            PlaceField::Name => &p.name,
+            PlaceField::Region => &p.region,
+            PlaceField::Kind => &p.kind,
+            PlaceField::Setting => &p.setting,
+        }
+    }
 }
 
 /// One column of an export.
@@ -254,6 +287,8 @@ pub struct Plan {
     pub columns: Vec<Column>,
     /// Every form version the plan was built from (`form@version`, sorted).
     pub versions: Vec<String>,
+    /// The place list, by code, for the [`Source::Place`] columns.
+    places: std::collections::HashMap<String, survey_model::Place>,
     pii: PiiPolicy,
     /// Index of the latitude/longitude columns of the first geopoint question.
     pub geo: Option<(usize, usize)>,
@@ -395,9 +430,32 @@ impl Plan {
                             QuestionType::Date => ColType::Date,
                             _ => ColType::String,
                         };
-                        let mut c = col(q.name.clone(), ty, Source::Answer(q.name.clone()), label);
+                        let mut c = col(
+                            q.name.clone(),
+                            ty,
+                            Source::Answer(q.name.clone()),
+                            label.clone(),
+                        );
                         c.options = options.clone();
-                        columns.push(c);
+                        if q.choices_from.as_deref() == Some(survey_model::places::PLACES_LIST) {
+                            c.note = "place code of the campaign's place list".into();
+                            columns.push(c);
+                            for (field, suffix, what) in PlaceField::ALL {
+                                let mut c = col(
+                                    format!("{}_{suffix}", q.name),
+                                    ColType::String,
+                                    Source::Place {
+                                        question: q.name.clone(),
+                                        field,
+                                    },
+                                    format!("{label} ({what})"),
+                                );
+                                c.note = "from the place list, by the code".into();
+                                columns.push(c);
+                            }
+                        } else {
+                            columns.push(c);
+                        }
                     }
                 }
                 if q.pii {
@@ -417,10 +475,17 @@ impl Plan {
         };
         Plan {
             columns,
+            places: std::collections::HashMap::new(),
             versions: all_versions,
             pii: pii.clone(),
             geo,
         }
+    }
+
+    /// The place list the place columns read (by code).
+    pub fn with_places(mut self, places: Vec<survey_model::Place>) -> Plan {
+        self.places = places.into_iter().map(|p| (p.code.clone(), p)).collect();
+        self
     }
 
     /// Fill `row` (cleared first) with the cells of `rec`. A column that does
@@ -489,6 +554,12 @@ impl Plan {
                 }
                 _ => Cell::Null,
             },
+            Source::Place { question, field } => rec
+                .answers
+                .get(question)
+                .and_then(Json::as_str)
+                .and_then(|code| self.places.get(code))
+                .map_or(Cell::Null, |p| s(field.of(p))),
             Source::Lat(q) => geo_field(rec, q, "lat"),
             Source::Lon(q) => geo_field(rec, q, "lon"),
             Source::Accuracy(q) => geo_field(rec, q, "accuracy"),

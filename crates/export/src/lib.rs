@@ -241,7 +241,7 @@ pub fn export_to_dir(
     std::fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
     let lang = parse_lang(&opts.lang)?;
     let form_list = registry_forms(forms);
-    let plan = Plan::new(&form_list, &opts.pii, &lang);
+    let plan = Plan::new(&form_list, &opts.pii, &lang).with_places(store.list_places()?);
     let data_name = opts.format.file_name();
     let mut sink = writers::open(opts.format, &plan, &dir.join(&data_name), &lang)?;
     let filter = InterviewFilter {

@@ -47,6 +47,16 @@ pub const BUILTIN_FORMS: &[(&str, &str)] = &[(
     include_str!("../../../schemas/forms/mcmb-interview.v1.json"),
 )];
 
+/// Version 2 of the MCMB form: the place of the interview is picked from the
+/// campaign's place list (`place`, codes filtered by the device's country,
+/// "other" typed in `place_other`) instead of the free-text `city`. Not
+/// built in: a campaign publishes it once its place list is imported (the
+/// demo does both).
+pub const MCMB_V2_JSON: &str = include_str!("../../../schemas/forms/mcmb-interview.v2.json");
+
+/// The demo campaign's place list: 120 places in 17 countries (CSV).
+pub const MCMB_PLACES_CSV: &str = include_str!("../../../schemas/places/mcmb-places.csv");
+
 /// Parse the built-in "My Customer, My Boss" interview form.
 pub fn mcmb_form() -> Result<Form, FormError> {
     Form::from_json(BUILTIN_FORMS[0].1)

@@ -112,6 +112,14 @@ impl Place {
     }
 }
 
+/// A country's place list as the server hands it out (`GET /api/v1/places`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlaceList {
+    /// The revision the sync response header names (`X-Fieldvoice-Places`).
+    pub revision: String,
+    pub places: Vec<Place>,
+}
+
 /// The options of a place list, for [`crate::Form::attach_list`].
 pub fn as_options(places: &[Place]) -> std::sync::Arc<Vec<ChoiceOption>> {
     std::sync::Arc::new(places.iter().map(Place::to_option).collect())

@@ -143,6 +143,18 @@ pub fn with(mut answers: Vec<SampleAnswer>, overrides: &[SampleAnswer]) -> Vec<S
     answers
 }
 
+/// The same answers for MCMB v2: the free-text `city` replaced by the place
+/// code `place` (see [`crate::MCMB_V2_JSON`]).
+pub fn on_place(answers: Vec<SampleAnswer>, place: &str) -> Vec<SampleAnswer> {
+    answers
+        .into_iter()
+        .map(|(k, v)| match k {
+            "city" => (crate::mcmb::PLACE_QUESTION, json!(place)),
+            _ => (k, v),
+        })
+        .collect()
+}
+
 /// Metadata of a new interview of `form` in the `mcmb-2026` campaign.
 pub fn meta(
     form: &Form,

@@ -29,6 +29,11 @@ pub const DEFAULT_MAX_DECODED: usize = 16 * 1024 * 1024;
 /// know the header ignore it, so the body format is unchanged.
 pub const FORMS_HEADER: &str = "x-fieldvoice-forms";
 
+/// Sync response header: the revision of the place list of the device's
+/// country (`GET /api/v1/places` returns the list with the same revision); a
+/// device holding another revision fetches the list.
+pub const PLACES_HEADER: &str = "x-fieldvoice-places";
+
 /// The value of [`FORMS_HEADER`] for these (form id, version) pairs.
 pub fn form_versions_header(forms: &[(String, u32)]) -> String {
     forms

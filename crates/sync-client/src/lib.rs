@@ -83,6 +83,9 @@ pub struct SyncReport {
     pub actor_resets: usize,
     /// Form versions published on the server that this run fetched and stored.
     pub forms_received: Vec<(String, u32)>,
+    /// The number of places in the place list fetched in this run, when the
+    /// server's revision differed from the one on the device.
+    pub places_received: Option<usize>,
 }
 
 /// Build an HTTP client with sensible timeouts for poor networks.
@@ -139,7 +142,7 @@ pub async fn enroll(
         campaign: e.campaign,
     };
     let en = enrollment.clone();
-    blocking(store, move |s| {
+    blocking(store.clone(), move |s| {
         for f in &e.forms {
             s.put_form(f)?;
         }
@@ -149,7 +152,44 @@ pub async fn enroll(
         Ok(())
     })
     .await?;
+    // The place list comes now, so the first interview can be done offline;
+    // if this fails, the next sync fetches it (its revision differs).
+    if let Err(e) = fetch_places(
+        http,
+        &store,
+        &enrollment.server_url,
+        &enrollment.device_token,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "place list not fetched at enrollment");
+    }
     Ok(enrollment)
+}
+
+/// Fetch the place list of this device's country and store it; returns how
+/// many places it holds.
+async fn fetch_places(
+    http: &reqwest::Client,
+    store: &Arc<Mutex<DeviceStore>>,
+    server_url: &str,
+    token: &str,
+) -> Result<usize, SyncError> {
+    let r = http
+        .get(format!("{server_url}/api/v1/places"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        return Err(refused(r).await);
+    }
+    let list: survey_model::places::PlaceList = r.json().await?;
+    let n = list.places.len();
+    blocking(store.clone(), move |s| {
+        s.set_places(&list.revision, &list.places)
+    })
+    .await?;
+    Ok(n)
 }
 
 async fn blocking<T: Send + 'static>(
@@ -198,6 +238,7 @@ pub async fn sync(
     let mut repair_rounds = 0;
     let mut clashes = 0;
     let mut published_forms: Option<String> = None;
+    let mut places_revision: Option<String> = None;
     // The newest version of each form this device holds, reported on every
     // request so the dashboard can show devices still on an old version.
     let held = blocking(store.clone(), |s| s.forms()).await?;
@@ -231,7 +272,7 @@ pub async fn sync(
         let body = survey_protocol::encode(&req, Compression::Gzip)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         report.bytes_up += body.len() as u64;
-        let (resp, elapsed, forms) = post_with_retry(
+        let (resp, elapsed, forms, places) = post_with_retry(
             http,
             &url,
             &enrollment.device_token,
@@ -244,6 +285,9 @@ pub async fn sync(
         report.latencies.push(elapsed);
         if forms.is_some() {
             published_forms = forms;
+        }
+        if places.is_some() {
+            places_revision = places;
         }
         report.bytes_down += resp.len() as u64;
         let resp: SyncResponse = survey_protocol::decode(&resp, 256 * 1024 * 1024)
@@ -301,6 +345,23 @@ pub async fn sync(
         // batch was not full.
         if !more && !full_batch && outcome.repair.is_empty() {
             break;
+        }
+    }
+    if let Some(rev) = places_revision {
+        let have = blocking(store.clone(), |s| s.places_revision()).await?;
+        if have.as_deref() != Some(rev.as_str()) {
+            // Like forms: a list that cannot be fetched now is fetched next time.
+            match fetch_places(
+                http,
+                &store,
+                &enrollment.server_url,
+                &enrollment.device_token,
+            )
+            .await
+            {
+                Ok(n) => report.places_received = Some(n),
+                Err(e) => tracing::warn!(error = %e, "place list download failed"),
+            }
         }
     }
     if let Some(header) = published_forms {
@@ -450,7 +511,7 @@ async fn post_with_retry(
     body: Vec<u8>,
     opts: &SyncOptions,
     report: &mut SyncReport,
-) -> Result<(Vec<u8>, Duration, Option<String>), SyncError> {
+) -> Result<(Vec<u8>, Duration, Option<String>, Option<String>), SyncError> {
     let mut delay = opts.backoff;
     let mut attempt = 0;
     loop {
@@ -466,13 +527,16 @@ async fn post_with_retry(
             .await;
         let retryable = match result {
             Ok(resp) if resp.status().is_success() => {
-                let forms = resp
-                    .headers()
-                    .get(survey_protocol::FORMS_HEADER)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
+                let header = |name: &str| {
+                    resp.headers()
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned)
+                };
+                let forms = header(survey_protocol::FORMS_HEADER);
+                let places = header(survey_protocol::PLACES_HEADER);
                 match resp.bytes().await {
-                    Ok(b) => return Ok((b.to_vec(), t.elapsed(), forms)),
+                    Ok(b) => return Ok((b.to_vec(), t.elapsed(), forms, places)),
                     Err(e) => SyncError::Network(e),
                 }
             }

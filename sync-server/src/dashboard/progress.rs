@@ -36,6 +36,8 @@ struct Progress {
     devices: Vec<Device>,
     /// The newest published version of each form.
     latest: BTreeMap<String, u32>,
+    /// Place names by code.
+    place_names: HashMap<String, String>,
 }
 
 /// The forms a device reported holding that are older than the newest
@@ -98,6 +100,12 @@ fn load(
         employees,
         devices,
         latest,
+        place_names: state
+            .store
+            .list_places()?
+            .into_iter()
+            .map(|p| (p.code, p.name))
+            .collect(),
     })
 }
 
@@ -251,14 +259,28 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
         }
         div.grid {
             section {
-                h2 { "By city or village" @if s.by_place.len() > MAX_ROWS { span.muted { " (top " (MAX_ROWS) " of " (s.by_place.len()) ")" } } }
+                h2 { "By place" @if s.by_place.len() > MAX_ROWS { span.muted { " (top " (MAX_ROWS) " of " (s.by_place.len()) ")" } } }
                 table #by-place {
                     tr { th { "Country" } th { "Place" } th.n { "Interviews" } th.n { "NPS" } }
                     @for pl in top_places(s) {
                         tr {
                             td { (pl.country) }
-                            td { a href=(format!("/dashboard/reviews?country={}&city={}", pl.country, urlencode(&pl.city))) {
-                                @if pl.city.is_empty() { span.muted { "unknown" } } @else { (pl.city) } } }
+                            td {
+                                @if pl.place_code.is_empty() {
+                                    a href=(format!("/dashboard/reviews?country={}&city={}", pl.country, urlencode(&pl.city))) {
+                                        @if pl.city.is_empty() { span.muted { "unknown" } } @else { (pl.city) } }
+                                    span.muted { " (typed, form v1)" }
+                                } @else {
+                                    a href=(format!("/dashboard/reviews?country={}&place_code={}", pl.country, urlencode(&pl.place_code))) {
+                                        @match (pl.place_code.as_str(), p.place_names.get(&pl.place_code)) {
+                                            ("other", _) => strong.det { "Other (typed by hand, to review)" },
+                                            (_, Some(name)) => (name),
+                                            (code, None) => strong.det { (code) " (not in the place list)" },
+                                        }
+                                    }
+                                    @if pl.place_code != "other" { span.muted { " " (pl.place_code) } }
+                                }
+                            }
                             td.n { (pl.tally.interviews) }
                             td.n { (dec(pl.tally.nps_score())) }
                         }

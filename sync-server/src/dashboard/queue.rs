@@ -23,6 +23,7 @@ impl QueueParams {
         for (k, v) in [
             ("country", &self.country),
             ("city", &self.city),
+            ("place_code", &self.place_code),
             ("segment", &self.segment),
             ("review_state", &self.review_state),
             ("nps_band", &self.nps_band),
@@ -116,6 +117,7 @@ fn render(
                 } @else { (select("country", &p.country, &country_opts)) }
             }
             label { "City or village" input name="city" id="city" value=(given(&p.city).unwrap_or_default()); }
+            label { "Place code" input name="place_code" id="place_code" value=(given(&p.place_code).unwrap_or_default()); }
             label { "Segment" (select("segment", &p.segment, segments)) }
             label { "From" input type="date" name="from" id="from" value=(given(&p.from).unwrap_or_default()); }
             label { "To" input type="date" name="to" id="to" value=(given(&p.to).unwrap_or_default()); }

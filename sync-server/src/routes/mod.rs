@@ -3,6 +3,7 @@
 pub mod export;
 pub mod interviews;
 pub mod ops;
+pub mod places;
 pub mod stats;
 pub mod sync;
 pub mod users;
@@ -34,6 +35,10 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/forms", get(ops::list_forms).post(ops::put_form))
         .route("/api/v1/forms/preview", post(ops::preview_form))
         .route("/api/v1/forms/{id}/{version}", get(ops::get_form))
+        .route(
+            "/api/v1/places",
+            get(places::list_places).post(places::import_places),
+        )
         .route("/api/v1/interviews", get(interviews::list))
         .route("/api/v1/interviews/{id}", get(interviews::get_one))
         .route("/api/v1/interviews/{id}/review", post(interviews::review))

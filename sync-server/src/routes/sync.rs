@@ -95,6 +95,10 @@ pub async fn sync(
             )?;
             let feed = feed_docs(st.store.as_ref(), page.items, outcome.repairs)?;
             let results = outcome.results;
+            let places_revision = match user.countries.first() {
+                Some(c) => st.store.places_revision(c)?,
+                None => String::new(),
+            };
             st.store.touch_device(
                 &device.id,
                 central_store::unix_now(),
@@ -109,10 +113,11 @@ pub async fn sync(
                     feed,
                 },
                 outcome.new_changes,
+                places_revision,
             ))
         })
         .await?;
-    let (resp, new_changes) = resp;
+    let (resp, new_changes, places_revision) = resp;
     state.metrics.sync_changes_in.inc_by(new_changes as u64);
     for r in &resp.results {
         let status = match r.status {
@@ -151,6 +156,11 @@ pub async fn sync(
             (
                 header::HeaderName::from_static(survey_protocol::FORMS_HEADER),
                 forms_header,
+            ),
+            (
+                header::HeaderName::from_static(survey_protocol::PLACES_HEADER),
+                header::HeaderValue::from_str(&places_revision)
+                    .map_err(|e| ApiError::Internal(format!("places header: {e}")))?,
             ),
         ],
         bytes,

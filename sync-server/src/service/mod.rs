@@ -8,6 +8,7 @@
 
 pub mod forms;
 pub mod interviews;
+pub mod places;
 pub mod queue;
 pub mod stats;
 pub mod users;

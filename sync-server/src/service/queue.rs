@@ -20,6 +20,7 @@ pub const PAGE_SIZE: usize = 50;
 pub struct QueueParams {
     pub country: Option<String>,
     pub city: Option<String>,
+    pub place_code: Option<String>,
     pub segment: Option<String>,
     pub review_state: Option<String>,
     pub nps_band: Option<String>,
@@ -94,6 +95,7 @@ impl QueueParams {
             base: InterviewFilter {
                 countries,
                 city: given(&self.city),
+                place_code: given(&self.place_code),
                 segment: given(&self.segment),
                 limit: Some(PAGE_SIZE),
                 offset: Some((page - 1) * PAGE_SIZE),

@@ -50,6 +50,9 @@ pub enum AdminCommand {
     RevokeDevice { device_id: String },
     /// Install a form version from a JSON file.
     InstallForm { file: PathBuf },
+    /// Add or change places from a CSV (code,country,name,region,kind,setting,lat,lon);
+    /// a file with any problem is refused whole, each problem named by row and column.
+    ImportPlaces { file: PathBuf },
     /// Print store counts.
     Stats,
     /// Rebuild every interview's projection row from its document with the
@@ -224,6 +227,24 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("reading {}", file.display()))?;
             let form = state.install_form(&text).map_err(err)?;
             super::announce(&format!("form {} v{} installed", form.id(), form.version()));
+        }
+        AdminCommand::ImportPlaces { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let places = sync_server::places::parse_places_csv(&text).map_err(|problems| {
+                let lines: Vec<String> = problems.iter().map(ToString::to_string).collect();
+                anyhow!(
+                    "{}: {} problem(s), nothing imported:\n{}",
+                    file.display(),
+                    problems.len(),
+                    lines.join("\n")
+                )
+            })?;
+            let changed = state.store.upsert_places(&places)?;
+            super::announce(&format!(
+                "{} places read, {changed} added or changed",
+                places.len()
+            ));
         }
         AdminCommand::MigrateStore { .. } => bail!("migrate-store runs before the store opens"),
         AdminCommand::Stats => {
