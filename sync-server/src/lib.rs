@@ -37,6 +37,8 @@ use central_store::CentralStore;
 use central_store::merge::FormRegistry;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use tokio::sync::Semaphore;
+use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
@@ -255,6 +257,20 @@ impl AppState {
     }
 }
 
+/// Which responses the compression layer gzips: the default rules (not
+/// tiny, not images or event streams) minus content that is compressed
+/// already: sync bodies (gzip inside), Parquet and XLSX exports.
+fn compressible() -> impl Predicate {
+    DefaultPredicate::new()
+        .and(NotForContentType::const_new(survey_protocol::CONTENT_TYPE))
+        .and(NotForContentType::const_new(
+            "application/vnd.apache.parquet",
+        ))
+        .and(NotForContentType::const_new(
+            "application/vnd.openxmlformats-officedocument",
+        ))
+}
+
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.max_body_bytes;
@@ -271,6 +287,13 @@ pub fn router(state: AppState) -> Router {
         // guard for requests whose client goes away.
         .layer(axum::middleware::from_fn_with_state(state, metrics::track))
         .layer(axum::middleware::from_fn(error::json_errors))
+        // Gzip for clients that ask (JSON, forms, place lists, dashboard
+        // pages, CSV): poor networks. Not for bodies compressed already.
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .compress_when(compressible()),
+        )
         .layer(TraceLayer::new_for_http().make_span_with(
             |req: &axum::http::Request<axum::body::Body>| {
                 // Path only: query strings may carry filters with names.

@@ -422,3 +422,73 @@ async fn a_comment_synced_between_two_answers_is_kept() {
     assert_eq!(v.comments.len(), 1);
     assert_eq!(question(&v, "city").value, json!("Bouaké"));
 }
+
+/// Cascading selects through the app's commands: a form published with a
+/// region → district cascade (XLSForm `choice_filter`) reaches the phone; the
+/// districts offered follow the region answered, and change with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cascading_selects_follow_the_earlier_answer() {
+    let srv = TestServer::start().await;
+    let opt = |v: &str, region: Option<&str>| {
+        let mut o = json!({"value": v, "label": {"en": v, "fr": v}});
+        if let Some(r) = region {
+            o["attributes"] = json!({ "region": r });
+        }
+        o
+    };
+    let form = json!({
+        "form_id": "cascade", "version": 1, "title": {"en": "Cascade", "fr": "Cascade"},
+        "languages": ["en", "fr"], "default_language": "en",
+        "questions": [
+            {"name": "region", "type": "single_choice", "label": {"en": "Region", "fr": "Région"},
+             "options": [opt("north", None), opt("south", None)]},
+            {"name": "district", "type": "single_choice", "label": {"en": "District", "fr": "District"},
+             "choice_filter": [{"attribute": "region", "question": "region"}],
+             "options": [opt("korhogo", Some("north")), opt("ferke", Some("north")),
+                         opt("abidjan", Some("south")), opt("other", None)]}
+        ]
+    });
+    let (st, p) = api(&srv.url, &srv.admin_token, "/api/v1/forms", form).await;
+    assert_eq!(st, 201, "{p}");
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path());
+    app.enroll(&srv.url, &code).await.unwrap();
+    let v = app
+        .new_interview(Some("cascade".into()), "fr".into())
+        .await
+        .unwrap();
+    let id: uuid::Uuid = v.interview_id.parse().unwrap();
+    let offered = |v: &app_core::FormView| -> Vec<String> {
+        question(v, "district")
+            .options
+            .iter()
+            .map(|o| o.value.clone())
+            .collect()
+    };
+    assert_eq!(
+        offered(&v),
+        ["other"],
+        "nothing of a region before one is chosen"
+    );
+    let v = app
+        .set_answer(id, "region".into(), json!("north"), "fr".into())
+        .await
+        .unwrap();
+    assert_eq!(offered(&v), ["korhogo", "ferke", "other"]);
+    let v = app
+        .set_answer(id, "district".into(), json!("ferke"), "fr".into())
+        .await
+        .unwrap();
+    assert!(question(&v, "district").diagnostics.is_empty());
+    let v = app
+        .set_answer(id, "region".into(), json!("south"), "fr".into())
+        .await
+        .unwrap();
+    assert_eq!(offered(&v), ["abidjan", "other"]);
+    assert_eq!(
+        question(&v, "district").diagnostics[0].code,
+        survey_model::Code::UnknownOption,
+        "a district of the former region is flagged"
+    );
+}

@@ -485,3 +485,110 @@ async fn field_day_offline_restart_and_sync() {
     wd.quit().await.unwrap();
     drop(server);
 }
+
+/// The MCMB v2 place question in the real window, offline: the campaign's
+/// place list (imported with `admin import-places`) reaches the phone at
+/// enrollment; with the server stopped, the interviewer searches the list of
+/// their country, picks a place, and "other" asks for the name. Screenshots
+/// in English and Arabic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn place_selection_offline_en_ar() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run under Xvfb (xvfb-run or DISPLAY=:N)"
+    );
+    let app = app_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("server.sqlite3");
+    let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    let out = admin(
+        &db,
+        &[
+            "create-user",
+            "--login",
+            "kone",
+            "--name",
+            "Koné",
+            "--country",
+            "CI",
+        ],
+    );
+    let code = out
+        .lines()
+        .find_map(|l| l.strip_prefix("enrollment code "))
+        .expect("enrollment code")
+        .trim()
+        .to_owned();
+    let places = schemas.join("places/mcmb-places.csv");
+    let out = admin(&db, &["import-places", places.to_str().unwrap()]);
+    assert!(out.contains("120 places read"), "{out}");
+    let v2 = schemas.join("forms/mcmb-interview.v2.json");
+    admin(&db, &["install-form", v2.to_str().unwrap()]);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = ServerProcess::start_on(&db, &tmp.path().join("server.log"), &listen);
+    let driver = Driver::start(tmp.path(), &tmp.path().join("tauri-driver.log")).await;
+    let wd = WebDriver::launch(&driver.url, &app).await.unwrap();
+    wd.wait_js(
+        "return document.body.dataset.ready === 'true';",
+        60,
+        "app ready",
+    )
+    .await
+    .unwrap();
+    screen(&wd, "enroll").await;
+    set_lang(&wd, "en").await;
+    wd.send_keys("#enroll-server", &server.url).await.unwrap();
+    wd.send_keys("#enroll-code", &code).await.unwrap();
+    wd.click("#enroll-submit").await.unwrap();
+    screen(&wd, "list").await;
+
+    // Offline from here on.
+    server.kill();
+    wd.click("#new-interview").await.unwrap();
+    screen(&wd, "form").await;
+    choose(&wd, "consent", "true").await;
+    choose(&wd, "segment", "individual").await;
+    assert!(visible(&wd, "place").await, "v2 asks for the place");
+    assert!(!visible(&wd, "place_other").await);
+    let offered = wd
+        .exec(
+            "return [...document.querySelectorAll('[data-q=place] button[data-value]')].map(b => b.dataset.value);",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    let offered: Vec<String> = serde_json::from_value(offered).unwrap();
+    assert_eq!(
+        offered.len(),
+        9,
+        "Côte d'Ivoire's 8 places and other: {offered:?}"
+    );
+    assert!(offered.iter().all(|v| v == "other" || v.starts_with("CI-")));
+    // The search box narrows the list, accents ignored.
+    wd.send_keys("[data-search=place]", "bouake").await.unwrap();
+    wd.wait_js(
+        "return [...document.querySelectorAll('[data-q=place] button[data-value]')].filter(b => !b.hidden).map(b => b.dataset.value).join() === 'CI-BOUAKE';",
+        10,
+        "search narrows to Bouaké",
+    )
+    .await
+    .unwrap();
+    shot(&wd, "place-search-en").await;
+    choose(&wd, "place", "CI-BOUAKE").await;
+    shot(&wd, "place-chosen-en").await;
+    set_lang(&wd, "ar").await;
+    assert_eq!(
+        wd.exec("return document.documentElement.dir;", json!([]))
+            .await
+            .unwrap(),
+        json!("rtl")
+    );
+    shot(&wd, "place-chosen-ar").await;
+    wd.clear("[data-search=place]").await.unwrap();
+    wd.send_keys("[data-search=place]", " ").await.unwrap();
+    choose(&wd, "place", "other").await;
+    assert!(visible(&wd, "place_other").await, "other asks for the name");
+    type_answer(&wd, "place_other", "Kossou").await;
+    shot(&wd, "place-other-ar").await;
+    wd.quit().await.unwrap();
+}

@@ -305,3 +305,80 @@ async fn phones_pick_places_of_their_country_offline_and_figures_group_by_code()
     assert_eq!(other["place_name"], Value::Null);
     assert_eq!(other["place_other"], "Kossou village");
 }
+
+/// What a phone downloads on 2G: a form version and its country's place
+/// list come gzipped when asked (sync bodies are gzipped inside and are not
+/// compressed again). Prints the sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_and_place_lists_travel_gzipped() {
+    let srv = TestServer::start().await;
+    assert_eq!(
+        import(&srv, &srv.admin_token, survey_model::MCMB_PLACES_CSV)
+            .await
+            .0,
+        200
+    );
+    let (st, _) = send(
+        reqwest::Method::POST,
+        &format!("{}/api/v1/forms", srv.url),
+        &srv.admin_token,
+        "application/json",
+        survey_model::MCMB_V2_JSON.to_owned(),
+    )
+    .await;
+    assert_eq!(st, 201);
+    let (_, code) = srv.user_with_code("emp.ci", Role::Employee, "CI");
+    let dev = srv.device("phone", &code).await;
+    // A client that does not decompress, to see the bytes on the wire.
+    let raw = reqwest::Client::builder().no_gzip().build().unwrap();
+    let fetch = |path: &'static str, gzip: bool| {
+        let mut rb = raw
+            .get(format!("{}{path}", srv.url))
+            .bearer_auth(dev.token());
+        if gzip {
+            rb = rb.header("accept-encoding", "gzip");
+        }
+        async move {
+            let r = rb.send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let enc = r
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (enc, r.bytes().await.unwrap().to_vec())
+        }
+    };
+    for path in ["/api/v1/forms/mcmb-interview/2", "/api/v1/places"] {
+        let (enc, plain) = fetch(path, false).await;
+        assert_eq!(enc, None);
+        let (enc, zipped) = fetch(path, true).await;
+        assert_eq!(enc.as_deref(), Some("gzip"), "{path}");
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(zipped.as_slice()),
+            &mut unzipped,
+        )
+        .unwrap();
+        assert_eq!(unzipped, plain, "{path}: the same content");
+        assert!(zipped.len() * 2 < plain.len(), "{path}");
+        println!("{path}: {} bytes, {} gzipped", plain.len(), zipped.len());
+    }
+    // The sync body is gzip inside: never wrapped again.
+    let r = raw
+        .post(format!("{}/api/v1/sync", srv.url))
+        .bearer_auth(dev.token())
+        .header("content-type", survey_protocol::CONTENT_TYPE)
+        .header("accept-encoding", "gzip")
+        .body(fieldvoice_tests::server::empty_sync_body(
+            survey_protocol::Compression::Gzip,
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().get("content-encoding").is_none());
+    assert!(
+        r.headers().get("content-length").is_some(),
+        "sync replies keep their length"
+    );
+}

@@ -19,5 +19,5 @@ echo "-- field app E2E under Xvfb"
 mkdir -p target/screenshots
 export FIELDVOICE_SCREENSHOTS="$PWD/target/screenshots"
 xvfb-run --auto-servernum --server-args="-screen 0 1280x1024x24" \
-  cargo test --locked -p fieldvoice-tests --features app-e2e --test app_e2e -- --nocapture
+  cargo test --locked -p fieldvoice-tests --features app-e2e --test app_e2e -- --nocapture --test-threads=1
 ls -1 target/screenshots/*.png
