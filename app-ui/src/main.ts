@@ -317,6 +317,27 @@ function buildQuestion(q: QuestionView): HTMLElement {
       box.append(inp);
       break;
     }
+    case "decimal": {
+      const inp = el("input", { id: `in-${q.name}`, type: "number", inputmode: "decimal", step: "any",
+        "data-input": q.name });
+      const send = () => {
+        const s = inp.value.trim();
+        if (s === "") { choose(null); return; }
+        const n = Number(s);
+        if (!Number.isFinite(n)) { showLocalError(q.name, tr("err_not_a_decimal")); return; }
+        choose(n);
+      };
+      inp.addEventListener("change", send);
+      inp.addEventListener("input", debounce(send, 600));
+      box.append(inp);
+      break;
+    }
+    case "acknowledge": {
+      const inp = el("input", { id: `in-${q.name}`, type: "checkbox", "data-ack": q.name });
+      inp.addEventListener("change", () => choose(inp.checked ? true : null));
+      box.append(el("label", { class: "ack", for: `in-${q.name}` }, inp, tr("ack_ok")));
+      break;
+    }
     case "text": {
       const long = q.multiline || (q.max_length ?? 0) > 200 || /verbatim|detail|reason|notes/.test(q.name);
       const inp = long
@@ -450,6 +471,10 @@ function applyQuestion(q: QuestionView, locked: boolean): void {
   });
   box.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-input]").forEach((inp) => {
     if (document.activeElement !== inp) inp.value = textValue(v);
+    inp.disabled = locked;
+  });
+  box.querySelectorAll<HTMLInputElement>("input[data-ack]").forEach((inp) => {
+    inp.checked = v === true;
     inp.disabled = locked;
   });
   if (q.kind === "geopoint") {

@@ -46,6 +46,8 @@ pub struct QuestionView {
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub multiline: bool,
+    /// `minimal` or `likert` (choice layout), if the form sets one.
+    pub appearance: Option<String>,
     pub max_length: Option<usize>,
     pub min_date: Option<String>,
     pub max_date: Option<String>,
@@ -98,8 +100,15 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
     let mut diags: BTreeMap<&str, Vec<DiagnosticView>> = BTreeMap::new();
     for d in &eval.diagnostics {
         let q = form.question(&d.question);
-        let message = match (d.code, q.and_then(|q| q.pattern_message.as_ref())) {
-            (Code::Pattern, Some(m)) => m.get(lang, fallback).to_owned(),
+        let message = match (d.code, q) {
+            (Code::Pattern, Some(q)) if q.pattern_message.is_some() => q
+                .pattern_message
+                .as_ref()
+                .map_or_else(String::new, |m| m.get(lang, fallback).to_owned()),
+            (Code::Constraint, Some(q)) if q.constraint_message.is_some() => q
+                .constraint_message
+                .as_ref()
+                .map_or_else(String::new, |m| m.get(lang, fallback).to_owned()),
             _ => d.message.clone(),
         };
         diags
@@ -135,6 +144,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
             _ => q.max,
         },
         multiline: q.multiline,
+        appearance: q.appearance.clone(),
         max_length: q.max_length,
         min_date: q.min_date.clone(),
         max_date: q.max_date.clone(),
