@@ -22,8 +22,8 @@ pub enum ExportError {
 
 /// Write `form` as an XLSForm workbook (`.xlsx` bytes): `survey`, `choices`
 /// and `settings` sheets with every language. [`crate::import`] of the result
-/// gives `form` back (without its `$schema`) for every form whose sections'
-/// questions are contiguous, whose `all`/`any` lists have two or more items,
+/// gives `form` back (without its `$schema`) for every form whose `all`/`any`
+/// lists have two or more items,
 /// and whose filters and `today` offsets XLSForm can say (`today()` only, no
 /// `meta` filter source).
 pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {

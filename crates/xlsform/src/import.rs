@@ -47,8 +47,46 @@ const SETTINGS_IGNORED: &[&str] = &["style", "instance_name"];
 /// `choices` columns that are media, not attributes.
 const CHOICES_MEDIA: &[&str] = &["image", "audio", "video", "big-image", "media"];
 
+/// Largest total uncompressed size of a workbook's parts (an XLSForm is a few
+/// hundred kilobytes; this refuses zip bombs before any XML is parsed).
+pub const MAX_UNPACKED_BYTES: u128 = 64 * 1024 * 1024;
+/// Most parts a workbook may hold.
+pub const MAX_PARTS: usize = 2_000;
+
+/// Refuse archives whose declared contents are too large (or unknown).
+fn check_archive(bytes: &[u8]) -> Result<(), String> {
+    let Ok(mut zip) = zip::ZipArchive::new(Cursor::new(bytes)) else {
+        return Ok(()); // calamine reports what is wrong with it
+    };
+    if zip.len() > MAX_PARTS {
+        return Err(format!(
+            "the workbook has {} parts (at most {MAX_PARTS})",
+            zip.len()
+        ));
+    }
+    // Sizes from the central directory (present even when a part uses a data descriptor).
+    let mut total: u128 = 0;
+    for i in 0..zip.len() {
+        let Ok(part) = zip.by_index_raw(i) else {
+            return Ok(()); // calamine reports it
+        };
+        total += u128::from(part.size());
+    }
+    if total > MAX_UNPACKED_BYTES {
+        return Err(format!(
+            "the workbook unpacks to {total} bytes (at most {MAX_UNPACKED_BYTES})"
+        ));
+    }
+    Ok(())
+}
+
 /// Import an XLSForm workbook (`.xlsx` bytes).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportErrors> {
+    if let Err(m) = check_archive(bytes) {
+        return Err(ImportErrors {
+            problems: vec![Problem::new("workbook", None, None, m)],
+        });
+    }
     let mut cx = Cx::default();
     let form = cx.run(bytes);
     match form {
@@ -1023,6 +1061,7 @@ impl CondCx<'_> {
                     value,
                 })
             }
+            Expr::Call(f, _) => Err(format!("function `{f}()` is not supported")),
             other => Err(format!("cannot compare {}", show(other))),
         }
     }
@@ -1110,7 +1149,6 @@ impl Cx {
         let mut pending: Vec<Pending> = Vec::new();
         let mut kinds: HashMap<String, QuestionType> = HashMap::new();
         let mut rows_of: HashMap<String, u32> = HashMap::new();
-        let mut group_names: HashMap<String, u32> = HashMap::new();
         let mut types: HashMap<u32, Kind> = HashMap::new();
         for r in &sheet.rows {
             let t = cols.get(r, "type");
@@ -1147,12 +1185,12 @@ impl Cx {
                         Some(&cols.header("name")),
                         format!("name `{name}` is not a fieldvoice name (^[a-z][a-z0-9_]{{0,62}}$); it is refused rather than renamed"),
                     );
-                } else if let Some(first) = if matches!(kind, Kind::BeginGroup) {
-                    // Sections and questions are separate namespaces in fieldvoice.
-                    group_names.get(name)
-                } else {
-                    rows_of.get(name)
-                } {
+                } else if let Some(first) = rows_of
+                    .get(name)
+                    .filter(|_| !matches!(kind, Kind::BeginGroup))
+                {
+                    // Sections and questions are separate namespaces in
+                    // fieldvoice; a repeated top-level group is checked below.
                     self.err(
                         SURVEY,
                         Some(r.number),
@@ -1207,11 +1245,7 @@ impl Cx {
                         }
                     }
                 }
-                Kind::BeginGroup => {
-                    if !name.is_empty() && !group_names.contains_key(name) {
-                        group_names.insert(name.to_owned(), r.number);
-                    }
-                }
+                Kind::BeginGroup => {}
                 Kind::EndGroup => {}
             }
             types.insert(r.number, kind);
@@ -1273,7 +1307,24 @@ impl Cx {
                         ),
                     }
                     let relevant = self.condition(cols, r, "relevant", &kinds, None);
-                    if stack.is_empty() {
+                    let again = sections
+                        .iter()
+                        .find(|s: &&survey_model::form::Section| s.id == name);
+                    if let (true, Some(earlier)) = (stack.is_empty(), again) {
+                        // The same page again (fieldvoice sections need not be
+                        // contiguous; `export` writes such a page twice).
+                        let label = cols.localized(r, "label");
+                        if !label.0.is_empty() && label != earlier.label {
+                            self.err(
+                                SURVEY,
+                                Some(r.number),
+                                Some("label"),
+                                format!(
+                                    "group `{name}` repeats an earlier group with another label"
+                                ),
+                            );
+                        }
+                    } else if stack.is_empty() {
                         let mut label = cols.localized(r, "label");
                         if label.0.is_empty() {
                             label.0.insert(dl.clone(), name.clone());

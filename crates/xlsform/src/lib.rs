@@ -19,7 +19,7 @@
 //! | `text`, `integer`, `decimal`, `date`, `geopoint`, `note`, `acknowledge` | the question type of the same name |
 //! | `select_one L`, `select_multiple L` | `single_choice`, `multi_choice` with list `L`'s options (extra `choices` columns become option `attributes`) |
 //! | `… or_other` | an extra option `other` and a text question `<name>_other`, relevant when `other` is selected |
-//! | `begin group` / `end group` | a top-level group is a section (page); nested groups are flattened into it; a group's `relevant` is AND-ed into each question's |
+//! | `begin group` / `end group` | a top-level group is a section (page); nested groups are flattened into it; a group's `relevant` is AND-ed into each question's; a top-level group named like an earlier one continues that page (its label must match) |
 //! | `label`, `hint`, `constraint_message` (and `::Language (code)`) | localized texts; a plain column is the default language (`settings.default_language`, else `en`) |
 //! | `required` | `yes`/`true`/`TRUE()`/`1` or `no`/`false`/`FALSE()`/`0`/empty |
 //! | `relevant`, `constraint` | [`survey_model::form::Condition`] (XPath subset below; `.` is the question itself) |

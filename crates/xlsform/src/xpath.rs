@@ -74,8 +74,6 @@ enum Tok {
     Str(String),
     Num(String),
     Name(String),
-    /// An operator outside the subset (`+`, `*`, `|`, `/`).
-    Other(char),
 }
 
 fn lex(s: &str) -> Result<Vec<Tok>, String> {
@@ -157,7 +155,7 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 }
                 let text: String = cs[start..i].iter().collect();
                 if text == "-" {
-                    return Err("arithmetic (`-`) is not supported".into());
+                    return Err("arithmetic operators (`-`) are not supported".into());
                 }
                 if text.matches('.').count() > 1 || text.ends_with('.') {
                     return Err(format!("`{text}` is not a number"));
@@ -174,9 +172,15 @@ fn lex(s: &str) -> Result<Vec<Tok>, String> {
                 }
                 out.push(Tok::Name(cs[start..i].iter().collect()));
             }
+            '+' | '*' | '/' | '|' => {
+                return Err(format!(
+                    "arithmetic and node-set operators (`{c}`) are not supported"
+                ));
+            }
             other => {
-                out.push(Tok::Other(other));
-                i += 1;
+                return Err(format!(
+                    "`{other}` is not part of the supported XPath subset"
+                ));
             }
         }
     }
@@ -221,7 +225,6 @@ fn describe(t: &Tok) -> String {
         Tok::Str(s) => format!("'{s}'"),
         Tok::Num(n) => format!("`{n}`"),
         Tok::Name(n) => format!("`{n}`"),
-        Tok::Other(c) => format!("`{c}` (operator not supported)"),
     }
 }
 
