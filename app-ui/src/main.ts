@@ -274,7 +274,17 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "single_choice": case "multi_choice": {
-      const row = el("div", { class: "opts", role: q.kind === "single_choice" ? "radiogroup" : "group" });
+      if (q.kind === "single_choice" && q.appearance === "minimal") {
+        // appearance "minimal": a drop-down instead of one button per option.
+        const sel = el("select", { id: `in-${q.name}`, "data-input": q.name });
+        sel.append(el("option", { value: "" }, "—"));
+        for (const o of q.options) sel.append(el("option", { value: o.value }, o.label));
+        sel.addEventListener("change", () => choose(sel.value === "" ? null : sel.value));
+        box.append(sel);
+        break;
+      }
+      const cls = q.appearance === "likert" ? "opts likert" : "opts";
+      const row = el("div", { class: cls, role: q.kind === "single_choice" ? "radiogroup" : "group" });
       for (const o of q.options) {
         const b = el("button", { type: "button", "data-value": o.value, "aria-pressed": "false" }, o.label);
         b.addEventListener("click", () => {
