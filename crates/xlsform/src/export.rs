@@ -223,12 +223,14 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
     let mut settings = BTreeMap::new();
     settings.insert("form_id".to_owned(), form.form_id.clone());
     settings.insert("version".to_owned(), form.version.to_string());
+    // A column for every language, even without a title in it: the import
+    // reads the language order from the first headers it meets (settings).
     for l in &langs {
+        let c = lang_col("form_title", l);
         if let Some(t) = form.title.0.get(*l) {
-            let c = lang_col("form_title", l);
             settings.insert(c.clone(), t.clone());
-            settings_cols.push(c);
         }
+        settings_cols.push(c);
     }
     settings_cols.push("default_language".into());
     settings.insert(

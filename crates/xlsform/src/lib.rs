@@ -160,6 +160,19 @@ mod tests {
     }
 
     #[test]
+    fn language_order_survives_a_title_in_one_language() {
+        let mut def = survey_model::mcmb_form()
+            .expect("built-in form")
+            .def()
+            .clone();
+        def.schema = None;
+        def.languages = vec!["fr".into(), "en".into(), "ar".into(), "pt".into()];
+        def.title.0.retain(|l, _| l == "en");
+        let back = import(&export(&def).expect("exports")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.form, def);
+    }
+
+    #[test]
     fn garbage_is_an_error_not_a_panic() {
         for bytes in [&b""[..], b"not a zip", b"PK\x03\x04garbage"] {
             let e = import(bytes).expect_err("refused");
