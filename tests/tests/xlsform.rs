@@ -704,6 +704,53 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
 }
 
 #[test]
+fn kobo_metadata_rows_are_ignored_with_a_warning_or_refused() {
+    const SURVEY: Rows<'static> = &[
+        &["type", "name", "label", "required_message"],
+        &["start", "start"],
+        &["end", "end"],
+        &["deviceid", "deviceid"],
+        &["integer", "age", "Age", "Please answer"],
+    ];
+    let imported = import(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)])).unwrap();
+    let names: Vec<&str> = imported
+        .form
+        .questions
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    assert_eq!(names, ["age"]);
+    let w: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "survey row 5 column `required_message`: `required_message` is ignored",
+            "survey row 2 column `type`: metadata `start` is ignored: fieldvoice records the interview's times, device and user itself",
+            "survey row 3 column `type`: metadata `end` is ignored: fieldvoice records the interview's times, device and user itself",
+            "survey row 4 column `type`: metadata `deviceid` is ignored: fieldvoice records the interview's times, device and user itself",
+        ]
+    );
+    let ps = problems(&workbook(&[
+        (
+            "survey",
+            &[
+                &["type", "name", "label"],
+                &["phonenumber", "phone"],
+                &["text", "q", "Q"],
+            ],
+        ),
+        ("settings", SETTINGS),
+    ]));
+    find(
+        &ps,
+        "survey",
+        Some(2),
+        Some("type"),
+        "metadata type `phonenumber` is not supported",
+    );
+}
+
+#[test]
 fn malformed_workbooks_give_located_errors() {
     // Not a workbook at all.
     for bytes in [&b"garbage"[..], b"", &[0x50, 0x4b, 3, 4, 0, 0, 1]] {

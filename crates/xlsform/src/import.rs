@@ -822,6 +822,10 @@ impl Cx {
 /// What a `type` cell says.
 enum Kind {
     Question(QuestionType, Option<String>, bool),
+    /// Interview metadata fieldvoice records by itself (`start`, `end`,
+    /// `today`: the interview's `created_at` and change times; `deviceid`:
+    /// `device_id`; `username`: `created_by`; `audit`: the change log).
+    Metadata(String),
     BeginGroup,
     EndGroup,
 }
@@ -874,12 +878,15 @@ fn parse_type(t: &str) -> Result<Kind, String> {
         ),
         ("calculate", _) => Err("`calculate` is not supported".into()),
         ("hidden", _) => Err("`hidden` is not supported".into()),
+        ("start" | "end" | "today" | "deviceid" | "username" | "audit", _) if words.len() == 1 => {
+            Ok(Kind::Metadata(first))
+        }
         (
-            "start" | "end" | "today" | "deviceid" | "subscriberid" | "simserial" | "phonenumber"
-            | "username" | "email" | "audit" | "start-geopoint" | "uri:deviceid",
+            "subscriberid" | "simserial" | "phonenumber" | "email" | "start-geopoint"
+            | "uri:deviceid" | "end" | "start" | "today" | "deviceid" | "username" | "audit",
             _,
         ) => Err(format!(
-            "metadata type `{first}` is not supported (fieldvoice records interview metadata itself)"
+            "metadata type `{first}` is not supported (fieldvoice does not collect it)"
         )),
         _ => Err(format!("type `{t}` is not supported")),
     }
@@ -1163,6 +1170,15 @@ impl Cx {
                 continue;
             }
             let kind = match parse_type(t) {
+                Ok(Kind::Metadata(m)) => {
+                    self.warn(
+                        SURVEY,
+                        Some(r.number),
+                        Some(&cols.header("type")),
+                        format!("metadata `{m}` is ignored: fieldvoice records the interview's times, device and user itself"),
+                    );
+                    continue;
+                }
                 Ok(k) => k,
                 Err(m) => {
                     self.err(SURVEY, Some(r.number), Some(&cols.header("type")), m);
@@ -1245,7 +1261,7 @@ impl Cx {
                         }
                     }
                 }
-                Kind::BeginGroup => {}
+                Kind::BeginGroup | Kind::Metadata(_) => {}
                 Kind::EndGroup => {}
             }
             types.insert(r.number, kind);
@@ -1269,6 +1285,7 @@ impl Cx {
             let name = cols.get(r, "name").to_owned();
             self.check_texts(cols, r);
             match kind {
+                Kind::Metadata(_) => {}
                 Kind::EndGroup => {
                     if stack.pop().is_none() {
                         self.err(

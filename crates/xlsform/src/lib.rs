@@ -38,16 +38,18 @@
 //! cycle of `relevant` references is reported as a cycle with every row in it.
 //!
 //! Refused, with sheet, row and column: repeats, `calculate`, `hidden`, the
-//! `*_from_file` selects, metadata types (`start`, `end`, `deviceid`, …), any
-//! other type; unknown functions (`pulldata()`, `if()`, …), arithmetic,
+//! `*_from_file` selects, metadata fieldvoice does not collect
+//! (`phonenumber`, `email`, `simserial`, `subscriberid`, …), any other type; unknown functions (`pulldata()`, `if()`, …), arithmetic,
 //! comparisons between two questions; `${…}` inside labels (answer piping);
 //! other appearances; names that are not fieldvoice names
 //! (`^[a-z][a-z0-9_]{0,62}$`, for questions, groups, lists' option values and
 //! choice columns): they are refused, never renamed, since a renamed option
 //! would change the stored answers; any column not listed here that holds a
 //! value. Ignored with a warning ([`Imported::warnings`], the meaning of the
-//! form is unchanged): `required_message`, `guidance_hint`, `settings`'
-//! `style` and `instance_name`.
+//! form is unchanged): the metadata rows `start`, `end`, `today`, `deviceid`,
+//! `username` and `audit` (fieldvoice records the interview's times, device,
+//! user and change log itself), `required_message`, `guidance_hint`,
+//! `settings`' `style` and `instance_name`, sheets other than the three.
 //!
 //! fieldvoice rules that XLSForm lacks travel in `fv_` columns, which
 //! [`export`] writes and [`import`] reads: `fv_type` (`nps`, `rating` on an
