@@ -57,6 +57,12 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         )]));
     };
     let mut choices: Vec<BTreeMap<String, String>> = Vec::new();
+    let ack: BTreeSet<&str> = form
+        .questions
+        .iter()
+        .filter(|q| q.kind == QuestionType::Acknowledge)
+        .map(|q| q.name.as_str())
+        .collect();
     for q in &form.questions {
         if q.section.as_deref() != current {
             if current.is_some() {
@@ -101,12 +107,15 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             row.insert("fv_pii".into(), "yes".into());
         }
         if let Some(c) = &q.relevant {
-            row.insert("relevant".into(), xpath(c, None).map_err(unsupported)?);
+            row.insert(
+                "relevant".into(),
+                xpath(c, None, &ack).map_err(unsupported)?,
+            );
         }
         if let Some(c) = &q.constraint {
             row.insert(
                 "constraint".into(),
-                xpath(c, Some(&q.name)).map_err(unsupported)?,
+                xpath(c, Some(&q.name), &ack).map_err(unsupported)?,
             );
         }
         texts(
@@ -293,8 +302,9 @@ fn number(n: &serde_json::Number) -> String {
     }
 }
 
-/// A condition as XLSForm XPath; `me` is the question `.` stands for.
-fn xpath(c: &Condition, me: Option<&str>) -> Result<String, String> {
+/// A condition as XLSForm XPath; `me` is the question `.` stands for, `ack`
+/// the form's acknowledge questions.
+fn xpath(c: &Condition, me: Option<&str>, ack: &BTreeSet<&str>) -> Result<String, String> {
     let r = |q: &str| {
         if Some(q) == me {
             ".".to_owned()
@@ -303,7 +313,7 @@ fn xpath(c: &Condition, me: Option<&str>) -> Result<String, String> {
         }
     };
     let nested = |c: &Condition| -> Result<String, String> {
-        let s = xpath(c, me)?;
+        let s = xpath(c, me, ack)?;
         Ok(match c {
             Condition::All { .. } | Condition::Any { .. } => format!("({s})"),
             _ => s,
@@ -313,6 +323,8 @@ fn xpath(c: &Condition, me: Option<&str>) -> Result<String, String> {
         Condition::Answered { answered } => format!("{} != ''", r(answered)),
         Condition::Compare { q, op: o, value } => {
             let v = match value {
+                // An acknowledge holds 'OK' in XLSForm; the import reads it as true.
+                Json::Bool(true) if ack.contains(q.as_str()) => "'OK'".to_owned(),
                 Json::String(s) => quote(s)?,
                 Json::Number(n) => number(n),
                 Json::Bool(b) => format!("{b}()"),
@@ -340,7 +352,7 @@ fn xpath(c: &Condition, me: Option<&str>) -> Result<String, String> {
                 .collect::<Result<Vec<_>, _>>()?
                 .join(sep)
         }
-        Condition::Not { not } => format!("not({})", xpath(not, me)?),
+        Condition::Not { not } => format!("not({})", xpath(not, me, ack)?),
         Condition::Length {
             length,
             op: o,

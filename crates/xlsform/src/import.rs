@@ -87,8 +87,22 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportErrors> {
             problems: vec![Problem::new("workbook", None, None, m)],
         });
     }
-    let mut cx = Cx::default();
-    let form = cx.run(bytes);
+    // calamine parses untrusted XML: a reader panic becomes an error too.
+    let run = std::panic::catch_unwind(|| {
+        let mut cx = Cx::default();
+        let form = cx.run(bytes);
+        (cx, form)
+    });
+    let Ok((cx, form)) = run else {
+        return Err(ImportErrors {
+            problems: vec![Problem::new(
+                "workbook",
+                None,
+                None,
+                "the workbook could not be read (its reader failed on it)".into(),
+            )],
+        });
+    };
     match form {
         Some(form) if cx.errors.is_empty() => Ok(Imported {
             form,
