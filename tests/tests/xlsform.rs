@@ -986,6 +986,13 @@ async fn forms_api_previews_and_publishes_an_xlsx() {
     let forms = format!("{}/api/v1/forms", srv.url);
     let preview = format!("{forms}/preview");
 
+    // The published version 1 (installed from JSON with its `$schema`) sent
+    // again as a workbook is the same content: an idempotent 200.
+    let mut v1 = survey_model::mcmb_form().unwrap().def().clone();
+    v1.schema = None;
+    let (st, p) = post_xlsx(&forms, &srv.admin_token, export(&v1).unwrap()).await;
+    assert_eq!((st, &p["already_published"]), (200, &json!(true)), "{p}");
+
     let (st, p) = post_xlsx(&preview, &srv.admin_token, mcmb_v2_xlsx()).await;
     assert_eq!(st, 200, "{p}");
     assert_eq!(p["published_version"], 1);

@@ -84,7 +84,12 @@ fn plan(state: &AppState, new: &Form) -> Result<Publication, ApiError> {
         already_published: false,
     };
     if let Some(same) = forms.get(new.id(), new.version()) {
-        if same.def() == new.def() {
+        // `$schema` is an editor hint, not content (an XLSForm upload has none).
+        let content = |f: &Form| survey_model::FormDef {
+            schema: None,
+            ..f.def().clone()
+        };
+        if content(same) == content(new) {
             out.already_published = true;
             return Ok(out);
         }
