@@ -878,6 +878,19 @@ fn malformed_workbooks_give_located_errors() {
         Some("name"),
         "`Bad-Name` is not a fieldvoice name",
     );
+    // A form_id fieldvoice cannot use; no settings sheet at all.
+    let spaced: Rows<'_> = &[&["form_id", "version"], &["Household Survey", "#n:3"]];
+    let one_q: Rows<'_> = &[&["type", "name", "label"], &["text", "q", "Q"]];
+    let ps = problems(&workbook(&[("survey", one_q), ("settings", spaced)]));
+    find(
+        &ps,
+        "settings",
+        Some(2),
+        Some("form_id"),
+        "form_id `Household Survey` must match",
+    );
+    let ps = problems(&workbook(&[("survey", one_q)]));
+    find(&ps, "settings", None, None, "no `settings` sheet");
     // An unknown language spelling in a header.
     let ps = problems(&workbook(&[
         (

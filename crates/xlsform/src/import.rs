@@ -336,6 +336,7 @@ impl Cx {
             None
         };
         let settings = self.settings(settings.as_ref());
+        let settings_row = settings.row;
         let dl = settings.default_language.clone();
         self.note_language(&dl);
         let survey_cols = self.survey_columns(&survey, &dl);
@@ -356,7 +357,7 @@ impl Cx {
                     let column = guess_column(&p.message);
                     let (sheet, row) = match (row, &p.question) {
                         (Some(r), _) => (SURVEY, Some(r)),
-                        (None, None) => (SETTINGS, None),
+                        (None, None) => (SETTINGS, Some(settings_row)),
                         (None, Some(_)) => (SURVEY, None),
                     };
                     self.err(sheet, row, column, p.message);
@@ -399,6 +400,8 @@ fn guess_column(message: &str) -> Option<&'static str> {
 }
 
 struct Settings {
+    /// The settings sheet's value row (2 when it is missing).
+    row: u32,
     form_id: String,
     version: u32,
     title: Localized,
@@ -476,6 +479,7 @@ impl Cx {
 
     fn settings(&mut self, sheet: Option<&Sheet>) -> Settings {
         let mut s = Settings {
+            row: 2,
             form_id: String::new(),
             version: 0,
             title: Localized::default(),
@@ -492,6 +496,7 @@ impl Cx {
         };
         let row = sheet.rows.first();
         let rn = row.map_or(sheet.header_row + 1, |r| r.number);
+        s.row = rn;
         let get = |base: &str| -> Option<(String, String)> {
             let i = sheet
                 .columns
