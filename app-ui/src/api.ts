@@ -1,7 +1,7 @@
 // Typed wrappers over the Tauri commands (app-ui/src-tauri/src/lib.rs).
 export type UiState = "draft" | "waiting" | "synced" | "issues";
 export type QuestionType = "single_choice" | "multi_choice" | "integer" | "nps" | "rating"
-  | "text" | "date" | "geopoint" | "consent" | "note";
+  | "text" | "date" | "geopoint" | "consent" | "note" | "decimal" | "acknowledge";
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export interface AppErrorBody { code: string; message: string; }
@@ -24,7 +24,7 @@ export interface OptionView { value: string; label: string; }
 export interface QuestionView {
   name: string; kind: QuestionType; label: string; hint: string | null; required: boolean;
   relevant: boolean; options: OptionView[]; searchable: boolean; min: number | null; max: number | null;
-  multiline: boolean; max_length: number | null; min_date: string | null; max_date: string | null;
+  multiline: boolean; appearance: string | null; max_length: number | null; min_date: string | null; max_date: string | null;
   value: Json; diagnostics: DiagnosticView[];
 }
 export interface SectionView { id: string; label: string; questions: QuestionView[]; }

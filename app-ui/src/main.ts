@@ -267,6 +267,17 @@ function filterOptions(row: HTMLElement, text: string): void {
   });
 }
 
+/** (Re)build the options of a drop-down (appearance "minimal"). */
+function fillSelect(sel: HTMLSelectElement, q: QuestionView): void {
+  const key = q.options.map((o) => o.value).join("\n");
+  if (sel.dataset.opts === key) return;
+  sel.dataset.opts = key;
+  const keep = sel.value;
+  sel.replaceChildren(el("option", { value: "" }, "—"));
+  for (const o of q.options) sel.append(el("option", { value: o.value }, o.label));
+  sel.value = keep;
+}
+
 /** (Re)build the option buttons of a choice question: options follow choice
  * filters (the country, earlier answers), so they can change with the view. */
 function fillOptions(row: HTMLElement, q: QuestionView): void {
@@ -312,7 +323,16 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "single_choice": case "multi_choice": {
-      const row = el("div", { class: "opts", role: q.kind === "single_choice" ? "radiogroup" : "group" });
+      if (q.kind === "single_choice" && q.appearance === "minimal") {
+        // appearance "minimal": a drop-down instead of one button per option.
+        const sel = el("select", { id: `in-${q.name}`, "data-input": q.name });
+        fillSelect(sel, q);
+        sel.addEventListener("change", () => choose(sel.value === "" ? null : sel.value));
+        box.append(sel);
+        break;
+      }
+      const cls = q.appearance === "likert" ? "opts likert" : "opts";
+      const row = el("div", { class: cls, role: q.kind === "single_choice" ? "radiogroup" : "group" });
       if (q.searchable) {
         // A list (places): a search box narrows the buttons, offline.
         const find = el("input", { type: "search", class: "opt-search", "data-search": q.name,
@@ -350,6 +370,27 @@ function buildQuestion(q: QuestionView): HTMLElement {
       inp.addEventListener("change", send);
       inp.addEventListener("input", debounce(send, 600));
       box.append(inp);
+      break;
+    }
+    case "decimal": {
+      const inp = el("input", { id: `in-${q.name}`, type: "number", inputmode: "decimal", step: "any",
+        "data-input": q.name });
+      const send = () => {
+        const s = inp.value.trim();
+        if (s === "") { choose(null); return; }
+        const n = Number(s);
+        if (!Number.isFinite(n)) { showLocalError(q.name, tr("err_not_a_decimal")); return; }
+        choose(n);
+      };
+      inp.addEventListener("change", send);
+      inp.addEventListener("input", debounce(send, 600));
+      box.append(inp);
+      break;
+    }
+    case "acknowledge": {
+      const inp = el("input", { id: `in-${q.name}`, type: "checkbox", "data-ack": q.name });
+      inp.addEventListener("change", () => choose(inp.checked ? true : null));
+      box.append(el("label", { class: "ack", for: `in-${q.name}` }, inp, tr("ack_ok")));
       break;
     }
     case "text": {
@@ -478,6 +519,8 @@ function applyQuestion(q: QuestionView, locked: boolean): void {
   box.hidden = !q.relevant;
   const opts = box.querySelector<HTMLElement>(".opts");
   if (opts) fillOptions(opts, q);
+  const sel = box.querySelector<HTMLSelectElement>("select[data-input]");
+  if (sel) fillSelect(sel, q);
   const v = q.value;
   box.querySelectorAll<HTMLButtonElement>("button[data-value]").forEach((b) => {
     const bv = b.dataset.value ?? "";
@@ -487,6 +530,10 @@ function applyQuestion(q: QuestionView, locked: boolean): void {
   });
   box.querySelectorAll<HTMLInputElement | HTMLTextAreaElement>("[data-input]").forEach((inp) => {
     if (document.activeElement !== inp) inp.value = textValue(v);
+    inp.disabled = locked;
+  });
+  box.querySelectorAll<HTMLInputElement>("input[data-ack]").forEach((inp) => {
+    inp.checked = v === true;
     inp.disabled = locked;
   });
   if (q.kind === "geopoint") {

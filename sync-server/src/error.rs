@@ -13,6 +13,11 @@ use serde_json::json;
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// A 400 listing located problems, rendered as
+    /// `{"error": ..., "problems": [{"sheet", "row", "column", "message"}, ...]}`
+    /// (an uploaded XLSForm that does not convert).
+    #[error("{0}")]
+    Problems(String, Vec<serde_json::Value>),
     #[error("authentication required")]
     Unauthorized,
     #[error("{0}")]
@@ -47,7 +52,7 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::Problems(..) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -65,7 +70,13 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         self.log();
-        let mut resp = (status, Json(json!({ "error": self.to_string() }))).into_response();
+        let body = match &self {
+            ApiError::Problems(message, problems) => {
+                json!({ "error": message, "problems": problems })
+            }
+            _ => json!({ "error": self.to_string() }),
+        };
+        let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

@@ -28,6 +28,34 @@ fn json_body(schema: Value) -> Value {
     json!({ "required": true, "content": { "application/json": { "schema": schema } } })
 }
 
+/// A form upload: fieldvoice JSON, or an XLSForm workbook converted first
+/// (a workbook that does not convert is a 400 with located `problems`).
+fn form_body() -> Value {
+    json!({ "required": true, "content": {
+        "application/json": { "schema": { "type": "object", "description": "fieldvoice form (schemas/form.schema.json)" } },
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+            "schema": { "type": "string", "format": "binary",
+                        "description": "XLSForm (survey, choices, settings sheets)" } } } })
+}
+
+fn form_problems() -> Value {
+    json!({ "description": "invalid form; for an XLSForm, every problem located by sheet, row and column",
+            "content": { "application/json": { "schema": { "type": "object", "required": ["error"],
+                "properties": { "error": { "type": "string" },
+                    "problems": { "type": "array", "items": { "type": "object",
+                        "required": ["sheet", "message"],
+                        "properties": { "sheet": { "type": "string" },
+                            "row": { "type": ["integer", "null"] },
+                            "column": { "type": ["string", "null"] },
+                            "message": { "type": "string" } } } } } } } } })
+}
+
+fn with_problems(mut o: Value) -> Value {
+    o["responses"]["400"] = form_problems();
+    o["responses"]["409"] = err();
+    o
+}
+
 fn op(tag: &str, summary: &str, params: Vec<Value>, body: Option<Value>, resp: Value) -> Value {
     let mut o = json!({
         "tags": [tag],
@@ -158,12 +186,12 @@ pub fn document() -> Value {
                 json!({ "description": "revoked" })) },
             "/api/v1/forms": {
                 "get": op("forms", "Every form", vec![], None, ok("forms", arr(obj()))),
-                "post": op("forms", "Publish a form version (admin): 201 with the changes from the previous version, 200 for the same version and content again, 409 for a changed published version or a lower number", vec![], Some(json_body(obj())), ok("publication", obj())),
+                "post": with_problems(op("forms", "Publish a form version (admin), as fieldvoice JSON or an XLSForm workbook: 201 with the changes from the previous version, 200 for the same version and content again, 409 for a changed published version or a lower number", vec![], Some(form_body()), ok("publication", obj()))),
             },
             "/api/v1/forms/{id}/{version}": { "get": op("forms", "One form version (devices fetch the versions named by the sync response's x-fieldvoice-forms header)",
                 vec![id_param("form id"), json!({ "name": "version", "in": "path", "required": true, "schema": { "type": "integer" } })], None, ok("form", obj())) },
-            "/api/v1/forms/preview": { "post": op("forms", "What publishing this form version would change, without publishing it (admin)",
-                vec![], Some(json_body(obj())), ok("publication", obj())) },
+            "/api/v1/forms/preview": { "post": with_problems(op("forms", "What publishing this form version (fieldvoice JSON or an XLSForm workbook) would change, without publishing it (admin)",
+                vec![], Some(form_body()), ok("publication", obj()))) },
             "/api/v1/places": {
                 "get": op("places", "The place list of a country (default: the caller's countries; a device: its employee's country) and its revision, which the sync response's x-fieldvoice-places header names",
                     vec![q("country", "country")], None,

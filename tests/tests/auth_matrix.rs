@@ -498,6 +498,24 @@ async fn world() -> World {
 }
 
 /// Attach the caller's credentials.
+/// The built-in form under a new id, as JSON (target A) or as an XLSForm
+/// workbook (target B).
+fn form_upload(req: reqwest::RequestBuilder, id: &str, t: Target) -> reqwest::RequestBuilder {
+    let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+    def["form_id"] = json!(id);
+    match t {
+        Target::A => req
+            .header("content-type", "application/json")
+            .body(def.to_string()),
+        Target::B => {
+            def.as_object_mut().unwrap().remove("$schema");
+            let def: survey_model::FormDef = serde_json::from_value(def).unwrap();
+            req.header("content-type", xlsform::XLSX_CONTENT_TYPE)
+                .body(xlsform::export(&def).unwrap())
+        }
+    }
+}
+
 fn with_auth(w: &World, caller: Caller, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
     let bearer = match caller {
         Caller::Anonymous | Caller::CoordACookie => None,
@@ -574,21 +592,21 @@ async fn prepare(
                 .header("content-type", survey_protocol::CONTENT_TYPE)
                 .body(body)
         }
-        "POST /api/v1/forms/preview" => {
-            let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
-            def["form_id"] = json!(format!("matrix-preview-{n}"));
-            with_auth(w, caller, w.http.post(format!("{url}{path}")))
-                .header("content-type", "application/json")
-                .body(def.to_string())
-        }
+        // The forms routes take fieldvoice JSON or an XLSForm workbook: target
+        // A sends JSON, target B the same form as .xlsx (same expectations).
+        "POST /api/v1/forms/preview" => form_upload(
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))),
+            &format!("matrix-preview-{n}"),
+            t,
+        ),
         "POST /api/v1/forms" => {
-            let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
             let id = format!("matrix-form-{n}");
-            def["form_id"] = json!(id);
-            check = Check::Form(id);
-            with_auth(w, caller, w.http.post(format!("{url}{path}")))
-                .header("content-type", "application/json")
-                .body(def.to_string())
+            check = Check::Form(id.clone());
+            form_upload(
+                with_auth(w, caller, w.http.post(format!("{url}{path}"))),
+                &id,
+                t,
+            )
         }
         "POST /api/v1/places" => with_auth(w, caller, w.http.post(format!("{url}{path}")))
             .header("content-type", "text/csv")

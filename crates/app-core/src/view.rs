@@ -51,6 +51,8 @@ pub struct QuestionView {
     pub min: Option<i64>,
     pub max: Option<i64>,
     pub multiline: bool,
+    /// `minimal` or `likert` (choice layout), if the form sets one.
+    pub appearance: Option<String>,
     pub max_length: Option<usize>,
     pub min_date: Option<String>,
     pub max_date: Option<String>,
@@ -103,8 +105,15 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
     let mut diags: BTreeMap<&str, Vec<DiagnosticView>> = BTreeMap::new();
     for d in &eval.diagnostics {
         let q = form.question(&d.question);
-        let message = match (d.code, q.and_then(|q| q.pattern_message.as_ref())) {
-            (Code::Pattern, Some(m)) => m.get(lang, fallback).to_owned(),
+        let message = match (d.code, q) {
+            (Code::Pattern, Some(q)) if q.pattern_message.is_some() => q
+                .pattern_message
+                .as_ref()
+                .map_or_else(String::new, |m| m.get(lang, fallback).to_owned()),
+            (Code::Constraint, Some(q)) if q.constraint_message.is_some() => q
+                .constraint_message
+                .as_ref()
+                .map_or_else(String::new, |m| m.get(lang, fallback).to_owned()),
             _ => d.message.clone(),
         };
         diags
@@ -153,6 +162,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
             _ => q.max,
         },
         multiline: q.multiline,
+        appearance: q.appearance.clone(),
         max_length: q.max_length,
         min_date: q.min_date.clone(),
         max_date: q.max_date.clone(),
@@ -220,5 +230,54 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         complete: errors == 0,
         consent_given,
         conflicts: iv.conflicts().into_iter().map(|c| c.question).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use survey_model::{Answer, Interview, actor_from_uuid};
+
+    #[test]
+    fn constraint_messages_in_the_chosen_language_and_appearance() {
+        let def = serde_json::json!({
+            "form_id": "t", "version": 1, "title": {"en": "T", "fr": "T"},
+            "languages": ["en", "fr"], "default_language": "en",
+            "questions": [
+                {"name": "weight", "type": "decimal", "label": {"en": "Weight", "fr": "Poids"},
+                 "constraint": {"q": "weight", "op": "le", "value": 300},
+                 "constraint_message": {"en": "300 at most", "fr": "300 au plus"}},
+                {"name": "ok", "type": "acknowledge", "label": {"en": "OK?", "fr": "OK ?"}},
+                {"name": "pick", "type": "single_choice", "label": {"en": "Pick", "fr": "Choix"},
+                 "appearance": "minimal",
+                 "options": [{"value": "a", "label": {"en": "A", "fr": "A"}}]}
+            ]
+        });
+        let form = Form::new(serde_json::from_value(def).expect("def")).expect("form");
+        let device = uuid::Uuid::new_v4();
+        let meta = survey_model::sample::meta(
+            &form,
+            "CI",
+            "emp-1",
+            &device.to_string(),
+            "2026-11-30T09:00:00Z",
+        );
+        let mut iv = Interview::create(&form, meta, actor_from_uuid(device)).expect("create");
+        iv.set_answer(&form, "weight", Some(&Answer::Decimal(300.5)))
+            .expect("answer");
+        iv.set_answer(&form, "ok", Some(&Answer::Bool(true)))
+            .expect("answer");
+        let view = form_view(&form, &iv, "fr");
+        let qs: Vec<&QuestionView> = view.sections.iter().flat_map(|s| &s.questions).collect();
+        let weight = qs.iter().find(|q| q.name == "weight").expect("weight");
+        assert_eq!(weight.value, serde_json::json!(300.5));
+        assert_eq!(weight.diagnostics.len(), 1);
+        assert_eq!(weight.diagnostics[0].code, Code::Constraint);
+        assert_eq!(weight.diagnostics[0].message, "300 au plus");
+        let ok = qs.iter().find(|q| q.name == "ok").expect("ok");
+        assert_eq!(ok.value, serde_json::json!(true));
+        assert!(ok.diagnostics.is_empty());
+        let pick = qs.iter().find(|q| q.name == "pick").expect("pick");
+        assert_eq!(pick.appearance.as_deref(), Some("minimal"));
     }
 }

@@ -426,7 +426,8 @@ impl Plan {
                             QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => {
                                 ColType::Integer
                             }
-                            QuestionType::Consent => ColType::Boolean,
+                            QuestionType::Decimal => ColType::Float,
+                            QuestionType::Consent | QuestionType::Acknowledge => ColType::Boolean,
                             QuestionType::Date => ColType::Date,
                             _ => ColType::String,
                         };

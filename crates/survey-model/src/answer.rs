@@ -47,6 +47,8 @@ impl GeoPoint {
 pub enum Answer {
     Bool(bool),
     Int(i64),
+    /// A finite decimal number.
+    Decimal(f64),
     Text(String),
     Choice(String),
     Choices(BTreeSet<String>),
@@ -88,6 +90,15 @@ impl Answer {
             QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => {
                 Answer::Int(v.as_i64().ok_or_else(|| wrong("a whole number"))?)
             }
+            QuestionType::Acknowledge => match v.as_bool() {
+                Some(true) => Answer::Bool(true),
+                _ => return Err(wrong("true (acknowledged)")),
+            },
+            QuestionType::Decimal => Answer::Decimal(
+                v.as_f64()
+                    .filter(|f| f.is_finite())
+                    .ok_or_else(|| wrong("a number"))?,
+            ),
             QuestionType::Text => Answer::Text(v.as_str().ok_or_else(|| wrong("text"))?.to_owned()),
             QuestionType::SingleChoice => Answer::Choice(
                 v.as_str()
@@ -135,6 +146,7 @@ impl Answer {
         match self {
             Answer::Bool(b) => json!(b),
             Answer::Int(i) => json!(i),
+            Answer::Decimal(f) => json!(f),
             Answer::Text(s) | Answer::Choice(s) | Answer::Date(s) => json!(s),
             Answer::Choices(set) => json!(set),
             Answer::Geo(p) => json!({"lat": p.lat, "lon": p.lon, "accuracy": p.accuracy}),

@@ -40,7 +40,7 @@ pub struct FormChanges {
     /// Questions whose label, hint or option labels changed.
     pub reworded: Vec<String>,
     /// Questions whose rules changed: required, relevance, limits, pattern,
-    /// section or PII flag.
+    /// constraint, default, appearance, section or PII flag.
     pub rules_changed: Vec<String>,
 }
 
@@ -85,6 +85,7 @@ fn reworded(a: &Question, b: &Question) -> bool {
     a.label != b.label
         || a.hint != b.hint
         || a.pattern_message != b.pattern_message
+        || a.constraint_message != b.constraint_message
         || a.options.iter().any(|o| {
             b.options
                 .iter()
@@ -106,6 +107,9 @@ fn rules_changed(a: &Question, b: &Question) -> bool {
         || a.section != b.section
         || a.pii != b.pii
         || a.multiline != b.multiline
+        || a.constraint != b.constraint
+        || a.default != b.default
+        || a.appearance != b.appearance
 }
 
 /// Compare a published version `old` with a candidate `new` of the same form.

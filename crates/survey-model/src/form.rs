@@ -35,6 +35,10 @@ pub enum QuestionType {
     Geopoint,
     Consent,
     Note,
+    /// A number with a fractional part (XLSForm `decimal`), answered as a JSON number.
+    Decimal,
+    /// A statement the respondent confirms (XLSForm `acknowledge`): the only answer is `true`.
+    Acknowledge,
 }
 
 impl QuestionType {
@@ -43,6 +47,11 @@ impl QuestionType {
         self != QuestionType::Note
     }
 }
+
+/// The `appearance` values a question may carry (text's `multiline` is the
+/// `multiline` flag instead): `minimal` (choices as a drop-down), `likert`
+/// (a single choice laid out as a scale).
+pub const APPEARANCES: &[&str] = &["minimal", "likert"];
 
 /// One option of a choice question.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +85,9 @@ pub struct FilterTerm {
     #[serde(flatten)]
     pub source: FilterSource,
 }
+
+/// The largest `{"today": n}` offset, in days (about 300 years).
+pub const MAX_TODAY_OFFSET: i64 = 110_000;
 
 /// The interview metadata a [`FilterSource::Meta`] may name.
 pub const FILTER_META: &[&str] = &["country"];
@@ -120,6 +132,36 @@ pub enum Condition {
     Not {
         not: Box<Condition>,
     },
+    /// The number of characters of a text answer compared with a number
+    /// (XLSForm `string-length(${x}) <= 20`); an unanswered question has length 0.
+    Length {
+        length: String,
+        op: CompareOp,
+        value: i64,
+    },
+    /// A text answer matches a regular expression (XLSForm `regex(${x}, 'p')`);
+    /// an unanswered question does not match.
+    Regex {
+        regex: String,
+        pattern: String,
+    },
+    /// The number of options selected in a multi-choice answer compared with a
+    /// number (XLSForm `count-selected(${x}) >= 2`); unanswered counts 0.
+    CountSelected {
+        count_selected: String,
+        op: CompareOp,
+        value: i64,
+    },
+}
+
+/// A date relative to the day a condition is evaluated, as a [`Condition::Compare`]
+/// value: `{"today": 0}` is today (XLSForm `today()`), `{"today": -7}` a week ago.
+pub fn today_offset(value: &serde_json::Value) -> Option<i64> {
+    let obj = value.as_object()?;
+    if obj.len() != 1 {
+        return None;
+    }
+    obj.get("today")?.as_i64()
 }
 
 impl Condition {
@@ -139,6 +181,23 @@ impl Condition {
                 cs.iter().for_each(|c| c.collect_refs(out));
             }
             Condition::Not { not } => not.collect_refs(out),
+            Condition::Length { length: q, .. }
+            | Condition::Regex { regex: q, .. }
+            | Condition::CountSelected {
+                count_selected: q, ..
+            } => out.push(q),
+        }
+    }
+
+    /// Every regular expression this condition uses.
+    pub fn patterns(&self) -> Vec<&str> {
+        match self {
+            Condition::Regex { pattern, .. } => vec![pattern.as_str()],
+            Condition::All { all: cs } | Condition::Any { any: cs } => {
+                cs.iter().flat_map(Condition::patterns).collect()
+            }
+            Condition::Not { not } => not.patterns(),
+            _ => Vec::new(),
         }
     }
 }
@@ -198,6 +257,20 @@ pub struct Question {
     pub min_date: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_date: Option<String>,
+    /// A rule the answer must satisfy (XLSForm `constraint`), checked only when
+    /// the question is answered. The question's own name stands for XLSForm's
+    /// `.`; the condition may read this question and earlier ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint: Option<Condition>,
+    /// Shown when the constraint fails.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_message: Option<Localized>,
+    /// The answer a new interview starts with (a valid answer for the question's type).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<serde_json::Value>,
+    /// How the app draws the question: one of [`APPEARANCES`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appearance: Option<String>,
 }
 
 impl Question {
@@ -272,6 +345,8 @@ pub struct Form {
     def: FormDef,
     index: HashMap<String, usize>,
     patterns: HashMap<String, Regex>,
+    /// Compiled `regex` conditions, by pattern text.
+    regexes: HashMap<String, Regex>,
     /// External choice lists attached by the holder (`places`), by name.
     lists: BTreeMap<String, std::sync::Arc<Vec<ChoiceOption>>>,
 }
@@ -335,6 +410,7 @@ impl Form {
         let sections: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
         let mut index = HashMap::new();
         let mut patterns = HashMap::new();
+        let mut regexes = HashMap::new();
         for (i, q) in def.questions.iter().enumerate() {
             let n = Some(q.name.as_str());
             if !id_ok(&q.name) {
@@ -359,6 +435,68 @@ impl Form {
             }
             if index.insert(q.name.clone(), i).is_some() {
                 p(n, "duplicate question name".into());
+            }
+            if let Some(cond) = &q.constraint {
+                if !q.kind.takes_answer() {
+                    p(n, "a note cannot have a constraint".into());
+                }
+                for r in cond.references() {
+                    match index.get(r) {
+                        None if def.questions.iter().any(|o| o.name == r) => {
+                            p(n, format!("constraint refers to `{r}`, which comes later"));
+                        }
+                        None => p(n, format!("constraint refers to unknown question `{r}`")),
+                        Some(&j) if !def.questions[j].kind.takes_answer() => {
+                            p(n, format!("constraint refers to note `{r}`"));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                check_condition_values(cond, &def.questions, &index, &mut |m| p(n, m));
+            }
+            if q.constraint_message.is_some() && q.constraint.is_none() {
+                p(n, "constraint_message without a constraint".into());
+            }
+            for cond in q.relevant.iter().chain(&q.constraint) {
+                for pat in cond.patterns() {
+                    match Regex::new(pat) {
+                        Ok(re) => {
+                            regexes.insert(pat.to_owned(), re);
+                        }
+                        Err(e) => p(n, format!("regex `{pat}` is not valid: {e}")),
+                    }
+                }
+            }
+            if let Some(v) = &q.default {
+                match crate::answer::Answer::from_json(q, v) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => p(n, "default must not be null".into()),
+                    Err(e) => p(n, format!("default: {e}")),
+                }
+            }
+            if let Some(a) = &q.appearance {
+                let fits = match a.as_str() {
+                    "minimal" => matches!(
+                        q.kind,
+                        QuestionType::SingleChoice | QuestionType::MultiChoice
+                    ),
+                    "likert" => q.kind == QuestionType::SingleChoice,
+                    _ => false,
+                };
+                if !APPEARANCES.contains(&a.as_str()) {
+                    p(
+                        n,
+                        format!(
+                            "appearance `{a}` is not one of {} (text uses `multiline`)",
+                            APPEARANCES.join(", ")
+                        ),
+                    );
+                } else if !fits {
+                    p(
+                        n,
+                        format!("appearance `{a}` does not fit a {:?} question", q.kind),
+                    );
+                }
             }
             if q.label.0.get(dl).is_none_or(|t| t.trim().is_empty()) {
                 p(n, format!("label has no `{dl}` text"));
@@ -510,6 +648,7 @@ impl Form {
                 def,
                 index,
                 patterns,
+                regexes,
                 lists: BTreeMap::new(),
             })
         } else {
@@ -535,6 +674,10 @@ impl Form {
     }
     pub(crate) fn pattern(&self, name: &str) -> Option<&Regex> {
         self.patterns.get(name)
+    }
+    /// A `regex` condition's compiled pattern (every one is compiled at load).
+    pub(crate) fn condition_regex(&self, pattern: &str) -> Option<&Regex> {
+        self.regexes.get(pattern)
     }
 
     /// Attach an external choice list (`places`) that `choices_from` questions read.
@@ -626,7 +769,8 @@ fn check_condition_values(
             let target = &questions[j];
             let ok = match target.kind {
                 QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => value.is_i64(),
-                QuestionType::Consent => {
+                QuestionType::Decimal => value.as_f64().is_some_and(f64::is_finite),
+                QuestionType::Consent | QuestionType::Acknowledge => {
                     value.is_boolean() && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
                 QuestionType::SingleChoice => {
@@ -634,11 +778,40 @@ fn check_condition_values(
                         target.has_option(v) || (target.choices_from.is_some() && is_list_code(v))
                     }) && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
-                QuestionType::Text | QuestionType::Date => value.is_string(),
+                QuestionType::Text => value.is_string(),
+                QuestionType::Date => {
+                    value.is_string()
+                        || today_offset(value).is_some_and(|d| d.abs() <= MAX_TODAY_OFFSET)
+                }
                 _ => false,
             };
             if !ok {
                 report(format!("cannot compare `{q}` with {value} using {op:?}"));
+            }
+        }
+        Condition::Length { length: q, .. } => {
+            if let Some(&j) = index.get(q)
+                && questions[j].kind != QuestionType::Text
+            {
+                report(format!("string length of `{q}`, which is not text"));
+            }
+        }
+        Condition::Regex { regex: q, .. } => {
+            if let Some(&j) = index.get(q)
+                && questions[j].kind != QuestionType::Text
+            {
+                report(format!("regex on `{q}`, which is not text"));
+            }
+        }
+        Condition::CountSelected {
+            count_selected: q, ..
+        } => {
+            if let Some(&j) = index.get(q)
+                && questions[j].kind != QuestionType::MultiChoice
+            {
+                report(format!(
+                    "count-selected of `{q}`, which is not a multi choice"
+                ));
             }
         }
         Condition::Selected { selected, option } => {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::answer::{Answer, Answers, parse_date};
-use crate::form::{CompareOp, Condition, FilterSource, Form, Question, QuestionType};
+use crate::form::{CompareOp, Condition, FilterSource, Form, Question, QuestionType, today_offset};
 
 /// How serious a diagnostic is: errors block submission, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -32,10 +32,12 @@ pub enum Code {
     /// Answered, but skip logic hides the question; the answer is ignored.
     NotRelevant,
     UnknownQuestion,
+    /// The question's `constraint` does not hold for the answer.
+    Constraint,
 }
 
 impl Code {
-    pub const ALL: [Code; 11] = [
+    pub const ALL: [Code; 12] = [
         Code::Required,
         Code::WrongType,
         Code::OutOfRange,
@@ -47,6 +49,7 @@ impl Code {
         Code::DateOutOfRange,
         Code::NotRelevant,
         Code::UnknownQuestion,
+        Code::Constraint,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -62,6 +65,7 @@ impl Code {
             Code::DateOutOfRange => "date_out_of_range",
             Code::NotRelevant => "not_relevant",
             Code::UnknownQuestion => "unknown_question",
+            Code::Constraint => "constraint",
         }
     }
 
@@ -155,7 +159,17 @@ impl Form {
     /// questions, and invalid answers, are treated as absent by later
     /// conditions (ODK semantics: a value failing its constraint is never set).
     pub fn evaluate(&self, answers: &Answers) -> Evaluation {
-        self.walk(answers).0
+        self.walk(answers, today()).0
+    }
+
+    /// [`Form::evaluate`] with `today()` (in conditions) fixed to `today`.
+    pub fn evaluate_on(&self, answers: &Answers, today: time::Date) -> Evaluation {
+        self.walk(answers, today).0
+    }
+
+    /// [`Form::clean`] with `today()` (in conditions) fixed to `today`.
+    pub fn clean_on(&self, answers: &Answers, today: time::Date) -> Cleaned {
+        self.walk(answers, today).1
     }
 
     /// The answers that count for the projection, dashboards, exports and
@@ -163,12 +177,16 @@ impl Form {
     /// relevance is evaluated on the answers kept so far. Conditions refer only
     /// to earlier questions (checked when the form loads), so one pass in form
     /// order reaches the fixed point a form engine iterates to.
+    ///
+    /// Conditions comparing a date with `{"today": n}` read the current UTC
+    /// date, so a projection made later may judge such an answer differently;
+    /// [`Form::clean_on`] fixes the day.
     pub fn clean(&self, answers: &Answers) -> Cleaned {
-        self.walk(answers).1
+        self.walk(answers, today()).1
     }
 
     /// The one walk behind [`Form::evaluate`] and [`Form::clean`].
-    fn walk(&self, answers: &Answers) -> (Evaluation, Cleaned) {
+    fn walk(&self, answers: &Answers, today: time::Date) -> (Evaluation, Cleaned) {
         let mut eval = Evaluation::default();
         let mut kept = Cleaned::default();
         let flag = |q: &str, code| QualityFlag {
@@ -176,7 +194,10 @@ impl Form {
             code,
         };
         for q in self.questions() {
-            let shown = q.relevant.as_ref().is_none_or(|c| holds(c, &kept.answers));
+            let shown = q
+                .relevant
+                .as_ref()
+                .is_none_or(|c| self.holds_on(c, &kept.answers, today));
             let answer = answers.get(&q.name).filter(|a| a.is_present());
             if !shown {
                 if answer.is_some() {
@@ -203,6 +224,23 @@ impl Form {
                     let before = eval.diagnostics.len();
                     self.check(q, a, &mut eval.diagnostics);
                     self.check_filter(q, a, &kept.answers, &mut eval.diagnostics);
+                    let valid_so_far = !eval.diagnostics[before..]
+                        .iter()
+                        .any(|d| d.severity == Severity::Error);
+                    if let Some(c) = &q.constraint
+                        && valid_so_far
+                    {
+                        let mut with_self = kept.answers.clone();
+                        with_self.insert(q.name.clone(), a.clone());
+                        if !self.holds_on(c, &with_self, today) {
+                            let msg = q.constraint_message.as_ref().map_or_else(
+                                || "the answer does not satisfy the question's rule".to_owned(),
+                                |m| m.get("en", "en").to_owned(),
+                            );
+                            eval.diagnostics
+                                .push(diag(q, Code::Constraint, Severity::Error, msg));
+                        }
+                    }
                     match eval.diagnostics[before..]
                         .iter()
                         .find(|d| d.severity == Severity::Error)
@@ -269,7 +307,13 @@ impl Form {
     fn check(&self, q: &Question, a: &Answer, out: &mut Vec<Diagnostic>) {
         let mut err = |code, message: String| out.push(diag(q, code, Severity::Error, message));
         match (q.kind, a) {
-            (QuestionType::Consent, Answer::Bool(_)) => {}
+            (QuestionType::Consent, Answer::Bool(_))
+            | (QuestionType::Acknowledge, Answer::Bool(true)) => {}
+            (QuestionType::Decimal, Answer::Decimal(f)) => {
+                if !f.is_finite() {
+                    err(Code::WrongType, "not a finite number".into());
+                }
+            }
             (QuestionType::Integer | QuestionType::Nps | QuestionType::Rating, Answer::Int(i)) => {
                 let (lo, hi) = q.numeric_range();
                 if *i < lo || *i > hi {
@@ -363,24 +407,70 @@ fn diag(q: &Question, code: Code, severity: Severity, message: String) -> Diagno
     }
 }
 
-/// Evaluate a condition against the answers seen so far.
-pub fn holds(c: &Condition, answers: &Answers) -> bool {
-    match c {
-        Condition::Answered { answered } => answers.get(answered).is_some_and(Answer::is_present),
-        Condition::Selected { selected, option } => match answers.get(selected) {
-            Some(Answer::Choices(set)) => set.contains(option),
-            Some(Answer::Choice(v)) => v == option,
-            _ => false,
-        },
-        Condition::All { all } => all.iter().all(|c| holds(c, answers)),
-        Condition::Any { any } => any.iter().any(|c| holds(c, answers)),
-        Condition::Not { not } => !holds(not, answers),
-        Condition::Compare { q, op, value } => {
-            let Some(a) = answers.get(q) else {
-                // An unanswered question only satisfies "not equal".
-                return *op == CompareOp::Ne;
-            };
-            compare(a, *op, value)
+/// The current UTC date, what `{"today": 0}` means in [`Form::evaluate`] and [`Form::clean`].
+pub fn today() -> time::Date {
+    time::OffsetDateTime::now_utc().date()
+}
+
+impl Form {
+    /// Evaluate a condition against the answers seen so far, `today` being the
+    /// date `{"today": n}` values count from.
+    pub fn holds_on(&self, c: &Condition, answers: &Answers, today: time::Date) -> bool {
+        match c {
+            Condition::Answered { answered } => {
+                answers.get(answered).is_some_and(Answer::is_present)
+            }
+            Condition::Selected { selected, option } => match answers.get(selected) {
+                Some(Answer::Choices(set)) => set.contains(option),
+                Some(Answer::Choice(v)) => v == option,
+                _ => false,
+            },
+            Condition::All { all } => all.iter().all(|c| self.holds_on(c, answers, today)),
+            Condition::Any { any } => any.iter().any(|c| self.holds_on(c, answers, today)),
+            Condition::Not { not } => !self.holds_on(not, answers, today),
+            Condition::Compare { q, op, value } => {
+                let Some(a) = answers.get(q) else {
+                    // An unanswered question only satisfies "not equal".
+                    return *op == CompareOp::Ne;
+                };
+                match today_offset(value) {
+                    Some(days) => {
+                        let day = today.checked_add(time::Duration::days(days));
+                        let text = day.map(|d| {
+                            format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+                        });
+                        match text {
+                            Some(t) => compare(a, *op, &Json::String(t)),
+                            None => false,
+                        }
+                    }
+                    None => compare(a, *op, value),
+                }
+            }
+            Condition::Length { length, op, value } => {
+                let n = match answers.get(length) {
+                    Some(Answer::Text(s)) => s.chars().count(),
+                    _ => 0,
+                };
+                compare(&Answer::Int(n as i64), *op, &Json::from(*value))
+            }
+            Condition::CountSelected {
+                count_selected,
+                op,
+                value,
+            } => {
+                let n = match answers.get(count_selected) {
+                    Some(Answer::Choices(set)) => set.len(),
+                    _ => 0,
+                };
+                compare(&Answer::Int(n as i64), *op, &Json::from(*value))
+            }
+            Condition::Regex { regex, pattern } => match answers.get(regex) {
+                Some(Answer::Text(s)) => self
+                    .condition_regex(pattern)
+                    .is_some_and(|re| re.is_match(s)),
+                _ => false,
+            },
         }
     }
 }
@@ -388,7 +478,11 @@ pub fn holds(c: &Condition, answers: &Answers) -> bool {
 fn compare(a: &Answer, op: CompareOp, v: &Json) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (a, v) {
-        (Answer::Int(i), Json::Number(n)) => n.as_f64().and_then(|n| (*i as f64).partial_cmp(&n)),
+        (Answer::Int(i), Json::Number(n)) => match n.as_i64() {
+            Some(n) => Some(i.cmp(&n)),
+            None => n.as_f64().and_then(|n| (*i as f64).partial_cmp(&n)),
+        },
+        (Answer::Decimal(f), Json::Number(n)) => n.as_f64().and_then(|n| f.partial_cmp(&n)),
         (Answer::Bool(b), Json::Bool(x)) => Some(b.cmp(x)),
         (Answer::Text(s) | Answer::Choice(s) | Answer::Date(s), Json::String(x)) => {
             Some(s.as_str().cmp(x.as_str()))
@@ -413,5 +507,100 @@ fn compare(a: &Answer, op: CompareOp, v: &Json) -> bool {
         CompareOp::Le => ord.is_le(),
         CompareOp::Gt => ord.is_gt(),
         CompareOp::Ge => ord.is_ge(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn form() -> Form {
+        let def = json!({
+            "form_id": "t", "version": 1, "title": {"en": "T"},
+            "languages": ["en", "fr"], "default_language": "en",
+            "questions": [
+                {"name": "weight", "type": "decimal", "label": {"en": "Weight"},
+                 "constraint": {"all": [{"q": "weight", "op": "ge", "value": 0.5},
+                                         {"q": "weight", "op": "le", "value": 300}]},
+                 "constraint_message": {"en": "0.5 to 300", "fr": "0,5 à 300"}},
+                {"name": "seen", "type": "date", "label": {"en": "Seen"},
+                 "constraint": {"q": "seen", "op": "le", "value": {"today": 0}}},
+                {"name": "code", "type": "text", "label": {"en": "Code"},
+                 "constraint": {"all": [{"regex": "code", "pattern": "^[A-Z]{2}$"},
+                                         {"length": "code", "op": "eq", "value": 2}]}},
+                {"name": "many", "type": "multi_choice", "label": {"en": "Many"},
+                 "options": [{"value": "a", "label": {"en": "A"}}, {"value": "b", "label": {"en": "B"}}],
+                 "constraint": {"count_selected": "many", "op": "ge", "value": 2}},
+                {"name": "ok", "type": "acknowledge", "label": {"en": "OK?"}, "default": true}
+            ]
+        });
+        Form::new(serde_json::from_value(def).expect("def")).expect("valid")
+    }
+
+    fn codes(f: &Form, a: &Answers, today: time::Date) -> Vec<(String, Code)> {
+        f.evaluate_on(a, today)
+            .diagnostics
+            .into_iter()
+            .map(|d| (d.question, d.code))
+            .collect()
+    }
+
+    #[test]
+    fn constraints_decimal_today_regex_length_count() {
+        let f = form();
+        let day = time::macros::date!(2026 - 03 - 10);
+        let mut a = Answers::new();
+        a.insert("weight".into(), Answer::Decimal(72.5));
+        a.insert("seen".into(), Answer::Date("2026-03-10".into()));
+        a.insert("code".into(), Answer::Text("CI".into()));
+        a.insert(
+            "many".into(),
+            Answer::Choices(["a".into(), "b".into()].into()),
+        );
+        a.insert("ok".into(), Answer::Bool(true));
+        assert_eq!(codes(&f, &a, day), vec![]);
+        a.insert("weight".into(), Answer::Decimal(0.4));
+        a.insert("seen".into(), Answer::Date("2026-03-11".into()));
+        a.insert("code".into(), Answer::Text("CIV".into()));
+        a.insert("many".into(), Answer::Choices(["a".into()].into()));
+        a.insert("ok".into(), Answer::Bool(false));
+        let got = codes(&f, &a, day);
+        for q in ["weight", "seen", "code", "many"] {
+            assert!(got.contains(&(q.into(), Code::Constraint)), "{q}: {got:?}");
+        }
+        assert!(got.contains(&("ok".into(), Code::WrongType)), "{got:?}");
+        let d = f.evaluate_on(&a, day);
+        let w = d.diagnostics.iter().find(|d| d.question == "weight");
+        assert_eq!(w.map(|d| d.message.as_str()), Some("0.5 to 300"));
+        // A constraint failure leaves the answer out of the projection.
+        let cleaned = f.clean_on(&a, day);
+        assert!(!cleaned.answers.contains_key("weight"));
+        assert_eq!(Code::parse("constraint"), Some(Code::Constraint));
+    }
+
+    #[test]
+    fn load_refuses_bad_default_later_reference_and_appearance() {
+        let def = json!({
+            "form_id": "t", "version": 1, "title": {"en": "T"},
+            "languages": ["en"], "default_language": "en",
+            "questions": [
+                {"name": "a", "type": "integer", "label": {"en": "A"}, "default": "x",
+                 "constraint": {"q": "b", "op": "eq", "value": 1}},
+                {"name": "b", "type": "text", "label": {"en": "B"}, "appearance": "likert",
+                 "constraint": {"regex": "b", "pattern": "("}}
+            ]
+        });
+        let Err(crate::FormError::Invalid(problems)) =
+            Form::new(serde_json::from_value(def).expect("def"))
+        else {
+            panic!("should be refused");
+        };
+        let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        let has = |s: &str| text.iter().any(|t| t.contains(s));
+        assert!(has("default"), "{text:?}");
+        assert!(has("`b`, which comes later"), "{text:?}");
+        assert!(has("appearance `likert`"), "{text:?}");
+        assert!(has("regex `(`"), "{text:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! Health, metrics and forms.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
@@ -9,7 +10,26 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::ApiPath;
-use crate::service::forms::Publication;
+use crate::service::forms::{FormBody, Publication};
+
+/// The form in a request body: an XLSForm workbook when sent as
+/// `application/vnd.openxmlformats-officedocument.spreadsheetml.sheet`,
+/// otherwise fieldvoice JSON text. The router's body limit applies to both.
+fn form_body(headers: &axum::http::HeaderMap, body: Bytes) -> FormBody {
+    let xlsx = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(xlsform::XLSX_CONTENT_TYPE))
+        });
+    if xlsx {
+        FormBody::Xlsx(body)
+    } else {
+        FormBody::Json(body)
+    }
+}
 
 /// `GET /healthz`: the store answers a `SELECT 1`. Cheap on purpose: it does
 /// not wait for a merge permit (a sync burst holds them all) and reads no
@@ -71,8 +91,10 @@ pub async fn get_form(
 pub async fn put_form(
     State(state): State<AppState>,
     principal: Principal,
-    body: String,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
 ) -> Result<(StatusCode, Json<Publication>), ApiError> {
+    let body = form_body(&headers, body);
     let p = crate::service::forms::publish(&state, &principal, body).await?;
     let status = if p.already_published {
         StatusCode::OK
@@ -88,8 +110,10 @@ pub async fn put_form(
 pub async fn preview_form(
     State(state): State<AppState>,
     principal: Principal,
-    body: String,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
 ) -> Result<Json<Publication>, ApiError> {
+    let body = form_body(&headers, body);
     Ok(Json(
         crate::service::forms::preview(&state, &principal, body).await?,
     ))

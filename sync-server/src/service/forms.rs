@@ -4,6 +4,7 @@
 //! higher number than the newest published one. Interviews keep the version
 //! they were started with.
 
+use axum::body::Bytes;
 use serde::Serialize;
 use survey_model::{Form, FormChanges, VersionError};
 
@@ -27,6 +28,45 @@ pub struct Publication {
     pub already_published: bool,
 }
 
+/// A form as uploaded: fieldvoice JSON, or an XLSForm workbook converted
+/// first (`xlsform::import`; its problems become a 400 listing each one).
+#[derive(Debug)]
+pub enum FormBody {
+    /// Fieldvoice JSON (UTF-8 text).
+    Json(Bytes),
+    Xlsx(Bytes),
+}
+
+impl FormBody {
+    /// The fieldvoice JSON text of the form (blocking work for a workbook).
+    fn into_json(self) -> Result<String, ApiError> {
+        match self {
+            FormBody::Json(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
+                ApiError::BadRequest(format!(
+                    "the body is not UTF-8 JSON; send a form as application/json or an XLSForm as {}",
+                    xlsform::XLSX_CONTENT_TYPE
+                ))
+            }),
+            FormBody::Xlsx(bytes) => match xlsform::import(&bytes) {
+                Ok(imported) => serde_json::to_string(&imported.form)
+                    .map_err(|e| ApiError::Internal(format!("form to JSON: {e}"))),
+                Err(e) => Err(ApiError::Problems(
+                    format!("the XLSForm has {} problem(s)", e.problems.len()),
+                    e.problems
+                        .iter()
+                        .map(|p| {
+                            serde_json::json!({
+                                "sheet": p.sheet, "row": p.row,
+                                "column": p.column, "message": p.message,
+                            })
+                        })
+                        .collect(),
+                )),
+            },
+        }
+    }
+}
+
 fn parse(body: &str) -> Result<Form, ApiError> {
     Form::from_json(body).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
@@ -44,7 +84,12 @@ fn plan(state: &AppState, new: &Form) -> Result<Publication, ApiError> {
         already_published: false,
     };
     if let Some(same) = forms.get(new.id(), new.version()) {
-        if same.def() == new.def() {
+        // `$schema` is an editor hint, not content (an XLSForm upload has none).
+        let content = |f: &Form| survey_model::FormDef {
+            schema: None,
+            ..f.def().clone()
+        };
+        if content(same) == content(new) {
             out.already_published = true;
             return Ok(out);
         }
@@ -70,10 +115,12 @@ fn plan(state: &AppState, new: &Form) -> Result<Publication, ApiError> {
 pub async fn preview(
     state: &AppState,
     p: &Principal,
-    body: String,
+    body: FormBody,
 ) -> Result<Publication, ApiError> {
     authorize(p, Action::Administer)?;
-    state.blocking(move |st| plan(st, &parse(&body)?)).await
+    state
+        .blocking(move |st| plan(st, &parse(&body.into_json()?)?))
+        .await
 }
 
 /// Publish the form in `body` (validated, checked against the published
@@ -81,12 +128,13 @@ pub async fn preview(
 pub async fn publish(
     state: &AppState,
     p: &Principal,
-    body: String,
+    body: FormBody,
 ) -> Result<Publication, ApiError> {
     authorize(p, Action::Administer)?;
     let actor = p.user.clone();
     state
         .blocking(move |st| {
+            let body = body.into_json()?;
             let publication = plan(st, &parse(&body)?)?;
             if !publication.already_published {
                 let form = st.install_form(&body)?;

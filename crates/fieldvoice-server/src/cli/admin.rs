@@ -53,6 +53,20 @@ pub enum AdminCommand {
     /// Add or change places from a CSV (code,country,name,region,kind,setting,lat,lon);
     /// a file with any problem is refused whole, each problem named by row and column.
     ImportPlaces { file: PathBuf },
+    /// Convert an XLSForm workbook (.xlsx) to the fieldvoice form JSON: printed,
+    /// or written to `--out`. Every problem is listed, one per line, with its
+    /// sheet, row and column; nothing is installed.
+    ImportForm {
+        file: PathBuf,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Write a fieldvoice form JSON file as an XLSForm workbook (.xlsx).
+    ExportForm {
+        file: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print store counts.
     Stats,
     /// Rebuild every interview's projection row from its document with the
@@ -82,6 +96,11 @@ fn password(var: Option<&str>) -> anyhow::Result<Option<String>> {
 }
 
 pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
+    match cmd {
+        AdminCommand::ImportForm { file, out } => return import_form(&file, out.as_deref()),
+        AdminCommand::ExportForm { file, out } => return export_form(&file, &out),
+        _ => {}
+    }
     if let AdminCommand::MigrateStore { to } = cmd {
         let source = config.database.clone();
         return tokio::task::spawn_blocking(move || super::migrate_store::run(&source, &to))
@@ -95,6 +114,61 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         }
     }
     tokio::task::spawn_blocking(move || run_blocking(&state, cmd)).await?
+}
+
+/// `admin import-form`: convert without touching the store.
+fn import_form(file: &std::path::Path, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    match xlsform::import(&bytes) {
+        Ok(imported) => {
+            for w in &imported.warnings {
+                eprintln!("warning: {w}");
+            }
+            let json = serde_json::to_string_pretty(&imported.form)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(path, json + "\n")
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    eprintln!(
+                        "form {} v{} written to {}",
+                        imported.form.form_id,
+                        imported.form.version,
+                        path.display()
+                    );
+                }
+                None => super::announce(&json),
+            }
+            Ok(())
+        }
+        Err(e) => {
+            for p in &e.problems {
+                eprintln!("{p}");
+            }
+            bail!(
+                "{} is not a usable XLSForm: {} problem(s)",
+                file.display(),
+                e.problems.len()
+            )
+        }
+    }
+}
+
+/// `admin export-form`: a form JSON file as an XLSForm workbook.
+fn export_form(file: &std::path::Path, out: &std::path::Path) -> anyhow::Result<()> {
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let form = survey_model::Form::from_json(&text).map_err(|e| anyhow!("{e}"))?;
+    let mut def = form.def().clone();
+    def.schema = None;
+    let bytes = xlsform::export(&def).map_err(|e| anyhow!("{e}"))?;
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!(
+        "form {} v{} written to {}",
+        def.form_id,
+        def.version,
+        out.display()
+    );
+    Ok(())
 }
 
 fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
@@ -247,6 +321,9 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             ));
         }
         AdminCommand::MigrateStore { .. } => bail!("migrate-store runs before the store opens"),
+        AdminCommand::ImportForm { .. } | AdminCommand::ExportForm { .. } => {
+            bail!("import-form and export-form do not use the store")
+        }
         AdminCommand::Stats => {
             let s = state.store.stats()?;
             super::announce(&serde_json::to_string_pretty(&s)?);

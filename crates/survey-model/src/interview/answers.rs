@@ -184,6 +184,8 @@ fn container(
 fn kind_name(k: QuestionType) -> &'static str {
     match k {
         QuestionType::Consent => "true/false",
+        QuestionType::Acknowledge => "true (acknowledged)",
+        QuestionType::Decimal => "a number",
         QuestionType::Integer | QuestionType::Nps | QuestionType::Rating => "a whole number",
         QuestionType::SingleChoice => "an option value",
         QuestionType::Date => "a YYYY-MM-DD date",
@@ -195,9 +197,11 @@ fn kind_name(k: QuestionType) -> &'static str {
 fn to_scalar(kind: QuestionType, a: &Answer) -> Option<ScalarValue> {
     Some(match (kind, a) {
         (QuestionType::Consent, Answer::Bool(b)) => ScalarValue::Boolean(*b),
+        (QuestionType::Acknowledge, Answer::Bool(true)) => ScalarValue::Boolean(true),
         (QuestionType::Integer | QuestionType::Nps | QuestionType::Rating, Answer::Int(i)) => {
             ScalarValue::Int(*i)
         }
+        (QuestionType::Decimal, Answer::Decimal(f)) if f.is_finite() => ScalarValue::F64(*f),
         (QuestionType::SingleChoice, Answer::Choice(s)) | (QuestionType::Date, Answer::Date(s)) => {
             ScalarValue::Str(s.as_str().into())
         }
@@ -208,10 +212,14 @@ fn to_scalar(kind: QuestionType, a: &Answer) -> Option<ScalarValue> {
 
 fn from_scalar(kind: QuestionType, s: &ScalarValue) -> Option<Answer> {
     match (kind, s) {
-        (QuestionType::Consent, ScalarValue::Boolean(b)) => Some(Answer::Bool(*b)),
+        (QuestionType::Consent | QuestionType::Acknowledge, ScalarValue::Boolean(b)) => {
+            Some(Answer::Bool(*b))
+        }
         (QuestionType::Integer | QuestionType::Nps | QuestionType::Rating, ScalarValue::Int(i)) => {
             Some(Answer::Int(*i))
         }
+        (QuestionType::Decimal, ScalarValue::F64(f)) => Some(Answer::Decimal(*f)),
+        (QuestionType::Decimal, ScalarValue::Int(i)) => Some(Answer::Decimal(*i as f64)),
         (QuestionType::SingleChoice, ScalarValue::Str(v)) => Some(Answer::Choice(v.to_string())),
         (QuestionType::Date, ScalarValue::Str(v)) => Some(Answer::Date(v.to_string())),
         (QuestionType::Geopoint, ScalarValue::Str(v)) => GeoPoint::decode(v).map(Answer::Geo),

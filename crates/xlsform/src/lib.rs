@@ -1,0 +1,184 @@
+//! xlsform owns the conversion between XLSForm workbooks (`.xlsx`, the
+//! spreadsheet form format of ODK and KoboToolbox) and the fieldvoice form
+//! format ([`survey_model::FormDef`]): [`import`] reads the `survey`, `choices`
+//! and `settings` sheets of a workbook given as bytes (calamine, from memory)
+//! and returns a definition that passes [`survey_model::Form::new`], or every
+//! problem found, each naming its sheet, row (1-based, as Excel shows it) and
+//! column; [`export`] writes a definition back as a workbook (rust_xlsxwriter,
+//! in memory) so that importing it gives the same definition.
+//!
+//! It must not do I/O (no files, network or environment: callers hand it bytes
+//! and get bytes back), must not panic on any input, and must never drop or
+//! reinterpret a construct silently: what fieldvoice cannot express exactly is
+//! refused with its location.
+//!
+//! # The subset
+//!
+//! | XLSForm | fieldvoice |
+//! |---|---|
+//! | `text`, `integer`, `decimal`, `date`, `geopoint`, `note`, `acknowledge` | the question type of the same name |
+//! | `select_one L`, `select_multiple L` | `single_choice`, `multi_choice` with list `L`'s options (extra `choices` columns become option `attributes`) |
+//! | `… or_other` | an extra option `other` and a text question `<name>_other`, relevant when `other` is selected |
+//! | `begin group` / `end group` | a top-level group is a section (page); nested groups are flattened into it; a group's `relevant` is AND-ed into each question's; a top-level group named like an earlier one continues that page (its label must match) |
+//! | `label`, `hint`, `constraint_message` (and `::Language (code)`) | localized texts; a plain column is the default language (`settings.default_language`, else `en`) |
+//! | `required` | `yes`/`true`/`TRUE()`/`1` or `no`/`false`/`FALSE()`/`0`/empty |
+//! | `relevant`, `constraint` | [`survey_model::form::Condition`] (XPath subset below; `.` is the question itself) |
+//! | `choice_filter` | `col = ${q}` / `col = 'v'` terms joined by `and` |
+//! | `appearance` | `minimal`, `likert` (choices), `multiline` (text); `field-list` on a group (a section is a page already) |
+//! | `default` | a default answer, checked against the type |
+//! | `settings`: `form_id`, `version` (digits, fits u32), `form_title` (and `::Language (code)`), `default_language` | the form's id, version, title and default language |
+//!
+//! XPath subset: `and`, `or`, `not()`, `=`, `!=`, `<`, `<=`, `>`, `>=`,
+//! parentheses, numbers, quoted strings, `${name}`, `.` (constraints),
+//! `selected(x, 'v')`, `string-length(x) op n`, `count-selected(x) op n`,
+//! `regex(x, 'p')`, `today()` and `date('YYYY-MM-DD')` (compared with a date),
+//! `true()` / `false()` (compared with an acknowledge), and `x != ''` / `x = ''`
+//! (answered / not answered). A condition may read only earlier questions (a
+//! constraint also its own): a later question is an error naming it, and a
+//! cycle of `relevant` references is reported as a cycle with every row in it.
+//!
+//! Refused, with sheet, row and column: repeats, `calculate`, `hidden`, the
+//! `*_from_file` selects, metadata fieldvoice does not collect
+//! (`phonenumber`, `email`, `simserial`, `subscriberid`, …), any other type; unknown functions (`pulldata()`, `if()`, …), arithmetic,
+//! comparisons between two questions; `${…}` inside labels (answer piping);
+//! other appearances; names that are not fieldvoice names
+//! (`^[a-z][a-z0-9_]{0,62}$`, for questions, groups, lists' option values and
+//! choice columns): they are refused, never renamed, since a renamed option
+//! would change the stored answers; any column not listed here that holds a
+//! value. Ignored with a warning ([`Imported::warnings`], the meaning of the
+//! form is unchanged): the metadata rows `start`, `end`, `today`, `deviceid`,
+//! `username` and `audit` (fieldvoice records the interview's times, device,
+//! user and change log itself), `required_message`, `guidance_hint`,
+//! `settings`' `style` and `instance_name`, sheets other than the three.
+//!
+//! fieldvoice rules that XLSForm lacks travel in `fv_` columns, which
+//! [`export`] writes and [`import`] reads: `fv_type` (`nps`, `rating` on an
+//! `integer`; `consent` on an `acknowledge`), `fv_pii`, `fv_min`, `fv_max`,
+//! `fv_min_selected`, `fv_max_selected`, `fv_max_length`, `fv_pattern`,
+//! `fv_pattern_message`, `fv_min_date`, `fv_max_date`, `fv_choices_from`.
+
+mod export;
+mod import;
+pub mod xpath;
+
+pub use export::{ExportError, export};
+pub use import::import;
+
+use serde::Serialize;
+
+/// One problem (or warning) of a workbook, located as Excel shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// `survey`, `choices`, `settings`, or `workbook` for the file as a whole.
+    pub sheet: String,
+    /// 1-based row number, when the problem belongs to a row.
+    pub row: Option<u32>,
+    /// The column's header text, when the problem belongs to a column.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl Problem {
+    pub(crate) fn new(
+        sheet: &str,
+        row: Option<u32>,
+        column: Option<&str>,
+        message: String,
+    ) -> Self {
+        Problem {
+            sheet: sheet.to_owned(),
+            row,
+            column: column.map(str::to_owned),
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.sheet)?;
+        if let Some(r) = self.row {
+            write!(f, " row {r}")?;
+        }
+        if let Some(c) = &self.column {
+            write!(f, " column `{c}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Why a workbook could not be imported: every problem found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the XLSForm has {} problem(s): {}", .problems.len(), join(.problems))]
+pub struct ImportErrors {
+    pub problems: Vec<Problem>,
+}
+
+fn join(ps: &[Problem]) -> String {
+    ps.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A converted form, valid for [`survey_model::Form::new`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    pub form: survey_model::FormDef,
+    /// Constructs ignored without changing the form's meaning.
+    pub warnings: Vec<Problem>,
+}
+
+/// Content type of an `.xlsx` body.
+pub const XLSX_CONTENT_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The language names [`export`] writes in column headers (`label::English (en)`).
+pub(crate) fn language_name(code: &str) -> &str {
+    match code {
+        "en" => "English",
+        "fr" => "Français",
+        "ar" => "العربية",
+        "pt" => "Português",
+        "es" => "Español",
+        "sw" => "Kiswahili",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_form_round_trips() {
+        let form = survey_model::mcmb_form().expect("built-in form");
+        let mut def = form.def().clone();
+        def.schema = None;
+        let bytes = export(&def).expect("exports");
+        let back = import(&bytes).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.warnings, vec![]);
+        assert_eq!(back.form, def);
+    }
+
+    #[test]
+    fn language_order_survives_a_title_in_one_language() {
+        let mut def = survey_model::mcmb_form()
+            .expect("built-in form")
+            .def()
+            .clone();
+        def.schema = None;
+        def.languages = vec!["fr".into(), "en".into(), "ar".into(), "pt".into()];
+        def.title.0.retain(|l, _| l == "en");
+        let back = import(&export(&def).expect("exports")).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.form, def);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        for bytes in [&b""[..], b"not a zip", b"PK\x03\x04garbage"] {
+            let e = import(bytes).expect_err("refused");
+            assert_eq!(e.problems[0].sheet, "workbook");
+        }
+    }
+}

@@ -1,0 +1,1130 @@
+#![allow(clippy::unwrap_used)]
+//! XLSForm import and export: real workbooks of the kind the ODK and
+//! KoboToolbox documentation shows, written as .xlsx here with
+//! rust_xlsxwriter, converted and then evaluated with the model's skip logic
+//! and constraints; refused constructs and malformed workbooks with their
+//! exact sheet, row and column; the shipped MCMB form's round trip; the forms
+//! API taking an .xlsx body over real HTTP; the `admin import-form` and
+//! `export-form` commands.
+
+use std::collections::BTreeSet;
+
+use fieldvoice_tests::dashboard::client;
+use fieldvoice_tests::server::{TestServer, server_binary};
+use proptest::prelude::*;
+use serde_json::{Value, json};
+use survey_model::form::{CompareOp, Condition};
+use survey_model::{
+    Answer, Answers, Code, FilterSource, FilterTerm, Form, FormDef, QuestionType, Severity,
+};
+use xlsform::{Problem, XLSX_CONTENT_TYPE, export, import};
+
+type Rows<'a> = &'a [&'a [&'a str]];
+
+/// A workbook with these sheets. A cell `#n:12` is written as a number and
+/// `#b:TRUE` as a boolean (what Excel stores when a person types them);
+/// everything else as text; empty cells are left out.
+fn workbook(sheets: &[(&str, Rows<'_>)]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in sheets {
+        let ws = wb.add_worksheet();
+        ws.set_name(*name).unwrap();
+        for (i, row) in rows.iter().enumerate() {
+            for (j, cell) in row.iter().enumerate() {
+                let (r, c) = (i as u32, j as u16);
+                if let Some(n) = cell.strip_prefix("#n:") {
+                    ws.write_number(r, c, n.parse::<f64>().unwrap()).unwrap();
+                } else if let Some(b) = cell.strip_prefix("#b:") {
+                    ws.write_boolean(r, c, b == "TRUE").unwrap();
+                } else if !cell.is_empty() {
+                    ws.write_string(r, c, *cell).unwrap();
+                }
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+const SETTINGS: Rows<'static> = &[
+    &["form_id", "version", "form_title", "default_language"],
+    &[
+        "household-survey",
+        "#n:2025031001",
+        "Household survey",
+        "English (en)",
+    ],
+];
+
+/// A household survey in the style of the ODK/Kobo documentation: consent,
+/// groups (one nested), constraints with `.` and messages in two languages,
+/// a cascade country → city, or_other, a likert scale, a note, acknowledge,
+/// a date not in the future, a geopoint, a decimal with a range.
+fn household() -> Vec<u8> {
+    const SURVEY: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Français (fr)",
+            "hint::English (en)",
+            "required",
+            "relevant",
+            "constraint",
+            "constraint_message::English (en)",
+            "constraint_message::Français (fr)",
+            "appearance",
+            "choice_filter",
+            "default",
+        ],
+        // row 2
+        &[
+            "note",
+            "intro",
+            "Welcome. This survey takes 10 minutes.",
+            "Bienvenue. Cette enquête dure 10 minutes.",
+        ],
+        &[
+            "acknowledge",
+            "consent_ack",
+            "I agree to take part",
+            "J'accepte de participer",
+            "",
+            "yes",
+        ],
+        &[
+            "begin group",
+            "household",
+            "Household",
+            "Ménage",
+            "",
+            "",
+            "${consent_ack} = 'OK'",
+        ],
+        // row 5
+        &[
+            "integer",
+            "hh_size",
+            "How many people live here?",
+            "Combien de personnes vivent ici ?",
+            "Count everyone who slept here last night",
+            "#b:TRUE",
+            "",
+            ". >= 1 and . <= 30",
+            "Between 1 and 30 people",
+            "Entre 1 et 30 personnes",
+        ],
+        &[
+            "decimal",
+            "monthly_income",
+            "Monthly income (thousands)",
+            "Revenu mensuel (milliers)",
+            "",
+            "no",
+            "",
+            "(. >= 0) and (. <= 10000.5)",
+            "0 to 10000.5",
+            "0 à 10000,5",
+        ],
+        &[
+            "select_one yes_no",
+            "has_children",
+            "Any children under 5?",
+            "Des enfants de moins de 5 ans ?",
+            "",
+            "yes",
+        ],
+        &[
+            "integer",
+            "children_count",
+            "How many children under 5?",
+            "Combien d'enfants de moins de 5 ans ?",
+            "",
+            "",
+            "selected(${has_children}, 'yes')",
+            ". >= 1",
+            "At least one",
+            "Au moins un",
+        ],
+        &[
+            "begin group",
+            "head",
+            "Head of household",
+            "Chef de ménage",
+            "",
+            "",
+            "${hh_size} > 1",
+        ],
+        // row 10
+        &[
+            "text",
+            "head_name",
+            "Name of the head",
+            "Nom du chef",
+            "",
+            "",
+            "",
+            "string-length(.) <= 50",
+        ],
+        &[
+            "date",
+            "head_dob",
+            "Date of birth",
+            "Date de naissance",
+            "",
+            "",
+            "",
+            ". <= today()",
+            "Not in the future",
+            "Pas dans le futur",
+        ],
+        &["end group"],
+        &[
+            "select_multiple assets or_other",
+            "assets",
+            "Which of these do you own?",
+            "Lesquels possédez-vous ?",
+            "",
+            "",
+            "",
+            "count-selected(.) <= 3",
+            "Three at most",
+            "Trois au plus",
+            "minimal",
+        ],
+        &["end group"],
+        // row 15
+        &[
+            "begin group",
+            "location",
+            "Location",
+            "Localisation",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "field-list",
+        ],
+        &[
+            "select_one country",
+            "country",
+            "Country",
+            "Pays",
+            "",
+            "yes",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "ci",
+        ],
+        &[
+            "select_one city",
+            "city",
+            "City",
+            "Ville",
+            "",
+            "yes",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "country = ${country}",
+        ],
+        &["geopoint", "gps", "GPS position", "Position GPS"],
+        &[
+            "text",
+            "phone",
+            "Phone number",
+            "Numéro de téléphone",
+            "",
+            "",
+            "",
+            "regex(., '^[0-9]{8,10}$')",
+            "8 to 10 digits",
+            "8 à 10 chiffres",
+        ],
+        // row 20
+        &[
+            "select_one likert",
+            "satisfaction",
+            "How satisfied are you with the water service?",
+            "Êtes-vous satisfait du service d'eau ?",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "likert",
+        ],
+        &[
+            "text",
+            "comments",
+            "Why?",
+            "Pourquoi ?",
+            "",
+            "",
+            "not(${satisfaction} = 'very_good') or ${hh_size} >= 5",
+            "",
+            "",
+            "",
+            "multiline",
+        ],
+        &["end group"],
+    ];
+    const CHOICES: Rows<'static> = &[
+        &[
+            "list_name",
+            "name",
+            "label::English (en)",
+            "label::Français (fr)",
+            "country",
+        ],
+        &["yes_no", "yes", "Yes", "Oui"],
+        &["yes_no", "no", "No", "Non"],
+        &["assets", "radio", "Radio", "Radio"],
+        &["assets", "tv", "Television", "Télévision"],
+        &["assets", "bicycle", "Bicycle", "Vélo"],
+        &["country", "ci", "Côte d'Ivoire", "Côte d'Ivoire"],
+        &["country", "sn", "Senegal", "Sénégal"],
+        &["city", "abidjan", "Abidjan", "Abidjan", "ci"],
+        &["city", "bouake", "Bouaké", "Bouaké", "ci"],
+        &["city", "dakar", "Dakar", "Dakar", "sn"],
+        &["city", "thies", "Thiès", "Thiès", "sn"],
+        &["likert", "very_bad", "Very bad", "Très mauvais"],
+        &["likert", "bad", "Bad", "Mauvais"],
+        &["likert", "neutral", "Neutral", "Neutre"],
+        &["likert", "good", "Good", "Bon"],
+        &["likert", "very_good", "Very good", "Très bon"],
+    ];
+    workbook(&[
+        ("survey", SURVEY),
+        ("choices", CHOICES),
+        ("settings", SETTINGS),
+    ])
+}
+
+fn problems(bytes: &[u8]) -> Vec<Problem> {
+    match import(bytes) {
+        Ok(i) => panic!("imported, but should be refused: {:?}", i.form.form_id),
+        Err(e) => e.problems,
+    }
+}
+
+/// The problem at `sheet`/`row`/`column`, whose message contains `text`.
+fn find<'a>(
+    ps: &'a [Problem],
+    sheet: &str,
+    row: Option<u32>,
+    column: Option<&str>,
+    text: &str,
+) -> &'a Problem {
+    ps.iter()
+        .find(|p| {
+            p.sheet == sheet
+                && p.row == row
+                && p.column.as_deref() == column
+                && p.message.contains(text)
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no problem at {sheet} {row:?} {column:?} with `{text}` in:\n{}",
+                ps.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })
+}
+
+fn answers(pairs: &[(&str, Answer)]) -> Answers {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}
+
+fn codes_of(form: &Form, a: &Answers, q: &str, today: time::Date) -> Vec<Code> {
+    form.evaluate_on(a, today)
+        .diagnostics
+        .into_iter()
+        .filter(|d| d.question == q && d.severity == Severity::Error)
+        .map(|d| d.code)
+        .collect()
+}
+
+const DAY: time::Date = time::macros::date!(2026 - 03 - 10);
+
+#[test]
+fn household_survey_converts_and_its_rules_hold() {
+    let imported = import(&household()).unwrap_or_else(|e| panic!("{e}"));
+    let def = &imported.form;
+    assert_eq!(imported.warnings, vec![]);
+    assert_eq!(def.form_id, "household-survey");
+    assert_eq!(def.version, 2_025_031_001);
+    assert_eq!(def.languages, vec!["en", "fr"]);
+    assert_eq!(def.default_language, "en");
+    let names: Vec<&str> = def.questions.iter().map(|q| q.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "intro",
+            "consent_ack",
+            "hh_size",
+            "monthly_income",
+            "has_children",
+            "children_count",
+            "head_name",
+            "head_dob",
+            "assets",
+            "assets_other",
+            "country",
+            "city",
+            "gps",
+            "phone",
+            "satisfaction",
+            "comments",
+        ]
+    );
+    let q = |n: &str| def.questions.iter().find(|q| q.name == n).unwrap();
+    use QuestionType as T;
+    for (n, k) in [
+        ("intro", T::Note),
+        ("consent_ack", T::Acknowledge),
+        ("hh_size", T::Integer),
+        ("monthly_income", T::Decimal),
+        ("has_children", T::SingleChoice),
+        ("head_dob", T::Date),
+        ("assets", T::MultiChoice),
+        ("assets_other", T::Text),
+        ("gps", T::Geopoint),
+        ("satisfaction", T::SingleChoice),
+    ] {
+        assert_eq!(q(n).kind, k, "{n}");
+    }
+    // Sections: top-level groups; the nested group is flattened into its parent.
+    let sections: Vec<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(sections, ["household", "location"]);
+    assert_eq!(def.sections[1].label.0["fr"], "Localisation");
+    assert_eq!(q("intro").section, None);
+    assert_eq!(q("head_dob").section.as_deref(), Some("household"));
+    assert_eq!(q("phone").section.as_deref(), Some("location"));
+    // The group relevances are AND-ed into the question's.
+    let consent = Condition::Compare {
+        q: "consent_ack".into(),
+        op: CompareOp::Eq,
+        value: json!(true),
+    };
+    assert_eq!(
+        q("head_name").relevant,
+        Some(Condition::All {
+            all: vec![
+                consent.clone(),
+                Condition::Compare {
+                    q: "hh_size".into(),
+                    op: CompareOp::Gt,
+                    value: json!(1)
+                },
+            ]
+        })
+    );
+    assert_eq!(q("hh_size").relevant, Some(consent));
+    assert!(q("hh_size").required && q("consent_ack").required);
+    assert_eq!(
+        q("hh_size").hint.as_ref().unwrap().0["en"],
+        "Count everyone who slept here last night"
+    );
+    assert_eq!(
+        q("hh_size").constraint_message.as_ref().unwrap().0["fr"],
+        "Entre 1 et 30 personnes"
+    );
+    // or_other: an option `other` and a text question shown when it is selected.
+    let assets: Vec<&str> = q("assets")
+        .options
+        .iter()
+        .map(|o| o.value.as_str())
+        .collect();
+    assert_eq!(assets, ["radio", "tv", "bicycle", "other"]);
+    assert_eq!(
+        q("assets_other").relevant,
+        Some(Condition::Selected {
+            selected: "assets".into(),
+            option: "other".into()
+        })
+    );
+    assert_eq!(q("assets").appearance.as_deref(), Some("minimal"));
+    assert_eq!(q("satisfaction").appearance.as_deref(), Some("likert"));
+    assert!(q("comments").multiline);
+    assert_eq!(q("country").default, Some(json!("ci")));
+    assert_eq!(
+        q("city").choice_filter,
+        vec![FilterTerm {
+            attribute: "country".into(),
+            source: FilterSource::Question {
+                question: "country".into()
+            }
+        }]
+    );
+    assert_eq!(q("city").options[2].attributes["country"], "sn");
+
+    // The rules, evaluated by the model.
+    let form = Form::new(def.clone()).unwrap();
+    let base = [
+        ("consent_ack", Answer::Bool(true)),
+        ("hh_size", Answer::Int(4)),
+        ("has_children", Answer::Choice("yes".into())),
+        ("country", Answer::Choice("ci".into())),
+        ("city", Answer::Choice("bouake".into())),
+    ];
+    let ok = answers(&base);
+    let eval = form.evaluate_on(&ok, DAY);
+    assert!(eval.is_complete(), "{:?}", eval.diagnostics);
+    assert!(eval.relevant.contains(&"head_name".to_owned()));
+    assert!(eval.relevant.contains(&"children_count".to_owned()));
+    // Without consent the household group is hidden, so hh_size is not required.
+    let eval = form.evaluate_on(&answers(&[]), DAY);
+    assert!(!eval.relevant.contains(&"hh_size".to_owned()));
+    assert!(eval.relevant.contains(&"consent_ack".to_owned()));
+
+    let with = |extra: &[(&str, Answer)]| {
+        let mut a = ok.clone();
+        a.extend(answers(extra));
+        a
+    };
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("hh_size", Answer::Int(31))]),
+            "hh_size",
+            DAY
+        ),
+        [Code::Constraint]
+    );
+    let d = form.evaluate_on(&with(&[("hh_size", Answer::Int(0))]), DAY);
+    let msg = d
+        .diagnostics
+        .iter()
+        .find(|d| d.question == "hh_size")
+        .unwrap();
+    assert_eq!(msg.message, "Between 1 and 30 people");
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("monthly_income", Answer::Decimal(10000.6))]),
+            "monthly_income",
+            DAY
+        ),
+        [Code::Constraint]
+    );
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("monthly_income", Answer::Decimal(10000.5))]),
+            "monthly_income",
+            DAY
+        ),
+        []
+    );
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("head_dob", Answer::Date("2026-03-11".into()))]),
+            "head_dob",
+            DAY
+        ),
+        [Code::Constraint]
+    );
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("head_dob", Answer::Date("2026-03-10".into()))]),
+            "head_dob",
+            DAY
+        ),
+        []
+    );
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("head_name", Answer::Text("x".repeat(51)))]),
+            "head_name",
+            DAY
+        ),
+        [Code::Constraint]
+    );
+    let four: BTreeSet<String> = ["radio", "tv", "bicycle", "other"].map(String::from).into();
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("assets", Answer::Choices(four))]),
+            "assets",
+            DAY
+        ),
+        [Code::Constraint]
+    );
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("phone", Answer::Text("0102".into()))]),
+            "phone",
+            DAY
+        ),
+        [Code::Constraint]
+    );
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("phone", Answer::Text("0102030405".into()))]),
+            "phone",
+            DAY
+        ),
+        []
+    );
+    // The cascade: Dakar is not a city of Côte d'Ivoire.
+    assert_eq!(
+        codes_of(
+            &form,
+            &with(&[("city", Answer::Choice("dakar".into()))]),
+            "city",
+            DAY
+        ),
+        [Code::UnknownOption]
+    );
+    // or_other's text shows only when `other` is selected.
+    let other: BTreeSet<String> = ["other".to_owned()].into();
+    let e = form.evaluate_on(&with(&[("assets", Answer::Choices(other))]), DAY);
+    assert!(e.relevant.contains(&"assets_other".to_owned()));
+    assert!(
+        !form
+            .evaluate_on(&ok, DAY)
+            .relevant
+            .contains(&"assets_other".to_owned())
+    );
+    // not()/or: comments are asked unless very satisfied, or in a big household.
+    let shown = |a: &Answers| {
+        form.evaluate_on(a, DAY)
+            .relevant
+            .contains(&"comments".to_owned())
+    };
+    assert!(shown(&with(&[(
+        "satisfaction",
+        Answer::Choice("bad".into())
+    )])));
+    assert!(!shown(&with(&[(
+        "satisfaction",
+        Answer::Choice("very_good".into())
+    )])));
+    assert!(shown(&with(&[
+        ("satisfaction", Answer::Choice("very_good".into())),
+        ("hh_size", Answer::Int(6))
+    ])));
+    // A small household hides the head-of-household group and ignores its answers.
+    let small = with(&[
+        ("hh_size", Answer::Int(1)),
+        ("head_name", Answer::Text("Awa".into())),
+    ]);
+    let cleaned = form.clean_on(&small, DAY);
+    assert!(!cleaned.answers.contains_key("head_name"));
+    assert_eq!(cleaned.flags.len(), 1);
+    assert_eq!(cleaned.flags[0].to_string(), "head_name:not_relevant");
+    // A failing constraint leaves the answer out of the projection.
+    let cleaned = form.clean_on(&with(&[("hh_size", Answer::Int(99))]), DAY);
+    assert!(!cleaned.answers.contains_key("hh_size"));
+    assert!(
+        cleaned
+            .flags
+            .iter()
+            .any(|f| f.to_string() == "hh_size:constraint")
+    );
+
+    // And it exports and imports back unchanged.
+    let again = import(&export(def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(&again.form, def);
+}
+
+#[test]
+fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
+    const SURVEY: Rows<'static> = &[
+        &["type", "name", "label", "relevant", "calculation"],
+        &["begin repeat", "members", "Members"],
+        &["text", "member_name", "Name"],
+        &["end repeat"],
+        &["calculate", "total", "", "", "1 + 1"],
+        &["select_one_from_file villages.csv", "village", "Village"],
+        &[
+            "text",
+            "price",
+            "Price",
+            "pulldata('prices', 'price', 'item', ${member_name}) > 0",
+        ],
+        &["barcode", "code", "Code"],
+        &["integer", "age", "Age", "${member_name} + 1"],
+        &["text", "greeting", "Hello ${member_name}"],
+    ];
+    let ps = problems(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)]));
+    find(&ps, "survey", Some(2), Some("type"), "repeats");
+    find(&ps, "survey", Some(4), Some("type"), "repeats");
+    find(
+        &ps,
+        "survey",
+        Some(5),
+        Some("type"),
+        "`calculate` is not supported",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(5),
+        Some("calculation"),
+        "column `calculation` is not supported",
+    );
+    find(&ps, "survey", Some(6), Some("type"), "external files");
+    find(
+        &ps,
+        "survey",
+        Some(7),
+        Some("relevant"),
+        "function `pulldata()` is not supported",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(8),
+        Some("type"),
+        "type `barcode` is not supported",
+    );
+    find(&ps, "survey", Some(9), Some("relevant"), "arithmetic");
+    find(&ps, "survey", Some(10), Some("label"), "answer piping");
+    assert_eq!(ps.len(), 9, "{ps:#?}");
+}
+
+#[test]
+fn kobo_metadata_rows_are_ignored_with_a_warning_or_refused() {
+    const SURVEY: Rows<'static> = &[
+        &["type", "name", "label", "required_message"],
+        &["start", "start"],
+        &["end", "end"],
+        &["deviceid", "deviceid"],
+        &["integer", "age", "Age", "Please answer"],
+    ];
+    let imported = import(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)])).unwrap();
+    let names: Vec<&str> = imported
+        .form
+        .questions
+        .iter()
+        .map(|q| q.name.as_str())
+        .collect();
+    assert_eq!(names, ["age"]);
+    let w: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        w,
+        [
+            "survey row 5 column `required_message`: `required_message` is ignored",
+            "survey row 2 column `type`: metadata `start` is ignored: fieldvoice records the interview's times, device and user itself",
+            "survey row 3 column `type`: metadata `end` is ignored: fieldvoice records the interview's times, device and user itself",
+            "survey row 4 column `type`: metadata `deviceid` is ignored: fieldvoice records the interview's times, device and user itself",
+        ]
+    );
+    let ps = problems(&workbook(&[
+        (
+            "survey",
+            &[
+                &["type", "name", "label"],
+                &["phonenumber", "phone"],
+                &["text", "q", "Q"],
+            ],
+        ),
+        ("settings", SETTINGS),
+    ]));
+    find(
+        &ps,
+        "survey",
+        Some(2),
+        Some("type"),
+        "metadata type `phonenumber` is not supported",
+    );
+}
+
+#[test]
+fn malformed_workbooks_give_located_errors() {
+    // Not a workbook at all.
+    for bytes in [&b"garbage"[..], b"", &[0x50, 0x4b, 3, 4, 0, 0, 1]] {
+        let ps = problems(bytes);
+        assert_eq!(ps.len(), 1);
+        find(&ps, "workbook", None, None, "not an .xlsx workbook");
+    }
+    // No survey sheet.
+    let ps = problems(&workbook(&[
+        ("Sheet1", &[&["type", "name"]]),
+        ("settings", SETTINGS),
+    ]));
+    find(
+        &ps,
+        "workbook",
+        None,
+        None,
+        "no `survey` sheet (sheets: Sheet1, settings)",
+    );
+    // Missing name column.
+    let ps = problems(&workbook(&[
+        ("survey", &[&["type", "label"], &["text", "Q"]]),
+        ("settings", SETTINGS),
+    ]));
+    find(&ps, "survey", Some(1), None, "the `name` column is missing");
+    // Duplicate names, an undefined list, a list without a choices sheet.
+    const DUP: Rows<'static> = &[
+        &["type", "name", "label"],
+        &["text", "q1", "One"],
+        &["integer", "q1", "Again"],
+        &["select_one nowhere", "q2", "Two"],
+    ];
+    let ps = problems(&workbook(&[("survey", DUP), ("settings", SETTINGS)]));
+    find(
+        &ps,
+        "survey",
+        Some(3),
+        Some("name"),
+        "duplicate name `q1` (first at row 2)",
+    );
+    find(&ps, "survey", Some(4), Some("type"), "no `choices` sheet");
+    let choices: Rows<'_> = &[
+        &["list_name", "name", "label"],
+        &["yn", "yes", "Yes"],
+        &["yn", "yes", "Yes again"],
+        &["yn", "Maybe", "Maybe"],
+    ];
+    let ps = problems(&workbook(&[
+        ("survey", DUP),
+        ("choices", choices),
+        ("settings", SETTINGS),
+    ]));
+    find(
+        &ps,
+        "survey",
+        Some(4),
+        Some("type"),
+        "choice list `nowhere` is not defined",
+    );
+    find(
+        &ps,
+        "choices",
+        Some(3),
+        Some("name"),
+        "duplicate choice `yes` in list `yn` (first at row 2)",
+    );
+    find(
+        &ps,
+        "choices",
+        Some(4),
+        Some("name"),
+        "`Maybe` is not a fieldvoice option value",
+    );
+    // A relevant cycle names both rows; a forward reference names the later row.
+    const CYCLE: Rows<'static> = &[
+        &["type", "name", "label", "relevant"],
+        &["text", "a", "A", "${b} != ''"],
+        &["text", "b", "B", "${a} != ''"],
+        &["text", "c", "C", "${d} = 'x'"],
+        &["text", "d", "D"],
+    ];
+    let ps = problems(&workbook(&[("survey", CYCLE), ("settings", SETTINGS)]));
+    let cycle = find(
+        &ps,
+        "survey",
+        Some(2),
+        Some("relevant"),
+        "cycle in relevant",
+    );
+    assert!(
+        cycle
+            .message
+            .contains("`a` (row 2) → `b` (row 3) → `a` (row 2)"),
+        "{cycle}"
+    );
+    assert!(cycle.message.contains("rows 2, 3"), "{cycle}");
+    find(
+        &ps,
+        "survey",
+        Some(4),
+        Some("relevant"),
+        "refers to `${d}` (row 5), a later question",
+    );
+    assert_eq!(ps.len(), 2, "{ps:#?}");
+    // Settings: a version that does not fit in 32 bits, a bad name.
+    let big: Rows<'_> = &[&["form_id", "version"], &["t", "99999999999"]];
+    let ps = problems(&workbook(&[
+        (
+            "survey",
+            &[&["type", "name", "label"], &["text", "Bad-Name", "Q"]],
+        ),
+        ("settings", big),
+    ]));
+    find(
+        &ps,
+        "settings",
+        Some(2),
+        Some("version"),
+        "larger than 4294967295",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(2),
+        Some("name"),
+        "`Bad-Name` is not a fieldvoice name",
+    );
+    // A form_id fieldvoice cannot use; no settings sheet at all.
+    let spaced: Rows<'_> = &[&["form_id", "version"], &["Household Survey", "#n:3"]];
+    let one_q: Rows<'_> = &[&["type", "name", "label"], &["text", "q", "Q"]];
+    let ps = problems(&workbook(&[("survey", one_q), ("settings", spaced)]));
+    find(
+        &ps,
+        "settings",
+        Some(2),
+        Some("form_id"),
+        "form_id `Household Survey` must match",
+    );
+    let ps = problems(&workbook(&[("survey", one_q)]));
+    find(&ps, "settings", None, None, "no `settings` sheet");
+    // An unknown language spelling in a header.
+    let ps = problems(&workbook(&[
+        (
+            "survey",
+            &[&["type", "name", "label::English"], &["text", "q", "Q"]],
+        ),
+        ("settings", SETTINGS),
+    ]));
+    find(
+        &ps,
+        "survey",
+        Some(1),
+        Some("label::English"),
+        "language `English` has no code",
+    );
+    // A condition the model refuses is located at its row too.
+    let ps = problems(&workbook(&[
+        (
+            "survey",
+            &[
+                &["type", "name", "label", "relevant"],
+                &["text", "a", "A"],
+                &["note", "n", "N"],
+                &["text", "b", "B", "${n} != ''"],
+            ],
+        ),
+        ("settings", SETTINGS),
+    ]));
+    find(
+        &ps,
+        "survey",
+        Some(4),
+        Some("relevant"),
+        "relevant refers to note `n`",
+    );
+}
+
+#[test]
+fn shipped_mcmb_form_round_trips() {
+    let form = survey_model::mcmb_form().unwrap();
+    let mut def: FormDef = form.def().clone();
+    def.schema = None;
+    let bytes = export(&def).unwrap();
+    let back = import(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.warnings, vec![]);
+    assert_eq!(back.form, def);
+    // The workbook is a plain XLSForm: fieldvoice types ride in fv_type.
+    let again = export(&back.form).unwrap();
+    assert_eq!(import(&again).unwrap().form, def);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    /// Damaged workbooks are errors, never panics.
+    #[test]
+    fn damaged_workbooks_never_panic(at in 0usize..4000, byte in any::<u8>(), cut in 0usize..5000) {
+        let mut bytes = household();
+        let i = at % bytes.len();
+        bytes[i] = byte;
+        let _ = import(&bytes);
+        bytes.truncate(cut.min(bytes.len()));
+        let _ = import(&bytes);
+    }
+}
+
+/// The MCMB form as version 2 with a decimal question added, as an .xlsx.
+fn mcmb_v2_xlsx() -> Vec<u8> {
+    let mut def = survey_model::mcmb_form().unwrap().def().clone();
+    def.schema = None;
+    def.version = 2;
+    let mut q = def
+        .questions
+        .iter()
+        .find(|q| q.name == "customer_since_years")
+        .unwrap()
+        .clone();
+    q.name = "monthly_spend".into();
+    q.kind = QuestionType::Decimal;
+    q.min = None;
+    q.max = None;
+    q.constraint = Some(Condition::Compare {
+        q: "monthly_spend".into(),
+        op: CompareOp::Ge,
+        value: json!(0),
+    });
+    def.questions.push(q);
+    export(&def).unwrap()
+}
+
+async fn post_xlsx(url: &str, token: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = client()
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", XLSX_CONTENT_TYPE)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_api_previews_and_publishes_an_xlsx() {
+    let srv = TestServer::start().await;
+    let forms = format!("{}/api/v1/forms", srv.url);
+    let preview = format!("{forms}/preview");
+
+    // The published version 1 (installed from JSON with its `$schema`) sent
+    // again as a workbook is the same content: an idempotent 200.
+    let mut v1 = survey_model::mcmb_form().unwrap().def().clone();
+    v1.schema = None;
+    let (st, p) = post_xlsx(&forms, &srv.admin_token, export(&v1).unwrap()).await;
+    assert_eq!((st, &p["already_published"]), (200, &json!(true)), "{p}");
+
+    let (st, p) = post_xlsx(&preview, &srv.admin_token, mcmb_v2_xlsx()).await;
+    assert_eq!(st, 200, "{p}");
+    assert_eq!(p["published_version"], 1);
+    assert_eq!(p["changes"]["added"], json!(["monthly_spend"]));
+    assert!(srv.state.forms().get("mcmb-interview", 2).is_none());
+
+    let (st, p) = post_xlsx(&forms, &srv.admin_token, mcmb_v2_xlsx()).await;
+    assert_eq!(st, 201, "{p}");
+    let registry = srv.state.forms();
+    let published = registry.get("mcmb-interview", 2).unwrap();
+    let q = published.question("monthly_spend").unwrap();
+    assert_eq!(q.kind, QuestionType::Decimal);
+    // The same workbook again is an idempotent retry.
+    let (st, p) = post_xlsx(&forms, &srv.admin_token, mcmb_v2_xlsx()).await;
+    assert_eq!((st, &p["already_published"]), (200, &json!(true)), "{p}");
+
+    // A workbook that does not convert: 400 with every problem located.
+    const BAD: Rows<'static> = &[
+        &["type", "name", "label"],
+        &["text", "ok", "Fine"],
+        &["begin repeat", "people", "People"],
+        &["calculate", "sum", ""],
+    ];
+    let bad = workbook(&[("survey", BAD), ("settings", SETTINGS)]);
+    for url in [&preview, &forms] {
+        let (st, p) = post_xlsx(url, &srv.admin_token, bad.clone()).await;
+        assert_eq!(st, 400, "{p}");
+        assert_eq!(p["error"], "the XLSForm has 2 problem(s)");
+        assert_eq!(
+            p["problems"],
+            json!([
+                {"sheet": "survey", "row": 3, "column": "type", "message": "repeats (`begin repeat`) are not supported"},
+                {"sheet": "survey", "row": 4, "column": "type", "message": "`calculate` is not supported"},
+            ])
+        );
+    }
+    let (st, p) = post_xlsx(&preview, &srv.admin_token, b"not a workbook".to_vec()).await;
+    assert_eq!(st, 400, "{p}");
+    assert_eq!(p["problems"][0]["sheet"], "workbook");
+    // Coordinators may not publish a workbook either.
+    let (_, coord) = srv.token_for("coord.x", central_store::Role::Coordinator, "CI");
+    let (st, _) = post_xlsx(&forms, &coord, mcmb_v2_xlsx()).await;
+    assert_eq!(st, 403);
+    // Over the body limit: 413 before any conversion.
+    let (st, p) = post_xlsx(&forms, &srv.admin_token, vec![0u8; 9 * 1024 * 1024]).await;
+    assert_eq!(st, 413, "{p}");
+}
+
+#[test]
+fn admin_import_form_and_export_form_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let xlsx = dir.path().join("household.xlsx");
+    std::fs::write(&xlsx, household()).unwrap();
+    let bin = server_binary();
+    let run = |args: &[&std::ffi::OsStr]| {
+        std::process::Command::new(&bin)
+            .arg("--database")
+            .arg(dir.path().join("unused.sqlite3"))
+            .arg("admin")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["import-form".as_ref(), xlsx.as_os_str()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: FormDef = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed, import(&household()).unwrap().form);
+
+    let json_path = dir.path().join("household.json");
+    let out = run(&[
+        "import-form".as_ref(),
+        xlsx.as_os_str(),
+        "--out".as_ref(),
+        json_path.as_os_str(),
+    ]);
+    assert!(out.status.success());
+    let written = std::fs::read_to_string(&json_path).unwrap();
+    assert_eq!(Form::from_json(&written).unwrap().def(), &printed);
+
+    let back = dir.path().join("back.xlsx");
+    let out = run(&[
+        "export-form".as_ref(),
+        json_path.as_os_str(),
+        "--out".as_ref(),
+        back.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        import(&std::fs::read(&back).unwrap()).unwrap().form,
+        printed
+    );
+
+    const BAD: Rows<'static> = &[
+        &["type", "name", "label"],
+        &["text", "ok", "Fine"],
+        &["calculate", "sum", ""],
+    ];
+    let bad = dir.path().join("bad.xlsx");
+    std::fs::write(&bad, workbook(&[("survey", BAD), ("settings", SETTINGS)])).unwrap();
+    let out = run(&["import-form".as_ref(), bad.as_os_str()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l == "survey row 3 column `type`: `calculate` is not supported"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        !dir.path().join("unused.sqlite3").exists(),
+        "the commands do not open the store"
+    );
+}
