@@ -47,6 +47,9 @@ pub enum Action<'a> {
     Administer,
     /// Add or change the places of a country.
     ManagePlaces { country: &'a str },
+    /// Publish a version of a form that is for `country` and lets its
+    /// coordinators publish (the form's own rule is checked by the forms service).
+    PublishForm { country: &'a str },
     /// Read the place list of a country (devices: their employee's country).
     ReadPlaces { country: &'a str },
 }
@@ -79,7 +82,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             | Action::ReadInterviews { country }
             | Action::Review { country }
             | Action::Export { country }
-            | Action::ManagePlaces { country },
+            | Action::ManagePlaces { country }
+            | Action::PublishForm { country },
         ) => in_country(u, country),
         (_, Action::ReadPlaces { country }) => in_country(u, country),
         (Role::Analyst, Action::Export { country }) => in_country(u, country),

@@ -619,3 +619,88 @@ fn read_export(dir: &std::path::Path, columns: &[&str]) -> Option<Value> {
     args.extend(columns.iter().map(Into::into));
     fieldvoice_tests::needs::run_python_json("read_export.py", &args)
 }
+
+/// A form for one country that lets its coordinators publish: the CI
+/// coordinator publishes v2 (not the SN one, not widened to SN, not the
+/// admins-only MCMB form); only CI phones are told about it and may fetch it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coordinators_publish_the_forms_of_their_countries_that_allow_it() {
+    let srv = TestServer::start().await;
+    let forms = format!("{}/api/v1/forms", srv.url);
+    let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+    def["form_id"] = json!("ci-shops");
+    def["countries"] = json!(["CI"]);
+    def["coordinators_publish"] = json!(true);
+    let (st, p) = post(&forms, &srv.admin_token, &def).await;
+    assert_eq!(st, 201, "{p}");
+    let (_, coord_ci) = srv.token_for("coord.ci", central_store::Role::Coordinator, "CI");
+    let (_, coord_sn) = srv.token_for("coord.sn", central_store::Role::Coordinator, "SN");
+    let (_, analyst_ci) = srv.token_for("ana.ci", central_store::Role::Analyst, "CI");
+    let mut v2 = def.clone();
+    v2["version"] = json!(2);
+    v2["title"]["en"] = json!("Shops of Côte d'Ivoire");
+
+    for (who, token) in [("SN coordinator", &coord_sn), ("analyst", &analyst_ci)] {
+        let (st, e) = post(&forms, token, &v2).await;
+        assert_eq!(st, 403, "{who}: {e}");
+    }
+    let mut wider = v2.clone();
+    wider["countries"] = json!(["CI", "SN"]);
+    let (st, e) = post(&forms, &coord_ci, &wider).await;
+    assert_eq!(st, 403, "{e}");
+    assert!(
+        e["error"].as_str().unwrap().contains("keeps countries"),
+        "{e}"
+    );
+    let mut mcmb: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+    mcmb["version"] = json!(5);
+    let (st, e) = post(&forms, &coord_ci, &mcmb).await;
+    assert_eq!(st, 403, "{e}");
+    assert!(e["error"].as_str().unwrap().contains("admins only"), "{e}");
+    let (st, p) = post(&format!("{forms}/preview"), &coord_ci, &v2).await;
+    assert_eq!(st, 200, "{p}");
+    let (st, p) = post(&forms, &coord_ci, &v2).await;
+    assert_eq!(st, 201, "{p}");
+    assert_eq!(p["published_version"], 1);
+
+    // Only CI phones are told about it, and only they may fetch it.
+    let (_, code_ci) = srv.user_with_code("emp.ci", central_store::Role::Employee, "CI");
+    let (_, code_sn) = srv.user_with_code("emp.sn", central_store::Role::Employee, "SN");
+    let ci = srv.device("ci", &code_ci).await;
+    let sn = srv.device("sn", &code_sn).await;
+    assert!(
+        ci.lock()
+            .forms()
+            .unwrap()
+            .contains(&("ci-shops".to_owned(), 2))
+    );
+    assert!(
+        !sn.lock()
+            .forms()
+            .unwrap()
+            .iter()
+            .any(|(f, _)| f == "ci-shops")
+    );
+    assert!(
+        forms_named_by_sync(&srv.url, &ci.token())
+            .await
+            .contains("ci-shops@2")
+    );
+    assert!(
+        !forms_named_by_sync(&srv.url, &sn.token())
+            .await
+            .contains("ci-shops")
+    );
+    assert_eq!(
+        get(&format!("{forms}/ci-shops/2"), &ci.token())
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        get(&format!("{forms}/ci-shops/2"), &sn.token())
+            .await
+            .status(),
+        404
+    );
+}

@@ -942,6 +942,23 @@ fn shipped_mcmb_form_round_trips() {
     assert_eq!(import(&again).unwrap().form, def);
 }
 
+/// MCMB v2 (a place question reading the place list through
+/// `choices_from`, a `choice_filter` on the device's country, other typed by
+/// hand) and a country form its coordinators publish survive the round trip.
+#[test]
+fn mcmb_v2_and_a_country_form_round_trip() {
+    let mut v2: FormDef = serde_json::from_str(survey_model::MCMB_V2_JSON).unwrap();
+    v2.schema = None;
+    let back = import(&export(&v2).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, v2);
+    let mut country = v2.clone();
+    country.form_id = "ci-shops".into();
+    country.countries = vec!["CI".into()];
+    country.coordinators_publish = true;
+    let back = import(&export(&country).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, country);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     /// Damaged workbooks are errors, never panics.

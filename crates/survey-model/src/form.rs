@@ -303,6 +303,21 @@ pub struct FormDef {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,
     pub questions: Vec<Question>,
+    /// The countries this form is for (two-letter codes); empty: every country.
+    /// Devices of other countries do not receive it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub countries: Vec<String>,
+    /// Coordinators of every country in `countries` may publish the next
+    /// versions themselves (admins always may). Needs `countries`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub coordinators_publish: bool,
+}
+
+impl FormDef {
+    /// Whether a device or person of `country` uses this form.
+    pub fn is_for(&self, country: &str) -> bool {
+        self.countries.is_empty() || self.countries.iter().any(|c| c == country)
+    }
 }
 
 /// One structural problem found in a form definition.
@@ -406,6 +421,17 @@ impl Form {
         }
         if def.questions.is_empty() {
             p(None, "a form needs at least one question".into());
+        }
+        for c in &def.countries {
+            if !(c.len() == 2 && c.chars().all(|c| c.is_ascii_uppercase())) {
+                p(None, format!("country `{c}` is not a two-letter ISO code"));
+            }
+        }
+        if def.coordinators_publish && def.countries.is_empty() {
+            p(
+                None,
+                "coordinators_publish needs countries (whose coordinators may publish)".into(),
+            );
         }
         let sections: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
         let mut index = HashMap::new();

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use rust_xlsxwriter::Workbook;
 use serde_json::Value as Json;
 use survey_model::form::{CompareOp, Condition, Localized, today_offset};
-use survey_model::{FilterSource, FormDef, Question, QuestionType};
+use survey_model::{FilterSource, FilterTerm, FormDef, QuestionType};
 
 use crate::language_name;
 
@@ -123,8 +123,23 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             "constraint_message",
             q.constraint_message.as_ref(),
         );
-        if !q.choice_filter.is_empty() {
-            row.insert("choice_filter".into(), filter(q).map_err(unsupported)?);
+        let (meta, other): (Vec<&FilterTerm>, Vec<&FilterTerm>) = q
+            .choice_filter
+            .iter()
+            .partition(|t| matches!(t.source, FilterSource::Meta { .. }));
+        if !other.is_empty() {
+            row.insert("choice_filter".into(), filter(&other).map_err(unsupported)?);
+        }
+        if !meta.is_empty() {
+            // XLSForm has no interview metadata to filter on: a fieldvoice column.
+            let pairs: Vec<String> = meta
+                .iter()
+                .filter_map(|t| match &t.source {
+                    FilterSource::Meta { meta } => Some(format!("{}={meta}", t.attribute)),
+                    _ => None,
+                })
+                .collect();
+            row.insert("fv_choice_filter_meta".into(), pairs.join(","));
         }
         if q.multiline {
             row.insert("appearance".into(), "multiline".into());
@@ -205,9 +220,14 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
     );
     survey_cols.extend(langs.iter().map(|l| lang_col("fv_pattern_message", l)));
     survey_cols.extend(
-        ["fv_min_date", "fv_max_date", "fv_choices_from"]
-            .iter()
-            .map(|s| (*s).to_owned()),
+        [
+            "fv_min_date",
+            "fv_max_date",
+            "fv_choices_from",
+            "fv_choice_filter_meta",
+        ]
+        .iter()
+        .map(|s| (*s).to_owned()),
     );
     // Keep label columns for every language (they carry the language list);
     // drop other columns nobody uses.
@@ -240,6 +260,14 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             settings.insert(c.clone(), t.clone());
         }
         settings_cols.push(c);
+    }
+    if !form.countries.is_empty() {
+        settings_cols.push("fv_countries".into());
+        settings.insert("fv_countries".into(), form.countries.join(","));
+    }
+    if form.coordinators_publish {
+        settings_cols.push("fv_coordinators_publish".into());
+        settings.insert("fv_coordinators_publish".into(), "yes".into());
     }
     settings_cols.push("default_language".into());
     settings.insert(
@@ -367,9 +395,8 @@ fn xpath(c: &Condition, me: Option<&str>, ack: &BTreeSet<&str>) -> Result<String
     })
 }
 
-fn filter(q: &Question) -> Result<String, String> {
-    let terms = q
-        .choice_filter
+fn filter(terms: &[&FilterTerm]) -> Result<String, String> {
+    let terms = terms
         .iter()
         .map(|t| {
             Ok(match &t.source {

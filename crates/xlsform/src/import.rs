@@ -40,6 +40,7 @@ const SURVEY_PLAIN: &[&str] = &[
     "fv_min_date",
     "fv_max_date",
     "fv_choices_from",
+    "fv_choice_filter_meta",
 ];
 /// Columns ignored with a warning: they do not change what is asked or stored.
 const SURVEY_IGNORED: &[&str] = &["required_message", "guidance_hint"];
@@ -406,6 +407,10 @@ struct Settings {
     version: u32,
     title: Localized,
     default_language: String,
+    /// `fv_countries`: comma-separated two-letter codes.
+    countries: Vec<String>,
+    /// `fv_coordinators_publish`.
+    coordinators_publish: bool,
 }
 
 /// Where each survey column is: plain columns by base name, texts by (base, language).
@@ -484,6 +489,8 @@ impl Cx {
             version: 0,
             title: Localized::default(),
             default_language: "en".into(),
+            countries: Vec::new(),
+            coordinators_publish: false,
         };
         let Some(sheet) = sheet else {
             self.err(
@@ -518,6 +525,24 @@ impl Cx {
                     format!(
                         "default_language `{v}` has no language code: write `English (en)` or `en`"
                     ),
+                ),
+            }
+        }
+        if let Some((_, v)) = get("fv_countries") {
+            s.countries = v
+                .split(',')
+                .map(|c| c.trim().to_uppercase())
+                .filter(|c| !c.is_empty())
+                .collect();
+        }
+        if let Some((h, v)) = get("fv_coordinators_publish") {
+            match parse_bool(&v) {
+                Some(b) => s.coordinators_publish = b,
+                None => self.err(
+                    SETTINGS,
+                    Some(rn),
+                    Some(&h),
+                    format!("`{v}` is not yes or no"),
                 ),
             }
         }
@@ -588,7 +613,12 @@ impl Cx {
                         );
                     }
                 }
-                "form_id" | "version" | "default_language" | "" if col.lang.is_none() => {}
+                "form_id"
+                | "version"
+                | "default_language"
+                | "fv_countries"
+                | "fv_coordinators_publish"
+                | "" if col.lang.is_none() => {}
                 b if SETTINGS_IGNORED.contains(&b) => {
                     if !v.is_empty() {
                         self.warn(
@@ -1469,6 +1499,8 @@ impl Cx {
             default_language: dl,
             sections,
             questions,
+            countries: settings.countries,
+            coordinators_publish: settings.coordinators_publish,
         };
         Some((def, rows_of))
     }
@@ -1694,6 +1726,28 @@ impl Cx {
         }
     }
 
+    /// `fv_choice_filter_meta`: `attribute=meta` pairs (comma-separated)
+    /// filtering options on interview metadata, which XLSForm cannot name.
+    fn meta_filter(&mut self, cols: &SurveyCols, r: &Row, q: &mut Question) {
+        let text = cols.get(r, "fv_choice_filter_meta");
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some((attribute, meta)) => q.choice_filter.push(FilterTerm {
+                    attribute: attribute.trim().to_owned(),
+                    source: FilterSource::Meta {
+                        meta: meta.trim().to_owned(),
+                    },
+                }),
+                None => self.err(
+                    SURVEY,
+                    Some(r.number),
+                    Some(&cols.header("fv_choice_filter_meta")),
+                    format!("`{pair}` is not attribute=metadata (e.g. country=country)"),
+                ),
+            }
+        }
+    }
+
     fn options(
         &mut self,
         cols: &SurveyCols,
@@ -1720,6 +1774,7 @@ impl Cx {
                 format!("choice list `{list}` is not defined in the choices sheet"),
             ),
         }
+        self.meta_filter(cols, r, q);
         let text = cols.get(r, "choice_filter");
         if text.is_empty() {
             return;
@@ -1731,7 +1786,11 @@ impl Cx {
             .flat_map(|(_, o)| o.attributes.keys().map(String::as_str))
             .collect();
         match xpath::parse(text).and_then(|e| filter_terms(&e, &known)) {
-            Ok(terms) => q.choice_filter = terms,
+            // The XPath terms first, then the metadata ones (`fv_choice_filter_meta`).
+            Ok(mut terms) => {
+                terms.append(&mut q.choice_filter);
+                q.choice_filter = terms;
+            }
             Err(m) => self.err(
                 SURVEY,
                 Some(r.number),

@@ -55,7 +55,11 @@
 //! [`export`] writes and [`import`] reads: `fv_type` (`nps`, `rating` on an
 //! `integer`; `consent` on an `acknowledge`), `fv_pii`, `fv_min`, `fv_max`,
 //! `fv_min_selected`, `fv_max_selected`, `fv_max_length`, `fv_pattern`,
-//! `fv_pattern_message`, `fv_min_date`, `fv_max_date`, `fv_choices_from`.
+//! `fv_pattern_message`, `fv_min_date`, `fv_max_date`, `fv_choices_from`,
+//! `fv_choice_filter_meta` (`attribute=metadata` pairs, e.g. `country=country`:
+//! options filtered on the device's country, after the `choice_filter`
+//! terms); in `settings`, `fv_countries` (comma-separated) and
+//! `fv_coordinators_publish` (yes/no).
 
 mod export;
 mod import;

@@ -69,9 +69,18 @@ pub async fn list_forms(
 /// caller; devices fetch the versions the sync header names).
 pub async fn get_form(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
     ApiPath((id, version)): ApiPath<(String, u32)>,
 ) -> Result<Json<survey_model::FormDef>, ApiError> {
+    // A device sees the forms of its country only.
+    let device_country = principal.device.as_ref().map(|_| {
+        principal
+            .user
+            .countries
+            .first()
+            .cloned()
+            .unwrap_or_default()
+    });
     let mut forms = state.fresh_forms().await;
     if forms.get(&id, version).is_none() {
         // Published through another replica since this one last looked.
@@ -81,6 +90,7 @@ pub async fn get_form(
     }
     forms
         .get(&id, version)
+        .filter(|f| device_country.as_ref().is_none_or(|c| f.def().is_for(c)))
         .map(|f| Json(f.def().clone()))
         .ok_or_else(|| ApiError::NotFound(format!("form {id} version {version}")))
 }

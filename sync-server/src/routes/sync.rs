@@ -58,9 +58,16 @@ pub async fn sync(
     // One copy of the forms per request (reloaded first when stale): the merge
     // projects with it and the response names its newest versions.
     let forms = state.fresh_forms().await;
+    let country = principal
+        .user
+        .countries
+        .first()
+        .cloned()
+        .unwrap_or_default();
     let latest: Vec<(String, u32)> = forms
         .latest()
         .iter()
+        .filter(|f| f.def().is_for(&country))
         .map(|f| (f.id().to_owned(), f.version()))
         .collect();
     let user = principal.user.clone();

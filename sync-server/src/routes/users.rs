@@ -57,10 +57,13 @@ pub async fn enroll(
                 ));
             }
             crate::audit::record(st, &user, "device.enroll", &device_id, "");
+            let country = user.countries.first().cloned().unwrap_or_default();
+            // Forms for the device's country only (or for every country).
             let forms = st
                 .forms()
                 .latest()
                 .iter()
+                .filter(|f| f.def().is_for(&country))
                 .filter_map(|f| serde_json::to_string(f.def()).ok())
                 .collect();
             Ok(EnrollResponse {
@@ -68,7 +71,7 @@ pub async fn enroll(
                 device_token: token,
                 user_id: user.id,
                 user_name: user.name,
-                country: user.countries.first().cloned().unwrap_or_default(),
+                country,
                 campaign: st.settings.campaign.clone(),
                 forms,
             })

@@ -111,15 +111,66 @@ fn plan(state: &AppState, new: &Form) -> Result<Publication, ApiError> {
     Ok(out)
 }
 
+/// Who may publish at all: admins, and coordinators (for the forms that let
+/// them: [`may_publish`]). Checked before a body is converted.
+fn may_publish_some(p: &Principal) -> Result<(), ApiError> {
+    match p.user.role {
+        central_store::Role::Coordinator if p.device.is_none() => Ok(()),
+        _ => authorize(p, Action::Administer),
+    }
+}
+
+/// Whether `p` may publish `new`: admins any form; a coordinator only a new
+/// version of a form whose newest version sets `coordinators_publish`, for
+/// countries all of which are theirs, and which keeps those countries and the
+/// setting (a coordinator can neither widen a form's reach nor take it from
+/// the admins).
+fn may_publish(state: &AppState, p: &Principal, new: &Form) -> Result<(), ApiError> {
+    if authorize(p, Action::Administer).is_ok() {
+        return Ok(());
+    }
+    let forms = state.forms();
+    let Some(latest) = forms.latest_of(new.id()) else {
+        return Err(ApiError::Forbidden(format!(
+            "only an admin publishes a new form (`{}`)",
+            new.id()
+        )));
+    };
+    let old = latest.def();
+    if !old.coordinators_publish {
+        return Err(ApiError::Forbidden(format!(
+            "`{}` is published by admins only (its coordinators_publish is not set)",
+            new.id()
+        )));
+    }
+    for c in &old.countries {
+        authorize(p, Action::PublishForm { country: c })?;
+    }
+    let def = new.def();
+    if def.countries != old.countries || !def.coordinators_publish {
+        return Err(ApiError::Forbidden(format!(
+            "a coordinator's version of `{}` keeps countries {:?} and coordinators_publish",
+            new.id(),
+            old.countries
+        )));
+    }
+    Ok(())
+}
+
 /// What publishing the form in `body` would change; publishes nothing.
 pub async fn preview(
     state: &AppState,
     p: &Principal,
     body: FormBody,
 ) -> Result<Publication, ApiError> {
-    authorize(p, Action::Administer)?;
+    may_publish_some(p)?;
+    let p = p.clone();
     state
-        .blocking(move |st| plan(st, &parse(&body.into_json()?)?))
+        .blocking(move |st| {
+            let new = parse(&body.into_json()?)?;
+            may_publish(st, &p, &new)?;
+            plan(st, &new)
+        })
         .await
 }
 
@@ -130,12 +181,15 @@ pub async fn publish(
     p: &Principal,
     body: FormBody,
 ) -> Result<Publication, ApiError> {
-    authorize(p, Action::Administer)?;
+    may_publish_some(p)?;
     let actor = p.user.clone();
+    let p = p.clone();
     state
         .blocking(move |st| {
             let body = body.into_json()?;
-            let publication = plan(st, &parse(&body)?)?;
+            let new = parse(&body)?;
+            may_publish(st, &p, &new)?;
+            let publication = plan(st, &new)?;
             if !publication.already_published {
                 let form = st.install_form(&body)?;
                 crate::audit::record(
