@@ -42,7 +42,12 @@ impl Default for AnalysisConfig {
     fn default() -> Self {
         AnalysisConfig {
             nps: "nps".into(),
-            dimensions: vec!["segment".into(), "area_type".into()],
+            // `place`: the place code of the place list (MCMB v2), named from it.
+            dimensions: vec![
+                "segment".into(),
+                "area_type".into(),
+                survey_model::mcmb::PLACE_QUESTION.into(),
+            ],
             complaint_categories: "complaint_categories".into(),
             root_causes: "complaint_root_cause".into(),
             has_complaint: "has_complaint".into(),
@@ -205,6 +210,14 @@ fn label_of(forms: &[&Form], name: &str, lang: &str) -> String {
         .unwrap_or_else(|| name.to_owned())
 }
 
+/// Whether `q` reads the place list in any of `forms`.
+fn is_place_question(forms: &[&Form], q: &str) -> bool {
+    forms.iter().any(|f| {
+        f.question(q).and_then(|q| q.choices_from.as_deref())
+            == Some(survey_model::places::PLACES_LIST)
+    })
+}
+
 fn option_label(forms: &[&Form], q: &str, value: &str, lang: &str) -> String {
     forms
         .iter()
@@ -341,6 +354,11 @@ pub fn summarize_with(
     scan?;
     progress(seen);
 
+    let place_names: BTreeMap<String, String> = store
+        .list_places()?
+        .into_iter()
+        .map(|p| (p.code, p.name))
+        .collect();
     let dim_names: Vec<String> = std::iter::once("country".to_owned())
         .chain(cfg.dimensions.iter().cloned())
         .collect();
@@ -357,10 +375,10 @@ pub fn summarize_with(
             groups: groups
                 .iter()
                 .filter_map(|(g, acc)| {
-                    let label = if d == "country" {
-                        g.clone()
-                    } else {
-                        option_label(&list, d, g, &lang)
+                    let label = match place_names.get(g.as_str()) {
+                        _ if d == "country" => g.clone(),
+                        Some(name) if is_place_question(&list, d) => format!("{name} ({g})"),
+                        _ => option_label(&list, d, g, &lang),
                     };
                     acc.stat(g, &label)
                 })
