@@ -131,6 +131,9 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /dashboard/logout",                  "L   L   L   L       O       L       L       L       L       L"),
     ("GET /dashboard/reviews",                  "L   L   L   L       200/403 L       L       L       L       L"),
     ("GET /dashboard/interviews/{id}",          "L   L   L   L       200/404 L       L       L       L       L"),
+    ("GET /dashboard/forms",                    "L   L   L   L       200     L       L       L       L       L"),
+    ("POST /dashboard/forms/preview",           "L   L   L   L       403     L       L       L       L       L"),
+    ("POST /dashboard/forms/publish",           "L   L   L   L       403     L       L       L       L       L"),
     ("POST /dashboard/interviews/{id}/review",  "L   L   L   L       I/404   L       L       L       L       L"),
     ("POST /dashboard/interviews/{id}/comment", "L   L   L   L       I/404   L       L       L       L       L"),
     ("POST /dashboard/interviews/{id}/tag",     "L   L   L   L       I/404   L       L       L       L       L"),
@@ -726,6 +729,26 @@ async fn prepare(
                     .post(format!("{url}/dashboard/interviews/{id}/{action}")),
             )
             .form(&[("csrf", dash_csrf.as_str()), (field, value.as_str())])
+        }
+        "POST /dashboard/forms/preview" => {
+            let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+            def["form_id"] = json!(format!("matrix-dash-{n}"));
+            let form = reqwest::multipart::Form::new()
+                .text("csrf", dash_csrf.clone())
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(def.to_string().into_bytes())
+                        .file_name("form.json"),
+                );
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).multipart(form)
+        }
+        "POST /dashboard/forms/publish" => {
+            let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();
+            let id = format!("matrix-dash-{n}");
+            def["form_id"] = json!(id);
+            check = Check::Form(id);
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .form(&[("csrf", dash_csrf.as_str()), ("json", &def.to_string())])
         }
         "POST /dashboard/login" => {
             let (login_cookie, csrf) = login_form(w).await;

@@ -704,3 +704,126 @@ async fn coordinators_publish_the_forms_of_their_countries_that_allow_it() {
         404
     );
 }
+
+/// The dashboard's forms page: an admin uploads MCMB v2 (JSON), sees what
+/// changes before anything is published, publishes, and the page lists v2 as
+/// the newest; a damaged workbook shows its problems and publishes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_previews_an_upload_before_publishing_it() {
+    use fieldvoice_tests::dashboard::{csrf_in, login, user_with_password};
+    let srv = TestServer::start().await;
+    user_with_password(
+        &srv,
+        "boss",
+        central_store::Role::Admin,
+        "",
+        "a long passphrase 3",
+    );
+    let http = client();
+    let s = login(&http, &srv.url, "boss", "a long passphrase 3").await;
+    let page = |path: &str| {
+        http.get(format!("{}{path}", srv.url))
+            .header("cookie", &s.cookie)
+            .send()
+    };
+    let html = page("/dashboard/forms")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains(r#"id="form-file""#), "{html}");
+    let upload = |name: &'static str, bytes: Vec<u8>| {
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", s.csrf.clone())
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes).file_name(name),
+            );
+        http.post(format!("{}/dashboard/forms/preview", srv.url))
+            .header("cookie", &s.cookie)
+            .multipart(form)
+            .send()
+    };
+    let r = upload(
+        "mcmb-v2.json",
+        survey_model::MCMB_V2_JSON.as_bytes().to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    let changes = &html[html.find(r#"id="changes""#).unwrap()..];
+    let row = |th: &str| {
+        let at = changes.find(&format!("<th>{th}</th>")).unwrap();
+        changes[at..].split("</tr>").next().unwrap().to_owned()
+    };
+    assert!(
+        row("Questions added").contains("place, place_other"),
+        "{}",
+        row("Questions added")
+    );
+    assert!(row("Questions removed").contains("city"));
+    assert!(
+        html.contains(r#"id="affects""#),
+        "v1's city column is not in v2"
+    );
+    assert!(
+        srv.state.forms().get("mcmb-interview", 2).is_none(),
+        "nothing published yet"
+    );
+
+    let csrf = csrf_in(&html).unwrap();
+    let json_at = html.find("<textarea name=\"json\" hidden>").unwrap()
+        + "<textarea name=\"json\" hidden>".len();
+    let json = html[json_at..html[json_at..].find("</textarea>").unwrap() + json_at].to_owned();
+    let json = json
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    let r = http
+        .post(format!("{}/dashboard/forms/publish", srv.url))
+        .header("cookie", &s.cookie)
+        .form(&[("csrf", csrf.as_str()), ("json", json.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers()["location"],
+        "/dashboard/forms?published=mcmb-interview@2"
+    );
+    assert!(srv.state.forms().get("mcmb-interview", 2).is_some());
+    let html = page("/dashboard/forms?published=mcmb-interview@2")
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Published mcmb-interview@2."));
+    assert!(html.contains(r#"<td class="n">2 (newest)</td>"#), "{html}");
+
+    // A damaged workbook: its problems, nothing published.
+    let r = upload("broken.xlsx", b"PK\x03\x04 not really a workbook".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Nothing was published"), "{html}");
+    // A wrong CSRF token is refused before anything is read.
+    let form = reqwest::multipart::Form::new().text("csrf", "forged").part(
+        "file",
+        reqwest::multipart::Part::bytes(survey_model::MCMB_V2_JSON.as_bytes().to_vec())
+            .file_name("x.json"),
+    );
+    let r = http
+        .post(format!("{}/dashboard/forms/preview", srv.url))
+        .header("cookie", &s.cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}

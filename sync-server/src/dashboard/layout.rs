@@ -72,6 +72,7 @@ pub fn frame(
                         @if let Some(u) = who {
                             a href="/dashboard/" { "Progress" }
                             a href="/dashboard/reviews" { "Review queue" }
+                            a href="/dashboard/forms" { "Forms" }
                             span.me {
                                 (u.user().name) " · " (u.user().role.as_str())
                                 @if !u.user().countries.is_empty() { " · " (u.user().countries.join(", ")) }

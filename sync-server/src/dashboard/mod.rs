@@ -5,6 +5,7 @@
 //! through [`crate::auth::authorize`] with the country it shows.
 
 mod error;
+mod forms;
 mod interview;
 mod layout;
 mod login;
@@ -37,6 +38,9 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/login", get(login::form).post(login::submit))
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/reviews", get(queue::page))
+        .route("/dashboard/forms", get(forms::page))
+        .route("/dashboard/forms/preview", post(forms::preview_upload))
+        .route("/dashboard/forms/publish", post(forms::publish_form))
         .route("/dashboard/interviews/{id}", get(interview::page))
         .route("/dashboard/interviews/{id}/review", post(interview::review))
         .route(

@@ -39,7 +39,7 @@ pub enum FormBody {
 
 impl FormBody {
     /// The fieldvoice JSON text of the form (blocking work for a workbook).
-    fn into_json(self) -> Result<String, ApiError> {
+    pub fn into_json(self) -> Result<String, ApiError> {
         match self {
             FormBody::Json(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
                 ApiError::BadRequest(format!(
