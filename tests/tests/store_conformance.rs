@@ -78,6 +78,7 @@ conformance!(
     audit_log_newest_first,
     forms_round_trip,
     places_upsert_by_code_and_revisions_move_only_on_change,
+    quota_progress_equals_a_recount_of_the_stored_interviews,
     dashboard_sessions_expire_and_end,
     dashboard_sql_matches_streaming_defaults,
     reprojection_rewrites_stale_rows_once,
@@ -919,6 +920,108 @@ fn places_upsert_by_code_and_revisions_move_only_on_change(s: &dyn CentralStore)
     assert_eq!(all, vec![first[0].clone(), renamed, first[2].clone()]);
 }
 
+/// Quota progress (the store's counts through `fieldops::progress`) equals an
+/// independent recount over the stored interview records: MCMB v2 interviews
+/// at three places, four segments, three employees, drafts and submitted.
+fn quota_progress_equals_a_recount_of_the_stored_interviews(s: &dyn CentralStore) {
+    use central_store::{Assignment, Quota};
+    use survey_model::mcmb::SEGMENTS;
+    forms(s);
+    s.put_form("mcmb-interview", 2, survey_model::MCMB_V2_JSON)
+        .unwrap();
+    let forms = FormRegistry::load(s).unwrap();
+    let v2 = forms.get("mcmb-interview", 2).unwrap().clone();
+    let emps: Vec<User> = (0..3)
+        .map(|i| new_user(s, &format!("emp{i}"), Role::Employee, &["CI"]))
+        .collect();
+    let places = ["CI-BOUAKE", "CI-KORHOGO", "CI-MAN"];
+    let assignments: Vec<Assignment> = emps
+        .iter()
+        .enumerate()
+        .map(|(i, u)| Assignment {
+            user_id: u.id.clone(),
+            place_code: places[i].into(),
+            team: format!("team {}", i % 2),
+        })
+        .collect();
+    assert_eq!(s.upsert_assignments(&assignments).unwrap(), 3);
+    assert_eq!(s.upsert_assignments(&assignments).unwrap(), 0, "unchanged");
+    assert_eq!(s.list_assignments().unwrap().len(), 3);
+    let mut quotas = Vec::new();
+    for p in places {
+        for (k, seg) in SEGMENTS.iter().enumerate() {
+            quotas.push(Quota {
+                place_code: p.into(),
+                segment: (*seg).into(),
+                user_id: String::new(),
+                target: 3 + k as u32,
+            });
+        }
+    }
+    for u in &emps {
+        quotas.push(Quota {
+            place_code: places[0].into(),
+            segment: "individual".into(),
+            user_id: u.id.clone(),
+            target: 2,
+        });
+    }
+    assert_eq!(s.upsert_quotas(&quotas).unwrap(), quotas.len());
+    quotas[0].target = 10;
+    assert_eq!(s.upsert_quotas(&quotas).unwrap(), 1, "one target changed");
+    assert_eq!(s.list_quotas().unwrap().len(), quotas.len());
+
+    // 40 interviews: employees work anywhere, some stay drafts.
+    for n in 0..40usize {
+        let u = &emps[n % 3];
+        let device = Uuid::new_v4();
+        let mut iv =
+            Interview::create(&v2, meta(&v2, &u.id, "CI", device), actor_from_uuid(device))
+                .unwrap();
+        let answers = survey_model::sample::with(
+            survey_model::sample::on_place(complete_answers(7), places[n * 7 % 3]),
+            &[("segment", serde_json::json!(SEGMENTS[n % 4]))],
+        );
+        for (k, v) in answers {
+            iv.set_answer_json(&v2, k, &v).unwrap();
+        }
+        if n % 5 != 0 {
+            assert!(iv.submit(&v2).unwrap().is_complete());
+        }
+        let caller = Caller {
+            user: u,
+            source: "dev",
+        };
+        let r = push(s, &forms, caller, &[full_push(&mut iv)]).unwrap();
+        assert!(
+            matches!(r[0].status, survey_protocol::DocStatus::Applied),
+            "{r:?}"
+        );
+    }
+
+    let got =
+        central_store::fieldops::progress(&s.list_quotas().unwrap(), &s.done_counts().unwrap());
+    let records = s.list_interviews(&InterviewFilter::default()).unwrap();
+    assert_eq!(records.len(), 40);
+    for q in &got {
+        let recount = records
+            .iter()
+            .filter(|r| r.status == "submitted")
+            .filter(|r| r.answer_str("place") == Some(q.place_code.as_str()))
+            .filter(|r| r.answer_str("segment") == Some(q.segment.as_str()))
+            .filter(|r| q.user_id.is_empty() || r.created_by == q.user_id)
+            .count() as u64;
+        assert_eq!(q.done, recount, "{q:?}");
+    }
+    assert_eq!(got.len(), quotas.len());
+    assert!(got.iter().map(|q| q.done).sum::<u64>() > 0);
+    let bouake_individual = got
+        .iter()
+        .find(|q| q.place_code == "CI-BOUAKE" && q.segment == "individual" && q.user_id.is_empty())
+        .unwrap();
+    assert_eq!(bouake_individual.target, 10, "the changed target");
+}
+
 fn dashboard_sessions_expire_and_end(s: &dyn CentralStore) {
     use central_store::dashboard::Session;
     let c = new_user(s, "coord", Role::Coordinator, &["CI"]);
@@ -1681,6 +1784,20 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         },
     ];
     s.upsert_places(&places).unwrap();
+    let assignment = central_store::Assignment {
+        user_id: emp.id.clone(),
+        place_code: "CI-BKE".into(),
+        team: "Équipe 1".into(),
+    };
+    s.upsert_assignments(std::slice::from_ref(&assignment))
+        .unwrap();
+    let quota = central_store::Quota {
+        place_code: "CI-BKE".into(),
+        segment: "business".into(),
+        user_id: String::new(),
+        target: 12,
+    };
+    s.upsert_quotas(std::slice::from_ref(&quota)).unwrap();
     let mut ids = Vec::new();
     for n in 0..3 {
         let mut iv = interview(&emp, Uuid::new_v4(), n);
@@ -1801,6 +1918,8 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         "places, coordinates included"
     );
     assert_eq!(p.places_revision("CI").unwrap(), "2.1");
+    assert_eq!(p.list_assignments().unwrap(), vec![assignment]);
+    assert_eq!(p.list_quotas().unwrap(), vec![quota]);
     let audit_after = p.audit_log(10).unwrap();
     assert_eq!(
         audit_after

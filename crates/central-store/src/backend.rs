@@ -1,5 +1,5 @@
 //! The one wiring of [`crate::CentralStore`] to a backend. Every backend
-//! folder has the same concern modules (`identity`, `audit`, `forms`,
+//! folder has the same concern modules (`identity`, `audit`, `forms`, `fieldops`,
 //! `documents`, `interviews`, `dashboard`, `sessions`) and, in its `mod.rs`,
 //! `stats` and `ping`, each holding a free function per trait method that
 //! takes the store first (and the longer argument lists as one struct
@@ -177,6 +177,21 @@ macro_rules! central_store_impl {
             }
             fn list_places(&self) -> $crate::Result<Vec<survey_model::Place>> {
                 forms::list_places(self)
+            }
+            fn upsert_assignments(&self, rows: &[$crate::Assignment]) -> $crate::Result<usize> {
+                fieldops::upsert_assignments(self, rows)
+            }
+            fn list_assignments(&self) -> $crate::Result<Vec<$crate::Assignment>> {
+                fieldops::list_assignments(self)
+            }
+            fn upsert_quotas(&self, rows: &[$crate::Quota]) -> $crate::Result<usize> {
+                fieldops::upsert_quotas(self, rows)
+            }
+            fn list_quotas(&self) -> $crate::Result<Vec<$crate::Quota>> {
+                fieldops::list_quotas(self)
+            }
+            fn done_counts(&self) -> $crate::Result<Vec<$crate::DoneCount>> {
+                fieldops::done_counts(self)
             }
             fn places_revision(&self, country: &str) -> $crate::Result<String> {
                 forms::places_revision(self, country)

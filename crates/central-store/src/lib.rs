@@ -27,6 +27,7 @@ mod backend;
 mod campaign;
 pub mod columns;
 pub mod dashboard;
+pub mod fieldops;
 pub mod merge;
 pub mod postgres;
 mod query;
@@ -140,6 +141,39 @@ pub struct Device {
     /// request below it gets the device's own changes too). Not shown.
     #[serde(skip)]
     pub feed_cursor: u64,
+}
+
+/// Where an employee works on the field day.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignment {
+    pub user_id: String,
+    /// A code of the place list.
+    pub place_code: String,
+    /// Free text (e.g. "Équipe 3"); may be empty.
+    #[serde(default)]
+    pub team: String,
+}
+
+/// A quota target: how many interviews of `segment` a place (`user_id`
+/// empty) or one employee at that place should bring.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    pub place_code: String,
+    pub segment: String,
+    /// Empty: the place's target; else one employee's.
+    #[serde(default)]
+    pub user_id: String,
+    pub target: u32,
+}
+
+/// Submitted interviews per (place code, segment, employee), as stored in the
+/// projection (`segment` empty when unanswered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DoneCount {
+    pub place_code: String,
+    pub segment: String,
+    pub created_by: String,
+    pub count: u64,
 }
 
 /// The merged state of one document, as stored.
@@ -336,6 +370,19 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// deleted: interviews keep their codes). Returns how many rows changed;
     /// they get a new revision number, rows left as they were keep theirs.
     fn upsert_places(&self, places: &[survey_model::Place]) -> Result<usize>;
+    /// Insert or change employees' assignments (by user), in one transaction;
+    /// rows that change get a new revision number. Returns how many changed.
+    fn upsert_assignments(&self, rows: &[Assignment]) -> Result<usize>;
+    /// Every assignment, by user id.
+    fn list_assignments(&self) -> Result<Vec<Assignment>>;
+    /// Insert or change quota targets (by place, segment, user), in one
+    /// transaction. Returns how many changed.
+    fn upsert_quotas(&self, rows: &[Quota]) -> Result<usize>;
+    /// Every quota target, by place, segment, user.
+    fn list_quotas(&self) -> Result<Vec<Quota>>;
+    /// Submitted interviews with a place code, counted per place, segment
+    /// and employee (the quota progress source).
+    fn done_counts(&self) -> Result<Vec<DoneCount>>;
     /// Every place, by country then name.
     fn list_places(&self) -> Result<Vec<survey_model::Place>>;
     /// The revision of one country's places (`""`: all places): `rows.last`,

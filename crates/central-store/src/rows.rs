@@ -168,6 +168,34 @@ pub(crate) fn feed_item(r: &impl RowGet) -> Result<FeedItem> {
 }
 
 /// A stored form (`form_id, version, json`).
+pub(crate) fn assignment(r: &impl RowGet) -> Result<crate::Assignment> {
+    Ok(crate::Assignment {
+        user_id: r.col("user_id")?,
+        place_code: r.col("place_code")?,
+        team: r.col("team")?,
+    })
+}
+
+pub(crate) fn quota(r: &impl RowGet) -> Result<crate::Quota> {
+    let t: i64 = r.col("target")?;
+    Ok(crate::Quota {
+        place_code: r.col("place_code")?,
+        segment: r.col("segment")?,
+        user_id: r.col("user_id")?,
+        target: u32::try_from(t).map_err(|_| StoreError::Corrupt("quota target".into()))?,
+    })
+}
+
+pub(crate) fn done_count(r: &impl RowGet) -> Result<crate::DoneCount> {
+    let n: i64 = r.col("n")?;
+    Ok(crate::DoneCount {
+        place_code: r.col("place_code")?,
+        segment: r.col("segment")?,
+        created_by: r.col("created_by")?,
+        count: u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))?,
+    })
+}
+
 /// The columns [`place`] reads, from `places`, in [`crate::sql::UPSERT_PLACE`]'s order.
 pub(crate) const PLACE_COLS: &str = "code, country, name, region, kind, setting, lat, lon";
 

@@ -122,3 +122,30 @@ stmt!(
     /// What a device's copy of its country's places is compared with.
     PLACES_REVISION = "SELECT COUNT(*), COALESCE(MAX(rev), 0) FROM places WHERE country = ?1 OR ?1 = ''"
 );
+
+stmt!(
+    /// Assign an employee; a row left as it was keeps its `rev`.
+    UPSERT_ASSIGNMENT = "INSERT INTO assignments(user_id, place_code, team, rev) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT(user_id) DO UPDATE SET place_code = excluded.place_code, team = excluded.team,
+       rev = excluded.rev
+     WHERE assignments.place_code IS DISTINCT FROM excluded.place_code
+        OR assignments.team IS DISTINCT FROM excluded.team"
+);
+stmt!(ASSIGNMENTS_MAX_REV = "SELECT COALESCE(MAX(rev), 0) FROM assignments");
+stmt!(LIST_ASSIGNMENTS = "SELECT user_id, place_code, team FROM assignments ORDER BY user_id");
+stmt!(
+    UPSERT_QUOTA =
+        "INSERT INTO quotas(place_code, segment, user_id, target) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT(place_code, segment, user_id) DO UPDATE SET target = excluded.target
+     WHERE quotas.target <> excluded.target"
+);
+stmt!(
+    LIST_QUOTAS = "SELECT place_code, segment, user_id, target FROM quotas ORDER BY place_code, segment, user_id"
+);
+stmt!(
+    /// Consent is not asked here: a submitted interview has it (submit needs
+    /// every required answer, and without consent nothing else is shown).
+    DONE_COUNTS = "SELECT place_code, COALESCE(segment, '') AS segment, created_by, COUNT(*) AS n
+     FROM interviews WHERE status = 'submitted' AND place_code IS NOT NULL
+     GROUP BY place_code, COALESCE(segment, ''), created_by"
+);

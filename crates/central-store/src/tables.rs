@@ -94,6 +94,24 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "assignments",
+        columns: &[
+            ("user_id", Text),
+            ("place_code", Text),
+            ("team", Text),
+            ("rev", Int),
+        ],
+    },
+    TableSpec {
+        name: "quotas",
+        columns: &[
+            ("place_code", Text),
+            ("segment", Text),
+            ("user_id", Text),
+            ("target", Int),
+        ],
+    },
+    TableSpec {
         name: "changes",
         columns: &[
             ("seq", Int),

@@ -25,6 +25,7 @@
 mod audit;
 mod dashboard;
 mod documents;
+mod fieldops;
 mod forms;
 mod identity;
 mod interviews;
@@ -58,6 +59,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_dashboard_columns.sql"),
     include_str!("migrations/0004_actor_index_feed_cursor.sql"),
     include_str!("migrations/0005_form_versions_places.sql"),
+    include_str!("migrations/0006_assignments_quotas.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

@@ -6,6 +6,7 @@
 mod audit;
 mod dashboard;
 mod documents;
+mod fieldops;
 mod forms;
 mod identity;
 mod interviews;
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_review_queue_index.sql"),
     include_str!("migrations/0004_actor_index_feed_cursor.sql"),
     include_str!("migrations/0005_form_versions_places.sql"),
+    include_str!("migrations/0006_assignments_quotas.sql"),
 ];
 
 const READERS: usize = 4;

@@ -1,0 +1,54 @@
+//! Field operations in PostgreSQL: assignments, quota targets, quota progress counts.
+
+use super::PgStore;
+use crate::{Assignment, DoneCount, Quota, Result, sql};
+
+pub(super) fn upsert_assignments(store: &PgStore, rows: &[Assignment]) -> Result<usize> {
+    store.with(async |c| {
+        let tx = c.transaction().await?;
+        // One import at a time: the revision number is read, then written.
+        tx.execute("LOCK TABLE assignments IN SHARE ROW EXCLUSIVE MODE", &[])
+            .await?;
+        let rev: i64 = tx
+            .query_one(sql::ASSIGNMENTS_MAX_REV.pg(), &[])
+            .await?
+            .get(0);
+        let st = tx.prepare(sql::UPSERT_ASSIGNMENT.pg()).await?;
+        let mut changed = 0;
+        for a in rows {
+            changed += tx
+                .execute(&st, &[&a.user_id, &a.place_code, &a.team, &(rev + 1)])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    })
+}
+
+pub(super) fn list_assignments(store: &PgStore) -> Result<Vec<Assignment>> {
+    store.all(sql::LIST_ASSIGNMENTS.pg(), &[], crate::rows::assignment)
+}
+
+pub(super) fn upsert_quotas(store: &PgStore, rows: &[Quota]) -> Result<usize> {
+    store.with(async |c| {
+        let tx = c.transaction().await?;
+        let st = tx.prepare(sql::UPSERT_QUOTA.pg()).await?;
+        let mut changed = 0;
+        for q in rows {
+            let target = i64::from(q.target);
+            changed += tx
+                .execute(&st, &[&q.place_code, &q.segment, &q.user_id, &target])
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    })
+}
+
+pub(super) fn list_quotas(store: &PgStore) -> Result<Vec<Quota>> {
+    store.all(sql::LIST_QUOTAS.pg(), &[], crate::rows::quota)
+}
+
+pub(super) fn done_counts(store: &PgStore) -> Result<Vec<DoneCount>> {
+    store.all(sql::DONE_COUNTS.pg(), &[], crate::rows::done_count)
+}

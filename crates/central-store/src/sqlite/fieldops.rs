@@ -1,0 +1,49 @@
+//! Field operations in SQLite: assignments, quota targets, quota progress counts.
+
+use rusqlite::params;
+
+use super::{SqliteStore, all};
+use crate::{Assignment, DoneCount, Quota, Result, sql};
+
+pub(super) fn upsert_assignments(store: &SqliteStore, rows: &[Assignment]) -> Result<usize> {
+    store.write(|tx| {
+        let rev: i64 = tx.query_row(sql::ASSIGNMENTS_MAX_REV.sqlite(), [], |r| r.get(0))?;
+        let mut st = tx.prepare_cached(sql::UPSERT_ASSIGNMENT.sqlite())?;
+        let mut changed = 0;
+        for a in rows {
+            changed += st.execute(params![a.user_id, a.place_code, a.team, rev + 1])?;
+        }
+        Ok(changed)
+    })
+}
+
+pub(super) fn list_assignments(store: &SqliteStore) -> Result<Vec<Assignment>> {
+    store.read(|c| {
+        all(c, sql::LIST_ASSIGNMENTS.sqlite(), [], |r| {
+            crate::rows::assignment(r)
+        })
+    })
+}
+
+pub(super) fn upsert_quotas(store: &SqliteStore, rows: &[Quota]) -> Result<usize> {
+    store.write(|tx| {
+        let mut st = tx.prepare_cached(sql::UPSERT_QUOTA.sqlite())?;
+        let mut changed = 0;
+        for q in rows {
+            changed += st.execute(params![q.place_code, q.segment, q.user_id, q.target])?;
+        }
+        Ok(changed)
+    })
+}
+
+pub(super) fn list_quotas(store: &SqliteStore) -> Result<Vec<Quota>> {
+    store.read(|c| all(c, sql::LIST_QUOTAS.sqlite(), [], |r| crate::rows::quota(r)))
+}
+
+pub(super) fn done_counts(store: &SqliteStore) -> Result<Vec<DoneCount>> {
+    store.read(|c| {
+        all(c, sql::DONE_COUNTS.sqlite(), [], |r| {
+            crate::rows::done_count(r)
+        })
+    })
+}
