@@ -45,7 +45,8 @@ pub enum Action<'a> {
     ExportPii,
     /// Manage forms and read the audit log.
     Administer,
-    /// Add or change the places of a country.
+    /// Add or change the places of a country, who works where and the quota
+    /// targets there.
     ManagePlaces { country: &'a str },
     /// Publish a version of a form that is for `country` and lets its
     /// coordinators publish (the form's own rule is checked by the forms service).

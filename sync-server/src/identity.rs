@@ -46,54 +46,23 @@ pub const MAX_IMPORT_ROWS: usize = 50_000;
 /// and `;` separators (Excel in French locales) are accepted. Bad rows are
 /// reported with their line number; good rows are returned.
 pub fn parse_user_csv(text: &str) -> Result<(Vec<ImportRow>, Vec<ImportProblem>), String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = text.lines().next().unwrap_or("");
-    let delim = if first.matches(';').count() > first.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| format!("cannot read the header row: {e}"))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let (Some(login_i), Some(name_i), Some(country_i)) =
-        (col("login"), col("name"), col("country"))
-    else {
-        return Err(
-            "the header row must name the columns login, name and country (role is optional)"
-                .into(),
-        );
-    };
-    let role_i = col("role");
+    const COLUMNS: [&str; 4] = ["login", "name", "country", "role"];
+    let (records, read_problems) = crate::csvfile::read(text, &COLUMNS, 3, MAX_IMPORT_ROWS)
+        .map_err(|p| p.first().map_or_else(String::new, |p| p.message.clone()))?;
     let mut rows = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems: Vec<ImportProblem> = read_problems
+        .into_iter()
+        .map(|p| ImportProblem {
+            line: p.row,
+            message: p.message,
+        })
+        .collect();
     let mut seen = std::collections::HashSet::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let line = i + 2;
-        if i >= MAX_IMPORT_ROWS {
-            return Err(format!("more than {MAX_IMPORT_ROWS} rows; split the file"));
-        }
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(ImportProblem {
-                    line,
-                    message: format!("unreadable row: {e}"),
-                });
-                continue;
-            }
-        };
-        let get = |i: usize| rec.get(i).unwrap_or("").to_owned();
-        let (login, name, country) = (get(login_i), get(name_i), get(country_i).to_uppercase());
-        let role_s = role_i
-            .map(get)
+    for rec in records {
+        let line = rec.row;
+        let get = |c: &str| rec.get(c).to_owned();
+        let (login, name, country) = (get("login"), get("name"), get("country").to_uppercase());
+        let role_s = Some(get("role"))
             .filter(|s| !s.is_empty())
             .unwrap_or_else(|| "employee".into());
         let mut bad = |m: String| problems.push(ImportProblem { line, message: m });
@@ -156,7 +125,7 @@ mod tests {
     #[test]
     fn csv_without_required_columns_is_refused() {
         let err = parse_user_csv("a,b\n1,2\n").unwrap_err();
-        assert!(err.contains("login, name and country"));
+        assert!(err.contains("lacks login, name, country"), "{err}");
         assert!(parse_user_csv("").is_err());
     }
 

@@ -13,6 +13,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod csvfile;
 pub mod dashboard;
 pub mod demo;
 pub mod error;

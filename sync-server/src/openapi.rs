@@ -208,6 +208,23 @@ pub fn document() -> Value {
                     Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),
                     ok("places read, changed, countries", obj())),
             },
+            "/api/v1/assignments": {
+                "post": op("field operations", "Assign employees to places from CSV (login,place_code[,team]): admins, coordinators for their countries; a file with any problem is refused whole (400 naming each row and column)", vec![],
+                    Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),
+                    ok("rows, changed, countries", obj())),
+            },
+            "/api/v1/quotas": {
+                "get": op("field operations", "Quota targets per place and segment (and per employee) with the submitted interviews counted against them, for the caller's countries",
+                    vec![q("country", "country")], None,
+                    ok("targets with progress", arr(json!({ "type": "object", "properties": {
+                        "country": { "type": "string" }, "place_code": { "type": "string" },
+                        "place_name": { "type": "string" }, "segment": { "type": "string" },
+                        "user_id": { "type": "string" }, "user_name": { "type": "string" },
+                        "target": { "type": "integer" }, "done": { "type": "integer" } } })))),
+                "post": op("field operations", "Set quota targets from CSV (place_code,segment,target[,login]): admins, coordinators for their countries; refused whole on any problem", vec![],
+                    Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),
+                    ok("rows, changed, countries", obj())),
+            },
             "/api/v1/interviews": { "get": op("interviews", "Merged interviews of the caller's countries",
                 vec![q("country", "country"), q("city", "city"), q("place_code", "place code"), q("segment", "segment"),
                      q("review_state", "review state"), q("status", "draft or submitted"),

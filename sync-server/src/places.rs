@@ -2,129 +2,64 @@
 //! column for every problem (a file with any problem is refused whole, so a
 //! half-imported list never reaches devices).
 
-use serde::Serialize;
 use survey_model::Place;
 
-/// The columns of a place file, in the order `admin export` and the demo file use.
+use crate::csvfile::{CsvProblem, read};
+
+/// The columns of a place file, in the order `admin export` and the demo file
+/// use; the first five are required.
 pub const PLACE_COLUMNS: [&str; 8] = [
-    "code", "country", "name", "region", "kind", "setting", "lat", "lon",
+    "code", "country", "name", "kind", "setting", "region", "lat", "lon",
 ];
-/// Columns a file must have (the others are optional).
-const REQUIRED: [&str; 5] = ["code", "country", "name", "kind", "setting"];
 
 /// Largest place file accepted, in rows.
 pub const MAX_PLACES: usize = 20_000;
 
-/// One problem of a place file: the spreadsheet row (the header is row 1) and
-/// the column, when one is concerned.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PlaceProblem {
-    pub row: usize,
-    pub column: Option<String>,
-    pub message: String,
-}
-
-impl std::fmt::Display for PlaceProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.column {
-            Some(c) => write!(f, "row {}, column {c}: {}", self.row, self.message),
-            None => write!(f, "row {}: {}", self.row, self.message),
-        }
-    }
-}
+/// A problem of a place file (row and column).
+pub type PlaceProblem = CsvProblem;
 
 /// Parse a place file: a header row naming at least code, country, name, kind
 /// and setting (any order, any case; region, lat, lon optional), `,` or `;`
 /// separated, with or without a BOM. Codes must be unique in the file.
 pub fn parse_places_csv(text: &str) -> Result<Vec<Place>, Vec<PlaceProblem>> {
-    let problem = |row: usize, column: Option<&str>, message: String| PlaceProblem {
-        row,
-        column: column.map(str::to_owned),
-        message,
-    };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let first = text.lines().next().unwrap_or("");
-    let delim = if first.matches(';').count() > first.matches(',').count() {
-        b';'
-    } else {
-        b','
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .delimiter(delim)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| vec![problem(1, None, format!("cannot read the header row: {e}"))])?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let missing: Vec<&str> = REQUIRED.into_iter().filter(|c| col(c).is_none()).collect();
-    if !missing.is_empty() {
-        return Err(vec![problem(
-            1,
-            None,
-            format!(
-                "the header row lacks {}; a place file has the columns {}",
-                missing.join(", "),
-                PLACE_COLUMNS.join(", ")
-            ),
-        )]);
-    }
-    let idx: Vec<Option<usize>> = PLACE_COLUMNS.iter().map(|c| col(c)).collect();
+    let (rows, mut problems) = read(text, &PLACE_COLUMNS, 5, MAX_PLACES)?;
     let mut places = Vec::new();
-    let mut problems = Vec::new();
     let mut seen = std::collections::HashMap::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let row = i + 2;
-        if i >= MAX_PLACES {
-            return Err(vec![problem(
-                row,
-                None,
-                format!("more than {MAX_PLACES} places; split the file"),
-            )]);
-        }
-        let rec = match rec {
-            Ok(r) => r,
-            Err(e) => {
-                problems.push(problem(row, None, format!("unreadable row: {e}")));
-                continue;
-            }
-        };
-        let get = |c: usize| idx[c].and_then(|i| rec.get(i)).unwrap_or("").to_owned();
-        let mut coord = |c: usize| -> Option<f64> {
-            let s = get(c).replace(',', ".");
+    for r in rows {
+        let row = r.row;
+        let mut coord = |c: &str| -> Option<f64> {
+            let s = r.get(c).replace(',', ".");
             if s.is_empty() {
                 return None;
             }
             match s.parse::<f64>() {
                 Ok(v) if v.is_finite() => Some(v),
                 _ => {
-                    problems.push(problem(
+                    problems.push(CsvProblem::new(
                         row,
-                        Some(PLACE_COLUMNS[c]),
-                        format!("`{}` is not a number", get(c)),
+                        Some(c),
+                        format!("`{}` is not a number", r.get(c)),
                     ));
                     None
                 }
             }
         };
-        let (lat, lon) = (coord(6), coord(7));
+        let (lat, lon) = (coord("lat"), coord("lon"));
         let place = Place {
-            code: get(0),
-            country: get(1).to_uppercase(),
-            name: get(2),
-            region: get(3),
-            kind: get(4).to_lowercase().replace('-', "_"),
-            setting: get(5).to_lowercase().replace(['-', ' '], "_"),
+            code: r.get("code").to_owned(),
+            country: r.get("country").to_uppercase(),
+            name: r.get("name").to_owned(),
+            region: r.get("region").to_owned(),
+            kind: r.get("kind").to_lowercase().replace('-', "_"),
+            setting: r.get("setting").to_lowercase().replace(['-', ' '], "_"),
             lat,
             lon,
         };
         for (field, message) in place.problems() {
-            problems.push(problem(row, Some(field), message));
+            problems.push(CsvProblem::new(row, Some(field), message));
         }
         if let Some(first) = seen.insert(place.code.clone(), row) {
-            problems.push(problem(
+            problems.push(CsvProblem::new(
                 row,
                 Some("code"),
                 format!("`{}` is also the code of row {first}", place.code),
@@ -133,11 +68,12 @@ pub fn parse_places_csv(text: &str) -> Result<Vec<Place>, Vec<PlaceProblem>> {
         places.push(place);
     }
     if places.is_empty() && problems.is_empty() {
-        problems.push(problem(2, None, "the file has no place".into()));
+        problems.push(CsvProblem::new(2, None, "the file has no place".into()));
     }
     if problems.is_empty() {
         Ok(places)
     } else {
+        problems.sort_by_key(|p| p.row);
         Err(problems)
     }
 }
@@ -153,9 +89,9 @@ pub fn places_csv(places: &[Place]) -> String {
             p.code.as_str(),
             &p.country,
             &p.name,
-            &p.region,
             &p.kind,
             &p.setting,
+            &p.region,
             &num(p.lat),
             &num(p.lon),
         ]);

@@ -101,6 +101,12 @@ impl Scope {
         }
     }
 
+    /// Whether `country` is in the scope.
+    pub fn allows(&self, country: &str) -> bool {
+        self.countries()
+            .is_none_or(|cs| cs.iter().any(|c| c == country))
+    }
+
     /// As a store filter's country list (`[]` = all).
     pub fn filter(&self) -> Vec<String> {
         self.countries().map(<[String]>::to_vec).unwrap_or_default()

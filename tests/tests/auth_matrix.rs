@@ -114,6 +114,9 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/devices/{id}/revoke",        "401 401 204 204/403 204/403 403/204 403     403     403     401"),
     ("GET /api/v1/places",                      "401 401 200 200/403 200/403 403/200 200/403 403/200 200/403 401"),
     ("POST /api/v1/places",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("POST /api/v1/assignments",                "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("GET /api/v1/quotas",                      "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("POST /api/v1/quotas",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /api/v1/interviews",                  "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /api/v1/interviews/{id}",             "401 401 200 200/404 200/404 404/200 404     404     404     401"),
     ("POST /api/v1/interviews/{id}/review",     "401 401 200 200/404 200/404 404/200 404     404     404     401"),
@@ -422,6 +425,21 @@ async fn world() -> World {
     let (emp_a, code_a) = server.user_with_code("emp.a", Role::Employee, "CI");
     let (emp_b, _) = server.user_with_code("emp.b", Role::Employee, "SN");
     let coord_a_session = login(&http, &server.url, "coord.a", PW).await;
+    // One place per country, for the assignment and quota imports.
+    let places: String = ["CI", "SN"]
+        .iter()
+        .map(|c| format!("{c}-MATRIX,{c},Matrix {c},city,urban\n"))
+        .collect();
+    server
+        .state
+        .store
+        .upsert_places(
+            &sync_server::places::parse_places_csv(&format!(
+                "code,country,name,kind,setting\n{places}"
+            ))
+            .unwrap(),
+        )
+        .unwrap();
 
     let mut w = World {
         server,
@@ -616,7 +634,24 @@ async fn prepare(
             .body(format!(
                 "code,country,name,kind,setting\n{country}-MATRIX-{n},{country},Matrix {n},village,rural\n"
             )),
+        "POST /api/v1/assignments" => {
+            let login = match t {
+                Target::A => &w.emp_a.login,
+                Target::B => &w.emp_b.login,
+            };
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .header("content-type", "text/csv")
+                .body(format!(
+                    "login,place_code,team\n{login},{country}-MATRIX,team {n}\n"
+                ))
+        }
+        "POST /api/v1/quotas" => with_auth(w, caller, w.http.post(format!("{url}{path}")))
+            .header("content-type", "text/csv")
+            .body(format!(
+                "place_code,segment,target\n{country}-MATRIX,individual,{n}\n"
+            )),
         "GET /api/v1/places"
+        | "GET /api/v1/quotas"
         | "GET /api/v1/users"
         | "GET /api/v1/devices"
         | "GET /api/v1/interviews"

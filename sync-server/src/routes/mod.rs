@@ -1,6 +1,7 @@
 //! Route table. Handlers live in the submodules by area.
 
 pub mod export;
+pub mod fieldops;
 pub mod interviews;
 pub mod ops;
 pub mod places;
@@ -38,6 +39,11 @@ pub fn api() -> Router<AppState> {
         .route(
             "/api/v1/places",
             get(places::list_places).post(places::import_places),
+        )
+        .route("/api/v1/assignments", post(fieldops::import_assignments))
+        .route(
+            "/api/v1/quotas",
+            get(fieldops::quotas).post(fieldops::import_quotas),
         )
         .route("/api/v1/interviews", get(interviews::list))
         .route("/api/v1/interviews/{id}", get(interviews::get_one))

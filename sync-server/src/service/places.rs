@@ -29,13 +29,7 @@ pub async fn import(
     text: String,
 ) -> Result<PlaceImport, ApiError> {
     let places = parse_places_csv(&text).map_err(|problems| {
-        let n = problems.len();
-        let shown: Vec<String> = problems.iter().take(50).map(ToString::to_string).collect();
-        ApiError::BadRequest(format!(
-            "the place file has {n} problem(s); nothing was imported: {}{}",
-            shown.join("; "),
-            if n > shown.len() { "; ..." } else { "" }
-        ))
+        ApiError::BadRequest(crate::csvfile::refusal("place file", &problems))
     })?;
     let mut countries: Vec<String> = places.iter().map(|p| p.country.clone()).collect();
     countries.sort();
