@@ -208,6 +208,10 @@ pub fn document() -> Value {
                     Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),
                     ok("places read, changed, countries", obj())),
             },
+            "/api/v1/me/assignment": {
+                "get": op("field operations", "The caller's field day: place, team and targets per segment (the place's and their own), with the revision the sync response's x-fieldvoice-assignment header names; null when not assigned", vec![], None,
+                    ok("assignment or null", obj())),
+            },
             "/api/v1/assignments": {
                 "post": op("field operations", "Assign employees to places from CSV (login,place_code[,team]): admins, coordinators for their countries; a file with any problem is refused whole (400 naming each row and column)", vec![],
                     Some(json!({ "required": true, "content": { "text/csv": { "schema": { "type": "string" } } } })),

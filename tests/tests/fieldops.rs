@@ -206,3 +206,88 @@ async fn assignments_and_quotas_are_imported_scoped_and_counted() {
     assert_eq!(progress(coord_sn.clone(), "").await.1, json!([]));
     assert_eq!(progress(coord_sn, "?country=CI").await.0, 403);
 }
+
+/// An assignment made on the server while a phone is offline reaches it on
+/// its next sync (and only then), with the place's and the employee's own
+/// targets; a changed target comes with the sync after the change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_assignment_reaches_an_offline_phone_on_its_next_sync() {
+    use survey_model::places::SegmentTarget;
+    let srv = TestServer::start().await;
+    let admin = srv.admin_token.clone();
+    post_csv(
+        &srv,
+        &admin,
+        "/api/v1/places",
+        survey_model::MCMB_PLACES_CSV,
+    )
+    .await;
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    let dev = srv.device("phone", &code).await;
+    assert_eq!(dev.lock().assignment().unwrap(), None, "not assigned yet");
+
+    // The phone is offline while the coordinator plans the day.
+    let (st, _) = post_csv(
+        &srv,
+        &admin,
+        "/api/v1/assignments",
+        "login,place_code,team\nawa,CI-BOUAKE,Équipe 1\n",
+    )
+    .await;
+    assert_eq!(st, 200);
+    let quotas = "place_code,segment,target,login\n\
+                  CI-BOUAKE,individual,4,\n\
+                  CI-BOUAKE,individual,2,awa\n\
+                  CI-BOUAKE,business,3,\n\
+                  CI-KORHOGO,business,9,\n";
+    assert_eq!(
+        post_csv(&srv, &admin, "/api/v1/quotas", quotas).await.0,
+        200
+    );
+    assert_eq!(
+        dev.lock().assignment().unwrap(),
+        None,
+        "offline: nothing yet"
+    );
+
+    let r = dev.sync().await.unwrap();
+    assert!(r.assignment_received, "{r:?}");
+    let a = dev.lock().assignment().unwrap().unwrap();
+    assert_eq!(
+        (
+            a.place_code.as_str(),
+            a.place_name.as_str(),
+            a.team.as_str()
+        ),
+        ("CI-BOUAKE", "Bouaké", "Équipe 1")
+    );
+    assert_eq!(
+        a.targets,
+        vec![
+            SegmentTarget {
+                segment: "business".into(),
+                place: Some(3),
+                mine: None
+            },
+            SegmentTarget {
+                segment: "individual".into(),
+                place: Some(4),
+                mine: Some(2)
+            },
+        ],
+        "Korhogo's targets are not Awa's"
+    );
+    assert!(!dev.sync().await.unwrap().assignment_received, "once");
+    post_csv(
+        &srv,
+        &admin,
+        "/api/v1/quotas",
+        "place_code,segment,target\nCI-BOUAKE,business,5\n",
+    )
+    .await;
+    assert!(dev.sync().await.unwrap().assignment_received);
+    assert_eq!(
+        dev.lock().assignment().unwrap().unwrap().targets[0].place,
+        Some(5)
+    );
+}

@@ -184,6 +184,12 @@ macro_rules! central_store_impl {
             fn list_assignments(&self) -> $crate::Result<Vec<$crate::Assignment>> {
                 fieldops::list_assignments(self)
             }
+            fn assignment_of(&self, user_id: &str) -> $crate::Result<Option<$crate::Assignment>> {
+                fieldops::assignment_of(self, user_id)
+            }
+            fn quotas_at(&self, place_code: &str) -> $crate::Result<Vec<$crate::Quota>> {
+                fieldops::quotas_at(self, place_code)
+            }
             fn upsert_quotas(&self, rows: &[$crate::Quota]) -> $crate::Result<usize> {
                 fieldops::upsert_quotas(self, rows)
             }

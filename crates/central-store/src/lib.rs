@@ -375,6 +375,10 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn upsert_assignments(&self, rows: &[Assignment]) -> Result<usize>;
     /// Every assignment, by user id.
     fn list_assignments(&self) -> Result<Vec<Assignment>>;
+    /// One employee's assignment.
+    fn assignment_of(&self, user_id: &str) -> Result<Option<Assignment>>;
+    /// The quota targets of one place (the place's and its employees').
+    fn quotas_at(&self, place_code: &str) -> Result<Vec<Quota>>;
     /// Insert or change quota targets (by place, segment, user), in one
     /// transaction. Returns how many changed.
     fn upsert_quotas(&self, rows: &[Quota]) -> Result<usize>;

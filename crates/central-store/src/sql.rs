@@ -149,3 +149,8 @@ stmt!(
      FROM interviews WHERE status = 'submitted' AND place_code IS NOT NULL
      GROUP BY place_code, COALESCE(segment, ''), created_by"
 );
+stmt!(ASSIGNMENT_OF = "SELECT user_id, place_code, team FROM assignments WHERE user_id = ?1");
+stmt!(
+    QUOTAS_AT = "SELECT place_code, segment, user_id, target FROM quotas WHERE place_code = ?1
+     ORDER BY segment, user_id"
+);

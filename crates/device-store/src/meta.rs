@@ -151,6 +151,22 @@ impl DeviceStore {
         }
     }
 
+    /// Replace the employee's field assignment (place, team, targets) with
+    /// the server's; `None` when the employee has none.
+    pub fn set_assignment(&self, a: Option<&survey_model::places::FieldAssignment>) -> Result<()> {
+        let json = serde_json::to_string(&a).map_err(|e| StoreError::BadMeta(e.to_string()))?;
+        self.set_meta("assignment", &json)
+    }
+
+    /// The field assignment on the device, if any.
+    pub fn assignment(&self) -> Result<Option<survey_model::places::FieldAssignment>> {
+        match self.get_meta("assignment")? {
+            None => Ok(None),
+            Some(s) => serde_json::from_str(&s)
+                .map_err(|e| StoreError::BadMeta(format!("assignment: {e}"))),
+        }
+    }
+
     /// The server revision of the place list on the device, if any.
     pub fn places_revision(&self) -> Result<Option<String>> {
         self.get_meta("places_revision")

@@ -120,6 +120,29 @@ pub struct PlaceList {
     pub places: Vec<Place>,
 }
 
+/// What a phone knows of its employee's field day (`GET /api/v1/me/assignment`):
+/// the place, the team and the targets per segment. The phone counts what is
+/// done itself, offline, from its own submitted interviews.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldAssignment {
+    /// The revision the sync response header names (`X-Fieldvoice-Assignment`).
+    pub revision: String,
+    pub place_code: String,
+    pub place_name: String,
+    pub team: String,
+    pub targets: Vec<SegmentTarget>,
+}
+
+/// The targets of one segment at the employee's place.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SegmentTarget {
+    pub segment: String,
+    /// The place's target (every employee there together), if set.
+    pub place: Option<u32>,
+    /// This employee's own target, if set.
+    pub mine: Option<u32>,
+}
+
 /// The options of a place list, for [`crate::Form::attach_list`].
 pub fn as_options(places: &[Place]) -> std::sync::Arc<Vec<ChoiceOption>> {
     std::sync::Arc::new(places.iter().map(Place::to_option).collect())

@@ -34,6 +34,11 @@ pub const FORMS_HEADER: &str = "x-fieldvoice-forms";
 /// device holding another revision fetches the list.
 pub const PLACES_HEADER: &str = "x-fieldvoice-places";
 
+/// Sync response header: the revision of the device's employee's assignment
+/// (place, team, targets; empty when not assigned). A device holding another
+/// revision fetches `GET /api/v1/me/assignment`.
+pub const ASSIGNMENT_HEADER: &str = "x-fieldvoice-assignment";
+
 /// The value of [`FORMS_HEADER`] for these (form id, version) pairs.
 pub fn form_versions_header(forms: &[(String, u32)]) -> String {
     forms

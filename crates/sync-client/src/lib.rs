@@ -86,6 +86,9 @@ pub struct SyncReport {
     /// The number of places in the place list fetched in this run, when the
     /// server's revision differed from the one on the device.
     pub places_received: Option<usize>,
+    /// The employee's assignment (place, team, targets) changed on the
+    /// server and was fetched in this run.
+    pub assignment_received: bool,
 }
 
 /// Build an HTTP client with sensible timeouts for poor networks.
@@ -164,7 +167,38 @@ pub async fn enroll(
     {
         tracing::warn!(error = %e, "place list not fetched at enrollment");
     }
+    if let Err(e) = fetch_assignment(
+        http,
+        &store,
+        &enrollment.server_url,
+        &enrollment.device_token,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "assignment not fetched at enrollment");
+    }
     Ok(enrollment)
+}
+
+/// Fetch the employee's field assignment and store it; returns whether there is one.
+async fn fetch_assignment(
+    http: &reqwest::Client,
+    store: &Arc<Mutex<DeviceStore>>,
+    server_url: &str,
+    token: &str,
+) -> Result<bool, SyncError> {
+    let r = http
+        .get(format!("{server_url}/api/v1/me/assignment"))
+        .bearer_auth(token)
+        .send()
+        .await?;
+    if !r.status().is_success() {
+        return Err(refused(r).await);
+    }
+    let a: Option<survey_model::places::FieldAssignment> = r.json().await?;
+    let some = a.is_some();
+    blocking(store.clone(), move |s| s.set_assignment(a.as_ref())).await?;
+    Ok(some)
 }
 
 /// Fetch the place list of this device's country and store it; returns how
@@ -239,6 +273,7 @@ pub async fn sync(
     let mut clashes = 0;
     let mut published_forms: Option<String> = None;
     let mut places_revision: Option<String> = None;
+    let mut assignment_revision: Option<String> = None;
     // The newest version of each form this device holds, reported on every
     // request so the dashboard can show devices still on an old version.
     let held = blocking(store.clone(), |s| s.forms()).await?;
@@ -272,7 +307,7 @@ pub async fn sync(
         let body = survey_protocol::encode(&req, Compression::Gzip)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         report.bytes_up += body.len() as u64;
-        let (resp, elapsed, forms, places) = post_with_retry(
+        let (resp, elapsed, forms, places, assignment) = post_with_retry(
             http,
             &url,
             &enrollment.device_token,
@@ -288,6 +323,9 @@ pub async fn sync(
         }
         if places.is_some() {
             places_revision = places;
+        }
+        if assignment.is_some() {
+            assignment_revision = assignment;
         }
         report.bytes_down += resp.len() as u64;
         let resp: SyncResponse = survey_protocol::decode(&resp, 256 * 1024 * 1024)
@@ -361,6 +399,23 @@ pub async fn sync(
             {
                 Ok(n) => report.places_received = Some(n),
                 Err(e) => tracing::warn!(error = %e, "place list download failed"),
+            }
+        }
+    }
+    if let Some(rev) = assignment_revision {
+        let have = blocking(store.clone(), |s| s.assignment()).await?;
+        let have = have.map(|a| a.revision).unwrap_or_default();
+        if have != rev {
+            match fetch_assignment(
+                http,
+                &store,
+                &enrollment.server_url,
+                &enrollment.device_token,
+            )
+            .await
+            {
+                Ok(_) => report.assignment_received = true,
+                Err(e) => tracing::warn!(error = %e, "assignment download failed"),
             }
         }
     }
@@ -503,6 +558,15 @@ fn newest_of_each(forms: Vec<(String, u32)>) -> Vec<(String, u32)> {
     out
 }
 
+/// A sync response: body, latency, and the forms, places and assignment headers.
+type Response = (
+    Vec<u8>,
+    Duration,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 async fn post_with_retry(
     http: &reqwest::Client,
     url: &str,
@@ -511,7 +575,7 @@ async fn post_with_retry(
     body: Vec<u8>,
     opts: &SyncOptions,
     report: &mut SyncReport,
-) -> Result<(Vec<u8>, Duration, Option<String>, Option<String>), SyncError> {
+) -> Result<Response, SyncError> {
     let mut delay = opts.backoff;
     let mut attempt = 0;
     loop {
@@ -535,8 +599,9 @@ async fn post_with_retry(
                 };
                 let forms = header(survey_protocol::FORMS_HEADER);
                 let places = header(survey_protocol::PLACES_HEADER);
+                let assignment = header(survey_protocol::ASSIGNMENT_HEADER);
                 match resp.bytes().await {
-                    Ok(b) => return Ok((b.to_vec(), t.elapsed(), forms, places)),
+                    Ok(b) => return Ok((b.to_vec(), t.elapsed(), forms, places, assignment)),
                     Err(e) => SyncError::Network(e),
                 }
             }

@@ -33,6 +33,15 @@ pub async fn import_quotas(
     ))
 }
 
+/// `GET /api/v1/me/assignment`: the caller's place, team and targets
+/// (`null` when not assigned).
+pub async fn my_assignment(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Option<survey_model::places::FieldAssignment>>, ApiError> {
+    Ok(Json(service::my_assignment(&state, &principal).await?))
+}
+
 /// `GET /api/v1/quotas?country=CI`: every target with what is done.
 pub async fn quotas(
     State(state): State<AppState>,

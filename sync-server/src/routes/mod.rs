@@ -22,6 +22,7 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/sync", post(sync::sync))
         .route("/api/v1/enroll", post(users::enroll))
         .route("/api/v1/me", get(users::me))
+        .route("/api/v1/me/assignment", get(fieldops::my_assignment))
         .route(
             "/api/v1/users",
             get(users::list_users).post(users::create_user),

@@ -106,6 +106,8 @@ pub async fn sync(
                 Some(c) => st.store.places_revision(c)?,
                 None => String::new(),
             };
+            let assignment_revision =
+                crate::service::fieldops::assignment_for(st, &user)?.map(|a| a.revision);
             st.store.touch_device(
                 &device.id,
                 central_store::unix_now(),
@@ -121,10 +123,11 @@ pub async fn sync(
                 },
                 outcome.new_changes,
                 places_revision,
+                assignment_revision.unwrap_or_default(),
             ))
         })
         .await?;
-    let (resp, new_changes, places_revision) = resp;
+    let (resp, new_changes, places_revision, assignment_revision) = resp;
     state.metrics.sync_changes_in.inc_by(new_changes as u64);
     for r in &resp.results {
         let status = match r.status {
@@ -168,6 +171,11 @@ pub async fn sync(
                 header::HeaderName::from_static(survey_protocol::PLACES_HEADER),
                 header::HeaderValue::from_str(&places_revision)
                     .map_err(|e| ApiError::Internal(format!("places header: {e}")))?,
+            ),
+            (
+                header::HeaderName::from_static(survey_protocol::ASSIGNMENT_HEADER),
+                header::HeaderValue::from_str(&assignment_revision)
+                    .map_err(|e| ApiError::Internal(format!("assignment header: {e}")))?,
             ),
         ],
         bytes,

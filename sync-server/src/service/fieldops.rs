@@ -328,3 +328,65 @@ pub async fn quota_progress(
         })
         .await
 }
+
+/// The field day of `user` as their phone gets it (blocking): the place,
+/// team and targets per segment, with a revision that changes when any of
+/// them does. `None` without an assignment.
+pub fn assignment_for(
+    state: &AppState,
+    user: &User,
+) -> Result<Option<survey_model::places::FieldAssignment>, ApiError> {
+    use sha2::Digest;
+    use survey_model::places::{FieldAssignment, SegmentTarget};
+    let Some(a) = state.store.assignment_of(&user.id)? else {
+        return Ok(None);
+    };
+    let place_name = state
+        .store
+        .list_places()?
+        .into_iter()
+        .find(|p| p.code == a.place_code)
+        .map(|p| p.name)
+        .unwrap_or_default();
+    let mut targets: Vec<SegmentTarget> = Vec::new();
+    for q in state.store.quotas_at(&a.place_code)? {
+        if !(q.user_id.is_empty() || q.user_id == user.id) {
+            continue;
+        }
+        let t = match targets.iter_mut().find(|t| t.segment == q.segment) {
+            Some(t) => t,
+            None => {
+                targets.push(SegmentTarget {
+                    segment: q.segment.clone(),
+                    place: None,
+                    mine: None,
+                });
+                targets.last_mut().expect("just pushed")
+            }
+        };
+        if q.user_id.is_empty() {
+            t.place = Some(q.target);
+        } else {
+            t.mine = Some(q.target);
+        }
+    }
+    let mut out = FieldAssignment {
+        revision: String::new(),
+        place_code: a.place_code,
+        place_name,
+        team: a.team,
+        targets,
+    };
+    let body = serde_json::to_vec(&out).map_err(|e| ApiError::Internal(e.to_string()))?;
+    out.revision = hex::encode(&sha2::Sha256::digest(&body)[..8]);
+    Ok(Some(out))
+}
+
+/// `GET /api/v1/me/assignment` for a device: its employee's field day.
+pub async fn my_assignment(
+    state: &AppState,
+    p: &Principal,
+) -> Result<Option<survey_model::places::FieldAssignment>, ApiError> {
+    let user = p.user.clone();
+    state.blocking(move |st| assignment_for(st, &user)).await
+}

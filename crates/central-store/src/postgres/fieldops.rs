@@ -52,3 +52,15 @@ pub(super) fn list_quotas(store: &PgStore) -> Result<Vec<Quota>> {
 pub(super) fn done_counts(store: &PgStore) -> Result<Vec<DoneCount>> {
     store.all(sql::DONE_COUNTS.pg(), &[], crate::rows::done_count)
 }
+
+pub(super) fn assignment_of(store: &PgStore, user_id: &str) -> Result<Option<Assignment>> {
+    store.first(
+        sql::ASSIGNMENT_OF.pg(),
+        &[&user_id],
+        crate::rows::assignment,
+    )
+}
+
+pub(super) fn quotas_at(store: &PgStore, place_code: &str) -> Result<Vec<Quota>> {
+    store.all(sql::QUOTAS_AT.pg(), &[&place_code], crate::rows::quota)
+}

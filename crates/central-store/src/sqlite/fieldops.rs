@@ -2,7 +2,7 @@
 
 use rusqlite::params;
 
-use super::{SqliteStore, all};
+use super::{SqliteStore, all, first};
 use crate::{Assignment, DoneCount, Quota, Result, sql};
 
 pub(super) fn upsert_assignments(store: &SqliteStore, rows: &[Assignment]) -> Result<usize> {
@@ -44,6 +44,22 @@ pub(super) fn done_counts(store: &SqliteStore) -> Result<Vec<DoneCount>> {
     store.read(|c| {
         all(c, sql::DONE_COUNTS.sqlite(), [], |r| {
             crate::rows::done_count(r)
+        })
+    })
+}
+
+pub(super) fn assignment_of(store: &SqliteStore, user_id: &str) -> Result<Option<Assignment>> {
+    store.read(|c| {
+        first(c, sql::ASSIGNMENT_OF.sqlite(), params![user_id], |r| {
+            crate::rows::assignment(r)
+        })
+    })
+}
+
+pub(super) fn quotas_at(store: &SqliteStore, place_code: &str) -> Result<Vec<Quota>> {
+    store.read(|c| {
+        all(c, sql::QUOTAS_AT.sqlite(), params![place_code], |r| {
+            crate::rows::quota(r)
         })
     })
 }
