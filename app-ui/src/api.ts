@@ -11,8 +11,10 @@ export interface Status {
   enrolled: boolean; user_name: string | null; server_url: string | null; campaign: string | null;
   country: string | null; pending: number; total: number; last_sync_ms: number | null;
   last_attempt_ms: number | null; syncing: boolean; last_error_code: string | null;
-  last_error: string | null; last_report: SyncSummary | null;
+  last_error: string | null; last_report: SyncSummary | null; my_day: MyDay | null;
 }
+export interface MyTarget { segment: string; place: number | null; mine: number | null; done: number; }
+export interface MyDay { place_code: string; place_name: string; team: string; targets: MyTarget[]; }
 export interface ListItem {
   id: string; form_id: string; form_version: number; status: string; sync: "pending" | "synced";
   review_state: string | null; city: string | null; segment: string | null; nps: number | null;

@@ -5,6 +5,7 @@ export const LANGS: Lang[] = ["fr", "en", "ar", "pt"];
 type Dict = Record<string, string>;
 
 const en: Dict = {
+  my_place: "My place", seg_individual: "Individuals", seg_business: "Businesses", seg_mobile_money_user: "Mobile Money users", seg_partner: "Partners",
   search_list: "Search the list…", list_empty: "No place list on this device yet: sync once, or choose Other.",
   app_name: "FieldVoice", language: "Language",
   enroll_title: "Enroll this device",
@@ -37,6 +38,7 @@ const en: Dict = {
 };
 
 const fr: Dict = {
+  my_place: "Mon lieu", seg_individual: "Particuliers", seg_business: "Entreprises", seg_mobile_money_user: "Utilisateurs Mobile Money", seg_partner: "Partenaires",
   search_list: "Rechercher dans la liste…", list_empty: "Pas encore de liste de lieux sur cet appareil : synchronisez une fois, ou choisissez Autre.",
   app_name: "FieldVoice", language: "Langue",
   enroll_title: "Enregistrer cet appareil",
@@ -69,6 +71,7 @@ const fr: Dict = {
 };
 
 const ar: Dict = {
+  my_place: "مكاني", seg_individual: "أفراد", seg_business: "شركات", seg_mobile_money_user: "مستخدمو موبايل موني", seg_partner: "شركاء",
   search_list: "ابحث في القائمة…", list_empty: "لا توجد قائمة أماكن على هذا الجهاز بعد: قم بالمزامنة مرة واحدة، أو اختر «أخرى».",
   app_name: "FieldVoice", language: "اللغة",
   enroll_title: "تسجيل هذا الجهاز",
@@ -101,6 +104,7 @@ const ar: Dict = {
 };
 
 const pt: Dict = {
+  my_place: "O meu local", seg_individual: "Particulares", seg_business: "Empresas", seg_mobile_money_user: "Utilizadores Mobile Money", seg_partner: "Parceiros",
   search_list: "Pesquisar na lista…", list_empty: "Ainda não há lista de locais neste aparelho: sincronize uma vez, ou escolha Outro.",
   app_name: "FieldVoice", language: "Idioma",
   enroll_title: "Registar este dispositivo",

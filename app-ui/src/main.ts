@@ -1,6 +1,6 @@
 // The field app UI: renders what the Rust commands return. No form logic here:
 // visibility, validation and completeness come from the model's FormView.
-import { api, AppErrorBody, FormView, Json, ListItem, QuestionView, Status, UiState } from "./api.js";
+import { api, AppErrorBody, FormView, Json, ListItem, MyDay, QuestionView, Status, UiState } from "./api.js";
 import { dirOf, isLang, Lang, t } from "./i18n.js";
 
 type Screen = "enroll" | "list" | "form" | "sync";
@@ -109,6 +109,25 @@ function renderStatus(): void {
   err.textContent = s.last_error_code ? errText({ code: s.last_error_code, message: s.last_error ?? "" }) : "";
   document.body.dataset.pending = String(s.pending);
   document.body.dataset.syncing = String(s.syncing);
+  renderMyDay(s.my_day);
+}
+
+/** "My place, my targets, done so far" above the interview list. */
+function renderMyDay(day: MyDay | null): void {
+  const box = $("my-day");
+  box.hidden = !day;
+  if (!day) return;
+  const rows = day.targets.map((t) => {
+    const goal = t.mine ?? t.place;
+    const text = goal === null ? String(t.done) : `${t.done} / ${goal}`;
+    return el("li", { "data-segment": t.segment },
+      el("span", {}, tr(`seg_${t.segment}`)), el("b", {}, text));
+  });
+  box.replaceChildren(
+    el("div", { class: "my-place" }, `${tr("my_place")}: `, el("b", {}, day.place_name),
+      day.team ? ` · ${day.team}` : ""),
+    el("ul", { class: "my-targets" }, ...rows),
+  );
 }
 
 async function syncNow(): Promise<void> {

@@ -89,6 +89,48 @@ impl TestServer {
         (u, t)
     }
 
+    /// POST `body` (`content_type`) to `path` as the admin over HTTP; the
+    /// status must be `want`; returns the JSON answer.
+    pub async fn admin_post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: &str,
+        want: u16,
+    ) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(&self.admin_token)
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        assert_eq!(status, want, "{path}: {text}");
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// The MCMB campaign from v2 on, over the API: the place list (120
+    /// places) imported and MCMB v2 published.
+    pub async fn mcmb_v2_campaign(&self) {
+        self.admin_post(
+            "/api/v1/places",
+            "text/csv",
+            survey_model::MCMB_PLACES_CSV,
+            200,
+        )
+        .await;
+        self.admin_post(
+            "/api/v1/forms",
+            "application/json",
+            survey_model::MCMB_V2_JSON,
+            201,
+        )
+        .await;
+    }
+
     /// A new device store in the server's temp dir, enrolled with `code`.
     pub async fn device(&self, name: &str, code: &str) -> Device {
         Device::enroll(

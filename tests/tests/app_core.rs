@@ -492,3 +492,67 @@ async fn cascading_selects_follow_the_earlier_answer() {
         "a district of the former region is flagged"
     );
 }
+
+/// "My place, my targets, done so far" through the app's commands: the
+/// assignment synced to the phone, the place pre-filled once consent is
+/// given, and the count of submitted interviews made offline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_day_shows_the_assigned_place_targets_and_what_is_done() {
+    let srv = TestServer::start().await;
+    srv.mcmb_v2_campaign().await;
+    let csv = |path: &'static str, body: &'static str| srv.admin_post(path, "text/csv", body, 200);
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    csv(
+        "/api/v1/assignments",
+        "login,place_code,team\nawa,CI-KORHOGO,Équipe 2\n",
+    )
+    .await;
+    csv(
+        "/api/v1/quotas",
+        "place_code,segment,target,login\nCI-KORHOGO,individual,6,\nCI-KORHOGO,individual,2,awa\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path());
+    app.enroll(&srv.url, &code).await.unwrap();
+    let day = app.status().await.unwrap().my_day.expect("assigned");
+    assert_eq!(
+        (day.place_name.as_str(), day.team.as_str()),
+        ("Korhogo", "Équipe 2")
+    );
+    assert_eq!(
+        (
+            day.targets[0].segment.as_str(),
+            day.targets[0].place,
+            day.targets[0].mine,
+            day.targets[0].done
+        ),
+        ("individual", Some(6), Some(2), 0)
+    );
+
+    // Offline from here: the place is pre-filled after consent.
+    drop(srv);
+    let v = app.new_interview(None, "fr".into()).await.unwrap();
+    assert_eq!(v.form_version, 2);
+    let id: uuid::Uuid = v.interview_id.parse().unwrap();
+    assert_eq!(
+        question(&v, "place").value,
+        Value::Null,
+        "nothing before consent"
+    );
+    let v = app
+        .set_answer(id, "consent".into(), json!(true), "fr".into())
+        .await
+        .unwrap();
+    assert_eq!(question(&v, "place").value, json!("CI-KORHOGO"));
+    let answers =
+        survey_model::sample::on_place(fieldvoice_tests::complete_answers(9), "CI-KORHOGO");
+    for (k, val) in answers {
+        app.set_answer(id, k.into(), val, "fr".into())
+            .await
+            .unwrap();
+    }
+    assert!(app.submit(id, "fr".into()).await.unwrap().submitted);
+    let day = app.status().await.unwrap().my_day.unwrap();
+    assert_eq!(day.targets[0].done, 1, "counted offline");
+}

@@ -184,6 +184,84 @@ pub struct Status {
     pub last_error_code: Option<String>,
     pub last_error: Option<String>,
     pub last_report: Option<SyncSummary>,
+    /// The employee's field day, when assigned: place, team, targets and
+    /// what this phone has submitted there (counted offline).
+    pub my_day: Option<MyDay>,
+}
+
+/// "My place, my targets, done so far", from the assignment the server sent
+/// and this phone's own submitted interviews.
+#[derive(Debug, Clone, Serialize)]
+pub struct MyDay {
+    pub place_code: String,
+    pub place_name: String,
+    pub team: String,
+    pub targets: Vec<MyTarget>,
+}
+
+/// One segment of [`MyDay`].
+#[derive(Debug, Clone, Serialize)]
+pub struct MyTarget {
+    pub segment: String,
+    /// The place's target (all employees there), if set.
+    pub place: Option<u32>,
+    /// This employee's own target, if set.
+    pub mine: Option<u32>,
+    /// Interviews of this segment this phone submitted at the place.
+    pub done: usize,
+}
+
+/// Once consent is given, a form's place question starts at the employee's
+/// assigned place (when unanswered and the place is offered); the interviewer
+/// can change it.
+fn prefill_place(
+    s: &device_store::DeviceStore,
+    form: &survey_model::Form,
+    iv: &mut survey_model::Interview,
+) -> Result<()> {
+    let name = survey_model::mcmb::PLACE_QUESTION;
+    let Some(q) = form.question(name) else {
+        return Ok(());
+    };
+    if q.choices_from.is_none() || iv.answers(form).contains_key(name) {
+        return Ok(());
+    }
+    if let Some(a) = s.assignment()?
+        && form.accepts_option(q, &a.place_code)
+    {
+        iv.set_answer_json(form, name, &serde_json::json!(a.place_code))?;
+    }
+    Ok(())
+}
+
+/// [`MyDay`] from an assignment and the phone's interview summaries.
+pub fn my_day(
+    a: &survey_model::places::FieldAssignment,
+    interviews: &[device_store::InterviewSummary],
+) -> MyDay {
+    let done = |segment: &str| {
+        interviews
+            .iter()
+            .filter(|i| i.status == "submitted")
+            .filter(|i| i.place.as_deref() == Some(a.place_code.as_str()))
+            .filter(|i| i.segment.as_deref() == Some(segment))
+            .count()
+    };
+    MyDay {
+        place_code: a.place_code.clone(),
+        place_name: a.place_name.clone(),
+        team: a.team.clone(),
+        targets: a
+            .targets
+            .iter()
+            .map(|t| MyTarget {
+                segment: t.segment.clone(),
+                place: t.place,
+                mine: t.mine,
+                done: done(&t.segment),
+            })
+            .collect(),
+    }
 }
 
 /// The outcome of a submit: either submitted, or the view with its problems.
@@ -280,7 +358,7 @@ impl App {
 
     /// Enrollment, pending work and sync progress.
     pub async fn status(&self) -> Result<Status> {
-        let (enrollment, pending, total, last_sync_ms) = self
+        let (enrollment, pending, total, last_sync_ms, my_day) = self
             .with_store(|s| {
                 let pending = s
                     .list(&ListFilter {
@@ -288,7 +366,11 @@ impl App {
                         ..ListFilter::default()
                     })?
                     .len();
-                Ok((s.enrollment()?, pending, s.count()?, s.last_sync_ms()?))
+                let day = match s.assignment()? {
+                    Some(a) => Some(my_day(&a, &s.list(&ListFilter::default())?)),
+                    None => None,
+                };
+                Ok((s.enrollment()?, pending, s.count()?, s.last_sync_ms()?, day))
             })
             .await?;
         let p = self.progress().clone();
@@ -306,6 +388,7 @@ impl App {
             last_error_code: p.last_error.as_ref().map(|e| e.0.clone()),
             last_error: p.last_error.map(|e| e.1),
             last_report: p.last_report,
+            my_day,
         })
     }
 
@@ -408,6 +491,9 @@ impl App {
                 return Err(AppError::Submitted);
             }
             iv.set_answer_json(form, &question, &value)?;
+            if question == "consent" && value == serde_json::Value::Bool(true) {
+                prefill_place(s, form, iv)?;
+            }
             s.save(iv, Some(form))?;
             Ok(form_view(form, iv, &lang))
         })

@@ -278,6 +278,7 @@ impl DeviceStore {
                 },
                 review_state,
                 city: s["city"].as_str().map(str::to_owned),
+                place: s["place"].as_str().map(str::to_owned),
                 segment: s["segment"].as_str().map(str::to_owned),
                 nps: s["nps"].as_i64(),
                 comment_count: s["comments"].as_u64().unwrap_or(0) as usize,
@@ -314,6 +315,7 @@ pub(crate) enum Save {
 fn summary_json(rec: &InterviewRecord) -> serde_json::Value {
     serde_json::json!({
         "city": rec.answer_str("city"),
+        "place": rec.answer_str(survey_model::mcmb::PLACE_QUESTION),
         "segment": rec.answer_str("segment"),
         "nps": rec.answer_i64("nps"),
         "comments": rec.comment_count,

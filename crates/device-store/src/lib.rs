@@ -81,6 +81,8 @@ pub struct InterviewSummary {
     pub sync: SyncStatus,
     pub review_state: Option<String>,
     pub city: Option<String>,
+    /// The place code (forms with a place question, MCMB v2 on).
+    pub place: Option<String>,
     pub segment: Option<String>,
     pub nps: Option<i64>,
     pub comment_count: usize,
