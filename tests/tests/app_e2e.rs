@@ -489,7 +489,9 @@ async fn field_day_offline_restart_and_sync() {
 /// The MCMB v2 place question in the real window, offline: the campaign's
 /// place list (imported with `admin import-places`) reaches the phone at
 /// enrollment; with the server stopped, the interviewer searches the list of
-/// their country, picks a place, and "other" asks for the name. Screenshots
+/// their country, picks a place, and "other" asks for the name. The
+/// employee's assignment and targets (`admin import-assignments`,
+/// `import-quotas`) show above the list and pre-fill the place. Screenshots
 /// in English and Arabic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn place_selection_offline_en_ar() {
@@ -524,6 +526,18 @@ async fn place_selection_offline_en_ar() {
     assert!(out.contains("120 places read"), "{out}");
     let v2 = schemas.join("forms/mcmb-interview.v2.json");
     admin(&db, &["install-form", v2.to_str().unwrap()]);
+    // Koné works at Bouaké with targets for two segments.
+    let plan = tmp.path().join("assignments.csv");
+    std::fs::write(&plan, "login,place_code,team\nkone,CI-BOUAKE,Équipe 1\n").unwrap();
+    let out = admin(&db, &["import-assignments", plan.to_str().unwrap()]);
+    assert!(out.contains("1 rows read"), "{out}");
+    let quotas = tmp.path().join("quotas.csv");
+    std::fs::write(
+        &quotas,
+        "place_code,segment,target,login\nCI-BOUAKE,individual,6,\nCI-BOUAKE,business,3,\nCI-BOUAKE,individual,2,kone\n",
+    )
+    .unwrap();
+    admin(&db, &["import-quotas", quotas.to_str().unwrap()]);
     let listen = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::start_on(&db, &tmp.path().join("server.log"), &listen);
     let driver = Driver::start(tmp.path(), &tmp.path().join("tauri-driver.log")).await;
@@ -541,6 +555,30 @@ async fn place_selection_offline_en_ar() {
     wd.send_keys("#enroll-code", &code).await.unwrap();
     wd.click("#enroll-submit").await.unwrap();
     screen(&wd, "list").await;
+    // My place, my targets, done so far: above the list, from the assignment.
+    wd.wait_js(
+        "const d = document.getElementById('my-day'); return !d.hidden && d.textContent.includes('Bouaké');",
+        20,
+        "my day shown",
+    )
+    .await
+    .unwrap();
+    let targets = wd
+        .exec(
+            "return [...document.querySelectorAll('#my-day li')].map(l => l.dataset.segment + '=' + l.querySelector('b').textContent);",
+            json!([]),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        targets,
+        json!(["business=0 / 3", "individual=0 / 2"]),
+        "the own target first"
+    );
+    shot(&wd, "my-day-en").await;
+    set_lang(&wd, "ar").await;
+    shot(&wd, "my-day-ar").await;
+    set_lang(&wd, "en").await;
 
     // Offline from here on.
     server.kill();
@@ -549,6 +587,13 @@ async fn place_selection_offline_en_ar() {
     choose(&wd, "consent", "true").await;
     choose(&wd, "segment", "individual").await;
     assert!(visible(&wd, "place").await, "v2 asks for the place");
+    wd.wait_js(
+        "return document.querySelector('[data-q=place] button[data-value=\"CI-BOUAKE\"]').getAttribute('aria-pressed') === 'true';",
+        10,
+        "the assigned place is pre-filled",
+    )
+    .await
+    .unwrap();
     assert!(!visible(&wd, "place_other").await);
     let offered = wd
         .exec(

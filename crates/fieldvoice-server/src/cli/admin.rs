@@ -50,6 +50,12 @@ pub enum AdminCommand {
     RevokeDevice { device_id: String },
     /// Install a form version from a JSON file.
     InstallForm { file: PathBuf },
+    /// Assign employees to places from a CSV (login,place_code[,team]); a file
+    /// with any problem is refused whole, each problem named by row and column.
+    ImportAssignments { file: PathBuf },
+    /// Set quota targets from a CSV (place_code,segment,target[,login]);
+    /// refused whole on any problem.
+    ImportQuotas { file: PathBuf },
     /// Add or change places from a CSV (code,country,name,region,kind,setting,lat,lon);
     /// a file with any problem is refused whole, each problem named by row and column.
     ImportPlaces { file: PathBuf },
@@ -112,6 +118,36 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         for (_, json) in survey_model::BUILTIN_FORMS {
             state.install_form(json).map_err(|e| anyhow!("{e}"))?;
         }
+    }
+    if let AdminCommand::ImportAssignments { file } | AdminCommand::ImportQuotas { file } = &cmd {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        // The operator at the console acts as an admin (audited as `cli`).
+        let cli = sync_server::auth::Principal {
+            user: central_store::User {
+                id: "cli".into(),
+                login: "cli".into(),
+                name: "command line".into(),
+                role: Role::Admin,
+                countries: vec![],
+                active: true,
+                created_at: 0,
+            },
+            device: None,
+        };
+        use sync_server::service::fieldops::{import_assignments, import_quotas};
+        let done = match cmd {
+            AdminCommand::ImportAssignments { .. } => import_assignments(&state, &cli, text).await,
+            _ => import_quotas(&state, &cli, text).await,
+        }
+        .map_err(|e| anyhow!("{}: {e}", file.display()))?;
+        super::announce(&format!(
+            "{} rows read, {} added or changed ({})",
+            done.rows,
+            done.changed,
+            done.countries.join(", ")
+        ));
+        return Ok(());
     }
     tokio::task::spawn_blocking(move || run_blocking(&state, cmd)).await?
 }
@@ -321,6 +357,9 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             ));
         }
         AdminCommand::MigrateStore { .. } => bail!("migrate-store runs before the store opens"),
+        AdminCommand::ImportAssignments { .. } | AdminCommand::ImportQuotas { .. } => {
+            bail!("import-assignments and import-quotas run before this")
+        }
         AdminCommand::ImportForm { .. } | AdminCommand::ExportForm { .. } => {
             bail!("import-form and export-form do not use the store")
         }
