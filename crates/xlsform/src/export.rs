@@ -191,44 +191,14 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         }
     }
 
-    let mut survey_cols = vec!["type".to_owned(), "name".to_owned()];
-    for base in ["label", "hint"] {
-        survey_cols.extend(langs.iter().map(|l| lang_col(base, l)));
+    let mut survey_cols: Vec<String> = Vec::new();
+    for (base, per_language) in crate::SURVEY_COLUMNS {
+        if *per_language {
+            survey_cols.extend(langs.iter().map(|l| lang_col(base, l)));
+        } else {
+            survey_cols.push((*base).to_owned());
+        }
     }
-    survey_cols.extend(
-        ["required", "relevant", "constraint"]
-            .iter()
-            .map(|s| (*s).to_owned()),
-    );
-    survey_cols.extend(langs.iter().map(|l| lang_col("constraint_message", l)));
-    survey_cols.extend(
-        [
-            "choice_filter",
-            "appearance",
-            "default",
-            "fv_type",
-            "fv_pii",
-            "fv_min",
-            "fv_max",
-            "fv_min_selected",
-            "fv_max_selected",
-            "fv_max_length",
-            "fv_pattern",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned()),
-    );
-    survey_cols.extend(langs.iter().map(|l| lang_col("fv_pattern_message", l)));
-    survey_cols.extend(
-        [
-            "fv_min_date",
-            "fv_max_date",
-            "fv_choices_from",
-            "fv_choice_filter_meta",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned()),
-    );
     // Keep label columns for every language (they carry the language list);
     // drop other columns nobody uses.
     let label_cols: BTreeSet<String> = langs.iter().map(|l| lang_col("label", l)).collect();

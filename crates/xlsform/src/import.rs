@@ -17,31 +17,6 @@ const SURVEY: &str = "survey";
 const CHOICES: &str = "choices";
 const SETTINGS: &str = "settings";
 
-/// Survey columns that may carry `::Language (code)`.
-const SURVEY_TEXT: &[&str] = &["label", "hint", "constraint_message", "fv_pattern_message"];
-/// Survey columns of one value.
-const SURVEY_PLAIN: &[&str] = &[
-    "type",
-    "name",
-    "required",
-    "relevant",
-    "constraint",
-    "choice_filter",
-    "appearance",
-    "default",
-    "fv_type",
-    "fv_pii",
-    "fv_min",
-    "fv_max",
-    "fv_min_selected",
-    "fv_max_selected",
-    "fv_max_length",
-    "fv_pattern",
-    "fv_min_date",
-    "fv_max_date",
-    "fv_choices_from",
-    "fv_choice_filter_meta",
-];
 /// Columns ignored with a warning: they do not change what is asked or stored.
 const SURVEY_IGNORED: &[&str] = &["required_message", "guidance_hint"];
 const SETTINGS_IGNORED: &[&str] = &["style", "instance_name"];
@@ -673,7 +648,7 @@ impl Cx {
                 continue;
             }
             let base = col.base.as_str();
-            if SURVEY_TEXT.contains(&base) {
+            if crate::survey_columns(true).any(|c| c == base) {
                 let Some(lang) = self.language_of(SURVEY, sheet.header_row, col, dl) else {
                     continue;
                 };
@@ -689,7 +664,7 @@ impl Cx {
                     continue;
                 }
                 list.push((lang, i, col.header.clone()));
-            } else if SURVEY_PLAIN.contains(&base) && col.lang.is_none() {
+            } else if crate::survey_columns(false).any(|c| c == base) && col.lang.is_none() {
                 if cols
                     .plain
                     .insert(base.to_owned(), (i, col.header.clone()))
@@ -1560,7 +1535,7 @@ impl Cx {
     /// Texts must not pipe answers in.
     fn check_texts(&mut self, cols: &SurveyCols, r: &Row) {
         let mut bad = Vec::new();
-        for base in SURVEY_TEXT {
+        for base in crate::survey_columns(true) {
             for (h, t) in cols.texts(r, base) {
                 if t.contains("${") {
                     bad.push(h.to_owned());

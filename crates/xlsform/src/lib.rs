@@ -65,6 +65,45 @@ mod export;
 mod import;
 pub mod xpath;
 
+/// The `survey` sheet's columns, in the order [`export`] writes them; `true`
+/// marks a text with one column per language (`label::English (en)`).
+/// [`import`] reads exactly these and refuses any other column that holds a
+/// value (bar the few it ignores with a warning).
+pub(crate) const SURVEY_COLUMNS: &[(&str, bool)] = &[
+    ("type", false),
+    ("name", false),
+    ("label", true),
+    ("hint", true),
+    ("required", false),
+    ("relevant", false),
+    ("constraint", false),
+    ("constraint_message", true),
+    ("choice_filter", false),
+    ("appearance", false),
+    ("default", false),
+    ("fv_type", false),
+    ("fv_pii", false),
+    ("fv_min", false),
+    ("fv_max", false),
+    ("fv_min_selected", false),
+    ("fv_max_selected", false),
+    ("fv_max_length", false),
+    ("fv_pattern", false),
+    ("fv_pattern_message", true),
+    ("fv_min_date", false),
+    ("fv_max_date", false),
+    ("fv_choices_from", false),
+    ("fv_choice_filter_meta", false),
+];
+
+/// The [`SURVEY_COLUMNS`] with (`true`) or without (`false`) language variants.
+pub(crate) fn survey_columns(per_language: bool) -> impl Iterator<Item = &'static str> {
+    SURVEY_COLUMNS
+        .iter()
+        .filter(move |(_, t)| *t == per_language)
+        .map(|(c, _)| *c)
+}
+
 pub use export::{ExportError, export};
 pub use import::import;
 
