@@ -52,18 +52,9 @@ pub async fn page(
     let devices = state
         .blocking(move |st| {
             let users = crate::service::users::users_in(st, &scope)?;
-            let ids: std::collections::HashSet<&str> =
-                users.iter().map(|u| u.id.as_str()).collect();
-            let mut on: BTreeMap<(String, u32), usize> = BTreeMap::new();
-            for d in st.store.list_devices(None)? {
-                if d.revoked || !ids.contains(d.user_id.as_str()) {
-                    continue;
-                }
-                for fv in survey_protocol::parse_form_versions(&d.forms) {
-                    *on.entry(fv).or_default() += 1;
-                }
-            }
-            Ok(on)
+            Ok(super::progress::version_counts(
+                &super::progress::devices_of(st, &users)?,
+            ))
         })
         .await?;
     let body = html! {

@@ -53,14 +53,27 @@ fn outdated(d: &Device, latest: &BTreeMap<String, u32>) -> Vec<(String, u32, u32
 }
 
 /// Devices per (form, reported version), for the versions table.
-fn version_counts(p: &Progress) -> BTreeMap<(String, u32), usize> {
+pub(super) fn version_counts<'a>(
+    devices: impl IntoIterator<Item = &'a Device>,
+) -> BTreeMap<(String, u32), usize> {
     let mut out = BTreeMap::new();
-    for d in &p.devices {
+    for d in devices {
         for fv in survey_protocol::parse_form_versions(&d.forms) {
             *out.entry(fv).or_insert(0) += 1;
         }
     }
     out
+}
+
+/// The devices (not revoked) of `users`.
+pub(super) fn devices_of(state: &AppState, users: &[User]) -> Result<Vec<Device>, ApiError> {
+    let ids: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    Ok(state
+        .store
+        .list_devices(None)?
+        .into_iter()
+        .filter(|d| !d.revoked && ids.contains(d.user_id.as_str()))
+        .collect())
 }
 
 fn load(
@@ -78,13 +91,7 @@ fn load(
         .iter()
         .filter(|u| u.role == central_store::Role::Employee)
         .count();
-    let ids: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    let mut devices: Vec<Device> = state
-        .store
-        .list_devices(None)?
-        .into_iter()
-        .filter(|d| !d.revoked && ids.contains(d.user_id.as_str()))
-        .collect();
+    let mut devices = devices_of(state, &users)?;
     // Never synced first, then those on an old form version, then the longest silent.
     devices.sort_by_key(|d| {
         (
@@ -324,7 +331,7 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
             h2 { "Form versions on devices" span.muted { " (reported at each sync; a version received in one sync is reported at the next)" } }
             table #form-versions {
                 tr { th { "Form" } th.n { "Version" } th.n { "Devices" } th { "" } }
-                @for ((id, v), n) in version_counts(p) {
+                @for ((id, v), n) in version_counts(&p.devices) {
                     tr {
                         td { (id) } td.n { (v) } td.n { (n) }
                         td { @match p.latest.get(&id) {
