@@ -916,6 +916,8 @@ fn places_upsert_by_code_and_revisions_move_only_on_change(s: &dyn CentralStore)
     assert_eq!(s.upsert_places(&[renamed.clone()]).unwrap(), 1);
     assert_eq!(s.places_revision("CI").unwrap(), "2.2");
     assert_eq!(s.places_revision("SN").unwrap(), sn);
+    assert_eq!(s.place("CI-BKE").unwrap(), Some(renamed.clone()));
+    assert_eq!(s.place("CI-NONE").unwrap(), None);
     let all = s.list_places().unwrap();
     assert_eq!(all, vec![first[0].clone(), renamed, first[2].clone()]);
 }

@@ -178,6 +178,9 @@ macro_rules! central_store_impl {
             fn list_places(&self) -> $crate::Result<Vec<survey_model::Place>> {
                 forms::list_places(self)
             }
+            fn place(&self, code: &str) -> $crate::Result<Option<survey_model::Place>> {
+                forms::place(self, code)
+            }
             fn upsert_assignments(&self, rows: &[$crate::Assignment]) -> $crate::Result<usize> {
                 fieldops::upsert_assignments(self, rows)
             }

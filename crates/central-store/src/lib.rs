@@ -387,6 +387,8 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Submitted interviews with a place code, counted per place, segment
     /// and employee (the quota progress source).
     fn done_counts(&self) -> Result<Vec<DoneCount>>;
+    /// One place by its code.
+    fn place(&self, code: &str) -> Result<Option<survey_model::Place>>;
     /// Every place, by country then name.
     fn list_places(&self) -> Result<Vec<survey_model::Place>>;
     /// The revision of one country's places (`""`: all places): `rows.last`,

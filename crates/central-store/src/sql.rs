@@ -118,6 +118,7 @@ stmt!(
 );
 stmt!(PLACES_MAX_REV = "SELECT COALESCE(MAX(rev), 0) FROM places");
 stmt!(LIST_PLACES = "SELECT {PLACE_COLS} FROM places ORDER BY country, name, code");
+stmt!(PLACE_BY_CODE = "SELECT {PLACE_COLS} FROM places WHERE code = ?1");
 stmt!(
     /// What a device's copy of its country's places is compared with.
     PLACES_REVISION = "SELECT COUNT(*), COALESCE(MAX(rev), 0) FROM places WHERE country = ?1 OR ?1 = ''"

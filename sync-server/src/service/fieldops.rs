@@ -341,11 +341,10 @@ pub fn assignment_for(
     let Some(a) = state.store.assignment_of(&user.id)? else {
         return Ok(None);
     };
+    // Every sync asks this: one place by its code, not the whole list.
     let place_name = state
         .store
-        .list_places()?
-        .into_iter()
-        .find(|p| p.code == a.place_code)
+        .place(&a.place_code)?
         .map(|p| p.name)
         .unwrap_or_default();
     let mut targets: Vec<SegmentTarget> = Vec::new();

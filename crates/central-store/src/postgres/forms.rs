@@ -56,6 +56,10 @@ pub(super) fn upsert_places(store: &PgStore, places: &[survey_model::Place]) -> 
     })
 }
 
+pub(super) fn place(store: &PgStore, code: &str) -> Result<Option<survey_model::Place>> {
+    store.first(sql::PLACE_BY_CODE.pg(), &[&code], crate::rows::place)
+}
+
 pub(super) fn list_places(store: &PgStore) -> Result<Vec<survey_model::Place>> {
     store.all(sql::LIST_PLACES.pg(), &[], crate::rows::place)
 }

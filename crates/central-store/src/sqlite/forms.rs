@@ -50,6 +50,14 @@ pub(super) fn upsert_places(store: &SqliteStore, places: &[survey_model::Place])
     })
 }
 
+pub(super) fn place(store: &SqliteStore, code: &str) -> Result<Option<survey_model::Place>> {
+    store.read(|c| {
+        super::first(c, sql::PLACE_BY_CODE.sqlite(), params![code], |r| {
+            crate::rows::place(r)
+        })
+    })
+}
+
 pub(super) fn list_places(store: &SqliteStore) -> Result<Vec<survey_model::Place>> {
     store.read(|c| all(c, sql::LIST_PLACES.sqlite(), [], |r| crate::rows::place(r)))
 }
