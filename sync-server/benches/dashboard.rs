@@ -104,6 +104,7 @@ fn main() {
         Caller {
             user: &emp,
             source: "bench-device",
+            clock_skew_s: None,
         },
         &[DocPush {
             doc_id: real_id,
@@ -259,6 +260,8 @@ fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
             quality_flags: vec![],
+            paradata: Default::default(),
+            checks: vec![],
             tags: vec![],
             comment_count: 0,
             conflicts: vec![],

@@ -138,7 +138,14 @@ pub fn seed(
                     Where::City(_) => &form,
                     Where::Place(_) => &form_v2,
                 };
-                let mut iv = demo_interview(form, &emp, country, place, n)?;
+                let coords = match place {
+                    Where::Place(code) => places
+                        .iter()
+                        .find(|p| p.code == code)
+                        .and_then(|p| Some((p.lat?, p.lon?))),
+                    Where::City(_) => None,
+                };
+                let mut iv = demo_interview(form, &emp, country, place, coords, n)?;
                 let data = iv.save();
                 let source = format!("demo-device-{}", emp.id);
                 let r = push(
@@ -147,6 +154,7 @@ pub fn seed(
                     Caller {
                         user: &emp,
                         source: &source,
+                        clock_skew_s: Some(0),
                     },
                     &[DocPush {
                         doc_id: iv.id(),
@@ -222,6 +230,7 @@ fn demo_interview(
     emp: &User,
     country: &str,
     place: Where<'_>,
+    coords: Option<(f64, f64)>,
     n: usize,
 ) -> Result<Interview, ApiError> {
     let device = uuid::Uuid::new_v4();
@@ -239,13 +248,27 @@ fn demo_interview(
     if survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor) {
         overrides.push(("complaint_detail", json!(verbatim)));
     }
+    if let Some((lat, lon)) = coords {
+        // A few hundred metres from the place.
+        let d = (n % 7) as f64 * 0.002;
+        overrides.push((
+            "location",
+            json!({"lat": lat + d, "lon": lon - d, "accuracy": 15.0}),
+        ));
+    }
     let answers = match place {
         Where::City(city) => sample::varied(n, nps, city),
         Where::Place(code) => sample::on_place(sample::varied(n, nps, ""), code),
     };
-    for (k, v) in sample::with(answers, &overrides) {
-        iv.set_answer_json(form, k, &v).map_err(err)?;
-    }
-    iv.submit(form).map_err(err)?;
+    // Answered through the morning, about 25-55 s per answer; one interview
+    // in nine rushed (3 s per answer: the too_fast check flags it).
+    let step = if n % 9 == 4 {
+        3
+    } else {
+        25 + (n % 4) as i64 * 10
+    };
+    let start = survey_model::now().1 - 6 * 3600 + (n as i64 % 30) * 600;
+    let answers = sample::with(answers, &overrides);
+    sample::fill_timed(&mut iv, form, &answers, start, step).map_err(err)?;
     Ok(iv)
 }

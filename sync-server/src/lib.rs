@@ -84,6 +84,8 @@ pub struct Settings {
     /// sync reloads it from the store (forms published through another
     /// replica reach this one's devices within this delay).
     pub forms_refresh: Duration,
+    /// Thresholds of the interview quality checks.
+    pub check_rules: survey_model::CheckRules,
 }
 
 impl Default for Settings {
@@ -106,6 +108,7 @@ impl Default for Settings {
             secure_cookies: false,
             session_ttl: Duration::from_secs(12 * 3600),
             forms_refresh: Duration::from_secs(30),
+            check_rules: survey_model::CheckRules::default(),
         }
     }
 }
@@ -143,7 +146,8 @@ fn quota(per_minute: u32) -> Quota {
 impl AppState {
     /// Build the state; loads the forms stored in `store`.
     pub fn new(store: Arc<dyn CentralStore>, settings: Settings) -> Result<AppState, ApiError> {
-        let forms = FormRegistry::load(store.as_ref())?;
+        let mut forms = FormRegistry::load(store.as_ref())?;
+        forms.set_check_rules(settings.check_rules.clone());
         Ok(AppState {
             store,
             forms: Arc::new(RwLock::new(forms)),
@@ -191,7 +195,8 @@ impl AppState {
     /// published one). Blocking. On error the current copy stays.
     pub fn reload_forms(&self) {
         match FormRegistry::load(self.store.as_ref()) {
-            Ok(forms) => {
+            Ok(mut forms) => {
+                forms.set_check_rules(self.settings.check_rules.clone());
                 *self
                     .forms
                     .write()

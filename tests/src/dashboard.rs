@@ -65,6 +65,7 @@ pub fn push_interview(
         Caller {
             user: employee,
             source: &source,
+            clock_skew_s: None,
         },
         &[DocPush {
             doc_id: iv.id(),

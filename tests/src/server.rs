@@ -112,6 +112,18 @@ impl TestServer {
         serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
     }
 
+    /// `GET path` as `token` over HTTP: a 200 JSON answer.
+    pub async fn get_json(&self, token: &str, path: &str) -> serde_json::Value {
+        let r = reqwest::Client::new()
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(r.status(), 200, "{path}");
+        r.json().await.expect("JSON answer")
+    }
+
     /// The MCMB campaign from v2 on, over the API: the place list (120
     /// places) imported and MCMB v2 published.
     pub async fn mcmb_v2_campaign(&self) {
@@ -374,14 +386,24 @@ pub fn burst(
 
 /// `POST /api/v1/sync` with `body` as `token`.
 pub async fn post_sync(url: &str, token: &str, body: Vec<u8>) -> reqwest::Response {
-    reqwest::Client::new()
+    post_sync_with(url, token, body, &[]).await
+}
+
+/// `POST /api/v1/sync` with `body` as `token`, and `headers`.
+pub async fn post_sync_with(
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = reqwest::Client::new()
         .post(format!("{url}/api/v1/sync"))
         .bearer_auth(token)
-        .header("content-type", survey_protocol::CONTENT_TYPE)
-        .body(body)
-        .send()
-        .await
-        .expect("sync request")
+        .header("content-type", survey_protocol::CONTENT_TYPE);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.body(body).send().await.expect("sync request")
 }
 
 /// A sync body that pushes nothing and asks for the feed from the start.

@@ -189,6 +189,7 @@ fn automerge_data_pushed_to_the_server() {
     let caller = Caller {
         user: &user,
         source: "fuzz-device",
+        clock_skew_s: None,
     };
     let stored = push(
         store.as_ref(),

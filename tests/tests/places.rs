@@ -41,18 +41,6 @@ async fn import(srv: &TestServer, token: &str, csv: &str) -> (u16, Value) {
     .await
 }
 
-/// `GET path` as `token`, a 200 JSON answer.
-async fn get_json(srv: &TestServer, token: &str, path: &str) -> Value {
-    let r = client()
-        .get(format!("{}{path}", srv.url))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
-}
-
 async fn places(srv: &TestServer, token: &str, query: &str) -> (u16, Value) {
     let r = client()
         .get(format!("{}/api/v1/places{query}", srv.url))
@@ -237,7 +225,9 @@ async fn phones_pick_places_of_their_country_offline_and_figures_group_by_code()
     );
 
     // The API filters by code; the dashboard groups by it, with names.
-    let list = get_json(&srv, &admin, "/api/v1/interviews?place_code=CI-BOUAKE").await;
+    let list = srv
+        .get_json(&admin, "/api/v1/interviews?place_code=CI-BOUAKE")
+        .await;
     assert_eq!(list["total"], 2, "{list}");
     user_with_password(&srv, "boss", Role::Admin, "", "a long passphrase 2");
     let http = client();
@@ -268,7 +258,7 @@ async fn phones_pick_places_of_their_country_offline_and_figures_group_by_code()
     assert!(row("Other (typed by hand, to review)").contains(r#"<td class="n">1</td>"#));
 
     // The report's NPS by place: by code, named from the list.
-    let sum = get_json(&srv, &admin, "/api/v1/report?format=json").await;
+    let sum = srv.get_json(&admin, "/api/v1/report?format=json").await;
     let by_place = sum["nps_by"]
         .as_array()
         .unwrap()

@@ -202,6 +202,14 @@ macro_rules! central_store_impl {
             fn done_counts(&self) -> $crate::Result<Vec<$crate::DoneCount>> {
                 fieldops::done_counts(self)
             }
+            fn refresh_cross_checks(
+                &self,
+                users: &[String],
+                phones: &[String],
+                close_gap_s: i64,
+            ) -> $crate::Result<()> {
+                fieldops::refresh_cross_checks(self, users, phones, close_gap_s)
+            }
             fn places_revision(&self, country: &str) -> $crate::Result<String> {
                 forms::places_revision(self, country)
             }

@@ -131,13 +131,36 @@ pub(crate) const PROJECTION: &[Column] = &[
     text("place_code", false, |r| {
         answer_text(r, survey_model::mcmb::PLACE_QUESTION)
     }),
+    int("duration_s", |r| Value::Int(r.paradata.duration_s)),
+    int("edits", |r| Value::Int(Some(i64::from(r.paradata.edits)))),
+    int("submitted_dev", |r| Value::Int(r.paradata.submitted_at)),
+    text("phone_key", false, |r| {
+        Value::Text(survey_model::checks::phone_key(&r.campaign, r))
+    }),
+    text("checks", false, |r| {
+        Value::Text(Some(check_list(&r.checks)))
+    }),
+    int("check_count", |r| Value::Int(Some(r.checks.len() as i64))),
 ];
+
+/// A list of checks as stored (`,a,b,`; `,` without any), so that one
+/// matches as the substring `,name,`.
+pub(crate) fn check_list(checks: &[survey_model::Check]) -> String {
+    let mut s = String::from(",");
+    for c in checks {
+        s.push_str(c.as_str());
+        s.push(',');
+    }
+    s
+}
 
 /// Every column of `interviews`: the key, the record-derived ones, and the
 /// bookkeeping (`updated_at` Unix seconds of the last write, `updated_seq`
-/// the log position of the last change, `record` the whole record as JSON).
-pub const INTERVIEW_COLUMNS: [(&str, Kind); PROJECTION.len() + 4] = {
-    let mut out = [("doc_id", Kind::Uuid); PROJECTION.len() + 4];
+/// the log position of the last change, `record` the whole record as JSON,
+/// and the cross-interview checks the store keeps: `cross_checks` as
+/// [`check_list`] and `cross_count`).
+pub const INTERVIEW_COLUMNS: [(&str, Kind); PROJECTION.len() + 6] = {
+    let mut out = [("doc_id", Kind::Uuid); PROJECTION.len() + 6];
     let mut i = 0;
     while i < PROJECTION.len() {
         out[i + 1] = (PROJECTION[i].name, PROJECTION[i].kind);
@@ -146,8 +169,22 @@ pub const INTERVIEW_COLUMNS: [(&str, Kind); PROJECTION.len() + 4] = {
     out[i + 1] = ("updated_at", Kind::Int);
     out[i + 2] = ("updated_seq", Kind::Int);
     out[i + 3] = ("record", Kind::Text);
+    out[i + 4] = ("cross_checks", Kind::Text);
+    out[i + 5] = ("cross_count", Kind::Int);
     out
 };
+
+/// The SQL expression a read selects for one interview (`alias` the table's
+/// alias, or empty): the cross-interview checks, then the record JSON, read
+/// back by [`crate::record_from_json`].
+pub(crate) fn record_expr(alias: &str) -> String {
+    let a = if alias.is_empty() {
+        String::new()
+    } else {
+        format!("{alias}.")
+    };
+    format!("({a}cross_checks || {a}record)")
+}
 
 /// The record-derived values of `r`, in [`PROJECTION`] order.
 pub(crate) fn values(r: &InterviewRecord) -> impl Iterator<Item = Value> + '_ {
@@ -230,7 +267,9 @@ mod tests {
     #[test]
     fn upsert_binds_every_column_and_keeps_fixed_ones() {
         let sql = upsert_sql(|i| format!("?{i}"), &SeqWrite::Param);
-        let n = INTERVIEW_COLUMNS.len();
+        // Every column but the two the store keeps across interviews.
+        let n = INTERVIEW_COLUMNS.len() - 2;
+        assert!(!sql.contains("cross_"));
         assert!(sql.contains(&format!("?{n})")) && !sql.contains(&format!("?{}", n + 1)));
         for c in PROJECTION {
             let set = sql.contains(&format!("{0} = excluded.{0}", c.name));

@@ -193,7 +193,14 @@ pub struct ReviewQuery {
     pub date_to: Option<String>,
     /// One value of `complaint_categories`.
     pub complaint_category: Option<String>,
+    /// Only interviews flagged by this quality check, or by any with `any`.
+    pub check: Option<String>,
+    /// Most flagged first (then newest), instead of newest first.
+    pub by_checks: bool,
 }
+
+/// The number of quality checks that fire on a row, in SQL.
+pub(crate) const CHECK_TOTAL: &str = "(COALESCE(check_count, 0) + cross_count)";
 
 /// One page of the review queue, newest first.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -366,6 +373,26 @@ pub(crate) fn queue_conditions(q: &ReviewQuery, contains: &str) -> Vec<(String, 
             Some(format!(",{cat},")),
         ));
     }
+    match q
+        .check
+        .as_deref()
+        .map(|c| (c, survey_model::Check::parse(c)))
+    {
+        None => {}
+        Some((_, Some(c))) => {
+            let col = if c.is_cross() {
+                "cross_checks"
+            } else {
+                "checks"
+            };
+            out.push((
+                format!(" AND {contains}({col}, ?) > 0"),
+                Some(format!(",{},", c.as_str())),
+            ));
+        }
+        // `any` (the caller validates the name; anything else means any).
+        Some((_, None)) => out.push((format!(" AND {CHECK_TOTAL} > 0"), None)),
+    }
     out
 }
 
@@ -373,10 +400,22 @@ pub(crate) fn queue_conditions(q: &ReviewQuery, contains: &str) -> Vec<(String, 
 /// pages over the queue index, then reads only the page's records (a deep
 /// OFFSET never touches the record JSON it skips).
 pub(crate) fn queue_page_sql(w: &str, q: &ReviewQuery) -> String {
+    let (inner, outer) = if q.by_checks {
+        (
+            format!("{CHECK_TOTAL} DESC, created_at DESC, doc_id"),
+            "p.n DESC, i.created_at DESC, i.doc_id",
+        )
+    } else {
+        (
+            "created_at DESC, doc_id".to_owned(),
+            "i.created_at DESC, i.doc_id",
+        )
+    };
     format!(
-        "SELECT i.record FROM interviews i JOIN (
-           SELECT doc_id FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}
-         ) p ON p.doc_id = i.doc_id ORDER BY i.created_at DESC, i.doc_id",
+        "SELECT {} FROM interviews i JOIN (
+           SELECT doc_id, {CHECK_TOTAL} AS n FROM interviews{w} ORDER BY {inner} LIMIT {} OFFSET {}
+         ) p ON p.doc_id = i.doc_id ORDER BY {outer}",
+        crate::columns::record_expr("i"),
         q.base.limit.unwrap_or(50).min(1000),
         q.base.offset.unwrap_or(0)
     )

@@ -387,6 +387,16 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Submitted interviews with a place code, counted per place, segment
     /// and employee (the quota progress source).
     fn done_counts(&self) -> Result<Vec<DoneCount>>;
+    /// Recompute the cross-interview checks (`cross_checks`, `cross_count`)
+    /// of every interview of `users` and of every interview with one of the
+    /// phone keys `phones`, from the committed table; `close_gap_s` is
+    /// [`survey_model::CheckRules::close_gap_s`].
+    fn refresh_cross_checks(
+        &self,
+        users: &[String],
+        phones: &[String],
+        close_gap_s: i64,
+    ) -> Result<()>;
     /// One place by its code.
     fn place(&self, code: &str) -> Result<Option<survey_model::Place>>;
     /// Every place, by country then name.
@@ -512,9 +522,25 @@ pub(crate) fn heads_from_blob(b: &[u8]) -> Result<Vec<Hash>> {
         .collect())
 }
 
-/// A stored projection row (`interviews.record`).
+/// A stored projection row as read by [`columns::record_expr`]: the
+/// cross-interview checks (`,a,b,`, never a `{`), then the record JSON. The
+/// cross checks join the record's own, in [`survey_model::checks::CHECKS`]
+/// order.
 pub(crate) fn record_from_json(s: &str) -> Result<InterviewRecord> {
-    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("interview record: {e}")))
+    let start = s.find('{').unwrap_or(0);
+    let (cross, json) = s.split_at(start);
+    let mut r: InterviewRecord = serde_json::from_str(json)
+        .map_err(|e| StoreError::Corrupt(format!("interview record: {e}")))?;
+    let extra: Vec<survey_model::Check> = cross
+        .split(',')
+        .filter_map(survey_model::Check::parse)
+        .filter(|c| !r.checks.contains(c))
+        .collect();
+    if !extra.is_empty() {
+        r.checks.extend(extra);
+        r.checks.sort_unstable();
+    }
+    Ok(r)
 }
 
 /// Lower-case hex of a hash, as shown in change logs.

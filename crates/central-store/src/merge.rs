@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, ChangeHash};
-use survey_model::{Form, Interview, Writer, check_write};
+use survey_model::checks::{self, CheckContext};
+use survey_model::{CheckRules, Form, Interview, InterviewRecord, Writer, check_write};
 use survey_protocol::{DocPush, DocResult, DocStatus};
 use uuid::Uuid;
 
@@ -15,10 +16,12 @@ use crate::{CentralStore, DocWrite, Hash, NewChange, StoreError, User};
 /// How often a batch is retried when another writer moved a document.
 const MAX_ATTEMPTS: usize = 8;
 
-/// The forms a server knows, by (id, version).
+/// The forms a server knows, by (id, version), and the rules it judges the
+/// interviews of those forms by ([`CheckRules`]).
 #[derive(Debug, Default, Clone)]
 pub struct FormRegistry {
     forms: HashMap<(String, u32), Form>,
+    rules: CheckRules,
 }
 
 impl FormRegistry {
@@ -35,6 +38,13 @@ impl FormRegistry {
             }
         }
         Ok(reg)
+    }
+    /// Judge interviews with these quality-check thresholds.
+    pub fn set_check_rules(&mut self, rules: CheckRules) {
+        self.rules = rules;
+    }
+    pub fn check_rules(&self) -> &CheckRules {
+        &self.rules
     }
     pub fn insert(&mut self, f: Form) {
         self.forms.insert((f.id().to_owned(), f.version()), f);
@@ -73,6 +83,9 @@ pub struct Caller<'a> {
     pub user: &'a User,
     /// The device id the changes come from.
     pub source: &'a str,
+    /// The device's clock minus the server's (seconds) measured at this
+    /// sync, when the device reported its time.
+    pub clock_skew_s: Option<i64>,
 }
 
 /// Why a whole push was refused.
@@ -135,7 +148,14 @@ pub fn push(
         }
         outcome.new_changes = writes.iter().map(|w| w.changes.len()).sum();
         match store.commit_docs(&writes) {
-            Ok(()) => return Ok(outcome),
+            Ok(()) => {
+                // Derived data: a failure here (e.g. a deadlock between two
+                // refreshes) loses nothing; the next write or reproject redoes it.
+                if let Err(e) = refresh_cross(store, forms, writes.iter().map(|w| &w.record)) {
+                    tracing::warn!(error = %e, "cross-interview checks not refreshed");
+                }
+                return Ok(outcome);
+            }
             Err(StoreError::Conflict(id)) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(doc = %id, attempt, "concurrent update, retrying merge");
             }
@@ -291,8 +311,7 @@ fn prepare(
             });
             continue;
         }
-        let form = forms.get(&meta.form_id, meta.form_version);
-        let record = iv.project(form);
+        let record = stored_record(store, forms, &mut iv, caller.clock_skew_s)?;
         let snapshot = iv.save();
         writes.push(DocWrite {
             doc_id: id,
@@ -450,6 +469,60 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
     }
 }
 
+/// The record a store keeps for a document: its projection, its paradata
+/// and the single-interview quality checks, judged with `forms`' rules and
+/// the coordinates of the employee's assigned place (else of the place the
+/// interview names). `skew`: the device clock skew to record with it.
+pub fn stored_record(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    iv: &mut Interview,
+    skew: Option<i64>,
+) -> Result<InterviewRecord, StoreError> {
+    let meta = iv.meta().clone();
+    let form = forms.get(&meta.form_id, meta.form_version);
+    let mut record = iv.project(form);
+    record.paradata = iv.paradata(form);
+    record.paradata.clock_skew_s = skew;
+    let code = match store.assignment_of(&record.created_by)? {
+        Some(a) => Some(a.place_code),
+        None => record
+            .answer_str(survey_model::mcmb::PLACE_QUESTION)
+            .map(str::to_owned),
+    };
+    let place = match code {
+        Some(c) => store.place(&c)?.and_then(|p| Some((p.lat?, p.lon?))),
+        None => None,
+    };
+    let ctx = CheckContext {
+        place,
+        clock_skew_s: skew,
+    };
+    record.checks = checks::assess(&record, &record.paradata, &ctx, &forms.rules);
+    Ok(record)
+}
+
+/// Recompute the cross-interview checks of every interview that shares an
+/// employee or a customer phone with `records` (run after their commit, so
+/// the last of two concurrent writers sees both).
+pub fn refresh_cross<'a>(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    records: impl Iterator<Item = &'a InterviewRecord>,
+) -> Result<(), StoreError> {
+    let mut users: Vec<String> = Vec::new();
+    let mut phones: Vec<String> = Vec::new();
+    for r in records {
+        users.push(r.created_by.clone());
+        phones.extend(checks::phone_key(&r.campaign, r));
+    }
+    users.sort_unstable();
+    users.dedup();
+    phones.sort_unstable();
+    phones.dedup();
+    store.refresh_cross_checks(&users, &phones, forms.rules.close_gap_s)
+}
+
 /// Why a server-side edit failed.
 #[derive(Debug, thiserror::Error)]
 pub enum EditError {
@@ -499,8 +572,8 @@ pub fn edit<T>(
             .iter()
             .map(NewChange::from)
             .collect();
-        let meta = iv.meta().clone();
-        let record = iv.project(forms.get(&meta.form_id, meta.form_version));
+        let skew = store.interview(id)?.and_then(|r| r.paradata.clock_skew_s);
+        let record = stored_record(store, forms, &mut iv, skew)?;
         if new_changes.is_empty() {
             return Ok((out, record));
         }

@@ -95,7 +95,8 @@ pub(crate) fn queue_where(q: &ReviewQuery, contains: &str, b: &mut impl Binder) 
 pub(crate) fn list_interviews<B: Binder>(f: &InterviewFilter) -> (String, B) {
     let (w, b) = filtered::<B>(f);
     let sql = format!(
-        "SELECT record FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}",
+        "SELECT {} FROM interviews{w} ORDER BY created_at DESC, doc_id LIMIT {} OFFSET {}",
+        crate::columns::record_expr(""),
         f.limit.unwrap_or(100).min(10_000),
         f.offset.unwrap_or(0)
     );

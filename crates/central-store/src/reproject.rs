@@ -12,10 +12,10 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use survey_model::Interview;
+use survey_model::{Interview, InterviewRecord};
 use uuid::Uuid;
 
-use crate::merge::FormRegistry;
+use crate::merge::{FormRegistry, refresh_cross, stored_record};
 use crate::{CentralStore, DocWrite, InterviewFilter, Result, StoreError};
 
 /// How often one document is retried when a merge moves it meanwhile.
@@ -41,10 +41,20 @@ pub fn reproject_all(
 ) -> Result<ReprojectReport> {
     // Ids only (16 bytes each): the scan does not hold a read open while writing.
     let mut ids = Vec::new();
+    let mut keys = Vec::new();
     store.for_each_interview(&InterviewFilter::default(), &mut |r, _| {
         if let Ok(id) = Uuid::parse_str(&r.interview_id) {
             ids.push(id);
         }
+        // Who and which phone, for the cross-interview checks at the end.
+        keys.push(InterviewRecord {
+            answers: r
+                .answers
+                .into_iter()
+                .filter(|(k, _)| k == survey_model::checks::PHONE_QUESTION)
+                .collect(),
+            ..r
+        });
         Ok(())
     })?;
     let mut report = ReprojectReport::default();
@@ -63,6 +73,7 @@ pub fn reproject_all(
             progress(report.seen);
         }
     }
+    refresh_cross(store, forms, keys.iter())?;
     progress(report.seen);
     Ok(report)
 }
@@ -73,23 +84,30 @@ pub fn reproject_one(store: &dyn CentralStore, forms: &FormRegistry, id: Uuid) -
         let Some(doc) = store.load_doc(id)? else {
             return Ok(false);
         };
+        // As stored by the projection: without the checks the store keeps
+        // across interviews.
+        let stored = store.interview(id)?.map(|mut r| {
+            r.checks.retain(|c| !c.is_cross());
+            r
+        });
+        let skew = stored.as_ref().and_then(|r| r.paradata.clock_skew_s);
         let projected = catch_unwind(AssertUnwindSafe(|| {
-            let mut iv = Interview::load(&doc.snapshot)?;
-            let meta = iv.meta().clone();
-            let record = iv.project(forms.get(&meta.form_id, meta.form_version));
+            let mut iv = Interview::load(&doc.snapshot)
+                .map_err(|e| StoreError::Corrupt(format!("document {id}: {e}")))?;
+            let record = stored_record(store, forms, &mut iv, skew)?;
             let heads = iv.heads().iter().map(|h| h.0).collect::<Vec<_>>();
-            Ok::<_, survey_model::ModelError>((record, heads))
+            Ok::<_, StoreError>((record, heads))
         }));
         let (record, heads) = match projected {
             Ok(Ok(v)) => v,
-            Ok(Err(e)) => return Err(StoreError::Corrupt(format!("document {id}: {e}"))),
+            Ok(Err(e)) => return Err(e),
             Err(_) => return Err(StoreError::Corrupt(format!("document {id}: panic"))),
         };
         // Compared as stored (through JSON, which may move a float by an ulp).
         let as_stored = serde_json::to_string(&record)
             .and_then(|j| serde_json::from_str::<survey_model::InterviewRecord>(&j))
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        if store.interview(id)?.as_ref() == Some(&as_stored) {
+        if stored.as_ref() == Some(&as_stored) {
             return Ok(false);
         }
         let write = DocWrite {

@@ -92,7 +92,10 @@ stmt!(DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?1");
 stmt!(
     ACTOR_USED_ELSEWHERE = "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)"
 );
-stmt!(INTERVIEW = "SELECT record FROM interviews WHERE doc_id = ?1");
+stmt!(
+    INTERVIEW = "SELECT {} FROM interviews WHERE doc_id = ?1",
+    crate::columns::record_expr("")
+);
 stmt!(LOAD_DOC = "SELECT {DOC_COLS} FROM documents WHERE doc_id = ?1");
 stmt!(CHANGE_LOG = "SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = ?1 ORDER BY seq");
 stmt!(
@@ -154,4 +157,38 @@ stmt!(ASSIGNMENT_OF = "SELECT user_id, place_code, team FROM assignments WHERE u
 stmt!(
     QUOTAS_AT = "SELECT place_code, segment, user_id, target FROM quotas WHERE place_code = ?1
      ORDER BY segment, user_id"
+);
+
+/// The cross-interview checks of one row, from the committed table:
+/// `close_together` when another interview of the same employee was
+/// submitted within ?2 seconds (device clock), `duplicate_phone` when
+/// another interview has the same phone key.
+const CROSS_SET: &str = "cross_checks = ',' ||
+       CASE WHEN {close} THEN 'close_together,' ELSE '' END ||
+       CASE WHEN {dup} THEN 'duplicate_phone,' ELSE '' END,
+     cross_count = CASE WHEN {close} THEN 1 ELSE 0 END + CASE WHEN {dup} THEN 1 ELSE 0 END";
+const CROSS_CLOSE: &str = "(interviews.submitted_dev IS NOT NULL AND EXISTS (
+       SELECT 1 FROM interviews j WHERE j.created_by = interviews.created_by
+       AND j.doc_id <> interviews.doc_id
+       AND j.submitted_dev BETWEEN interviews.submitted_dev - ?2 AND interviews.submitted_dev + ?2))";
+const CROSS_DUP: &str = "(interviews.phone_key IS NOT NULL AND EXISTS (
+       SELECT 1 FROM interviews j WHERE j.phone_key = interviews.phone_key
+       AND j.doc_id <> interviews.doc_id))";
+
+fn cross_set() -> String {
+    CROSS_SET
+        .replace("{close}", CROSS_CLOSE)
+        .replace("{dup}", CROSS_DUP)
+}
+
+stmt!(
+    /// Refresh the cross checks of one employee's interviews (?1 the
+    /// employee, ?2 the close-together gap in seconds).
+    CROSS_BY_USER = "UPDATE interviews SET {} WHERE created_by = ?1",
+    cross_set()
+);
+stmt!(
+    /// Refresh the cross checks of the interviews with phone key ?1 (?2 as above).
+    CROSS_BY_PHONE = "UPDATE interviews SET {} WHERE phone_key = ?1",
+    cross_set()
 );

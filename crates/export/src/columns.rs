@@ -55,9 +55,13 @@ pub enum KeyField {
     Tags,
     CommentCount,
     QualityFlags,
+    Checks,
+    DurationS,
+    Edits,
+    ClockSkewS,
 }
 
-const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 14] = [
+const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 18] = [
     (
         KeyField::InterviewId,
         "interview_id",
@@ -133,6 +137,32 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 14] = [
         "Answers left out of this row, as question:reason (semicolon-separated): \
          not_relevant = hidden by skip logic, out_of_range, unknown_option, wrong_type, ... = \
          invalid for the form. They stay in the interview document.",
+    ),
+    (
+        KeyField::Checks,
+        "checks",
+        ColType::String,
+        "Quality checks that fire (semicolon-separated): too_fast, many_edits, \
+         close_together, far_from_place, duplicate_phone, straight_lined, short_verbatim, \
+         clock_skew. A prompt to look, not a verdict; rules in ARCHITECTURE.md.",
+    ),
+    (
+        KeyField::DurationS,
+        "duration_s",
+        ColType::Integer,
+        "Seconds from the first answer to the submit (device clock)",
+    ),
+    (
+        KeyField::Edits,
+        "edits",
+        ColType::Integer,
+        "Answers changed again after moving on to another question",
+    ),
+    (
+        KeyField::ClockSkewS,
+        "clock_skew_s",
+        ColType::Integer,
+        "Device clock minus server clock at sync, seconds (empty: not reported)",
     ),
 ];
 
@@ -534,6 +564,16 @@ impl Plan {
                         .collect::<Vec<_>>()
                         .join(";"),
                 ),
+                KeyField::Checks => Cell::Str(
+                    rec.checks
+                        .iter()
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(";"),
+                ),
+                KeyField::DurationS => rec.paradata.duration_s.map_or(Cell::Null, Cell::Int),
+                KeyField::Edits => Cell::Int(i64::from(rec.paradata.edits)),
+                KeyField::ClockSkewS => rec.paradata.clock_skew_s.map_or(Cell::Null, Cell::Int),
             },
             Source::Answer(q) => match rec.answers.get(q) {
                 None | Some(Json::Null) => Cell::Null,
@@ -660,7 +700,8 @@ mod tests {
         assert_eq!(n[0], "interview_id");
         assert_eq!(n[12], "comment_count");
         assert_eq!(n[13], "quality_flags");
-        assert_eq!(n[14], "consent");
+        assert_eq!(n[14..18], ["checks", "duration_s", "edits", "clock_skew_s"]);
+        assert_eq!(n[18], "consent");
         assert!(n.contains(&"services_used__mobile_money".to_owned()));
         assert!(n.contains(&"location_lat".to_owned()));
         assert!(!n.iter().any(|c| c.starts_with("customer_name")));

@@ -11,6 +11,7 @@
 
 pub mod answer;
 pub mod changes;
+pub mod checks;
 pub mod form;
 pub mod interview;
 pub mod mcmb;
@@ -24,13 +25,14 @@ pub mod validate;
 pub use answer::{Answer, AnswerError, Answers, GeoPoint};
 pub use automerge::{ActorId, Change, ChangeHash};
 pub use changes::{FormChanges, VersionError};
+pub use checks::{Check, CheckRules};
 pub use form::{
     ChoiceOption, FilterSource, FilterTerm, Form, FormDef, FormError, FormProblem, Question,
     QuestionType,
 };
 pub use interview::{
-    Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, ReviewState,
-    actor_from_uuid, now,
+    Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, Paradata,
+    ReviewState, actor_from_uuid, now,
 };
 pub use places::Place;
 pub use policy::{Violation, Writer, check_write};

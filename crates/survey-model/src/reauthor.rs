@@ -34,7 +34,7 @@ impl Interview {
             }
             append_new_comments(src, &mut dst)?;
         }
-        crate::interview::commit(&mut dst);
+        crate::interview::commit(&mut dst, None);
         Interview::from_doc(dst, Some(self.id()))
     }
 }

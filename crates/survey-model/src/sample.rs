@@ -155,6 +155,29 @@ pub fn on_place(answers: Vec<SampleAnswer>, place: &str) -> Vec<SampleAnswer> {
         .collect()
 }
 
+/// Answer `answers` in order on `iv` as an interviewer would: one change per
+/// answer, the first at device time `start` (Unix seconds), each next one
+/// `step_s` later, then submit `step_s` after the last. The history then has
+/// known times (see [`crate::Interview::paradata`]).
+pub fn fill_timed(
+    iv: &mut crate::Interview,
+    form: &Form,
+    answers: &[SampleAnswer],
+    start: i64,
+    step_s: i64,
+) -> Result<(), crate::ModelError> {
+    let mut t = start;
+    for (k, v) in answers {
+        iv.pin_clock(Some(t));
+        iv.set_answer_json(form, k, v)?;
+        t += step_s;
+    }
+    iv.pin_clock(Some(t));
+    iv.submit(form)?;
+    iv.pin_clock(None);
+    Ok(())
+}
+
 /// Metadata of a new interview of `form` in the `mcmb-2026` campaign.
 pub fn meta(
     form: &Form,

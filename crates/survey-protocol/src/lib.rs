@@ -39,6 +39,12 @@ pub const PLACES_HEADER: &str = "x-fieldvoice-places";
 /// revision fetches `GET /api/v1/me/assignment`.
 pub const ASSIGNMENT_HEADER: &str = "x-fieldvoice-assignment";
 
+/// Sync request header: the device's clock when it sent the request (Unix
+/// seconds). The server records device clock minus its own as the clock
+/// skew of the interviews in that request (quality check `clock_skew`); a
+/// missing or malformed value records no skew.
+pub const DEVICE_TIME_HEADER: &str = "x-fieldvoice-device-time";
+
 /// The value of [`FORMS_HEADER`] for these (form id, version) pairs.
 pub fn form_versions_header(forms: &[(String, u32)]) -> String {
     forms

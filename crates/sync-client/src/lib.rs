@@ -586,6 +586,10 @@ async fn post_with_retry(
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, CONTENT_TYPE)
             .header(survey_protocol::FORMS_HEADER, held_forms)
+            .header(
+                survey_protocol::DEVICE_TIME_HEADER,
+                survey_model::now().1.to_string(),
+            )
             .body(body.clone())
             .send()
             .await;

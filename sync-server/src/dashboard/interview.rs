@@ -168,6 +168,7 @@ fn render(
             h2 { "Verbatim" }
             blockquote #verbatim lang=(r.answer_str("verbatim_language").unwrap_or("")) { (v) }
         }
+        (paradata_panel(r, history.first().map(|h| h.meta.received_at)))
         @if !r.quality_flags.is_empty() {
             h2 { "Answers set aside" }
             p.muted { "In the interview, but in no count, export or report: invalid for the form, or hidden by skip logic." }
@@ -253,6 +254,40 @@ fn render(
                 @for h in history {
                     tr { td.n { (h.meta.seq) } td { (unix_time(h.meta.received_at)) } td { (h.who) }
                          td.muted { code { (h.meta.hash.get(..12).unwrap_or(&h.meta.hash)) } } }
+                }
+            }
+        }
+    }
+}
+
+/// Minutes and seconds, `12 min 05 s`.
+fn duration(s: i64) -> String {
+    format!("{} min {:02} s", s / 60, s % 60)
+}
+
+/// How the interview was filled in and the quality checks that fire: device
+/// times next to the server's first receipt and the device's clock skew.
+fn paradata_panel(r: &survey_model::InterviewRecord, received: Option<i64>) -> Markup {
+    let p = &r.paradata;
+    html! {
+        section #paradata {
+            h2 { "Quality flags and paradata" }
+            p #checks {
+                @if r.checks.is_empty() { span.muted { "No quality flag." } }
+                @for c in &r.checks { span.pill.flag title=(c.as_str()) { (c.as_str().replace('_', " ")) } " " }
+            }
+            table {
+                tr { th { "Duration (first answer → submit)" } td #duration { (p.duration_s.map_or_else(|| "–".to_owned(), duration)) } }
+                tr { th { "First answer (device clock)" } td { (p.first_answer_at.map_or_else(|| "–".to_owned(), unix_time)) } }
+                tr { th { "Submitted (device clock)" } td { (p.submitted_at.map_or_else(|| "–".to_owned(), unix_time)) } }
+                tr { th { "First received (server clock)" } td { (received.map_or_else(|| "–".to_owned(), unix_time)) } }
+                tr { th { "Device clock skew" } td #skew { (p.clock_skew_s.map_or_else(|| "not reported".to_owned(), |s| format!("{s:+} s"))) } }
+                tr { th { "Answers changed after moving on" } td #edits { (p.edits) } }
+            }
+            @if !p.sections.is_empty() {
+                h2 { "Time per section" }
+                table #sections {
+                    @for (s, t) in &p.sections { tr { td { (s) } td.n { (duration(*t)) } } }
                 }
             }
         }

@@ -31,7 +31,8 @@ input,select,textarea,button{font:inherit;padding:.25rem .4rem}button.primary{ba
 blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fffbe6;border-left:4px solid #e0b400;font-size:1.05rem}\
 .err{background:#fbd5d2;padding:.6rem;border-radius:4px}.pager{display:flex;gap:1rem;margin-top:.6rem}\
 .login{max-width:340px;margin:4rem auto;background:#fff;padding:1.2rem;border-radius:6px;box-shadow:0 1px 3px #0003}\
-.login label{margin-bottom:.6rem}#tags form{display:inline-block;margin:0 .4rem .3rem 0}";
+.login label{margin-bottom:.6rem}#tags form{display:inline-block;margin:0 .4rem .3rem 0}\
+.flag{background:#fdecc8;color:#7a4b00}.bulk{display:flex;gap:.6rem;align-items:end;margin-top:.6rem}";
 
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));

@@ -4,6 +4,7 @@
 //! state-changing form carries the session's CSRF token; every page goes
 //! through [`crate::auth::authorize`] with the country it shows.
 
+mod bulk;
 mod error;
 mod forms;
 mod interview;
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/login", get(login::form).post(login::submit))
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/reviews", get(queue::page))
+        .route("/dashboard/reviews/bulk", post(bulk::submit))
         .route("/dashboard/forms", get(forms::page))
         .route("/dashboard/forms/preview", post(forms::preview_upload))
         .route("/dashboard/forms/publish", post(forms::publish_form))

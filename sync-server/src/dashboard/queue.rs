@@ -1,5 +1,6 @@
 //! The review queue: filters (country, place, segment, dates, NPS band, review
-//! state, complaint category), newest first, 50 per page.
+//! state, complaint category, quality flag), newest or most flagged first, 50
+//! per page, with a bulk review of the ticked interviews ([`super::bulk`]).
 
 use std::collections::HashMap;
 
@@ -30,6 +31,8 @@ impl QueueParams {
             ("from", &self.from),
             ("to", &self.to),
             ("complaint", &self.complaint),
+            ("check", &self.check),
+            ("sort", &self.sort),
         ] {
             if let Some(v) = given(v) {
                 q.push(format!("{k}={}", urlencode(&v)));
@@ -68,7 +71,15 @@ pub async fn page(
         })
         .unwrap_or_default();
     let countries = Scope::resolve(&who.principal, Purpose::Read, None)?.filter();
-    let body = render(&params, &result, &names, &countries, &segments, &categories);
+    let body = render(
+        &params,
+        &result,
+        &names,
+        &countries,
+        &segments,
+        &categories,
+        &who.csrf,
+    );
     Ok(page_frame(&who, body))
 }
 
@@ -95,6 +106,7 @@ fn render(
     countries: &[String],
     segments: &[(String, String)],
     categories: &[(String, String)],
+    csrf: &str,
 ) -> Markup {
     let page = p.page.unwrap_or(1).max(1);
     let pages = (r.total as usize).div_ceil(service::PAGE_SIZE).max(1);
@@ -124,16 +136,22 @@ fn render(
             label { "NPS" (select("nps_band", &p.nps_band, &bands)) }
             label { "Review state" (select("review_state", &p.review_state, &states)) }
             label { "Complaint" (select("complaint", &p.complaint, categories)) }
+            label { "Quality flag" (select("check", &p.check, &check_options())) }
+            label { "Sort" (select_sort(&p.sort)) }
             button.primary type="submit" id="apply" { "Filter" }
             a href="/dashboard/reviews" { "Clear" }
         }
         p #count { (r.total) " interviews" @if pages > 1 { " · page " (page) " of " (pages) } }
+        form #bulk method="post" action="/dashboard/reviews/bulk" {
+        input type="hidden" name="csrf" value=(csrf);
+        input type="hidden" name="back" value=(format!("/dashboard/reviews?{}", p.with_page(page)));
         section {
             table #queue {
-                tr { th { "Created" } th { "Country" } th { "Place" } th { "Segment" } th { "Employee" }
-                     th.n { "NPS" } th { "Complaint" } th { "Review" } th { "Tags" } }
+                tr { th { "✓" } th { "Created" } th { "Country" } th { "Place" } th { "Segment" } th { "Employee" }
+                     th.n { "NPS" } th { "Complaint" } th { "Review" } th { "Tags" } th { "Flags" } }
                 @for it in &r.items {
                     tr {
+                        td { input type="checkbox" name="ids" value=(it.interview_id) aria-label="select"; }
                         td { a href=(format!("/dashboard/interviews/{}", it.interview_id)) { (rfc3339_short(&it.created_at)) } }
                         td { (it.country) }
                         td { (it.answer_str("city").unwrap_or("")) }
@@ -144,13 +162,52 @@ fn render(
                         td { @let st = it.review_state.as_deref().unwrap_or("unreviewed");
                              span class=(format!("pill st-{st}")) { (st.replace('_', " ")) } }
                         td { (it.tags.join(", ")) }
+                        td.flags { @for c in &it.checks { span.pill.flag { (c.as_str().replace('_', " ")) } " " } }
                     }
                 }
             }
         }
+        @if !r.items.is_empty() {
+            div.bulk {
+                label { "Set the ticked interviews to" (select_state()) }
+                button.primary type="submit" id="bulk-apply" { "Apply" }
+            }
+        }
+        }
         div.pager {
             @if page > 1 { a rel="prev" href=(format!("/dashboard/reviews?{}", p.with_page(page - 1))) { "← newer" } }
             @if page < pages { a rel="next" href=(format!("/dashboard/reviews?{}", p.with_page(page + 1))) { "older →" } }
+        }
+    }
+}
+
+/// The quality-check filter: any flag, or one check.
+fn check_options() -> Vec<(String, String)> {
+    let mut out = vec![("any".to_owned(), "any flag".to_owned())];
+    out.extend(
+        survey_model::checks::CHECKS
+            .iter()
+            .map(|c| (c.as_str().to_owned(), c.as_str().replace('_', " "))),
+    );
+    out
+}
+
+fn select_sort(current: &Option<String>) -> Markup {
+    let flags = given(current).as_deref() == Some("flags");
+    html! {
+        select name="sort" id="sort" {
+            option value="newest" selected[!flags] { "newest first" }
+            option value="flags" selected[flags] { "most flags first" }
+        }
+    }
+}
+
+fn select_state() -> Markup {
+    html! {
+        select name="state" id="bulk-state" {
+            @for s in REVIEW_STATES.iter().filter(|s| **s != "unreviewed") {
+                option value=(s) { (s.replace('_', " ")) }
+            }
         }
     }
 }

@@ -25,6 +25,12 @@ pub async fn sync(
     authorize(&principal, Action::Sync)?;
     let device = principal.device.clone().ok_or(ApiError::Unauthorized)?;
     let held = held_forms(&headers);
+    // Device clock minus server clock, read before any slow work.
+    let clock_skew_s = headers
+        .get(survey_protocol::DEVICE_TIME_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .map(|t| t.saturating_sub(central_store::unix_now()));
     state.metrics.sync_bytes_in.inc_by(body.len() as u64);
     // Gunzip and postcard decoding are CPU work: off the async threads.
     let max_decoded = state.settings.max_decoded_bytes;
@@ -76,6 +82,7 @@ pub async fn sync(
             let caller = Caller {
                 user: &user,
                 source: &device.id,
+                clock_skew_s,
             };
             let outcome = push(st.store.as_ref(), &forms, caller, &req.docs).map_err(|e| match e {
                 PushError::Forbidden { doc, reason } => {

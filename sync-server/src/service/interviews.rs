@@ -159,6 +159,54 @@ pub async fn review(
     Ok(rec)
 }
 
+/// Most interviews one bulk review may set.
+pub const MAX_BULK: usize = 200;
+
+/// What a bulk review did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct BulkOutcome {
+    /// Interviews whose review state is now the one asked.
+    pub reviewed: usize,
+    /// Interviews left as they were, with the reason (not found or not in the
+    /// caller's countries, refused by the write policy).
+    pub failed: Vec<(Uuid, String)>,
+}
+
+/// Set the review state of many interviews, each as its own audited server
+/// edit (exactly as one review each: the same scope, write policy and
+/// change that reaches the device). The state is checked before any edit.
+pub async fn review_many(
+    state: &AppState,
+    p: &Principal,
+    ids: &[Uuid],
+    review_state: &str,
+) -> Result<BulkOutcome, ApiError> {
+    if ReviewState::parse(review_state).is_none() {
+        return Err(ApiError::BadRequest(
+            "state must be received, has_issues, approved or rejected".into(),
+        ));
+    }
+    if ids.is_empty() {
+        return Err(ApiError::BadRequest("select at least one interview".into()));
+    }
+    if ids.len() > MAX_BULK {
+        return Err(ApiError::BadRequest(format!(
+            "at most {MAX_BULK} interviews at once"
+        )));
+    }
+    let mut out = BulkOutcome::default();
+    for id in ids {
+        match review(state, p, *id, review_state).await {
+            Ok(_) => out.reviewed += 1,
+            Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden(_) | ApiError::BadRequest(_))) => {
+                out.failed.push((*id, e.to_string()))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
 /// Add a comment signed with the caller's id, name and role.
 pub async fn comment(
     state: &AppState,

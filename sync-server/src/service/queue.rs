@@ -1,6 +1,6 @@
 //! The review queue: validated filters (country, place, segment, dates, NPS
-//! band, review state, complaint category), scoped to the caller, newest
-//! first, [`PAGE_SIZE`] per page. Shared by the dashboard page and the JSON API.
+//! band, review state, complaint category, quality check), scoped to the
+//! caller, newest or most flagged first, [`PAGE_SIZE`] per page. Shared by the dashboard page and the JSON API.
 
 use central_store::InterviewFilter;
 use central_store::dashboard::{NpsBand, REVIEW_STATES, ReviewPage, ReviewQuery};
@@ -27,6 +27,10 @@ pub struct QueueParams {
     pub from: Option<String>,
     pub to: Option<String>,
     pub complaint: Option<String>,
+    /// A quality check name ([`survey_model::checks::CHECKS`]) or `any`.
+    pub check: Option<String>,
+    /// `flags`: most flagged first; else (or `newest`) newest first.
+    pub sort: Option<String>,
     pub page: Option<usize>,
 }
 
@@ -90,6 +94,23 @@ impl QueueParams {
                 "complaint is a category code such as network_coverage".into(),
             ));
         }
+        let check = given(&self.check);
+        if let Some(c) = &check
+            && c != "any"
+            && survey_model::Check::parse(c).is_none()
+        {
+            return Err(ApiError::BadRequest(format!(
+                "check must be any or one of {}",
+                survey_model::checks::CHECKS.map(|c| c.as_str()).join(", ")
+            )));
+        }
+        let by_checks = match given(&self.sort).as_deref() {
+            None | Some("newest") => false,
+            Some("flags") => true,
+            Some(_) => {
+                return Err(ApiError::BadRequest("sort must be newest or flags".into()));
+            }
+        };
         let page = self.page.unwrap_or(1).clamp(1, 100_000);
         Ok(ReviewQuery {
             base: InterviewFilter {
@@ -106,6 +127,8 @@ impl QueueParams {
             date_from: given(&self.from),
             date_to: given(&self.to),
             complaint_category: complaint,
+            check,
+            by_checks,
         })
     }
 }

@@ -64,3 +64,27 @@ pub(super) fn assignment_of(store: &PgStore, user_id: &str) -> Result<Option<Ass
 pub(super) fn quotas_at(store: &PgStore, place_code: &str) -> Result<Vec<Quota>> {
     store.all(sql::QUOTAS_AT.pg(), &[&place_code], crate::rows::quota)
 }
+
+pub(super) fn refresh_cross_checks(
+    store: &PgStore,
+    users: &[String],
+    phones: &[String],
+    close_gap_s: i64,
+) -> Result<()> {
+    if users.is_empty() && phones.is_empty() {
+        return Ok(());
+    }
+    store.with(async |c| {
+        let tx = c.transaction().await?;
+        let by_user = tx.prepare(sql::CROSS_BY_USER.pg()).await?;
+        for u in users {
+            tx.execute(&by_user, &[u, &close_gap_s]).await?;
+        }
+        let by_phone = tx.prepare(sql::CROSS_BY_PHONE.pg()).await?;
+        for p in phones {
+            tx.execute(&by_phone, &[p, &close_gap_s]).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+}

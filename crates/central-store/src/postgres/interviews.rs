@@ -38,8 +38,9 @@ pub(super) fn for_each_interview(
     visit: &mut dyn FnMut(InterviewRecord, u64) -> Result<()>,
 ) -> Result<()> {
     let (w, args) = query::filtered::<Vec<Param>>(f);
+    let rec = crate::columns::record_expr("");
     let sql = format!(
-        "SELECT doc_id, record, updated_seq FROM interviews{w}
+        "SELECT doc_id, {rec}, updated_seq FROM interviews{w}
          AND (${n}::uuid IS NULL OR doc_id > ${n}) ORDER BY doc_id LIMIT {PAGE}",
         n = args.len() + 1
     );

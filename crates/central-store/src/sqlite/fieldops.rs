@@ -63,3 +63,25 @@ pub(super) fn quotas_at(store: &SqliteStore, place_code: &str) -> Result<Vec<Quo
         })
     })
 }
+
+pub(super) fn refresh_cross_checks(
+    store: &SqliteStore,
+    users: &[String],
+    phones: &[String],
+    close_gap_s: i64,
+) -> Result<()> {
+    if users.is_empty() && phones.is_empty() {
+        return Ok(());
+    }
+    store.write(|tx| {
+        let mut by_user = tx.prepare_cached(sql::CROSS_BY_USER.sqlite())?;
+        for u in users {
+            by_user.execute(params![u, close_gap_s])?;
+        }
+        let mut by_phone = tx.prepare_cached(sql::CROSS_BY_PHONE.sqlite())?;
+        for p in phones {
+            by_phone.execute(params![p, close_gap_s])?;
+        }
+        Ok(())
+    })
+}

@@ -47,8 +47,9 @@ pub(super) fn for_each_interview(
 ) -> Result<()> {
     let (w, mut args) = query::filtered::<Vec<SqlValue>>(f);
     let after = args.text(String::new());
+    let rec = crate::columns::record_expr("");
     let sql = format!(
-        "SELECT doc_id, record, updated_seq FROM interviews{w} AND doc_id > {after}
+        "SELECT doc_id, {rec}, updated_seq FROM interviews{w} AND doc_id > {after}
          ORDER BY doc_id LIMIT {PAGE}"
     );
     query::visit_pages(

@@ -35,6 +35,9 @@ pub struct Config {
     /// File holding the key of export pseudonyms (`FIELDVOICE_PSEUDONYM_KEY_FILE`;
     /// `FIELDVOICE_PSEUDONYM_KEY` holds the key itself).
     pub pseudonym_key_file: Option<std::path::PathBuf>,
+    /// Thresholds of the interview quality checks (`[checks]` table; see
+    /// `survey_model::checks` for each rule).
+    pub checks: survey_model::CheckRules,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             forms_refresh_secs: s.forms_refresh.as_secs(),
             log_format: "text".into(),
             pseudonym_key_file: None,
+            checks: s.check_rules,
         }
     }
 }
@@ -112,6 +116,10 @@ impl Config {
         if let Some(db) = database {
             c.database = db.to_owned();
         }
+        let problems = c.checks.problems();
+        if !problems.is_empty() {
+            anyhow::bail!("[checks] in the configuration: {}", problems.join("; "));
+        }
         Ok(c)
     }
 
@@ -129,6 +137,7 @@ impl Config {
             secure_cookies: self.secure_cookies,
             session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),
             forms_refresh: std::time::Duration::from_secs(self.forms_refresh_secs),
+            check_rules: self.checks.clone(),
             ..Settings::default()
         }
     }

@@ -45,6 +45,7 @@ impl Interview {
             expected,
             got: a.map_or("null".into(), |a| a.to_json().to_string()),
         };
+        let clock = self.clock;
         let doc = &mut self.doc;
         let ans = &self.answers;
         match q.kind {
@@ -105,7 +106,7 @@ impl Interview {
                 }
             }
         }
-        commit(doc);
+        commit(doc, clock);
         Ok(())
     }
 

@@ -17,6 +17,7 @@
 //! ```
 
 mod answers;
+mod paradata;
 mod record;
 mod review;
 
@@ -30,6 +31,7 @@ use crate::answer::AnswerError;
 use crate::form::{Form, QuestionType};
 
 pub use answers::Conflict;
+pub use paradata::Paradata;
 pub use record::InterviewRecord;
 pub use review::{Comment, ReviewState};
 
@@ -110,6 +112,8 @@ pub struct Interview {
     review: ObjId,
     comments: ObjId,
     tags: ObjId,
+    /// A pinned device clock for the following changes ([`Interview::pin_clock`]).
+    clock: Option<i64>,
 }
 
 impl Interview {
@@ -146,7 +150,7 @@ impl Interview {
         doc.put_object(ROOT, "review", ObjType::Map)?;
         doc.put_object(ROOT, "comments", ObjType::List)?;
         doc.put_object(ROOT, "tags", ObjType::Map)?;
-        commit(&mut doc);
+        commit(&mut doc, None);
         Self::from_doc(doc, Some(id))
     }
 
@@ -193,6 +197,7 @@ impl Interview {
             review,
             comments,
             tags,
+            clock: None,
         })
     }
 
@@ -269,6 +274,13 @@ impl Interview {
         }
         Ok(())
     }
+    /// Stamp the following changes with device time `t` (Unix seconds)
+    /// instead of the clock: for simulated devices, demo data and tests that
+    /// need an interview's history at known times. `None` returns to the clock.
+    pub fn pin_clock(&mut self, t: Option<i64>) {
+        self.clock = t;
+    }
+
     /// Whether the document contains every change in `heads`.
     pub fn has_all(&mut self, heads: &[ChangeHash]) -> bool {
         heads
@@ -277,7 +289,9 @@ impl Interview {
     }
 }
 
-pub(crate) fn commit(doc: &mut AutoCommit) {
-    let (_, ts) = now();
+/// Commit the pending operations as one change stamped with `clock` (Unix
+/// seconds), else the current time.
+pub(crate) fn commit(doc: &mut AutoCommit, clock: Option<i64>) {
+    let ts = clock.unwrap_or_else(|| now().1);
     doc.commit_with(CommitOptions::default().with_time(ts));
 }

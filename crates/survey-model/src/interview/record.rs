@@ -7,8 +7,9 @@ use automerge::{ObjType, ROOT, ReadDoc, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
-use super::Interview;
 use super::answers::scalar_json;
+use super::{Interview, Paradata};
+use crate::checks::Check;
 use crate::form::Form;
 use crate::validate::{Code, QualityFlag};
 
@@ -70,6 +71,8 @@ impl Interview {
             review_state: self.review_state().map(|r| r.as_str().to_owned()),
             answers,
             quality_flags,
+            paradata: Paradata::default(),
+            checks: Vec::new(),
             tags: self.tags(),
             comment_count: self.comments().len(),
             conflicts: self.conflicts().into_iter().map(|c| c.question).collect(),
@@ -115,6 +118,14 @@ pub struct InterviewRecord {
     /// (empty in records stored before flags existed: re-project them).
     #[serde(default)]
     pub quality_flags: Vec<QualityFlag>,
+    /// How the interview was filled in (from its history; set by the server
+    /// when it stores the record, default elsewhere).
+    #[serde(default)]
+    pub paradata: Paradata,
+    /// The single-interview quality checks that fire ([`crate::checks`];
+    /// set by the server; the store adds the cross-interview ones on read).
+    #[serde(default)]
+    pub checks: Vec<Check>,
     pub tags: Vec<String>,
     pub comment_count: usize,
     /// Questions with concurrent conflicting values.
@@ -179,7 +190,7 @@ mod tests {
     fn put_raw(iv: &mut Interview, key: &str, v: impl Into<ScalarValue>) {
         let answers = iv.answers.clone();
         iv.doc_mut().put(&answers, key, v.into()).unwrap();
-        commit(iv.doc_mut());
+        commit(iv.doc_mut(), None);
     }
 
     fn flags(r: &InterviewRecord) -> Vec<String> {
@@ -251,7 +262,7 @@ mod tests {
             other => panic!("{other:?}"),
         };
         iv.doc_mut().put(&cats, "teleportation", true).unwrap();
-        commit(iv.doc_mut());
+        commit(iv.doc_mut(), None);
         let r = iv.project(Some(&form));
         assert_eq!(
             flags(&r),

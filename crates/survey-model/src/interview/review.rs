@@ -71,7 +71,7 @@ impl Interview {
         let (at, _) = now();
         self.doc.put(ROOT, "status", "submitted")?;
         self.doc.put(ROOT, "submitted_at", at)?;
-        commit(&mut self.doc);
+        commit(&mut self.doc, self.clock);
         Ok(eval)
     }
 
@@ -79,7 +79,7 @@ impl Interview {
     pub fn reopen(&mut self) -> Result<(), ModelError> {
         if self.status() != "draft" {
             self.doc.put(ROOT, "status", "draft")?;
-            commit(&mut self.doc);
+            commit(&mut self.doc, self.clock);
         }
         Ok(())
     }
@@ -95,7 +95,7 @@ impl Interview {
         self.doc.put(&self.review, "state", state.as_str())?;
         self.doc.put(&self.review, "by", by)?;
         self.doc.put(&self.review, "at", at)?;
-        commit(&mut self.doc);
+        commit(&mut self.doc, self.clock);
         Ok(())
     }
 
@@ -129,7 +129,7 @@ impl Interview {
         ] {
             self.doc.put(&obj, k, v.as_str())?;
         }
-        commit(&mut self.doc);
+        commit(&mut self.doc, self.clock);
         Ok(c.id)
     }
 
@@ -161,7 +161,7 @@ impl Interview {
     /// Add or remove a theme / root-cause tag, as one change.
     pub fn set_tag(&mut self, tag: &str, on: bool) -> Result<(), ModelError> {
         self.doc.put(&self.tags, tag, on)?;
-        commit(&mut self.doc);
+        commit(&mut self.doc, self.clock);
         Ok(())
     }
 

@@ -1,0 +1,68 @@
+//! Bulk review from the queue: the coordinator ticks interviews and sets one
+//! review state on all of them. Each is the same audited server edit as a
+//! review on the interview page; the result comes back as a short page.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::Html;
+use maud::html;
+use uuid::Uuid;
+
+use super::DashUser;
+use super::error::HtmlError;
+use super::layout::frame;
+use crate::AppState;
+use crate::error::ApiError;
+use crate::service::interviews::review_many;
+
+/// `POST /dashboard/reviews/bulk` (form fields `csrf`, `state`, `back` and
+/// `ids` once per ticked interview).
+pub async fn submit(
+    State(state): State<AppState>,
+    who: DashUser,
+    body: Bytes,
+) -> Result<Html<String>, HtmlError> {
+    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
+    let field = |k: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    who.check_csrf(field("csrf"))?;
+    let ids = fields
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| {
+            Uuid::parse_str(v)
+                .map_err(|_| ApiError::BadRequest(format!("{v:?} is not an interview id")))
+        })
+        .collect::<Result<Vec<Uuid>, ApiError>>()?;
+    let target = field("state").to_owned();
+    let outcome = review_many(&state, &who.principal, &ids, &target).await?;
+    // Back to the same queue view (a local path only).
+    let back = field("back");
+    let back = if back.starts_with("/dashboard/reviews") && !back.contains("//") {
+        back.to_owned()
+    } else {
+        "/dashboard/reviews".to_owned()
+    };
+    let body = html! {
+        h1 { "Bulk review" }
+        p #bulk-result { (outcome.reviewed) " interviews set to " (target.replace('_', " ")) "." }
+        @if !outcome.failed.is_empty() {
+            section {
+                h2 { "Not changed" }
+                table #bulk-failed {
+                    tr { th { "Interview" } th { "Why" } }
+                    @for (id, why) in &outcome.failed {
+                        tr { td { a href=(format!("/dashboard/interviews/{id}")) { (id) } } td { (why) } }
+                    }
+                }
+            }
+        }
+        p { a #back href=(back) { "Back to the review queue" } }
+    };
+    Ok(frame("Bulk review", Some(&who), None, body))
+}
