@@ -675,3 +675,94 @@ async fn a_coordinator_of_two_countries_sees_both_everywhere() {
             .all(|u| u["countries"].as_array().unwrap().contains(&json!("SN")))
     );
 }
+
+/// Bulk review from the queue: the ticked interviews of the coordinator's
+/// country change state (each an audited server edit, seen through the API);
+/// one of another country is named as not changed and stays as it was; a
+/// request without the CSRF token, with a bad state or too many ids changes
+/// nothing.
+#[tokio::test]
+async fn bulk_review_sets_the_ticked_interviews_of_the_coordinators_countries() {
+    let w = world(Settings::default()).await;
+    let http = client();
+    let url = &w.server.url;
+    let s = login(&http, url, "coord.ci", PW).await;
+    let queue = get(&http, format!("{url}/dashboard/reviews?sort=flags"), &s).await;
+    let html = queue.text().await.unwrap();
+    assert!(
+        html.contains(r#"id="bulk-apply""#),
+        "bulk form on the queue"
+    );
+    for id in &w.ci[..3] {
+        assert!(
+            html.contains(&format!(r#"value="{id}""#)),
+            "checkbox of {id}"
+        );
+    }
+    let post = |fields: Vec<(String, String)>| {
+        let http = http.clone();
+        let cookie = s.cookie.clone();
+        async move {
+            http.post(format!("{url}/dashboard/reviews/bulk"))
+                .header("cookie", cookie)
+                .form(&fields)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let mut fields = vec![
+        ("csrf".to_owned(), s.csrf.clone()),
+        ("state".to_owned(), "approved".to_owned()),
+        (
+            "back".to_owned(),
+            "/dashboard/reviews?sort=flags".to_owned(),
+        ),
+    ];
+    for id in [w.ci[0], w.ci[1], w.sn[0]] {
+        fields.push(("ids".to_owned(), id.to_string()));
+    }
+    let r = post(fields.clone()).await;
+    assert_eq!(r.status(), 200);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("2 interviews set to approved"), "{page}");
+    assert!(
+        page.contains(&w.sn[0].to_string()),
+        "the other country's id is named"
+    );
+    assert!(page.contains(r#"href="/dashboard/reviews?sort=flags""#));
+    let admin = &w.server.admin_token;
+    for (id, want) in [
+        (w.ci[0], Some("approved")),
+        (w.ci[1], Some("approved")),
+        (w.ci[2], None),
+        (w.sn[0], None),
+    ] {
+        let d = w
+            .server
+            .get_json(admin, &format!("/api/v1/interviews/{id}"))
+            .await;
+        let rec = d.get("record").unwrap_or(&d);
+        assert_eq!(rec["review_state"].as_str(), want, "{id}");
+    }
+    // Refusals change nothing.
+    let mut no_csrf = fields.clone();
+    no_csrf.retain(|(k, _)| k != "csrf");
+    no_csrf.retain(|(k, v)| k != "ids" || *v == w.ci[2].to_string());
+    no_csrf.push(("ids".to_owned(), w.ci[2].to_string()));
+    assert_eq!(post(no_csrf).await.status(), 403);
+    let mut bad_state = fields.clone();
+    bad_state[1].1 = "deleted".into();
+    assert_eq!(post(bad_state).await.status(), 400);
+    let mut too_many = fields[..3].to_vec();
+    for _ in 0..201 {
+        too_many.push(("ids".to_owned(), w.ci[2].to_string()));
+    }
+    assert_eq!(post(too_many).await.status(), 400);
+    let d = w
+        .server
+        .get_json(admin, &format!("/api/v1/interviews/{}", w.ci[2]))
+        .await;
+    let rec = d.get("record").unwrap_or(&d);
+    assert!(rec["review_state"].is_null());
+}
