@@ -1,7 +1,10 @@
-//! Dashboard render times with 100,000 interviews: seeds a SQLite store (bulk
-//! insert of projection rows, plus one interview through the real merge path),
-//! then times each dashboard page and the stats API through the router, and
-//! prints p50/p99. Target (DESIGN.md): < 200 ms per page.
+//! Dashboard render times with 100,000 interviews: seeds a SQLite store (the
+//! MCMB place list of 120 places in 17 countries, 2,000 employees assigned to
+//! them with devices, quota targets per place and segment, bulk insert of
+//! projection rows at those places, plus one interview through the real merge
+//! path), then times each dashboard page (the command centre included) and the
+//! stats API through the router, and prints p50/p99 and the page bytes.
+//! Target (DESIGN.md): < 200 ms per page.
 //!
 //! `cargo bench -p sync-server --bench dashboard [-- INTERVIEWS]`
 //!
@@ -24,7 +27,8 @@ use survey_protocol::DocPush;
 use sync_server::{AppState, Settings};
 use tower::ServiceExt;
 
-const COUNTRIES: [&str; 5] = ["CI", "SN", "CM", "ML", "BF"];
+/// The field day of the seeded interviews (the command centre's `day`).
+const DAY: &str = "2026-11-30";
 
 fn main() {
     let n: usize = std::env::args()
@@ -165,6 +169,16 @@ fn main() {
         ("review queue, page 1000", "/dashboard/reviews?page=1000".into(), &admin_cookie),
         ("interview page", format!("/dashboard/interviews/{real_id}"), &coord_cookie),
         ("GET /api/v1/stats (admin)", "/api/v1/stats".into(), &admin_cookie),
+        (
+            "command centre, 17 countries (admin)",
+            format!("/dashboard/command?day={DAY}"),
+            &admin_cookie,
+        ),
+        (
+            "command centre, one country",
+            format!("/dashboard/command?day={DAY}"),
+            &coord_cookie,
+        ),
     ];
     println!(
         "{:<40} {:>9} {:>9} {:>9}",
@@ -200,12 +214,17 @@ fn answers(i: usize) -> Vec<survey_model::sample::SampleAnswer> {
     survey_model::sample::varied(i, (i * 7 % 11) as i64, &format!("Ville {}", i % 97))
 }
 
-/// Insert 2,000 employees and 2,500 devices, then `n` synthetic projection rows.
+/// Insert the place list, 2,000 employees (employee `e` works at place
+/// `e % 120`) with 3,000 devices, their assignments and the quota targets,
+/// then `n` synthetic projection rows at those places.
 fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
+    let places = sync_server::places::parse_places_csv(survey_model::MCMB_PLACES_CSV).unwrap();
+    store.upsert_places(&places).unwrap();
+    let np = places.len();
     let mut c = rusqlite::Connection::open(path).unwrap();
     let tx = c.transaction().unwrap();
     for e in 0..2000 {
-        let country = COUNTRIES[e % 5];
+        let country = places[e % np].country.as_str();
         tx.execute(
             "INSERT INTO users(id, login, name, role, countries, active, created_at)
              VALUES (?1, ?2, ?3, 'employee', ?4, 1, 0)",
@@ -233,16 +252,51 @@ fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
         }
     }
     tx.commit().unwrap();
+    let assignments: Vec<central_store::Assignment> = (0..2000)
+        .map(|e| central_store::Assignment {
+            user_id: format!("emp-{e}"),
+            place_code: places[e % np].code.clone(),
+            team: format!("T{}", e % 4),
+        })
+        .collect();
+    store.upsert_assignments(&assignments).unwrap();
+    let per = (n / np / 4 + 1) as u32 * 11 / 10;
+    let quotas: Vec<central_store::Quota> = places
+        .iter()
+        .flat_map(|p| {
+            survey_model::mcmb::SEGMENTS
+                .iter()
+                .map(move |s| central_store::Quota {
+                    place_code: p.code.clone(),
+                    segment: (*s).to_owned(),
+                    user_id: String::new(),
+                    target: per,
+                })
+        })
+        .collect();
+    store.upsert_quotas(&quotas).unwrap();
     let mut rows = Vec::with_capacity(n);
     for i in 0..n {
         let id = uuid::Uuid::now_v7().to_string();
-        let country = COUNTRIES[i % 5];
-        let emp = format!("emp-{}", (i * 13) % 2000 / 5 * 5 + i % 5);
-        let created = format!("2026-11-{:02}T{:02}:{:02}:00Z", 26 + i % 5, i % 24, i % 60);
+        let place = &places[i % np];
+        let country = place.country.as_str();
+        // One of the 15 first employees of the place (some stay idle).
+        let emp = format!("emp-{}", i % np + np * (i / np % 15));
+        let created = format!(
+            "{}T{:02}:{:02}:00Z",
+            if i % 5 == 0 {
+                DAY.to_owned()
+            } else {
+                format!("2026-11-{:02}", 26 + i % 4)
+            },
+            8 + i % 9,
+            i % 60
+        );
         let review = ["received", "has_issues", "approved", "rejected"]
             .get(i % 9)
             .copied();
-        let a = answers(i);
+        let mut a = answers(i);
+        a.push(("place", serde_json::json!(place.code)));
         let record = InterviewRecord {
             interview_id: id.clone(),
             form_id: "mcmb-interview".into(),
@@ -260,8 +314,19 @@ fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
             quality_flags: vec![],
-            paradata: Default::default(),
-            checks: vec![],
+            paradata: survey_model::Paradata {
+                duration_s: Some(if i % 23 == 0 {
+                    120
+                } else {
+                    600 + (i % 400) as i64
+                }),
+                ..Default::default()
+            },
+            checks: if i % 23 == 0 {
+                vec![survey_model::Check::TooFast]
+            } else {
+                vec![]
+            },
             tags: vec![],
             comment_count: 0,
             conflicts: vec![],

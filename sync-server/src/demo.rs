@@ -128,11 +128,31 @@ pub fn seed(
                 .filter(|p| p.country == *country)
                 .map(|p| p.code.as_str())
                 .collect();
+            // Each employee works at one of the country's places; each place
+            // aims at two interviews per segment (the command centre's targets).
+            let home = codes[e % codes.len()];
+            state
+                .store
+                .upsert_assignments(&[central_store::Assignment {
+                    user_id: emp.id.clone(),
+                    place_code: home.to_owned(),
+                    team: format!("Team {}", e + 1),
+                }])?;
+            let targets: Vec<central_store::Quota> = survey_model::mcmb::SEGMENTS
+                .iter()
+                .map(|s| central_store::Quota {
+                    place_code: home.to_owned(),
+                    segment: (*s).to_owned(),
+                    user_id: String::new(),
+                    target: 2,
+                })
+                .collect();
+            state.store.upsert_quotas(&targets)?;
             for i in 0..interviews_per_employee {
                 // Every other interview was made after v2 reached the phones.
                 let place = match i % 2 {
                     0 => Where::City(cities[(e + i) % cities.len()]),
-                    _ => Where::Place(codes[(e + i) % codes.len()]),
+                    _ => Where::Place(home),
                 };
                 let form = match place {
                     Where::City(_) => &form,

@@ -86,6 +86,10 @@ pub struct Settings {
     pub forms_refresh: Duration,
     /// Thresholds of the interview quality checks.
     pub check_rules: survey_model::CheckRules,
+    /// The field day's working hours (UTC, start inclusive, end exclusive):
+    /// the command centre expects a linear share of each target by then.
+    pub day_start_hour: u8,
+    pub day_end_hour: u8,
 }
 
 impl Default for Settings {
@@ -109,6 +113,8 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             forms_refresh: Duration::from_secs(30),
             check_rules: survey_model::CheckRules::default(),
+            day_start_hour: 8,
+            day_end_hour: 17,
         }
     }
 }

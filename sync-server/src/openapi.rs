@@ -136,6 +136,11 @@ pub fn document() -> Value {
             "unreviewed, received, has_issues, approved or rejected",
         ),
         q("nps_band", "promoter, passive or detractor"),
+        q(
+            "check",
+            "a quality check (too_fast, many_edits, close_together, far_from_place, duplicate_phone, straight_lined, short_verbatim, clock_skew) or any",
+        ),
+        q("sort", "newest (default) or flags (most flagged first)"),
         q("from", "first day, YYYY-MM-DD"),
         q("to", "last day, YYYY-MM-DD"),
         q("complaint", "complaint category code"),
@@ -267,6 +272,10 @@ pub fn document() -> Value {
             "/api/v1/review-queue": { "get": op("dashboard", "The filtered review queue, newest first", queue_params, None,
                 ok("page", json!({ "type": "object", "properties": {
                     "total": { "type": "integer" }, "items": arr(record) } }))) },
+            "/api/v1/command-centre": { "get": op("dashboard", "The field day: target, done and expected by now per country, place and segment; interviews per hour; flags per place; employees without an interview; silent devices",
+                vec![q("country", "country; default: all the caller may read"), q("day", "the field day, YYYY-MM-DD; default today (UTC)"),
+                     q("silent_h", "devices not synced for more than this many hours are listed (1-240, default 3)")], None,
+                ok("command centre", obj())) },
             "/api/v1/openapi.json": { "get": op("ops", "This document", vec![], None, ok("OpenAPI 3 document", obj())) },
         },
         "components": {
@@ -290,6 +299,8 @@ pub fn document() -> Value {
                     "review_state": { "type": "string", "nullable": true },
                     "answers": { "type": "object", "additionalProperties": true },
                     "quality_flags": arr(json!({ "type": "string", "description": "question:code of an answer left out of `answers` (invalid, or hidden by skip logic); it stays in the document" })),
+                    "checks": arr(json!({ "type": "string", "description": "a quality check that fires: too_fast, many_edits, close_together, far_from_place, duplicate_phone, straight_lined, short_verbatim, clock_skew" })),
+                    "paradata": { "type": "object", "description": "how the interview was filled in (device clock): first_answer_at, submitted_at, duration_s, sections [[section, seconds]], answer_changes, edits, clock_skew_s" },
                     "tags": arr(json!({ "type": "string" })), "comment_count": { "type": "integer" },
                     "conflicts": arr(json!({ "type": "string" })), "heads": arr(json!({ "type": "string" })) } },
                 "Tally": { "type": "object", "properties": {

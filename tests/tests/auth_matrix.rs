@@ -127,6 +127,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/report",                      "401 401 200 200/403 200/403 403/200 200/403 403/200 403     401"),
     ("GET /api/v1/stats",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /api/v1/review-queue",                "401 401 200 200/403 200/403 403/200 403     403     403     401"),
+    ("GET /api/v1/command-centre",              "401 401 200 200/403 200/403 403/200 403     403     403     401"),
     ("GET /",                                   "D   D   D   D       D       D       D       D       D       D"),
     ("GET /dashboard",                          "D   D   D   D       D       D       D       D       D       D"),
     ("GET /dashboard/",                         "L   L   L   L       200/403 L       L       L       L       L"),
@@ -134,6 +135,8 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /dashboard/login",                   "D   D   D   D       D       D       D       D       D       D"),
     ("POST /dashboard/logout",                  "L   L   L   L       O       L       L       L       L       L"),
     ("GET /dashboard/reviews",                  "L   L   L   L       200/403 L       L       L       L       L"),
+    ("GET /dashboard/command",                  "L   L   L   L       200/403 L       L       L       L       L"),
+    ("POST /dashboard/reviews/bulk",            "L   L   L   L       200/404 L       L       L       L       L"),
     ("GET /dashboard/interviews/{id}",          "L   L   L   L       200/404 L       L       L       L       L"),
     ("GET /dashboard/forms",                    "L   L   L   L       200     L       L       L       L       L"),
     ("POST /dashboard/forms/preview",           "L   L   L   L       403     L       L       L       L       L"),
@@ -658,6 +661,7 @@ async fn prepare(
         | "GET /api/v1/interviews"
         | "GET /api/v1/stats"
         | "GET /api/v1/review-queue"
+        | "GET /api/v1/command-centre"
         | "GET /api/v1/report" => with_auth(
             w,
             caller,
@@ -734,7 +738,7 @@ async fn prepare(
             )
             .json(&body)
         }
-        "GET /dashboard/" | "GET /dashboard/reviews" => with_auth(
+        "GET /dashboard/" | "GET /dashboard/reviews" | "GET /dashboard/command" => with_auth(
             w,
             caller,
             w.http.get(format!("{url}{path}?country={country}")),
@@ -765,6 +769,16 @@ async fn prepare(
                     .post(format!("{url}/dashboard/interviews/{id}/{action}")),
             )
             .form(&[("csrf", dash_csrf.as_str()), (field, value.as_str())])
+        }
+        "POST /dashboard/reviews/bulk" => {
+            let id = w.target_interview(t);
+            check = Check::Edited(id);
+            let state = ReviewState::ALL[n % 4].as_str();
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("state", state),
+                ("ids", id.to_string().as_str()),
+            ])
         }
         "POST /dashboard/forms/preview" => {
             let mut def: Value = serde_json::from_str(survey_model::BUILTIN_FORMS[0].1).unwrap();

@@ -291,3 +291,189 @@ async fn an_assignment_reaches_an_offline_phone_on_its_next_sync() {
         Some(5)
     );
 }
+
+/// The command centre against an independent recomputation from what was
+/// sent: targets (a place's own, else its employees' personal ones), done per
+/// place and segment, expected by now, flags, employees without an
+/// interview, silent devices, interviews per hour; a coordinator sees only
+/// their country; bad parameters get a JSON 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_centre_counts_what_the_phones_sent() {
+    use survey_model::sample::{fill_timed, on_place, varied, with};
+    let srv = TestServer::start().await;
+    srv.mcmb_v2_campaign().await;
+    let admin = srv.admin_token.clone();
+    let (_, code_awa) = srv.user_with_code("awa", Role::Employee, "CI");
+    let (_, code_kone) = srv.user_with_code("kone", Role::Employee, "CI");
+    srv.user_with_code("yao", Role::Employee, "CI");
+    srv.user_with_code("diop", Role::Employee, "SN");
+    let (_, coord_ci) = srv.token_for("coord.ci", Role::Coordinator, "CI");
+    let (st, _) = post_csv(
+        &srv,
+        &admin,
+        "/api/v1/assignments",
+        "login,place_code,team\nawa,CI-ABJ-PLATEAU,A\nkone,CI-ABJ-PLATEAU,A\nyao,CI-BOUAKE,B\ndiop,SN-THIES,C\n",
+    )
+    .await;
+    assert_eq!(st, 200);
+    // Plateau: its own targets; Bouaké: only yao's personal one (2 business).
+    let (st, _) = post_csv(
+        &srv,
+        &admin,
+        "/api/v1/quotas",
+        "place_code,segment,target,login\n\
+         CI-ABJ-PLATEAU,individual,4,\nCI-ABJ-PLATEAU,business,2,\n\
+         CI-BOUAKE,business,2,yao\nSN-THIES,partner,3,\n",
+    )
+    .await;
+    assert_eq!(st, 200);
+    let awa = srv.device("awa", &code_awa).await;
+    let kone = srv.device("kone", &code_kone).await;
+    awa.sync().await.unwrap();
+    kone.sync().await.unwrap();
+    let form = awa.lock().form("mcmb-interview", Some(2)).unwrap();
+    let day = survey_model::now().0[..10].to_owned();
+    // awa: 3 individual + 1 business at the Plateau, one of them rushed;
+    // kone: 1 individual there, and one draft (not counted).
+    let start = survey_model::now().1 - 3 * 3600;
+    let mut sent = Vec::new();
+    for (dev, n, segment, step) in [
+        (&awa, 1, "individual", 30),
+        (&awa, 2, "individual", 30),
+        (&awa, 3, "individual", 3),
+        (&awa, 4, "business", 30),
+        (&kone, 5, "individual", 30),
+    ] {
+        let answers = with(
+            on_place(varied(n, 8, ""), "CI-ABJ-PLATEAU"),
+            &[
+                ("segment", json!(segment)),
+                (
+                    "location",
+                    json!({"lat": 5.3235, "lon": -4.0190, "accuracy": 9.0}),
+                ),
+            ],
+        );
+        let mut s = dev.lock();
+        let mut iv = s.create_interview(&form).unwrap();
+        fill_timed(&mut iv, &form, &answers, start + n as i64 * 1800, step).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+        sent.push(segment);
+    }
+    {
+        let mut s = kone.lock();
+        let mut iv = s.create_interview(&form).unwrap();
+        iv.set_answer_json(&form, "consent", &json!(true)).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+    }
+    awa.sync().await.unwrap();
+    kone.sync().await.unwrap();
+
+    let cc = srv
+        .get_json(&coord_ci, &format!("/api/v1/command-centre?day={day}"))
+        .await;
+    let elapsed = cc["elapsed"].as_f64().unwrap();
+    let places = cc["places"].as_array().unwrap();
+    let place = |code: &str| {
+        places
+            .iter()
+            .find(|p| p["code"] == code)
+            .unwrap_or_else(|| panic!("{code}"))
+    };
+    // Only CI for the CI coordinator.
+    assert!(places.iter().all(|p| p["country"] == "CI"));
+    assert_eq!(cc["countries"].as_array().unwrap().len(), 1);
+    let plateau = place("CI-ABJ-PLATEAU");
+    assert_eq!(plateau["target"], 6);
+    assert_eq!(plateau["done"], sent.len() as u64);
+    let seg = |p: &Value, s: &str| {
+        p["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x[0] == s)
+            .map(|x| (x[1].as_u64().unwrap(), x[2].as_u64().unwrap()))
+            .unwrap()
+    };
+    let individual = sent.iter().filter(|s| **s == "individual").count() as u64;
+    assert_eq!(seg(plateau, "individual"), (individual, 4));
+    assert_eq!(seg(plateau, "business"), (1, 2));
+    assert_eq!(seg(plateau, "partner"), (0, 0));
+    assert!((plateau["expected"].as_f64().unwrap() - 6.0 * elapsed).abs() < 1e-9);
+    assert_eq!(plateau["flagged"], 1, "the rushed interview");
+    assert_eq!(
+        (plateau["assigned"].as_u64(), plateau["idle"].as_u64()),
+        (Some(2), Some(0))
+    );
+    let bouake = place("CI-BOUAKE");
+    assert_eq!(
+        (bouake["target"].as_u64(), bouake["done"].as_u64()),
+        (Some(2), Some(0))
+    );
+    assert_eq!(seg(bouake, "business"), (0, 2));
+    // yao has no interview (and no device); awa and kone synced just now.
+    let idle: Vec<&str> = cc["idle"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["login"].as_str().unwrap())
+        .collect();
+    assert_eq!(idle, ["yao"]);
+    assert_eq!(cc["silent"].as_array().unwrap().len(), 0);
+    let hours: u64 = cc["hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_u64().unwrap())
+        .sum();
+    // Created today: every interview made on the phones (drafts too).
+    assert_eq!(hours, sent.len() as u64 + 1);
+    let ci = &cc["countries"][0];
+    assert_eq!(
+        (
+            ci["target"].as_u64(),
+            ci["done"].as_u64(),
+            ci["idle"].as_u64()
+        ),
+        (Some(8), Some(5), Some(1))
+    );
+
+    // The admin sees Senegal's place too; another country is refused.
+    let all = srv
+        .get_json(&admin, &format!("/api/v1/command-centre?day={day}"))
+        .await;
+    assert_eq!(all["countries"].as_array().unwrap().len(), 2);
+    for (q, want) in [
+        ("country=SN", 403),
+        ("day=tomorrow", 400),
+        ("silent_h=0", 400),
+    ] {
+        let r = client()
+            .get(format!("{}/api/v1/command-centre?{q}", srv.url))
+            .bearer_auth(&coord_ci)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), want, "{q}");
+        assert!(r.text().await.unwrap().contains("\"error\""), "{q}");
+    }
+    // Silent: with a 1 h threshold and a device last seen 2 h ago.
+    let dev_id = awa.lock().enrollment().unwrap().unwrap().device_id;
+    srv.state
+        .store
+        .touch_device(&dev_id, central_store::unix_now() - 7200, 0, None)
+        .unwrap();
+    let cc = srv
+        .get_json(
+            &coord_ci,
+            &format!("/api/v1/command-centre?day={day}&silent_h=1"),
+        )
+        .await;
+    let silent: Vec<&str> = cc["silent"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["employee"].as_str().unwrap())
+        .collect();
+    assert_eq!(silent, ["User awa"]);
+}

@@ -202,6 +202,13 @@ macro_rules! central_store_impl {
             fn done_counts(&self) -> $crate::Result<Vec<$crate::DoneCount>> {
                 fieldops::done_counts(self)
             }
+            fn field_tallies(
+                &self,
+                f: &$crate::InterviewFilter,
+                day: &str,
+            ) -> $crate::Result<$crate::fieldops::FieldTallies> {
+                fieldops::field_tallies(self, f, day)
+            }
             fn refresh_cross_checks(
                 &self,
                 users: &[String],

@@ -174,6 +174,8 @@ pub struct DoneCount {
     pub segment: String,
     pub created_by: String,
     pub count: u64,
+    /// Of those, interviews with at least one quality check firing.
+    pub flagged: u64,
 }
 
 /// The merged state of one document, as stored.
@@ -397,6 +399,10 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
         phones: &[String],
         close_gap_s: i64,
     ) -> Result<()>;
+    /// The command centre's counts over the interviews matching `f`
+    /// ([`fieldops::FieldTallies`]); `day` (`YYYY-MM-DD`) picks the day the
+    /// hourly counts cover.
+    fn field_tallies(&self, f: &InterviewFilter, day: &str) -> Result<fieldops::FieldTallies>;
     /// One place by its code.
     fn place(&self, code: &str) -> Result<Option<survey_model::Place>>;
     /// Every place, by country then name.

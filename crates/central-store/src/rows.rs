@@ -187,13 +187,28 @@ pub(crate) fn quota(r: &impl RowGet) -> Result<crate::Quota> {
 }
 
 pub(crate) fn done_count(r: &impl RowGet) -> Result<crate::DoneCount> {
-    let n: i64 = r.col("n")?;
+    let count = |c: &str| -> Result<u64> {
+        let n: i64 = r.col(c)?;
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))
+    };
     Ok(crate::DoneCount {
         place_code: r.col("place_code")?,
         segment: r.col("segment")?,
         created_by: r.col("created_by")?,
-        count: u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))?,
+        count: count("n")?,
+        flagged: count("flagged")?,
     })
+}
+
+/// One row of [`crate::fieldops::hours_sql`].
+pub(crate) fn hour_count(r: &impl RowGet) -> Result<(u8, u64)> {
+    let h: String = r.col("h")?;
+    let n: i64 = r.col("n")?;
+    Ok((
+        h.parse()
+            .map_err(|_| StoreError::Corrupt(format!("hour {h:?}")))?,
+        u64::try_from(n).map_err(|_| StoreError::Corrupt("negative count".into()))?,
+    ))
 }
 
 /// The columns [`place`] reads, from `places`, in [`crate::sql::UPSERT_PLACE`]'s order.

@@ -149,9 +149,9 @@ stmt!(
 stmt!(
     /// Consent is not asked here: a submitted interview has it (submit needs
     /// every required answer, and without consent nothing else is shown).
-    DONE_COUNTS = "SELECT place_code, COALESCE(segment, '') AS segment, created_by, COUNT(*) AS n
-     FROM interviews WHERE status = 'submitted' AND place_code IS NOT NULL
-     GROUP BY place_code, COALESCE(segment, ''), created_by"
+    DONE_COUNTS = "SELECT {} FROM interviews WHERE status = 'submitted' AND place_code IS NOT NULL
+     GROUP BY place_code, COALESCE(segment, ''), created_by",
+    crate::fieldops::TALLY_COLS
 );
 stmt!(ASSIGNMENT_OF = "SELECT user_id, place_code, team FROM assignments WHERE user_id = ?1");
 stmt!(

@@ -53,7 +53,7 @@ pub async fn page(
         .blocking(move |st| {
             let users = crate::service::users::users_in(st, &scope)?;
             Ok(super::progress::version_counts(
-                &super::progress::devices_of(st, &users)?,
+                &crate::service::users::devices_of(st, &users)?,
             ))
         })
         .await?;

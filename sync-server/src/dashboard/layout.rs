@@ -32,7 +32,8 @@ blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fffbe6;border-left:4px
 .err{background:#fbd5d2;padding:.6rem;border-radius:4px}.pager{display:flex;gap:1rem;margin-top:.6rem}\
 .login{max-width:340px;margin:4rem auto;background:#fff;padding:1.2rem;border-radius:6px;box-shadow:0 1px 3px #0003}\
 .login label{margin-bottom:.6rem}#tags form{display:inline-block;margin:0 .4rem .3rem 0}\
-.flag{background:#fdecc8;color:#7a4b00}.bulk{display:flex;gap:.6rem;align-items:end;margin-top:.6rem}";
+.flag{background:#fdecc8;color:#7a4b00}.maps{display:flex;flex-wrap:wrap;gap:.8rem}\
+.maps figure{margin:0}.maps figcaption{font-size:.8rem;color:#51606f}.bulk{display:flex;gap:.6rem;align-items:end;margin-top:.6rem}";
 
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
@@ -72,6 +73,7 @@ pub fn frame(
                         a href="/dashboard/" { "fieldvoice" }
                         @if let Some(u) = who {
                             a href="/dashboard/" { "Progress" }
+                            a href="/dashboard/command" { "Command centre" }
                             a href="/dashboard/reviews" { "Review queue" }
                             a href="/dashboard/forms" { "Forms" }
                             span.me {

@@ -5,11 +5,13 @@
 //! through [`crate::auth::authorize`] with the country it shows.
 
 mod bulk;
+mod command;
 mod error;
 mod forms;
 mod interview;
 mod layout;
 mod login;
+mod map;
 mod progress;
 pub mod queue;
 mod svg;
@@ -27,6 +29,7 @@ use crate::AppState;
 use crate::auth::{Principal, same_secret};
 use crate::error::ApiError;
 
+pub use command::CommandQuery;
 pub use error::{HtmlError, HtmlForm, HtmlPath, HtmlQuery};
 pub use layout::STYLE;
 
@@ -38,6 +41,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/", get(progress::page))
         .route("/dashboard/login", get(login::form).post(login::submit))
         .route("/dashboard/logout", post(login::logout))
+        .route("/dashboard/command", get(command::page))
         .route("/dashboard/reviews", get(queue::page))
         .route("/dashboard/reviews/bulk", post(bulk::submit))
         .route("/dashboard/forms", get(forms::page))

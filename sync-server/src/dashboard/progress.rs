@@ -1,7 +1,7 @@
 //! Campaign progress: counts per country / place / employee, devices, NPS and
 //! satisfaction by touchpoint and segment. Refreshes itself every 30 s.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
 use axum::response::Html;
@@ -65,17 +65,6 @@ pub(super) fn version_counts<'a>(
     out
 }
 
-/// The devices (not revoked) of `users`.
-pub(super) fn devices_of(state: &AppState, users: &[User]) -> Result<Vec<Device>, ApiError> {
-    let ids: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    Ok(state
-        .store
-        .list_devices(None)?
-        .into_iter()
-        .filter(|d| !d.revoked && ids.contains(d.user_id.as_str()))
-        .collect())
-}
-
 fn load(
     state: &AppState,
     scope: &Scope,
@@ -91,7 +80,7 @@ fn load(
         .iter()
         .filter(|u| u.role == central_store::Role::Employee)
         .count();
-    let mut devices = devices_of(state, &users)?;
+    let mut devices = crate::service::users::devices_of(state, &users)?;
     // Never synced first, then those on an old form version, then the longest silent.
     devices.sort_by_key(|d| {
         (

@@ -58,5 +58,6 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/report", get(export::report))
         .route("/api/v1/stats", get(stats::stats))
         .route("/api/v1/review-queue", get(stats::review_queue))
+        .route("/api/v1/command-centre", get(stats::command_centre))
         .route("/api/v1/openapi.json", get(stats::openapi))
 }

@@ -45,3 +45,22 @@ pub async fn review_queue(
 pub async fn openapi() -> Json<serde_json::Value> {
     Json(crate::openapi::document())
 }
+
+/// `GET /api/v1/command-centre?country=&day=&silent_h=`: the dashboard's
+/// command centre, as JSON.
+pub async fn command_centre(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<crate::dashboard::CommandQuery>,
+) -> Result<Json<crate::service::command::CommandCentre>, ApiError> {
+    Ok(Json(
+        crate::service::command::command_centre(
+            &state,
+            &principal,
+            q.country.as_deref(),
+            q.day.as_deref(),
+            q.silent_h,
+        )
+        .await?,
+    ))
+}

@@ -174,7 +174,9 @@ pub struct BulkOutcome {
 
 /// Set the review state of many interviews, each as its own audited server
 /// edit (exactly as one review each: the same scope, write policy and
-/// change that reaches the device). The state is checked before any edit.
+/// change that reaches the device). The state is checked before any edit;
+/// when none of the interviews could be changed, the first one's error is
+/// the answer (e.g. 404 for another country's).
 pub async fn review_many(
     state: &AppState,
     p: &Principal,
@@ -195,16 +197,22 @@ pub async fn review_many(
         )));
     }
     let mut out = BulkOutcome::default();
+    let mut first_error = None;
     for id in ids {
         match review(state, p, *id, review_state).await {
             Ok(_) => out.reviewed += 1,
             Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden(_) | ApiError::BadRequest(_))) => {
-                out.failed.push((*id, e.to_string()))
+                out.failed.push((*id, e.to_string()));
+                first_error.get_or_insert(e);
             }
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    // Nothing changed: the request as a whole failed, for the first reason.
+    match first_error {
+        Some(e) if out.reviewed == 0 => Err(e),
+        _ => Ok(out),
+    }
 }
 
 /// Add a comment signed with the caller's id, name and role.

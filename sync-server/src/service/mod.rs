@@ -6,6 +6,7 @@
 //!
 //! [`ApiError`]: crate::error::ApiError
 
+pub mod command;
 pub mod fieldops;
 pub mod forms;
 pub mod interviews;

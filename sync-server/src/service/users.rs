@@ -10,6 +10,17 @@ use crate::auth::{API_TOKEN_PREFIX, Principal, hash_secret, new_enrollment_code,
 use crate::error::ApiError;
 use crate::scope::{Purpose, Scope};
 
+/// The devices (not revoked) of `users`. Blocking: call from a blocking thread.
+pub fn devices_of(state: &AppState, users: &[User]) -> Result<Vec<Device>, ApiError> {
+    let ids: HashSet<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    Ok(state
+        .store
+        .list_devices(None)?
+        .into_iter()
+        .filter(|d| !d.revoked && ids.contains(d.user_id.as_str()))
+        .collect())
+}
+
 /// Users of `scope`, each once (a user may work in several countries).
 /// Blocking: call from a blocking thread.
 pub fn users_in(state: &AppState, scope: &Scope) -> Result<Vec<User>, ApiError> {

@@ -1,7 +1,9 @@
 //! Field operations in PostgreSQL: assignments, quota targets, quota progress counts.
 
-use super::PgStore;
-use crate::{Assignment, DoneCount, Quota, Result, sql};
+use super::{Param, PgStore, refs};
+use crate::fieldops::{self, FieldTallies};
+use crate::query::{self, Binder};
+use crate::{Assignment, DoneCount, InterviewFilter, Quota, Result, sql};
 
 pub(super) fn upsert_assignments(store: &PgStore, rows: &[Assignment]) -> Result<usize> {
     store.with(async |c| {
@@ -86,5 +88,28 @@ pub(super) fn refresh_cross_checks(
         }
         tx.commit().await?;
         Ok(())
+    })
+}
+
+pub(super) fn field_tallies(
+    store: &PgStore,
+    f: &InterviewFilter,
+    day: &str,
+) -> Result<FieldTallies> {
+    let (w, args) = query::filtered::<Vec<Param>>(f);
+    let (_, mut hour_args) = query::filtered::<Vec<Param>>(f);
+    let from = hour_args.text(day.to_owned());
+    let to = hour_args.text(format!("{day}~"));
+    Ok(FieldTallies {
+        done: store.all(
+            &fieldops::tally_sql(&w),
+            &refs(&args),
+            crate::rows::done_count,
+        )?,
+        hours: store.all(
+            &fieldops::hours_sql(&w, &from, &to),
+            &refs(&hour_args),
+            crate::rows::hour_count,
+        )?,
     })
 }

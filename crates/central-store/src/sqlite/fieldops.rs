@@ -1,9 +1,12 @@
 //! Field operations in SQLite: assignments, quota targets, quota progress counts.
 
-use rusqlite::params;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter};
 
 use super::{SqliteStore, all, first};
-use crate::{Assignment, DoneCount, Quota, Result, sql};
+use crate::fieldops::{self, FieldTallies};
+use crate::query::{self, Binder};
+use crate::{Assignment, DoneCount, InterviewFilter, Quota, Result, sql};
 
 pub(super) fn upsert_assignments(store: &SqliteStore, rows: &[Assignment]) -> Result<usize> {
     store.write(|tx| {
@@ -83,5 +86,29 @@ pub(super) fn refresh_cross_checks(
             by_phone.execute(params![p, close_gap_s])?;
         }
         Ok(())
+    })
+}
+
+pub(super) fn field_tallies(
+    store: &SqliteStore,
+    f: &InterviewFilter,
+    day: &str,
+) -> Result<FieldTallies> {
+    let (w, args) = query::filtered::<Vec<SqlValue>>(f);
+    let mut hour_args = args.clone();
+    let from = hour_args.text(day.to_owned());
+    let to = hour_args.text(format!("{day}~"));
+    store.read(|c| {
+        Ok(FieldTallies {
+            done: all(c, &fieldops::tally_sql(&w), params_from_iter(&args), |r| {
+                crate::rows::done_count(r)
+            })?,
+            hours: all(
+                c,
+                &fieldops::hours_sql(&w, &from, &to),
+                params_from_iter(&hour_args),
+                |r| crate::rows::hour_count(r),
+            )?,
+        })
     })
 }

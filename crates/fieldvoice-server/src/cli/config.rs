@@ -38,6 +38,10 @@ pub struct Config {
     /// Thresholds of the interview quality checks (`[checks]` table; see
     /// `survey_model::checks` for each rule).
     pub checks: survey_model::CheckRules,
+    /// The field day's working hours (UTC): the command centre expects a
+    /// linear share of each target between them.
+    pub day_start_hour: u8,
+    pub day_end_hour: u8,
 }
 
 impl Default for Config {
@@ -61,6 +65,8 @@ impl Default for Config {
             log_format: "text".into(),
             pseudonym_key_file: None,
             checks: s.check_rules,
+            day_start_hour: s.day_start_hour,
+            day_end_hour: s.day_end_hour,
         }
     }
 }
@@ -116,6 +122,13 @@ impl Config {
         if let Some(db) = database {
             c.database = db.to_owned();
         }
+        if c.day_start_hour >= c.day_end_hour || c.day_end_hour > 24 {
+            anyhow::bail!(
+                "day_start_hour ({}) must be below day_end_hour ({}), at most 24",
+                c.day_start_hour,
+                c.day_end_hour
+            );
+        }
         let problems = c.checks.problems();
         if !problems.is_empty() {
             anyhow::bail!("[checks] in the configuration: {}", problems.join("; "));
@@ -138,6 +151,8 @@ impl Config {
             session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),
             forms_refresh: std::time::Duration::from_secs(self.forms_refresh_secs),
             check_rules: self.checks.clone(),
+            day_start_hour: self.day_start_hour,
+            day_end_hour: self.day_end_hour,
             ..Settings::default()
         }
     }

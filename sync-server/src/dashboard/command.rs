@@ -1,0 +1,220 @@
+//! The command centre (`/dashboard/command`): the field day at a glance for
+//! the caller's countries. Target vs done vs expected by now per country and
+//! place (with segments), interviews per hour, flags per place, employees
+//! without an interview, silent devices, and a map per country. Server-rendered
+//! and light (no script): it refreshes itself every minute.
+
+use axum::extract::State;
+use axum::response::Html;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::DashUser;
+use super::error::{HtmlError, HtmlQuery};
+use super::layout::{frame, unix_time};
+use super::map::{country_map, pace_colour};
+use super::progress::urlencode;
+use crate::AppState;
+use crate::service::command::{CommandCentre, PlaceDay, command_centre};
+
+/// Rows shown in the long lists (the counts say how many there are).
+const MAX_ROWS: usize = 50;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct CommandQuery {
+    pub country: Option<String>,
+    /// The field day, `YYYY-MM-DD` (default: today, UTC).
+    pub day: Option<String>,
+    /// Devices silent for more than this many hours are listed (default 3).
+    pub silent_h: Option<u32>,
+}
+
+/// `GET /dashboard/command?country=CI&day=2026-12-04&silent_h=3`.
+pub async fn page(
+    State(state): State<AppState>,
+    who: DashUser,
+    HtmlQuery(q): HtmlQuery<CommandQuery>,
+) -> Result<Html<String>, HtmlError> {
+    let country = q.country.as_deref().filter(|c| !c.trim().is_empty());
+    let cc = command_centre(
+        &state,
+        &who.principal,
+        country,
+        q.day.as_deref(),
+        q.silent_h,
+    )
+    .await?;
+    let title = match country {
+        Some(c) => format!("Command centre · {c}"),
+        None => "Command centre".to_owned(),
+    };
+    Ok(frame(
+        &title,
+        Some(&who),
+        Some(60),
+        render(&cc, &title, country),
+    ))
+}
+
+fn pct(n: f64) -> String {
+    format!("{:.0}%", 100.0 * n)
+}
+
+/// A done / target bar with the expected-by-now mark.
+fn progress_bar(done: u64, target: u64, expected: f64) -> Markup {
+    let w = 120.0;
+    let t = target.max(1) as f64;
+    let dw = (w * done as f64 / t).min(w);
+    let ex = (w * expected / t).min(w);
+    let pace = if expected < 0.5 {
+        1.0
+    } else {
+        done as f64 / expected
+    };
+    html! {
+        svg xmlns="http://www.w3.org/2000/svg" width="120" height="12" viewBox="0 0 120 12" role="img" {
+            rect x="0" y="2" width="120" height="8" fill="#e8edf2" {}
+            rect x="0" y="2" width=(format!("{dw:.1}")) height="8" fill=(pace_colour(pace)) {}
+            line x1=(format!("{ex:.1}")) y1="0" x2=(format!("{ex:.1}")) y2="12" stroke="#1d2733" stroke-width="1.5" {}
+        }
+    }
+}
+
+/// Interviews per hour (UTC) over the day, as 24 bars.
+fn hours_chart(hours: &[u64; 24]) -> Markup {
+    let max = hours.iter().copied().max().unwrap_or(0).max(1) as f64;
+    let (bw, h) = (15.0, 90.0);
+    html! {
+        svg #hours xmlns="http://www.w3.org/2000/svg" width="100%" height="120" viewBox="0 0 360 120" role="img"
+            aria-label="interviews per hour" {
+            @for (i, n) in hours.iter().enumerate() {
+                @let bh = h * *n as f64 / max;
+                rect x=(format!("{:.1}", i as f64 * bw)) y=(format!("{:.1}", h - bh)) width=(format!("{:.1}", bw - 2.0))
+                    height=(format!("{bh:.1}")) fill="#2d6cb5" {
+                    title { (format!("{i:02}:00")) " " (n) }
+                }
+                @if i % 3 == 0 {
+                    text x=(format!("{:.1}", i as f64 * bw)) y="106" font-size="10" fill="#51606f" { (format!("{i:02}h")) }
+                }
+            }
+            text x="0" y="118" font-size="10" fill="#51606f" { "UTC · max " (max as u64) " per hour" }
+        }
+    }
+}
+
+fn place_row(p: &PlaceDay) -> Markup {
+    html! {
+        tr {
+            td { (p.name) " " span.muted { (p.code) } }
+            td { (p.country) }
+            td { (progress_bar(p.done, p.target, p.expected)) }
+            td.n { (p.done) " / " (p.target) }
+            td.n { (format!("{:.0}", p.expected)) }
+            td.n { span style=(format!("color:{}", pace_colour(p.pace()))) { (pct(p.pace())) } }
+            @for (_, d, t) in &p.segments { td.n { (d) "/" (t) } }
+            td.n {
+                @if p.flagged > 0 {
+                    a href=(format!("/dashboard/reviews?place_code={}&check=any", urlencode(&p.code))) { (p.flagged) }
+                } @else { "0" }
+            }
+            td.n { (p.idle) " / " (p.assigned) }
+        }
+    }
+}
+
+fn render(cc: &CommandCentre, title: &str, country: Option<&str>) -> Markup {
+    let target: u64 = cc.countries.iter().map(|c| c.target).sum();
+    let done: u64 = cc.countries.iter().map(|c| c.done).sum();
+    let expected: f64 = cc.countries.iter().map(|c| c.expected).sum();
+    let flagged: u64 = cc.countries.iter().map(|c| c.flagged).sum();
+    let segments: Vec<&str> = cc
+        .places
+        .first()
+        .map(|p| p.segments.iter().map(|(s, _, _)| s.as_str()).collect())
+        .unwrap_or_default();
+    html! {
+        h1 { (title) " · " (cc.day) }
+        form.filters method="get" action="/dashboard/command" {
+            @if let Some(c) = country { input type="hidden" name="country" value=(c); }
+            label { "Field day" input type="date" name="day" id="day" value=(cc.day); }
+            label { "Silent for more than (hours)" input type="number" min="1" max="240" name="silent_h" value=(cc.silent_hours); }
+            button.primary type="submit" { "Show" }
+        }
+        div.cards #command-cards {
+            div.card { b #cc-target { (target) } "target" }
+            div.card { b #cc-done { (done) } "done" }
+            div.card { b #cc-expected { (format!("{expected:.0}")) } "expected by now (" (pct(cc.elapsed)) " of the day)" }
+            div.card { b #cc-pace style=(format!("color:{}", pace_colour(if expected < 0.5 { 1.0 } else { done as f64 / expected }))) {
+                (if target == 0 { "–".to_owned() } else { pct(done as f64 / target as f64) }) } "of target" }
+            div.card { b #cc-flagged { (flagged) } "flagged" }
+            div.card { b #cc-idle { (cc.idle.len()) } "employees without an interview" }
+            div.card { b #cc-silent { (cc.silent.len()) } "devices silent > " (cc.silent_hours) " h" }
+        }
+        div.grid {
+            section {
+                h2 { "Interviews per hour" }
+                (hours_chart(&cc.hours))
+            }
+            @if cc.countries.len() > 1 {
+                section {
+                    h2 { "Countries" }
+                    table #cc-countries {
+                        tr { th { "Country" } th { "Progress" } th.n { "Done / target" } th.n { "Expected" } th.n { "Flagged" } th.n { "Idle" } th.n { "Silent" } }
+                        @for c in &cc.countries {
+                            tr {
+                                td { a href=(format!("/dashboard/command?country={}&day={}", c.country, cc.day)) { (c.country) } }
+                                td { (progress_bar(c.done, c.target, c.expected)) }
+                                td.n { (c.done) " / " (c.target) }
+                                td.n { (format!("{:.0}", c.expected)) }
+                                td.n { (c.flagged) }
+                                td.n { (c.idle) }
+                                td.n { (c.silent_devices) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section #maps {
+            h2 { "Places" }
+            p.muted { "Point size: target; colour: done against expected by now (green on pace, amber behind, red far behind)." }
+            div.maps {
+                @for c in &cc.countries {
+                    @let places: Vec<&PlaceDay> = cc.places.iter().filter(|p| p.country == c.country).collect();
+                    figure { (country_map(&c.country, &places)) figcaption { (c.country) " · " (c.done) " / " (c.target) } }
+                }
+            }
+        }
+        section {
+            h2 { "Places, most behind first" }
+            table #cc-places {
+                tr { th { "Place" } th { "Country" } th { "Progress" } th.n { "Done / target" } th.n { "Expected" } th.n { "Pace" }
+                     @for s in &segments { th.n { (s.replace('_', " ")) } }
+                     th.n { "Flagged" } th.n { "Idle / assigned" } }
+                @for p in &cc.places { (place_row(p)) }
+            }
+            @if cc.places.is_empty() { p.muted { "No place has a target, an assignment or an interview yet." } }
+        }
+        div.grid {
+            section {
+                h2 { "Employees without an interview (" (cc.idle.len()) ")" }
+                table #cc-idle {
+                    tr { th { "Employee" } th { "Place" } th { "Team" } }
+                    @for e in cc.idle.iter().take(MAX_ROWS) {
+                        tr { td { (e.name) " " span.muted { (e.login) } } td { (e.place_code) } td { (e.team) } }
+                    }
+                }
+            }
+            section {
+                h2 { "Devices silent for more than " (cc.silent_hours) " h (" (cc.silent.len()) ")" }
+                table #cc-silent {
+                    tr { th { "Employee" } th { "Country" } th { "Device" } th { "Last sync (UTC)" } }
+                    @for d in cc.silent.iter().take(MAX_ROWS) {
+                        tr { td { (d.employee) } td { (d.country) } td { (d.label) }
+                             td { (d.last_sync_at.map_or_else(|| "never".to_owned(), unix_time)) } }
+                    }
+                }
+            }
+        }
+    }
+}
