@@ -44,6 +44,7 @@ pub fn filled_interview(form: &Form, device: Uuid, nps: i64) -> Interview {
 }
 
 pub mod dashboard;
+pub mod fieldday;
 pub mod fleet;
 pub mod needs;
 pub mod pg;

@@ -477,3 +477,43 @@ async fn command_centre_counts_what_the_phones_sent() {
         .collect();
     assert_eq!(silent, ["User awa"]);
 }
+
+/// The command centre over a field day of 3,000 interviews in 17 countries:
+/// every interview counted once, every country and place with a target
+/// present, the idle employees and silent devices the seed made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_centre_over_a_field_day_in_17_countries() {
+    let srv = TestServer::start().await;
+    let day = survey_model::now().0[..10].to_owned();
+    let seeded = fieldvoice_tests::fieldday::seed(&srv, 3000, &day).await;
+    let cc = srv
+        .get_json(
+            &srv.admin_token,
+            &format!("/api/v1/command-centre?day={day}"),
+        )
+        .await;
+    let countries = cc["countries"].as_array().unwrap();
+    assert_eq!(countries.len(), 17);
+    let done: u64 = countries.iter().map(|c| c["done"].as_u64().unwrap()).sum();
+    assert_eq!(done, seeded.interviews as u64);
+    assert_eq!(cc["places"].as_array().unwrap().len(), seeded.places);
+    let hours: u64 = cc["hours"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_u64().unwrap())
+        .sum();
+    assert_eq!(hours, seeded.interviews as u64);
+    let flagged: u64 = countries
+        .iter()
+        .map(|c| c["flagged"].as_u64().unwrap())
+        .sum();
+    assert_eq!(flagged, seeded.interviews.div_ceil(15) as u64);
+    assert_eq!(
+        cc["idle"].as_array().unwrap().len(),
+        seeded.places * 2,
+        "two employees per place never interview"
+    );
+    let silent = cc["silent"].as_array().unwrap().len();
+    assert!(silent > 0 && silent < seeded.employees / 5, "{silent}");
+}
