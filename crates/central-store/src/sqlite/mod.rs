@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_actor_index_feed_cursor.sql"),
     include_str!("migrations/0005_form_versions_places.sql"),
     include_str!("migrations/0006_assignments_quotas.sql"),
+    include_str!("migrations/0007_user_language.sql"),
 ];
 
 const READERS: usize = 4;
