@@ -10,7 +10,8 @@ use maud::{Markup, html};
 
 use super::DashUser;
 use super::error::{HtmlError, HtmlQuery};
-use super::layout::{frame, nps_class, rfc3339_short};
+use super::i18n::Lang;
+use super::layout::{frame, nps_class};
 use super::progress::urlencode;
 use crate::AppState;
 use crate::scope::{Purpose, Scope};
@@ -59,7 +60,12 @@ pub async fn page(
                     .map(|q| {
                         q.options
                             .iter()
-                            .map(|o| (o.value.clone(), o.label.get("en", "en").to_owned()))
+                            .map(|o| {
+                                (
+                                    o.value.clone(),
+                                    o.label.get(who.lang.code(), "en").to_owned(),
+                                )
+                            })
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default()
@@ -68,19 +74,32 @@ pub async fn page(
         })
         .unwrap_or_default();
     let countries = Scope::resolve(&who.principal, Purpose::Read, None)?.filter();
-    let body = render(&params, &result, &names, &countries, &segments, &categories);
+    let body = render(
+        who.lang,
+        &params,
+        &result,
+        &names,
+        &countries,
+        &segments,
+        &categories,
+    );
     Ok(page_frame(&who, body))
 }
 
 fn page_frame(who: &DashUser, body: Markup) -> Html<String> {
-    frame("Review queue", Some(who), None, body)
+    frame(who.lang, who.lang.t("queue.title"), Some(who), None, body)
 }
 
-fn select(name: &str, current: &Option<String>, options: &[(String, String)]) -> Markup {
+fn select(
+    lang: Lang,
+    name: &str,
+    current: &Option<String>,
+    options: &[(String, String)],
+) -> Markup {
     let cur = given(current).unwrap_or_default();
     html! {
         select name=(name) id=(name) {
-            option value="" { "any" }
+            option value="" { (lang.t("queue.any")) }
             @for (v, l) in options {
                 option value=(v) selected[*v == cur] { (l) }
             }
@@ -88,7 +107,22 @@ fn select(name: &str, current: &Option<String>, options: &[(String, String)]) ->
     }
 }
 
+/// The labels of `codes` among `options` (the code itself when unknown).
+fn labels(lang: Lang, codes: &[String], options: &[(String, String)]) -> String {
+    let labels: Vec<String> = codes
+        .iter()
+        .map(|c| {
+            options
+                .iter()
+                .find(|(v, _)| v == c)
+                .map_or_else(|| c.replace('_', " "), |(_, l)| l.clone())
+        })
+        .collect();
+    lang.list(&labels)
+}
+
 fn render(
+    lang: Lang,
     p: &QueueParams,
     r: &ReviewPage,
     names: &HashMap<String, String>,
@@ -100,57 +134,57 @@ fn render(
     let pages = (r.total as usize).div_ceil(service::PAGE_SIZE).max(1);
     let states: Vec<(String, String)> = REVIEW_STATES
         .iter()
-        .map(|s| ((*s).to_owned(), s.replace('_', " ")))
+        .map(|s| ((*s).to_owned(), lang.review_state(s)))
         .collect();
     let bands: Vec<(String, String)> = ["promoter", "passive", "detractor"]
         .iter()
-        .map(|s| ((*s).to_owned(), format!("{s}s")))
+        .map(|s| ((*s).to_owned(), lang.band(s)))
         .collect();
     let country_opts: Vec<(String, String)> =
         countries.iter().map(|c| (c.clone(), c.clone())).collect();
     html! {
-        h1 { "Review queue" }
+        h1 { (lang.t("queue.title")) }
         form.filters method="get" action="/dashboard/reviews" {
-            label { "Country"
+            label { (lang.t("common.country"))
                 @if country_opts.is_empty() {
                     input name="country" id="country" size="4" value=(given(&p.country).unwrap_or_default());
-                } @else { (select("country", &p.country, &country_opts)) }
+                } @else { (select(lang, "country", &p.country, &country_opts)) }
             }
-            label { "City or village" input name="city" id="city" value=(given(&p.city).unwrap_or_default()); }
-            label { "Place code" input name="place_code" id="place_code" value=(given(&p.place_code).unwrap_or_default()); }
-            label { "Segment" (select("segment", &p.segment, segments)) }
-            label { "From" input type="date" name="from" id="from" value=(given(&p.from).unwrap_or_default()); }
-            label { "To" input type="date" name="to" id="to" value=(given(&p.to).unwrap_or_default()); }
-            label { "NPS" (select("nps_band", &p.nps_band, &bands)) }
-            label { "Review state" (select("review_state", &p.review_state, &states)) }
-            label { "Complaint" (select("complaint", &p.complaint, categories)) }
-            button.primary type="submit" id="apply" { "Filter" }
-            a href="/dashboard/reviews" { "Clear" }
+            label { (lang.t("queue.city")) input name="city" id="city" value=(given(&p.city).unwrap_or_default()); }
+            label { (lang.t("queue.place_code")) input name="place_code" id="place_code" value=(given(&p.place_code).unwrap_or_default()); }
+            label { (lang.t("common.segment")) (select(lang, "segment", &p.segment, segments)) }
+            label { (lang.t("queue.from")) input type="date" name="from" id="from" value=(given(&p.from).unwrap_or_default()); }
+            label { (lang.t("queue.to")) input type="date" name="to" id="to" value=(given(&p.to).unwrap_or_default()); }
+            label { (lang.t("common.nps")) (select(lang, "nps_band", &p.nps_band, &bands)) }
+            label { (lang.t("common.review_state")) (select(lang, "review_state", &p.review_state, &states)) }
+            label { (lang.t("queue.complaint")) (select(lang, "complaint", &p.complaint, categories)) }
+            button.primary type="submit" id="apply" { (lang.t("queue.filter")) }
+            a href="/dashboard/reviews" { (lang.t("queue.clear")) }
         }
-        p #count { (r.total) " interviews" @if pages > 1 { " · page " (page) " of " (pages) } }
+        p #count { (lang.tf("queue.count", &[("n", &lang.int(r.total))])) @if pages > 1 { " · " (lang.tf("queue.page", &[("page", &lang.int(page)), ("pages", &lang.int(pages))])) } }
         section {
             table #queue {
-                tr { th { "Created" } th { "Country" } th { "Place" } th { "Segment" } th { "Employee" }
-                     th.n { "NPS" } th { "Complaint" } th { "Review" } th { "Tags" } }
+                tr { th { (lang.t("queue.created")) } th { (lang.t("common.country")) } th { (lang.t("common.place")) } th { (lang.t("common.segment")) } th { (lang.t("common.employee")) }
+                     th.n { (lang.t("common.nps")) } th { (lang.t("queue.complaint")) } th { (lang.t("queue.review")) } th { (lang.t("queue.tags_head")) } }
                 @for it in &r.items {
                     tr {
-                        td { a href=(format!("/dashboard/interviews/{}", it.interview_id)) { (rfc3339_short(&it.created_at)) } }
+                        td { a href=(format!("/dashboard/interviews/{}", it.interview_id)) { (lang.rfc3339_short(&it.created_at)) } }
                         td { (it.country) }
                         td { (it.answer_str("city").unwrap_or("")) }
-                        td { (it.answer_str("segment").unwrap_or("").replace('_', " ")) }
+                        td { (it.answer_str("segment").map(|s| lang.segment(s)).unwrap_or_default()) }
                         td { (names.get(&it.created_by).map_or(it.created_by.as_str(), String::as_str)) }
                         td.n { @if let Some(n) = it.answer_i64("nps") { span class=(nps_class(n)) { (n) } } }
-                        td { (central_store::dashboard::complaint_categories_of(it).join(", ").replace('_', " ")) }
+                        td { (labels(lang, &central_store::dashboard::complaint_categories_of(it), categories)) }
                         td { @let st = it.review_state.as_deref().unwrap_or("unreviewed");
-                             span class=(format!("pill st-{st}")) { (st.replace('_', " ")) } }
+                             span class=(format!("pill st-{st}")) { (lang.review_state(st)) } }
                         td { (it.tags.join(", ")) }
                     }
                 }
             }
         }
         div.pager {
-            @if page > 1 { a rel="prev" href=(format!("/dashboard/reviews?{}", p.with_page(page - 1))) { "← newer" } }
-            @if page < pages { a rel="next" href=(format!("/dashboard/reviews?{}", p.with_page(page + 1))) { "older →" } }
+            @if page > 1 { a rel="prev" href=(format!("/dashboard/reviews?{}", p.with_page(page - 1))) { (lang.t("queue.newer")) } }
+            @if page < pages { a rel="next" href=(format!("/dashboard/reviews?{}", p.with_page(page + 1))) { (lang.t("queue.older")) } }
         }
     }
 }
