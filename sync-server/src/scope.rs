@@ -128,6 +128,7 @@ mod tests {
                 countries: countries.iter().map(|c| (*c).to_owned()).collect(),
                 active: true,
                 created_at: 0,
+                language: None,
             },
             device: None,
         }

@@ -134,6 +134,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /dashboard/login",                    "200 200 200 200     D       200     200     200     200     200"),
     ("POST /dashboard/login",                   "D   D   D   D       D       D       D       D       D       D"),
     ("POST /dashboard/logout",                  "L   L   L   L       O       L       L       L       L       L"),
+    ("POST /dashboard/language",                "L   L   L   L       D       L       L       L       L       L"),
     ("GET /dashboard/reviews",                  "L   L   L   L       200/403 L       L       L       L       L"),
     ("GET /dashboard/command",                  "L   L   L   L       200/403 L       L       L       L       L"),
     ("POST /dashboard/reviews/bulk",            "L   L   L   L       200/404 L       L       L       L       L"),
@@ -184,8 +185,12 @@ impl Want {
         match self {
             Want::Status(s) => (200..300).contains(&s),
             Want::BackToInterview | Want::LoggedOut => true,
-            // The login form posted with good credentials signs in whoever calls.
-            Want::Redirect(to) => route == "POST /dashboard/login" && to == "/dashboard/",
+            // The login form posted with good credentials signs in whoever
+            // calls; a language saved goes back to the page it was chosen on.
+            Want::Redirect(to) => {
+                matches!(route, "POST /dashboard/login" | "POST /dashboard/language")
+                    && to == "/dashboard/"
+            }
         }
     }
 }
@@ -826,6 +831,16 @@ async fn prepare(
                 ("csrf", csrf.as_str()),
             ])
         }
+        "POST /dashboard/language" => {
+            // Alternately French and English, so every allowed call changes the account.
+            let lang = ["fr", "en"][n % 2];
+            check = Check::Language(lang);
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("lang", lang),
+                ("back", "/dashboard/"),
+            ])
+        }
         "POST /dashboard/logout" => {
             if caller == Caller::CoordACookie {
                 // Log out a session of its own, so the matrix's session survives.
@@ -897,6 +912,8 @@ enum Check {
     Edited(Uuid),
     SessionCreated,
     LoggedOut(fieldvoice_tests::dashboard::Session),
+    /// Coordinator A's account now has this dashboard language.
+    Language(&'static str),
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1012,6 +1029,10 @@ async fn every_route_every_caller_own_and_other_country() {
                             .await
                             .unwrap();
                         r.status() == 303
+                    }
+                    Check::Language(lang) => {
+                        let (coord, _) = st.user_by_login("coord.a").unwrap().unwrap();
+                        st.user_language(&coord.id).unwrap().as_deref() == Some(*lang)
                     }
                 };
                 if !done {

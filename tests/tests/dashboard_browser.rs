@@ -3,7 +3,8 @@
 //! coordinator logs in, sees only their country, reviews an interview
 //! (state, comment, tag) while the employee's device fixes the same interview
 //! offline; after the device syncs, the dashboard shows both and the device
-//! holds the review. Screenshots go to `target/screenshots/`.
+//! holds the review; then reads the progress page and the queue in French
+//! and in Arabic (right to left). Screenshots go to `target/screenshots/`.
 //!
 //! chromedriver comes from `FIELDVOICE_WEBDRIVER_URL` (started by
 //! scripts/ci/setup.d/40-chromium.sh) or is started here from PATH.
@@ -129,6 +130,15 @@ async fn wait_text(c: &Client, css: &str, want: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
 }
 
 async fn fill(c: &Client, css: &str, value: &str) {
@@ -356,6 +366,41 @@ async fn coordinator_reviews_while_the_device_fixes_offline() {
         "{history}"
     );
     shot(&c, "dashboard-interview.png").await;
+
+    // The header's language buttons: French, then Arabic (right to left),
+    // each back on the page it was chosen on.
+    click(&c, "header .langs button[value=fr]").await;
+    wait_text(&c, "#review-state", "à corriger").await;
+    c.goto(&format!("{url}/dashboard/")).await.unwrap();
+    wait_text(&c, "h1", "Avancement de la campagne").await;
+    shot(&c, "dashboard-progress-fr.png").await;
+    c.goto(&format!("{url}/dashboard/reviews")).await.unwrap();
+    wait_text(&c, "#count", "Entretiens").await;
+    shot(&c, "dashboard-review-queue-fr.png").await;
+    click(&c, "header .langs button[value=ar]").await;
+    wait_text(&c, "h1", "قائمة المراجعة").await;
+    let html = c.find(Locator::Css("html")).await.unwrap();
+    assert_eq!(html.attr("dir").await.unwrap().as_deref(), Some("rtl"));
+    // Laid out right to left: the brand on the right, the user on the left,
+    // the first column of a table on the right.
+    let x = async |css: &str| {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .rectangle()
+            .await
+            .unwrap()
+            .0
+    };
+    assert!(x("header > a").await > x("header .me").await, "RTL header");
+    assert!(
+        x("#queue th").await > x("#queue th:last-child").await,
+        "RTL table"
+    );
+    shot(&c, "dashboard-review-queue-ar.png").await;
+    c.goto(&format!("{url}/dashboard/")).await.unwrap();
+    wait_text(&c, "h1", "تقدّم الحملة").await;
+    shot(&c, "dashboard-progress-ar.png").await;
 
     // Log out: the session is gone.
     c.find(Locator::Css("header button"))

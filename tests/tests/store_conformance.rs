@@ -80,6 +80,7 @@ conformance!(
     places_upsert_by_code_and_revisions_move_only_on_change,
     quota_progress_equals_a_recount_of_the_stored_interviews,
     dashboard_sessions_expire_and_end,
+    dashboard_language_is_saved_on_the_account,
     dashboard_sql_matches_streaming_defaults,
     reprojection_rewrites_stale_rows_once,
 );
@@ -1060,6 +1061,46 @@ fn dashboard_sessions_expire_and_end(s: &dyn CentralStore) {
     assert!(s.session(&h(2), 350).unwrap().is_none());
 }
 
+fn dashboard_language_is_saved_on_the_account(s: &dyn CentralStore) {
+    use central_store::dashboard::Session;
+    let c = new_user(s, "coord", Role::Coordinator, &["CI"]);
+    assert_eq!(c.language, None, "a new user has no saved language");
+    assert_eq!(s.user_language(&c.id).unwrap(), None);
+    s.set_user_language(&c.id, Some("ar")).unwrap();
+    assert_eq!(s.user_language(&c.id).unwrap().as_deref(), Some("ar"));
+    // Every read of the user carries it, the dashboard session's included.
+    assert_eq!(
+        s.user(&c.id).unwrap().unwrap().language.as_deref(),
+        Some("ar")
+    );
+    let (by_login, _) = s.user_by_login("coord").unwrap().unwrap();
+    assert_eq!(by_login.language.as_deref(), Some("ar"));
+    s.create_session(
+        &h(1),
+        &Session {
+            user_id: c.id.clone(),
+            csrf: "csrf".into(),
+            created_at: 1,
+            expires_at: 100,
+        },
+    )
+    .unwrap();
+    let (_, user) = s.session(&h(1), 2).unwrap().unwrap();
+    assert_eq!(user.language.as_deref(), Some("ar"));
+    s.set_user_language(&c.id, Some("pt")).unwrap();
+    assert_eq!(
+        s.list_users(Some("CI")).unwrap()[0].language.as_deref(),
+        Some("pt")
+    );
+    s.set_user_language(&c.id, None).unwrap();
+    assert_eq!(s.user_language(&c.id).unwrap(), None);
+    assert!(matches!(
+        s.set_user_language("nobody", Some("fr")),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(s.user_language("nobody").unwrap(), None);
+}
+
 // --- dashboard: SQL versus the streaming defaults, SQLite versus PostgreSQL --
 
 /// Varied interviews as the pushes that store them: a full push of each, then
@@ -1091,6 +1132,7 @@ fn dash_user(country_ix: usize, n: usize) -> User {
         countries: vec![DASH_COUNTRIES[country_ix].to_owned()],
         active: true,
         created_at: 0,
+        language: None,
     }
 }
 
@@ -1229,6 +1271,7 @@ fn dash_apply(s: &dyn CentralStore, seed: &DashSeed) {
         countries: DASH_COUNTRIES.iter().map(|c| (*c).to_owned()).collect(),
         active: true,
         created_at: 0,
+        language: None,
     };
     let actor = actor_from_uuid(Uuid::from_u128(7));
     for (id, change) in &seed.reviews {
@@ -1767,6 +1810,7 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
     let coord = new_user(s, "coord", Role::Coordinator, &["CI"]);
     s.set_password_hash(&coord.id, "$argon2id$v=19$fake")
         .unwrap();
+    s.set_user_language(&coord.id, Some("fr")).unwrap();
     s.add_api_token(&coord.id, &h(1), "laptop", 10).unwrap();
     s.add_enrollment_code(&emp.id, &h(2), i64::MAX).unwrap();
     s.redeem_enrollment(&h(2), 20, "dev-1", "phone", &h(3))
@@ -1928,6 +1972,11 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
     );
     assert_eq!(p.review_queue(&queue_q).unwrap().items, queue_before.items);
     assert_eq!(p.session(&h(9), 20).unwrap().unwrap().1.id, coord.id);
+    assert_eq!(
+        p.user_language(&coord.id).unwrap().as_deref(),
+        Some("fr"),
+        "the dashboard language moves with the account"
+    );
     assert_eq!(
         p.list_places().unwrap(),
         places,

@@ -76,6 +76,16 @@ macro_rules! central_store_impl {
             fn set_password_hash(&self, user_id: &str, hash: &str) -> $crate::Result<()> {
                 identity::set_password_hash(self, user_id, hash)
             }
+            fn user_language(&self, user_id: &str) -> $crate::Result<Option<String>> {
+                identity::user_language(self, user_id)
+            }
+            fn set_user_language(
+                &self,
+                user_id: &str,
+                language: Option<&str>,
+            ) -> $crate::Result<()> {
+                identity::set_user_language(self, user_id, language)
+            }
             fn add_enrollment_code(
                 &self,
                 user_id: &str,

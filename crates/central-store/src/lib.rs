@@ -97,6 +97,9 @@ pub struct User {
     pub countries: Vec<String>,
     pub active: bool,
     pub created_at: i64,
+    /// The dashboard language the user chose (`en`, `fr`, `ar`, `pt`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 /// A user to create.
@@ -121,6 +124,7 @@ impl NewUser {
             countries: self.countries.clone(),
             active: true,
             created_at: now,
+            language: None,
         }
     }
 }
@@ -334,6 +338,11 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Users working in `country` (all users when `None`).
     fn list_users(&self, country: Option<&str>) -> Result<Vec<User>>;
     fn set_password_hash(&self, user_id: &str, hash: &str) -> Result<()>;
+    /// The dashboard language the user saved (`None`: none saved, or no such user).
+    fn user_language(&self, user_id: &str) -> Result<Option<String>>;
+    /// Save the user's dashboard language (`None` clears it); `NotFound` for
+    /// an unknown user. The caller checks the code is one the dashboard speaks.
+    fn set_user_language(&self, user_id: &str, language: Option<&str>) -> Result<()>;
     /// Store a (hashed) one-time enrollment code; replaces the user's previous one.
     fn add_enrollment_code(&self, user_id: &str, code_hash: &Hash, expires_at: i64) -> Result<()>;
     /// Atomically consume a code and register the device; returns its user.

@@ -56,7 +56,7 @@ impl RowGet for tokio_postgres::Row {
 
 /// The columns [`user`] reads, from `users u`.
 pub(crate) const USER_COLS: &str =
-    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at";
+    "u.id, u.login, u.name, u.role, u.countries, u.active, u.created_at, u.language";
 
 /// The columns [`device`] reads, from `devices d` (aliased so they can be
 /// joined with [`USER_COLS`]).
@@ -91,6 +91,7 @@ pub(crate) fn user(r: &impl RowGet) -> Result<User> {
             .collect(),
         active: r.col("active")?,
         created_at: r.col("created_at")?,
+        language: r.col("language")?,
     })
 }
 

@@ -41,6 +41,8 @@ stmt!(USER_BY_ID = "SELECT {USER_COLS} FROM users u WHERE u.id = ?1");
 stmt!(ACTIVE_USER_BY_ID = "SELECT {USER_COLS} FROM users u WHERE u.id = ?1 AND u.active");
 stmt!(USER_BY_LOGIN = "SELECT {USER_COLS}, u.password_hash FROM users u WHERE u.login = ?1");
 stmt!(SET_PASSWORD = "UPDATE users SET password_hash = ?2 WHERE id = ?1");
+stmt!(USER_LANGUAGE = "SELECT language FROM users WHERE id = ?1");
+stmt!(SET_USER_LANGUAGE = "UPDATE users SET language = ?2 WHERE id = ?1");
 stmt!(DROP_OPEN_CODES = "DELETE FROM enrollment_codes WHERE user_id = ?1 AND used_at IS NULL");
 stmt!(
     INSERT_CODE =

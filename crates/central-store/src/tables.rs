@@ -29,6 +29,7 @@ pub const TABLES: &[TableSpec] = &[
             ("password_hash", Text),
             ("active", Bool),
             ("created_at", Int),
+            ("language", Text),
         ],
     },
     TableSpec {

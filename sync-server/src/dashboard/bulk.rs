@@ -48,21 +48,22 @@ pub async fn submit(
     } else {
         "/dashboard/reviews".to_owned()
     };
+    let lang = who.lang;
     let body = html! {
-        h1 { "Bulk review" }
-        p #bulk-result { (outcome.reviewed) " interviews set to " (target.replace('_', " ")) "." }
+        h1 { (lang.t("bulk.title")) }
+        p #bulk-result { (lang.tf("bulk.result", &[("n", &lang.int(outcome.reviewed)), ("state", &lang.review_state(&target))])) }
         @if !outcome.failed.is_empty() {
             section {
-                h2 { "Not changed" }
+                h2 { (lang.t("bulk.not_changed")) }
                 table #bulk-failed {
-                    tr { th { "Interview" } th { "Why" } }
+                    tr { th { (lang.t("bulk.interview")) } th { (lang.t("bulk.why")) } }
                     @for (id, why) in &outcome.failed {
                         tr { td { a href=(format!("/dashboard/interviews/{id}")) { (id) } } td { (why) } }
                     }
                 }
             }
         }
-        p { a #back href=(back) { "Back to the review queue" } }
+        p { a #back href=(back) { (lang.t("bulk.back")) } }
     };
-    Ok(frame("Bulk review", Some(&who), None, body))
+    Ok(frame(lang, lang.t("bulk.title"), Some(&who), None, body))
 }

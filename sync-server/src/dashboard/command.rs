@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use super::DashUser;
 use super::error::{HtmlError, HtmlQuery};
-use super::layout::{frame, unix_time};
+use super::i18n::Lang;
+use super::layout::frame;
 use super::map::{country_map, pace_colour};
 use super::progress::urlencode;
 use crate::AppState;
@@ -44,20 +45,22 @@ pub async fn page(
         q.silent_h,
     )
     .await?;
+    let lang = who.lang;
     let title = match country {
-        Some(c) => format!("Command centre · {c}"),
-        None => "Command centre".to_owned(),
+        Some(c) => format!("{} · {c}", lang.t("command.title")),
+        None => lang.t("command.title").to_owned(),
     };
     Ok(frame(
+        lang,
         &title,
         Some(&who),
         Some(60),
-        render(&cc, &title, country),
+        render(lang, &cc, &title, country),
     ))
 }
 
-fn pct(n: f64) -> String {
-    format!("{:.0}%", 100.0 * n)
+fn pct(lang: Lang, share: f64) -> String {
+    lang.percent(100.0 * share)
 }
 
 /// A done / target bar with the expected-by-now mark.
@@ -81,48 +84,48 @@ fn progress_bar(done: u64, target: u64, expected: f64) -> Markup {
 }
 
 /// Interviews per hour (UTC) over the day, as 24 bars.
-fn hours_chart(hours: &[u64; 24]) -> Markup {
+fn hours_chart(lang: Lang, hours: &[u64; 24]) -> Markup {
     let max = hours.iter().copied().max().unwrap_or(0).max(1) as f64;
     let (bw, h) = (15.0, 90.0);
     html! {
         svg #hours xmlns="http://www.w3.org/2000/svg" width="100%" height="120" viewBox="0 0 360 120" role="img"
-            aria-label="interviews per hour" {
+            aria-label=(lang.t("command.per_hour")) {
             @for (i, n) in hours.iter().enumerate() {
                 @let bh = h * *n as f64 / max;
                 rect x=(format!("{:.1}", i as f64 * bw)) y=(format!("{:.1}", h - bh)) width=(format!("{:.1}", bw - 2.0))
                     height=(format!("{bh:.1}")) fill="#2d6cb5" {
-                    title { (format!("{i:02}:00")) " " (n) }
+                    title { (format!("{i:02}:00")) " · " (lang.int(*n)) }
                 }
                 @if i % 3 == 0 {
                     text x=(format!("{:.1}", i as f64 * bw)) y="106" font-size="10" fill="#51606f" { (format!("{i:02}h")) }
                 }
             }
-            text x="0" y="118" font-size="10" fill="#51606f" { "UTC · max " (max as u64) " per hour" }
+            text x="0" y="118" font-size="10" fill="#51606f" { (lang.tf("command.hours_legend", &[("n", &lang.int(max as u64))])) }
         }
     }
 }
 
-fn place_row(p: &PlaceDay) -> Markup {
+fn place_row(lang: Lang, p: &PlaceDay) -> Markup {
     html! {
         tr {
             td { (p.name) " " span.muted { (p.code) } }
             td { (p.country) }
             td { (progress_bar(p.done, p.target, p.expected)) }
-            td.n { (p.done) " / " (p.target) }
-            td.n { (format!("{:.0}", p.expected)) }
-            td.n { span style=(format!("color:{}", pace_colour(p.pace()))) { (pct(p.pace())) } }
-            @for (_, d, t) in &p.segments { td.n { (d) "/" (t) } }
+            td.n { (lang.int(p.done)) " / " (lang.int(p.target)) }
+            td.n { (lang.fixed(p.expected, 0)) }
+            td.n { span style=(format!("color:{}", pace_colour(p.pace()))) { (pct(lang, p.pace())) } }
+            @for (_, d, t) in &p.segments { td.n { (lang.int(*d)) "/" (lang.int(*t)) } }
             td.n {
                 @if p.flagged > 0 {
                     a href=(format!("/dashboard/reviews?place_code={}&check=any", urlencode(&p.code))) { (p.flagged) }
                 } @else { "0" }
             }
-            td.n { (p.idle) " / " (p.assigned) }
+            td.n { (lang.int(p.idle)) " / " (lang.int(p.assigned)) }
         }
     }
 }
 
-fn render(cc: &CommandCentre, title: &str, country: Option<&str>) -> Markup {
+fn render(lang: Lang, cc: &CommandCentre, title: &str, country: Option<&str>) -> Markup {
     let target: u64 = cc.countries.iter().map(|c| c.target).sum();
     let done: u64 = cc.countries.iter().map(|c| c.done).sum();
     let expected: f64 = cc.countries.iter().map(|c| c.expected).sum();
@@ -136,39 +139,40 @@ fn render(cc: &CommandCentre, title: &str, country: Option<&str>) -> Markup {
         h1 { (title) " · " (cc.day) }
         form.filters method="get" action="/dashboard/command" {
             @if let Some(c) = country { input type="hidden" name="country" value=(c); }
-            label { "Field day" input type="date" name="day" id="day" value=(cc.day); }
-            label { "Silent for more than (hours)" input type="number" min="1" max="240" name="silent_h" value=(cc.silent_hours); }
-            button.primary type="submit" { "Show" }
+            label { (lang.t("command.day")) input type="date" name="day" id="day" value=(cc.day); }
+            label { (lang.t("command.silent_for")) input type="number" min="1" max="240" name="silent_h" value=(cc.silent_hours); }
+            button.primary type="submit" { (lang.t("command.show")) }
         }
         div.cards #command-cards {
-            div.card { b #cc-target { (target) } "target" }
-            div.card { b #cc-done { (done) } "done" }
-            div.card { b #cc-expected { (format!("{expected:.0}")) } "expected by now (" (pct(cc.elapsed)) " of the day)" }
+            div.card { b #cc-target { (lang.int(target)) } (lang.t("command.target")) }
+            div.card { b #cc-done { (lang.int(done)) } (lang.t("command.done")) }
+            div.card { b #cc-expected { (lang.fixed(expected, 0)) } (lang.tf("command.expected", &[("p", &pct(lang, cc.elapsed))])) }
             div.card { b #cc-pace style=(format!("color:{}", pace_colour(if expected < 0.5 { 1.0 } else { done as f64 / expected }))) {
-                (if target == 0 { "–".to_owned() } else { pct(done as f64 / target as f64) }) } "of target" }
-            div.card { b #cc-flagged { (flagged) } "flagged" }
-            div.card { b #cc-idle { (cc.idle.len()) } "employees without an interview" }
-            div.card { b #cc-silent { (cc.silent.len()) } "devices silent > " (cc.silent_hours) " h" }
+                (if target == 0 { "–".to_owned() } else { pct(lang, done as f64 / target as f64) }) } (lang.t("command.of_target")) }
+            div.card { b #cc-flagged { (lang.int(flagged)) } (lang.t("command.flagged")) }
+            div.card { b #cc-idle { (lang.int(cc.idle.len())) } (lang.t("command.idle_card")) }
+            div.card { b #cc-silent { (lang.int(cc.silent.len())) } (lang.tf("command.silent_card", &[("h", &cc.silent_hours)])) }
         }
         div.grid {
             section {
-                h2 { "Interviews per hour" }
-                (hours_chart(&cc.hours))
+                h2 { (lang.t("command.per_hour")) }
+                (hours_chart(lang, &cc.hours))
             }
             @if cc.countries.len() > 1 {
                 section {
-                    h2 { "Countries" }
+                    h2 { (lang.t("command.countries")) }
                     table #cc-countries {
-                        tr { th { "Country" } th { "Progress" } th.n { "Done / target" } th.n { "Expected" } th.n { "Flagged" } th.n { "Idle" } th.n { "Silent" } }
+                        tr { th { (lang.t("common.country")) } th { (lang.t("command.progress")) } th.n { (lang.t("command.done_target")) } th.n { (lang.t("command.expected_head")) }
+                             th.n { (lang.t("command.flagged_head")) } th.n { (lang.t("command.idle_head")) } th.n { (lang.t("command.silent_head")) } }
                         @for c in &cc.countries {
                             tr {
                                 td { a href=(format!("/dashboard/command?country={}&day={}", c.country, cc.day)) { (c.country) } }
                                 td { (progress_bar(c.done, c.target, c.expected)) }
-                                td.n { (c.done) " / " (c.target) }
-                                td.n { (format!("{:.0}", c.expected)) }
-                                td.n { (c.flagged) }
-                                td.n { (c.idle) }
-                                td.n { (c.silent_devices) }
+                                td.n { (lang.int(c.done)) " / " (lang.int(c.target)) }
+                                td.n { (lang.fixed(c.expected, 0)) }
+                                td.n { (lang.int(c.flagged)) }
+                                td.n { (lang.int(c.idle)) }
+                                td.n { (lang.int(c.silent_devices)) }
                             }
                         }
                     }
@@ -176,42 +180,43 @@ fn render(cc: &CommandCentre, title: &str, country: Option<&str>) -> Markup {
             }
         }
         section #maps {
-            h2 { "Places" }
-            p.muted { "Point size: target; colour: done against expected by now (green on pace, amber behind, red far behind)." }
+            h2 { (lang.t("command.places")) }
+            p.muted { (lang.t("command.map_legend")) }
             div.maps {
                 @for c in &cc.countries {
                     @let places: Vec<&PlaceDay> = cc.places.iter().filter(|p| p.country == c.country).collect();
-                    figure { (country_map(&c.country, &places)) figcaption { (c.country) " · " (c.done) " / " (c.target) } }
+                    figure { (country_map(&c.country, &places)) figcaption { (c.country) " · " (lang.int(c.done)) " / " (lang.int(c.target)) } }
                 }
             }
         }
         section {
-            h2 { "Places, most behind first" }
+            h2 { (lang.t("command.places_behind")) }
             table #cc-places {
-                tr { th { "Place" } th { "Country" } th { "Progress" } th.n { "Done / target" } th.n { "Expected" } th.n { "Pace" }
-                     @for s in &segments { th.n { (s.replace('_', " ")) } }
-                     th.n { "Flagged" } th.n { "Idle / assigned" } }
-                @for p in &cc.places { (place_row(p)) }
+                tr { th { (lang.t("common.place")) } th { (lang.t("common.country")) } th { (lang.t("command.progress")) } th.n { (lang.t("command.done_target")) }
+                     th.n { (lang.t("command.expected_head")) } th.n { (lang.t("command.pace")) }
+                     @for s in &segments { th.n { (lang.segment(s)) } }
+                     th.n { (lang.t("command.flagged_head")) } th.n { (lang.t("command.idle_assigned")) } }
+                @for p in &cc.places { (place_row(lang, p)) }
             }
-            @if cc.places.is_empty() { p.muted { "No place has a target, an assignment or an interview yet." } }
+            @if cc.places.is_empty() { p.muted { (lang.t("command.no_places")) } }
         }
         div.grid {
             section {
-                h2 { "Employees without an interview (" (cc.idle.len()) ")" }
+                h2 { (lang.tf("command.idle_title", &[("n", &lang.int(cc.idle.len()))])) }
                 table #cc-idle {
-                    tr { th { "Employee" } th { "Place" } th { "Team" } }
+                    tr { th { (lang.t("common.employee")) } th { (lang.t("common.place")) } th { (lang.t("command.team")) } }
                     @for e in cc.idle.iter().take(MAX_ROWS) {
                         tr { td { (e.name) " " span.muted { (e.login) } } td { (e.place_code) } td { (e.team) } }
                     }
                 }
             }
             section {
-                h2 { "Devices silent for more than " (cc.silent_hours) " h (" (cc.silent.len()) ")" }
+                h2 { (lang.tf("command.silent_title", &[("h", &cc.silent_hours), ("n", &lang.int(cc.silent.len()))])) }
                 table #cc-silent {
-                    tr { th { "Employee" } th { "Country" } th { "Device" } th { "Last sync (UTC)" } }
+                    tr { th { (lang.t("common.employee")) } th { (lang.t("common.country")) } th { (lang.t("command.device")) } th { (lang.t("command.last_sync")) } }
                     @for d in cc.silent.iter().take(MAX_ROWS) {
                         tr { td { (d.employee) } td { (d.country) } td { (d.label) }
-                             td { (d.last_sync_at.map_or_else(|| "never".to_owned(), unix_time)) } }
+                             td { (d.last_sync_at.map_or_else(|| lang.t("command.never").to_owned(), |t| lang.unix_time(t))) } }
                     }
                 }
             }

@@ -6,6 +6,7 @@ use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 
+use super::i18n;
 use super::layout::error_page;
 use crate::error::ApiError;
 
@@ -14,10 +15,21 @@ use crate::error::ApiError;
 pub struct HtmlError(pub ApiError);
 
 impl IntoResponse for HtmlError {
+    /// The page is in the language of the request being answered
+    /// ([`i18n::current`]); the errors whose text is fixed are translated,
+    /// the others carry their own (English) detail.
     fn into_response(self) -> Response {
         let status = self.0.status();
         self.0.log();
-        (status, error_page(status, &self.0.to_string())).into_response()
+        let lang = i18n::current();
+        let message = match &self.0 {
+            ApiError::Unauthorized => lang.t("error.unauthorized").to_owned(),
+            ApiError::TooManyRequests => lang.t("error.too_many").to_owned(),
+            ApiError::Unavailable => lang.t("error.unavailable").to_owned(),
+            ApiError::Internal(_) => lang.t("error.internal").to_owned(),
+            e => e.to_string(),
+        };
+        (status, error_page(lang, status, &message)).into_response()
     }
 }
 

@@ -13,6 +13,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{HtmlError, HtmlForm, HtmlQuery};
+use super::i18n::Lang;
 use super::layout::frame;
 use super::{DashUser, see_other};
 use crate::AppState;
@@ -57,34 +58,35 @@ pub async fn page(
             ))
         })
         .await?;
+    let lang = who.lang;
     let body = html! {
-        h1 { "Forms" }
-        @if let Some(p) = &q.published { p.ok #published { "Published " (p) "." } }
+        h1 { (lang.t("forms.title")) }
+        @if let Some(p) = &q.published { p.ok #published { (lang.tf("forms.published", &[("form", p)])) } }
         table #forms {
-            tr { th { "Form" } th.n { "Version" } th { "Countries" } th { "Published by" } th.n { "Phones on it" } }
+            tr { th { (lang.t("common.form")) } th.n { (lang.t("forms.head_version")) } th { (lang.t("forms.countries")) } th { (lang.t("forms.published_by")) } th.n { (lang.t("forms.phones")) } }
             @for (id, vs) in &versions {
                 @for (i, (v, countries, coords)) in vs.iter().enumerate() {
                     tr {
                         td { @if i == 0 { b { (id) } } @else { span.muted { (id) } } }
-                        td.n { (v) @if i == 0 { " (newest)" } }
-                        td { @if countries.is_empty() { "all" } @else { (countries.join(", ")) } }
-                        td { @if *coords { "admins and coordinators" } @else { "admins" } }
-                        td.n { (devices.get(&(id.clone(), *v)).copied().unwrap_or(0)) }
+                        td.n { (v) @if i == 0 { " " (lang.t("forms.newest")) } }
+                        td { @if countries.is_empty() { (lang.t("forms.all_countries")) } @else { (countries.join(", ")) } }
+                        td { @if *coords { (lang.t("forms.by_coordinators")) } @else { (lang.t("forms.by_admins")) } }
+                        td.n { (lang.int(devices.get(&(id.clone(), *v)).copied().unwrap_or(0))) }
                     }
                 }
             }
         }
         section {
-            h2 { "Upload a new version" }
-            p.muted { "A fieldvoice form (.json) or an XLSForm (.xlsx). Nothing is published before you see what changes." }
+            h2 { (lang.t("forms.upload")) }
+            p.muted { (lang.t("forms.upload_help")) }
             form method="post" action="/dashboard/forms/preview" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(who.csrf);
                 input type="file" name="file" id="form-file" accept=".json,.xlsx,application/json";
-                button type="submit" { "Check the differences" }
+                button type="submit" { (lang.t("forms.check")) }
             }
         }
     };
-    Ok(frame("Forms", Some(&who), None, body))
+    Ok(frame(lang, lang.t("forms.title"), Some(&who), None, body))
 }
 
 /// `POST /dashboard/forms/preview` (multipart: `csrf`, `file`): what
@@ -94,12 +96,13 @@ pub async fn preview_upload(
     who: DashUser,
     mut parts: Multipart,
 ) -> Result<Response, HtmlError> {
+    let lang = who.lang;
     let bad = |m: String| HtmlError(ApiError::BadRequest(m));
     let (mut csrf, mut file): (String, Option<(String, Bytes)>) = (String::new(), None);
     while let Some(field) = parts
         .next_field()
         .await
-        .map_err(|e| bad(format!("unreadable upload: {e}")))?
+        .map_err(|e| bad(lang.tf("forms.unreadable", &[("error", &e)])))?
     {
         match field.name() {
             Some("csrf") => csrf = field.text().await.map_err(|e| bad(e.to_string()))?,
@@ -107,9 +110,9 @@ pub async fn preview_upload(
                 let name = field.file_name().unwrap_or("").to_owned();
                 let bytes = field.bytes().await.map_err(|e| bad(e.to_string()))?;
                 if bytes.len() > MAX_FORM_FILE {
-                    return Err(HtmlError(ApiError::PayloadTooLarge(format!(
-                        "a form file is at most {MAX_FORM_FILE} bytes"
-                    ))));
+                    return Err(HtmlError(ApiError::PayloadTooLarge(
+                        lang.tf("forms.too_large", &[("bytes", &lang.int(MAX_FORM_FILE))]),
+                    )));
                 }
                 file = Some((name, bytes));
             }
@@ -118,7 +121,7 @@ pub async fn preview_upload(
     }
     who.check_csrf(&csrf)?;
     let Some((name, bytes)) = file.filter(|(_, b)| !b.is_empty()) else {
-        return Err(bad("choose a .json or .xlsx file".into()));
+        return Err(bad(lang.t("forms.choose_file").to_owned()));
     };
     // A workbook is a zip archive: "PK".
     let body = if bytes.starts_with(b"PK") {
@@ -141,7 +144,7 @@ pub async fn preview_upload(
     )
     .await?;
     let body = changes_page(&who, &name, &publication, &json);
-    Ok(frame("Form preview", Some(&who), None, body).into_response())
+    Ok(frame(lang, lang.t("forms.preview"), Some(&who), None, body).into_response())
 }
 
 fn problems_page(
@@ -150,11 +153,12 @@ fn problems_page(
     message: &str,
     problems: &[serde_json::Value],
 ) -> Response {
+    let lang = who.lang;
     let body = html! {
-        h1 { "The workbook does not convert" }
-        p { (name) ": " (message) ". Nothing was published." }
+        h1 { (lang.t("forms.not_converted")) }
+        p { (lang.tf("forms.not_converted_detail", &[("file", &name), ("message", &message)])) }
         table #problems {
-            tr { th { "Sheet" } th.n { "Row" } th { "Column" } th { "Problem" } }
+            tr { th { (lang.t("forms.sheet")) } th.n { (lang.t("forms.row")) } th { (lang.t("forms.column")) } th { (lang.t("forms.problem")) } }
             @for p in problems {
                 tr {
                     td { (p["sheet"].as_str().unwrap_or("")) }
@@ -164,51 +168,52 @@ fn problems_page(
                 }
             }
         }
-        p { a href="/dashboard/forms" { "Back to the forms" } }
+        p { a href="/dashboard/forms" { (lang.t("forms.back")) } }
     };
-    let page = frame("Form problems", Some(who), None, body);
+    let page = frame(lang, lang.t("forms.problems"), Some(who), None, body);
     (axum::http::StatusCode::BAD_REQUEST, page).into_response()
 }
 
-fn list(items: &[String]) -> Markup {
-    html! { @if items.is_empty() { span.muted { "none" } } @else { (items.join(", ")) } }
+fn list(lang: Lang, items: &[String]) -> Markup {
+    html! { @if items.is_empty() { span.muted { (lang.t("common.none")) } } @else { (items.join(", ")) } }
 }
 
 fn changes_page(who: &DashUser, name: &str, p: &Publication, json: &str) -> Markup {
+    let lang = who.lang;
     html! {
-        h1 { "Version " (p.version) " of " (p.form_id) }
-        p.muted { "From " (name) "." }
+        h1 { (lang.tf("forms.version_of", &[("version", &p.version), ("form", &p.form_id)])) }
+        p.muted { (lang.tf("forms.from_file", &[("file", &name)])) }
         @if p.already_published {
-            p.ok #same { "This exact version is already published: publishing it again changes nothing." }
+            p.ok #same { (lang.t("forms.already_published")) }
         } @else {
             @match (&p.changes, p.published_version) {
                 (Some(c), Some(v)) => {
-                    p { "Differences from the published version " (v) ":" }
+                    p { (lang.tf("forms.differences", &[("version", &v)])) }
                     table #changes {
-                        tr { th { "Questions added" } td { (list(&c.added)) } }
-                        tr { th { "Questions removed" } td { (list(&c.removed)) } }
-                        tr { th { "Questions retyped" } td {
-                            (list(&c.retyped.iter().map(|r| format!("{} ({:?} → {:?})", r.question, r.from, r.to)).collect::<Vec<_>>())) } }
-                        tr { th { "Options added" } td {
-                            (list(&c.options_added.iter().map(|o| format!("{}: {}", o.question, o.options.join(", "))).collect::<Vec<_>>())) } }
-                        tr { th { "Options removed" } td {
-                            (list(&c.options_removed.iter().map(|o| format!("{}: {}", o.question, o.options.join(", "))).collect::<Vec<_>>())) } }
-                        tr { th { "Reworded" } td { (list(&c.reworded)) } }
-                        tr { th { "Rules changed" } td { (list(&c.rules_changed)) } }
+                        tr { th { (lang.t("forms.added")) } td { (list(lang, &c.added)) } }
+                        tr { th { (lang.t("forms.removed")) } td { (list(lang, &c.removed)) } }
+                        tr { th { (lang.t("forms.retyped")) } td {
+                            (list(lang, &c.retyped.iter().map(|r| format!("{} ({:?} → {:?})", r.question, r.from, r.to)).collect::<Vec<_>>())) } }
+                        tr { th { (lang.t("forms.options_added")) } td {
+                            (list(lang, &c.options_added.iter().map(|o| format!("{}: {}", o.question, o.options.join(", "))).collect::<Vec<_>>())) } }
+                        tr { th { (lang.t("forms.options_removed")) } td {
+                            (list(lang, &c.options_removed.iter().map(|o| format!("{}: {}", o.question, o.options.join(", "))).collect::<Vec<_>>())) } }
+                        tr { th { (lang.t("forms.reworded")) } td { (list(lang, &c.reworded)) } }
+                        tr { th { (lang.t("forms.rules_changed")) } td { (list(lang, &c.rules_changed)) } }
                     }
                     @if p.affects_collected_answers {
-                        p.det #affects { "Interviews already collected keep their version, but lose a column, an option or a type in this one: analysts should know." }
+                        p.det #affects { (lang.t("forms.affects")) }
                     }
                 }
-                _ => p { "A new form: nothing is published under this id yet." }
+                _ => p { (lang.t("forms.new_form")) }
             }
             form method="post" action="/dashboard/forms/publish" {
                 input type="hidden" name="csrf" value=(who.csrf);
                 textarea name="json" hidden { (json) }
-                button type="submit" #publish { "Publish version " (p.version) }
+                button type="submit" #publish { (lang.tf("forms.publish", &[("version", &p.version)])) }
             }
         }
-        p { a href="/dashboard/forms" { "Back to the forms" } }
+        p { a href="/dashboard/forms" { (lang.t("forms.back")) } }
     }
 }
 

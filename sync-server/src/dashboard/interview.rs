@@ -14,7 +14,8 @@ use survey_model::{Form as SurveyForm, QuestionType};
 use uuid::Uuid;
 
 use super::error::{HtmlError, HtmlForm, HtmlPath};
-use super::layout::{frame, nps_class, rfc3339_short, unix_time};
+use super::i18n::Lang;
+use super::layout::{frame, nps_class};
 use super::{DashUser, see_other, svg};
 use crate::AppState;
 use crate::error::ApiError;
@@ -35,6 +36,7 @@ pub async fn page(
     // Same scoping as the API: other countries' interviews answer 404.
     let detail = service::detail(&state, &who.principal, id).await?;
     let owner = detail.record.created_by.clone();
+    let lang = who.lang;
     let (history, employee) = state
         .blocking(move |st| {
             let log = st.store.change_log(id)?;
@@ -46,7 +48,12 @@ pub async fn page(
                 }
                 let n = st.store.user(uid)?.map_or_else(
                     || uid.to_owned(),
-                    |u| format!("{} ({})", u.name, u.role.as_str()),
+                    |u| {
+                        lang.tf(
+                            "interview.name_role",
+                            &[("name", &u.name), ("role", &lang.role(u.role))],
+                        )
+                    },
                 );
                 names.insert(uid.to_owned(), n.clone());
                 Ok(n)
@@ -54,11 +61,14 @@ pub async fn page(
             let mut rows = Vec::with_capacity(log.len());
             for meta in log {
                 let who = if let Some(uid) = meta.source.strip_prefix("server:") {
-                    format!("{} on the dashboard", name_of(uid)?)
+                    lang.tf("interview.by_dashboard", &[("name", &name_of(uid)?)])
                 } else if let Some(d) = devices.iter().find(|d| d.id == meta.source) {
-                    format!("{} on device “{}”", name_of(&d.user_id)?, d.label)
+                    lang.tf(
+                        "interview.by_device",
+                        &[("name", &name_of(&d.user_id)?), ("device", &d.label)],
+                    )
                 } else {
-                    format!("device {}", meta.source)
+                    lang.tf("interview.by_unknown_device", &[("device", &meta.source)])
                 };
                 rows.push(HistoryRow { meta, who });
             }
@@ -71,16 +81,26 @@ pub async fn page(
         .get(&detail.record.form_id, detail.record.form_version)
         .cloned();
     let body = render(&detail, form.as_ref(), &history, &employee, &who);
-    Ok(frame("Interview", Some(&who), None, body))
+    Ok(frame(
+        lang,
+        lang.t("interview.title"),
+        Some(&who),
+        None,
+        body,
+    ))
 }
 
-fn option_label(form: &SurveyForm, q: &str, v: &str) -> String {
+fn option_label(lang: Lang, form: &SurveyForm, q: &str, v: &str) -> String {
     form.question(q)
         .and_then(|q| q.options.iter().find(|o| o.value == v))
-        .map_or_else(|| v.to_owned(), |o| o.label.get("en", "en").to_owned())
+        .map_or_else(
+            || v.to_owned(),
+            |o| o.label.get(lang.code(), "en").to_owned(),
+        )
 }
 
 fn show_value(
+    lang: Lang,
     form: Option<&SurveyForm>,
     name: &str,
     kind: Option<QuestionType>,
@@ -88,15 +108,20 @@ fn show_value(
 ) -> String {
     match (kind, v) {
         (Some(QuestionType::SingleChoice), Json_::String(s)) => {
-            form.map_or_else(|| s.clone(), |f| option_label(f, name, s))
+            form.map_or_else(|| s.clone(), |f| option_label(lang, f, name, s))
         }
         (Some(QuestionType::MultiChoice), Json_::Array(a)) => a
             .iter()
             .filter_map(Json_::as_str)
-            .map(|s| form.map_or_else(|| s.to_owned(), |f| option_label(f, name, s)))
+            .map(|s| form.map_or_else(|| s.to_owned(), |f| option_label(lang, f, name, s)))
             .collect::<Vec<_>>()
-            .join(", "),
-        (_, Json_::Bool(b)) => if *b { "yes" } else { "no" }.to_owned(),
+            .join(lang.t("format.list")),
+        (_, Json_::Bool(b)) => if *b {
+            lang.t("interview.yes")
+        } else {
+            lang.t("interview.no")
+        }
+        .to_owned(),
         (_, Json_::String(s)) => s.clone(),
         (_, Json_::Object(o)) if o.contains_key("lat") => format!(
             "{}, {}",
@@ -130,6 +155,7 @@ fn render(
     employee: &str,
     who: &DashUser,
 ) -> Markup {
+    let lang = who.lang;
     let r = &d.record;
     let id = &r.interview_id;
     let state = r.review_state.as_deref().unwrap_or("unreviewed");
@@ -144,93 +170,93 @@ fn render(
             if let Some(v) = r.answers.get(&q.name) {
                 rows.push((
                     q.name.clone(),
-                    q.label.get("en", "en").to_owned(),
-                    show_value(form, &q.name, Some(q.kind), v),
+                    q.label.get(lang.code(), "en").to_owned(),
+                    show_value(lang, form, &q.name, Some(q.kind), v),
                 ));
             }
         }
     }
     for (k, v) in &r.answers {
         if form.and_then(|f| f.question(k)).is_none() {
-            rows.push((k.clone(), k.clone(), show_value(None, k, None, v)));
+            rows.push((k.clone(), k.clone(), show_value(lang, None, k, None, v)));
         }
     }
     html! {
-        h1 { "Interview " span.muted { (id) } }
+        h1 { (lang.t("interview.title")) " " span.muted { (id) } }
         div.cards {
             div.card { b { (r.country) } (r.answer_str("city").unwrap_or("")) }
-            div.card { b { @if let Some(n) = r.answer_i64("nps") { span class=(nps_class(n)) { (n) } } @else { "–" } } "NPS" }
-            div.card { b #review-state { span class=(format!("pill st-{state}")) { (state.replace('_', " ")) } } "review" }
-            div.card { b { (employee) } "interviewer" }
-            div.card { b { (rfc3339_short(&r.created_at)) } (r.status) }
+            div.card { b { @if let Some(n) = r.answer_i64("nps") { span class=(nps_class(n)) { (n) } } @else { "–" } } (lang.t("common.nps")) }
+            div.card { b #review-state { span class=(format!("pill st-{state}")) { (lang.review_state(state)) } } (lang.t("interview.review_card")) }
+            div.card { b { (employee) } (lang.t("interview.interviewer")) }
+            div.card { b { (lang.rfc3339_short(&r.created_at)) } (lang.interview_status(&r.status)) }
         }
         @if let Some(v) = r.answer_str("verbatim") {
-            h2 { "Verbatim" }
-            blockquote #verbatim lang=(r.answer_str("verbatim_language").unwrap_or("")) { (v) }
+            h2 { (lang.t("interview.verbatim")) }
+            blockquote #verbatim lang=(r.answer_str("verbatim_language").unwrap_or("")) dir="auto" { (v) }
         }
-        (paradata_panel(r, history.first().map(|h| h.meta.received_at)))
+        (paradata_panel(lang, r, history.first().map(|h| h.meta.received_at)))
         @if !r.quality_flags.is_empty() {
-            h2 { "Answers set aside" }
-            p.muted { "In the interview, but in no count, export or report: invalid for the form, or hidden by skip logic." }
+            h2 { (lang.t("interview.set_aside")) }
+            p.muted { (lang.t("interview.set_aside_help")) }
             ul #quality-flags { @for f in &r.quality_flags { li { code { (f.to_string()) } } } }
         }
         div.grid {
             section {
-                h2 { "Review" }
+                h2 { (lang.t("queue.review")) }
                 form method="post" action=(format!("/dashboard/interviews/{id}/review")) {
                     input type="hidden" name="csrf" value=(who.csrf);
-                    label { "Review state"
+                    label { (lang.t("common.review_state"))
                         select name="state" id="state" {
                             @for s in ["received", "has_issues", "approved", "rejected"] {
-                                option value=(s) selected[s == state] { (s.replace('_', " ")) }
+                                option value=(s) selected[s == state] { (lang.review_state(s)) }
                             }
                         }
                     }
-                    " " button.primary type="submit" id="set-review" { "Set state" }
+                    " " button.primary type="submit" id="set-review" { (lang.t("interview.set_state")) }
                 }
-                h2 { "Tags" }
+                h2 { (lang.t("queue.tags_head")) }
                 div #tags {
                     @for t in &r.tags {
                         form method="post" action=(format!("/dashboard/interviews/{id}/tag")) {
                             input type="hidden" name="csrf" value=(who.csrf);
                             input type="hidden" name="tag" value=(t);
                             input type="hidden" name="on" value="false";
-                            span.pill.tag { (t) } " " button type="submit" title="remove tag" { "×" }
+                            span.pill.tag { (t) } " " button type="submit" title=(lang.t("interview.remove_tag")) { "×" }
                         }
                     }
-                    @if r.tags.is_empty() { span.muted { "no tags" } }
+                    @if r.tags.is_empty() { span.muted { (lang.t("interview.no_tags")) } }
                 }
                 form method="post" action=(format!("/dashboard/interviews/{id}/tag")) {
                     input type="hidden" name="csrf" value=(who.csrf);
                     input type="hidden" name="on" value="true";
-                    label { "Theme or root cause"
+                    label { (lang.t("interview.tag_label"))
                         input name="tag" id="tag" list="tag-suggestions" placeholder="theme:network_coverage" required;
                     }
                     datalist id="tag-suggestions" { @for t in TAG_SUGGESTIONS { option value=(t) {} } }
-                    " " button type="submit" id="add-tag" { "Add tag" }
+                    " " button type="submit" id="add-tag" { (lang.t("interview.add_tag")) }
                 }
-                h2 { "Comments" }
+                h2 { (lang.t("interview.comments")) }
                 ul #comments {
                     @for c in &d.comments {
-                        li { strong { (c.author) } " " span.muted { "(" (c.role) ", " (rfc3339_short(&c.at)) ")" } br; (c.text) }
+                        li { strong { (c.author) } " " span.muted { "(" (lang.role_name(&c.role)) ", " (lang.rfc3339_short(&c.at)) ")" } br; (c.text) }
                     }
                 }
                 form method="post" action=(format!("/dashboard/interviews/{id}/comment")) {
                     input type="hidden" name="csrf" value=(who.csrf);
-                    label { "Comment" textarea name="text" id="comment" rows="3" cols="40" maxlength="4000" required {} }
-                    button type="submit" id="add-comment" { "Add comment" }
+                    label { (lang.t("interview.comment")) textarea name="text" id="comment" rows="3" cols="40" maxlength="4000" required {} }
+                    button type="submit" id="add-comment" { (lang.t("interview.add_comment")) }
                 }
             }
             section {
-                h2 { "Location" }
+                h2 { (lang.t("interview.location")) }
                 @if let Some((lat, lon)) = location {
-                    (svg::map_point(lat, lon))
+                    (svg::map_point(lang, lat, lon))
                     p { (format!("{lat:.5}, {lon:.5}")) " · "
                         a href=(format!("https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=15/{lat}/{lon}"))
                           rel="noopener noreferrer" target="_blank" { "OpenStreetMap" } }
-                } @else { p.muted { "no GPS point" } }
+                } @else { p.muted { (lang.t("interview.no_gps")) } }
                 @if !d.conflicts.is_empty() {
-                    h2 { "Conflicting edits" }
+                    h2 { (lang.t("interview.conflicts")) }
                     ul #conflicts {
                         @for c in &d.conflicts {
                             li { (c.question) ": " (c.values.iter().map(ToString::to_string).collect::<Vec<_>>().join(" | ")) }
@@ -240,7 +266,7 @@ fn render(
             }
         }
         section {
-            h2 { "Answers" }
+            h2 { (lang.t("interview.answers")) }
             table #answers {
                 @for (name, label, value) in &rows {
                     tr data-q=(name) { th { (label) } td { (value) } }
@@ -248,11 +274,11 @@ fn render(
             }
         }
         section {
-            h2 { "History of edits" }
+            h2 { (lang.t("interview.history")) }
             table #history {
-                tr { th.n { "#" } th { "Received" } th { "By" } th { "Change" } }
+                tr { th.n { (lang.t("interview.hash")) } th { (lang.t("interview.received")) } th { (lang.t("interview.by")) } th { (lang.t("interview.change")) } }
                 @for h in history {
-                    tr { td.n { (h.meta.seq) } td { (unix_time(h.meta.received_at)) } td { (h.who) }
+                    tr { td.n { (h.meta.seq) } td { (lang.unix_time(h.meta.received_at)) } td { (h.who) }
                          td.muted { code { (h.meta.hash.get(..12).unwrap_or(&h.meta.hash)) } } }
                 }
             }
@@ -261,33 +287,37 @@ fn render(
 }
 
 /// Minutes and seconds, `12 min 05 s`.
-fn duration(s: i64) -> String {
-    format!("{} min {:02} s", s / 60, s % 60)
+fn duration(lang: Lang, s: i64) -> String {
+    lang.tf(
+        "paradata.min_s",
+        &[("m", &lang.int(s / 60)), ("s", &format!("{:02}", s % 60))],
+    )
 }
 
 /// How the interview was filled in and the quality checks that fire: device
 /// times next to the server's first receipt and the device's clock skew.
-fn paradata_panel(r: &survey_model::InterviewRecord, received: Option<i64>) -> Markup {
+fn paradata_panel(lang: Lang, r: &survey_model::InterviewRecord, received: Option<i64>) -> Markup {
     let p = &r.paradata;
+    let dash = || "–".to_owned();
     html! {
         section #paradata {
-            h2 { "Quality flags and paradata" }
+            h2 { (lang.t("paradata.title")) }
             p #checks {
-                @if r.checks.is_empty() { span.muted { "No quality flag." } }
-                @for c in &r.checks { span.pill.flag title=(c.as_str()) { (c.as_str().replace('_', " ")) } " " }
+                @if r.checks.is_empty() { span.muted { (lang.t("paradata.none")) } }
+                @for c in &r.checks { span.pill.flag title=(c.as_str()) { (lang.check(*c)) } " " }
             }
             table {
-                tr { th { "Duration (first answer → submit)" } td #duration { (p.duration_s.map_or_else(|| "–".to_owned(), duration)) } }
-                tr { th { "First answer (device clock)" } td { (p.first_answer_at.map_or_else(|| "–".to_owned(), unix_time)) } }
-                tr { th { "Submitted (device clock)" } td { (p.submitted_at.map_or_else(|| "–".to_owned(), unix_time)) } }
-                tr { th { "First received (server clock)" } td { (received.map_or_else(|| "–".to_owned(), unix_time)) } }
-                tr { th { "Device clock skew" } td #skew { (p.clock_skew_s.map_or_else(|| "not reported".to_owned(), |s| format!("{s:+} s"))) } }
-                tr { th { "Answers changed after moving on" } td #edits { (p.edits) } }
+                tr { th { (lang.t("paradata.duration")) } td #duration { (p.duration_s.map_or_else(dash, |d| duration(lang, d))) } }
+                tr { th { (lang.t("paradata.first_answer")) } td { (p.first_answer_at.map_or_else(dash, |t| lang.unix_time(t))) } }
+                tr { th { (lang.t("paradata.submitted")) } td { (p.submitted_at.map_or_else(dash, |t| lang.unix_time(t))) } }
+                tr { th { (lang.t("paradata.received")) } td { (received.map_or_else(dash, |t| lang.unix_time(t))) } }
+                tr { th { (lang.t("paradata.skew")) } td #skew { (p.clock_skew_s.map_or_else(|| lang.t("paradata.not_reported").to_owned(), |s| format!("{s:+} s"))) } }
+                tr { th { (lang.t("paradata.edits")) } td #edits { (lang.int(p.edits)) } }
             }
             @if !p.sections.is_empty() {
-                h2 { "Time per section" }
+                h2 { (lang.t("paradata.sections")) }
                 table #sections {
-                    @for (s, t) in &p.sections { tr { td { (s) } td.n { (duration(*t)) } } }
+                    @for (s, t) in &p.sections { tr { td { (s) } td.n { (duration(lang, *t)) } } }
                 }
             }
         }

@@ -13,7 +13,8 @@ use central_store::{Role, unix_now};
 use maud::html;
 use serde::Deserialize;
 
-use super::error::{HtmlError, HtmlForm};
+use super::error::{HtmlError, HtmlForm, HtmlQuery};
+use super::i18n::{self, Lang};
 use super::{DashUser, layout, see_other};
 use crate::AppState;
 use crate::auth::{
@@ -39,8 +40,12 @@ fn cookie_header(state: &AppState, name: &str, value: &str, max_age: i64) -> Str
     format!("{name}={value}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}{secure}")
 }
 
+/// The sign-in page in `lang`. `chosen`: the language picked with `?lang=`,
+/// kept by the form so that its answer stays in that language.
 fn login_page(
     state: &AppState,
+    lang: Lang,
+    chosen: Option<Lang>,
     status: StatusCode,
     message: Option<&str>,
     login: &str,
@@ -48,13 +53,20 @@ fn login_page(
     let token = new_token("");
     let body = html! {
         div.login {
-            h1 { "Coordinator sign-in" }
+            h1 { (lang.t("login.heading")) }
             @if let Some(m) = message { p.err role="alert" { (m) } }
             form method="post" action="/dashboard/login" {
                 input type="hidden" name="csrf" value=(token);
-                label { "Login" input name="login" id="login" autocomplete="username" required value=(login); }
-                label { "Password" input name="password" id="password" type="password" autocomplete="current-password" required; }
-                button.primary type="submit" { "Sign in" }
+                @if let Some(l) = chosen { input type="hidden" name="lang" value=(l.code()); }
+                label { (lang.t("login.login")) input name="login" id="login" autocomplete="username" required value=(login); }
+                label { (lang.t("login.password")) input name="password" id="password" type="password" autocomplete="current-password" required; }
+                button.primary type="submit" { (lang.t("login.submit")) }
+            }
+            nav.langs aria-label=(lang.t("nav.language")) {
+                @for l in Lang::ALL {
+                    @if l == lang { strong lang=(l.code()) dir=(l.dir()) aria-current="true" { (l.name()) } }
+                    @else { a href=(format!("/dashboard/login?lang={}", l.code())) lang=(l.code()) dir=(l.dir()) { (l.name()) } }
+                }
             }
         }
     };
@@ -64,21 +76,57 @@ fn login_page(
             SET_COOKIE,
             cookie_header(state, LOGIN_CSRF_COOKIE, &token, 3600),
         )],
-        layout::frame("Sign in", None, None, body),
+        layout::frame(lang, lang.t("login.title"), None, None, body),
     )
         .into_response()
 }
 
-/// `GET /dashboard/login`.
-pub async fn form(State(state): State<AppState>, req: Request) -> Response {
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    /// A language code: the page in that language instead of the browser's.
+    pub lang: Option<String>,
+}
+
+/// The language a sign-in form asks for (`?lang=` or its hidden field), else
+/// the browser's; a value that is no language is a 400.
+fn asked_language(asked: Option<&str>) -> Result<(Lang, Option<Lang>), HtmlError> {
+    match asked {
+        None | Some("") => Ok((i18n::current(), None)),
+        Some(code) => match Lang::parse(code) {
+            Some(l) => {
+                i18n::set_current(l);
+                Ok((l, Some(l)))
+            }
+            None => Err(unknown_language(i18n::current(), code)),
+        },
+    }
+}
+
+/// The 400 for a language code the dashboard does not speak.
+fn unknown_language(lang: Lang, code: &str) -> HtmlError {
+    let shown: String = code.chars().take(40).collect();
+    let codes: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
+    HtmlError(ApiError::BadRequest(lang.tf(
+        "error.language",
+        &[("code", &shown), ("codes", &codes.join(", "))],
+    )))
+}
+
+/// `GET /dashboard/login?lang=fr`.
+pub async fn form(
+    State(state): State<AppState>,
+    HtmlQuery(q): HtmlQuery<LoginQuery>,
+    req: Request,
+) -> Result<Response, HtmlError> {
+    let (lang, chosen) = asked_language(q.lang.as_deref())?;
     let (mut parts, _) = req.into_parts();
     if DashUser::from_request_parts(&mut parts, &state)
         .await
         .is_ok()
     {
-        return Redirect::to("/dashboard/").into_response();
+        return Ok(Redirect::to("/dashboard/").into_response());
     }
-    login_page(&state, StatusCode::OK, None, "")
+    Ok(login_page(&state, lang, chosen, StatusCode::OK, None, ""))
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,6 +137,9 @@ pub struct LoginForm {
     pub password: String,
     #[serde(default)]
     pub csrf: String,
+    /// The language the form was shown in when it was picked with `?lang=`.
+    #[serde(default)]
+    pub lang: String,
 }
 
 /// `POST /dashboard/login`.
@@ -98,18 +149,21 @@ pub async fn submit(
     headers: axum::http::HeaderMap,
     HtmlForm(f): HtmlForm<LoginForm>,
 ) -> Result<Response, HtmlError> {
+    let (lang, chosen) = asked_language(Some(&f.lang))?;
     let expected = cookie_value(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if expected.is_empty() || !same_secret(&f.csrf, expected) {
         return Err(HtmlError(ApiError::Forbidden(
-            "the sign-in form expired; reload the page and try again".into(),
+            lang.t("login.expired").to_owned(),
         )));
     }
     let login = f.login.trim().to_owned();
     if login.is_empty() || login.len() > 200 || f.password.len() > 1024 {
         return Ok(login_page(
             &state,
+            lang,
+            chosen,
             StatusCode::BAD_REQUEST,
-            Some("Enter your login and password."),
+            Some(lang.t("login.missing")),
             "",
         ));
     }
@@ -145,8 +199,10 @@ pub async fn submit(
         tracing::info!("dashboard login refused");
         return Ok(login_page(
             &state,
+            lang,
+            chosen,
             StatusCode::UNAUTHORIZED,
-            Some("Wrong login or password."),
+            Some(lang.t("login.wrong")),
             &login,
         ));
     };
@@ -207,4 +263,80 @@ pub async fn logout(
         resp.headers_mut().insert(SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LanguageForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub lang: String,
+    /// The dashboard page to come back to.
+    #[serde(default)]
+    pub back: String,
+}
+
+/// `back` when it is a dashboard page of this server, else the progress page
+/// (never another site: no open redirect).
+fn local_page(back: &str) -> &str {
+    let plain = back.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    if plain && back.len() <= 2000 && back.starts_with("/dashboard/") && !back.contains("//") {
+        back
+    } else {
+        "/dashboard/"
+    }
+}
+
+/// `POST /dashboard/language` (`csrf`, `lang`, `back`): save the user's
+/// dashboard language on the account (audited) and go back to the page.
+pub async fn language(
+    State(state): State<AppState>,
+    who: DashUser,
+    HtmlForm(f): HtmlForm<LanguageForm>,
+) -> Result<Response, HtmlError> {
+    who.check_csrf(&f.csrf)?;
+    let Some(lang) = Lang::parse(&f.lang) else {
+        return Err(unknown_language(who.lang, &f.lang));
+    };
+    let user = who.user().clone();
+    state
+        .blocking(move |st| {
+            st.store.set_user_language(&user.id, Some(lang.code()))?;
+            crate::audit::record(st, &user, "user.language", &user.id, lang.code());
+            Ok(())
+        })
+        .await?;
+    i18n::set_current(lang);
+    Ok(see_other(local_page(&f.back)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_page;
+
+    #[test]
+    fn the_language_switcher_only_goes_back_to_dashboard_pages() {
+        for ok in [
+            "/dashboard/",
+            "/dashboard/reviews?country=CI&page=2",
+            "/dashboard/interviews/0190c1f2-7e4b-7a40-8000-000000000001",
+        ] {
+            assert_eq!(local_page(ok), ok);
+        }
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example/dashboard/",
+            "/dashboard//evil.example",
+            "/\\evil.example",
+            "/dashboard/\\evil",
+            "/api/v1/users",
+            "/dashboard/ x",
+            "/dashboard/\r\nSet-Cookie: a=b",
+            "/dashboardevil",
+            "javascript:alert(1)",
+        ] {
+            assert_eq!(local_page(bad), "/dashboard/", "{bad:?}");
+        }
+    }
 }

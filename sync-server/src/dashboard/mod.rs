@@ -8,6 +8,7 @@ mod bulk;
 mod command;
 mod error;
 mod forms;
+pub mod i18n;
 mod interview;
 mod layout;
 mod login;
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/login", get(login::form).post(login::submit))
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/command", get(command::page))
+        .route("/dashboard/language", post(login::language))
         .route("/dashboard/reviews", get(queue::page))
         .route("/dashboard/reviews/bulk", post(bulk::submit))
         .route("/dashboard/forms", get(forms::page))
@@ -58,9 +60,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Security headers on every dashboard response (errors are already HTML:
-/// handlers return [`HtmlError`]).
+/// handlers return [`HtmlError`]). The request is answered in the browser's
+/// language until [`DashUser`] knows the account's ([`i18n::scope`]).
 async fn headers(req: Request, next: Next) -> Response {
-    let mut resp = next.run(req).await;
+    let lang = i18n::Lang::choose(None, accept_language(req.headers()));
+    let mut resp = i18n::scope(lang, next.run(req)).await;
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, layout::csp());
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
@@ -77,12 +81,22 @@ async fn headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The `Accept-Language` header, if readable.
+fn accept_language(h: &axum::http::HeaderMap) -> Option<&str> {
+    h.get(header::ACCEPT_LANGUAGE)?.to_str().ok()
+}
+
 /// A logged-in dashboard user. Pages that need one redirect to the login form
 /// when the session is missing or expired.
 #[derive(Debug, Clone)]
 pub struct DashUser {
     pub principal: Principal,
     pub csrf: String,
+    /// The language of the pages: the account's choice, else the browser's.
+    pub lang: i18n::Lang,
+    /// This page's path and query (a GET), where the language switcher comes
+    /// back to; `/dashboard/` for a form post.
+    pub path: String,
 }
 
 impl DashUser {
@@ -96,7 +110,7 @@ impl DashUser {
             Ok(())
         } else {
             Err(HtmlError(ApiError::Forbidden(
-                "missing or wrong CSRF token".into(),
+                self.lang.t("error.csrf").to_owned(),
             )))
         }
     }
@@ -107,10 +121,21 @@ impl FromRequestParts<AppState> for DashUser {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match crate::auth::session_from_cookie(state, parts).await {
-            Ok(Some((session, user))) => Ok(DashUser {
-                principal: Principal { user, device: None },
-                csrf: session.csrf,
-            }),
+            Ok(Some((session, user))) => {
+                let lang =
+                    i18n::Lang::choose(user.language.as_deref(), accept_language(&parts.headers));
+                i18n::set_current(lang);
+                let path = match (&parts.method, parts.uri.path_and_query()) {
+                    (&axum::http::Method::GET, Some(pq)) => pq.as_str().to_owned(),
+                    _ => "/dashboard/".to_owned(),
+                };
+                Ok(DashUser {
+                    principal: Principal { user, device: None },
+                    csrf: session.csrf,
+                    lang,
+                    path,
+                })
+            }
             Ok(None) => Err(Redirect::to("/dashboard/login").into_response()),
             Err(e) => Err(HtmlError(e).into_response()),
         }

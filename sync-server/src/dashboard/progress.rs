@@ -11,15 +11,12 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use super::error::{HtmlError, HtmlQuery};
-use super::layout::{dec, frame, unix_time};
+use super::i18n::Lang;
+use super::layout::frame;
 use super::{DashUser, svg};
 use crate::AppState;
 use crate::error::ApiError;
 use crate::scope::{Purpose, Scope};
-
-/// Touchpoint labels, in [`TOUCHPOINTS`] order.
-pub const TOUCHPOINT_LABELS: [&str; 5] =
-    ["Network", "Shops", "Call centre", "Billing", "Mobile Money"];
 
 const MAX_ROWS: usize = 30;
 
@@ -121,32 +118,34 @@ pub async fn page(
         .map(|f| (f.id().to_owned(), f.version()))
         .collect();
     let p = state.blocking(move |st| load(st, &scope, latest)).await?;
+    let lang = who.lang;
     let title = match &q.country {
-        Some(c) if !c.is_empty() => format!("Campaign progress · {c}"),
-        _ => "Campaign progress".to_owned(),
+        Some(c) if !c.is_empty() => lang.tf("progress.title_country", &[("country", c)]),
+        _ => lang.t("progress.title").to_owned(),
     };
     let body = render(&p, &title, &who, countries.as_deref());
-    Ok(frame(&title, Some(&who), Some(30), body))
+    Ok(frame(lang, &title, Some(&who), Some(30), body))
 }
 
-fn tally_cells(t: &Tally) -> Markup {
+fn tally_cells(lang: Lang, t: &Tally) -> Markup {
     html! {
-        td.n { (t.interviews) }
-        td.n { (dec(t.nps_score())) }
-        @for i in 0..TOUCHPOINTS.len() { td.n { (dec(t.sat_avg(i))) } }
+        td.n { (lang.int(t.interviews)) }
+        td.n { (lang.dec(t.nps_score())) }
+        @for i in 0..TOUCHPOINTS.len() { td.n { (lang.dec(t.sat_avg(i))) } }
     }
 }
 
-fn tally_head(first: &str) -> Markup {
+fn tally_head(lang: Lang, first: &str) -> Markup {
     html! {
         tr {
-            th { (first) } th.n { "Interviews" } th.n { "NPS" }
-            @for l in TOUCHPOINT_LABELS { th.n { (l) } }
+            th { (first) } th.n { (lang.t("common.interviews")) } th.n { (lang.t("common.nps")) }
+            @for tp in TOUCHPOINTS { th.n { (lang.touchpoint(tp)) } }
         }
     }
 }
 
 fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]>) -> Markup {
+    let lang = who.lang;
     let s = &p.stats;
     let now = unix_now();
     let day_ago = now - 24 * 3600;
@@ -165,10 +164,10 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
         .iter()
         .filter(|d| d.last_sync_at.is_some_and(|t| t >= day_ago))
         .count();
-    let sat_items: Vec<(String, Option<f64>)> = TOUCHPOINT_LABELS
+    let sat_items: Vec<(String, Option<f64>)> = TOUCHPOINTS
         .iter()
         .enumerate()
-        .map(|(i, l)| ((*l).to_owned(), s.total.sat_avg(i)))
+        .map(|(i, tp)| (lang.touchpoint(tp), s.total.sat_avg(i)))
         .collect();
     let country_items: Vec<(String, Option<f64>)> = s
         .by_country
@@ -196,120 +195,120 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
     html! {
         h1 { (title) }
         @if !country_links.is_empty() {
-            p { "Countries: "
+            p { (lang.t("progress.countries")) " "
                 @for c in &country_links { a href=(format!("/dashboard/?country={c}")) { (c) } " " }
             }
         }
         div.cards {
-            div.card { b #total { (s.total.interviews) } "interviews synced" }
-            div.card { b { (dec(s.total.nps_score())) } "NPS" }
-            div.card { b { (s.total.complaints) } "with a complaint" }
-            div.card { b { (active_employees) " / " (p.employees) } "employees with interviews" }
-            div.card { b { (p.devices.len()) } "devices enrolled" }
-            div.card { b #never-synced { (never) } "never synced" }
-            div.card { b { (recent) } "synced in 24 h" }
-            div.card { b #old-forms { (on_old) } "on an old form version" }
+            div.card { b #total { (lang.int(s.total.interviews)) } (lang.t("progress.card_interviews")) }
+            div.card { b { (lang.dec(s.total.nps_score())) } (lang.t("common.nps")) }
+            div.card { b { (lang.int(s.total.complaints)) } (lang.t("progress.card_complaints")) }
+            div.card { b { (lang.int(active_employees)) " / " (lang.int(p.employees)) } (lang.t("progress.card_employees")) }
+            div.card { b { (lang.int(p.devices.len())) } (lang.t("progress.card_devices")) }
+            div.card { b #never-synced { (lang.int(never)) } (lang.t("progress.card_never")) }
+            div.card { b { (lang.int(recent)) } (lang.t("progress.card_recent")) }
+            div.card { b #old-forms { (lang.int(on_old)) } (lang.t("progress.card_old_forms")) }
         }
         div.grid {
             section {
-                h2 { "NPS" }
-                (svg::nps_bar(&s.total))
+                h2 { (lang.t("common.nps")) }
+                (svg::nps_bar(lang, &s.total))
             }
             section {
-                h2 { "Satisfaction by touchpoint (1–5)" }
-                (svg::hbars(&sat_items, 5.0, None))
+                h2 { (lang.t("progress.satisfaction")) }
+                (svg::hbars(lang, &sat_items, 5.0, None))
             }
             @if country_items.len() > 1 {
                 section {
-                    h2 { "Interviews by country" }
-                    (svg::hbars(&country_items, max_country, Some("#12355b")))
+                    h2 { (lang.t("progress.by_country_chart")) }
+                    (svg::hbars(lang, &country_items, max_country, Some("#12355b")))
                 }
             }
             section {
-                h2 { "Review states" }
+                h2 { (lang.t("progress.review_states")) }
                 table {
                     @for (st, n) in &s.by_review_state {
-                        tr { td { span class=(format!("pill st-{st}")) { (st.replace('_', " ")) } }
-                             td.n { a href=(format!("/dashboard/reviews?review_state={st}")) { (n) } } }
+                        tr { td { span class=(format!("pill st-{st}")) { (lang.review_state(st)) } }
+                             td.n { a href=(format!("/dashboard/reviews?review_state={st}")) { (lang.int(*n)) } } }
                     }
                 }
             }
         }
         section {
-            h2 { "By country" }
+            h2 { (lang.t("progress.by_country")) }
             table #by-country {
-                (tally_head("Country"))
+                (tally_head(lang, lang.t("common.country")))
                 @for k in &s.by_country {
-                    tr { td { a href=(format!("/dashboard/?country={}", k.key)) { (k.key) } } (tally_cells(&k.tally)) }
+                    tr { td { a href=(format!("/dashboard/?country={}", k.key)) { (k.key) } } (tally_cells(lang, &k.tally)) }
                 }
             }
         }
         section {
-            h2 { "By segment" }
+            h2 { (lang.t("progress.by_segment")) }
             table #by-segment {
-                (tally_head("Segment"))
+                (tally_head(lang, lang.t("common.segment")))
                 @for k in &s.by_segment {
-                    tr { td { @if k.key.is_empty() { span.muted { "none" } } @else { (k.key.replace('_', " ")) } } (tally_cells(&k.tally)) }
+                    tr { td { @if k.key.is_empty() { span.muted { (lang.t("common.none")) } } @else { (lang.segment(&k.key)) } } (tally_cells(lang, &k.tally)) }
                 }
             }
         }
         div.grid {
             section {
-                h2 { "By place" @if s.by_place.len() > MAX_ROWS { span.muted { " (top " (MAX_ROWS) " of " (s.by_place.len()) ")" } } }
+                h2 { (lang.t("progress.by_place")) @if s.by_place.len() > MAX_ROWS { span.muted { " " (top_of(lang, s.by_place.len())) } } }
                 table #by-place {
-                    tr { th { "Country" } th { "Place" } th.n { "Interviews" } th.n { "NPS" } }
+                    tr { th { (lang.t("common.country")) } th { (lang.t("common.place")) } th.n { (lang.t("common.interviews")) } th.n { (lang.t("common.nps")) } }
                     @for pl in top_places(s) {
                         tr {
                             td { (pl.country) }
                             td {
                                 @if pl.place_code.is_empty() {
                                     a href=(format!("/dashboard/reviews?country={}&city={}", pl.country, urlencode(&pl.city))) {
-                                        @if pl.city.is_empty() { span.muted { "unknown" } } @else { (pl.city) } }
-                                    span.muted { " (typed, form v1)" }
+                                        @if pl.city.is_empty() { span.muted { (lang.t("progress.unknown_city")) } } @else { (pl.city) } }
+                                    span.muted { " " (lang.t("progress.typed_city")) }
                                 } @else {
                                     a href=(format!("/dashboard/reviews?country={}&place_code={}", pl.country, urlencode(&pl.place_code))) {
                                         @match (pl.place_code.as_str(), p.place_names.get(&pl.place_code)) {
-                                            ("other", _) => strong.det { "Other (typed by hand, to review)" },
+                                            ("other", _) => strong.det { (lang.t("progress.place_other")) },
                                             (_, Some(name)) => (name),
-                                            (code, None) => strong.det { (code) " (not in the place list)" },
+                                            (code, None) => strong.det { (lang.tf("progress.place_unknown", &[("code", &code)])) },
                                         }
                                     }
                                     @if pl.place_code != "other" { span.muted { " " (pl.place_code) } }
                                 }
                             }
-                            td.n { (pl.tally.interviews) }
-                            td.n { (dec(pl.tally.nps_score())) }
+                            td.n { (lang.int(pl.tally.interviews)) }
+                            td.n { (lang.dec(pl.tally.nps_score())) }
                         }
                     }
                 }
             }
             section {
-                h2 { "By employee" @if s.by_employee.len() > MAX_ROWS { span.muted { " (top " (MAX_ROWS) " of " (s.by_employee.len()) ")" } } }
+                h2 { (lang.t("progress.by_employee")) @if s.by_employee.len() > MAX_ROWS { span.muted { " " (top_of(lang, s.by_employee.len())) } } }
                 table #by-employee {
-                    tr { th { "Employee" } th.n { "Interviews" } }
+                    tr { th { (lang.t("common.employee")) } th.n { (lang.t("common.interviews")) } }
                     @for (id, n) in s.by_employee.iter().take(MAX_ROWS) {
-                        tr { td { (name(id)) } td.n { (n) } }
+                        tr { td { (name(id)) } td.n { (lang.int(*n)) } }
                     }
                 }
             }
         }
         section {
-            h2 { "Devices" span.muted { " (never synced first, then old form versions" @if p.devices.len() > MAX_ROWS { "; " (MAX_ROWS) " of " (p.devices.len()) } ")" } }
+            h2 { (lang.t("progress.devices")) span.muted { " (" (lang.t("progress.devices_order")) @if p.devices.len() > MAX_ROWS { "; " (lang.tf("progress.n_of", &[("n", &lang.int(MAX_ROWS)), ("total", &lang.int(p.devices.len()))])) } ")" } }
             table #devices {
-                tr { th { "Employee" } th { "Device" } th { "Enrolled" } th { "Last sync" } th { "Forms" } }
+                tr { th { (lang.t("common.employee")) } th { (lang.t("progress.device")) } th { (lang.t("progress.enrolled")) } th { (lang.t("progress.last_sync")) } th { (lang.t("forms.title")) } }
                 @for d in p.devices.iter().take(MAX_ROWS) {
                     @let old = outdated(d, &p.latest);
                     tr {
                         td { (name(&d.user_id)) }
                         td { (d.label) }
-                        td { (unix_time(d.created_at)) }
-                        td { @match d.last_sync_at { Some(t) => (unix_time(t)), None => strong.det { "never" } } }
+                        td { (lang.unix_time(d.created_at)) }
+                        td { @match d.last_sync_at { Some(t) => (lang.unix_time(t)), None => strong.det { (lang.t("progress.never")) } } }
                         td {
-                            @if d.forms.is_empty() { span.muted { "not reported" } }
+                            @if d.forms.is_empty() { span.muted { (lang.t("progress.forms_not_reported")) } }
                             @else if old.is_empty() { (d.forms) }
                             @else {
                                 strong.det { (d.forms) }
-                                @for (id, _, newest) in &old { " · " (id) " v" (newest) " not yet received" }
+                                @for (id, _, newest) in &old { " · " (lang.tf("progress.not_yet_received", &[("form", id), ("version", newest)])) }
                             }
                         }
                     }
@@ -317,23 +316,31 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
             }
         }
         section {
-            h2 { "Form versions on devices" span.muted { " (reported at each sync; a version received in one sync is reported at the next)" } }
+            h2 { (lang.t("progress.form_versions")) span.muted { " (" (lang.t("progress.form_versions_note")) ")" } }
             table #form-versions {
-                tr { th { "Form" } th.n { "Version" } th.n { "Devices" } th { "" } }
+                tr { th { (lang.t("common.form")) } th.n { (lang.t("forms.head_version")) } th.n { (lang.t("progress.devices")) } th { "" } }
                 @for ((id, v), n) in version_counts(&p.devices) {
                     tr {
-                        td { (id) } td.n { (v) } td.n { (n) }
+                        td { (id) } td.n { (v) } td.n { (lang.int(n)) }
                         td { @match p.latest.get(&id) {
-                            Some(newest) if *newest > v => strong.det { "old (newest is v" (newest) ")" },
-                            Some(_) => "current",
-                            None => span.muted { "not published here" },
+                            Some(newest) if *newest > v => strong.det { (lang.tf("progress.version_old", &[("version", newest)])) },
+                            Some(_) => (lang.t("progress.version_current")),
+                            None => span.muted { (lang.t("progress.version_unpublished")) },
                         } }
                     }
                 }
             }
         }
-        p.muted { "Updated " (unix_time(now)) " UTC · refreshes every 30 s · signed in as " (who.user().login) }
+        p.muted { (lang.tf("progress.updated", &[("time", &lang.unix_time(now)), ("login", &who.user().login)])) }
     }
+}
+
+/// `(top 30 of 45)`.
+fn top_of(lang: Lang, total: usize) -> String {
+    lang.tf(
+        "progress.top_of",
+        &[("n", &lang.int(MAX_ROWS)), ("total", &lang.int(total))],
+    )
 }
 
 fn top_places(s: &CampaignStats) -> Vec<&central_store::dashboard::PlaceTally> {

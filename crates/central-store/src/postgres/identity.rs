@@ -62,6 +62,25 @@ pub(super) fn set_password_hash(store: &PgStore, user_id: &str, hash: &str) -> R
     rows::user_updated(n, user_id)
 }
 
+pub(super) fn user_language(store: &PgStore, user_id: &str) -> Result<Option<String>> {
+    let found = store.first(sql::USER_LANGUAGE.pg(), &[&user_id], |r| Ok(r.try_get(0)?))?;
+    Ok(found.flatten())
+}
+
+pub(super) fn set_user_language(
+    store: &PgStore,
+    user_id: &str,
+    language: Option<&str>,
+) -> Result<()> {
+    let n = store.with(async |c| {
+        Ok(
+            c.execute(sql::SET_USER_LANGUAGE.pg(), &[&user_id, &language])
+                .await?,
+        )
+    })?;
+    rows::user_updated(n, user_id)
+}
+
 pub(super) fn add_enrollment_code(store: &PgStore, req: &NewCode<'_>) -> Result<()> {
     store.tx(async |tx| {
         tx.execute(sql::DROP_OPEN_CODES.pg(), &[&req.user_id])

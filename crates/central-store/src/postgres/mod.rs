@@ -61,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_form_versions_places.sql"),
     include_str!("migrations/0006_assignments_quotas.sql"),
     include_str!("migrations/0007_paradata_checks.sql"),
+    include_str!("migrations/0008_user_language.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

@@ -63,6 +63,23 @@ pub(super) fn set_password_hash(store: &SqliteStore, user_id: &str, hash: &str) 
     })
 }
 
+pub(super) fn user_language(store: &SqliteStore, user_id: &str) -> Result<Option<String>> {
+    let found =
+        store.read(|c| first(c, sql::USER_LANGUAGE.sqlite(), [user_id], |r| Ok(r.get(0)?)))?;
+    Ok(found.flatten())
+}
+
+pub(super) fn set_user_language(
+    store: &SqliteStore,
+    user_id: &str,
+    language: Option<&str>,
+) -> Result<()> {
+    store.write(|tx| {
+        let n = tx.execute(sql::SET_USER_LANGUAGE.sqlite(), params![user_id, language])?;
+        rows::user_updated(n as u64, user_id)
+    })
+}
+
 pub(super) fn add_enrollment_code(store: &SqliteStore, req: &NewCode<'_>) -> Result<()> {
     store.write(|tx| {
         tx.execute(sql::DROP_OPEN_CODES.sqlite(), [req.user_id])?;

@@ -132,6 +132,7 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 countries: vec![],
                 active: true,
                 created_at: 0,
+                language: None,
             },
             device: None,
         };
