@@ -420,3 +420,88 @@ async fn coordinator_reviews_while_the_device_fixes_offline() {
     );
     c.close().await.unwrap();
 }
+
+/// The command centre of a field day (3,000 interviews at 120 places in 17
+/// countries, 960 employees) for an admin, in French then Arabic: the cards,
+/// a map per country, the places table; screenshots of both; the page's
+/// weight printed (plain and gzip, as a phone on 2G gets it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_centre_in_french_and_arabic() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Chromium);
+    let server = TestServer::start().await;
+    let url = server.url.clone();
+    let day = survey_model::now().0[..10].to_owned();
+    let seeded = fieldvoice_tests::fieldday::seed(&server, 3000, &day).await;
+    user_with_password(&server, "chief", Role::Admin, "", PW);
+    let driver = Driver::get();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&format!("{url}/dashboard/login")).await.unwrap();
+    fill(&c, "#login", "chief").await;
+    fill(&c, "#password", PW).await;
+    click(&c, "button[type=submit]").await;
+    wait_text(&c, "#total", "3,000").await;
+
+    click(&c, "header .langs button[value=fr]").await;
+    wait_text(&c, "h1", "Avancement de la campagne").await;
+    c.goto(&format!("{url}/dashboard/command")).await.unwrap();
+    wait_text(&c, "h1", "Centre de pilotage").await;
+    // 3 000 with the French thin space.
+    assert_eq!(text(&c, "#cc-done").await, "3\u{202F}000");
+    let maps = c.find_all(Locator::Css("svg.map")).await.unwrap();
+    assert_eq!(maps.len(), 17, "a map per country");
+    let rows = c.find_all(Locator::Css("#cc-places tr")).await.unwrap();
+    assert_eq!(rows.len(), seeded.places + 1, "every place and the heading");
+    let idle = text(&c, "#idle-employees").await;
+    assert!(idle.contains("Équipe") && idle.contains("Team 1"), "{idle}");
+    shot(&c, "command-centre-fr.png").await;
+    c.goto(&format!("{url}/dashboard/command#maps"))
+        .await
+        .unwrap();
+    wait_text(&c, "#maps h2", "Lieux").await;
+    shot(&c, "command-centre-maps-fr.png").await;
+
+    click(&c, "header .langs button[value=ar]").await;
+    wait_text(&c, "h1", "مركز القيادة").await;
+    let html = c.find(Locator::Css("html")).await.unwrap();
+    assert_eq!(html.attr("dir").await.unwrap().as_deref(), Some("rtl"));
+    assert!(text(&c, "#cc-places tr").await.contains("الوتيرة"));
+    shot(&c, "command-centre-ar.png").await;
+
+    // The page's weight, plain and compressed.
+    let session = c.get_named_cookie("fv_session").await.unwrap();
+    let cookie = format!("fv_session={}", session.value());
+    // A client that does not decompress, to see the bytes on the wire.
+    let client = reqwest::Client::builder().no_gzip().build().unwrap();
+    let plain = client
+        .get(format!("{url}/dashboard/command"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap()
+        .len();
+    let r = client
+        .get(format!("{url}/dashboard/command"))
+        .header("cookie", &cookie)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
+    let gz = r.bytes().await.unwrap().len();
+    eprintln!(
+        "command centre, 17 countries, {} interviews: {plain} bytes, {gz} bytes gzip",
+        seeded.interviews
+    );
+    fieldvoice_tests::report("command_centre_page_bytes", plain as u64);
+    fieldvoice_tests::report("command_centre_page_bytes_gzip", gz as u64);
+    assert!(plain < 200_000, "{plain} bytes");
+}

@@ -88,7 +88,7 @@ fn hours_chart(lang: Lang, hours: &[u64; 24]) -> Markup {
     let max = hours.iter().copied().max().unwrap_or(0).max(1) as f64;
     let (bw, h) = (15.0, 90.0);
     html! {
-        svg #hours xmlns="http://www.w3.org/2000/svg" width="100%" height="120" viewBox="0 0 360 120" role="img"
+        svg #hours xmlns="http://www.w3.org/2000/svg" width="100%" height="120" viewBox="0 0 360 120" direction="ltr" role="img"
             aria-label=(lang.t("command.per_hour")) {
             @for (i, n) in hours.iter().enumerate() {
                 @let bh = h * *n as f64 / max;
@@ -203,7 +203,7 @@ fn render(lang: Lang, cc: &CommandCentre, title: &str, country: Option<&str>) ->
         div.grid {
             section {
                 h2 { (lang.tf("command.idle_title", &[("n", &lang.int(cc.idle.len()))])) }
-                table #cc-idle {
+                table #idle-employees {
                     tr { th { (lang.t("common.employee")) } th { (lang.t("common.place")) } th { (lang.t("command.team")) } }
                     @for e in cc.idle.iter().take(MAX_ROWS) {
                         tr { td { (e.name) " " span.muted { (e.login) } } td { (e.place_code) } td { (e.team) } }
@@ -212,7 +212,7 @@ fn render(lang: Lang, cc: &CommandCentre, title: &str, country: Option<&str>) ->
             }
             section {
                 h2 { (lang.tf("command.silent_title", &[("h", &cc.silent_hours), ("n", &lang.int(cc.silent.len()))])) }
-                table #cc-silent {
+                table #silent-devices {
                     tr { th { (lang.t("common.employee")) } th { (lang.t("common.country")) } th { (lang.t("command.device")) } th { (lang.t("command.last_sync")) } }
                     @for d in cc.silent.iter().take(MAX_ROWS) {
                         tr { td { (d.employee) } td { (d.country) } td { (d.label) }
