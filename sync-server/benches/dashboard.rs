@@ -295,7 +295,9 @@ fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
         let review = ["received", "has_issues", "approved", "rejected"]
             .get(i % 9)
             .copied();
+        // MCMB v2: the place code instead of the free-text city.
         let mut a = answers(i);
+        a.retain(|(k, _)| *k != "city");
         a.push(("place", serde_json::json!(place.code)));
         let record = InterviewRecord {
             interview_id: id.clone(),

@@ -18,6 +18,8 @@ use survey_model::{Form, Interview};
 use sync_server::Settings;
 use uuid::Uuid;
 
+const PW: &str = "a long coordinator passphrase";
+
 /// Abidjan Plateau, as in the demo place list.
 const PLATEAU: (f64, f64) = (5.3230, -4.0196);
 
@@ -90,6 +92,7 @@ async fn run(pg: bool) {
     )
     .await;
     let (_, coord) = srv.token_for("coord.ci", Role::Coordinator, "CI");
+    fieldvoice_tests::dashboard::user_with_password(&srv, "chief.ci", Role::Coordinator, "CI", PW);
     let dev = srv.device("phone", &code).await;
     dev.sync().await.unwrap();
     let form = dev.lock().form("mcmb-interview", Some(2)).unwrap();
@@ -281,6 +284,44 @@ async fn run(pg: bool) {
         .unwrap();
     assert_eq!(bad.status(), 400);
     assert!(bad.text().await.unwrap().contains("\"error\""));
+
+    // The interview page shows the flags and the paradata.
+    let http = fieldvoice_tests::dashboard::client();
+    let session = fieldvoice_tests::dashboard::login(&http, &srv.url, "chief.ci", PW).await;
+    let (rushed, _) = expect[0];
+    let page = http
+        .get(format!("{}/dashboard/interviews/{rushed}", srv.url))
+        .header("cookie", &session.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"id="paradata""#), "paradata panel");
+    assert!(page.contains(r#"title="too_fast""#), "the flag");
+    let answered = normal(10).len() as i64 * 3;
+    assert!(
+        page.contains(&format!(
+            r#"<td id="duration">{} min {:02} s</td>"#,
+            answered / 60,
+            answered % 60
+        )),
+        "duration of {answered} s"
+    );
+    assert!(page.contains(r#"id="sections""#), "time per section");
+    // The queue page filters by the flag too.
+    let queue_page = http
+        .get(format!("{}/dashboard/reviews?check=too_fast", srv.url))
+        .header("cookie", &session.cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(queue_page.contains(&rushed.to_string()));
+    assert!(!queue_page.contains(&normals[0].to_string()));
 
     // The export carries the checks and the paradata (read back as CSV).
     let csv = reqwest::Client::new()

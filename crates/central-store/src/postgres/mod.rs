@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_assignments_quotas.sql"),
     include_str!("migrations/0007_paradata_checks.sql"),
     include_str!("migrations/0008_user_language.sql"),
+    include_str!("migrations/0009_aggregate_index_places_checks.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).
