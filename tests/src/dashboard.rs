@@ -86,6 +86,20 @@ pub struct Session {
     pub csrf: String,
 }
 
+impl Session {
+    /// `GET url` with this session: the page's HTML (any status).
+    pub async fn page(&self, http: &reqwest::Client, url: &str) -> String {
+        http.get(url)
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .expect("page request")
+            .text()
+            .await
+            .expect("page body")
+    }
+}
+
 /// An HTTP client that does not follow redirects (to see 303s and cookies).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -502,15 +502,7 @@ async fn offline_v1_drafts_and_v2_interviews_merge_and_export_together() {
     );
     let http = client();
     let s = login(&http, &srv.url, "boss", "a long passphrase 1").await;
-    let html = http
-        .get(format!("{}/dashboard/", srv.url))
-        .header("cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = s.page(&http, &format!("{}/dashboard/", srv.url)).await;
     assert!(
         html.contains(r#"<b id="old-forms">1</b>"#),
         "one phone on an old version"

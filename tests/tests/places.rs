@@ -232,15 +232,7 @@ async fn phones_pick_places_of_their_country_offline_and_figures_group_by_code()
     user_with_password(&srv, "boss", Role::Admin, "", "a long passphrase 2");
     let http = client();
     let s = login(&http, &srv.url, "boss", "a long passphrase 2").await;
-    let html = http
-        .get(format!("{}/dashboard/", srv.url))
-        .header("cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = s.page(&http, &format!("{}/dashboard/", srv.url)).await;
     let table = &html[html.find(r#"id="by-place""#).unwrap()..];
     let table = &table[..table.find("</table>").unwrap()];
     let row = |needle: &str| {

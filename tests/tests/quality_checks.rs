@@ -289,15 +289,9 @@ async fn run(pg: bool) {
     let http = fieldvoice_tests::dashboard::client();
     let session = fieldvoice_tests::dashboard::login(&http, &srv.url, "chief.ci", PW).await;
     let (rushed, _) = expect[0];
-    let page = http
-        .get(format!("{}/dashboard/interviews/{rushed}", srv.url))
-        .header("cookie", &session.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = session
+        .page(&http, &format!("{}/dashboard/interviews/{rushed}", srv.url))
+        .await;
     assert!(page.contains(r#"id="paradata""#), "paradata panel");
     assert!(page.contains(r#"title="too_fast""#), "the flag");
     let answered = normal(10).len() as i64 * 3;
@@ -311,15 +305,12 @@ async fn run(pg: bool) {
     );
     assert!(page.contains(r#"id="sections""#), "time per section");
     // The queue page filters by the flag too.
-    let queue_page = http
-        .get(format!("{}/dashboard/reviews?check=too_fast", srv.url))
-        .header("cookie", &session.cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let queue_page = session
+        .page(
+            &http,
+            &format!("{}/dashboard/reviews?check=too_fast", srv.url),
+        )
+        .await;
     assert!(queue_page.contains(&rushed.to_string()));
     assert!(!queue_page.contains(&normals[0].to_string()));
 
