@@ -158,13 +158,11 @@ pub fn seed(
                     Where::City(_) => &form,
                     Where::Place(_) => &form_v2,
                 };
-                let coords = match place {
-                    Where::Place(code) => places
-                        .iter()
-                        .find(|p| p.code == code)
-                        .and_then(|p| Some((p.lat?, p.lon?))),
-                    Where::City(_) => None,
-                };
+                // The GPS point is near the employee's place, whichever form.
+                let coords = places
+                    .iter()
+                    .find(|p| p.code == home)
+                    .and_then(|p| Some((p.lat?, p.lon?)));
                 let mut iv = demo_interview(form, &emp, country, place, coords, n)?;
                 let data = iv.save();
                 let source = format!("demo-device-{}", emp.id);

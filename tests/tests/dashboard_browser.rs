@@ -454,6 +454,8 @@ async fn command_centre_in_french_and_arabic() {
     assert_eq!(rows.len(), seeded.places + 1, "every place and the heading");
     let idle = text(&c, "#idle-employees").await;
     assert!(idle.contains("Équipe") && idle.contains("Team 1"), "{idle}");
+    // The CSP allows no inline style: colours are classes.
+    assert!(!c.source().await.unwrap().contains(" style="));
     shot(&c, "command-centre-fr.png").await;
     c.goto(&format!("{url}/dashboard/command#maps"))
         .await

@@ -13,7 +13,7 @@ use super::DashUser;
 use super::error::{HtmlError, HtmlQuery};
 use super::i18n::Lang;
 use super::layout::frame;
-use super::map::{country_map, pace_colour};
+use super::map::{country_map, pace_class, pace_colour};
 use super::progress::urlencode;
 use crate::AppState;
 use crate::service::command::{CommandCentre, PlaceDay, command_centre};
@@ -110,10 +110,11 @@ fn place_row(lang: Lang, p: &PlaceDay) -> Markup {
         tr {
             td { (p.name) " " span.muted { (p.code) } }
             td { (p.country) }
-            td { (progress_bar(p.done, p.target, p.expected)) }
+            // A native bar: 120 rows stay light (the pace column says the rest).
+            td { progress value=(p.done.min(p.target)) max=(p.target.max(1)) {} }
             td.n { (lang.int(p.done)) " / " (lang.int(p.target)) }
             td.n { (lang.fixed(p.expected, 0)) }
-            td.n { span style=(format!("color:{}", pace_colour(p.pace()))) { (pct(lang, p.pace())) } }
+            td.n { span class=(pace_class(p.pace())) { (pct(lang, p.pace())) } }
             @for (_, d, t) in &p.segments { td.n { (lang.int(*d)) "/" (lang.int(*t)) } }
             td.n {
                 @if p.flagged > 0 {
@@ -147,7 +148,7 @@ fn render(lang: Lang, cc: &CommandCentre, title: &str, country: Option<&str>) ->
             div.card { b #cc-target { (lang.int(target)) } (lang.t("command.target")) }
             div.card { b #cc-done { (lang.int(done)) } (lang.t("command.done")) }
             div.card { b #cc-expected { (lang.fixed(expected, 0)) } (lang.tf("command.expected", &[("p", &pct(lang, cc.elapsed))])) }
-            div.card { b #cc-pace style=(format!("color:{}", pace_colour(if expected < 0.5 { 1.0 } else { done as f64 / expected }))) {
+            div.card { b #cc-pace class=(pace_class(if expected < 0.5 { 1.0 } else { done as f64 / expected })) {
                 (if target == 0 { "–".to_owned() } else { pct(lang, done as f64 / target as f64) }) } (lang.t("command.of_target")) }
             div.card { b #cc-flagged { (lang.int(flagged)) } (lang.t("command.flagged")) }
             div.card { b #cc-idle { (lang.int(cc.idle.len())) } (lang.t("command.idle_card")) }

@@ -36,7 +36,8 @@ blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fffbe6;border-inline-s
 .login label{margin-bottom:.6rem}#tags form{display:inline-block;margin-block:0 .3rem;margin-inline:0 .4rem}\
 .login .langs{display:flex;gap:.6rem;justify-content:center;margin-top:.8rem;font-size:.85rem}\
 .flag{background:#fdecc8;color:#7a4b00}.maps{display:flex;flex-wrap:wrap;gap:.8rem}\
-.maps figure{margin:0}.maps figcaption{font-size:.8rem;color:#51606f}.bulk{display:flex;gap:.6rem;align-items:end;margin-top:.6rem}";
+.maps figure{margin:0}.maps figcaption{font-size:.8rem;color:#51606f}.bulk{display:flex;gap:.6rem;align-items:end;margin-top:.6rem}\
+.pace-ok{color:#17803d}.pace-behind{color:#8a6d00}.pace-far{color:#b42318}";
 
 static CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
     let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(STYLE.as_bytes()));

@@ -29,15 +29,26 @@ static OUTLINES: LazyLock<HashMap<String, Vec<Vec<[f64; 2]>>>> = LazyLock::new(|
 
 const WIDTH: f64 = 280.0;
 
-/// Colour of a place's pace (done / expected by now).
-pub fn pace_colour(pace: f64) -> &'static str {
+/// The three pace bands (done / expected by now): on pace from 0.9, behind
+/// from 0.6, far behind below; as (colour, CSS class of `layout::STYLE`).
+fn pace_band(pace: f64) -> (&'static str, &'static str) {
     if pace >= 0.9 {
-        "#2f9e58"
+        ("#2f9e58", "pace-ok")
     } else if pace >= 0.6 {
-        "#d8a300"
+        ("#d8a300", "pace-behind")
     } else {
-        "#d64533"
+        ("#d64533", "pace-far")
     }
+}
+
+/// Colour of a pace, for SVG fills.
+pub fn pace_colour(pace: f64) -> &'static str {
+    pace_band(pace).0
+}
+
+/// CSS class of a pace, for text (the CSP allows no inline style).
+pub fn pace_class(pace: f64) -> &'static str {
+    pace_band(pace).1
 }
 
 /// One country's map with `places` on it.
