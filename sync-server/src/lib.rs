@@ -86,6 +86,8 @@ pub struct Settings {
     pub forms_refresh: Duration,
     /// Thresholds of the interview quality checks.
     pub check_rules: survey_model::CheckRules,
+    /// Which submitted interviews open a follow-up case by themselves.
+    pub case_rules: survey_model::cases::CaseRules,
     /// The field day's working hours (UTC, start inclusive, end exclusive):
     /// the command centre expects a linear share of each target by then.
     pub day_start_hour: u8,
@@ -113,6 +115,7 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             forms_refresh: Duration::from_secs(30),
             check_rules: survey_model::CheckRules::default(),
+            case_rules: survey_model::cases::CaseRules::default(),
             day_start_hour: 8,
             day_end_hour: 17,
         }
@@ -154,6 +157,7 @@ impl AppState {
     pub fn new(store: Arc<dyn CentralStore>, settings: Settings) -> Result<AppState, ApiError> {
         let mut forms = FormRegistry::load(store.as_ref())?;
         forms.set_check_rules(settings.check_rules.clone());
+        forms.set_case_rules(settings.case_rules.clone());
         Ok(AppState {
             store,
             forms: Arc::new(RwLock::new(forms)),
@@ -203,6 +207,7 @@ impl AppState {
         match FormRegistry::load(self.store.as_ref()) {
             Ok(mut forms) => {
                 forms.set_check_rules(self.settings.check_rules.clone());
+                forms.set_case_rules(self.settings.case_rules.clone());
                 *self
                     .forms
                     .write()

@@ -83,6 +83,7 @@ conformance!(
     dashboard_language_is_saved_on_the_account,
     dashboard_sql_matches_streaming_defaults,
     reprojection_rewrites_stale_rows_once,
+    follow_up_cases_open_by_rule_once_and_move_by_version,
 );
 
 // --- helpers -------------------------------------------------------------
@@ -2113,4 +2114,122 @@ fn projection_column_table_matches_both_migrated_schemas() {
     let mut have = pg.table_columns("interviews").unwrap();
     have.sort();
     assert_eq!(have, want(false));
+}
+
+/// Cases open by rule once per interview (a promoter asking to be called
+/// back, a detractor whose complaint is not resolved; not a satisfied
+/// customer, not a draft), due by the country's service level; an update
+/// wins only on the version it read; notes keep their order.
+fn follow_up_cases_open_by_rule_once_and_move_by_version(s: &dyn CentralStore) {
+    use central_store::{CaseFilter, CaseNote, ServiceLevel};
+    use serde_json::json;
+    let forms = forms(s);
+    let f = form();
+    let emp = new_user(s, "emp.case", Role::Employee, &["CI"]);
+    let sl = ServiceLevel {
+        country: "CI".into(),
+        first_contact_hours: 24,
+        resolution_hours: 72,
+    };
+    assert_eq!(
+        s.upsert_service_levels(std::slice::from_ref(&sl)).unwrap(),
+        1
+    );
+    assert_eq!(
+        s.upsert_service_levels(std::slice::from_ref(&sl)).unwrap(),
+        0
+    );
+    assert_eq!(s.list_service_levels().unwrap(), vec![sl]);
+    let make = |nps: i64, extra: &[(&str, serde_json::Value)], submit: bool| {
+        let mut iv = interview(&emp, Uuid::new_v4(), nps);
+        for (k, v) in extra {
+            iv.set_answer_json(&f, k, v).unwrap();
+        }
+        if submit {
+            iv.submit(&f).unwrap();
+        }
+        iv
+    };
+    let call_me = [
+        ("follow_up_requested", json!("yes")),
+        ("follow_up_contact", json!("+225 01 02 03 04 05")),
+    ];
+    let mut a = make(9, &call_me, true);
+    let mut b = make(3, &[], true);
+    let mut c = make(10, &[("complaint_resolved", json!("yes"))], true);
+    let mut d = make(9, &call_me, false);
+    for iv in [&mut a, &mut b, &mut c, &mut d] {
+        let caller = Caller {
+            user: &emp,
+            source: "dev-case",
+            clock_skew_s: None,
+        };
+        let r = push(s, &forms, caller, &[full_push(iv)]).unwrap();
+        assert!(matches!(r[0].status, DocStatus::Applied), "{:?}", r[0]);
+    }
+    let all = CaseFilter {
+        countries: vec!["CI".into()],
+        ..CaseFilter::default()
+    };
+    let cases = s.list_cases(&all).unwrap();
+    let reason_of = |iv: &Interview| {
+        cases
+            .iter()
+            .find(|k| k.interview_id == iv.id().to_string())
+            .map(|k| k.reason.clone())
+    };
+    assert_eq!(reason_of(&a).as_deref(), Some("follow_up_requested"));
+    assert_eq!(reason_of(&b).as_deref(), Some("unresolved_detractor"));
+    assert_eq!(reason_of(&c), None, "a satisfied customer");
+    assert_eq!(reason_of(&d), None, "a draft");
+    let case_a = s.case_of_interview(&a.id().to_string()).unwrap().unwrap();
+    assert_eq!(case_a.due_at, case_a.opened_at + 24 * 3600);
+    assert_eq!((case_a.status.as_str(), case_a.version), ("open", 1));
+    let case_b = s.case_of_interview(&b.id().to_string()).unwrap().unwrap();
+    assert_eq!(case_b.root_cause.as_deref(), Some("network"));
+    // A later change to the interview opens no second case.
+    a.set_answer_json(&f, "nps", &json!(10)).unwrap();
+    let caller = Caller {
+        user: &emp,
+        source: "dev-case",
+        clock_skew_s: None,
+    };
+    push(s, &forms, caller, &[full_push(&mut a)]).unwrap();
+    assert_eq!(s.list_cases(&all).unwrap().len(), 2);
+    // Updates by version.
+    let mut contacted = case_a.clone();
+    contacted.status = "contacted".into();
+    contacted.owner = Some(emp.id.clone());
+    contacted.first_contact_at = Some(case_a.opened_at + 3600);
+    assert!(s.update_case(&contacted).unwrap());
+    let stale = contacted.clone();
+    assert!(!s.update_case(&stale).unwrap(), "version 1 was used");
+    let now = s.case(&case_a.id).unwrap().unwrap();
+    assert_eq!((now.status.as_str(), now.version), ("contacted", 2));
+    assert_eq!(now.owner.as_deref(), Some(emp.id.as_str()));
+    let mine = CaseFilter {
+        owner: Some(emp.id.clone()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(s.list_cases(&mine).unwrap(), vec![now.clone()]);
+    let open = CaseFilter {
+        status: Some("open".into()),
+        ..CaseFilter::default()
+    };
+    assert_eq!(s.list_cases(&open).unwrap(), vec![case_b]);
+    for (i, t) in ["Appel, pas de réponse", "Rappelée, réseau rétabli"]
+        .iter()
+        .enumerate()
+    {
+        s.add_case_note(&CaseNote {
+            case_id: now.id.clone(),
+            at: now.opened_at + i as i64,
+            author: emp.id.clone(),
+            text: (*t).into(),
+        })
+        .unwrap();
+    }
+    let notes = s.case_notes(&now.id).unwrap();
+    assert_eq!(notes.len(), 2);
+    assert_eq!(notes[1].text, "Rappelée, réseau rétabli");
 }

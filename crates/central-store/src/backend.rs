@@ -212,6 +212,39 @@ macro_rules! central_store_impl {
             fn done_counts(&self) -> $crate::Result<Vec<$crate::DoneCount>> {
                 fieldops::done_counts(self)
             }
+            fn open_case(&self, case: &$crate::Case) -> $crate::Result<bool> {
+                cases::open_case(self, case)
+            }
+            fn case(&self, id: &str) -> $crate::Result<Option<$crate::Case>> {
+                cases::case(self, id)
+            }
+            fn case_of_interview(
+                &self,
+                interview_id: &str,
+            ) -> $crate::Result<Option<$crate::Case>> {
+                cases::case_of_interview(self, interview_id)
+            }
+            fn list_cases(&self, f: &$crate::CaseFilter) -> $crate::Result<Vec<$crate::Case>> {
+                cases::list_cases(self, f)
+            }
+            fn update_case(&self, case: &$crate::Case) -> $crate::Result<bool> {
+                cases::update_case(self, case)
+            }
+            fn add_case_note(&self, note: &$crate::CaseNote) -> $crate::Result<()> {
+                cases::add_case_note(self, note)
+            }
+            fn case_notes(&self, case_id: &str) -> $crate::Result<Vec<$crate::CaseNote>> {
+                cases::case_notes(self, case_id)
+            }
+            fn upsert_service_levels(
+                &self,
+                rows: &[$crate::ServiceLevel],
+            ) -> $crate::Result<usize> {
+                cases::upsert_service_levels(self, rows)
+            }
+            fn list_service_levels(&self) -> $crate::Result<Vec<$crate::ServiceLevel>> {
+                cases::list_service_levels(self)
+            }
             fn field_tallies(
                 &self,
                 f: &$crate::InterviewFilter,

@@ -25,6 +25,7 @@
 #[macro_use]
 mod backend;
 mod campaign;
+pub mod cases;
 pub mod columns;
 pub mod dashboard;
 pub mod fieldops;
@@ -156,6 +157,73 @@ pub struct Assignment {
     /// Free text (e.g. "Équipe 3"); may be empty.
     #[serde(default)]
     pub team: String,
+}
+
+/// A follow-up case: one customer to call back or one complaint to resolve
+/// (rules and statuses in `survey_model::cases`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Case {
+    /// UUID.
+    pub id: String,
+    pub interview_id: String,
+    pub campaign: String,
+    pub country: String,
+    /// `survey_model::cases::CaseReason` name.
+    pub reason: String,
+    /// `survey_model::cases::CaseStatus` name.
+    pub status: String,
+    /// The user working the case (an agent or a coordinator), if assigned.
+    pub owner: Option<String>,
+    /// The interview's first complaint root cause, for the service-level
+    /// figures per root cause.
+    pub root_cause: Option<String>,
+    /// Unix seconds.
+    pub opened_at: i64,
+    /// `rule` or the user id that opened it by hand.
+    pub opened_by: String,
+    /// When the first contact is due (the country's service level).
+    pub due_at: i64,
+    pub first_contact_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    /// One of `survey_model::cases::RESOLUTIONS`.
+    pub resolution: Option<String>,
+    /// The customer's satisfaction after resolution, 1-5.
+    pub satisfaction: Option<i64>,
+    pub updated_at: i64,
+    /// Bumped by every update (optimistic concurrency).
+    pub version: i64,
+}
+
+/// A note on a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseNote {
+    pub case_id: String,
+    pub at: i64,
+    /// User id.
+    pub author: String,
+    pub text: String,
+}
+
+/// A country's service level for cases.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceLevel {
+    pub country: String,
+    /// Hours from opening to the first contact.
+    pub first_contact_hours: u32,
+    /// Hours from opening to the resolution.
+    pub resolution_hours: u32,
+}
+
+/// Which cases to list (newest due first is never useful: by due date).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseFilter {
+    /// Empty: every country.
+    pub countries: Vec<String>,
+    pub status: Option<String>,
+    pub owner: Option<String>,
+    pub limit: Option<usize>,
+    pub offset: Option<usize>,
 }
 
 /// A quota target: how many interviews of `segment` a place (`user_id`
@@ -412,6 +480,22 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// ([`fieldops::FieldTallies`]); `day` (`YYYY-MM-DD`) picks the day the
     /// hourly counts cover.
     fn field_tallies(&self, f: &InterviewFilter, day: &str) -> Result<fieldops::FieldTallies>;
+    /// Open `case` unless its interview has one; `true` when inserted.
+    fn open_case(&self, case: &Case) -> Result<bool>;
+    fn case(&self, id: &str) -> Result<Option<Case>>;
+    fn case_of_interview(&self, interview_id: &str) -> Result<Option<Case>>;
+    /// Cases matching `f`, by due date.
+    fn list_cases(&self, f: &CaseFilter) -> Result<Vec<Case>>;
+    /// Write `case` (its id) if its stored version is still `case.version`;
+    /// the stored version becomes `case.version + 1`. `false` when another
+    /// update came first.
+    fn update_case(&self, case: &Case) -> Result<bool>;
+    fn add_case_note(&self, note: &CaseNote) -> Result<()>;
+    /// A case's notes, oldest first.
+    fn case_notes(&self, case_id: &str) -> Result<Vec<CaseNote>>;
+    /// Insert or change service levels (by country); how many changed.
+    fn upsert_service_levels(&self, rows: &[ServiceLevel]) -> Result<usize>;
+    fn list_service_levels(&self) -> Result<Vec<ServiceLevel>>;
     /// One place by its code.
     fn place(&self, code: &str) -> Result<Option<survey_model::Place>>;
     /// Every place, by country then name.

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use automerge::{AutoCommit, ChangeHash};
+use survey_model::cases::CaseRules;
 use survey_model::checks::{self, CheckContext};
 use survey_model::{CheckRules, Form, Interview, InterviewRecord, Writer, check_write};
 use survey_protocol::{DocPush, DocResult, DocStatus};
@@ -22,6 +23,7 @@ const MAX_ATTEMPTS: usize = 8;
 pub struct FormRegistry {
     forms: HashMap<(String, u32), Form>,
     rules: CheckRules,
+    case_rules: CaseRules,
 }
 
 impl FormRegistry {
@@ -45,6 +47,13 @@ impl FormRegistry {
     }
     pub fn check_rules(&self) -> &CheckRules {
         &self.rules
+    }
+    /// Open follow-up cases by these rules.
+    pub fn set_case_rules(&mut self, rules: CaseRules) {
+        self.case_rules = rules;
+    }
+    pub fn case_rules(&self) -> &CaseRules {
+        &self.case_rules
     }
     pub fn insert(&mut self, f: Form) {
         self.forms.insert((f.id().to_owned(), f.version()), f);
@@ -153,6 +162,13 @@ pub fn push(
                 // refreshes) loses nothing; the next write or reproject redoes it.
                 if let Err(e) = refresh_cross(store, forms, writes.iter().map(|w| &w.record)) {
                     tracing::warn!(error = %e, "cross-interview checks not refreshed");
+                }
+                // Cases by rule; a failure is redone by `admin reproject`.
+                let records = writes.iter().map(|w| &w.record);
+                if let Err(e) =
+                    crate::cases::open_by_rule(store, &forms.case_rules, records, crate::unix_now())
+                {
+                    tracing::warn!(error = %e, "follow-up cases not opened");
                 }
                 return Ok(outcome);
             }

@@ -30,6 +30,8 @@ pub struct ReprojectReport {
     pub rewritten: u64,
     /// Documents that could not be loaded (left as they were).
     pub failed: u64,
+    /// Follow-up cases a rule called for that were missing.
+    pub cases_opened: u64,
 }
 
 /// Re-project every stored interview. `progress` gets the number seen so far
@@ -58,7 +60,7 @@ pub fn reproject_all(
         Ok(())
     })?;
     let mut report = ReprojectReport::default();
-    for id in ids {
+    for &id in &ids {
         report.seen += 1;
         match reproject_one(store, forms, id) {
             Ok(true) => report.rewritten += 1,
@@ -74,6 +76,20 @@ pub fn reproject_all(
         }
     }
     refresh_cross(store, forms, keys.iter())?;
+    // Cases a rule calls for and a failed push did not open.
+    let mut opened = 0u64;
+    for id in &ids {
+        if let Some(r) = store.interview(*id)? {
+            opened += crate::cases::open_by_rule(
+                store,
+                forms.case_rules(),
+                std::iter::once(&r),
+                crate::unix_now(),
+            )?
+            .len() as u64;
+        }
+    }
+    report.cases_opened = opened;
     progress(report.seen);
     Ok(report)
 }

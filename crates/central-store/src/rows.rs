@@ -257,3 +257,52 @@ pub(crate) fn user_updated(rows: u64, user_id: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// The columns [`case`] reads, from `cases`, in [`crate::sql::INSERT_CASE`]'s order.
+pub(crate) const CASE_COLS: &str = "id, interview_id, campaign, country, reason, status, owner, \
+     root_cause, opened_at, opened_by, due_at, first_contact_at, resolved_at, closed_at, \
+     resolution, satisfaction, updated_at, version";
+
+pub(crate) fn case(r: &impl RowGet) -> Result<crate::Case> {
+    Ok(crate::Case {
+        id: r.col("id")?,
+        interview_id: r.col("interview_id")?,
+        campaign: r.col("campaign")?,
+        country: r.col("country")?,
+        reason: r.col("reason")?,
+        status: r.col("status")?,
+        owner: r.col("owner")?,
+        root_cause: r.col("root_cause")?,
+        opened_at: r.col("opened_at")?,
+        opened_by: r.col("opened_by")?,
+        due_at: r.col("due_at")?,
+        first_contact_at: r.col("first_contact_at")?,
+        resolved_at: r.col("resolved_at")?,
+        closed_at: r.col("closed_at")?,
+        resolution: r.col("resolution")?,
+        satisfaction: r.col("satisfaction")?,
+        updated_at: r.col("updated_at")?,
+        version: r.col("version")?,
+    })
+}
+
+pub(crate) fn case_note(r: &impl RowGet) -> Result<crate::CaseNote> {
+    Ok(crate::CaseNote {
+        case_id: r.col("case_id")?,
+        at: r.col("at")?,
+        author: r.col("author")?,
+        text: r.col("text")?,
+    })
+}
+
+pub(crate) fn service_level(r: &impl RowGet) -> Result<crate::ServiceLevel> {
+    let hours = |c: &str| -> Result<u32> {
+        let h: i64 = r.col(c)?;
+        u32::try_from(h).map_err(|_| StoreError::Corrupt("service level hours".into()))
+    };
+    Ok(crate::ServiceLevel {
+        country: r.col("country")?,
+        first_contact_hours: hours("first_contact_hours")?,
+        resolution_hours: hours("resolution_hours")?,
+    })
+}

@@ -6,7 +6,8 @@
 use std::sync::LazyLock;
 
 use crate::rows::{
-    AUDIT_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, PLACE_COLS, SESSION_COLS, USER_COLS,
+    AUDIT_COLS, CASE_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, PLACE_COLS, SESSION_COLS,
+    USER_COLS,
 };
 
 /// One statement in both spellings, built on first use.
@@ -193,4 +194,34 @@ stmt!(
     /// Refresh the cross checks of the interviews with phone key ?1 (?2 as above).
     CROSS_BY_PHONE = "UPDATE interviews SET {} WHERE phone_key = ?1",
     cross_set()
+);
+
+stmt!(
+    /// A new case (columns as [`CASE_COLS`]); nothing when the interview has one.
+    INSERT_CASE = "INSERT INTO cases({CASE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
+     ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT(interview_id) DO NOTHING"
+);
+stmt!(CASE_BY_ID = "SELECT {CASE_COLS} FROM cases WHERE id = ?1");
+stmt!(CASE_OF_INTERVIEW = "SELECT {CASE_COLS} FROM cases WHERE interview_id = ?1");
+stmt!(
+    /// ?1 the id, ?2..?10 the changing columns, ?11 the version read.
+    UPDATE_CASE = "UPDATE cases SET status = ?2, owner = ?3, due_at = ?4, first_contact_at = ?5,
+     resolved_at = ?6, closed_at = ?7, resolution = ?8, satisfaction = ?9, updated_at = ?10,
+     version = version + 1 WHERE id = ?1 AND version = ?11"
+);
+stmt!(
+    INSERT_CASE_NOTE = "INSERT INTO case_notes(case_id, at, author, text) VALUES (?1, ?2, ?3, ?4)"
+);
+stmt!(
+    CASE_NOTES = "SELECT case_id, at, author, text FROM case_notes WHERE case_id = ?1 ORDER BY at"
+);
+stmt!(
+    UPSERT_SERVICE_LEVEL = "INSERT INTO service_levels(country, first_contact_hours, resolution_hours)
+     VALUES (?1, ?2, ?3) ON CONFLICT(country) DO UPDATE SET
+     first_contact_hours = excluded.first_contact_hours, resolution_hours = excluded.resolution_hours
+     WHERE service_levels.first_contact_hours <> excluded.first_contact_hours
+        OR service_levels.resolution_hours <> excluded.resolution_hours"
+);
+stmt!(
+    LIST_SERVICE_LEVELS = "SELECT country, first_contact_hours, resolution_hours FROM service_levels ORDER BY country"
 );

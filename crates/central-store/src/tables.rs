@@ -113,6 +113,46 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "cases",
+        columns: &[
+            ("id", Text),
+            ("interview_id", Text),
+            ("campaign", Text),
+            ("country", Text),
+            ("reason", Text),
+            ("status", Text),
+            ("owner", Text),
+            ("root_cause", Text),
+            ("opened_at", Int),
+            ("opened_by", Text),
+            ("due_at", Int),
+            ("first_contact_at", Int),
+            ("resolved_at", Int),
+            ("closed_at", Int),
+            ("resolution", Text),
+            ("satisfaction", Int),
+            ("updated_at", Int),
+            ("version", Int),
+        ],
+    },
+    TableSpec {
+        name: "case_notes",
+        columns: &[
+            ("case_id", Text),
+            ("at", Int),
+            ("author", Text),
+            ("text", Text),
+        ],
+    },
+    TableSpec {
+        name: "service_levels",
+        columns: &[
+            ("country", Text),
+            ("first_contact_hours", Int),
+            ("resolution_hours", Int),
+        ],
+    },
+    TableSpec {
         name: "changes",
         columns: &[
             ("seq", Int),

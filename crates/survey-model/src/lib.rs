@@ -10,6 +10,7 @@
 //! hand it bytes and get bytes back; storage and transport live in other crates.
 
 pub mod answer;
+pub mod cases;
 pub mod changes;
 pub mod checks;
 pub mod form;

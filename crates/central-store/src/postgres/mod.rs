@@ -23,6 +23,7 @@
 //! transaction-scoped advisory lock so replicas starting together migrate once.
 
 mod audit;
+mod cases;
 mod dashboard;
 mod documents;
 mod fieldops;
@@ -63,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_paradata_checks.sql"),
     include_str!("migrations/0008_user_language.sql"),
     include_str!("migrations/0009_aggregate_index_places_checks.sql"),
+    include_str!("migrations/0010_cases.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

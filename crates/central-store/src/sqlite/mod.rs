@@ -4,6 +4,7 @@
 //! `schema_migrations`.
 
 mod audit;
+mod cases;
 mod dashboard;
 mod documents;
 mod fieldops;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_paradata_checks.sql"),
     include_str!("migrations/0008_user_language.sql"),
     include_str!("migrations/0009_aggregate_index_places_checks.sql"),
+    include_str!("migrations/0010_cases.sql"),
 ];
 
 const READERS: usize = 4;

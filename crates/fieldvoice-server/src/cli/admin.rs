@@ -376,10 +376,11 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
                 &mut |n| tracing::info!(seen = n, "re-projecting"),
             )?;
             super::announce(&format!(
-                "reprojected seen={} rewritten={} failed={} in {:.1}s",
+                "reprojected seen={} rewritten={} failed={} cases_opened={} in {:.1}s",
                 r.seen,
                 r.rewritten,
                 r.failed,
+                r.cases_opened,
                 started.elapsed().as_secs_f64()
             ));
         }

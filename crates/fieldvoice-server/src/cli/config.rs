@@ -38,6 +38,9 @@ pub struct Config {
     /// Thresholds of the interview quality checks (`[checks]` table; see
     /// `survey_model::checks` for each rule).
     pub checks: survey_model::CheckRules,
+    /// Which submitted interviews open a follow-up case (`[cases]` table:
+    /// `on_follow_up_request`, `on_unresolved_detractor`).
+    pub cases: survey_model::cases::CaseRules,
     /// The field day's working hours (UTC): the command centre expects a
     /// linear share of each target between them.
     pub day_start_hour: u8,
@@ -65,6 +68,7 @@ impl Default for Config {
             log_format: "text".into(),
             pseudonym_key_file: None,
             checks: s.check_rules,
+            cases: s.case_rules,
             day_start_hour: s.day_start_hour,
             day_end_hour: s.day_end_hour,
         }
@@ -151,6 +155,7 @@ impl Config {
             session_ttl: std::time::Duration::from_secs(self.session_ttl_secs),
             forms_refresh: std::time::Duration::from_secs(self.forms_refresh_secs),
             check_rules: self.checks.clone(),
+            case_rules: self.cases.clone(),
             day_start_hour: self.day_start_hour,
             day_end_hour: self.day_end_hour,
             ..Settings::default()
