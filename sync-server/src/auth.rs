@@ -53,6 +53,11 @@ pub enum Action<'a> {
     PublishForm { country: &'a str },
     /// Read the place list of a country (devices: their employee's country).
     ReadPlaces { country: &'a str },
+    /// See and work the follow-up cases of a country (agents: those
+    /// assigned to them or to nobody).
+    WorkCases { country: &'a str },
+    /// Open cases by hand, assign them, set the country's service level.
+    ManageCases { country: &'a str },
 }
 
 fn in_country(u: &User, c: &str) -> bool {
@@ -75,7 +80,7 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
         (Role::Admin, _) => true,
         (Role::Coordinator, Action::IssueEnrollmentCode { country, .. }) => in_country(u, country),
         (Role::Coordinator, Action::CreateUser { role, country }) => {
-            role == Role::Employee && in_country(u, country)
+            matches!(role, Role::Employee | Role::Agent) && in_country(u, country)
         }
         (
             Role::Coordinator,
@@ -84,8 +89,11 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             | Action::Review { country }
             | Action::Export { country }
             | Action::ManagePlaces { country }
-            | Action::PublishForm { country },
+            | Action::PublishForm { country }
+            | Action::WorkCases { country }
+            | Action::ManageCases { country },
         ) => in_country(u, country),
+        (Role::Agent, Action::WorkCases { country }) => in_country(u, country),
         (_, Action::ReadPlaces { country }) => in_country(u, country),
         (Role::Analyst, Action::Export { country }) => in_country(u, country),
         _ => false,

@@ -122,6 +122,39 @@ fn arr(items: Value) -> Value {
 }
 
 /// The document.
+/// The follow-up case routes (kept apart: one `json!` of every path is too
+/// deep for the macro).
+fn case_paths() -> Value {
+    let case_body = json_body(
+        json!({ "type": "object", "required": ["version"], "properties": {
+        "version": { "type": "integer" }, "status": { "type": "string" }, "owner": { "type": "string" },
+        "resolution": { "type": "string" }, "satisfaction": { "type": "integer" }, "note": { "type": "string" } } }),
+    );
+    let open_body = json_body(json!({ "type": "object", "required": ["interview_id"],
+        "properties": { "interview_id": { "type": "string", "format": "uuid" } } }));
+    let levels_body = json_body(arr(json!({ "type": "object",
+        "required": ["country", "first_contact_hours", "resolution_hours"] })));
+    json!({
+        "/api/v1/cases": {
+            "get": op("cases", "The follow-up case queue of the caller's countries (agents and coordinators), by due date; no contact details",
+                vec![q("country", "country; default: all the caller may work"), q("status", "open, contacted, resolved, not_reachable or closed"),
+                     q("owner", "me, or a user id"), q("page", "page number (50 per page)")], None,
+                ok("cases", arr(obj()))),
+            "post": op("cases", "Open a case by hand for an interview (coordinators of its country): 201; 409 when it has one",
+                vec![], Some(open_body), ok("case", obj())) },
+        "/api/v1/cases/{id}": {
+            "get": op("cases", "One case with the interview's summary and the notes (404 outside the caller's countries)",
+                vec![id_param("case id")], None, ok("case", obj())),
+            "post": op("cases", "Take, assign, move (open → contacted | not_reachable → resolved with a resolution and satisfaction 1-5 → closed) or annotate a case; a stale version is a 409",
+                vec![id_param("case id")], Some(case_body), ok("case", obj())) },
+        "/api/v1/cases/{id}/contact": { "get": op("cases", "The customer's contact details: the case's owner and the country's coordinators only; every view is audit-logged",
+            vec![id_param("case id")], None, ok("contact", obj())) },
+        "/api/v1/service-levels": {
+            "get": op("cases", "Service levels of the caller's countries (hours to first contact and to resolution)", vec![], None, ok("service levels", arr(obj()))),
+            "post": op("cases", "Set service levels (coordinators for their countries)", vec![], Some(levels_body), ok("changed", obj())) },
+    })
+}
+
 pub fn document() -> Value {
     let record = json!({ "$ref": "#/components/schemas/InterviewRecord" });
     let queue_params = vec![
@@ -146,7 +179,7 @@ pub fn document() -> Value {
         q("complaint", "complaint category code"),
         q("page", "page number (50 per page)"),
     ];
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "fieldvoice sync server",
@@ -318,5 +351,9 @@ pub fn document() -> Value {
                     "by_employee": arr(arr(json!({}))), "by_review_state": arr(arr(json!({}))) } },
             }
         }
-    })
+    });
+    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), case_paths()) {
+        paths.extend(more);
+    }
+    doc
 }

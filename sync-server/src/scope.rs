@@ -19,6 +19,8 @@ pub enum Purpose {
     ManageUsers,
     /// Export datasets and reports.
     Export,
+    /// See and work follow-up cases.
+    WorkCases,
 }
 
 impl Purpose {
@@ -29,6 +31,7 @@ impl Purpose {
             Purpose::Review => Action::Review { country },
             Purpose::ManageUsers => Action::ManageUsers { country },
             Purpose::Export => Action::Export { country },
+            Purpose::WorkCases => Action::WorkCases { country },
         }
     }
 }
@@ -142,6 +145,7 @@ mod tests {
             Purpose::Review,
             Purpose::ManageUsers,
             Purpose::Export,
+            Purpose::WorkCases,
         ] {
             assert_eq!(
                 Scope::resolve(&p, purpose, None).unwrap(),

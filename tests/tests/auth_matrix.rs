@@ -43,6 +43,8 @@ enum Caller {
     AnalystA,
     /// Analyst of B, API token.
     AnalystB,
+    /// Agent of A (works follow-up cases), API token; owner of case A.
+    AgentA,
     /// An employee of A's device token (target A = own interview, B = another
     /// employee's interview in B).
     Employee,
@@ -50,7 +52,7 @@ enum Caller {
     Revoked,
 }
 
-const CALLERS: [Caller; 10] = [
+const CALLERS: [Caller; 11] = [
     Caller::Anonymous,
     Caller::Malformed,
     Caller::Admin,
@@ -59,6 +61,7 @@ const CALLERS: [Caller; 10] = [
     Caller::CoordB,
     Caller::AnalystA,
     Caller::AnalystB,
+    Caller::AgentA,
     Caller::Employee,
     Caller::Revoked,
 ];
@@ -95,56 +98,63 @@ impl Target {
 /// the dashboard takes only its session cookie — bearer tokens get the login page.
 #[rustfmt::skip]
 const TABLE: &[(&str, &str)] = &[
-    //                                          none bad admin coA     coA-ck  coB     anA     anB     emp     revoked
-    ("GET /healthz",                            "200 200 200 200     200     200     200     200     200     200"),
-    ("GET /metrics",                            "200 200 200 200     200     200     200     200     200     200"),
-    ("GET /api/v1/openapi.json",                "200 200 200 200     200     200     200     200     200     200"),
-    ("POST /api/v1/enroll",                     "200 200 200 200     200     200     200     200     200     200"),
-    ("POST /api/v1/sync",                       "401 401 403 403     403     403     403     403     200/403 401"),
-    ("GET /api/v1/me",                          "401 401 200 200     200     200     200     200     200     401"),
-    ("GET /api/v1/me/assignment",               "401 401 200 200     200     200     200     200     200     401"),
-    ("GET /api/v1/forms",                       "401 401 200 200     200     200     200     200     200     401"),
-    ("POST /api/v1/forms",                      "401 401 201 403     403     403     403     403     403     401"),
-    ("POST /api/v1/forms/preview",              "401 401 200 403     403     403     403     403     403     401"),
-    ("GET /api/v1/forms/{id}/{version}",        "401 401 200 200     200     200     200     200     200     401"),
-    ("GET /api/v1/users",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("POST /api/v1/users",                      "401 401 201 201/403 201/403 403/201 403     403     403     401"),
-    ("POST /api/v1/users/import",               "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("POST /api/v1/users/{id}/enrollment-code", "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /api/v1/devices",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("POST /api/v1/devices/{id}/revoke",        "401 401 204 204/403 204/403 403/204 403     403     403     401"),
-    ("GET /api/v1/places",                      "401 401 200 200/403 200/403 403/200 200/403 403/200 200/403 401"),
-    ("POST /api/v1/places",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("POST /api/v1/assignments",                "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /api/v1/quotas",                      "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("POST /api/v1/quotas",                     "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /api/v1/interviews",                  "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /api/v1/interviews/{id}",             "401 401 200 200/404 200/404 404/200 404     404     404     401"),
-    ("POST /api/v1/interviews/{id}/review",     "401 401 200 200/404 200/404 404/200 404     404     404     401"),
-    ("POST /api/v1/interviews/{id}/comments",   "401 401 200 200/404 200/404 404/200 404     404     404     401"),
-    ("POST /api/v1/interviews/{id}/tags",       "401 401 200 200/404 200/404 404/200 404     404     404     401"),
-    ("GET /api/v1/export/{format}",             "401 401 200 200/403 200/403 403/200 200/403 403/200 403     401"),
-    ("GET /api/v1/report",                      "401 401 200 200/403 200/403 403/200 200/403 403/200 403     401"),
-    ("GET /api/v1/stats",                       "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /api/v1/review-queue",                "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /api/v1/command-centre",              "401 401 200 200/403 200/403 403/200 403     403     403     401"),
-    ("GET /",                                   "D   D   D   D       D       D       D       D       D       D"),
-    ("GET /dashboard",                          "D   D   D   D       D       D       D       D       D       D"),
-    ("GET /dashboard/",                         "L   L   L   L       200/403 L       L       L       L       L"),
-    ("GET /dashboard/login",                    "200 200 200 200     D       200     200     200     200     200"),
-    ("POST /dashboard/login",                   "D   D   D   D       D       D       D       D       D       D"),
-    ("POST /dashboard/logout",                  "L   L   L   L       O       L       L       L       L       L"),
-    ("POST /dashboard/language",                "L   L   L   L       D       L       L       L       L       L"),
-    ("GET /dashboard/reviews",                  "L   L   L   L       200/403 L       L       L       L       L"),
-    ("GET /dashboard/command",                  "L   L   L   L       200/403 L       L       L       L       L"),
-    ("POST /dashboard/reviews/bulk",            "L   L   L   L       200/404 L       L       L       L       L"),
-    ("GET /dashboard/interviews/{id}",          "L   L   L   L       200/404 L       L       L       L       L"),
-    ("GET /dashboard/forms",                    "L   L   L   L       200     L       L       L       L       L"),
-    ("POST /dashboard/forms/preview",           "L   L   L   L       403     L       L       L       L       L"),
-    ("POST /dashboard/forms/publish",           "L   L   L   L       403     L       L       L       L       L"),
-    ("POST /dashboard/interviews/{id}/review",  "L   L   L   L       I/404   L       L       L       L       L"),
-    ("POST /dashboard/interviews/{id}/comment", "L   L   L   L       I/404   L       L       L       L       L"),
-    ("POST /dashboard/interviews/{id}/tag",     "L   L   L   L       I/404   L       L       L       L       L"),
+    //                                          none bad admin coA     coA-ck  coB     anA     anB     agA     emp     revoked
+    ("GET /healthz",                            "200 200 200   200     200     200     200     200     200     200     200"),
+    ("GET /metrics",                            "200 200 200   200     200     200     200     200     200     200     200"),
+    ("GET /api/v1/openapi.json",                "200 200 200   200     200     200     200     200     200     200     200"),
+    ("POST /api/v1/enroll",                     "200 200 200   200     200     200     200     200     200     200     200"),
+    ("POST /api/v1/sync",                       "401 401 403   403     403     403     403     403     403     200/403 401"),
+    ("GET /api/v1/me",                          "401 401 200   200     200     200     200     200     200     200     401"),
+    ("GET /api/v1/me/assignment",               "401 401 200   200     200     200     200     200     200     200     401"),
+    ("GET /api/v1/forms",                       "401 401 200   200     200     200     200     200     200     200     401"),
+    ("POST /api/v1/forms",                      "401 401 201   403     403     403     403     403     403     403     401"),
+    ("POST /api/v1/forms/preview",              "401 401 200   403     403     403     403     403     403     403     401"),
+    ("GET /api/v1/forms/{id}/{version}",        "401 401 200   200     200     200     200     200     200     200     401"),
+    ("GET /api/v1/users",                       "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("POST /api/v1/users",                      "401 401 201   201/403 201/403 403/201 403     403     403     403     401"),
+    ("POST /api/v1/users/import",               "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("POST /api/v1/users/{id}/enrollment-code", "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/devices",                     "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("POST /api/v1/devices/{id}/revoke",        "401 401 204   204/403 204/403 403/204 403     403     403     403     401"),
+    ("GET /api/v1/places",                      "401 401 200   200/403 200/403 403/200 200/403 403/200 200/403 200/403 401"),
+    ("POST /api/v1/places",                     "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("POST /api/v1/assignments",                "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/quotas",                      "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("POST /api/v1/quotas",                     "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/interviews",                  "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/interviews/{id}",             "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/review",     "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/comments",   "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/tags",       "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("GET /api/v1/export/{format}",             "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
+    ("GET /api/v1/report",                      "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
+    ("GET /api/v1/stats",                       "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/review-queue",                "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/cases",                       "401 401 200 200/403 200/403 403/200 403     403     200/403 403     401"),
+    ("POST /api/v1/cases",                      "401 401 201 201/404 201/404 404/201 404     404     404     404     401"),
+    ("GET /api/v1/cases/{id}",                  "401 401 200 200/404 200/404 404/200 404     404     200/404 404     401"),
+    ("POST /api/v1/cases/{id}",                 "401 401 200 200/404 200/404 404/200 404     404     200/404 404     401"),
+    ("GET /api/v1/cases/{id}/contact",          "401 401 403 200/404 200/404 404/200 404     404     200/404 404     401"),
+    ("GET /api/v1/service-levels",              "401 401 200 200     200     200     403     403     200     403     401"),
+    ("POST /api/v1/service-levels",             "401 401 200 200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/command-centre",              "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /",                                   "D   D   D     D       D       D       D       D       D       D       D"),
+    ("GET /dashboard",                          "D   D   D     D       D       D       D       D       D       D       D"),
+    ("GET /dashboard/",                         "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("GET /dashboard/login",                    "200 200 200   200     D       200     200     200     200     200     200"),
+    ("POST /dashboard/login",                   "D   D   D     D       D       D       D       D       D       D       D"),
+    ("POST /dashboard/logout",                  "L   L   L     L       O       L       L       L       L       L       L"),
+    ("POST /dashboard/language",                "L   L   L     L       D       L       L       L       L       L       L"),
+    ("GET /dashboard/reviews",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("GET /dashboard/command",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("POST /dashboard/reviews/bulk",            "L   L   L     L       200/404 L       L       L       L       L       L"),
+    ("GET /dashboard/interviews/{id}",          "L   L   L     L       200/404 L       L       L       L       L       L"),
+    ("GET /dashboard/forms",                    "L   L   L     L       200     L       L       L       L       L       L"),
+    ("POST /dashboard/forms/preview",           "L   L   L     L       403     L       L       L       L       L       L"),
+    ("POST /dashboard/forms/publish",           "L   L   L     L       403     L       L       L       L       L       L"),
+    ("POST /dashboard/interviews/{id}/review",  "L   L   L     L       I/404   L       L       L       L       L       L"),
+    ("POST /dashboard/interviews/{id}/comment", "L   L   L     L       I/404   L       L       L       L       L       L"),
+    ("POST /dashboard/interviews/{id}/tag",     "L   L   L     L       I/404   L       L       L       L       L       L"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,6 +289,10 @@ struct World {
     coord_b: String,
     analyst_a: String,
     analyst_b: String,
+    agent_a: String,
+    /// Follow-up cases of A's and B's interviews (A's owned by agent A).
+    case_a: String,
+    case_b: String,
     employee_token: String,
     revoked_token: String,
     emp_a: User,
@@ -333,6 +347,13 @@ impl World {
         match t {
             Target::A => self.iv_a,
             Target::B => self.iv_b,
+        }
+    }
+
+    fn target_case(&self, t: Target) -> String {
+        match t {
+            Target::A => self.case_a.clone(),
+            Target::B => self.case_b.clone(),
         }
     }
 
@@ -430,6 +451,7 @@ async fn world() -> World {
     let (coord_a, coord_b) = (token(&ca), token(&cb));
     let (_, analyst_a) = server.token_for("analyst.a", Role::Analyst, "CI");
     let (_, analyst_b) = server.token_for("analyst.b", Role::Analyst, "SN");
+    let (agent, agent_a) = server.token_for("agent.a", Role::Agent, "CI");
     let admin = server.admin_token.clone();
     let (emp_a, code_a) = server.user_with_code("emp.a", Role::Employee, "CI");
     let (emp_b, _) = server.user_with_code("emp.b", Role::Employee, "SN");
@@ -459,6 +481,9 @@ async fn world() -> World {
         coord_b,
         analyst_a,
         analyst_b,
+        agent_a,
+        case_a: String::new(),
+        case_b: String::new(),
         employee_token: String::new(),
         revoked_token: String::new(),
         emp_a: emp_a.clone(),
@@ -524,6 +549,26 @@ async fn world() -> World {
         "2026-11-30T10:00:00Z",
         &fieldvoice_tests::complete_answers(4),
     );
+    // A case per interview, opened by hand; agent A owns A's.
+    let store = w.server.state.store.clone();
+    for (iv, owner) in [(w.iv_a, Some(agent.id.clone())), (w.iv_b, None)] {
+        let r = store.interview(iv).unwrap().unwrap();
+        let mut case = central_store::cases::new_case(
+            store.as_ref(),
+            &r,
+            survey_model::cases::CaseReason::Manual,
+            "matrix",
+            unix_now(),
+        )
+        .unwrap();
+        case.owner = owner;
+        assert!(store.open_case(&case).unwrap());
+        if iv == w.iv_a {
+            w.case_a = case.id;
+        } else {
+            w.case_b = case.id;
+        }
+    }
     w
 }
 
@@ -555,6 +600,7 @@ fn with_auth(w: &World, caller: Caller, req: reqwest::RequestBuilder) -> reqwest
         Caller::CoordB => Some(w.coord_b.as_str()),
         Caller::AnalystA => Some(w.analyst_a.as_str()),
         Caller::AnalystB => Some(w.analyst_b.as_str()),
+        Caller::AgentA => Some(w.agent_a.as_str()),
         Caller::Employee => Some(w.employee_token.as_str()),
         Caller::Revoked => Some(w.revoked_token.as_str()),
     };
@@ -672,6 +718,56 @@ async fn prepare(
             caller,
             w.http.get(format!("{url}{path}?country={country}")),
         ),
+        "GET /api/v1/cases" | "GET /api/v1/service-levels" => with_auth(
+            w,
+            caller,
+            w.http.get(if path.ends_with("cases") {
+                format!("{url}{path}?country={country}")
+            } else {
+                format!("{url}{path}")
+            }),
+        ),
+        "POST /api/v1/cases" => {
+            // A fresh interview of the target's employee for every case.
+            let emp = w.target_employee(t).clone();
+            let id = push_interview(
+                &w.server,
+                &emp,
+                "2026-11-30T11:00:00Z",
+                &fieldvoice_tests::complete_answers(5),
+            );
+            check = Check::CaseOpened(id);
+            with_auth(w, caller, w.http.post(format!("{url}{path}")))
+                .json(&json!({"interview_id": id}))
+        }
+        "GET /api/v1/cases/{id}" => {
+            let id = w.target_case(t);
+            with_auth(w, caller, w.http.get(format!("{url}/api/v1/cases/{id}")))
+        }
+        "GET /api/v1/cases/{id}/contact" => {
+            let id = w.target_case(t);
+            check = Check::AuditGrows;
+            with_auth(
+                w,
+                caller,
+                w.http.get(format!("{url}/api/v1/cases/{id}/contact")),
+            )
+        }
+        "POST /api/v1/cases/{id}" => {
+            let id = w.target_case(t);
+            let version = w.server.state.store.case(&id).unwrap().unwrap().version;
+            let note = format!("Rappel {n}");
+            check = Check::CaseNoted(id.clone(), note.clone());
+            with_auth(w, caller, w.http.post(format!("{url}/api/v1/cases/{id}")))
+                .json(&json!({"version": version, "note": note}))
+        }
+        "POST /api/v1/service-levels" => {
+            let hours = 1 + (n % 600) as u32;
+            check = Check::ServiceLevel(country.to_owned(), hours);
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).json(
+                &json!([{"country": country, "first_contact_hours": hours, "resolution_hours": hours * 3}]),
+            )
+        }
         "GET /api/v1/export/{format}" => with_auth(
             w,
             caller,
@@ -910,6 +1006,10 @@ enum Check {
     CodeRedeems(String),
     Revoked(String),
     Edited(Uuid),
+    CaseOpened(Uuid),
+    CaseNoted(String, String),
+    AuditGrows,
+    ServiceLevel(String, u32),
     SessionCreated,
     LoggedOut(fieldvoice_tests::dashboard::Session),
     /// Coordinator A's account now has this dashboard language.
@@ -1019,7 +1119,18 @@ async fn every_route_every_caller_own_and_other_country() {
                         let i = usize::from(*id == w.iv_b);
                         after.interviews[i].0 != before.interviews[i].0
                     }
-                    Check::SessionCreated => after.audit == before.audit + 1,
+                    Check::SessionCreated | Check::AuditGrows => after.audit == before.audit + 1,
+                    Check::CaseOpened(id) => {
+                        st.case_of_interview(&id.to_string()).unwrap().is_some()
+                    }
+                    Check::CaseNoted(id, note) => {
+                        st.case_notes(id).unwrap().iter().any(|x| &x.text == note)
+                    }
+                    Check::ServiceLevel(country, hours) => st
+                        .list_service_levels()
+                        .unwrap()
+                        .iter()
+                        .any(|s| &s.country == country && s.first_contact_hours == *hours),
                     Check::LoggedOut(s) => {
                         let r = w
                             .http

@@ -57,7 +57,18 @@ pub enum Role {
     Coordinator,
     Employee,
     Analyst,
+    /// Works follow-up cases (calls customers back) in its countries.
+    Agent,
 }
+
+/// Every role.
+pub const ROLES: [Role; 5] = [
+    Role::Admin,
+    Role::Coordinator,
+    Role::Employee,
+    Role::Analyst,
+    Role::Agent,
+];
 
 impl Role {
     pub fn as_str(self) -> &'static str {
@@ -66,6 +77,7 @@ impl Role {
             Role::Coordinator => "coordinator",
             Role::Employee => "employee",
             Role::Analyst => "analyst",
+            Role::Agent => "agent",
         }
     }
     /// Whether accounts of this role may have enrolled devices (and so push
@@ -75,14 +87,7 @@ impl Role {
         self == Role::Employee
     }
     pub fn parse(s: &str) -> Option<Role> {
-        [
-            Role::Admin,
-            Role::Coordinator,
-            Role::Employee,
-            Role::Analyst,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == s)
+        ROLES.into_iter().find(|r| r.as_str() == s)
     }
 }
 

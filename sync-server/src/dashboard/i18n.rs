@@ -640,14 +640,9 @@ mod tests {
                 .map(|c| format!("check.{}", c.as_str())),
         );
         want.extend(
-            [
-                Role::Admin,
-                Role::Coordinator,
-                Role::Employee,
-                Role::Analyst,
-            ]
-            .iter()
-            .map(|r| format!("role.{}", r.as_str())),
+            central_store::ROLES
+                .iter()
+                .map(|r| format!("role.{}", r.as_str())),
         );
         want.extend((1..=12).map(|m| format!("month.{m}")));
         want.extend(

@@ -1,5 +1,6 @@
 //! Route table. Handlers live in the submodules by area.
 
+pub mod cases;
 pub mod export;
 pub mod fieldops;
 pub mod interviews;
@@ -59,5 +60,15 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/stats", get(stats::stats))
         .route("/api/v1/review-queue", get(stats::review_queue))
         .route("/api/v1/command-centre", get(stats::command_centre))
+        .route("/api/v1/cases", get(cases::list).post(cases::open))
+        .route(
+            "/api/v1/cases/{id}",
+            get(cases::get_one).post(cases::update),
+        )
+        .route("/api/v1/cases/{id}/contact", get(cases::contact))
+        .route(
+            "/api/v1/service-levels",
+            get(cases::service_levels).post(cases::set_service_levels),
+        )
         .route("/api/v1/openapi.json", get(stats::openapi))
 }
