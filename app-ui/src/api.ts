@@ -34,6 +34,7 @@ export interface Comment { id: string; author: string; role: string; at: string;
 export interface FormView {
   interview_id: string; form_id: string; form_version: number; title: string; lang: string;
   dir: "ltr" | "rtl"; status: string; review_state: string | null; created_at: string;
+  followup: { status: string; resolution: string | null } | null;
   sections: SectionView[]; comments: Comment[]; errors: number; complete: boolean;
   consent_given: boolean; conflicts: string[];
 }

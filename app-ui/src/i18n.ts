@@ -5,6 +5,7 @@ export const LANGS: Lang[] = ["fr", "en", "ar", "pt"];
 type Dict = Record<string, string>;
 
 const en: Dict = {
+  followup_title: "The customer's follow-up", followup_open: "Waiting to be called back", followup_contacted: "Called back", followup_resolved: "Called back, problem resolved", followup_not_reachable: "Could not be reached", followup_closed: "Follow-up closed", resolution_fixed: "fixed", resolution_explained: "explained", resolution_compensated: "compensated", resolution_escalated: "escalated", resolution_no_action_needed: "no action needed", resolution_other: "other",
   my_place: "My place", seg_individual: "Individuals", seg_business: "Businesses", seg_mobile_money_user: "Mobile Money users", seg_partner: "Partners",
   search_list: "Search the list…", list_empty: "No place list on this device yet: sync once, or choose Other.",
   app_name: "FieldVoice", language: "Language",
@@ -38,6 +39,7 @@ const en: Dict = {
 };
 
 const fr: Dict = {
+  followup_title: "Le suivi du client", followup_open: "En attente de rappel", followup_contacted: "Rappelé", followup_resolved: "Rappelé, problème résolu", followup_not_reachable: "Injoignable", followup_closed: "Suivi clôturé", resolution_fixed: "corrigé", resolution_explained: "expliqué", resolution_compensated: "dédommagé", resolution_escalated: "transmis", resolution_no_action_needed: "aucune action nécessaire", resolution_other: "autre",
   my_place: "Mon lieu", seg_individual: "Particuliers", seg_business: "Entreprises", seg_mobile_money_user: "Utilisateurs Mobile Money", seg_partner: "Partenaires",
   search_list: "Rechercher dans la liste…", list_empty: "Pas encore de liste de lieux sur cet appareil : synchronisez une fois, ou choisissez Autre.",
   app_name: "FieldVoice", language: "Langue",
@@ -71,6 +73,7 @@ const fr: Dict = {
 };
 
 const ar: Dict = {
+  followup_title: "متابعة العميل", followup_open: "في انتظار معاودة الاتصال", followup_contacted: "تم الاتصال به", followup_resolved: "تم الاتصال به وحُلّت المشكلة", followup_not_reachable: "تعذّر الوصول إليه", followup_closed: "أُغلقت المتابعة", resolution_fixed: "أُصلح", resolution_explained: "تم التوضيح", resolution_compensated: "تم التعويض", resolution_escalated: "تم التصعيد", resolution_no_action_needed: "لا حاجة لإجراء", resolution_other: "أخرى",
   my_place: "مكاني", seg_individual: "أفراد", seg_business: "شركات", seg_mobile_money_user: "مستخدمو موبايل موني", seg_partner: "شركاء",
   search_list: "ابحث في القائمة…", list_empty: "لا توجد قائمة أماكن على هذا الجهاز بعد: قم بالمزامنة مرة واحدة، أو اختر «أخرى».",
   app_name: "FieldVoice", language: "اللغة",
@@ -104,6 +107,7 @@ const ar: Dict = {
 };
 
 const pt: Dict = {
+  followup_title: "O seguimento do cliente", followup_open: "À espera de ser contactado", followup_contacted: "Contactado", followup_resolved: "Contactado, problema resolvido", followup_not_reachable: "Não foi possível contactar", followup_closed: "Seguimento encerrado", resolution_fixed: "corrigido", resolution_explained: "explicado", resolution_compensated: "compensado", resolution_escalated: "encaminhado", resolution_no_action_needed: "nenhuma ação necessária", resolution_other: "outro",
   my_place: "O meu local", seg_individual: "Particulares", seg_business: "Empresas", seg_mobile_money_user: "Utilizadores Mobile Money", seg_partner: "Parceiros",
   search_list: "Pesquisar na lista…", list_empty: "Ainda não há lista de locais neste aparelho: sincronize uma vez, ou escolha Outro.",
   app_name: "FieldVoice", language: "Idioma",

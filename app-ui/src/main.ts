@@ -520,6 +520,13 @@ function applyView(v: FormView): void {
   }
   $("submit").hidden = locked;
   $("reopen").hidden = !locked;
+  // What the operator did for the customer (a follow-up case's outcome).
+  const fu = $("followup");
+  fu.hidden = !v.followup;
+  if (v.followup) {
+    const res = v.followup.resolution ? ` · ${tr(`resolution_${v.followup.resolution}`)}` : "";
+    $("followup-text").textContent = tr(`followup_${v.followup.status}`) + res;
+  }
   // Comments from the coordinator (and replies).
   const box = $("comments");
   box.hidden = v.comments.length === 0 && v.review_state !== "has_issues";

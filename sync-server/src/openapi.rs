@@ -149,6 +149,8 @@ fn case_paths() -> Value {
                 vec![id_param("case id")], Some(case_body), ok("case", obj())) },
         "/api/v1/cases/{id}/contact": { "get": op("cases", "The customer's contact details: the case's owner and the country's coordinators only; every view is audit-logged",
             vec![id_param("case id")], None, ok("contact", obj())) },
+        "/api/v1/case-stats": { "get": op("cases", "Service-level figures per country and root cause: cases, contacted (in time), overdue, share of first contacts within the service level, mean hours to first contact and to resolution, mean satisfaction after resolution",
+            vec![q("country", "country; default: all the caller may work")], None, ok("figures", arr(obj()))) },
         "/api/v1/service-levels": {
             "get": op("cases", "Service levels of the caller's countries (hours to first contact and to resolution)", vec![], None, ok("service levels", arr(obj()))),
             "post": op("cases", "Set service levels (coordinators for their countries)", vec![], Some(levels_body), ok("changed", obj())) },

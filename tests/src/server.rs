@@ -31,6 +31,26 @@ impl TestServer {
         Self::start_on(store, settings, dir).await
     }
 
+    /// A server with default settings on SQLite, or on a throwaway
+    /// PostgreSQL database (returned: dropping it drops the database).
+    pub async fn on_backend(pg: bool) -> (TestServer, Option<crate::pg::TestDb>) {
+        if !pg {
+            return (TestServer::start().await, None);
+        }
+        let db = crate::pg::TestDb::create();
+        let url = db.url.clone();
+        let store = tokio::task::spawn_blocking(move || {
+            central_store::PgStore::connect(&url).expect("PostgreSQL store")
+        })
+        .await
+        .expect("join");
+        let dir = tempfile::tempdir().expect("tempdir");
+        (
+            TestServer::start_on(Arc::new(store), Settings::default(), dir).await,
+            Some(db),
+        )
+    }
+
     /// A server on `store` (e.g. a `PgStore`); `dir` holds device files.
     pub async fn start_on(
         store: Arc<dyn CentralStore>,

@@ -556,3 +556,83 @@ async fn my_day_shows_the_assigned_place_targets_and_what_is_done() {
     let day = app.status().await.unwrap().my_day.unwrap();
     assert_eq!(day.targets[0].done, 1, "counted offline");
 }
+
+/// The keys of one language's dictionary in `app-ui/src/i18n.ts`, with their
+/// texts: the `name: "text"` pairs of its `const <lang>: Dict = { ... };`.
+fn dictionary(src: &str, lang: &str) -> std::collections::BTreeMap<String, String> {
+    let start = src
+        .find(&format!("const {lang}: Dict = {{"))
+        .unwrap_or_else(|| panic!("no {lang} dictionary"));
+    let body = &src[start..];
+    let body = &body[..body.find("\n};").unwrap()];
+    let mut out = std::collections::BTreeMap::new();
+    let mut rest = body;
+    while let Some(at) = rest.find(": \"") {
+        let key: String = rest[..at]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let text_start = at + 3;
+        let mut end = text_start;
+        let bytes = rest.as_bytes();
+        while bytes[end] != b'"' || bytes[end - 1] == b'\\' {
+            end += 1;
+        }
+        if !key.is_empty() {
+            out.insert(key, rest[text_start..end].to_owned());
+        }
+        rest = &rest[end + 1..];
+    }
+    out
+}
+
+/// The field app's translation discipline: French, Arabic and Portuguese
+/// have exactly the English keys, none empty; every key the page and the
+/// script use exists, the follow-up outcome for every case status and
+/// resolution category included.
+#[test]
+fn the_field_app_speaks_four_languages_with_the_same_keys() {
+    let src = include_str!("../../app-ui/src/i18n.ts");
+    let en = dictionary(src, "en");
+    assert!(en.len() > 80, "{} keys", en.len());
+    for lang in ["fr", "ar", "pt"] {
+        let d = dictionary(src, lang);
+        let missing: Vec<_> = en.keys().filter(|k| !d.contains_key(*k)).collect();
+        let extra: Vec<_> = d.keys().filter(|k| !en.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "{lang}: missing {missing:?}, extra {extra:?}"
+        );
+        let empty: Vec<_> = d.iter().filter(|(_, v)| v.trim().is_empty()).collect();
+        assert!(empty.is_empty(), "{lang}: empty {empty:?}");
+    }
+    let html = include_str!("../../app-ui/static/index.html");
+    let script = include_str!("../../app-ui/src/main.ts");
+    let mut used = Vec::new();
+    for (src, pat) in [
+        (html, "data-i18n=\""),
+        (html, "data-i18n-placeholder=\""),
+        (script, "tr(\""),
+    ] {
+        let mut rest = src;
+        while let Some(at) = rest.find(pat) {
+            rest = &rest[at + pat.len()..];
+            used.push(rest[..rest.find('"').unwrap()].to_owned());
+        }
+    }
+    for s in survey_model::cases::CASE_STATUSES {
+        used.push(format!("followup_{}", s.as_str()));
+    }
+    for r in survey_model::cases::RESOLUTIONS {
+        used.push(format!("resolution_{r}"));
+    }
+    let unknown: Vec<_> = used.iter().filter(|k| !en.contains_key(*k)).collect();
+    assert!(
+        used.len() > 40 && unknown.is_empty(),
+        "unknown keys {unknown:?}"
+    );
+}

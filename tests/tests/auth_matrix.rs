@@ -135,6 +135,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/cases/{id}",                  "401 401 200 200/404 200/404 404/200 404     404     200/404 404     401"),
     ("POST /api/v1/cases/{id}",                 "401 401 200 200/404 200/404 404/200 404     404     200/404 404     401"),
     ("GET /api/v1/cases/{id}/contact",          "401 401 403 200/404 200/404 404/200 404     404     200/404 404     401"),
+    ("GET /api/v1/case-stats",                  "401 401 200 200/403 200/403 403/200 403     403     200/403 403     401"),
     ("GET /api/v1/service-levels",              "401 401 200 200     200     200     403     403     200     403     401"),
     ("POST /api/v1/service-levels",             "401 401 200 200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /api/v1/command-centre",              "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
@@ -718,10 +719,10 @@ async fn prepare(
             caller,
             w.http.get(format!("{url}{path}?country={country}")),
         ),
-        "GET /api/v1/cases" | "GET /api/v1/service-levels" => with_auth(
+        "GET /api/v1/cases" | "GET /api/v1/case-stats" | "GET /api/v1/service-levels" => with_auth(
             w,
             caller,
-            w.http.get(if path.ends_with("cases") {
+            w.http.get(if !path.ends_with("service-levels") {
                 format!("{url}{path}?country={country}")
             } else {
                 format!("{url}{path}")

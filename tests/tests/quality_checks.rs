@@ -6,39 +6,18 @@
 //! review queue filters and sorts by flags, and the CSV export carries them.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
-use central_store::{CentralStore, PgStore, Role};
-use fieldvoice_tests::pg::TestDb;
+use central_store::Role;
 use fieldvoice_tests::server::{Device, TestServer, post_sync_with};
 use serde_json::{Value, json};
 use survey_model::checks::CHECKS;
 use survey_model::sample::{SampleAnswer, fill_timed, on_place, varied, with};
 use survey_model::{Form, Interview};
-use sync_server::Settings;
 use uuid::Uuid;
 
 const PW: &str = "a long coordinator passphrase";
 
 /// Abidjan Plateau, as in the demo place list.
 const PLATEAU: (f64, f64) = (5.3230, -4.0196);
-
-async fn server(pg: bool) -> (TestServer, Option<TestDb>) {
-    if !pg {
-        return (TestServer::start_with(Settings::default()).await, None);
-    }
-    let db = TestDb::create();
-    let url = db.url.clone();
-    let store = tokio::task::spawn_blocking(move || PgStore::connect(&url).expect("pg"))
-        .await
-        .unwrap();
-    let store: Arc<dyn CentralStore> = Arc::new(store);
-    let dir = tempfile::tempdir().unwrap();
-    (
-        TestServer::start_on(store, Settings::default(), dir).await,
-        Some(db),
-    )
-}
 
 /// A normal MCMB v2 interview `n` at the Plateau: a distinct phone, ratings
 /// that vary, the customer's words at length, the GPS point 300 m away.
@@ -81,7 +60,7 @@ async fn queue(srv: &TestServer, token: &str, query: &str) -> Value {
 }
 
 async fn run(pg: bool) {
-    let (srv, _db) = server(pg).await;
+    let (srv, _db) = TestServer::on_backend(pg).await;
     srv.mcmb_v2_campaign().await;
     let (_, code) = srv.user_with_code("emp.ci", Role::Employee, "CI");
     srv.admin_post(

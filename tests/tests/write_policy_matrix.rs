@@ -63,6 +63,9 @@ fn write(iv: &mut Interview, path: &str, who: (&str, &str, &str), other: &User) 
             iv.doc_mut().put(&a, "nps", 4i64).unwrap();
         }
         "review" => iv.set_review(ReviewState::Approved, who.0).unwrap(),
+        "review.followup (a case's outcome)" => iv
+            .set_followup(survey_model::cases::CaseStatus::Resolved, Some("fixed"))
+            .unwrap(),
         "tags" => iv.set_tag("root_cause:it", true).unwrap(),
         "comments (new, as itself)" => {
             iv.add_comment(who.0, who.1, who.2, "note").unwrap();

@@ -81,6 +81,9 @@ pub struct FormView {
     /// "draft" or "submitted".
     pub status: String,
     pub review_state: Option<String>,
+    /// What the customer's follow-up case came to, once the operator worked
+    /// it (no contact detail).
+    pub followup: Option<FollowUp>,
     pub created_at: String,
     pub sections: Vec<SectionView>,
     pub comments: Vec<Comment>,
@@ -92,6 +95,15 @@ pub struct FormView {
     pub consent_given: bool,
     /// Questions whose value was set concurrently on two devices.
     pub conflicts: Vec<String>,
+}
+
+/// A follow-up case's outcome as the interviewer sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FollowUp {
+    /// `open`, `contacted`, `resolved`, `not_reachable` or `closed`.
+    pub status: String,
+    /// The resolution category once resolved (`fixed`, `explained`, ...).
+    pub resolution: Option<String>,
 }
 
 /// Build the view of `iv` under `form` in `lang` (falling back to the form's
@@ -223,6 +235,9 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         dir: direction(lang),
         status: iv.status(),
         review_state: iv.review_state().map(|r| r.as_str().to_owned()),
+        followup: iv
+            .followup()
+            .map(|(status, resolution)| FollowUp { status, resolution }),
         created_at: iv.meta().created_at.clone(),
         sections,
         comments: iv.comments(),

@@ -98,3 +98,105 @@ pub fn open_by_rule<'a>(
     }
     Ok(opened)
 }
+
+/// Service-level figures of a group of cases (a country, or a country and
+/// a root cause).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct CaseStats {
+    pub country: String,
+    /// `None`: every root cause of the country.
+    pub root_cause: Option<String>,
+    pub cases: u64,
+    /// Cases with a first contact.
+    pub contacted: u64,
+    /// Of those, contacted within the country's service level.
+    pub contacted_in_time: u64,
+    /// Active cases past their first-contact deadline without a contact.
+    pub overdue: u64,
+    /// `contacted_in_time / (contacted + overdue)`: missed deadlines count
+    /// against the share before the case is ever contacted.
+    pub first_contact_share: Option<f64>,
+    pub mean_hours_to_first_contact: Option<f64>,
+    pub resolved: u64,
+    pub resolved_in_time: u64,
+    pub mean_hours_to_resolution: Option<f64>,
+    /// Customers who rated the resolution, and their mean (1-5).
+    pub rated: u64,
+    pub mean_satisfaction: Option<f64>,
+}
+
+/// The service-level figures of `cases` at `now`, per country and per
+/// (country, root cause), countries in order, a country's total first.
+pub fn case_stats(cases: &[Case], levels: &[crate::ServiceLevel], now: i64) -> Vec<CaseStats> {
+    use std::collections::BTreeMap;
+    #[derive(Default)]
+    struct Acc {
+        s: CaseStats,
+        to_contact: f64,
+        to_resolve: f64,
+        sat: f64,
+    }
+    let level = |country: &str| {
+        levels
+            .iter()
+            .find(|l| l.country == country)
+            .map_or(DEFAULT_SERVICE_LEVEL, |l| {
+                (l.first_contact_hours, l.resolution_hours)
+            })
+    };
+    let mut groups: BTreeMap<(String, Option<String>), Acc> = BTreeMap::new();
+    for c in cases {
+        let (first_h, resolve_h) = level(&c.country);
+        let keys = [
+            (c.country.clone(), None),
+            (
+                c.country.clone(),
+                Some(c.root_cause.clone().unwrap_or_else(|| "none".into())),
+            ),
+        ];
+        for key in keys {
+            let a = groups.entry(key).or_default();
+            a.s.cases += 1;
+            if let Some(t) = c.first_contact_at {
+                a.s.contacted += 1;
+                let h = (t - c.opened_at) as f64 / 3600.0;
+                a.to_contact += h;
+                if h <= f64::from(first_h) {
+                    a.s.contacted_in_time += 1;
+                }
+            } else if CaseStatus::parse(&c.status).is_some_and(CaseStatus::is_active)
+                && now > c.opened_at + i64::from(first_h) * 3600
+            {
+                a.s.overdue += 1;
+            }
+            if let Some(t) = c.resolved_at {
+                a.s.resolved += 1;
+                let h = (t - c.opened_at) as f64 / 3600.0;
+                a.to_resolve += h;
+                if h <= f64::from(resolve_h) {
+                    a.s.resolved_in_time += 1;
+                }
+            }
+            if let Some(v) = c.satisfaction {
+                a.s.rated += 1;
+                a.sat += v as f64;
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|((country, root_cause), a)| {
+            let mean = |sum: f64, n: u64| (n > 0).then(|| sum / n as f64);
+            let due = a.s.contacted + a.s.overdue;
+            CaseStats {
+                country,
+                root_cause,
+                first_contact_share: (due > 0).then(|| a.s.contacted_in_time as f64 / due as f64),
+                mean_hours_to_first_contact: mean(a.to_contact, a.s.contacted),
+                mean_hours_to_resolution: mean(a.to_resolve, a.s.resolved),
+                mean_satisfaction: mean(a.sat, a.s.rated),
+                ..a.s
+            }
+        })
+        .collect()
+}

@@ -6,7 +6,7 @@
 //! | `schema`, `meta.*`           | never (write-once at creation)    | never                              |
 //! | `status`, `submitted_at`     | yes (`draft` / `submitted`)       | no                                 |
 //! | `answers.*`                  | yes                               | no                                 |
-//! | `review.*`                   | no                                | yes (`review.by` = the writer)     |
+//! | `review.*`                   | no                                | yes (`review.by` = the writer; `followup_*`: a case's outcome) |
 //! | `tags.*`                     | no                                | yes (booleans)                     |
 //! | `comments[]`, new            | yes, authored as itself           | yes, authored as itself            |
 //! | `comments[]`, existing       | never changed or removed          | never changed or removed           |
@@ -24,6 +24,7 @@
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, Value};
 use serde_json::{Value as Json, json};
 
+use crate::cases::{CaseStatus, RESOLUTIONS};
 use crate::interview::{Interview, ReviewState};
 
 /// Root keys of the document layout.
@@ -309,17 +310,28 @@ fn check_review(b: Option<&AutoCommit>, a: &AutoCommit, w: Writer<'_>) -> Result
             "by" => a.get_all(&ra, "by").unwrap_or_default().iter().all(
                 |(v, _)| matches!(v, Value::Scalar(s) if s.as_str() == Some(w.user_id())),
             ),
-            "at" => a
-                .get_all(&ra, "at")
+            "at" | "followup_at" => a
+                .get_all(&ra, key.as_str())
                 .unwrap_or_default()
                 .iter()
                 .all(|(v, _)| matches!(v, Value::Scalar(s) if s.is_str())),
+            // What the customer's follow-up case came to (cases module).
+            "followup_status" => a.get_all(&ra, "followup_status").unwrap_or_default().iter().all(
+                |(v, _)| matches!(v, Value::Scalar(s) if s.as_str().and_then(CaseStatus::parse).is_some()),
+            ),
+            "followup_resolution" => a
+                .get_all(&ra, "followup_resolution")
+                .unwrap_or_default()
+                .iter()
+                .all(|(v, _)| {
+                    matches!(v, Value::Scalar(s) if s.as_str().is_some_and(|r| r.is_empty() || RESOLUTIONS.contains(&r)))
+                }),
             _ => false,
         };
         if !ok {
             return Err(violation(
                 format!("review.{key}"),
-                "a review is a known state, by its writer, at a time",
+                "a review is a known state, by its writer, at a time; a follow-up a known status and resolution",
             ));
         }
     }

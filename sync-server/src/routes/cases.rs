@@ -12,6 +12,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::routes::stats::StatsQuery;
 use crate::service::cases::{self as service, CaseQuery, CaseUpdate, CaseView, Contact};
 
 /// `GET /api/v1/cases?country=&status=&owner=me&page=`.
@@ -96,4 +97,16 @@ pub async fn set_service_levels(
     Ok(Json(Changed {
         changed: service::set_service_levels(&state, &principal, rows).await?,
     }))
+}
+
+/// `GET /api/v1/case-stats?country=`: service-level figures per country and
+/// root cause.
+pub async fn stats(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> Result<Json<Vec<central_store::cases::CaseStats>>, ApiError> {
+    Ok(Json(
+        service::stats(&state, &principal, q.country.as_deref()).await?,
+    ))
 }

@@ -66,6 +66,7 @@ pub fn api() -> Router<AppState> {
             get(cases::get_one).post(cases::update),
         )
         .route("/api/v1/cases/{id}/contact", get(cases::contact))
+        .route("/api/v1/case-stats", get(cases::stats))
         .route(
             "/api/v1/service-levels",
             get(cases::service_levels).post(cases::set_service_levels),

@@ -236,6 +236,8 @@ pub async fn update(
     u: CaseUpdate,
 ) -> Result<Case, ApiError> {
     let (p, id) = (p.clone(), id.to_owned());
+    let actor = state.actor_for(&p.user.id);
+    let forms = state.forms();
     state
         .blocking(move |st| {
             let mut case = readable(st, &p, &id)?;
@@ -346,6 +348,15 @@ pub async fn update(
             }
             case.version += 1;
             crate::audit::record(st, &p.user, "case.update", &case.id, &case.status);
+            // The interviewer's device learns the outcome with its next sync.
+            if let (Some(_), Some(status)) = (u.status.as_deref(), CaseStatus::parse(&case.status))
+                && let Ok(iv_id) = Uuid::parse_str(&case.interview_id)
+            {
+                let resolution = case.resolution.clone();
+                central_store::merge::edit(st.store.as_ref(), &forms, &actor, &p.user, iv_id, |iv| {
+                    iv.set_followup(status, resolution.as_deref())
+                })?;
+            }
             Ok(case)
         })
         .await
@@ -412,6 +423,41 @@ pub async fn set_service_levels(
                 "",
             );
             Ok(n)
+        })
+        .await
+}
+
+/// The service-level figures of `p`'s countries (or `country`), per country
+/// and per root cause.
+pub async fn stats(
+    state: &AppState,
+    p: &Principal,
+    country: Option<&str>,
+) -> Result<Vec<central_store::cases::CaseStats>, ApiError> {
+    let scope = Scope::resolve(p, Purpose::WorkCases, country)?;
+    state
+        .blocking(move |st| {
+            let page = 10_000;
+            let mut cases = Vec::new();
+            loop {
+                let batch = st.store.list_cases(&CaseFilter {
+                    countries: scope.filter(),
+                    limit: Some(page),
+                    offset: Some(cases.len()),
+                    ..CaseFilter::default()
+                })?;
+                let done = batch.len() < page;
+                cases.extend(batch);
+                if done {
+                    break;
+                }
+            }
+            let levels = st.store.list_service_levels()?;
+            Ok(central_store::cases::case_stats(
+                &cases,
+                &levels,
+                unix_now(),
+            ))
         })
         .await
 }

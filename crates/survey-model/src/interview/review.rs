@@ -99,6 +99,38 @@ impl Interview {
         Ok(())
     }
 
+    /// Record what the customer's follow-up case came to (server, as the
+    /// case's worker), as one change: its status, its resolution category
+    /// (empty until resolved) and the time. The interviewer's device gets it
+    /// with the next sync; no contact detail is written.
+    pub fn set_followup(
+        &mut self,
+        status: crate::cases::CaseStatus,
+        resolution: Option<&str>,
+    ) -> Result<(), ModelError> {
+        let (at, _) = now();
+        self.doc
+            .put(&self.review, "followup_status", status.as_str())?;
+        self.doc.put(
+            &self.review,
+            "followup_resolution",
+            resolution.unwrap_or(""),
+        )?;
+        self.doc.put(&self.review, "followup_at", at)?;
+        commit(&mut self.doc, self.clock);
+        Ok(())
+    }
+
+    /// The follow-up case's outcome, if the server recorded one: (status,
+    /// resolution).
+    pub fn followup(&self) -> Option<(String, Option<String>)> {
+        let status = self.str_at(&self.review, "followup_status")?;
+        let resolution = self
+            .str_at(&self.review, "followup_resolution")
+            .filter(|r| !r.is_empty());
+        Some((status, resolution))
+    }
+
     /// Append a comment by user `author_id` (shown as `author`, with `role`),
     /// as one change. Returns its id.
     pub fn add_comment(
