@@ -148,6 +148,10 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /dashboard/language",                "L   L   L     L       D       L       L       L       L       L       L"),
     ("GET /dashboard/reviews",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
     ("GET /dashboard/command",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("GET /dashboard/cases",                    "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("GET /dashboard/cases/{id}",               "L   L   L     L       200/404 L       L       L       L       L       L"),
+    ("POST /dashboard/cases/{id}",              "L   L   L     L       C/404   L       L       L       L       L       L"),
+    ("POST /dashboard/cases/{id}/contact",      "L   L   L     L       200/404 L       L       L       L       L       L"),
     ("POST /dashboard/reviews/bulk",            "L   L   L     L       200/404 L       L       L       L       L       L"),
     ("GET /dashboard/interviews/{id}",          "L   L   L     L       200/404 L       L       L       L       L       L"),
     ("GET /dashboard/forms",                    "L   L   L     L       200     L       L       L       L       L       L"),
@@ -165,6 +169,8 @@ enum Want {
     Redirect(&'static str),
     /// 303 back to the interview's page: a dashboard form that worked.
     BackToInterview,
+    /// 303 back to the case's page: a case form that worked.
+    BackToCase,
     /// 303 to the login page after a logout that ended a session.
     LoggedOut,
 }
@@ -175,6 +181,7 @@ impl Want {
             "L" => Want::Redirect("/dashboard/login"),
             "D" => Want::Redirect("/dashboard/"),
             "I" => Want::BackToInterview,
+            "C" => Want::BackToCase,
             "O" => Want::LoggedOut,
             n => Want::Status(n.parse().unwrap_or_else(|_| panic!("bad cell {n}"))),
         }
@@ -187,6 +194,7 @@ impl Want {
             Want::BackToInterview => {
                 got.status == 303 && got.location.starts_with("/dashboard/interviews/")
             }
+            Want::BackToCase => got.status == 303 && got.location.starts_with("/dashboard/cases/"),
             Want::LoggedOut => got.status == 303 && got.location == "/dashboard/login",
         }
     }
@@ -195,7 +203,7 @@ impl Want {
     fn allowed(self, route: &str) -> bool {
         match self {
             Want::Status(s) => (200..300).contains(&s),
-            Want::BackToInterview | Want::LoggedOut => true,
+            Want::BackToInterview | Want::BackToCase | Want::LoggedOut => true,
             // The login form posted with good credentials signs in whoever
             // calls; a language saved goes back to the page it was chosen on.
             Want::Redirect(to) => {
@@ -840,7 +848,10 @@ async fn prepare(
             )
             .json(&body)
         }
-        "GET /dashboard/" | "GET /dashboard/reviews" | "GET /dashboard/command" => with_auth(
+        "GET /dashboard/"
+        | "GET /dashboard/reviews"
+        | "GET /dashboard/command"
+        | "GET /dashboard/cases" => with_auth(
             w,
             caller,
             w.http.get(format!("{url}{path}?country={country}")),
@@ -871,6 +882,31 @@ async fn prepare(
                     .post(format!("{url}/dashboard/interviews/{id}/{action}")),
             )
             .form(&[("csrf", dash_csrf.as_str()), (field, value.as_str())])
+        }
+        "GET /dashboard/cases/{id}" => {
+            let id = w.target_case(t);
+            with_auth(w, caller, w.http.get(format!("{url}/dashboard/cases/{id}")))
+        }
+        "POST /dashboard/cases/{id}/contact" => {
+            let id = w.target_case(t);
+            check = Check::AuditGrows;
+            with_auth(
+                w,
+                caller,
+                w.http.post(format!("{url}/dashboard/cases/{id}/contact")),
+            )
+            .form(&[("csrf", dash_csrf.as_str())])
+        }
+        "POST /dashboard/cases/{id}" => {
+            let id = w.target_case(t);
+            let version = w.server.state.store.case(&id).unwrap().unwrap().version;
+            let note = format!("Vu au tableau de bord {n}");
+            check = Check::CaseNoted(id.clone(), note.clone());
+            with_auth(w, caller, w.http.post(format!("{url}/dashboard/cases/{id}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("version", version.to_string().as_str()),
+                ("note", note.as_str()),
+            ])
         }
         "POST /dashboard/reviews/bulk" => {
             let id = w.target_interview(t);

@@ -141,6 +141,14 @@ async fn click(c: &Client, css: &str) {
         .unwrap();
 }
 
+/// Sign in on the dashboard's form as `login` (password [`PW`]).
+async fn sign_in(c: &Client, url: &str, login: &str) {
+    c.goto(&format!("{url}/dashboard/login")).await.unwrap();
+    fill(c, "#login", login).await;
+    fill(c, "#password", PW).await;
+    click(c, "button[type=submit]").await;
+}
+
 async fn fill(c: &Client, css: &str, value: &str) {
     let e = c.find(Locator::Css(css)).await.unwrap();
     e.clear().await.unwrap();
@@ -436,10 +444,7 @@ async fn command_centre_in_french_and_arabic() {
     let driver = Driver::get();
     let profile = tempfile::tempdir().unwrap();
     let c = browser(&driver, profile.path()).await;
-    c.goto(&format!("{url}/dashboard/login")).await.unwrap();
-    fill(&c, "#login", "chief").await;
-    fill(&c, "#password", PW).await;
-    click(&c, "button[type=submit]").await;
+    sign_in(&c, &url, "chief").await;
     wait_text(&c, "#total", "3,000").await;
 
     click(&c, "header .langs button[value=fr]").await;
@@ -506,4 +511,87 @@ async fn command_centre_in_french_and_arabic() {
     fieldvoice_tests::report("command_centre_page_bytes", plain as u64);
     fieldvoice_tests::report("command_centre_page_bytes_gzip", gz as u64);
     assert!(plain < 200_000, "{plain} bytes");
+}
+
+/// An agent's day on the dashboard, in French: signing in lands on the case
+/// queue (overdue cases marked), a case opens, the contact details show
+/// after a deliberate click (and are audited), the agent takes the case and
+/// records the call. Screenshots of the queue and the case.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agent_works_the_case_queue_in_french() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Chromium);
+    let server = TestServer::start().await;
+    let url = server.url.clone();
+    let agent = user_with_password(&server, "agent.ci", Role::Agent, "CI", PW);
+    let (emp, _) = server.user_with_code("awa.ci", Role::Employee, "CI");
+    let store = server.state.store.clone();
+    let now = central_store::unix_now();
+    let mut first = String::new();
+    for (i, nps) in [2i64, 9, 4, 6].iter().enumerate() {
+        let answers = survey_model::sample::with(
+            complete_answers(*nps),
+            &[
+                ("follow_up_requested", json!("yes")),
+                ("follow_up_contact", json!(format!("+225 07 00 00 0{i}"))),
+            ],
+        );
+        let id = push_interview(&server, &emp, "2026-11-30T08:00:00Z", &answers);
+        let r = store.interview(id).unwrap().unwrap();
+        let mut c = central_store::cases::new_case(
+            store.as_ref(),
+            &r,
+            survey_model::cases::CaseReason::Manual,
+            "test",
+            now - (3 - i as i64) * 24 * 3600,
+        )
+        .unwrap();
+        c.root_cause = Some(["network", "it", "operations", "network"][i].into());
+        assert!(store.open_case(&c).unwrap());
+        if i == 0 {
+            first = c.id.clone();
+        }
+    }
+    let driver = Driver::get();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    sign_in(&c, &url, "agent.ci").await;
+    wait_text(&c, "h1", "Follow-up cases").await;
+    click(&c, "header .langs button[value=fr]").await;
+    wait_text(&c, "h1", "Suivi des clients").await;
+    assert!(
+        text(&c, "#cases").await.contains("en retard"),
+        "overdue marked"
+    );
+    assert!(text(&c, "#case-figures").await.contains("network"));
+    // An agent sees no interview pages in the header.
+    assert!(!text(&c, "header").await.contains("File de vérification"));
+    shot(&c, "cases-queue-fr.png").await;
+
+    c.goto(&format!("{url}/dashboard/cases/{first}"))
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "Dossier").await;
+    // Not the owner yet: the contact details are refused.
+    click(&c, "#show-contact").await;
+    wait_text(&c, "body", "403").await;
+    c.goto(&format!("{url}/dashboard/cases/{first}"))
+        .await
+        .unwrap();
+    wait_text(&c, "h1", "Dossier").await;
+    click(&c, "input[name=take]").await;
+    fill(&c, "#case-note", "Appel du client, rappel demain").await;
+    click(&c, "#case-save").await;
+    wait_text(&c, "#case-notes", "rappel demain").await;
+    let before = store.audit_log(1000).unwrap().len();
+    click(&c, "#show-contact").await;
+    wait_text(&c, "#contact-given", "+225 07 00 00 00").await;
+    assert!(
+        store.audit_log(1000).unwrap().len() > before,
+        "the view is audited"
+    );
+    assert_eq!(
+        store.case(&first).unwrap().unwrap().owner.as_deref(),
+        Some(agent.id.as_str())
+    );
+    shot(&c, "case-fr.png").await;
 }

@@ -295,6 +295,12 @@ impl Lang {
         }
     }
 
+    /// A code of a family shown as a label (`case_status`, `case_reason`,
+    /// `case_resolution`), under `prefix.` in the catalogue.
+    pub fn label_of(self, prefix: &str, code: &str) -> String {
+        self.label(prefix, code)
+    }
+
     /// A quality check (`too_fast`, …).
     pub fn check(self, c: survey_model::Check) -> String {
         self.label("check", c.as_str())
@@ -575,6 +581,9 @@ mod tests {
 
     /// Prefixes of keys built at run time from codes (each checked below).
     const DYNAMIC: &[&str] = &[
+        "case_reason.",
+        "case_resolution.",
+        "case_status.",
         "check.",
         "state.",
         "segment.",
@@ -638,6 +647,21 @@ mod tests {
             survey_model::checks::CHECKS
                 .iter()
                 .map(|c| format!("check.{}", c.as_str())),
+        );
+        want.extend(
+            survey_model::cases::CASE_STATUSES
+                .iter()
+                .map(|c| format!("case_status.{}", c.as_str())),
+        );
+        want.extend(
+            ["follow_up_requested", "unresolved_detractor", "manual"]
+                .iter()
+                .map(|c| format!("case_reason.{c}")),
+        );
+        want.extend(
+            survey_model::cases::RESOLUTIONS
+                .iter()
+                .map(|c| format!("case_resolution.{c}")),
         );
         want.extend(
             central_store::ROLES

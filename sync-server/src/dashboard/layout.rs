@@ -78,10 +78,15 @@ pub fn frame(
                     header {
                         a href="/dashboard/" { "fieldvoice" }
                         @if let Some(u) = who {
-                            a href="/dashboard/" { (lang.t("nav.progress")) }
-                            a href="/dashboard/command" { (lang.t("command.title")) }
-                            a href="/dashboard/reviews" { (lang.t("queue.title")) }
-                            a href="/dashboard/forms" { (lang.t("forms.title")) }
+                            @if u.user().role != central_store::Role::Agent {
+                                a href="/dashboard/" { (lang.t("nav.progress")) }
+                                a href="/dashboard/command" { (lang.t("command.title")) }
+                                a href="/dashboard/reviews" { (lang.t("queue.title")) }
+                            }
+                            a href="/dashboard/cases" { (lang.t("cases.title")) }
+                            @if u.user().role != central_store::Role::Agent {
+                                a href="/dashboard/forms" { (lang.t("forms.title")) }
+                            }
                             span.me {
                                 (u.user().name) " · " (lang.role(u.user().role))
                                 @if !u.user().countries.is_empty() { " · " (u.user().countries.join(", ")) }

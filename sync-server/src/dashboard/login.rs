@@ -191,7 +191,9 @@ pub async fn submit(
                 .unwrap_or_else(|| DUMMY_HASH.clone());
             let ok = verify_password(&password, &phc);
             Ok(found.filter(|(u, h)| {
-                ok && h.is_some() && u.active && matches!(u.role, Role::Admin | Role::Coordinator)
+                ok && h.is_some()
+                    && u.active
+                    && matches!(u.role, Role::Admin | Role::Coordinator | Role::Agent)
             }))
         })
         .await?;

@@ -5,6 +5,7 @@
 //! through [`crate::auth::authorize`] with the country it shows.
 
 mod bulk;
+mod cases;
 mod command;
 mod error;
 mod forms;
@@ -43,6 +44,12 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/login", get(login::form).post(login::submit))
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/command", get(command::page))
+        .route("/dashboard/cases", get(cases::page))
+        .route(
+            "/dashboard/cases/{id}",
+            get(cases::case_page).post(cases::update),
+        )
+        .route("/dashboard/cases/{id}/contact", post(cases::contact))
         .route("/dashboard/language", post(login::language))
         .route("/dashboard/reviews", get(queue::page))
         .route("/dashboard/reviews/bulk", post(bulk::submit))

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
-use axum::response::Html;
+use axum::response::{IntoResponse, Redirect, Response};
 use central_store::dashboard::{CampaignStats, TOUCHPOINTS, Tally};
 use central_store::{Device, InterviewFilter, User, unix_now};
 use maud::{Markup, html};
@@ -107,7 +107,11 @@ pub async fn page(
     State(state): State<AppState>,
     who: DashUser,
     HtmlQuery(q): HtmlQuery<ProgressQuery>,
-) -> Result<Html<String>, HtmlError> {
+) -> Result<Response, HtmlError> {
+    // Agents work cases: their dashboard is the case queue.
+    if who.principal.user.role == central_store::Role::Agent {
+        return Ok(Redirect::to("/dashboard/cases").into_response());
+    }
     let scope = Scope::resolve(&who.principal, Purpose::Read, q.country.as_deref())?;
     let countries = scope.countries().map(<[String]>::to_vec);
     let latest: BTreeMap<String, u32> = state
@@ -124,7 +128,7 @@ pub async fn page(
         _ => lang.t("progress.title").to_owned(),
     };
     let body = render(&p, &title, &who, countries.as_deref());
-    Ok(frame(lang, &title, Some(&who), Some(30), body))
+    Ok(frame(lang, &title, Some(&who), Some(30), body).into_response())
 }
 
 fn tally_cells(lang: Lang, t: &Tally) -> Markup {
