@@ -149,6 +149,7 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /dashboard/reviews",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
     ("GET /dashboard/command",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
     ("GET /dashboard/cases",                    "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("POST /dashboard/cases/assign",            "L   L   L     L       C/404   L       L       L       L       L       L"),
     ("GET /dashboard/cases/{id}",               "L   L   L     L       200/404 L       L       L       L       L       L"),
     ("POST /dashboard/cases/{id}",              "L   L   L     L       C/404   L       L       L       L       L       L"),
     ("POST /dashboard/cases/{id}/contact",      "L   L   L     L       200/404 L       L       L       L       L       L"),
@@ -169,7 +170,7 @@ enum Want {
     Redirect(&'static str),
     /// 303 back to the interview's page: a dashboard form that worked.
     BackToInterview,
-    /// 303 back to the case's page: a case form that worked.
+    /// 303 back to the case's page or the case queue: a case form that worked.
     BackToCase,
     /// 303 to the login page after a logout that ended a session.
     LoggedOut,
@@ -194,7 +195,7 @@ impl Want {
             Want::BackToInterview => {
                 got.status == 303 && got.location.starts_with("/dashboard/interviews/")
             }
-            Want::BackToCase => got.status == 303 && got.location.starts_with("/dashboard/cases/"),
+            Want::BackToCase => got.status == 303 && got.location.starts_with("/dashboard/cases"),
             Want::LoggedOut => got.status == 303 && got.location == "/dashboard/login",
         }
     }
@@ -887,6 +888,17 @@ async fn prepare(
             let id = w.target_case(t);
             with_auth(w, caller, w.http.get(format!("{url}/dashboard/cases/{id}")))
         }
+        "POST /dashboard/cases/assign" => {
+            // Give the target's case to coordinator A (a worker of A's cases).
+            let id = w.target_case(t);
+            let coord_a = w.server.state.store.user_by_login("coord.a").unwrap().unwrap().0;
+            check = Check::CaseOwner(id.clone(), coord_a.id.clone());
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("owner", coord_a.id.as_str()),
+                ("ids", id.as_str()),
+            ])
+        }
         "POST /dashboard/cases/{id}/contact" => {
             let id = w.target_case(t);
             check = Check::AuditGrows;
@@ -1045,6 +1057,7 @@ enum Check {
     Edited(Uuid),
     CaseOpened(Uuid),
     CaseNoted(String, String),
+    CaseOwner(String, String),
     AuditGrows,
     ServiceLevel(String, u32),
     SessionCreated,
@@ -1159,6 +1172,9 @@ async fn every_route_every_caller_own_and_other_country() {
                     Check::SessionCreated | Check::AuditGrows => after.audit == before.audit + 1,
                     Check::CaseOpened(id) => {
                         st.case_of_interview(&id.to_string()).unwrap().is_some()
+                    }
+                    Check::CaseOwner(id, owner) => {
+                        st.case(id).unwrap().unwrap().owner.as_deref() == Some(owner.as_str())
                     }
                     Check::CaseNoted(id, note) => {
                         st.case_notes(id).unwrap().iter().any(|x| &x.text == note)

@@ -526,7 +526,7 @@ async fn agent_works_the_case_queue_in_french() {
     let (emp, _) = server.user_with_code("awa.ci", Role::Employee, "CI");
     let store = server.state.store.clone();
     let now = central_store::unix_now();
-    let mut first = String::new();
+    let (mut first, mut last) = (String::new(), String::new());
     for (i, nps) in [2i64, 9, 4, 6].iter().enumerate() {
         let answers = survey_model::sample::with(
             complete_answers(*nps),
@@ -550,6 +550,7 @@ async fn agent_works_the_case_queue_in_french() {
         if i == 0 {
             first = c.id.clone();
         }
+        last = c.id.clone();
     }
     let driver = Driver::get();
     let profile = tempfile::tempdir().unwrap();
@@ -566,6 +567,14 @@ async fn agent_works_the_case_queue_in_french() {
     // An agent sees no interview pages in the header.
     assert!(!text(&c, "header").await.contains("File de vérification"));
     shot(&c, "cases-queue-fr.png").await;
+    // Tick the last case (due latest) and take it.
+    click(&c, "#cases tr:last-child input[name=ids]").await;
+    click(&c, "#assign-apply").await;
+    wait_text(&c, "#cases", "les miens").await;
+    assert_eq!(
+        store.case(&last).unwrap().unwrap().owner.as_deref(),
+        Some(agent.id.as_str())
+    );
 
     c.goto(&format!("{url}/dashboard/cases/{first}"))
         .await

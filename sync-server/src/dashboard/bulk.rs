@@ -6,13 +6,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::response::Html;
 use maud::html;
-use uuid::Uuid;
 
 use super::DashUser;
 use super::error::HtmlError;
 use super::layout::frame;
 use crate::AppState;
-use crate::error::ApiError;
 use crate::service::interviews::review_many;
 
 /// `POST /dashboard/reviews/bulk` (form fields `csrf`, `state`, `back` and
@@ -22,23 +20,8 @@ pub async fn submit(
     who: DashUser,
     body: Bytes,
 ) -> Result<Html<String>, HtmlError> {
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
-    let field = |k: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == k)
-            .map_or("", |(_, v)| v.as_str())
-    };
-    who.check_csrf(field("csrf"))?;
-    let ids = fields
-        .iter()
-        .filter(|(k, _)| k == "ids")
-        .map(|(_, v)| {
-            Uuid::parse_str(v)
-                .map_err(|_| ApiError::BadRequest(format!("{v:?} is not an interview id")))
-        })
-        .collect::<Result<Vec<Uuid>, ApiError>>()?;
+    let (fields, ids) = super::ticked_form(&who, &body)?;
+    let field = |k: &str| super::field(&fields, k);
     let target = field("state").to_owned();
     let outcome = review_many(&state, &who.principal, &ids, &target).await?;
     // Back to the same queue view (a local path only).
@@ -51,7 +34,7 @@ pub async fn submit(
     let lang = who.lang;
     let body = html! {
         h1 { (lang.t("bulk.title")) }
-        p #bulk-result { (lang.tf("bulk.result", &[("n", &lang.int(outcome.reviewed)), ("state", &lang.review_state(&target))])) }
+        p #bulk-result { (lang.tf("bulk.result", &[("n", &lang.int(outcome.changed)), ("state", &lang.review_state(&target))])) }
         @if !outcome.failed.is_empty() {
             section {
                 h2 { (lang.t("bulk.not_changed")) }

@@ -27,6 +27,30 @@ pub async fn page(
 ) -> Result<Html<String>, HtmlError> {
     let cases = service::list(&state, &who.principal, &q).await?;
     let figures = service::stats(&state, &who.principal, q.country.as_deref()).await?;
+    // Whom cases can go to: a coordinator picks among the agents and
+    // coordinators of its countries; an agent takes them for itself.
+    let workers: Vec<(String, String)> = if who.principal.user.role == central_store::Role::Agent {
+        Vec::new()
+    } else {
+        let p = who.principal.clone();
+        state
+            .blocking(move |st| {
+                let scope =
+                    crate::scope::Scope::resolve(&p, crate::scope::Purpose::WorkCases, None)?;
+                Ok(crate::service::users::users_in(st, &scope)?
+                    .into_iter()
+                    .filter(|u| {
+                        u.active
+                            && matches!(
+                                u.role,
+                                central_store::Role::Agent | central_store::Role::Coordinator
+                            )
+                    })
+                    .map(|u| (u.id, u.name))
+                    .collect())
+            })
+            .await?
+    };
     let lang = who.lang;
     let now = unix_now();
     let status = q.status.clone().unwrap_or_default();
@@ -50,14 +74,17 @@ pub async fn page(
             }
             button.primary type="submit" { (lang.t("queue.filter")) }
         }
+        form #assign method="post" action="/dashboard/cases/assign" {
+        input type="hidden" name="csrf" value=(who.csrf);
         section {
             table #cases {
-                tr { th { (lang.t("cases.due")) } th { (lang.t("common.country")) } th { (lang.t("cases.reason")) }
+                tr { th { "✓" } th { (lang.t("cases.due")) } th { (lang.t("common.country")) } th { (lang.t("cases.reason")) }
                      th { (lang.t("cases.status")) } th { (lang.t("cases.owner")) } th { (lang.t("cases.root_cause")) } }
                 @for c in &cases {
                     @let late = c.first_contact_at.is_none() && c.due_at < now
                         && survey_model::cases::CaseStatus::parse(&c.status).is_some_and(|s| s.is_active());
                     tr {
+                        td { input type="checkbox" name="ids" value=(c.id) aria-label=(lang.t("queue.select")); }
                         td { a href=(format!("/dashboard/cases/{}", c.id)) class=(if late { "pace-far" } else { "" }) {
                             (lang.unix_time(c.due_at)) } @if late { " · " (lang.t("cases.overdue")) } }
                         td { (c.country) }
@@ -69,6 +96,18 @@ pub async fn page(
                 }
             }
             @if cases.is_empty() { p.muted { (lang.t("cases.none")) } }
+        }
+        @if !cases.is_empty() {
+            div.bulk {
+                label { (lang.t("cases.assign_to"))
+                    select name="owner" id="assign-owner" {
+                        option value="me" { (lang.t("cases.mine")) }
+                        @for (id, name) in &workers { option value=(id) { (name) } }
+                    }
+                }
+                button.primary type="submit" id="assign-apply" { (lang.t("queue.bulk_apply")) }
+            }
+        }
         }
         section {
             h2 { (lang.t("cases.figures")) }
@@ -256,4 +295,16 @@ pub async fn update(
     };
     service::update(&state, &who.principal, &id.to_string(), u).await?;
     Ok(see_other(&format!("/dashboard/cases/{id}")))
+}
+
+/// `POST /dashboard/cases/assign` (fields `csrf`, `owner`, and `ids` once
+/// per ticked case): the service's assignment of each, then the queue.
+pub async fn assign(
+    State(state): State<AppState>,
+    who: DashUser,
+    body: axum::body::Bytes,
+) -> Result<Response, HtmlError> {
+    let (fields, ids) = super::ticked_form(&who, &body)?;
+    service::assign_many(&state, &who.principal, &ids, super::field(&fields, "owner")).await?;
+    Ok(see_other("/dashboard/cases"))
 }

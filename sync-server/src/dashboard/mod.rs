@@ -45,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/command", get(command::page))
         .route("/dashboard/cases", get(cases::page))
+        .route("/dashboard/cases/assign", post(cases::assign))
         .route(
             "/dashboard/cases/{id}",
             get(cases::case_page).post(cases::update),
@@ -150,6 +151,41 @@ impl FromRequestParts<AppState> for DashUser {
 }
 
 /// 303 back to a page after a form post.
+/// A posted form's fields, in order.
+pub(crate) type Fields = Vec<(String, String)>;
+
+/// A posted form with ticked rows (`ids` once per row), CSRF checked:
+/// its fields and the ids.
+pub(crate) fn ticked_form(
+    who: &DashUser,
+    body: &[u8],
+) -> Result<(Fields, Vec<uuid::Uuid>), HtmlError> {
+    let fields: Fields = serde_urlencoded::from_bytes(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
+    let csrf = fields
+        .iter()
+        .find(|(n, _)| n == "csrf")
+        .map_or("", |(_, v)| v.as_str());
+    who.check_csrf(csrf)?;
+    let ids = fields
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| {
+            uuid::Uuid::parse_str(v)
+                .map_err(|_| ApiError::BadRequest(format!("{v:?} is not an id")))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok((fields, ids))
+}
+
+/// The value of field `k` of a posted form ("" when absent).
+pub(crate) fn field<'a>(fields: &'a [(String, String)], k: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(n, _)| n == k)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
 }

@@ -461,3 +461,45 @@ pub async fn stats(
         })
         .await
 }
+
+/// Give many cases to `owner` (`me`, or a user id), each as its own
+/// [`update`] at its current version: the same rules (coordinators assign;
+/// an agent takes unassigned ones for itself). Returns how many changed and,
+/// for the others, why. At most [`crate::service::interviews::MAX_BULK`].
+pub async fn assign_many(
+    state: &AppState,
+    p: &Principal,
+    ids: &[Uuid],
+    owner: &str,
+) -> Result<crate::service::interviews::BulkOutcome, ApiError> {
+    use crate::service::interviews::{BulkOutcome, MAX_BULK};
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(ApiError::BadRequest(format!(
+            "select 1 to {MAX_BULK} cases"
+        )));
+    }
+    let mut out = BulkOutcome::default();
+    let mut first_error = None;
+    for id in ids {
+        let key = id.to_string();
+        let version = {
+            let (p2, k) = (p.clone(), key.clone());
+            state
+                .blocking(move |st| Ok(readable(st, &p2, &k)?.version))
+                .await
+        };
+        let result = match version {
+            Ok(version) => {
+                let u = CaseUpdate {
+                    version,
+                    owner: Some(owner.to_owned()),
+                    ..CaseUpdate::default()
+                };
+                update(state, p, &key, u).await.map(|_| ())
+            }
+            Err(e) => Err(e),
+        };
+        out.record(*id, result, &mut first_error)?;
+    }
+    out.finish(first_error)
+}

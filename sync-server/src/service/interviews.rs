@@ -165,11 +165,46 @@ pub const MAX_BULK: usize = 200;
 /// What a bulk review did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
 pub struct BulkOutcome {
-    /// Interviews whose review state is now the one asked.
-    pub reviewed: usize,
+    /// Items now as asked (interviews reviewed, cases assigned).
+    pub changed: usize,
     /// Interviews left as they were, with the reason (not found or not in the
     /// caller's countries, refused by the write policy).
     pub failed: Vec<(Uuid, String)>,
+}
+
+impl BulkOutcome {
+    /// Count one item's result: done, or a per-item refusal (kept with its
+    /// reason); any other error stops the whole request.
+    pub fn record(
+        &mut self,
+        id: Uuid,
+        result: Result<(), ApiError>,
+        first_error: &mut Option<ApiError>,
+    ) -> Result<(), ApiError> {
+        match result {
+            Ok(()) => self.changed += 1,
+            Err(
+                e @ (ApiError::NotFound(_)
+                | ApiError::Forbidden(_)
+                | ApiError::BadRequest(_)
+                | ApiError::Conflict(_)),
+            ) => {
+                self.failed.push((id, e.to_string()));
+                first_error.get_or_insert(e);
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// The outcome; when nothing changed, the request as a whole failed, for
+    /// the first item's reason.
+    pub fn finish(self, first_error: Option<ApiError>) -> Result<BulkOutcome, ApiError> {
+        match first_error {
+            Some(e) if self.changed == 0 => Err(e),
+            _ => Ok(self),
+        }
+    }
 }
 
 /// Set the review state of many interviews, each as its own audited server
@@ -199,20 +234,10 @@ pub async fn review_many(
     let mut out = BulkOutcome::default();
     let mut first_error = None;
     for id in ids {
-        match review(state, p, *id, review_state).await {
-            Ok(_) => out.reviewed += 1,
-            Err(e @ (ApiError::NotFound(_) | ApiError::Forbidden(_) | ApiError::BadRequest(_))) => {
-                out.failed.push((*id, e.to_string()));
-                first_error.get_or_insert(e);
-            }
-            Err(e) => return Err(e),
-        }
+        let result = review(state, p, *id, review_state).await.map(|_| ());
+        out.record(*id, result, &mut first_error)?;
     }
-    // Nothing changed: the request as a whole failed, for the first reason.
-    match first_error {
-        Some(e) if out.reviewed == 0 => Err(e),
-        _ => Ok(out),
-    }
+    out.finish(first_error)
 }
 
 /// Add a comment signed with the caller's id, name and role.
