@@ -25,6 +25,7 @@ pub mod places;
 pub mod routes;
 pub mod scope;
 pub mod service;
+pub mod webhooks;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -92,6 +93,8 @@ pub struct Settings {
     /// the command centre expects a linear share of each target by then.
     pub day_start_hour: u8,
     pub day_end_hour: u8,
+    /// How webhook deliveries are retried.
+    pub webhooks: webhooks::WebhookSettings,
 }
 
 impl Default for Settings {
@@ -115,6 +118,7 @@ impl Default for Settings {
             session_ttl: Duration::from_secs(12 * 3600),
             forms_refresh: Duration::from_secs(30),
             check_rules: survey_model::CheckRules::default(),
+            webhooks: webhooks::WebhookSettings::default(),
             case_rules: survey_model::cases::CaseRules::default(),
             day_start_hour: 8,
             day_end_hour: 17,

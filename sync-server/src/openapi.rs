@@ -157,6 +157,30 @@ fn case_paths() -> Value {
     })
 }
 
+fn webhook_paths() -> Value {
+    let hook_body = json_body(
+        json!({ "type": "object", "required": ["url", "events"], "properties": {
+        "url": { "type": "string", "format": "uri" },
+        "events": arr(json!({ "type": "string", "enum": central_store::webhooks::EVENT_KINDS })),
+        "allow_pii": { "type": "boolean", "description": "deliveries carry the interview's PII fields (audited)" },
+        "description": { "type": "string" } } }),
+    );
+    let active_body = json_body(json!({ "type": "object", "required": ["active"],
+        "properties": { "active": { "type": "boolean" } } }));
+    json!({
+        "/api/v1/webhooks": {
+            "get": op("webhooks", "Registered webhooks (admins; no secrets)", vec![], None, ok("webhooks", arr(obj()))),
+            "post": op("webhooks", "Register a webhook (admins): 201 with its signing secret, shown once. Each delivery is a POST with Idempotency-Key (the event id), X-Fieldvoice-Event, X-Fieldvoice-Delivery and X-Fieldvoice-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\" keyed with the secret>; retried with exponential backoff until it is answered 2xx",
+                vec![], Some(hook_body), ok("webhook and secret", obj())) },
+        "/api/v1/webhooks/{id}": { "post": op("webhooks", "Pause or resume a webhook (deliveries wait while it is paused)",
+            vec![id_param("webhook id")], Some(active_body), ok("webhook", obj())) },
+        "/api/v1/webhooks/{id}/deliveries": { "get": op("webhooks", "The delivery log, newest first, each delivery with its attempts (time, HTTP status, error, duration)",
+            vec![id_param("webhook id"), q("state", "pending, delivered or failed"), q("limit", "at most 500 (default 100)")], None, ok("deliveries", arr(obj()))) },
+        "/api/v1/webhooks/{id}/deliveries/{delivery}/retry": { "post": op("webhooks", "Queue a failed (given-up) delivery again: 204",
+            vec![id_param("webhook id"), json!({ "name": "delivery", "in": "path", "required": true, "schema": { "type": "integer" } })], None, ok("nothing", obj())) },
+    })
+}
+
 pub fn document() -> Value {
     let record = json!({ "$ref": "#/components/schemas/InterviewRecord" });
     let queue_params = vec![
@@ -354,8 +378,10 @@ pub fn document() -> Value {
             }
         }
     });
-    if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), case_paths()) {
-        paths.extend(more);
+    for more in [case_paths(), webhook_paths()] {
+        if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), more) {
+            paths.extend(more);
+        }
     }
     doc
 }

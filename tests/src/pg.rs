@@ -74,7 +74,8 @@ fn run_as(user: Option<&str>, bin: &Path, args: &[&str]) -> std::process::Output
     cmd.args(args).output().expect("run PostgreSQL tool")
 }
 
-fn free_port() -> u16 {
+/// A loopback port nobody listens on (yet).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")

@@ -17,6 +17,8 @@ pub struct TestServer {
     pub admin_token: String,
     pub dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
+    /// The webhook delivery worker.
+    worker: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -34,8 +36,16 @@ impl TestServer {
     /// A server with default settings on SQLite, or on a throwaway
     /// PostgreSQL database (returned: dropping it drops the database).
     pub async fn on_backend(pg: bool) -> (TestServer, Option<crate::pg::TestDb>) {
+        Self::on_backend_with(pg, Settings::default()).await
+    }
+
+    /// [`TestServer::on_backend`] with `settings`.
+    pub async fn on_backend_with(
+        pg: bool,
+        settings: Settings,
+    ) -> (TestServer, Option<crate::pg::TestDb>) {
         if !pg {
-            return (TestServer::start().await, None);
+            return (TestServer::start_with(settings).await, None);
         }
         let db = crate::pg::TestDb::create();
         let url = db.url.clone();
@@ -46,7 +56,7 @@ impl TestServer {
         .expect("join");
         let dir = tempfile::tempdir().expect("tempdir");
         (
-            TestServer::start_on(Arc::new(store), Settings::default(), dir).await,
+            TestServer::start_on(Arc::new(store), settings, dir).await,
             Some(db),
         )
     }
@@ -81,6 +91,7 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let app =
             sync_server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let worker = sync_server::webhooks::spawn(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -90,6 +101,7 @@ impl TestServer {
             admin_token,
             dir,
             task,
+            worker,
         }
     }
 
@@ -188,6 +200,7 @@ fn test_user(login: &str, role: Role, country: &str) -> NewUser {
 impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
+        self.worker.abort();
     }
 }
 
@@ -295,6 +308,17 @@ impl ServerProcess {
     /// Start `fieldvoice-server serve` on `db` listening on `listen` (e.g. to
     /// restart on the same port) and wait until it listens.
     pub fn start_on(db: &Path, log: &Path, listen: &str) -> ServerProcess {
+        Self::start_with_env(db, log, listen, &[])
+    }
+
+    /// [`ServerProcess::start_on`] with extra environment (e.g. `FIELDVOICE_*`
+    /// settings).
+    pub fn start_with_env(
+        db: &Path,
+        log: &Path,
+        listen: &str,
+        env: &[(&str, &str)],
+    ) -> ServerProcess {
         use std::io::BufRead;
         let log_file = std::fs::File::create(log).expect("log file");
         let mut child = std::process::Command::new(server_binary())
@@ -302,6 +326,7 @@ impl ServerProcess {
             .arg(db)
             .args(["serve", "--listen", listen])
             .env("FIELDVOICE_ENROLL_PER_MINUTE", "100000")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(log_file)
             .spawn()
@@ -436,4 +461,33 @@ pub fn empty_sync_body(compression: survey_protocol::Compression) -> Vec<u8> {
         compression,
     )
     .expect("encode")
+}
+
+/// `method` (`GET`, else POST) `path` on `url` as `token` (none if empty),
+/// with an optional JSON body: the status and the JSON answer (null if none).
+pub async fn api(
+    url: &str,
+    token: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let c = reqwest::Client::new();
+    let mut rb = match method {
+        "GET" => c.get(format!("{url}{path}")),
+        _ => c.post(format!("{url}{path}")),
+    };
+    if !token.is_empty() {
+        rb = rb.bearer_auth(token);
+    }
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let resp = rb.send().await.expect("request");
+    let status = resp.status().as_u16();
+    let v = resp
+        .json::<serde_json::Value>()
+        .await
+        .unwrap_or(serde_json::Value::Null);
+    (status, v)
 }

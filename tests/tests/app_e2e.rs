@@ -14,6 +14,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use central_store::{CentralStore, InterviewFilter, SqliteStore};
+use fieldvoice_tests::pg::free_port;
 use fieldvoice_tests::server::{ServerProcess, admin};
 use fieldvoice_tests::webdriver::WebDriver;
 use serde_json::json;
@@ -40,14 +41,6 @@ fn screenshots_dir() -> PathBuf {
     std::env::var("FIELDVOICE_SCREENSHOTS")
         .map(PathBuf::from)
         .unwrap_or_else(|_| target_dir().parent().unwrap().join("screenshots"))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// tauri-driver on free ports, with the app's data under `home`.

@@ -138,6 +138,11 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/case-stats",                  "401 401 200 200/403 200/403 403/200 403     403     200/403 403     401"),
     ("GET /api/v1/service-levels",              "401 401 200 200     200     200     403     403     200     403     401"),
     ("POST /api/v1/service-levels",             "401 401 200 200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/webhooks",                    "401 401 200   403     403     403     403     403     403     403     401"),
+    ("POST /api/v1/webhooks",                   "401 401 201   403     403     403     403     403     403     403     401"),
+    ("POST /api/v1/webhooks/{id}",              "401 401 200   403     403     403     403     403     403     403     401"),
+    ("GET /api/v1/webhooks/{id}/deliveries",    "401 401 200   403     403     403     403     403     403     403     401"),
+    ("POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry", "401 401 204 403 403 403 403     403     403     403     401"),
     ("GET /api/v1/command-centre",              "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /",                                   "D   D   D     D       D       D       D       D       D       D       D"),
     ("GET /dashboard",                          "D   D   D     D       D       D       D       D       D       D       D"),
@@ -288,6 +293,8 @@ struct Fingerprint {
     forms: usize,
     audit: usize,
     interviews: Vec<InterviewPrint>,
+    /// Each hook's id, activity, and its failed deliveries.
+    webhooks: Vec<(String, bool, usize)>,
 }
 
 struct World {
@@ -312,10 +319,37 @@ struct World {
     /// Interviews of A (employee A's) and B (employee B's).
     iv_a: Uuid,
     iv_b: Uuid,
+    /// A registered webhook (its receiver is never up; the worker polls
+    /// once an hour, so the matrix moves its deliveries itself).
+    hook: String,
     counter: usize,
 }
 
 impl World {
+    /// A delivery of the world's hook that has been given up.
+    fn failed_delivery(&self) -> i64 {
+        use central_store::webhooks::{Attempt, Event, Next};
+        let st = &self.server.state.store;
+        st.set_webhook_active(&self.hook, true).unwrap();
+        let e = Event::new("case.opened", "mcmb-2026", "CI", "matrix", 0, &json!({}));
+        st.emit(std::slice::from_ref(&e)).unwrap();
+        let d = st
+            .deliveries(&self.hook, Some("pending"), 10_000)
+            .unwrap()
+            .into_iter()
+            .find(|d| d.event_id == e.id)
+            .unwrap();
+        let attempt = Attempt {
+            delivery_id: d.id,
+            at_ms: central_store::unix_now_ms(),
+            status: None,
+            error: Some("connection refused".into()),
+            duration_ms: 1,
+        };
+        st.finish_delivery(&attempt, Next::Failed).unwrap();
+        d.id
+    }
+
     fn fingerprint(&self) -> Fingerprint {
         let st = &self.server.state.store;
         let stats = st.stats().unwrap();
@@ -342,7 +376,17 @@ impl World {
                 (heads, r.review_state, r.comment_count, r.tags)
             })
             .collect();
+        let webhooks = st
+            .list_webhooks()
+            .unwrap()
+            .into_iter()
+            .map(|h| {
+                let failed = st.deliveries(&h.id, Some("failed"), 10_000).unwrap().len();
+                (h.id, h.active, failed)
+            })
+            .collect();
         Fingerprint {
+            webhooks,
             documents: stats.documents,
             changes: stats.changes,
             users,
@@ -446,6 +490,10 @@ impl World {
 
 async fn world() -> World {
     let settings = Settings {
+        webhooks: sync_server::webhooks::WebhookSettings {
+            poll: std::time::Duration::from_secs(3600),
+            ..Default::default()
+        },
         enroll_per_minute: 100_000,
         login_per_minute: 100_000,
         login_per_address_per_minute: 100_000,
@@ -513,6 +561,7 @@ async fn world() -> World {
             iv
         },
         iv_a: Uuid::nil(),
+        hook: String::new(),
         iv_b: Uuid::nil(),
         counter: 0,
     };
@@ -579,6 +628,22 @@ async fn world() -> World {
             w.case_b = case.id;
         }
     }
+    let hook = central_store::webhooks::Webhook {
+        id: Uuid::new_v4().to_string(),
+        url: "http://127.0.0.1:9/matrix".into(),
+        events: vec!["case.opened".into()],
+        allow_pii: false,
+        active: true,
+        description: String::new(),
+        created_by: "matrix".into(),
+        created_at: unix_now(),
+    };
+    w.server
+        .state
+        .store
+        .create_webhook(&hook, "whsec_matrix")
+        .unwrap();
+    w.hook = hook.id;
     w
 }
 
@@ -737,6 +802,43 @@ async fn prepare(
                 format!("{url}{path}")
             }),
         ),
+        "GET /api/v1/webhooks" => with_auth(w, caller, w.http.get(format!("{url}{path}"))),
+        "POST /api/v1/webhooks" => {
+            check = Check::AuditGrows;
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).json(&json!({
+                "url": format!("http://127.0.0.1:9/matrix/{n}"),
+                "events": ["case.opened"],
+                "allow_pii": true,
+            }))
+        }
+        "POST /api/v1/webhooks/{id}" => {
+            check = Check::AuditGrows;
+            with_auth(
+                w,
+                caller,
+                w.http.post(format!("{url}/api/v1/webhooks/{}", w.hook)),
+            )
+            .json(&json!({"active": n.is_multiple_of(2)}))
+        }
+        "GET /api/v1/webhooks/{id}/deliveries" => with_auth(
+            w,
+            caller,
+            w.http
+                .get(format!("{url}/api/v1/webhooks/{}/deliveries", w.hook)),
+        ),
+        "POST /api/v1/webhooks/{id}/deliveries/{delivery}/retry" => {
+            // A fresh failed delivery of the hook for every case.
+            let delivery = w.failed_delivery();
+            check = Check::AuditGrows;
+            with_auth(
+                w,
+                caller,
+                w.http.post(format!(
+                    "{url}/api/v1/webhooks/{}/deliveries/{delivery}/retry",
+                    w.hook
+                )),
+            )
+        }
         "POST /api/v1/cases" => {
             // A fresh interview of the target's employee for every case.
             let emp = w.target_employee(t).clone();

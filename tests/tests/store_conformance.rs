@@ -171,6 +171,7 @@ fn synthetic(owner: &str, source: &str, n: usize, rec: InterviewRecord) -> DocWr
         snapshot: vec![0xAA; 16],
         heads: vec![h(7)],
         record: rec,
+        events: vec![],
     }
 }
 
@@ -1540,6 +1541,7 @@ fn reprojection_rewrites_stale_rows_once(s: &dyn CentralStore) {
         snapshot: doc.snapshot.clone(),
         heads: stale.heads().iter().map(|h| h.0).collect(),
         record: old,
+        events: vec![],
     }])
     .unwrap();
     let billing = ReviewQuery {

@@ -4,33 +4,9 @@
 
 use central_store::Role;
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::server::{TestServer, empty_sync_body, post_sync};
+use fieldvoice_tests::server::{TestServer, api, empty_sync_body, post_sync};
 use serde_json::{Value, json};
 use survey_protocol::{Compression, DocPush, DocStatus, SyncRequest, SyncResponse};
-
-async fn api(
-    url: &str,
-    token: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let c = reqwest::Client::new();
-    let mut rb = match method {
-        "GET" => c.get(format!("{url}{path}")),
-        _ => c.post(format!("{url}{path}")),
-    };
-    if !token.is_empty() {
-        rb = rb.bearer_auth(token);
-    }
-    if let Some(b) = body {
-        rb = rb.json(&b);
-    }
-    let resp = rb.send().await.unwrap();
-    let status = resp.status().as_u16();
-    let v = resp.json::<Value>().await.unwrap_or(Value::Null);
-    (status, v)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_devices_and_a_coordinator_converge_in_any_order() {

@@ -245,6 +245,57 @@ macro_rules! central_store_impl {
             fn list_service_levels(&self) -> $crate::Result<Vec<$crate::ServiceLevel>> {
                 cases::list_service_levels(self)
             }
+            fn emit(&self, events: &[$crate::webhooks::Event]) -> $crate::Result<()> {
+                webhooks::emit(self, events)
+            }
+            fn create_webhook(
+                &self,
+                hook: &$crate::webhooks::Webhook,
+                secret: &str,
+            ) -> $crate::Result<()> {
+                webhooks::create_webhook(self, hook, secret)
+            }
+            fn list_webhooks(&self) -> $crate::Result<Vec<$crate::webhooks::Webhook>> {
+                webhooks::list_webhooks(self)
+            }
+            fn webhook(&self, id: &str) -> $crate::Result<Option<$crate::webhooks::Webhook>> {
+                webhooks::webhook(self, id)
+            }
+            fn set_webhook_active(&self, id: &str, active: bool) -> $crate::Result<bool> {
+                webhooks::set_webhook_active(self, id, active)
+            }
+            fn claim_deliveries(
+                &self,
+                now_ms: i64,
+                lease_until_ms: i64,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::webhooks::DeliveryJob>> {
+                webhooks::claim_deliveries(self, now_ms, lease_until_ms, limit)
+            }
+            fn finish_delivery(
+                &self,
+                attempt: &$crate::webhooks::Attempt,
+                next: $crate::webhooks::Next,
+            ) -> $crate::Result<()> {
+                webhooks::finish_delivery(self, attempt, next)
+            }
+            fn retry_delivery(&self, delivery_id: i64, now_ms: i64) -> $crate::Result<bool> {
+                webhooks::retry_delivery(self, delivery_id, now_ms)
+            }
+            fn deliveries(
+                &self,
+                hook_id: &str,
+                state: Option<&str>,
+                limit: usize,
+            ) -> $crate::Result<Vec<$crate::webhooks::Delivery>> {
+                webhooks::deliveries(self, hook_id, state, limit)
+            }
+            fn delivery_attempts(
+                &self,
+                delivery_id: i64,
+            ) -> $crate::Result<Vec<$crate::webhooks::Attempt>> {
+                webhooks::delivery_attempts(self, delivery_id)
+            }
             fn field_tallies(
                 &self,
                 f: &$crate::InterviewFilter,

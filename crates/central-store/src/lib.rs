@@ -38,6 +38,7 @@ mod sql;
 pub mod sqlite;
 mod tables;
 pub mod transfer;
+pub mod webhooks;
 
 use serde::{Deserialize, Serialize};
 use survey_model::InterviewRecord;
@@ -298,6 +299,8 @@ pub struct DocWrite {
     pub snapshot: Vec<u8>,
     pub heads: Vec<Hash>,
     pub record: InterviewRecord,
+    /// Webhook events of this write, stored in its transaction.
+    pub events: Vec<webhooks::Event>,
 }
 
 /// One change of the per-owner feed.
@@ -501,6 +504,33 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Insert or change service levels (by country); how many changed.
     fn upsert_service_levels(&self, rows: &[ServiceLevel]) -> Result<usize>;
     fn list_service_levels(&self) -> Result<Vec<ServiceLevel>>;
+    /// Store events that no other write carries, with their deliveries.
+    fn emit(&self, events: &[webhooks::Event]) -> Result<()>;
+    /// Register a hook; `secret` signs its deliveries.
+    fn create_webhook(&self, hook: &webhooks::Webhook, secret: &str) -> Result<()>;
+    fn list_webhooks(&self) -> Result<Vec<webhooks::Webhook>>;
+    fn webhook(&self, id: &str) -> Result<Option<webhooks::Webhook>>;
+    /// Pause or resume a hook; false if there is none.
+    fn set_webhook_active(&self, id: &str, active: bool) -> Result<bool>;
+    /// Lease up to `limit` deliveries due at `now_ms` until `lease_until_ms`.
+    fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<webhooks::DeliveryJob>>;
+    /// Log an attempt and move its delivery on.
+    fn finish_delivery(&self, attempt: &webhooks::Attempt, next: webhooks::Next) -> Result<()>;
+    /// Queue a failed delivery again; false if it is not failed.
+    fn retry_delivery(&self, delivery_id: i64, now_ms: i64) -> Result<bool>;
+    /// A hook's delivery log, newest first.
+    fn deliveries(
+        &self,
+        hook_id: &str,
+        state: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<webhooks::Delivery>>;
+    fn delivery_attempts(&self, delivery_id: i64) -> Result<Vec<webhooks::Attempt>>;
     /// One place by its code.
     fn place(&self, code: &str) -> Result<Option<survey_model::Place>>;
     /// Every place, by country then name.
@@ -657,4 +687,11 @@ pub fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }

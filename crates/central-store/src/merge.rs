@@ -222,7 +222,7 @@ fn prepare(
                 continue;
             }
         };
-        let (mut iv, new_changes, heads, repair, before) = match outcome {
+        let (was, mut iv, new_changes, heads, repair, before) = match outcome {
             Merge::Rejected(reason) => {
                 out.results
                     .push(status_only(DocStatus::Rejected { reason }));
@@ -258,12 +258,13 @@ fn prepare(
                 continue;
             }
             Merge::Changed {
+                was,
                 iv,
                 new_changes,
                 heads,
                 repair,
                 before,
-            } => (iv, new_changes, heads, repair, before),
+            } => (was, iv, new_changes, heads, repair, before),
         };
         let meta = iv.meta().clone();
         if iv.id() != id {
@@ -329,6 +330,7 @@ fn prepare(
         }
         let record = stored_record(store, forms, &mut iv, caller.clock_skew_s)?;
         let snapshot = iv.save();
+        let events = events_of(was.as_ref(), &record);
         writes.push(DocWrite {
             doc_id: id,
             owner: meta.created_by.clone(),
@@ -339,6 +341,7 @@ fn prepare(
             snapshot,
             heads: heads.clone(),
             record,
+            events,
         });
         if !repair.is_empty() {
             out.repairs.push((id, repair));
@@ -364,6 +367,8 @@ enum Merge {
         repair: Vec<Vec<u8>>,
     },
     Changed {
+        /// The stored status and review state (`None`: a new interview).
+        was: Option<Stage>,
         iv: Box<Interview>,
         new_changes: Vec<NewChange>,
         heads: Vec<Hash>,
@@ -477,12 +482,35 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         return Merge::Rejected(format!("write policy: {v}"));
     }
     Merge::Changed {
+        was: old.as_ref().map(stage),
         iv: Box::new(iv),
         new_changes,
         heads: to_hashes(&heads),
         repair,
         before: to_hashes(&before),
     }
+}
+
+/// An interview's status and review state, which webhook events compare.
+type Stage = (String, Option<String>);
+
+fn stage(iv: &Interview) -> Stage {
+    (
+        iv.status(),
+        iv.review_state().map(|r| r.as_str().to_owned()),
+    )
+}
+
+/// The webhook events of a write from `was` to `record`.
+fn events_of(
+    was: Option<&Stage>,
+    record: &survey_model::InterviewRecord,
+) -> Vec<crate::webhooks::Event> {
+    crate::webhooks::interview_events(
+        was.map(|(s, r)| (s.as_str(), r.as_deref())),
+        record,
+        crate::unix_now(),
+    )
 }
 
 /// The record a store keeps for a document: its projection, its paradata
@@ -603,6 +631,7 @@ pub fn edit<T>(
             source: format!("server:{}", editor.id),
             snapshot: iv.save(),
             heads,
+            events: events_of(Some(&stage(&old)), &record),
             record: record.clone(),
         };
         match store.commit_docs(std::slice::from_ref(&write)) {

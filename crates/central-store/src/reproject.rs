@@ -136,6 +136,8 @@ pub fn reproject_one(store: &dyn CentralStore, forms: &FormRegistry, id: Uuid) -
             snapshot: doc.snapshot,
             heads,
             record,
+            // A re-projection reports nothing new.
+            events: Vec::new(),
         };
         match store.commit_docs(std::slice::from_ref(&write)) {
             Ok(()) => return Ok(true),

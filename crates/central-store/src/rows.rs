@@ -306,3 +306,69 @@ pub(crate) fn service_level(r: &impl RowGet) -> Result<crate::ServiceLevel> {
         resolution_hours: hours("resolution_hours")?,
     })
 }
+
+pub(crate) fn webhook(r: &impl RowGet) -> Result<crate::webhooks::Webhook> {
+    let events: String = r.col("events")?;
+    Ok(crate::webhooks::Webhook {
+        id: r.col("id")?,
+        url: r.col("url")?,
+        events: events
+            .split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        allow_pii: r.col("allow_pii")?,
+        active: r.col("active")?,
+        description: r.col("description")?,
+        created_by: r.col("created_by")?,
+        created_at: r.col("created_at")?,
+    })
+}
+
+pub(crate) fn delivery(r: &impl RowGet) -> Result<crate::webhooks::Delivery> {
+    Ok(crate::webhooks::Delivery {
+        id: r.col("id")?,
+        hook_id: r.col("hook_id")?,
+        event_id: r.col("event_id")?,
+        kind: r.col("kind")?,
+        subject: r.col("subject")?,
+        state: r.col("state")?,
+        attempts: r.col("attempts")?,
+        next_at_ms: r.col("next_at_ms")?,
+        last_status: r.col("last_status")?,
+        last_error: r.col("last_error")?,
+        delivered_ms: r.col("delivered_ms")?,
+        created_ms: r.col("created_ms")?,
+    })
+}
+
+pub(crate) fn attempt(r: &impl RowGet) -> Result<crate::webhooks::Attempt> {
+    Ok(crate::webhooks::Attempt {
+        delivery_id: r.col("delivery_id")?,
+        at_ms: r.col("at_ms")?,
+        status: r.col("status")?,
+        error: r.col("error")?,
+        duration_ms: r.col("duration_ms")?,
+    })
+}
+
+pub(crate) fn delivery_job(r: &impl RowGet) -> Result<crate::webhooks::DeliveryJob> {
+    Ok(crate::webhooks::DeliveryJob {
+        delivery_id: r.col("id")?,
+        hook_id: r.col("hook_id")?,
+        url: r.col("url")?,
+        secret: r.col("secret")?,
+        allow_pii: r.col("allow_pii")?,
+        attempts: r.col("attempts")?,
+        created_ms: r.col("created_ms")?,
+        event: crate::webhooks::Event {
+            id: r.col("event_id")?,
+            kind: r.col("kind")?,
+            campaign: r.col("campaign")?,
+            country: r.col("country")?,
+            subject: r.col("subject")?,
+            at: r.col("at")?,
+            payload: r.col("payload")?,
+        },
+    })
+}

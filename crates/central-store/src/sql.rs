@@ -9,6 +9,7 @@ use crate::rows::{
     AUDIT_COLS, CASE_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, PLACE_COLS, SESSION_COLS,
     USER_COLS,
 };
+use crate::webhooks::{DELIVERY_COLS, WEBHOOK_COLS};
 
 /// One statement in both spellings, built on first use.
 pub(crate) struct Stmt(LazyLock<[String; 2]>);
@@ -224,4 +225,77 @@ stmt!(
 );
 stmt!(
     LIST_SERVICE_LEVELS = "SELECT country, first_contact_hours, resolution_hours FROM service_levels ORDER BY country"
+);
+
+// Webhooks (see `crate::webhooks`).
+stmt!(
+    INSERT_EVENT = "INSERT INTO webhook_events(id, kind, campaign, country, subject, at, payload)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+);
+stmt!(
+    /// One pending delivery of event ?1 per hook whose kinds match the
+    /// `LIKE` pattern ?3, due at ?2 (unix ms); a paused hook's wait for it
+    /// to resume.
+    FAN_OUT_EVENT = "INSERT INTO webhook_deliveries(hook_id, event_id, state, attempts, next_at_ms,
+       locked_until_ms, created_ms)
+     SELECT id, ?1, 'pending', 0, ?2, 0, ?2 FROM webhooks WHERE events LIKE ?3"
+);
+stmt!(
+    INSERT_WEBHOOK =
+        "INSERT INTO webhooks({WEBHOOK_COLS}, secret) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+);
+stmt!(LIST_WEBHOOKS = "SELECT {WEBHOOK_COLS} FROM webhooks ORDER BY created_at, id");
+stmt!(WEBHOOK_BY_ID = "SELECT {WEBHOOK_COLS} FROM webhooks WHERE id = ?1");
+stmt!(SET_WEBHOOK_ACTIVE = "UPDATE webhooks SET active = ?2 WHERE id = ?1");
+/// The due deliveries of active hooks, oldest first (?1 now, ms; ?2 how
+/// many); PostgreSQL adds `FOR UPDATE SKIP LOCKED` so replicas claim
+/// different rows.
+const DUE_DELIVERIES: &str =
+    "SELECT d.id FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id
+  WHERE d.state = 'pending' AND d.next_at_ms <= ?1 AND d.locked_until_ms <= ?1 AND h.active
+  ORDER BY d.next_at_ms, d.id LIMIT ?2";
+stmt!(
+    /// Lease the due deliveries to claim ?4 until ?3 (unix ms).
+    CLAIM_DELIVERIES = "UPDATE webhook_deliveries SET locked_until_ms = ?3, claim = ?4
+     WHERE id IN ({DUE_DELIVERIES}{})",
+    ""
+);
+pub(crate) static CLAIM_DELIVERIES_PG: LazyLock<String> = LazyLock::new(|| {
+    dollar(&format!(
+        "UPDATE webhook_deliveries SET locked_until_ms = ?3, claim = ?4
+         WHERE id IN ({DUE_DELIVERIES} FOR UPDATE OF d SKIP LOCKED)"
+    ))
+});
+stmt!(
+    CLAIMED = "SELECT d.id, d.hook_id, h.url, h.secret, h.allow_pii, d.attempts, d.created_ms,
+       e.id AS event_id, e.kind, e.campaign, e.country, e.subject, e.at, e.payload
+     FROM webhook_deliveries d JOIN webhooks h ON h.id = d.hook_id
+       JOIN webhook_events e ON e.id = d.event_id
+     WHERE d.claim = ?1 ORDER BY d.next_at_ms, d.id"
+);
+stmt!(
+    /// ?1 id, ?2 state, ?3 next_at_ms, ?4 last status, ?5 last error, ?6 delivered_ms.
+    FINISH_DELIVERY = "UPDATE webhook_deliveries SET state = ?2, attempts = attempts + 1,
+       next_at_ms = ?3, locked_until_ms = 0, claim = NULL, last_status = ?4, last_error = ?5,
+       delivered_ms = ?6
+     WHERE id = ?1"
+);
+stmt!(
+    INSERT_ATTEMPT = "INSERT INTO webhook_attempts(delivery_id, at_ms, status, error, duration_ms)
+     VALUES (?1, ?2, ?3, ?4, ?5)"
+);
+stmt!(
+    /// A failed delivery queued again, due now (?2).
+    RETRY_DELIVERY = "UPDATE webhook_deliveries SET state = 'pending', next_at_ms = ?2,
+       locked_until_ms = 0 WHERE id = ?1 AND state = 'failed'"
+);
+stmt!(
+    /// The log of hook ?1, newest first; ?2 a state or NULL; ?3 how many.
+    DELIVERIES = "SELECT {DELIVERY_COLS} FROM webhook_deliveries d
+       JOIN webhook_events e ON e.id = d.event_id
+     WHERE d.hook_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR d.state = ?2) ORDER BY d.id DESC LIMIT ?3"
+);
+stmt!(
+    ATTEMPTS = "SELECT delivery_id, at_ms, status, error, duration_ms FROM webhook_attempts
+     WHERE delivery_id = ?1 ORDER BY at_ms, id"
 );

@@ -81,7 +81,9 @@ pub fn copy_sqlite_to_pg(
     }
     dst.batch_execute(
         "SELECT setval(pg_get_serial_sequence('changes', 'seq'), GREATEST((SELECT MAX(seq) FROM changes), 1), (SELECT COUNT(*) > 0 FROM changes));
-         SELECT setval(pg_get_serial_sequence('audit_log', 'id'), GREATEST((SELECT MAX(id) FROM audit_log), 1), (SELECT COUNT(*) > 0 FROM audit_log));",
+         SELECT setval(pg_get_serial_sequence('audit_log', 'id'), GREATEST((SELECT MAX(id) FROM audit_log), 1), (SELECT COUNT(*) > 0 FROM audit_log));
+         SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'id'), GREATEST((SELECT MAX(id) FROM webhook_deliveries), 1), (SELECT COUNT(*) > 0 FROM webhook_deliveries));
+         SELECT setval(pg_get_serial_sequence('webhook_attempts', 'id'), GREATEST((SELECT MAX(id) FROM webhook_attempts), 1), (SELECT COUNT(*) > 0 FROM webhook_attempts));",
     )?;
     Ok(report)
 }

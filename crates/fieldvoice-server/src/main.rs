@@ -104,11 +104,15 @@ async fn serve(
     tracing::info!(address = %local, "fieldvoice server listening");
     // Tests and scripts read this line to find the port.
     cli::announce(&format!("listening on http://{local}"));
+    // Deliveries queued before a crash or restart go out now.
+    let worker = sync_server::webhooks::spawn(state.clone());
     let app = sync_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
         .context("serving")?;
+    // An attempt cut short is sent again after its lease, same idempotency key.
+    worker.abort();
     tracing::info!("server stopped");
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod places;
 pub mod stats;
 pub mod sync;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -67,6 +68,19 @@ pub fn api() -> Router<AppState> {
         )
         .route("/api/v1/cases/{id}/contact", get(cases::contact))
         .route("/api/v1/case-stats", get(cases::stats))
+        .route(
+            "/api/v1/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/api/v1/webhooks/{id}", post(webhooks::set_active))
+        .route(
+            "/api/v1/webhooks/{id}/deliveries",
+            get(webhooks::deliveries),
+        )
+        .route(
+            "/api/v1/webhooks/{id}/deliveries/{delivery}/retry",
+            post(webhooks::retry),
+        )
         .route(
             "/api/v1/service-levels",
             get(cases::service_levels).post(cases::set_service_levels),

@@ -15,3 +15,4 @@ pub mod places;
 pub mod queue;
 pub mod stats;
 pub mod users;
+pub mod webhooks;

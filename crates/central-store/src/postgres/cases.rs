@@ -4,8 +4,8 @@ use super::{Param, PgStore, refs};
 use crate::{Case, CaseFilter, CaseNote, Result, ServiceLevel, sql};
 
 pub(super) fn open_case(store: &PgStore, c: &Case) -> Result<bool> {
-    let n = store.with(async |cl| {
-        Ok(cl
+    store.tx(async |cl| {
+        let opened = cl
             .execute(
                 sql::INSERT_CASE.pg(),
                 &[
@@ -29,9 +29,13 @@ pub(super) fn open_case(store: &PgStore, c: &Case) -> Result<bool> {
                     &c.version,
                 ],
             )
-            .await?)
-    })?;
-    Ok(n == 1)
+            .await?
+            == 1;
+        if opened {
+            super::webhooks::insert_events(cl, &[crate::webhooks::case_event(c, true)]).await?;
+        }
+        Ok(opened)
+    })
 }
 
 pub(super) fn case(store: &PgStore, id: &str) -> Result<Option<Case>> {
@@ -52,8 +56,8 @@ pub(super) fn list_cases(store: &PgStore, f: &CaseFilter) -> Result<Vec<Case>> {
 }
 
 pub(super) fn update_case(store: &PgStore, c: &Case) -> Result<bool> {
-    let n = store.with(async |cl| {
-        Ok(cl
+    store.tx(async |cl| {
+        let updated = cl
             .execute(
                 sql::UPDATE_CASE.pg(),
                 &[
@@ -70,9 +74,18 @@ pub(super) fn update_case(store: &PgStore, c: &Case) -> Result<bool> {
                     &c.version,
                 ],
             )
-            .await?)
-    })?;
-    Ok(n == 1)
+            .await?
+            == 1;
+        if updated {
+            let stored = Case {
+                version: c.version + 1,
+                ..c.clone()
+            };
+            super::webhooks::insert_events(cl, &[crate::webhooks::case_event(&stored, false)])
+                .await?;
+        }
+        Ok(updated)
+    })
 }
 
 pub(super) fn add_case_note(store: &PgStore, n: &CaseNote) -> Result<()> {

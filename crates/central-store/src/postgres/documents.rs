@@ -180,6 +180,11 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             )
             .await?;
         }
+        for w in writes {
+            super::webhooks::insert_events(&tx, &w.events)
+                .await
+                .map_err(PgOrStore::Store)?;
+        }
         tx.commit().await?;
         Ok(Ok(()))
     })

@@ -32,6 +32,7 @@ mod identity;
 mod interviews;
 mod sessions;
 mod transfer;
+mod webhooks;
 
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -65,6 +66,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_user_language.sql"),
     include_str!("migrations/0009_aggregate_index_places_checks.sql"),
     include_str!("migrations/0010_cases.sql"),
+    include_str!("migrations/0011_webhooks.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

@@ -8,7 +8,7 @@ use crate::{Case, CaseFilter, CaseNote, Result, ServiceLevel, sql};
 
 pub(super) fn open_case(store: &SqliteStore, c: &Case) -> Result<bool> {
     store.write(|tx| {
-        Ok(tx.execute(
+        let opened = tx.execute(
             sql::INSERT_CASE.sqlite(),
             params![
                 c.id,
@@ -30,7 +30,11 @@ pub(super) fn open_case(store: &SqliteStore, c: &Case) -> Result<bool> {
                 c.updated_at,
                 c.version
             ],
-        )? == 1)
+        )? == 1;
+        if opened {
+            super::webhooks::insert_events(tx, &[crate::webhooks::case_event(c, true)])?;
+        }
+        Ok(opened)
     })
 }
 
@@ -53,7 +57,7 @@ pub(super) fn list_cases(store: &SqliteStore, f: &CaseFilter) -> Result<Vec<Case
 
 pub(super) fn update_case(store: &SqliteStore, c: &Case) -> Result<bool> {
     store.write(|tx| {
-        Ok(tx.execute(
+        let updated = tx.execute(
             sql::UPDATE_CASE.sqlite(),
             params![
                 c.id,
@@ -68,7 +72,15 @@ pub(super) fn update_case(store: &SqliteStore, c: &Case) -> Result<bool> {
                 c.updated_at,
                 c.version
             ],
-        )? == 1)
+        )? == 1;
+        if updated {
+            let stored = Case {
+                version: c.version + 1,
+                ..c.clone()
+            };
+            super::webhooks::insert_events(tx, &[crate::webhooks::case_event(&stored, false)])?;
+        }
+        Ok(updated)
     })
 }
 

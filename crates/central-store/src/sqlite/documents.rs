@@ -93,6 +93,7 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
                 }
             }
             upsert_projection(tx, &key, &w.record, now, seq)?;
+            super::webhooks::insert_events(tx, &w.events)?;
         }
         Ok(())
     })

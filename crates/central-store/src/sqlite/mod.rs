@@ -13,6 +13,7 @@ mod identity;
 mod interviews;
 mod sessions;
 mod transfer;
+mod webhooks;
 
 use std::path::Path;
 use std::sync::Mutex;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_user_language.sql"),
     include_str!("migrations/0009_aggregate_index_places_checks.sql"),
     include_str!("migrations/0010_cases.sql"),
+    include_str!("migrations/0011_webhooks.sql"),
 ];
 
 const READERS: usize = 4;

@@ -45,6 +45,52 @@ pub struct Config {
     /// linear share of each target between them.
     pub day_start_hour: u8,
     pub day_end_hour: u8,
+    /// How webhook deliveries are retried (`[webhooks]` table).
+    pub webhooks: WebhookConfig,
+}
+
+/// The `[webhooks]` table: retry timing of deliveries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookConfig {
+    /// Wait after the first failed attempt; doubled after each next one.
+    pub first_retry_ms: u64,
+    /// Longest wait between two attempts.
+    pub max_retry_ms: u64,
+    /// A delivery this old is given up after its next failure.
+    pub give_up_after_secs: u64,
+    /// Per-attempt timeout.
+    pub timeout_ms: u64,
+    /// How often an idle queue is polled.
+    pub poll_ms: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        let w = sync_server::webhooks::WebhookSettings::default();
+        let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        WebhookConfig {
+            first_retry_ms: ms(w.first_retry),
+            max_retry_ms: ms(w.max_retry),
+            give_up_after_secs: w.give_up_after.as_secs(),
+            timeout_ms: ms(w.timeout),
+            poll_ms: ms(w.poll),
+        }
+    }
+}
+
+impl WebhookConfig {
+    fn settings(&self) -> sync_server::webhooks::WebhookSettings {
+        use std::time::Duration;
+        sync_server::webhooks::WebhookSettings {
+            first_retry: Duration::from_millis(self.first_retry_ms),
+            max_retry: Duration::from_millis(self.max_retry_ms),
+            give_up_after: Duration::from_secs(self.give_up_after_secs),
+            timeout: Duration::from_millis(self.timeout_ms),
+            poll: Duration::from_millis(self.poll_ms),
+            ..Default::default()
+        }
+    }
 }
 
 impl Default for Config {
@@ -71,6 +117,7 @@ impl Default for Config {
             cases: s.case_rules,
             day_start_hour: s.day_start_hour,
             day_end_hour: s.day_end_hour,
+            webhooks: WebhookConfig::default(),
         }
     }
 }
@@ -120,6 +167,24 @@ impl Config {
         env_override("FIELDVOICE_SECURE_COOKIES", &mut c.secure_cookies)?;
         env_override("FIELDVOICE_SESSION_TTL_SECS", &mut c.session_ttl_secs)?;
         env_override("FIELDVOICE_FORMS_REFRESH_SECS", &mut c.forms_refresh_secs)?;
+        let w = &mut c.webhooks;
+        env_override("FIELDVOICE_WEBHOOK_FIRST_RETRY_MS", &mut w.first_retry_ms)?;
+        env_override("FIELDVOICE_WEBHOOK_MAX_RETRY_MS", &mut w.max_retry_ms)?;
+        env_override(
+            "FIELDVOICE_WEBHOOK_GIVE_UP_AFTER_SECS",
+            &mut w.give_up_after_secs,
+        )?;
+        env_override("FIELDVOICE_WEBHOOK_TIMEOUT_MS", &mut w.timeout_ms)?;
+        env_override("FIELDVOICE_WEBHOOK_POLL_MS", &mut w.poll_ms)?;
+        if w.first_retry_ms == 0
+            || w.max_retry_ms < w.first_retry_ms
+            || w.timeout_ms == 0
+            || w.poll_ms == 0
+        {
+            anyhow::bail!(
+                "[webhooks]: first_retry_ms, timeout_ms and poll_ms must be positive and max_retry_ms at least first_retry_ms"
+            );
+        }
         if let Ok(f) = std::env::var("FIELDVOICE_PSEUDONYM_KEY_FILE") {
             c.pseudonym_key_file = Some(f.into());
         }
@@ -158,6 +223,7 @@ impl Config {
             case_rules: self.cases.clone(),
             day_start_hour: self.day_start_hour,
             day_end_hour: self.day_end_hour,
+            webhooks: self.webhooks.settings(),
             ..Settings::default()
         }
     }

@@ -1,0 +1,155 @@
+//! Webhooks in PostgreSQL: hooks, the events written inside other writes'
+//! transactions, and the delivery queue (claimed with `SKIP LOCKED`, so
+//! replicas share it without sending one delivery twice at once).
+
+use tokio_postgres::Transaction;
+
+use super::PgStore;
+use crate::webhooks::{Attempt, Delivery, DeliveryJob, Event, Next, Webhook};
+use crate::{Result, sql};
+
+/// Write `events` and their pending deliveries inside `tx`.
+pub(super) async fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
+    let now_ms = crate::unix_now_ms();
+    for e in events {
+        tx.execute(
+            sql::INSERT_EVENT.pg(),
+            &[
+                &e.id,
+                &e.kind,
+                &e.campaign,
+                &e.country,
+                &e.subject,
+                &e.at,
+                &e.payload,
+            ],
+        )
+        .await?;
+        tx.execute(
+            sql::FAN_OUT_EVENT.pg(),
+            &[&e.id, &now_ms, &e.kind_pattern()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) fn emit(store: &PgStore, events: &[Event]) -> Result<()> {
+    store.tx(async |tx| insert_events(tx, events).await)
+}
+
+pub(super) fn create_webhook(store: &PgStore, h: &Webhook, secret: &str) -> Result<()> {
+    store.with(async |c| {
+        c.execute(
+            sql::INSERT_WEBHOOK.pg(),
+            &[
+                &h.id,
+                &h.url,
+                &h.events_column(),
+                &h.allow_pii,
+                &h.active,
+                &h.description,
+                &h.created_by,
+                &h.created_at,
+                &secret,
+            ],
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+pub(super) fn list_webhooks(store: &PgStore) -> Result<Vec<Webhook>> {
+    store.all(sql::LIST_WEBHOOKS.pg(), &[], crate::rows::webhook)
+}
+
+pub(super) fn webhook(store: &PgStore, id: &str) -> Result<Option<Webhook>> {
+    store.first(sql::WEBHOOK_BY_ID.pg(), &[&id], crate::rows::webhook)
+}
+
+pub(super) fn set_webhook_active(store: &PgStore, id: &str, active: bool) -> Result<bool> {
+    let n = store.with(async |c| {
+        Ok(c.execute(sql::SET_WEBHOOK_ACTIVE.pg(), &[&id, &active])
+            .await?)
+    })?;
+    Ok(n == 1)
+}
+
+pub(super) fn claim_deliveries(
+    store: &PgStore,
+    now_ms: i64,
+    lease_until_ms: i64,
+    limit: usize,
+) -> Result<Vec<DeliveryJob>> {
+    let claim = uuid::Uuid::new_v4().to_string();
+    let rows = store.tx(async |tx| {
+        let n = tx
+            .execute(
+                sql::CLAIM_DELIVERIES_PG.as_str(),
+                &[&now_ms, &(limit as i64), &lease_until_ms, &claim],
+            )
+            .await?;
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        Ok(tx.query(sql::CLAIMED.pg(), &[&claim]).await?)
+    })?;
+    rows.iter().map(crate::rows::delivery_job).collect()
+}
+
+pub(super) fn finish_delivery(store: &PgStore, a: &Attempt, next: Next) -> Result<()> {
+    let (next_at, delivered) = match next {
+        Next::Retry(at) => (at, None),
+        Next::Delivered => (a.at_ms, Some(a.at_ms)),
+        Next::Failed => (a.at_ms, None),
+    };
+    store.tx(async |tx| {
+        tx.execute(
+            sql::FINISH_DELIVERY.pg(),
+            &[
+                &a.delivery_id,
+                &next.state(),
+                &next_at,
+                &a.status,
+                &a.error,
+                &delivered,
+            ],
+        )
+        .await?;
+        tx.execute(
+            sql::INSERT_ATTEMPT.pg(),
+            &[
+                &a.delivery_id,
+                &a.at_ms,
+                &a.status,
+                &a.error,
+                &a.duration_ms,
+            ],
+        )
+        .await?;
+        Ok(())
+    })
+}
+
+pub(super) fn retry_delivery(store: &PgStore, id: i64, now_ms: i64) -> Result<bool> {
+    let n =
+        store.with(async |c| Ok(c.execute(sql::RETRY_DELIVERY.pg(), &[&id, &now_ms]).await?))?;
+    Ok(n == 1)
+}
+
+pub(super) fn deliveries(
+    store: &PgStore,
+    hook_id: &str,
+    state: Option<&str>,
+    limit: usize,
+) -> Result<Vec<Delivery>> {
+    store.all(
+        sql::DELIVERIES.pg(),
+        &[&hook_id, &state, &(limit as i64)],
+        crate::rows::delivery,
+    )
+}
+
+pub(super) fn delivery_attempts(store: &PgStore, delivery_id: i64) -> Result<Vec<Attempt>> {
+    store.all(sql::ATTEMPTS.pg(), &[&delivery_id], crate::rows::attempt)
+}
