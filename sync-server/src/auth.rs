@@ -58,6 +58,9 @@ pub enum Action<'a> {
     WorkCases { country: &'a str },
     /// Open cases by hand, assign them, set the country's service level.
     ManageCases { country: &'a str },
+    /// See and write the hackathon actions of a country (its coordinators
+    /// and analysts: the country's hackathon team).
+    ManageActions { country: &'a str },
 }
 
 fn in_country(u: &User, c: &str) -> bool {
@@ -91,11 +94,14 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             | Action::ManagePlaces { country }
             | Action::PublishForm { country }
             | Action::WorkCases { country }
-            | Action::ManageCases { country },
+            | Action::ManageCases { country }
+            | Action::ManageActions { country },
         ) => in_country(u, country),
         (Role::Agent, Action::WorkCases { country }) => in_country(u, country),
         (_, Action::ReadPlaces { country }) => in_country(u, country),
-        (Role::Analyst, Action::Export { country }) => in_country(u, country),
+        (Role::Analyst, Action::Export { country } | Action::ManageActions { country }) => {
+            in_country(u, country)
+        }
         _ => false,
     };
     if allowed {

@@ -97,7 +97,7 @@ fn export_response() -> Value {
         }
         by_format.insert(f.as_str().to_owned(), Value::Object(by_part));
     }
-    json!({ "description": "the file (`part`: data, dictionary or manifest)",
+    json!({ "description": "the file (`part`: data, dictionary, manifest or actions)",
             "content": content, "x-fieldvoice-content-types": by_format })
 }
 
@@ -154,6 +154,34 @@ fn case_paths() -> Value {
         "/api/v1/service-levels": {
             "get": op("cases", "Service levels of the caller's countries (hours to first contact and to resolution)", vec![], None, ok("service levels", arr(obj()))),
             "post": op("cases", "Set service levels (coordinators for their countries)", vec![], Some(levels_body), ok("changed", obj())) },
+    })
+}
+
+fn action_paths() -> Value {
+    let fields = json!({
+        "title": { "type": "string", "maxLength": 200 }, "description": { "type": "string" },
+        "root_causes": arr(json!({ "type": "string", "description": "options of complaint_root_cause" })),
+        "themes": arr(json!({ "type": "string" })),
+        "evidence": arr(json!({ "type": "string", "format": "uuid", "description": "interviews of the action's country" })),
+        "owner": { "type": "string" }, "due_date": { "type": "string", "format": "date" },
+        "status": { "type": "string", "enum": ["planned", "in_progress", "done", "dropped"] },
+        "expected_effect": { "type": "string" } });
+    let mut new = fields.clone();
+    new["country"] = json!({ "type": "string" });
+    let mut update = fields;
+    update["version"] = json!({ "type": "integer" });
+    update["note"] = json!({ "type": "string", "description": "a progress note" });
+    json!({
+        "/api/v1/actions": {
+            "get": op("actions", "The hackathon actions of the caller's countries (coordinators and analysts), every campaign",
+                vec![q("country", "country; default: all the caller may see")], None, ok("actions", arr(obj()))),
+            "post": op("actions", "Record an action for a country (its coordinators and analysts): 201; an action.updated webhook event",
+                vec![], Some(json_body(json!({ "type": "object", "required": ["country", "title"], "properties": new }))), ok("action", obj())) },
+        "/api/v1/actions/{id}": {
+            "get": op("actions", "One action with its progress notes (404 outside the caller's countries)",
+                vec![id_param("action id")], None, ok("action", obj())),
+            "post": op("actions", "Change an action at the version read (a stale one is a 409), with an optional progress note",
+                vec![id_param("action id")], Some(json_body(json!({ "type": "object", "required": ["version"], "properties": update }))), ok("action", obj())) },
     })
 }
 
@@ -320,7 +348,7 @@ pub fn document() -> Value {
                      q("country", "comma-separated country codes"),
                      q("pii", "omit (default), pseudonymize or include (admins; audited)"),
                      q("lang", "label language"), q("since", "only changes after this log position"),
-                     q("part", "data (default), dictionary or manifest")], None,
+                     q("part", "data (default), dictionary, manifest or actions (the hackathon actions, actions.csv)")], None,
                 export_response()) },
             "/api/v1/report": { "get": op("export", "Analysis summary (HTML by default, or JSON)",
                 vec![q("country", "country codes"), q("lang", "language"), q("format", "html or json")], None,
@@ -378,7 +406,7 @@ pub fn document() -> Value {
             }
         }
     });
-    for more in [case_paths(), webhook_paths()] {
+    for more in [case_paths(), action_paths(), webhook_paths()] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), more) {
             paths.extend(more);
         }

@@ -21,6 +21,8 @@ pub enum Purpose {
     Export,
     /// See and work follow-up cases.
     WorkCases,
+    /// See and write hackathon actions.
+    Actions,
 }
 
 impl Purpose {
@@ -32,6 +34,7 @@ impl Purpose {
             Purpose::ManageUsers => Action::ManageUsers { country },
             Purpose::Export => Action::Export { country },
             Purpose::WorkCases => Action::WorkCases { country },
+            Purpose::Actions => Action::ManageActions { country },
         }
     }
 }

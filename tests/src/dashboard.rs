@@ -46,11 +46,23 @@ pub fn push_interview(
     created_at: &str,
     answers: &[(&str, Value)],
 ) -> Uuid {
+    push_interview_in(server, employee, "mcmb-2026", created_at, answers)
+}
+
+/// [`push_interview`] into `campaign` (e.g. last year's).
+pub fn push_interview_in(
+    server: &TestServer,
+    employee: &User,
+    campaign: &str,
+    created_at: &str,
+    answers: &[(&str, Value)],
+) -> Uuid {
     let form = crate::form();
     let device = Uuid::new_v4();
     let country = employee.countries[0].clone();
     let meta = InterviewMeta {
         created_at: created_at.into(),
+        campaign: campaign.into(),
         ..crate::meta(&form, &employee.id, &country, device)
     };
     let mut iv = Interview::create(&form, meta, actor_from_uuid(device)).unwrap();

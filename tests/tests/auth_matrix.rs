@@ -138,6 +138,10 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/case-stats",                  "401 401 200 200/403 200/403 403/200 403     403     200/403 403     401"),
     ("GET /api/v1/service-levels",              "401 401 200 200     200     200     403     403     200     403     401"),
     ("POST /api/v1/service-levels",             "401 401 200 200/403 200/403 403/200 403     403     403     403     401"),
+    ("GET /api/v1/actions",                     "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
+    ("POST /api/v1/actions",                    "401 401 201   201/403 201/403 403/201 201/403 403/201 403     403     401"),
+    ("GET /api/v1/actions/{id}",                "401 401 200   200/404 200/404 404/200 200/404 404/200 404     404     401"),
+    ("POST /api/v1/actions/{id}",               "401 401 200   200/404 200/404 404/200 200/404 404/200 404     404     401"),
     ("GET /api/v1/webhooks",                    "401 401 200   403     403     403     403     403     403     403     401"),
     ("POST /api/v1/webhooks",                   "401 401 201   403     403     403     403     403     403     403     401"),
     ("POST /api/v1/webhooks/{id}",              "401 401 200   403     403     403     403     403     403     403     401"),
@@ -154,6 +158,10 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /dashboard/reviews",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
     ("GET /dashboard/command",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
     ("GET /dashboard/cases",                    "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("GET /dashboard/actions",                  "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("POST /dashboard/actions",                 "L   L   L     L       A/403   L       L       L       L       L       L"),
+    ("GET /dashboard/actions/{id}",             "L   L   L     L       200/404 L       L       L       L       L       L"),
+    ("POST /dashboard/actions/{id}",            "L   L   L     L       A/404   L       L       L       L       L       L"),
     ("POST /dashboard/cases/assign",            "L   L   L     L       C/404   L       L       L       L       L       L"),
     ("GET /dashboard/cases/{id}",               "L   L   L     L       200/404 L       L       L       L       L       L"),
     ("POST /dashboard/cases/{id}",              "L   L   L     L       C/404   L       L       L       L       L       L"),
@@ -179,6 +187,8 @@ enum Want {
     BackToCase,
     /// 303 to the login page after a logout that ended a session.
     LoggedOut,
+    /// 303 to an action's page: an action form that worked.
+    BackToAction,
 }
 
 impl Want {
@@ -188,6 +198,7 @@ impl Want {
             "D" => Want::Redirect("/dashboard/"),
             "I" => Want::BackToInterview,
             "C" => Want::BackToCase,
+            "A" => Want::BackToAction,
             "O" => Want::LoggedOut,
             n => Want::Status(n.parse().unwrap_or_else(|_| panic!("bad cell {n}"))),
         }
@@ -202,6 +213,9 @@ impl Want {
             }
             Want::BackToCase => got.status == 303 && got.location.starts_with("/dashboard/cases"),
             Want::LoggedOut => got.status == 303 && got.location == "/dashboard/login",
+            Want::BackToAction => {
+                got.status == 303 && got.location.starts_with("/dashboard/actions/")
+            }
         }
     }
 
@@ -209,7 +223,7 @@ impl Want {
     fn allowed(self, route: &str) -> bool {
         match self {
             Want::Status(s) => (200..300).contains(&s),
-            Want::BackToInterview | Want::BackToCase | Want::LoggedOut => true,
+            Want::BackToInterview | Want::BackToCase | Want::BackToAction | Want::LoggedOut => true,
             // The login form posted with good credentials signs in whoever
             // calls; a language saved goes back to the page it was chosen on.
             Want::Redirect(to) => {
@@ -310,6 +324,9 @@ struct World {
     /// Follow-up cases of A's and B's interviews (A's owned by agent A).
     case_a: String,
     case_b: String,
+    /// Hackathon actions of A and B.
+    action_a: String,
+    action_b: String,
     employee_token: String,
     revoked_token: String,
     emp_a: User,
@@ -401,6 +418,13 @@ impl World {
         match t {
             Target::A => self.iv_a,
             Target::B => self.iv_b,
+        }
+    }
+
+    fn target_action(&self, t: Target) -> String {
+        match t {
+            Target::A => self.action_a.clone(),
+            Target::B => self.action_b.clone(),
         }
     }
 
@@ -542,6 +566,8 @@ async fn world() -> World {
         agent_a,
         case_a: String::new(),
         case_b: String::new(),
+        action_a: String::new(),
+        action_b: String::new(),
         employee_token: String::new(),
         revoked_token: String::new(),
         emp_a: emp_a.clone(),
@@ -644,6 +670,33 @@ async fn world() -> World {
         .create_webhook(&hook, "whsec_matrix")
         .unwrap();
     w.hook = hook.id;
+    for country in ["CI", "SN"] {
+        let now = unix_now();
+        let a = central_store::ActionItem {
+            id: Uuid::new_v4().to_string(),
+            campaign: "mcmb-2026".into(),
+            country: country.into(),
+            title: format!("Action {country}"),
+            description: String::new(),
+            root_causes: vec!["network".into()],
+            themes: vec![],
+            evidence: vec![],
+            owner: String::new(),
+            due_date: None,
+            status: "planned".into(),
+            expected_effect: String::new(),
+            created_by: "matrix".into(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        w.server.state.store.insert_action(&a).unwrap();
+        if country == "CI" {
+            w.action_a = a.id;
+        } else {
+            w.action_b = a.id;
+        }
+    }
     w
 }
 
@@ -803,6 +856,47 @@ async fn prepare(
             }),
         ),
         "GET /api/v1/webhooks" => with_auth(w, caller, w.http.get(format!("{url}{path}"))),
+        "POST /api/v1/actions" => {
+            check = Check::AuditGrows;
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).json(&json!({
+                "country": country,
+                "title": format!("Action {n}"),
+                "root_causes": ["network"],
+            }))
+        }
+        "GET /api/v1/actions/{id}" | "GET /dashboard/actions/{id}" => {
+            let id = w.target_action(t);
+            let base = path.split("/{id}").next().unwrap();
+            with_auth(w, caller, w.http.get(format!("{url}{base}/{id}")))
+        }
+        "POST /api/v1/actions/{id}" => {
+            let id = w.target_action(t);
+            let version = w.server.state.store.action(&id).unwrap().unwrap().version;
+            check = Check::AuditGrows;
+            with_auth(w, caller, w.http.post(format!("{url}/api/v1/actions/{id}")))
+                .json(&json!({"version": version, "note": format!("Note {n}")}))
+        }
+        "POST /dashboard/actions" => {
+            check = Check::AuditGrows;
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("country", country),
+                ("title", format!("Action {n}").as_str()),
+                ("root_causes", "it"),
+                ("status", "planned"),
+            ])
+        }
+        "POST /dashboard/actions/{id}" => {
+            let id = w.target_action(t);
+            let version = w.server.state.store.action(&id).unwrap().unwrap().version;
+            check = Check::AuditGrows;
+            with_auth(w, caller, w.http.post(format!("{url}/dashboard/actions/{id}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("version", version.to_string().as_str()),
+                ("status", "in_progress"),
+                ("note", format!("Note {n}").as_str()),
+            ])
+        }
         "POST /api/v1/webhooks" => {
             check = Check::AuditGrows;
             with_auth(w, caller, w.http.post(format!("{url}{path}"))).json(&json!({
@@ -954,7 +1048,9 @@ async fn prepare(
         "GET /dashboard/"
         | "GET /dashboard/reviews"
         | "GET /dashboard/command"
-        | "GET /dashboard/cases" => with_auth(
+        | "GET /dashboard/cases"
+        | "GET /dashboard/actions"
+        | "GET /api/v1/actions" => with_auth(
             w,
             caller,
             w.http.get(format!("{url}{path}?country={country}")),

@@ -604,3 +604,122 @@ async fn agent_works_the_case_queue_in_french() {
     );
     shot(&c, "case-fr.png").await;
 }
+
+/// An analyst of the hackathon team, in French: the board of root causes
+/// (this campaign and last year's, the actions beside them), an action
+/// recorded with its evidence, then moved on with a progress note.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analyst_records_a_hackathon_action_in_french() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Chromium);
+    let server = TestServer::start().await;
+    let url = server.url.clone();
+    user_with_password(&server, "analyst.ci", Role::Analyst, "CI", PW);
+    let (emp, _) = server.user_with_code("awa.ci", Role::Employee, "CI");
+    let store = server.state.store.clone();
+    let mut evidence = String::new();
+    for (campaign, nps, causes) in [
+        ("mcmb-2025", 2, json!(["network"])),
+        ("mcmb-2025", 3, json!(["network", "it"])),
+        ("mcmb-2025", 9, json!(["operations"])),
+        ("mcmb-2026", 4, json!(["it"])),
+        ("mcmb-2026", 1, json!(["it", "network"])),
+        ("mcmb-2026", 6, json!(["it"])),
+        ("mcmb-2026", 10, json!(["organisation"])),
+    ] {
+        let answers =
+            survey_model::sample::with(complete_answers(nps), &[("complaint_root_cause", causes)]);
+        let id = fieldvoice_tests::dashboard::push_interview_in(
+            &server,
+            &emp,
+            campaign,
+            "2026-11-30T09:00:00Z",
+            &answers,
+        );
+        if campaign == "mcmb-2026" && evidence.is_empty() {
+            evidence = id.to_string();
+        }
+    }
+    let now = central_store::unix_now();
+    store
+        .insert_action(&central_store::ActionItem {
+            id: uuid::Uuid::new_v4().to_string(),
+            campaign: "mcmb-2025".into(),
+            country: "CI".into(),
+            title: "Nouvelles antennes à Bouaké nord".into(),
+            description: String::new(),
+            root_causes: vec!["network".into()],
+            themes: vec![],
+            evidence: vec![],
+            owner: "Direction réseau".into(),
+            due_date: Some("2026-06-30".into()),
+            status: "done".into(),
+            expected_effect: "Moins de coupures le soir".into(),
+            created_by: "test".into(),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        })
+        .unwrap();
+    let driver = Driver::get();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    sign_in(&c, &url, "analyst.ci").await;
+    wait_text(&c, "h1", "Hackathon actions").await;
+    click(&c, "header .langs button[value=fr]").await;
+    wait_text(&c, "h1", "Actions du hackathon").await;
+    let causes = text(&c, "#causes").await;
+    assert!(causes.contains("mcmb-2025"), "{causes}");
+    assert!(
+        causes.contains("Nouvelles antennes"),
+        "last year's action beside its cause"
+    );
+    // An analyst's header offers the actions only.
+    assert!(!text(&c, "header").await.contains("File de vérification"));
+    fill(&c, "#title", "Corriger les erreurs de facturation").await;
+    fill(&c, "#owner", "DSI").await;
+    click(&c, "#new-action input[name=root_causes][value=it]").await;
+    fill(
+        &c,
+        "#expected_effect",
+        "Part des causes IT sous 30 % en 2027",
+    )
+    .await;
+    fill(&c, "#evidence", &evidence).await;
+    c.execute(
+        "document.getElementById('due_date').value = '2027-03-31'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#create-action").await;
+    wait_text(&c, "h1", "Corriger les erreurs de facturation").await;
+    assert!(text(&c, "#evidence-list").await.contains(&evidence));
+    c.execute(
+        "document.querySelector('#update-action select[name=status]').value = 'in_progress'",
+        vec![],
+    )
+    .await
+    .unwrap();
+    fill(&c, "#note", "Atelier avec la DSI le 15 décembre").await;
+    click(&c, "#save-action").await;
+    wait_text(&c, "#action-notes", "Atelier avec la DSI").await;
+    shot(&c, "action-fr.png").await;
+    let actions = store.list_actions(&["CI".to_owned()]).unwrap();
+    let a = actions
+        .iter()
+        .find(|a| a.title == "Corriger les erreurs de facturation")
+        .unwrap();
+    assert_eq!(
+        (
+            a.status.as_str(),
+            a.evidence.len(),
+            a.due_date.as_deref(),
+            a.version
+        ),
+        ("in_progress", 1, Some("2027-03-31"), 2)
+    );
+    assert_eq!(a.root_causes, ["it"]);
+    click(&c, "main p:last-child a").await;
+    wait_text(&c, "#causes", "Corriger les erreurs de facturation").await;
+    shot(&c, "actions-fr.png").await;
+}

@@ -245,6 +245,27 @@ macro_rules! central_store_impl {
             fn list_service_levels(&self) -> $crate::Result<Vec<$crate::ServiceLevel>> {
                 cases::list_service_levels(self)
             }
+            fn insert_action(&self, a: &$crate::ActionItem) -> $crate::Result<()> {
+                actions::insert_action(self, a)
+            }
+            fn update_action(&self, a: &$crate::ActionItem) -> $crate::Result<bool> {
+                actions::update_action(self, a)
+            }
+            fn action(&self, id: &str) -> $crate::Result<Option<$crate::ActionItem>> {
+                actions::action(self, id)
+            }
+            fn list_actions(
+                &self,
+                countries: &[String],
+            ) -> $crate::Result<Vec<$crate::ActionItem>> {
+                actions::list_actions(self, countries)
+            }
+            fn add_action_note(&self, note: &$crate::ActionNote) -> $crate::Result<()> {
+                actions::add_action_note(self, note)
+            }
+            fn action_notes(&self, action_id: &str) -> $crate::Result<Vec<$crate::ActionNote>> {
+                actions::action_notes(self, action_id)
+            }
             fn emit(&self, events: &[$crate::webhooks::Event]) -> $crate::Result<()> {
                 webhooks::emit(self, events)
             }

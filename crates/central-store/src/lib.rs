@@ -24,6 +24,7 @@
 
 #[macro_use]
 mod backend;
+mod actions;
 mod campaign;
 pub mod cases;
 pub mod columns;
@@ -199,6 +200,48 @@ pub struct Case {
     pub updated_at: i64,
     /// Bumped by every update (optimistic concurrency).
     pub version: i64,
+}
+
+/// A hackathon action: what a country's team commits to do about root
+/// causes (rules in `survey_model::actions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionItem {
+    /// UUID.
+    pub id: String,
+    pub campaign: String,
+    pub country: String,
+    pub title: String,
+    pub description: String,
+    /// Options of the root-cause question it addresses.
+    pub root_causes: Vec<String>,
+    /// Themes of the customers' words it addresses (free tags).
+    pub themes: Vec<String>,
+    /// Interview ids that are its evidence.
+    pub evidence: Vec<String>,
+    /// Who answers for it (a name or a team; not necessarily a user).
+    pub owner: String,
+    /// `YYYY-MM-DD`.
+    pub due_date: Option<String>,
+    /// `survey_model::actions::ActionStatus` name.
+    pub status: String,
+    /// What it should change in next year's figures.
+    pub expected_effect: String,
+    /// User id.
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Bumped by every update (optimistic concurrency).
+    pub version: i64,
+}
+
+/// A progress note on an action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionNote {
+    pub action_id: String,
+    pub at: i64,
+    /// User id.
+    pub author: String,
+    pub text: String,
 }
 
 /// A note on a case.
@@ -504,6 +547,17 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Insert or change service levels (by country); how many changed.
     fn upsert_service_levels(&self, rows: &[ServiceLevel]) -> Result<usize>;
     fn list_service_levels(&self) -> Result<Vec<ServiceLevel>>;
+    /// A new action (and its `action.updated` event).
+    fn insert_action(&self, action: &ActionItem) -> Result<()>;
+    /// Replace an action if it is still at `action.version` (then bumped,
+    /// with an `action.updated` event); false if it moved meanwhile.
+    fn update_action(&self, action: &ActionItem) -> Result<bool>;
+    fn action(&self, id: &str) -> Result<Option<ActionItem>>;
+    /// The actions of `countries` (empty: all), by country, then due date.
+    fn list_actions(&self, countries: &[String]) -> Result<Vec<ActionItem>>;
+    fn add_action_note(&self, note: &ActionNote) -> Result<()>;
+    /// Oldest first.
+    fn action_notes(&self, action_id: &str) -> Result<Vec<ActionNote>>;
     /// Store events that no other write carries, with their deliveries.
     fn emit(&self, events: &[webhooks::Event]) -> Result<()>;
     /// Register a hook; `secret` signs its deliveries.

@@ -372,3 +372,44 @@ pub(crate) fn delivery_job(r: &impl RowGet) -> Result<crate::webhooks::DeliveryJ
         },
     })
 }
+
+/// The columns [`action`] reads.
+pub(crate) const ACTION_COLS: &str = "id, campaign, country, title, description, root_causes, \
+     themes, evidence, owner, due_date, status, expected_effect, created_by, created_at, \
+     updated_at, version";
+
+/// A JSON array of strings column.
+fn strings(r: &impl RowGet, name: &str) -> Result<Vec<String>> {
+    let s: String = r.col(name)?;
+    serde_json::from_str(&s).map_err(|e| StoreError::Corrupt(format!("{name}: {e}")))
+}
+
+pub(crate) fn action(r: &impl RowGet) -> Result<crate::ActionItem> {
+    Ok(crate::ActionItem {
+        id: r.col("id")?,
+        campaign: r.col("campaign")?,
+        country: r.col("country")?,
+        title: r.col("title")?,
+        description: r.col("description")?,
+        root_causes: strings(r, "root_causes")?,
+        themes: strings(r, "themes")?,
+        evidence: strings(r, "evidence")?,
+        owner: r.col("owner")?,
+        due_date: r.col("due_date")?,
+        status: r.col("status")?,
+        expected_effect: r.col("expected_effect")?,
+        created_by: r.col("created_by")?,
+        created_at: r.col("created_at")?,
+        updated_at: r.col("updated_at")?,
+        version: r.col("version")?,
+    })
+}
+
+pub(crate) fn action_note(r: &impl RowGet) -> Result<crate::ActionNote> {
+    Ok(crate::ActionNote {
+        action_id: r.col("action_id")?,
+        at: r.col("at")?,
+        author: r.col("author")?,
+        text: r.col("text")?,
+    })
+}

@@ -6,8 +6,8 @@
 use std::sync::LazyLock;
 
 use crate::rows::{
-    AUDIT_COLS, CASE_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, PLACE_COLS, SESSION_COLS,
-    USER_COLS,
+    ACTION_COLS, AUDIT_COLS, CASE_COLS, CHANGE_META_COLS, DEVICE_COLS, DOC_COLS, PLACE_COLS,
+    SESSION_COLS, USER_COLS,
 };
 use crate::webhooks::{DELIVERY_COLS, WEBHOOK_COLS};
 
@@ -298,4 +298,26 @@ stmt!(
 stmt!(
     ATTEMPTS = "SELECT delivery_id, at_ms, status, error, duration_ms FROM webhook_attempts
      WHERE delivery_id = ?1 ORDER BY at_ms, id"
+);
+
+// Hackathon actions.
+stmt!(
+    /// A new action (columns as [`ACTION_COLS`]).
+    INSERT_ACTION = "INSERT INTO actions({ACTION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
+     ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
+);
+stmt!(
+    /// ?1 the id, ?2..?10 the changing columns, ?11 the version read.
+    UPDATE_ACTION = "UPDATE actions SET title = ?2, description = ?3, root_causes = ?4, themes = ?5,
+     evidence = ?6, owner = ?7, due_date = ?8, status = ?9, expected_effect = ?10,
+     updated_at = ?12, version = version + 1 WHERE id = ?1 AND version = ?11"
+);
+stmt!(ACTION_BY_ID = "SELECT {ACTION_COLS} FROM actions WHERE id = ?1");
+stmt!(
+    INSERT_ACTION_NOTE =
+        "INSERT INTO action_notes(action_id, at, author, text) VALUES (?1, ?2, ?3, ?4)"
+);
+stmt!(
+    ACTION_NOTES =
+        "SELECT action_id, at, author, text FROM action_notes WHERE action_id = ?1 ORDER BY at"
 );

@@ -153,6 +153,36 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "actions",
+        columns: &[
+            ("id", Text),
+            ("campaign", Text),
+            ("country", Text),
+            ("title", Text),
+            ("description", Text),
+            ("root_causes", Text),
+            ("themes", Text),
+            ("evidence", Text),
+            ("owner", Text),
+            ("due_date", Text),
+            ("status", Text),
+            ("expected_effect", Text),
+            ("created_by", Text),
+            ("created_at", Int),
+            ("updated_at", Int),
+            ("version", Int),
+        ],
+    },
+    TableSpec {
+        name: "action_notes",
+        columns: &[
+            ("action_id", Text),
+            ("at", Int),
+            ("author", Text),
+            ("text", Text),
+        ],
+    },
+    TableSpec {
         name: "webhooks",
         columns: &[
             ("id", Text),

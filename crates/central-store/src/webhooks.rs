@@ -148,6 +148,20 @@ pub fn case_event(c: &Case, opened: bool) -> Event {
     Event::new(kind, &c.campaign, &c.country, &c.id, c.updated_at, &payload)
 }
 
+/// The event of an action created or updated (as stored: `version` is the
+/// stored one).
+pub fn action_event(a: &crate::ActionItem) -> Event {
+    let payload = serde_json::to_value(a).unwrap_or(Value::Null);
+    Event::new(
+        "action.updated",
+        &a.campaign,
+        &a.country,
+        &a.id,
+        a.updated_at,
+        &payload,
+    )
+}
+
 /// A registered receiver.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Webhook {

@@ -188,6 +188,133 @@ pub struct Summary {
     pub complaint_categories: Option<OptionCounts>,
     pub root_causes: Option<OptionCounts>,
     pub themes: Vec<Themes>,
+    /// Root causes per campaign, oldest first: the year-over-year view.
+    pub by_campaign: Vec<CampaignCauses>,
+    /// The hackathon actions of these countries, every campaign.
+    pub actions: Vec<central_store::ActionItem>,
+}
+
+/// One root cause in one campaign.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CauseStat {
+    pub value: String,
+    pub label: String,
+    /// Interviews citing it.
+    pub count: u64,
+    /// `count` over the campaign's interviews with a root cause recorded.
+    pub share: f64,
+    /// NPS of the interviews citing it.
+    pub nps: Option<NpsStat>,
+}
+
+/// The root causes of one campaign, most cited first.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CampaignCauses {
+    pub campaign: String,
+    /// Consented interviews.
+    pub interviews: u64,
+    /// Of those, with at least one root cause recorded.
+    pub respondents: u64,
+    pub nps: Option<NpsStat>,
+    pub causes: Vec<CauseStat>,
+}
+
+/// Root causes per campaign, accumulated one interview at a time.
+#[derive(Default)]
+struct CausesAcc {
+    /// campaign -> (interviews, respondents, NPS, cause -> (count, NPS)).
+    campaigns: BTreeMap<String, CampaignAcc>,
+}
+
+#[derive(Default)]
+struct CampaignAcc {
+    interviews: u64,
+    respondents: u64,
+    nps: NpsAcc,
+    causes: BTreeMap<String, (u64, NpsAcc)>,
+}
+
+impl CausesAcc {
+    /// Add a consented interview.
+    fn add(&mut self, rec: &survey_model::InterviewRecord, cfg: &AnalysisConfig) {
+        let c = self.campaigns.entry(rec.campaign.clone()).or_default();
+        c.interviews += 1;
+        let score = rec.answers.get(&cfg.nps).and_then(Json::as_i64);
+        if let Some(s) = score {
+            c.nps.add(s);
+        }
+        let Some(sel) = rec.answers.get(&cfg.root_causes).and_then(Json::as_array) else {
+            return;
+        };
+        if sel.is_empty() {
+            return;
+        }
+        c.respondents += 1;
+        for v in sel.iter().filter_map(Json::as_str) {
+            let e = c.causes.entry(v.to_owned()).or_default();
+            e.0 += 1;
+            if let Some(s) = score {
+                e.1.add(s);
+            }
+        }
+    }
+
+    /// Oldest campaign first (campaign ids sort by year: `mcmb-2025` < `mcmb-2026`).
+    fn finish(self, list: &[&Form], q: &str, lang: &str) -> Vec<CampaignCauses> {
+        self.campaigns
+            .into_iter()
+            .map(|(campaign, c)| {
+                let mut causes: Vec<CauseStat> = c
+                    .causes
+                    .into_iter()
+                    .map(|(v, (count, nps))| CauseStat {
+                        label: option_label(list, q, &v, lang),
+                        share: if c.respondents == 0 {
+                            0.0
+                        } else {
+                            count as f64 / c.respondents as f64
+                        },
+                        nps: nps.stat(&v, &v),
+                        value: v,
+                        count,
+                    })
+                    .collect();
+                causes.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
+                CampaignCauses {
+                    nps: c.nps.stat(&campaign, &campaign),
+                    campaign,
+                    interviews: c.interviews,
+                    respondents: c.respondents,
+                    causes,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Root causes per campaign (oldest first) of the consented interviews of
+/// `countries` (empty = all): each cause's count, share and NPS.
+pub fn root_causes_by_campaign(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    countries: &[String],
+    lang: &str,
+) -> Result<Vec<CampaignCauses>, ExportError> {
+    let lang = crate::parse_lang(lang)?;
+    let cfg = AnalysisConfig::default();
+    let list = registry_forms(forms);
+    let mut acc = CausesAcc::default();
+    let filter = InterviewFilter {
+        countries: countries.to_vec(),
+        ..InterviewFilter::default()
+    };
+    store.for_each_interview(&filter, &mut |rec, _seq| {
+        if consented(&rec, forms.get(&rec.form_id, rec.form_version)) {
+            acc.add(&rec, &cfg);
+        }
+        Ok(())
+    })?;
+    Ok(acc.finish(&list, &cfg.root_causes, &lang))
 }
 
 #[derive(Default)]
@@ -277,6 +404,7 @@ pub fn summarize_with(
     let mut sat: Vec<(u64, i64)> = vec![(0, 0); ratings.len()];
     let mut cats = MultiAcc::default();
     let mut causes = MultiAcc::default();
+    let mut by_campaign = CausesAcc::default();
     let mut themes: BTreeMap<String, ThemeCounter> = BTreeMap::new();
     let (mut n, mut excluded, mut seen, mut with_complaint) = (0u64, 0u64, 0u64, 0u64);
     let mut with_quality_flags = 0u64;
@@ -297,6 +425,7 @@ pub fn summarize_with(
             return Ok(());
         }
         n += 1;
+        by_campaign.add(&rec, cfg);
         if !rec.quality_flags.is_empty() {
             with_quality_flags += 1;
         }
@@ -425,7 +554,10 @@ pub fn summarize_with(
             options,
         })
     };
+    let actions = store.list_actions(countries)?;
     Ok(Summary {
+        by_campaign: by_campaign.finish(&list, &cfg.root_causes, &lang),
+        actions,
         language: lang.clone(),
         countries: countries.to_vec(),
         dataset_version: hasher.finish(),

@@ -12,6 +12,7 @@
 //! environment or configuration (the pseudonym key is handed in), or put
 //! wall-clock time into data files: the same data gives the same bytes.
 
+pub mod actions;
 pub mod analysis;
 pub mod columns;
 pub mod dictionary;
@@ -282,6 +283,7 @@ pub fn export_to_dir(
     sink.finish()?;
     let mut files = vec![data_name];
     files.extend(dictionary::write(&plan, dir, &lang)?);
+    files.push(actions::write(store, &opts.countries, dir)?);
     let files = files
         .into_iter()
         .map(|name| file_entry(dir, name))

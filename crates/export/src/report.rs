@@ -37,6 +37,15 @@ struct Words {
     none: &'static str,
     dataset: &'static str,
     ci_note: &'static str,
+    /// Root causes next to the actions addressing them, year over year.
+    cause_actions: &'static str,
+    share: &'static str,
+    previous: &'static str,
+    change: &'static str,
+    actions: &'static str,
+    no_action: &'static str,
+    /// planned, in_progress, done, dropped.
+    statuses: [&'static str; 4],
 }
 
 fn words(lang: &str) -> Words {
@@ -56,6 +65,13 @@ fn words(lang: &str) -> Words {
             none: "Aucune donnée",
             dataset: "Version du jeu de données",
             ci_note: "Barres : intervalle de confiance à 95 %.",
+            cause_actions: "Causes profondes et actions",
+            share: "Part",
+            previous: "campagne précédente",
+            change: "Évolution",
+            actions: "Actions",
+            no_action: "Aucune action",
+            statuses: ["prévue", "en cours", "réalisée", "abandonnée"],
         },
         "pt" => Words {
             title: "Resumo da campanha",
@@ -72,6 +88,13 @@ fn words(lang: &str) -> Words {
             none: "Sem dados",
             dataset: "Versão do conjunto de dados",
             ci_note: "Barras: intervalo de confiança de 95 %.",
+            cause_actions: "Causas de raiz e ações",
+            share: "Parte",
+            previous: "campanha anterior",
+            change: "Evolução",
+            actions: "Ações",
+            no_action: "Nenhuma ação",
+            statuses: ["prevista", "em curso", "concluída", "abandonada"],
         },
         "ar" => Words {
             title: "ملخص الحملة",
@@ -88,6 +111,13 @@ fn words(lang: &str) -> Words {
             none: "لا توجد بيانات",
             dataset: "إصدار مجموعة البيانات",
             ci_note: "الأشرطة: فاصل الثقة 95٪.",
+            cause_actions: "الأسباب الجذرية والإجراءات",
+            share: "النسبة",
+            previous: "الحملة السابقة",
+            change: "التغير",
+            actions: "الإجراءات",
+            no_action: "لا إجراء",
+            statuses: ["مخطط", "قيد التنفيذ", "منجز", "متروك"],
         },
         _ => Words {
             title: "Campaign summary",
@@ -104,6 +134,13 @@ fn words(lang: &str) -> Words {
             none: "No data",
             dataset: "Dataset version",
             ci_note: "Whiskers: 95% confidence interval.",
+            cause_actions: "Root causes and actions",
+            share: "Share",
+            previous: "previous campaign",
+            change: "Change",
+            actions: "Actions",
+            no_action: "No action",
+            statuses: ["planned", "in progress", "done", "dropped"],
         },
     }
 }
@@ -243,6 +280,121 @@ fn option_section(out: &mut String, title: &str, oc: Option<&OptionCounts>, none
     out.push_str("</section>");
 }
 
+fn fmt_nps(n: Option<&crate::analysis::NpsStat>) -> String {
+    n.map_or_else(|| "–".to_owned(), |n| format!("{:+.0} (n={})", n.nps, n.n))
+}
+
+/// Each root cause of the latest campaign with its share and NPS, the same
+/// for the campaign before it and the change in share, next to the actions
+/// that address it (this campaign's, and the previous one's as what was done).
+fn cause_actions(out: &mut String, s: &Summary, w: &Words) {
+    let _ = write!(out, "<section><h2>{}</h2>", esc(w.cause_actions));
+    let Some(cur) = s.by_campaign.last() else {
+        let _ = write!(out, "<p>{}</p></section>", esc(w.none));
+        return;
+    };
+    let prev = s
+        .by_campaign
+        .len()
+        .checked_sub(2)
+        .map(|i| &s.by_campaign[i]);
+    let status = |st: &str| -> String {
+        survey_model::actions::ACTION_STATUSES
+            .iter()
+            .position(|a| a.as_str() == st)
+            .map_or_else(|| st.to_owned(), |i| w.statuses[i].to_owned())
+    };
+    let _ = write!(
+        out,
+        "<table class=\"causes\"><thead><tr><th></th><th>{share} {c}</th><th>NPS {c}</th>",
+        share = esc(w.share),
+        c = esc(&cur.campaign)
+    );
+    if let Some(p) = prev {
+        let _ = write!(
+            out,
+            "<th>{share} {p}</th><th>NPS {p}</th><th>{change}</th>",
+            share = esc(w.share),
+            p = esc(&format!("{} ({})", p.campaign, w.previous)),
+            change = esc(w.change)
+        );
+    }
+    let _ = write!(out, "<th>{}</th></tr></thead><tbody>", esc(w.actions));
+    let mut values: Vec<(&str, &str)> = cur
+        .causes
+        .iter()
+        .map(|c| (c.value.as_str(), c.label.as_str()))
+        .collect();
+    for c in prev.map(|p| p.causes.as_slice()).unwrap_or_default() {
+        if !values.iter().any(|(v, _)| *v == c.value) {
+            values.push((&c.value, &c.label));
+        }
+    }
+    for (value, label) in values {
+        let now = cur.causes.iter().find(|c| c.value == value);
+        let share = |c: Option<&crate::analysis::CauseStat>| {
+            c.map_or_else(
+                || "0%".to_owned(),
+                |c| format!("{:.0}% (n={})", c.share * 100.0, c.count),
+            )
+        };
+        let _ = write!(
+            out,
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td>",
+            esc(label),
+            share(now),
+            fmt_nps(now.and_then(|c| c.nps.as_ref()))
+        );
+        if let Some(p) = prev {
+            let before = p.causes.iter().find(|c| c.value == value);
+            let delta = 100.0 * (now.map_or(0.0, |c| c.share) - before.map_or(0.0, |c| c.share));
+            let _ = write!(
+                out,
+                "<td>{}</td><td>{}</td><td>{:+.0} pts</td>",
+                share(before),
+                fmt_nps(before.and_then(|c| c.nps.as_ref())),
+                delta
+            );
+        }
+        let addressing: Vec<&central_store::ActionItem> = s
+            .actions
+            .iter()
+            .filter(|a| {
+                a.root_causes.iter().any(|c| c == value)
+                    && (a.campaign == cur.campaign
+                        || prev.is_some_and(|p| a.campaign == p.campaign))
+            })
+            .collect();
+        out.push_str("<td>");
+        if addressing.is_empty() {
+            let _ = write!(out, "{}", esc(w.no_action));
+        } else {
+            out.push_str("<ul>");
+            for a in addressing {
+                let _ = write!(
+                    out,
+                    "<li><strong>{}</strong> — {} · {} ({}{}{})</li>",
+                    esc(&a.title),
+                    esc(&a.country),
+                    esc(&status(&a.status)),
+                    esc(&a.owner),
+                    a.due_date
+                        .as_deref()
+                        .map_or(String::new(), |d| format!(", {}", esc(d))),
+                    if a.campaign == cur.campaign {
+                        String::new()
+                    } else {
+                        format!(", {}", esc(&a.campaign))
+                    }
+                );
+            }
+            out.push_str("</ul>");
+        }
+        out.push_str("</td></tr>");
+    }
+    out.push_str("</tbody></table></section>");
+}
+
 /// Render the summary as a self-contained HTML page.
 pub fn render_html(s: &Summary) -> String {
     let w = words(&s.language);
@@ -330,6 +482,7 @@ pub fn render_html(s: &Summary) -> String {
         w.none,
     );
     option_section(&mut out, w.causes, s.root_causes.as_ref(), w.none);
+    cause_actions(&mut out, s, &w);
     let _ = write!(out, "<section><h2>{}</h2>", esc(w.themes));
     if s.themes.is_empty() {
         let _ = write!(out, "<p>{}</p>", esc(w.none));

@@ -9,6 +9,7 @@
 //! It must not do I/O: no files, no network, no database, no environment. Callers
 //! hand it bytes and get bytes back; storage and transport live in other crates.
 
+pub mod actions;
 pub mod answer;
 pub mod cases;
 pub mod changes;

@@ -78,13 +78,20 @@ pub fn frame(
                     header {
                         a href="/dashboard/" { "fieldvoice" }
                         @if let Some(u) = who {
-                            @if u.user().role != central_store::Role::Agent {
+                            @let role = u.user().role;
+                            @let staff = matches!(role, central_store::Role::Admin | central_store::Role::Coordinator);
+                            @if staff {
                                 a href="/dashboard/" { (lang.t("nav.progress")) }
                                 a href="/dashboard/command" { (lang.t("command.title")) }
                                 a href="/dashboard/reviews" { (lang.t("queue.title")) }
                             }
-                            a href="/dashboard/cases" { (lang.t("cases.title")) }
-                            @if u.user().role != central_store::Role::Agent {
+                            @if staff || role == central_store::Role::Agent {
+                                a href="/dashboard/cases" { (lang.t("cases.title")) }
+                            }
+                            @if staff || role == central_store::Role::Analyst {
+                                a href="/dashboard/actions" { (lang.t("actions.title")) }
+                            }
+                            @if staff {
                                 a href="/dashboard/forms" { (lang.t("forms.title")) }
                             }
                             span.me {

@@ -193,7 +193,10 @@ pub async fn submit(
             Ok(found.filter(|(u, h)| {
                 ok && h.is_some()
                     && u.active
-                    && matches!(u.role, Role::Admin | Role::Coordinator | Role::Agent)
+                    && matches!(
+                        u.role,
+                        Role::Admin | Role::Coordinator | Role::Agent | Role::Analyst
+                    )
             }))
         })
         .await?;

@@ -4,6 +4,7 @@
 //! state-changing form carries the session's CSRF token; every page goes
 //! through [`crate::auth::authorize`] with the country it shows.
 
+mod actions;
 mod bulk;
 mod cases;
 mod command;
@@ -44,6 +45,14 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/login", get(login::form).post(login::submit))
         .route("/dashboard/logout", post(login::logout))
         .route("/dashboard/command", get(command::page))
+        .route(
+            "/dashboard/actions",
+            get(actions::page).post(actions::create),
+        )
+        .route(
+            "/dashboard/actions/{id}",
+            get(actions::action_page).post(actions::update),
+        )
         .route("/dashboard/cases", get(cases::page))
         .route("/dashboard/cases/assign", post(cases::assign))
         .route(
@@ -154,19 +163,21 @@ impl FromRequestParts<AppState> for DashUser {
 /// A posted form's fields, in order.
 pub(crate) type Fields = Vec<(String, String)>;
 
+/// A posted form's fields in order (repeated names kept), CSRF checked.
+pub(crate) fn posted_fields(who: &DashUser, body: &[u8]) -> Result<Fields, HtmlError> {
+    let fields: Fields = serde_urlencoded::from_bytes(body)
+        .map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
+    who.check_csrf(field(&fields, "csrf"))?;
+    Ok(fields)
+}
+
 /// A posted form with ticked rows (`ids` once per row), CSRF checked:
 /// its fields and the ids.
 pub(crate) fn ticked_form(
     who: &DashUser,
     body: &[u8],
 ) -> Result<(Fields, Vec<uuid::Uuid>), HtmlError> {
-    let fields: Fields = serde_urlencoded::from_bytes(body)
-        .map_err(|e| ApiError::BadRequest(format!("malformed form: {e}")))?;
-    let csrf = fields
-        .iter()
-        .find(|(n, _)| n == "csrf")
-        .map_or("", |(_, v)| v.as_str());
-    who.check_csrf(csrf)?;
+    let fields = posted_fields(who, body)?;
     let ids = fields
         .iter()
         .filter(|(k, _)| k == "ids")

@@ -112,6 +112,10 @@ pub async fn page(
     if who.principal.user.role == central_store::Role::Agent {
         return Ok(Redirect::to("/dashboard/cases").into_response());
     }
+    // Analysts (the hackathon teams) turn the dataset into actions.
+    if who.principal.user.role == central_store::Role::Analyst {
+        return Ok(Redirect::to("/dashboard/actions").into_response());
+    }
     let scope = Scope::resolve(&who.principal, Purpose::Read, q.country.as_deref())?;
     let countries = scope.countries().map(<[String]>::to_vec);
     let latest: BTreeMap<String, u32> = state

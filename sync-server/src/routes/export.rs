@@ -22,7 +22,7 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::scope::{Purpose, Scope};
 
 /// The parts of an export a request can ask for (`part=`).
-pub const PARTS: [&str; 3] = ["data", "dictionary", "manifest"];
+pub const PARTS: [&str; 4] = ["data", "dictionary", "manifest", "actions"];
 /// Content type of `part=dictionary` (`dictionary.csv`).
 pub const DICTIONARY_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 /// Content type of `part=manifest` (`manifest.json`).
@@ -40,6 +40,7 @@ pub fn export_content_type(format: Format, part: &str) -> Option<&'static str> {
         "data" => Some(format.content_type()),
         "dictionary" => Some(DICTIONARY_CONTENT_TYPE),
         "manifest" => Some(MANIFEST_CONTENT_TYPE),
+        "actions" => Some(DICTIONARY_CONTENT_TYPE),
         _ => None,
     }
 }
@@ -52,7 +53,7 @@ pub struct ExportQuery {
     pub pii: Option<String>,
     pub lang: Option<String>,
     pub since: Option<u64>,
-    /// data (default), dictionary or manifest.
+    /// data (default), dictionary, manifest or actions (`actions.csv`).
     pub part: Option<String>,
 }
 
@@ -94,8 +95,9 @@ pub async fn export(
     let countries = Scope::resolve(&principal, Purpose::Export, q.country.as_deref())?.filter();
     let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
     let part = q.part.as_deref().unwrap_or("data");
-    let content_type = export_content_type(format, part)
-        .ok_or_else(|| ApiError::BadRequest("part must be data, dictionary or manifest".into()))?;
+    let content_type = export_content_type(format, part).ok_or_else(|| {
+        ApiError::BadRequest("part must be data, dictionary, manifest or actions".into())
+    })?;
     let pii = match q.pii.as_deref().unwrap_or("omit") {
         "omit" => PiiPolicy::Omit,
         "pseudonymize" | "pseudonymise" => match &state.settings.pseudonym_key {
@@ -149,6 +151,7 @@ pub async fn export(
         let name = match part.as_str() {
             "dictionary" => "dictionary.csv".to_owned(),
             "manifest" => "manifest.json".to_owned(),
+            "actions" => "actions.csv".to_owned(),
             _ => format.file_name(),
         };
         // The open file outlives the directory (unlinked on drop): streamed from disk.

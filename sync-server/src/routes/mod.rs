@@ -1,5 +1,6 @@
 //! Route table. Handlers live in the submodules by area.
 
+pub mod actions;
 pub mod cases;
 pub mod export;
 pub mod fieldops;
@@ -68,6 +69,11 @@ pub fn api() -> Router<AppState> {
         )
         .route("/api/v1/cases/{id}/contact", get(cases::contact))
         .route("/api/v1/case-stats", get(cases::stats))
+        .route("/api/v1/actions", get(actions::list).post(actions::create))
+        .route(
+            "/api/v1/actions/{id}",
+            get(actions::get_one).post(actions::update),
+        )
         .route(
             "/api/v1/webhooks",
             get(webhooks::list).post(webhooks::create),

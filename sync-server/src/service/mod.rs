@@ -6,6 +6,7 @@
 //!
 //! [`ApiError`]: crate::error::ApiError
 
+pub mod actions;
 pub mod cases;
 pub mod command;
 pub mod fieldops;

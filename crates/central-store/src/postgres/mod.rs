@@ -22,6 +22,7 @@
 //! Migrations are append-only, recorded in `schema_migrations`, and run under a
 //! transaction-scoped advisory lock so replicas starting together migrate once.
 
+mod actions;
 mod audit;
 mod cases;
 mod dashboard;
@@ -67,6 +68,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_aggregate_index_places_checks.sql"),
     include_str!("migrations/0010_cases.sql"),
     include_str!("migrations/0011_webhooks.sql"),
+    include_str!("migrations/0012_actions.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

@@ -3,6 +3,7 @@
 //! server answers. Migrations are append-only and recorded in
 //! `schema_migrations`.
 
+mod actions;
 mod audit;
 mod cases;
 mod dashboard;
@@ -41,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_aggregate_index_places_checks.sql"),
     include_str!("migrations/0010_cases.sql"),
     include_str!("migrations/0011_webhooks.sql"),
+    include_str!("migrations/0012_actions.sql"),
 ];
 
 const READERS: usize = 4;
