@@ -21,8 +21,12 @@ pub struct DemoAccounts {
     pub admin_password: String,
     pub admin_token: String,
     pub coordinators: Vec<(String, String, String)>,
+    /// (login, password) of each country's hackathon analyst.
+    pub analysts: Vec<(String, String)>,
     pub enrollment_codes: Vec<(String, String)>,
     pub interviews: usize,
+    /// Of `interviews`, those of last year's campaign.
+    pub last_year: usize,
 }
 
 const PLACES: &[(&str, &[&str])] = &[
@@ -92,8 +96,10 @@ pub fn seed(
         admin_password: admin_password.to_owned(),
         admin_token,
         coordinators: vec![],
+        analysts: vec![],
         enrollment_codes: vec![],
         interviews: 0,
+        last_year: 0,
     };
     let mut n = 0usize;
     for (country, cities) in PLACES {
@@ -111,6 +117,19 @@ pub fn seed(
         )?;
         let token = issue_api_token(state, &coord, "demo")?;
         out.coordinators.push((login, password, token));
+        let login = format!("analyst.{}", country.to_lowercase());
+        let password = format!("{login}-demo-pass");
+        state.store.create_user(
+            &NewUser {
+                login: login.clone(),
+                name: format!("Hackathon team {country}"),
+                role: Role::Analyst,
+                countries: vec![(*country).into()],
+                password_hash: Some(hash_password(&password)?),
+            },
+            central_store::unix_now(),
+        )?;
+        out.analysts.push((login, password));
         for e in 0..3 {
             let (emp, code) = create_user_with_code(
                 state,
@@ -148,6 +167,30 @@ pub fn seed(
                 })
                 .collect();
             state.store.upsert_quotas(&targets)?;
+            // Last year's campaign: one interview per employee, for the
+            // year-over-year view of the actions board and the report.
+            let device = uuid::Uuid::new_v4();
+            let meta = survey_model::InterviewMeta {
+                campaign: LAST_YEAR.into(),
+                ..sample::meta(
+                    &form,
+                    country,
+                    &emp.id,
+                    &device.to_string(),
+                    "2025-11-28T10:00:00Z",
+                )
+            };
+            let city = cities[e % cities.len()];
+            let mut old = Interview::create(&form, meta, actor_from_uuid(device))
+                .and_then(|mut iv| {
+                    for (k, v) in sample::varied(n + e, ((n + e) * 5 % 11) as i64, city) {
+                        iv.set_answer_json(&form, k, &v)?;
+                    }
+                    Ok(iv)
+                })
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            push_demo(state, &forms, &emp, &mut old)?;
+            out.last_year += 1;
             for i in 0..interviews_per_employee {
                 // Every other interview was made after v2 reached the phones.
                 let place = match i % 2 {
@@ -164,40 +207,115 @@ pub fn seed(
                     .find(|p| p.code == home)
                     .and_then(|p| Some((p.lat?, p.lon?)));
                 let mut iv = demo_interview(form, &emp, country, place, coords, n)?;
-                let data = iv.save();
-                let source = format!("demo-device-{}", emp.id);
-                let r = push(
-                    state.store.as_ref(),
-                    &forms,
-                    Caller {
-                        user: &emp,
-                        source: &source,
-                        clock_skew_s: Some(0),
-                    },
-                    &[DocPush {
-                        doc_id: iv.id(),
-                        base_heads: vec![],
-                        heads: vec![],
-                        data,
-                    }],
-                )
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-                if let Some(DocResult {
-                    status: DocStatus::Rejected { reason },
-                    ..
-                }) = r.first()
-                {
-                    return Err(ApiError::Internal(format!(
-                        "demo interview refused: {reason}"
-                    )));
-                }
+                push_demo(state, &forms, &emp, &mut iv)?;
                 review_like_a_coordinator(state, &forms, &coord, &iv, n)?;
                 n += 1;
             }
         }
+        demo_actions(state, country, &coord)?;
     }
-    out.interviews = n;
+    out.interviews = n + out.last_year;
     Ok(Some(out))
+}
+
+/// Last year's campaign id in the demo.
+const LAST_YEAR: &str = "mcmb-2025";
+
+/// Push one demo interview through the real merge, as its employee's device.
+fn push_demo(
+    state: &AppState,
+    forms: &central_store::merge::FormRegistry,
+    emp: &User,
+    iv: &mut Interview,
+) -> Result<(), ApiError> {
+    let data = iv.save();
+    let source = format!("demo-device-{}", emp.id);
+    let r = push(
+        state.store.as_ref(),
+        forms,
+        Caller {
+            user: emp,
+            source: &source,
+            clock_skew_s: Some(0),
+        },
+        &[DocPush {
+            doc_id: iv.id(),
+            base_heads: vec![],
+            heads: vec![],
+            data,
+        }],
+    )
+    .map_err(|e| ApiError::Internal(e.to_string()))?;
+    if let Some(DocResult {
+        status: DocStatus::Rejected { reason },
+        ..
+    }) = r.first()
+    {
+        return Err(ApiError::Internal(format!(
+            "demo interview refused: {reason}"
+        )));
+    }
+    Ok(())
+}
+
+/// Each country's hackathon: last year's network action (done) and this
+/// year's on IT (in progress, with this year's first IT complaints as evidence).
+fn demo_actions(state: &AppState, country: &str, coord: &User) -> Result<(), ApiError> {
+    let now = central_store::unix_now();
+    let evidence: Vec<String> = state
+        .store
+        .list_interviews(&central_store::InterviewFilter {
+            countries: vec![country.into()],
+            ..Default::default()
+        })?
+        .into_iter()
+        .filter(|r| {
+            r.campaign == state.settings.campaign
+                && r.answers
+                    .get("complaint_root_cause")
+                    .and_then(|v| v.as_array())
+                    .is_some_and(|a| a.iter().any(|c| c == "it"))
+        })
+        .take(3)
+        .map(|r| r.interview_id)
+        .collect();
+    let base = central_store::ActionItem {
+        id: String::new(),
+        campaign: LAST_YEAR.into(),
+        country: country.into(),
+        title: "Nouvelles antennes dans les quartiers sans 4G".into(),
+        description: "Trois sites ajoutés là où les clients signalaient des coupures le soir."
+            .into(),
+        root_causes: vec!["network".into()],
+        themes: vec!["couverture".into(), "coupures".into()],
+        evidence: vec![],
+        owner: "Direction réseau".into(),
+        due_date: Some("2026-06-30".into()),
+        status: "done".into(),
+        expected_effect: "Part des causes réseau divisée par deux".into(),
+        created_by: coord.id.clone(),
+        created_at: now,
+        updated_at: now,
+        version: 1,
+    };
+    let this_year = central_store::ActionItem {
+        campaign: state.settings.campaign.clone(),
+        title: "Corriger les erreurs de facturation".into(),
+        description: "Les factures erronées viennent de l'ancien système de facturation.".into(),
+        root_causes: vec!["it".into()],
+        themes: vec!["facturation".into()],
+        evidence,
+        owner: "DSI".into(),
+        due_date: Some("2027-03-31".into()),
+        status: "in_progress".into(),
+        expected_effect: "Moins de 20 % de causes IT l'an prochain".into(),
+        ..base.clone()
+    };
+    for mut a in [base, this_year] {
+        a.id = uuid::Uuid::new_v4().to_string();
+        state.store.insert_action(&a)?;
+    }
+    Ok(())
 }
 
 /// Most demo interviews are reviewed by their country's coordinator, through

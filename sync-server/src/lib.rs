@@ -22,6 +22,7 @@ pub mod identity;
 pub mod metrics;
 pub mod openapi;
 pub mod places;
+pub mod retention;
 pub mod routes;
 pub mod scope;
 pub mod service;
@@ -95,6 +96,10 @@ pub struct Settings {
     pub day_end_hour: u8,
     /// How webhook deliveries are retried.
     pub webhooks: webhooks::WebhookSettings,
+    /// How long a closed case's contact details stay on the interview.
+    pub contact_retention: Duration,
+    /// How often the retention sweep runs.
+    pub retention_every: Duration,
 }
 
 impl Default for Settings {
@@ -119,6 +124,8 @@ impl Default for Settings {
             forms_refresh: Duration::from_secs(30),
             check_rules: survey_model::CheckRules::default(),
             webhooks: webhooks::WebhookSettings::default(),
+            contact_retention: Duration::from_secs(30 * 24 * 3600),
+            retention_every: Duration::from_secs(3600),
             case_rules: survey_model::cases::CaseRules::default(),
             day_start_hour: 8,
             day_end_hour: 17,

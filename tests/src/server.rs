@@ -17,8 +17,9 @@ pub struct TestServer {
     pub admin_token: String,
     pub dir: tempfile::TempDir,
     task: tokio::task::JoinHandle<()>,
-    /// The webhook delivery worker.
+    /// The webhook delivery worker and the retention sweep.
     worker: tokio::task::JoinHandle<()>,
+    sweep: tokio::task::JoinHandle<()>,
 }
 
 impl TestServer {
@@ -92,6 +93,7 @@ impl TestServer {
         let app =
             sync_server::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let worker = sync_server::webhooks::spawn(state.clone());
+        let sweep = sync_server::retention::spawn(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -102,6 +104,7 @@ impl TestServer {
             dir,
             task,
             worker,
+            sweep,
         }
     }
 
@@ -201,6 +204,7 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.task.abort();
         self.worker.abort();
+        self.sweep.abort();
     }
 }
 

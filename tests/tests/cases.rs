@@ -312,3 +312,135 @@ async fn a_call_back_request_becomes_a_resolved_case_the_phone_sees_sqlite() {
 async fn a_call_back_request_becomes_a_resolved_case_the_phone_sees_postgres() {
     run(true).await;
 }
+
+/// A closed case's contact details leave the interview once the retention
+/// period is over (zero here): the server erases the form's PII answers by
+/// a server edit the write policy allows, the case records when, the
+/// contact route answers 410, no export carries them any more, and the
+/// interviewer's phone loses them from its copy at the next sync.
+async fn erasure(pg: bool) {
+    let settings = sync_server::Settings {
+        contact_retention: std::time::Duration::ZERO,
+        retention_every: std::time::Duration::from_millis(100),
+        ..sync_server::Settings::default()
+    };
+    let (srv, _db) = TestServer::on_backend_with(pg, settings).await;
+    let (_, coord) = srv.token_for("coord.ci", Role::Coordinator, "CI");
+    let (_, agent) = srv.token_for("agent.ci", Role::Agent, "CI");
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    let phone = srv.device("awa", &code).await;
+    let iv_id = {
+        let mut s = phone.lock();
+        let form = s.form("mcmb-interview", None).unwrap();
+        let mut iv = s.create_interview(&form).unwrap();
+        let answers = survey_model::sample::with(
+            fieldvoice_tests::complete_answers(4),
+            &[
+                ("follow_up_requested", json!("yes")),
+                ("follow_up_contact", json!("+225 07 99 88 77 66")),
+            ],
+        );
+        for (k, v) in answers {
+            iv.set_answer_json(&form, k, &v).unwrap();
+        }
+        iv.submit(&form).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+        iv.id()
+    };
+    phone.sync().await.unwrap();
+    let (_, cases) = get(&srv, &coord, "/api/v1/cases").await;
+    let case = cases[0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/cases/{case}");
+    for (token, body) in [
+        (&agent, json!({"version": 1, "owner": "me"})),
+        (&agent, json!({"version": 2, "status": "contacted"})),
+        (
+            &agent,
+            json!({"version": 3, "status": "resolved", "resolution": "fixed", "satisfaction": 4}),
+        ),
+    ] {
+        assert_eq!(post(&srv, token, &path, body).await.0, 200);
+    }
+    // Resolved but not closed: the details stay.
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    let (st, contact) = get(&srv, &agent, &format!("{path}/contact")).await;
+    assert_eq!(st, 200);
+    assert_eq!(contact["follow_up_contact"], "+225 07 99 88 77 66");
+    assert_eq!(
+        post(
+            &srv,
+            &coord,
+            &path,
+            json!({"version": 4, "status": "closed"})
+        )
+        .await
+        .0,
+        200
+    );
+    let start = std::time::Instant::now();
+    loop {
+        let (_, c) = get(&srv, &coord, &path).await;
+        if c["contact_erased_at"].is_i64() {
+            break;
+        }
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "the sweep did not erase: {c}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (st, gone) = get(&srv, &coord, &format!("{path}/contact")).await;
+    assert_eq!(st, 410, "{gone}");
+    assert!(gone["error"].as_str().unwrap().contains("erased"));
+    let r = srv.state.store.interview(iv_id).unwrap().unwrap();
+    for pii in ["customer_name", "customer_phone", "follow_up_contact"] {
+        assert!(!r.answers.contains_key(pii), "{pii} erased on the server");
+    }
+    assert_eq!(
+        r.answer_i64("nps"),
+        Some(4),
+        "the rest of the interview stays"
+    );
+    let audit = srv.state.store.audit_log(1000).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "case.contact_erased" && e.target == case)
+    );
+    let r = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v1/export/csv?country=CI&pii=include",
+            srv.url
+        ))
+        .bearer_auth(&srv.admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let csv = r.text().await.unwrap();
+    assert!(
+        !csv.contains("99 88 77 66") && !csv.contains("Awa Traor"),
+        "{csv}"
+    );
+    // The phone's copy loses them too.
+    phone.sync().await.unwrap();
+    let mut iv = phone.lock().load(iv_id).unwrap();
+    assert!(iv.erased_at().is_some());
+    let on_phone = iv.project(None);
+    assert!(!on_phone.answers.contains_key("follow_up_contact"));
+    assert!(!on_phone.answers.contains_key("customer_phone"));
+    assert_eq!(
+        iv.followup(),
+        Some(("closed".to_owned(), Some("fixed".to_owned())))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_cases_lose_their_contact_details_after_retention_sqlite() {
+    erasure(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_cases_lose_their_contact_details_after_retention_postgres() {
+    erasure(true).await;
+}

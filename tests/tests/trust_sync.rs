@@ -675,12 +675,21 @@ fn demo_campaign_reviews_are_coordinator_edits_within_the_policy() {
     let accounts = sync_server::demo::seed(&state, "demo-password-123", 4)
         .unwrap()
         .expect("a fresh store gets the demo");
-    assert_eq!(accounts.interviews, 36);
+    // 4 per employee this year, one each from last year's campaign.
+    assert_eq!((accounts.interviews, accounts.last_year), (45, 9));
     let all = state
         .store
         .list_interviews(&central_store::InterviewFilter::default())
         .unwrap();
-    assert_eq!(all.len(), 36);
+    assert_eq!(all.len(), 45);
+    assert_eq!(all.iter().filter(|r| r.campaign == "mcmb-2025").count(), 9);
+    // Each country's hackathon: last year's action and this year's.
+    let actions = state.store.list_actions(&[]).unwrap();
+    assert_eq!(actions.len(), 6);
+    assert_eq!(
+        actions.iter().filter(|a| a.campaign == "mcmb-2025").count(),
+        3
+    );
     let reviewed: Vec<_> = all.iter().filter(|r| r.review_state.is_some()).collect();
     assert_eq!(reviewed.len(), 27);
     let coordinators: std::collections::HashMap<String, String> = state

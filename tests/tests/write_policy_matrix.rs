@@ -63,6 +63,9 @@ fn write(iv: &mut Interview, path: &str, who: (&str, &str, &str), other: &User) 
             iv.doc_mut().put(&a, "nps", 4i64).unwrap();
         }
         "review" => iv.set_review(ReviewState::Approved, who.0).unwrap(),
+        "answers (erased, with review.erased_at)" => {
+            assert_eq!(iv.erase_answers(&["customer_phone"]).unwrap(), 1);
+        }
         "review.followup (a case's outcome)" => iv
             .set_followup(survey_model::cases::CaseStatus::Resolved, Some("fixed"))
             .unwrap(),

@@ -224,6 +224,9 @@ macro_rules! central_store_impl {
             ) -> $crate::Result<Option<$crate::Case>> {
                 cases::case_of_interview(self, interview_id)
             }
+            fn cases_to_erase(&self, t: i64) -> $crate::Result<Vec<$crate::Case>> {
+                cases::cases_to_erase(self, t)
+            }
             fn list_cases(&self, f: &$crate::CaseFilter) -> $crate::Result<Vec<$crate::Case>> {
                 cases::list_cases(self, f)
             }

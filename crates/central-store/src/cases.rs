@@ -70,6 +70,7 @@ pub fn new_case(
         closed_at: None,
         resolution: None,
         satisfaction: None,
+        contact_erased_at: None,
         updated_at: now,
         version: 1,
     })

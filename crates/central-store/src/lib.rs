@@ -200,6 +200,10 @@ pub struct Case {
     pub updated_at: i64,
     /// Bumped by every update (optimistic concurrency).
     pub version: i64,
+    /// When the customer's contact details were erased from the interview
+    /// (the case closed, plus the retention period).
+    #[serde(default)]
+    pub contact_erased_at: Option<i64>,
 }
 
 /// A hackathon action: what a country's team commits to do about root
@@ -535,6 +539,9 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn open_case(&self, case: &Case) -> Result<bool>;
     fn case(&self, id: &str) -> Result<Option<Case>>;
     fn case_of_interview(&self, interview_id: &str) -> Result<Option<Case>>;
+    /// Cases closed at or before `t` whose contact details are not erased
+    /// yet (at most 500, oldest first).
+    fn cases_to_erase(&self, t: i64) -> Result<Vec<Case>>;
     /// Cases matching `f`, by due date.
     fn list_cases(&self, f: &CaseFilter) -> Result<Vec<Case>>;
     /// Write `case` (its id) if its stored version is still `case.version`;

@@ -261,7 +261,7 @@ pub(crate) fn user_updated(rows: u64, user_id: &str) -> Result<()> {
 /// The columns [`case`] reads, from `cases`, in [`crate::sql::INSERT_CASE`]'s order.
 pub(crate) const CASE_COLS: &str = "id, interview_id, campaign, country, reason, status, owner, \
      root_cause, opened_at, opened_by, due_at, first_contact_at, resolved_at, closed_at, \
-     resolution, satisfaction, updated_at, version";
+     resolution, satisfaction, updated_at, version, contact_erased_at";
 
 pub(crate) fn case(r: &impl RowGet) -> Result<crate::Case> {
     Ok(crate::Case {
@@ -283,6 +283,7 @@ pub(crate) fn case(r: &impl RowGet) -> Result<crate::Case> {
         satisfaction: r.col("satisfaction")?,
         updated_at: r.col("updated_at")?,
         version: r.col("version")?,
+        contact_erased_at: r.col("contact_erased_at")?,
     })
 }
 

@@ -200,15 +200,21 @@ stmt!(
 stmt!(
     /// A new case (columns as [`CASE_COLS`]); nothing when the interview has one.
     INSERT_CASE = "INSERT INTO cases({CASE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,
-     ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) ON CONFLICT(interview_id) DO NOTHING"
+     ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) ON CONFLICT(interview_id) DO NOTHING"
 );
 stmt!(CASE_BY_ID = "SELECT {CASE_COLS} FROM cases WHERE id = ?1");
+stmt!(
+    /// Closed at or before ?1 with the contact details still there.
+    CASES_TO_ERASE = "SELECT {CASE_COLS} FROM cases
+     WHERE closed_at IS NOT NULL AND closed_at <= ?1 AND contact_erased_at IS NULL
+     ORDER BY closed_at, id LIMIT 500"
+);
 stmt!(CASE_OF_INTERVIEW = "SELECT {CASE_COLS} FROM cases WHERE interview_id = ?1");
 stmt!(
-    /// ?1 the id, ?2..?10 the changing columns, ?11 the version read.
+    /// ?1 the id, ?2..?10 and ?12 the changing columns, ?11 the version read.
     UPDATE_CASE = "UPDATE cases SET status = ?2, owner = ?3, due_at = ?4, first_contact_at = ?5,
      resolved_at = ?6, closed_at = ?7, resolution = ?8, satisfaction = ?9, updated_at = ?10,
-     version = version + 1 WHERE id = ?1 AND version = ?11"
+     contact_erased_at = ?12, version = version + 1 WHERE id = ?1 AND version = ?11"
 );
 stmt!(
     INSERT_CASE_NOTE = "INSERT INTO case_notes(case_id, at, author, text) VALUES (?1, ?2, ?3, ?4)"

@@ -133,6 +133,7 @@ pub const TABLES: &[TableSpec] = &[
             ("satisfaction", Int),
             ("updated_at", Int),
             ("version", Int),
+            ("contact_erased_at", Int),
         ],
     },
     TableSpec {

@@ -106,6 +106,7 @@ async fn serve(
     cli::announce(&format!("listening on http://{local}"));
     // Deliveries queued before a crash or restart go out now.
     let worker = sync_server::webhooks::spawn(state.clone());
+    let sweep = sync_server::retention::spawn(state.clone());
     let app = sync_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -113,6 +114,7 @@ async fn serve(
         .context("serving")?;
     // An attempt cut short is sent again after its lease, same idempotency key.
     worker.abort();
+    sweep.abort();
     tracing::info!("server stopped");
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! |------------------------------|-----------------------------------|------------------------------------|
 //! | `schema`, `meta.*`           | never (write-once at creation)    | never                              |
 //! | `status`, `submitted_at`     | yes (`draft` / `submitted`)       | no                                 |
-//! | `answers.*`                  | yes                               | no                                 |
+//! | `answers.*`                  | yes                               | no, but erase (remove) with `review.erased_at` |
 //! | `review.*`                   | no                                | yes (`review.by` = the writer; `followup_*`: a case's outcome) |
 //! | `tags.*`                     | no                                | yes (booleans)                     |
 //! | `comments[]`, new            | yes, authored as itself           | yes, authored as itself            |
@@ -141,14 +141,24 @@ pub fn check_write(
     if b.is_some() {
         compare_part(b, a, "meta", "metadata is write-once")?;
     }
-    // answers: the device's; the server never writes them.
+    // answers: the device's; the server never writes them, it only erases
+    // some (contact details after a case's retention) and says when.
     if !writer.is_device() {
-        compare_part(
-            b,
-            a,
-            "answers",
-            "only the interviewer's device writes answers",
-        )?;
+        let erasing = obj(a, "review").is_some_and(|r| {
+            let was = b.and_then(|b| obj(b, "review").map(|o| slot(b, &o, "erased_at")));
+            let now = slot(a, &r, "erased_at");
+            !now.is_empty() && was.is_none_or(|w| w != now)
+        });
+        if erasing {
+            check_erasure(b, a)?;
+        } else {
+            compare_part(
+                b,
+                a,
+                "answers",
+                "only the interviewer's device writes answers",
+            )?;
+        }
     }
     // review and tags: the server's.
     if writer.is_device() {
@@ -159,6 +169,23 @@ pub fn check_write(
         check_tags(a)?;
     }
     check_comments(b, a, writer)
+}
+
+/// An erasure: every answer still there is as it was; the others were removed.
+fn check_erasure(b: Option<&AutoCommit>, a: &AutoCommit) -> Result<(), Violation> {
+    let rule = "the server only removes answers, and records when";
+    let (Some(b), Some(aa)) = (b, obj(a, "answers")) else {
+        return Err(violation("answers", rule));
+    };
+    let Some(ba) = obj(b, "answers") else {
+        return Err(violation("answers", rule));
+    };
+    for key in a.keys(&aa) {
+        if slot(a, &aa, &key) != slot(b, &ba, &key) {
+            return Err(violation(format!("answers.{key}"), rule));
+        }
+    }
+    Ok(())
 }
 
 /// Every value at `key` of `obj` (several when writes were concurrent), as
@@ -310,7 +337,7 @@ fn check_review(b: Option<&AutoCommit>, a: &AutoCommit, w: Writer<'_>) -> Result
             "by" => a.get_all(&ra, "by").unwrap_or_default().iter().all(
                 |(v, _)| matches!(v, Value::Scalar(s) if s.as_str() == Some(w.user_id())),
             ),
-            "at" | "followup_at" => a
+            "at" | "followup_at" | "erased_at" => a
                 .get_all(&ra, key.as_str())
                 .unwrap_or_default()
                 .iter()

@@ -160,6 +160,8 @@ fn render_case(lang: Lang, who: &DashUser, v: &CaseView, contact: Option<&Contac
                     tr { th { (lang.t("cases.follow_up_contact")) } td #contact-given { (k.follow_up_contact.as_deref().unwrap_or("–")) } }
                 }
                 p.muted { (lang.t("cases.contact_audited")) }
+            } @else if let Some(t) = c.contact_erased_at {
+                p.muted #contact-erased { (lang.tf("cases.contact_erased", &[("at", &lang.unix_time(t))])) }
             } @else {
                 form method="post" action=(format!("{path}/contact")) {
                     input type="hidden" name="csrf" value=(who.csrf);

@@ -163,6 +163,14 @@ pub async fn contact(state: &AppState, p: &Principal, id: &str) -> Result<Contac
                         .into(),
                 ));
             }
+            if let Some(t) = case.contact_erased_at {
+                return Err(ApiError::Rejected(
+                    axum::http::StatusCode::GONE,
+                    format!(
+                        "the contact details were erased at {t} (unix time): the case closed and its retention period ended"
+                    ),
+                ));
+            }
             crate::audit::record_first(st, &p.user, "case.contact_view", &case.id, &case.country)?;
             let iv_id = Uuid::parse_str(&case.interview_id).map_err(|_| not_found(&id))?;
             let r = st.store.interview(iv_id)?;
@@ -502,4 +510,61 @@ pub async fn assign_many(
         out.record(*id, result, &mut first_error)?;
     }
     out.finish(first_error)
+}
+
+/// The account the retention sweep writes as (server edits and the audit log).
+fn retention_user() -> central_store::User {
+    central_store::User {
+        id: "system:retention".into(),
+        login: "system:retention".into(),
+        name: "fieldvoice retention".into(),
+        role: Role::Admin,
+        countries: Vec::new(),
+        active: true,
+        created_at: 0,
+        language: None,
+    }
+}
+
+/// Erase the contact details (the form's PII answers) of the interviews of
+/// cases closed for longer than the retention period: a server edit each
+/// (`Interview::erase_answers`, which the write policy allows the server
+/// and nothing else), then the case records when. Returns how many cases.
+pub fn erase_due_contacts(st: &AppState, now: i64) -> Result<usize, ApiError> {
+    let retention = i64::try_from(st.settings.contact_retention.as_secs()).unwrap_or(i64::MAX);
+    let due = st.store.cases_to_erase(now.saturating_sub(retention))?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let user = retention_user();
+    let actor = st.actor_for(&user.id);
+    let forms = st.forms();
+    let mut done = 0;
+    for mut case in due {
+        if let Ok(iv_id) = Uuid::parse_str(&case.interview_id)
+            && let Some(r) = st.store.interview(iv_id)?
+        {
+            let names: Vec<String> = forms
+                .get(&r.form_id, r.form_version)
+                .map(|f| {
+                    f.questions()
+                        .iter()
+                        .filter(|q| q.pii)
+                        .map(|q| q.name.clone())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            central_store::merge::edit(st.store.as_ref(), &forms, &actor, &user, iv_id, |iv| {
+                iv.erase_answers(&names).map(|_| ())
+            })?;
+        }
+        case.contact_erased_at = Some(now);
+        case.updated_at = now;
+        if st.store.update_case(&case)? {
+            crate::audit::record(st, &user, "case.contact_erased", &case.id, &case.country);
+            done += 1;
+        }
+    }
+    Ok(done)
 }

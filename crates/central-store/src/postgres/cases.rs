@@ -27,6 +27,7 @@ pub(super) fn open_case(store: &PgStore, c: &Case) -> Result<bool> {
                     &c.satisfaction,
                     &c.updated_at,
                     &c.version,
+                    &c.contact_erased_at,
                 ],
             )
             .await?
@@ -48,6 +49,10 @@ pub(super) fn case_of_interview(store: &PgStore, interview_id: &str) -> Result<O
         &[&interview_id],
         crate::rows::case,
     )
+}
+
+pub(super) fn cases_to_erase(store: &PgStore, t: i64) -> Result<Vec<Case>> {
+    store.all(sql::CASES_TO_ERASE.pg(), &[&t], crate::rows::case)
 }
 
 pub(super) fn list_cases(store: &PgStore, f: &CaseFilter) -> Result<Vec<Case>> {
@@ -72,6 +77,7 @@ pub(super) fn update_case(store: &PgStore, c: &Case) -> Result<bool> {
                     &c.satisfaction,
                     &c.updated_at,
                     &c.version,
+                    &c.contact_erased_at,
                 ],
             )
             .await?

@@ -28,7 +28,8 @@ pub(super) fn open_case(store: &SqliteStore, c: &Case) -> Result<bool> {
                 c.resolution,
                 c.satisfaction,
                 c.updated_at,
-                c.version
+                c.version,
+                c.contact_erased_at
             ],
         )? == 1;
         if opened {
@@ -45,6 +46,14 @@ pub(super) fn case(store: &SqliteStore, id: &str) -> Result<Option<Case>> {
 pub(super) fn case_of_interview(store: &SqliteStore, interview_id: &str) -> Result<Option<Case>> {
     store.read(|c| {
         first(c, sql::CASE_OF_INTERVIEW.sqlite(), [interview_id], |r| {
+            crate::rows::case(r)
+        })
+    })
+}
+
+pub(super) fn cases_to_erase(store: &SqliteStore, t: i64) -> Result<Vec<Case>> {
+    store.read(|c| {
+        all(c, sql::CASES_TO_ERASE.sqlite(), [t], |r| {
             crate::rows::case(r)
         })
     })
@@ -70,7 +79,8 @@ pub(super) fn update_case(store: &SqliteStore, c: &Case) -> Result<bool> {
                 c.resolution,
                 c.satisfaction,
                 c.updated_at,
-                c.version
+                c.version,
+                c.contact_erased_at
             ],
         )? == 1;
         if updated {

@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0010_cases.sql"),
     include_str!("migrations/0011_webhooks.sql"),
     include_str!("migrations/0012_actions.sql"),
+    include_str!("migrations/0013_contact_erasure.sql"),
 ];
 
 const READERS: usize = 4;

@@ -47,6 +47,10 @@ pub struct Config {
     pub day_end_hour: u8,
     /// How webhook deliveries are retried (`[webhooks]` table).
     pub webhooks: WebhookConfig,
+    /// Days a closed case's contact details stay on its interview.
+    pub contact_retention_days: u64,
+    /// How often the retention sweep runs, in seconds.
+    pub retention_sweep_secs: u64,
 }
 
 /// The `[webhooks]` table: retry timing of deliveries.
@@ -118,6 +122,8 @@ impl Default for Config {
             day_start_hour: s.day_start_hour,
             day_end_hour: s.day_end_hour,
             webhooks: WebhookConfig::default(),
+            contact_retention_days: s.contact_retention.as_secs() / 86_400,
+            retention_sweep_secs: s.retention_every.as_secs(),
         }
     }
 }
@@ -167,6 +173,13 @@ impl Config {
         env_override("FIELDVOICE_SECURE_COOKIES", &mut c.secure_cookies)?;
         env_override("FIELDVOICE_SESSION_TTL_SECS", &mut c.session_ttl_secs)?;
         env_override("FIELDVOICE_FORMS_REFRESH_SECS", &mut c.forms_refresh_secs)?;
+        env_override(
+            "FIELDVOICE_CONTACT_RETENTION_DAYS",
+            &mut c.contact_retention_days,
+        )?;
+        if c.retention_sweep_secs == 0 {
+            anyhow::bail!("retention_sweep_secs must be positive");
+        }
         let w = &mut c.webhooks;
         env_override("FIELDVOICE_WEBHOOK_FIRST_RETRY_MS", &mut w.first_retry_ms)?;
         env_override("FIELDVOICE_WEBHOOK_MAX_RETRY_MS", &mut w.max_retry_ms)?;
@@ -224,6 +237,10 @@ impl Config {
             day_start_hour: self.day_start_hour,
             day_end_hour: self.day_end_hour,
             webhooks: self.webhooks.settings(),
+            contact_retention: std::time::Duration::from_secs(
+                self.contact_retention_days.saturating_mul(86_400),
+            ),
+            retention_every: std::time::Duration::from_secs(self.retention_sweep_secs),
             ..Settings::default()
         }
     }

@@ -25,14 +25,17 @@ pub fn print_demo(config: &config::Config, listen: SocketAddr, demo: Option<&Dem
         ),
         Some(d) => {
             println!(
-                "== fieldvoice demo campaign ({} interviews) ==",
-                d.interviews
+                "== fieldvoice demo campaign ({} interviews, {} of them from last year's campaign) ==",
+                d.interviews, d.last_year
             );
             println!("server:       {url}   (health: {url}/healthz, metrics: {url}/metrics)");
             println!("admin login:  {} / {}", d.admin_login, d.admin_password);
             println!("admin token:  {}", d.admin_token);
             for (login, password, token) in &d.coordinators {
                 println!("coordinator:  {login} / {password}   token {token}");
+            }
+            for (login, password) in &d.analysts {
+                println!("analyst:      {login} / {password}   (hackathon actions)");
             }
             for (login, code) in d.enrollment_codes.iter().take(3) {
                 println!("enroll code:  {code}  (employee {login})");

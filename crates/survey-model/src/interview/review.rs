@@ -121,6 +121,31 @@ impl Interview {
         Ok(())
     }
 
+    /// Erase the answers `names` (a closed case's contact details, after the
+    /// retention period), as one change that also records when
+    /// (`review.erased_at`): the only removal of answers the write policy
+    /// lets the server make. Returns how many answers were there. Earlier
+    /// changes still hold the old values until the document's history is
+    /// rewritten.
+    pub fn erase_answers(&mut self, names: &[&str]) -> Result<usize, ModelError> {
+        let mut erased = 0;
+        for n in names {
+            if self.doc.get(&self.answers, *n)?.is_some() {
+                self.doc.delete(&self.answers, *n)?;
+                erased += 1;
+            }
+        }
+        let (at, _) = now();
+        self.doc.put(&self.review, "erased_at", at)?;
+        commit(&mut self.doc, self.clock);
+        Ok(erased)
+    }
+
+    /// When answers were erased, if ever.
+    pub fn erased_at(&self) -> Option<String> {
+        self.str_at(&self.review, "erased_at")
+    }
+
     /// The follow-up case's outcome, if the server recorded one: (status,
     /// resolution).
     pub fn followup(&self) -> Option<(String, Option<String>)> {
