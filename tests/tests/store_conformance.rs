@@ -84,6 +84,8 @@ conformance!(
     dashboard_sql_matches_streaming_defaults,
     reprojection_rewrites_stale_rows_once,
     follow_up_cases_open_by_rule_once_and_move_by_version,
+    webhook_deliveries_are_leased_retried_and_logged,
+    actions_round_trip_by_version_with_their_events,
 );
 
 // --- helpers -------------------------------------------------------------
@@ -2234,4 +2236,199 @@ fn follow_up_cases_open_by_rule_once_and_move_by_version(s: &dyn CentralStore) {
     let notes = s.case_notes(&now.id).unwrap();
     assert_eq!(notes.len(), 2);
     assert_eq!(notes[1].text, "Rappelée, réseau rétabli");
+}
+
+/// The delivery queue: events fan out to every hook of their kind (paused
+/// ones too), a claim leases what is due so a second claim gets the rest,
+/// an expired lease gives a delivery back, each attempt is logged, a retry
+/// waits for its time, a failed one comes back only when queued again.
+fn webhook_deliveries_are_leased_retried_and_logged(s: &dyn CentralStore) {
+    use central_store::webhooks::{Attempt, Event, Next, Webhook};
+    let hook = |kinds: &[&str], active: bool| Webhook {
+        id: Uuid::new_v4().to_string(),
+        url: "http://127.0.0.1:9/x".into(),
+        events: kinds.iter().map(|k| (*k).to_owned()).collect(),
+        allow_pii: false,
+        active,
+        description: String::new(),
+        created_by: "t".into(),
+        created_at: 1,
+    };
+    let cases = hook(&["case.opened", "case.closed"], true);
+    let interviews = hook(&["interview.submitted"], true);
+    let paused = hook(&["case.opened"], false);
+    for h in [&cases, &interviews, &paused] {
+        s.create_webhook(h, "whsec_test").unwrap();
+    }
+    assert_eq!(s.list_webhooks().unwrap().len(), 3);
+    assert_eq!(s.webhook(&paused.id).unwrap().unwrap(), paused);
+    let events: Vec<Event> = (0..3)
+        .map(|i| {
+            Event::new(
+                "case.opened",
+                "c",
+                "CI",
+                &format!("case-{i}"),
+                i,
+                &serde_json::json!({"n": i}),
+            )
+        })
+        .collect();
+    s.emit(&events).unwrap();
+    // Nothing for the interview hook; the paused hook holds its three.
+    assert!(s.deliveries(&interviews.id, None, 10).unwrap().is_empty());
+    assert_eq!(
+        s.deliveries(&paused.id, Some("pending"), 10).unwrap().len(),
+        3
+    );
+    let now = central_store::unix_now_ms() + 10;
+    let first = s.claim_deliveries(now, now + 1000, 2).unwrap();
+    let second = s.claim_deliveries(now, now + 1000, 2).unwrap();
+    assert_eq!(
+        (first.len(), second.len()),
+        (2, 1),
+        "only the active hook's, each once"
+    );
+    assert!(s.claim_deliveries(now, now + 1000, 2).unwrap().is_empty());
+    let mut ids: Vec<i64> = first.iter().chain(&second).map(|j| j.delivery_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+    assert!(
+        first
+            .iter()
+            .all(|j| j.hook_id == cases.id && j.secret == "whsec_test")
+    );
+    let job = &first[0];
+    assert_eq!(job.event.kind, "case.opened");
+    assert_eq!(job.attempts, 0);
+    // The lease runs out: the unfinished ones come back.
+    let later = now + 1001;
+    assert_eq!(
+        s.claim_deliveries(later, later + 1000, 10).unwrap().len(),
+        3
+    );
+    let attempt = |id: i64, status: Option<i64>| Attempt {
+        delivery_id: id,
+        at_ms: later,
+        status,
+        error: status.filter(|s| *s >= 300).map(|s| format!("HTTP {s}")),
+        duration_ms: 5,
+    };
+    s.finish_delivery(&attempt(ids[0], Some(200)), Next::Delivered)
+        .unwrap();
+    s.finish_delivery(&attempt(ids[1], Some(503)), Next::Retry(later + 5000))
+        .unwrap();
+    s.finish_delivery(&attempt(ids[2], None), Next::Failed)
+        .unwrap();
+    assert!(
+        s.claim_deliveries(later + 10, later + 2000, 10)
+            .unwrap()
+            .is_empty()
+    );
+    let due = s.claim_deliveries(later + 5000, later + 6000, 10).unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!((due[0].delivery_id, due[0].attempts), (ids[1], 1));
+    let log = s.deliveries(&cases.id, None, 10).unwrap();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[0].id, ids[2], "newest first");
+    let by_id = |id: i64| log.iter().find(|d| d.id == id).unwrap().clone();
+    assert_eq!(by_id(ids[0]).state, "delivered");
+    assert_eq!(by_id(ids[0]).delivered_ms, Some(later));
+    assert_eq!(
+        (by_id(ids[1]).state.as_str(), by_id(ids[1]).last_status),
+        ("pending", Some(503))
+    );
+    assert_eq!(by_id(ids[2]).state, "failed");
+    assert_eq!(
+        s.deliveries(&cases.id, Some("failed"), 10).unwrap().len(),
+        1
+    );
+    let logged = s.delivery_attempts(ids[0]).unwrap();
+    assert_eq!(
+        logged.len(),
+        1,
+        "one attempt per finish; an expired lease logs none"
+    );
+    assert_eq!((logged[0].status, logged[0].duration_ms), (Some(200), 5));
+    // A failed one, queued again.
+    assert!(
+        !s.retry_delivery(ids[0], later).unwrap(),
+        "only failed ones"
+    );
+    assert!(s.retry_delivery(ids[2], later + 7000).unwrap());
+    let again = s.claim_deliveries(later + 7000, later + 8000, 10).unwrap();
+    assert!(again.iter().any(|j| j.delivery_id == ids[2]));
+    // Resuming the paused hook releases its deliveries.
+    assert!(s.set_webhook_active(&paused.id, true).unwrap());
+    let held = s
+        .claim_deliveries(later + 9000, later + 10_000, 10)
+        .unwrap();
+    assert_eq!(held.iter().filter(|j| j.hook_id == paused.id).count(), 3);
+}
+
+/// Actions: inserted, listed by country, updated only at the version read,
+/// with notes; each write an `action.updated` event in its transaction.
+fn actions_round_trip_by_version_with_their_events(s: &dyn CentralStore) {
+    use central_store::{ActionItem, ActionNote};
+    let hook = central_store::webhooks::Webhook {
+        id: Uuid::new_v4().to_string(),
+        url: "http://127.0.0.1:9/x".into(),
+        events: vec!["action.updated".into()],
+        allow_pii: false,
+        active: true,
+        description: String::new(),
+        created_by: "t".into(),
+        created_at: 1,
+    };
+    s.create_webhook(&hook, "k").unwrap();
+    let a = ActionItem {
+        id: Uuid::new_v4().to_string(),
+        campaign: "mcmb-2026".into(),
+        country: "CI".into(),
+        title: "Réseau".into(),
+        description: "d".into(),
+        root_causes: vec!["network".into(), "it".into()],
+        themes: vec!["couverture".into()],
+        evidence: vec![Uuid::new_v4().to_string()],
+        owner: "Direction réseau".into(),
+        due_date: Some("2027-01-31".into()),
+        status: "planned".into(),
+        expected_effect: "e".into(),
+        created_by: "u".into(),
+        created_at: 10,
+        updated_at: 10,
+        version: 1,
+    };
+    let b = ActionItem {
+        id: Uuid::new_v4().to_string(),
+        country: "SN".into(),
+        due_date: None,
+        ..a.clone()
+    };
+    s.insert_action(&a).unwrap();
+    s.insert_action(&b).unwrap();
+    assert_eq!(s.action(&a.id).unwrap().unwrap(), a);
+    assert_eq!(s.list_actions(&["CI".into()]).unwrap(), vec![a.clone()]);
+    assert_eq!(s.list_actions(&[]).unwrap().len(), 2);
+    let moved = ActionItem {
+        status: "in_progress".into(),
+        updated_at: 20,
+        ..a.clone()
+    };
+    assert!(s.update_action(&moved).unwrap());
+    assert!(!s.update_action(&moved).unwrap(), "version 1 is stale now");
+    let stored = s.action(&a.id).unwrap().unwrap();
+    assert_eq!((stored.status.as_str(), stored.version), ("in_progress", 2));
+    s.add_action_note(&ActionNote {
+        action_id: a.id.clone(),
+        at: 20,
+        author: "u".into(),
+        text: "Atelier".into(),
+    })
+    .unwrap();
+    assert_eq!(s.action_notes(&a.id).unwrap()[0].text, "Atelier");
+    let log = s.deliveries(&hook.id, None, 10).unwrap();
+    assert_eq!(log.len(), 3, "two inserts and one update");
+    assert!(log.iter().all(|d| d.kind == "action.updated"));
 }
