@@ -167,12 +167,22 @@ pub async fn login(http: &reqwest::Client, url: &str, login: &str, password: &st
     assert_eq!(resp.status(), 303, "login of {login} failed");
     let cookie = set_cookie(&resp, "fv_session").expect("session cookie");
     let cookie = cookie.split(';').next().unwrap().to_owned();
-    let page = http
+    let mut page = http
         .get(format!("{url}/dashboard/"))
         .header("cookie", &cookie)
         .send()
         .await
         .unwrap();
+    // Agents and analysts land on their own page.
+    if page.status() == 303 {
+        let to = page.headers()["location"].to_str().unwrap().to_owned();
+        page = http
+            .get(format!("{url}{to}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+    }
     assert_eq!(page.status(), 200);
     let csrf = csrf_in(&page.text().await.unwrap()).expect("session csrf");
     Session { cookie, csrf }

@@ -766,3 +766,81 @@ async fn bulk_review_sets_the_ticked_interviews_of_the_coordinators_countries() 
     let rec = d.get("record").unwrap_or(&d);
     assert!(rec["review_state"].is_null());
 }
+
+/// A hackathon analyst's dashboard session: the actions board of its
+/// country and nothing else (no progress, command centre, queue, cases,
+/// forms, interview pages; another country's board refused), and an action
+/// recorded through the form lands on its page.
+#[tokio::test]
+async fn an_analyst_session_reaches_the_actions_of_its_country_only() {
+    let w = world(Settings::default()).await;
+    let url = w.server.url.clone();
+    user_with_password(&w.server, "analyst.ci", Role::Analyst, "CI", PW);
+    let http = client();
+    let s = login(&http, &url, "analyst.ci", PW).await;
+    let home = get(&http, format!("{url}/dashboard/"), &s).await;
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/dashboard/actions");
+    let ci = w.ci[0];
+    for (path, want) in [
+        ("/dashboard/actions".to_owned(), 200),
+        ("/dashboard/actions?country=CI".to_owned(), 200),
+        ("/dashboard/actions?country=SN".to_owned(), 403),
+        ("/dashboard/command".to_owned(), 403),
+        ("/dashboard/reviews".to_owned(), 403),
+        ("/dashboard/cases".to_owned(), 403),
+        ("/dashboard/forms".to_owned(), 403),
+        (format!("/dashboard/interviews/{ci}"), 404),
+    ] {
+        let r = get(&http, format!("{url}{path}"), &s).await;
+        assert_eq!(r.status(), want, "{path}");
+    }
+    let board = s.page(&http, &format!("{url}/dashboard/actions")).await;
+    assert!(board.contains("Hackathon actions"));
+    assert!(
+        !board.contains("href=\"/dashboard/reviews\""),
+        "no queue link"
+    );
+    let r = http
+        .post(format!("{url}/dashboard/actions"))
+        .header("cookie", &s.cookie)
+        .form(&[
+            ("csrf", s.csrf.as_str()),
+            ("country", "CI"),
+            ("title", "Former les vendeurs au remboursement"),
+            ("root_causes", "operations"),
+            ("root_causes", "organisation"),
+            ("themes", "boutique, remboursement"),
+            ("evidence", &ci.to_string()),
+            ("due_date", "2027-02-28"),
+            ("status", "planned"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let to = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/dashboard/actions/"), "{to}");
+    let a = &w.server.state.store.list_actions(&["CI".into()]).unwrap()[0];
+    assert_eq!(a.root_causes, ["operations", "organisation"]);
+    assert_eq!(a.themes, ["boutique", "remboursement"]);
+    assert_eq!(a.evidence, [ci.to_string()]);
+    // Without the CSRF token, or for another country: refused, nothing stored.
+    let r = http
+        .post(format!("{url}/dashboard/actions"))
+        .header("cookie", &s.cookie)
+        .form(&[("country", "CI"), ("title", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = http
+        .post(format!("{url}/dashboard/actions"))
+        .header("cookie", &s.cookie)
+        .form(&[("csrf", s.csrf.as_str()), ("country", "SN"), ("title", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert_eq!(w.server.state.store.list_actions(&[]).unwrap().len(), 1);
+}

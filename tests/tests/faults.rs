@@ -316,7 +316,7 @@ async fn disk_full_answers_errors_keeps_acked_and_resyncs_after_space_is_freed()
     std::fs::create_dir(&disk).unwrap();
     let d = disk.to_str().unwrap();
     // A small size-limited file system (tmpfs needs root; CI runs as root).
-    if !run("mount", &["-t", "tmpfs", "-o", "size=640k", "tmpfs", d]) {
+    if !run("mount", &["-t", "tmpfs", "-o", "size=1m", "tmpfs", d]) {
         eprintln!("SKIPPED: cannot mount a tmpfs here (not root?)");
         return;
     }

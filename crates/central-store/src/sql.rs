@@ -235,8 +235,11 @@ stmt!(
 
 // Webhooks (see `crate::webhooks`).
 stmt!(
+    /// An event, kept only when a hook subscribes to its kind (`LIKE` ?8):
+    /// no hook, no outbox row.
     INSERT_EVENT = "INSERT INTO webhook_events(id, kind, campaign, country, subject, at, payload)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+     SELECT ?1, ?2, ?3, ?4, ?5, CAST(?6 AS BIGINT), ?7
+     WHERE EXISTS (SELECT 1 FROM webhooks WHERE events LIKE ?8)"
 );
 stmt!(
     /// One pending delivery of event ?1 per hook whose kinds match the

@@ -5,7 +5,8 @@
 //! store's `commit_docs`, `open_case`, `update_case` and `save_action` insert
 //! it and, in the same statement batch, one pending delivery per active hook
 //! subscribed to its kind. So an acknowledged change never loses its event,
-//! and an event is never sent for a change that was rolled back. The sync
+//! and an event is never sent for a change that was rolled back. An event
+//! no hook subscribes to is not kept (no outbox row). The sync
 //! server's worker claims due deliveries (a lease, so a replica that dies
 //! mid-send does not block them for ever), posts them and records each
 //! attempt. Payloads hold no personal data: the worker adds the interview's

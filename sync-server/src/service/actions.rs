@@ -203,15 +203,25 @@ pub async fn board(
     lang: &str,
 ) -> Result<Board, ApiError> {
     let scope = Scope::resolve(p, Purpose::Actions, country)?;
-    let country = match scope.countries() {
-        Some([one, ..]) => one.clone(),
-        // An admin without a country asked: the first country with data.
-        _ => p.user.countries.first().cloned().unwrap_or_default(),
+    let asked = match scope.countries() {
+        Some([one, ..]) => Some(one.clone()),
+        _ => p.user.countries.first().cloned(),
     };
     let campaign = state.settings.campaign.clone();
     let lang = lang.to_owned();
     state
         .blocking(move |st| {
+            // An admin who asked for none: the first country of the place list.
+            let country = match asked {
+                Some(c) => c,
+                None => st
+                    .store
+                    .list_places()?
+                    .into_iter()
+                    .map(|p| p.country)
+                    .min()
+                    .unwrap_or_default(),
+            };
             let countries: Vec<String> = if country.is_empty() {
                 Vec::new()
             } else {
@@ -245,6 +255,12 @@ pub async fn board(
 /// Record a new action for `n.country` (its coordinators and analysts).
 pub async fn create(state: &AppState, p: &Principal, n: NewAction) -> Result<ActionItem, ApiError> {
     let country = n.country.trim().to_ascii_uppercase();
+    if !crate::identity::is_country(&country) {
+        return Err(bad(format!(
+            "country {:?} is not an ISO 3166 alpha-2 code",
+            n.country
+        )));
+    }
     authorize(p, Action::ManageActions { country: &country })?;
     let now = unix_now();
     let a = ActionItem {

@@ -12,24 +12,26 @@ use crate::{Result, sql};
 pub(super) async fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
     let now_ms = crate::unix_now_ms();
     for e in events {
-        tx.execute(
-            sql::INSERT_EVENT.pg(),
-            &[
-                &e.id,
-                &e.kind,
-                &e.campaign,
-                &e.country,
-                &e.subject,
-                &e.at,
-                &e.payload,
-            ],
-        )
-        .await?;
-        tx.execute(
-            sql::FAN_OUT_EVENT.pg(),
-            &[&e.id, &now_ms, &e.kind_pattern()],
-        )
-        .await?;
+        let pattern = e.kind_pattern();
+        let kept = tx
+            .execute(
+                sql::INSERT_EVENT.pg(),
+                &[
+                    &e.id,
+                    &e.kind,
+                    &e.campaign,
+                    &e.country,
+                    &e.subject,
+                    &e.at,
+                    &e.payload,
+                    &pattern,
+                ],
+            )
+            .await?;
+        if kept == 1 {
+            tx.execute(sql::FAN_OUT_EVENT.pg(), &[&e.id, &now_ms, &pattern])
+                .await?;
+        }
     }
     Ok(())
 }

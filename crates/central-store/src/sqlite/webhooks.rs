@@ -16,10 +16,13 @@ pub(super) fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()
     let mut ins = tx.prepare_cached(sql::INSERT_EVENT.sqlite())?;
     let mut fan = tx.prepare_cached(sql::FAN_OUT_EVENT.sqlite())?;
     for e in events {
-        ins.execute(params![
-            e.id, e.kind, e.campaign, e.country, e.subject, e.at, e.payload
-        ])?;
-        fan.execute(params![e.id, now_ms, e.kind_pattern()])?;
+        let pattern = e.kind_pattern();
+        if ins.execute(params![
+            e.id, e.kind, e.campaign, e.country, e.subject, e.at, e.payload, pattern
+        ])? == 1
+        {
+            fan.execute(params![e.id, now_ms, pattern])?;
+        }
     }
     Ok(())
 }
