@@ -581,6 +581,7 @@ mod tests {
 
     /// Prefixes of keys built at run time from codes (each checked below).
     const DYNAMIC: &[&str] = &[
+        "action_status.",
         "case_reason.",
         "case_resolution.",
         "case_status.",
@@ -664,6 +665,11 @@ mod tests {
                 .map(|c| format!("case_resolution.{c}")),
         );
         want.extend(
+            survey_model::actions::ACTION_STATUSES
+                .iter()
+                .map(|c| format!("action_status.{}", c.as_str())),
+        );
+        want.extend(
             central_store::ROLES
                 .iter()
                 .map(|r| format!("role.{}", r.as_str())),
@@ -671,7 +677,7 @@ mod tests {
         want.extend((1..=12).map(|m| format!("month.{m}")));
         want.extend(
             [
-                400, 401, 403, 404, 405, 408, 409, 413, 415, 422, 429, 500, 503,
+                400, 401, 403, 404, 405, 408, 409, 410, 413, 415, 422, 429, 500, 503,
             ]
             .iter()
             .map(|s| format!("http.{s}")),
