@@ -660,3 +660,83 @@ async fn report_numbers_match_the_seeded_answers() {
     // Names and phone numbers never reach the report.
     assert!(!page.contains("Awa") && !page.contains("+225"));
 }
+
+/// Free text leaves without personal data unless PII is included: the
+/// customer's own name, phone numbers, e-mail addresses and ID numbers typed
+/// into the verbatims become placeholders in every export and in the
+/// report's themes; dates and amounts stay; `pii=include` (admins, audited)
+/// gives the words as typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn free_text_is_scrubbed_unless_pii_is_included() {
+    let srv = TestServer::start().await;
+    let (emp, _) = srv.user_with_code("awa", Role::Employee, "CI");
+    let (_, analyst) = srv.token_for("analyst.ci", Role::Analyst, "CI");
+    let typed = "Rappelez Awa Traoré au 07 12 34 56 78 ou awa.t@example.com, CNI CI0123456789; \
+                 payé 10 000 000 FCFA le 2026-08-01";
+    for _ in 0..2 {
+        fieldvoice_tests::dashboard::push_interview(
+            &srv,
+            &emp,
+            "2026-11-30T09:00:00Z",
+            &answers(
+                3,
+                &[
+                    ("customer_name", json!("Awa Traoré")),
+                    ("verbatim", json!(typed)),
+                    ("nps_reason", json!("appelez le +225 0712345678 svp")),
+                ],
+            ),
+        );
+    }
+    let csv_of = |body: &[u8]| -> Vec<std::collections::HashMap<String, String>> {
+        let mut rd = csv::Reader::from_reader(body);
+        let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+        rd.records()
+            .map(|r| {
+                let r = r.unwrap();
+                header
+                    .iter()
+                    .cloned()
+                    .zip(r.iter().map(str::to_owned))
+                    .collect()
+            })
+            .collect()
+    };
+    let (st, _, body) = get(
+        &format!("{}/api/v1/export/csv?country=CI", srv.url),
+        &analyst,
+    )
+    .await;
+    assert_eq!(st, 200);
+    let rows = csv_of(&body);
+    assert_eq!(rows.len(), 2);
+    assert_eq!(
+        rows[0]["verbatim"],
+        "Rappelez [name] [name] au [phone] ou [email], CNI [id]; payé 10 000 000 FCFA le 2026-08-01"
+    );
+    assert_eq!(rows[0]["nps_reason"], "appelez le [phone] svp");
+    let (_, _, dict) = get(
+        &format!("{}/api/v1/export/csv?country=CI&part=dictionary", srv.url),
+        &analyst,
+    )
+    .await;
+    let dict = String::from_utf8(dict).unwrap();
+    let line = dict.lines().find(|l| l.starts_with("verbatim,")).unwrap();
+    assert!(line.contains("[phone]"), "{line}");
+    // The report's themes never count the name.
+    let (_, _, report) = get(
+        &format!("{}/api/v1/report?country=CI&format=json", srv.url),
+        &analyst,
+    )
+    .await;
+    let report = String::from_utf8(report).unwrap().to_lowercase();
+    assert!(!report.contains("traor") && !report.contains("0712345678"));
+    // Admins who include PII (audited) get the words as typed.
+    let (st, _, body) = get(
+        &format!("{}/api/v1/export/csv?country=CI&pii=include", srv.url),
+        &srv.admin_token,
+    )
+    .await;
+    assert_eq!(st, 200);
+    assert_eq!(csv_of(&body)[0]["verbatim"], typed);
+}

@@ -467,12 +467,26 @@ pub fn summarize_with(
             Some(l) if crate::text::THEME_LANGUAGES.contains(&l) => l.to_owned(),
             _ => "other".to_owned(),
         };
+        // Themes are counted on scrubbed text: a customer's name or number
+        // never becomes a term.
+        let mut scrubber = None;
         for q in &cfg.verbatims {
             if let Some(t) = text(q) {
+                let sc = scrubber.get_or_insert_with(|| {
+                    survey_model::scrub::Scrubber::new(
+                        forms
+                            .get(&rec.form_id, rec.form_version)
+                            .map(|f| f.questions())
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|q| q.pii)
+                            .filter_map(|q| text(&q.name)),
+                    )
+                });
                 themes
                     .entry(tl.clone())
                     .or_insert_with(|| ThemeCounter::new(&tl))
-                    .add(t);
+                    .add(&sc.scrub(t));
             }
         }
         Ok(())

@@ -8,6 +8,7 @@ use hmac::{Hmac, Mac};
 use serde::Serialize;
 use serde_json::Value as Json;
 use sha2::Sha256;
+use survey_model::scrub::Scrubber;
 use survey_model::{Form, InterviewRecord, QuestionType};
 
 /// The type of a column, as written to typed formats.
@@ -172,6 +173,9 @@ pub enum Source {
     Key(KeyField),
     /// The answer to a question, as its natural type.
     Answer(String),
+    /// A free-text answer: scrubbed of personal data (`survey_model::scrub`)
+    /// unless PII is included.
+    FreeText(String),
     /// 1 when `option` is selected in multi-choice `question`.
     Flag {
         question: String,
@@ -320,6 +324,8 @@ pub struct Plan {
     /// The place list, by code, for the [`Source::Place`] columns.
     places: std::collections::HashMap<String, survey_model::Place>,
     pii: PiiPolicy,
+    /// The PII questions, whose answers name what the free text must not.
+    pii_questions: Vec<String>,
     /// Index of the latitude/longitude columns of the first geopoint question.
     pub geo: Option<(usize, usize)>,
 }
@@ -461,12 +467,15 @@ impl Plan {
                             QuestionType::Date => ColType::Date,
                             _ => ColType::String,
                         };
-                        let mut c = col(
-                            q.name.clone(),
-                            ty,
-                            Source::Answer(q.name.clone()),
-                            label.clone(),
-                        );
+                        let source = if kind == QuestionType::Text {
+                            Source::FreeText(q.name.clone())
+                        } else {
+                            Source::Answer(q.name.clone())
+                        };
+                        let mut c = col(q.name.clone(), ty, source, label.clone());
+                        if kind == QuestionType::Text && !matches!(pii, PiiPolicy::Include) {
+                            c.note = "free text: phone numbers, e-mail addresses, ID numbers and the customer's name replaced by [phone], [email], [id], [name]".into();
+                        }
                         c.options = options.clone();
                         if q.choices_from.as_deref() == Some(survey_model::places::PLACES_LIST) {
                             c.note = "place code of the campaign's place list".into();
@@ -504,11 +513,23 @@ impl Plan {
             (Some(a), Some(b)) => Some((a, b)),
             _ => None,
         };
+        let mut pii_questions: Vec<String> = sorted
+            .iter()
+            .flat_map(|f| {
+                f.questions()
+                    .iter()
+                    .filter(|q| q.pii)
+                    .map(|q| q.name.clone())
+            })
+            .collect();
+        pii_questions.sort();
+        pii_questions.dedup();
         Plan {
             columns,
             places: std::collections::HashMap::new(),
             versions: all_versions,
             pii: pii.clone(),
+            pii_questions,
             geo,
         }
     }
@@ -526,13 +547,39 @@ impl Plan {
         row.clear();
         let tag = format!("{}@{}", rec.form_id, rec.form_version);
         let known = self.versions.contains(&tag);
+        let mut scrubber: Option<Scrubber> = None;
         for c in &self.columns {
             if known && c.question.is_some() && !c.versions.contains(&tag) {
                 row.push(Cell::Null);
-            } else {
-                row.push(coerce(self.cell(rec, &c.source, c.ty), c.ty));
+                continue;
             }
+            let mut cell = self.cell(rec, &c.source, c.ty);
+            if matches!(c.source, Source::FreeText(_)) && !matches!(self.pii, PiiPolicy::Include) {
+                let clean = match &cell {
+                    Cell::Str(text) => {
+                        let sc = scrubber.get_or_insert_with(|| self.scrubber(rec));
+                        match sc.scrub(text) {
+                            std::borrow::Cow::Owned(c) => Some(c),
+                            std::borrow::Cow::Borrowed(_) => None,
+                        }
+                    }
+                    _ => None,
+                };
+                if let Some(c) = clean {
+                    cell = Cell::Str(c);
+                }
+            }
+            row.push(coerce(cell, c.ty));
         }
+    }
+
+    /// The scrubber of `rec`'s free text: its own PII answers are names.
+    pub fn scrubber(&self, rec: &InterviewRecord) -> Scrubber {
+        Scrubber::new(
+            self.pii_questions
+                .iter()
+                .filter_map(|q| rec.answers.get(q).and_then(Json::as_str)),
+        )
     }
 
     fn cell(&self, rec: &InterviewRecord, source: &Source, ty: ColType) -> Cell {
@@ -575,7 +622,7 @@ impl Plan {
                 KeyField::Edits => Cell::Int(i64::from(rec.paradata.edits)),
                 KeyField::ClockSkewS => rec.paradata.clock_skew_s.map_or(Cell::Null, Cell::Int),
             },
-            Source::Answer(q) => match rec.answers.get(q) {
+            Source::Answer(q) | Source::FreeText(q) => match rec.answers.get(q) {
                 None | Some(Json::Null) => Cell::Null,
                 Some(Json::Bool(b)) => Cell::Bool(*b),
                 Some(Json::Number(n)) => n

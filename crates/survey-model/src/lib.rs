@@ -22,6 +22,7 @@ pub mod places;
 pub mod policy;
 mod reauthor;
 pub mod sample;
+pub mod scrub;
 pub mod validate;
 
 pub use answer::{Answer, AnswerError, Answers, GeoPoint};

@@ -133,7 +133,22 @@ pub async fn detail(state: &AppState, p: &Principal, id: &str) -> Result<CaseVie
                     .as_ref()
                     .map(central_store::dashboard::complaint_categories_of)
                     .unwrap_or_default(),
-                verbatim: answer("verbatim"),
+                // The case view carries no contact details, not even typed
+                // into the customer's words.
+                verbatim: answer("verbatim").map(|v| {
+                    let forms = st.forms();
+                    let pii: Vec<&str> = r
+                        .as_ref()
+                        .and_then(|r| forms.get(&r.form_id, r.form_version))
+                        .map(|f| f.questions().iter().filter(|q| q.pii).collect::<Vec<_>>())
+                        .unwrap_or_default()
+                        .iter()
+                        .filter_map(|q| r.as_ref().and_then(|r| r.answer_str(&q.name)))
+                        .collect();
+                    survey_model::scrub::Scrubber::new(pii)
+                        .scrub(&v)
+                        .into_owned()
+                }),
                 notes,
                 case,
             })
