@@ -463,10 +463,6 @@ pub fn summarize_with(
                 }
             }
         }
-        let tl = match text(&cfg.verbatim_language) {
-            Some(l) if crate::text::THEME_LANGUAGES.contains(&l) => l.to_owned(),
-            _ => "other".to_owned(),
-        };
         // Themes are counted on scrubbed text: a customer's name or number
         // never becomes a term.
         let mut scrubber = None;
@@ -483,6 +479,7 @@ pub fn summarize_with(
                             .filter_map(|q| text(&q.name)),
                     )
                 });
+                let tl = crate::text::language_of(t, text(&cfg.verbatim_language));
                 themes
                     .entry(tl.clone())
                     .or_insert_with(|| ThemeCounter::new(&tl))

@@ -16,6 +16,30 @@ const STOP_AR: &str = "في من على الى إلى عن مع هذا هذه ذ
 /// Languages with a stop-word list.
 pub const THEME_LANGUAGES: [&str; 4] = ["fr", "en", "ar", "pt"];
 
+/// The language of a verbatim: what `whatlang` reads in it among the
+/// campaign's four languages when it is sure, else what the interviewer
+/// said (`stated`), else `other`. Interviewers pick a language once and
+/// forget to change it; the text says what it is written in.
+pub fn language_of(text: &str, stated: Option<&str>) -> String {
+    use whatlang::{Detector, Lang};
+    let detector = Detector::with_allowlist(vec![Lang::Fra, Lang::Eng, Lang::Ara, Lang::Por]);
+    if let Some(info) = detector.detect(text)
+        && info.is_reliable()
+    {
+        return match info.lang() {
+            Lang::Fra => "fr",
+            Lang::Eng => "en",
+            Lang::Ara => "ar",
+            _ => "pt",
+        }
+        .to_owned();
+    }
+    match stated {
+        Some(l) if THEME_LANGUAGES.contains(&l) => l.to_owned(),
+        _ => "other".to_owned(),
+    }
+}
+
 /// Normalise a word: lower case, no diacritics (NFKD minus combining marks),
 /// Arabic alef/yeh/teh-marbuta variants folded, tatweel removed.
 pub fn normalize(word: &str) -> String {
@@ -192,5 +216,19 @@ mod tests {
         let k: Vec<String> = pt.top_keywords(10, 1).into_iter().map(|t| t.term).collect();
         assert!(k.contains(&"rede".to_owned()));
         assert!(!k.contains(&"vezes".to_owned()));
+    }
+
+    #[test]
+    fn the_text_tells_its_language_better_than_the_interviewer() {
+        for (text, stated, want) in [
+            ("Le réseau coupe tous les soirs dans notre quartier, c'est insupportable", Some("en"), "fr"),
+            ("The shop staff were very helpful but the data bundles are too expensive", Some("fr"), "en"),
+            ("الشبكة ضعيفة جدا في المساء ولا أستطيع الاتصال بعائلتي", Some("fr"), "ar"),
+            ("A rede cai muitas vezes à noite e o atendimento na loja é muito lento", Some("fr"), "pt"),
+            ("ok", Some("pt"), "pt"),
+            ("ok", Some("xx"), "other"),
+        ] {
+            assert_eq!(language_of(text, stated), want, "{text}");
+        }
     }
 }
