@@ -221,10 +221,26 @@ mod tests {
     #[test]
     fn the_text_tells_its_language_better_than_the_interviewer() {
         for (text, stated, want) in [
-            ("Le réseau coupe tous les soirs dans notre quartier, c'est insupportable", Some("en"), "fr"),
-            ("The shop staff were very helpful but the data bundles are too expensive", Some("fr"), "en"),
-            ("الشبكة ضعيفة جدا في المساء ولا أستطيع الاتصال بعائلتي", Some("fr"), "ar"),
-            ("A rede cai muitas vezes à noite e o atendimento na loja é muito lento", Some("fr"), "pt"),
+            (
+                "Le réseau coupe tous les soirs dans notre quartier, c'est insupportable",
+                Some("en"),
+                "fr",
+            ),
+            (
+                "The shop staff were very helpful but the data bundles are too expensive",
+                Some("fr"),
+                "en",
+            ),
+            (
+                "الشبكة ضعيفة جدا في المساء ولا أستطيع الاتصال بعائلتي",
+                Some("fr"),
+                "ar",
+            ),
+            (
+                "A rede cai muitas vezes à noite e o atendimento na loja é muito lento",
+                Some("fr"),
+                "pt",
+            ),
             ("ok", Some("pt"), "pt"),
             ("ok", Some("xx"), "other"),
         ] {
