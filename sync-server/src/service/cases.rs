@@ -352,12 +352,21 @@ pub async fn update(
                     "a resolution and a satisfaction go with status resolved".into(),
                 ));
             }
-            if let Some(text) = u.note.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                if text.chars().count() > MAX_NOTE {
-                    return Err(ApiError::BadRequest(format!(
-                        "a note is at most {MAX_NOTE} characters"
-                    )));
-                }
+            let note = u.note.as_deref().map(str::trim).filter(|t| !t.is_empty());
+            if let Some(text) = note
+                && text.chars().count() > MAX_NOTE
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "a note is at most {MAX_NOTE} characters"
+                )));
+            }
+            case.updated_at = now;
+            if !st.store.update_case(&case)? {
+                return Err(ApiError::Conflict(format!("case {id} changed meanwhile")));
+            }
+            case.version += 1;
+            // Only once the update is in: a refused one leaves no note.
+            if let Some(text) = note {
                 st.store.add_case_note(&CaseNote {
                     case_id: case.id.clone(),
                     at: now,
@@ -365,11 +374,6 @@ pub async fn update(
                     text: text.to_owned(),
                 })?;
             }
-            case.updated_at = now;
-            if !st.store.update_case(&case)? {
-                return Err(ApiError::Conflict(format!("case {id} changed meanwhile")));
-            }
-            case.version += 1;
             crate::audit::record(st, &p.user, "case.update", &case.id, &case.status);
             // The interviewer's device learns the outcome with its next sync.
             if let (Some(_), Some(status)) = (u.status.as_deref(), CaseStatus::parse(&case.status))
