@@ -33,7 +33,8 @@ pub struct AnalysisConfig {
     pub verbatims: Vec<String>,
     /// The single-choice question giving the verbatims' language.
     pub verbatim_language: String,
-    /// Terms mentioned in fewer texts are not shown (they could identify someone).
+    /// Terms mentioned by fewer distinct respondents are not shown (they
+    /// could identify someone).
     pub min_term_count: u64,
     pub top_terms: usize,
 }
@@ -57,7 +58,7 @@ impl Default for AnalysisConfig {
                 "complaint_detail".into(),
             ],
             verbatim_language: "verbatim_language".into(),
-            min_term_count: 2,
+            min_term_count: 5,
             top_terms: 15,
         }
     }
@@ -163,6 +164,8 @@ pub struct OptionCounts {
 pub struct Themes {
     pub language: String,
     pub texts: u64,
+    /// Respondents with a text in this language (terms count respondents).
+    pub respondents: u64,
     pub keywords: Vec<Term>,
     pub phrases: Vec<Term>,
 }
@@ -463,9 +466,10 @@ pub fn summarize_with(
                 }
             }
         }
-        // Themes are counted on scrubbed text: a customer's name or number
-        // never becomes a term.
+        // Themes are counted on scrubbed text (a customer's name or number
+        // never becomes a term), once per respondent and language.
         let mut scrubber = None;
+        let mut by_lang: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for q in &cfg.verbatims {
             if let Some(t) = text(q) {
                 let sc = scrubber.get_or_insert_with(|| {
@@ -480,11 +484,18 @@ pub fn summarize_with(
                     )
                 });
                 let tl = crate::text::language_of(t, text(&cfg.verbatim_language));
-                themes
-                    .entry(tl.clone())
-                    .or_insert_with(|| ThemeCounter::new(&tl))
-                    .add(&sc.scrub(t));
+                by_lang
+                    .entry(tl)
+                    .or_default()
+                    .push(sc.scrub(t).into_owned());
             }
+        }
+        for (tl, texts) in by_lang {
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            themes
+                .entry(tl.clone())
+                .or_insert_with(|| ThemeCounter::new(&tl))
+                .add_respondent(&texts);
         }
         Ok(())
     });
@@ -588,6 +599,7 @@ pub fn summarize_with(
                 keywords: c.top_keywords(cfg.top_terms, cfg.min_term_count),
                 phrases: c.top_phrases(cfg.top_terms, cfg.min_term_count),
                 texts: c.texts,
+                respondents: c.respondents,
                 language: l,
             })
             .collect(),

@@ -493,7 +493,7 @@ pub fn render_html(s: &Summary) -> String {
             out,
             "<h3 lang=\"{0}\">{0} (n={1})</h3><div lang=\"{0}\" dir=\"{tdir}\">",
             esc(&t.language),
-            t.texts
+            t.respondents
         );
         for (title, terms) in [(w.keywords, &t.keywords), (w.phrases, &t.phrases)] {
             let _ = write!(out, "<h4>{}</h4>", esc(title));

@@ -81,7 +81,7 @@ pub fn words(text: &str) -> impl Iterator<Item = &str> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Term {
     pub term: String,
-    /// Number of texts mentioning it.
+    /// Number of respondents mentioning it (in any of their texts).
     pub count: u64,
 }
 
@@ -93,6 +93,8 @@ pub struct ThemeCounter {
     keywords: HashMap<String, (u64, String)>,
     phrases: HashMap<String, (u64, String)>,
     pub texts: u64,
+    /// Respondents with at least one text counted.
+    pub respondents: u64,
 }
 
 impl ThemeCounter {
@@ -102,14 +104,40 @@ impl ThemeCounter {
             keywords: HashMap::new(),
             phrases: HashMap::new(),
             texts: 0,
+            respondents: 0,
         }
     }
 
-    /// Count one text: each keyword and phrase at most once per text. Phrases
-    /// are two adjacent content words (a stop word breaks the chain).
+    /// Count one respondent's text (see [`ThemeCounter::add_respondent`]).
     pub fn add(&mut self, text: &str) {
+        self.add_respondent(&[text]);
+    }
+
+    /// Count one respondent's texts: each keyword and phrase at most once per
+    /// respondent, whatever it wrote in how many answers. Phrases are two
+    /// adjacent content words of one text (a stop word breaks the chain).
+    pub fn add_respondent(&mut self, texts: &[&str]) {
         let mut seen_k: HashSet<String> = HashSet::new();
         let mut seen_p: HashSet<String> = HashSet::new();
+        let mut counted = false;
+        for text in texts {
+            if self.add_text(text, &mut seen_k, &mut seen_p) {
+                self.texts += 1;
+                counted = true;
+            }
+        }
+        if counted {
+            self.respondents += 1;
+        }
+    }
+
+    /// Count `text`'s terms not in `seen_*` yet; whether it had any content.
+    fn add_text(
+        &mut self,
+        text: &str,
+        seen_k: &mut HashSet<String>,
+        seen_p: &mut HashSet<String>,
+    ) -> bool {
         let mut prev: Option<(String, String)> = None;
         let mut any = false;
         for w in words(text) {
@@ -140,12 +168,10 @@ impl ThemeCounter {
             }
             prev = Some((norm, surface));
         }
-        if any {
-            self.texts += 1;
-        }
+        any
     }
 
-    /// The `n` most frequent keywords mentioned in at least `min_count` texts
+    /// The `n` most frequent keywords mentioned by at least `min_count` respondents
     /// (ties broken alphabetically, so the result is deterministic).
     pub fn top_keywords(&self, n: usize, min_count: u64) -> Vec<Term> {
         top(&self.keywords, n, min_count)
@@ -246,5 +272,20 @@ mod tests {
         ] {
             assert_eq!(language_of(text, stated), want, "{text}");
         }
+    }
+
+    #[test]
+    fn a_respondent_counts_once_whatever_it_wrote_in_how_many_answers() {
+        let mut c = ThemeCounter::new("fr");
+        c.add_respondent(&["Le réseau coupe", "réseau lent", "", "réseau coupe encore"]);
+        c.add_respondent(&["Pas de réseau"]);
+        assert_eq!((c.respondents, c.texts), (2, 4));
+        assert_eq!(c.top_keywords(1, 1)[0].count, 2, "réseau: two respondents");
+        let p = c.top_phrases(10, 1);
+        assert!(p.iter().any(|t| t.term == "réseau coupe" && t.count == 1));
+        assert!(
+            c.top_keywords(10, 3).is_empty(),
+            "no term reaches three respondents"
+        );
     }
 }
