@@ -844,3 +844,41 @@ async fn an_analyst_session_reaches_the_actions_of_its_country_only() {
     assert_eq!(r.status(), 403);
     assert_eq!(w.server.state.store.list_actions(&[]).unwrap().len(), 1);
 }
+
+/// The header's report link works with the dashboard session alone: the
+/// analysis report of the user's countries, in the page's language, with a
+/// print stylesheet; agents get no link, and the report refuses them.
+#[tokio::test]
+async fn the_report_opens_from_the_dashboard_with_the_session() {
+    let w = world(Settings::default()).await;
+    let url = w.server.url.clone();
+    user_with_password(&w.server, "agent.ci", Role::Agent, "CI", PW);
+    let http = client();
+    let s = login(&http, &url, "coord.ci", PW).await;
+    let page = s.page(&http, &format!("{url}/dashboard/")).await;
+    let href = page
+        .split("id=\"report-link\" href=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("a report link in the header")
+        .replace("&amp;", "&");
+    let r = get(&http, format!("{url}{href}"), &s).await;
+    assert_eq!(r.status(), 200, "{href}");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let report = r.text().await.unwrap();
+    assert!(report.contains("— CI"), "the coordinator's country");
+    assert!(report.contains("@media print") && report.contains("size:A4"));
+    // Another country's report stays refused with the session too.
+    let r = get(&http, format!("{url}/api/v1/report?country=SN"), &s).await;
+    assert_eq!(r.status(), 403);
+    let agent = login(&http, &url, "agent.ci", PW).await;
+    let cases = agent.page(&http, &format!("{url}/dashboard/cases")).await;
+    assert!(!cases.contains("report-link"));
+    let r = get(&http, format!("{url}/api/v1/report"), &agent).await;
+    assert_eq!(r.status(), 403);
+}

@@ -415,6 +415,9 @@ pub fn render_html(s: &Summary) -> String {
          .kpi div{{background:#f5f5f5;padding:.8rem 1.2rem;border-radius:6px}} .kpi b{{font-size:1.6rem;display:block}}\
          .note{{color:#666;font-size:.85rem}} table{{border-collapse:collapse}} td,th{{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:start}}\
          svg{{max-width:100%;height:auto}} code{{font-size:.8rem}}\
+         @page{{size:A4;margin:15mm}}\
+         @media print{{body{{margin:0;max-width:none;font-size:10pt}} section{{break-inside:avoid;page-break-inside:avoid}}\
+         h2{{break-after:avoid;page-break-after:avoid}} table,svg{{break-inside:avoid}} .kpi div{{background:none;border:1px solid #ccc}}}}\
          </style></head><body>",
         esc(&s.language),
         esc(w.title),

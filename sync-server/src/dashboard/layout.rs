@@ -90,6 +90,9 @@ pub fn frame(
                             }
                             @if staff || role == central_store::Role::Analyst {
                                 a href="/dashboard/actions" { (lang.t("actions.title")) }
+                                // The analysis report of the user's countries (the
+                                // API takes the session cookie for a GET).
+                                a #report-link href=(format!("/api/v1/report?lang={}", lang.code())) { (lang.t("nav.report")) }
                             }
                             @if staff {
                                 a href="/dashboard/forms" { (lang.t("forms.title")) }
