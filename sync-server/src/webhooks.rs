@@ -172,9 +172,7 @@ fn pii_of(state: &AppState, job: &DeliveryJob) -> Result<Value, ApiError> {
         return Ok(json!({}));
     };
     let fields: serde_json::Map<String, Value> = form
-        .questions()
-        .iter()
-        .filter(|f| f.pii)
+        .pii_questions()
         .filter_map(|f| r.answers.get(&f.name).map(|v| (f.name.clone(), v.clone())))
         .collect();
     Ok(Value::Object(fields))

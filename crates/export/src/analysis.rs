@@ -473,14 +473,9 @@ pub fn summarize_with(
         for q in &cfg.verbatims {
             if let Some(t) = text(q) {
                 let sc = scrubber.get_or_insert_with(|| {
-                    survey_model::scrub::Scrubber::new(
-                        forms
-                            .get(&rec.form_id, rec.form_version)
-                            .map(|f| f.questions())
-                            .unwrap_or_default()
-                            .iter()
-                            .filter(|q| q.pii)
-                            .filter_map(|q| text(&q.name)),
+                    survey_model::scrub::Scrubber::for_record(
+                        forms.get(&rec.form_id, rec.form_version),
+                        &rec,
                     )
                 });
                 let tl = crate::text::language_of(t, text(&cfg.verbatim_language));

@@ -515,12 +515,7 @@ impl Plan {
         };
         let mut pii_questions: Vec<String> = sorted
             .iter()
-            .flat_map(|f| {
-                f.questions()
-                    .iter()
-                    .filter(|q| q.pii)
-                    .map(|q| q.name.clone())
-            })
+            .flat_map(|f| f.pii_questions().map(|q| q.name.clone()))
             .collect();
         pii_questions.sort();
         pii_questions.dedup();

@@ -694,6 +694,10 @@ impl Form {
     pub fn questions(&self) -> &[Question] {
         &self.def.questions
     }
+    /// The questions whose answers are personal data (`pii`).
+    pub fn pii_questions(&self) -> impl Iterator<Item = &Question> {
+        self.def.questions.iter().filter(|q| q.pii)
+    }
     /// Look a question up by name.
     pub fn question(&self, name: &str) -> Option<&Question> {
         self.index.get(name).map(|&i| &self.def.questions[i])

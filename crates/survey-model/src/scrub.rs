@@ -83,6 +83,16 @@ impl Scrubber {
         Scrubber { names }
     }
 
+    /// The scrubber of one interview's texts: its text answers to `form`'s
+    /// PII questions are the names (no form: only the generic patterns).
+    pub fn for_record(form: Option<&crate::Form>, r: &crate::InterviewRecord) -> Scrubber {
+        Scrubber::new(
+            form.into_iter()
+                .flat_map(crate::Form::pii_questions)
+                .filter_map(|q| r.answer_str(&q.name)),
+        )
+    }
+
     /// `text` with personal data replaced (borrowed when there was none).
     pub fn scrub<'t>(&self, text: &'t str) -> Cow<'t, str> {
         let mut out = Cow::Borrowed(text);

@@ -135,19 +135,14 @@ pub async fn detail(state: &AppState, p: &Principal, id: &str) -> Result<CaseVie
                     .unwrap_or_default(),
                 // The case view carries no contact details, not even typed
                 // into the customer's words.
-                verbatim: answer("verbatim").map(|v| {
+                verbatim: r.as_ref().and_then(|r| {
                     let forms = st.forms();
-                    let pii: Vec<&str> = r
-                        .as_ref()
-                        .and_then(|r| forms.get(&r.form_id, r.form_version))
-                        .map(|f| f.questions().iter().filter(|q| q.pii).collect::<Vec<_>>())
-                        .unwrap_or_default()
-                        .iter()
-                        .filter_map(|q| r.as_ref().and_then(|r| r.answer_str(&q.name)))
-                        .collect();
-                    survey_model::scrub::Scrubber::new(pii)
-                        .scrub(&v)
-                        .into_owned()
+                    let v = r.answer_str("verbatim")?;
+                    let sc = survey_model::scrub::Scrubber::for_record(
+                        forms.get(&r.form_id, r.form_version),
+                        r,
+                    );
+                    Some(sc.scrub(v).into_owned())
                 }),
                 notes,
                 case,
@@ -565,13 +560,7 @@ pub fn erase_due_contacts(st: &AppState, now: i64) -> Result<usize, ApiError> {
         {
             let names: Vec<String> = forms
                 .get(&r.form_id, r.form_version)
-                .map(|f| {
-                    f.questions()
-                        .iter()
-                        .filter(|q| q.pii)
-                        .map(|q| q.name.clone())
-                        .collect()
-                })
+                .map(|f| f.pii_questions().map(|q| q.name.clone()).collect())
                 .unwrap_or_default();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             central_store::merge::edit(st.store.as_ref(), &forms, &actor, &user, iv_id, |iv| {
