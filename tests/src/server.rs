@@ -233,6 +233,20 @@ impl Device {
         self.store.lock().expect("device store lock")
     }
 
+    /// A new interview of the MCMB form with `answers`, submitted and saved
+    /// on the device (not synced); its id.
+    pub fn submit(&self, answers: &[(&str, serde_json::Value)]) -> uuid::Uuid {
+        let mut s = self.lock();
+        let form = s.form("mcmb-interview", None).expect("form on the device");
+        let mut iv = s.create_interview(&form).expect("interview");
+        for (k, v) in answers {
+            iv.set_answer_json(&form, k, v).expect("answer");
+        }
+        iv.submit(&form).expect("submit");
+        s.save(&mut iv, Some(&form)).expect("save");
+        iv.id()
+    }
+
     pub async fn sync(&self) -> Result<sync_client::SyncReport, sync_client::SyncError> {
         let opts = sync_client::SyncOptions {
             attempts: 2,

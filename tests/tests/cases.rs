@@ -51,24 +51,13 @@ async fn run(pg: bool) {
 
     // The phone: a satisfied customer who asks to be called back.
     let phone = srv.device("awa", &code).await;
-    let iv_id = {
-        let mut s = phone.lock();
-        let form = s.form("mcmb-interview", None).unwrap();
-        let mut iv = s.create_interview(&form).unwrap();
-        let answers = survey_model::sample::with(
-            fieldvoice_tests::complete_answers(9),
-            &[
-                ("follow_up_requested", json!("yes")),
-                ("follow_up_contact", json!("+225 07 11 22 33 44")),
-            ],
-        );
-        for (k, v) in answers {
-            iv.set_answer_json(&form, k, &v).unwrap();
-        }
-        iv.submit(&form).unwrap();
-        s.save(&mut iv, Some(&form)).unwrap();
-        iv.id()
-    };
+    let iv_id = phone.submit(&survey_model::sample::with(
+        fieldvoice_tests::complete_answers(9),
+        &[
+            ("follow_up_requested", json!("yes")),
+            ("follow_up_contact", json!("+225 07 11 22 33 44")),
+        ],
+    ));
     phone.sync().await.unwrap();
 
     let (st, cases) = get(&srv, &coord, "/api/v1/cases").await;
@@ -329,24 +318,13 @@ async fn erasure(pg: bool) {
     let (_, agent) = srv.token_for("agent.ci", Role::Agent, "CI");
     let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
     let phone = srv.device("awa", &code).await;
-    let iv_id = {
-        let mut s = phone.lock();
-        let form = s.form("mcmb-interview", None).unwrap();
-        let mut iv = s.create_interview(&form).unwrap();
-        let answers = survey_model::sample::with(
-            fieldvoice_tests::complete_answers(4),
-            &[
-                ("follow_up_requested", json!("yes")),
-                ("follow_up_contact", json!("+225 07 99 88 77 66")),
-            ],
-        );
-        for (k, v) in answers {
-            iv.set_answer_json(&form, k, &v).unwrap();
-        }
-        iv.submit(&form).unwrap();
-        s.save(&mut iv, Some(&form)).unwrap();
-        iv.id()
-    };
+    let iv_id = phone.submit(&survey_model::sample::with(
+        fieldvoice_tests::complete_answers(4),
+        &[
+            ("follow_up_requested", json!("yes")),
+            ("follow_up_contact", json!("+225 07 99 88 77 66")),
+        ],
+    ));
     phone.sync().await.unwrap();
     let (_, cases) = get(&srv, &coord, "/api/v1/cases").await;
     let case = cases[0]["id"].as_str().unwrap().to_owned();

@@ -191,25 +191,14 @@ fn fast() -> WebhookSettings {
 /// A submitted interview whose customer asked to be called back, from a
 /// new phone of employee `login`; returns its id.
 async fn follow_up_interview(phone: &Device) -> uuid::Uuid {
-    let id = {
-        let mut s = phone.lock();
-        let form = s.form("mcmb-interview", None).unwrap();
-        let mut iv = s.create_interview(&form).unwrap();
-        let answers = survey_model::sample::with(
-            fieldvoice_tests::complete_answers(3),
-            &[
-                ("customer_name", json!(NAME)),
-                ("follow_up_requested", json!("yes")),
-                ("follow_up_contact", json!(PHONE)),
-            ],
-        );
-        for (k, v) in answers {
-            iv.set_answer_json(&form, k, &v).unwrap();
-        }
-        iv.submit(&form).unwrap();
-        s.save(&mut iv, Some(&form)).unwrap();
-        iv.id()
-    };
+    let id = phone.submit(&survey_model::sample::with(
+        fieldvoice_tests::complete_answers(3),
+        &[
+            ("customer_name", json!(NAME)),
+            ("follow_up_requested", json!("yes")),
+            ("follow_up_contact", json!(PHONE)),
+        ],
+    ));
     phone.sync().await.unwrap();
     id
 }
