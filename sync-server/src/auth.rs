@@ -61,6 +61,10 @@ pub enum Action<'a> {
     /// See and write the hackathon actions of a country (its coordinators
     /// and analysts: the country's hackathon team).
     ManageActions { country: &'a str },
+    /// Read the campaign's theme codebook.
+    ReadCodebook,
+    /// Change the campaign's theme codebook.
+    EditCodebook,
 }
 
 fn in_country(u: &User, c: &str) -> bool {
@@ -97,6 +101,8 @@ pub fn authorize(p: &Principal, action: Action<'_>) -> Result<(), ApiError> {
             | Action::ManageCases { country }
             | Action::ManageActions { country },
         ) => in_country(u, country),
+        (Role::Coordinator, Action::ReadCodebook | Action::EditCodebook) => true,
+        (Role::Analyst, Action::ReadCodebook) => true,
         (Role::Agent, Action::WorkCases { country }) => in_country(u, country),
         (_, Action::ReadPlaces { country }) => in_country(u, country),
         (Role::Analyst, Action::Export { country } | Action::ManageActions { country }) => {

@@ -1,11 +1,14 @@
 //! A demo campaign: forms (MCMB v1 and v2), the place list (120 places in 17
-//! countries), an admin, coordinators, employees and interviews of both form
-//! versions made through the real merge path, so a fresh server has something
-//! to show.
+//! countries), an admin, a coordinator and a hackathon analyst per country,
+//! two interviewers per place with targets, and a generated campaign
+//! ([`fieldgen`]: realistic answers and multilingual verbatims, reviews,
+//! root-cause and theme codes, last year's campaign too) made through the
+//! real merge path, so a fresh server has something to show.
+
+use std::collections::HashMap;
 
 use central_store::merge::{Caller, edit, push};
 use central_store::{NewUser, Role, User};
-use serde_json::json;
 use survey_model::{Interview, ReviewState, actor_from_uuid, sample};
 use survey_protocol::{DocPush, DocResult, DocStatus};
 
@@ -29,44 +32,38 @@ pub struct DemoAccounts {
     pub last_year: usize,
 }
 
-const PLACES: &[(&str, &[&str])] = &[
-    ("CI", &["Abidjan", "Bouaké", "Korhogo", "Man"]),
-    ("SN", &["Dakar", "Thiès", "Ziguinchor"]),
-    ("CM", &["Douala", "Yaoundé", "Garoua"]),
-];
+/// What the demo holds.
+#[derive(Debug, Clone)]
+pub struct DemoSpec {
+    /// This year's interviews (last year's campaign gets a fifth as many).
+    pub interviews: usize,
+    /// Countries (all 17 of the place list when empty).
+    pub countries: Vec<String>,
+    /// Generator seed: the same seed, the same campaign.
+    pub seed: u64,
+}
 
-const VERBATIMS: &[(&str, &str)] = &[
-    (
-        "fr",
-        "Le réseau coupe souvent le soir, améliorez la couverture dans le quartier.",
-    ),
-    (
-        "fr",
-        "Le transfert Mobile Money est rapide mais les frais sont trop élevés.",
-    ),
-    (
-        "en",
-        "The shop staff were helpful but the queue was very long.",
-    ),
-    ("fr", "Internet est trop lent, surtout le week-end."),
-    ("ar", "الشبكة ضعيفة في القرية ونحتاج إلى تغطية أفضل."),
-    (
-        "pt",
-        "O atendimento telefónico demora muito para responder.",
-    ),
-    (
-        "en",
-        "Billing is confusing; I was charged twice for my bundle.",
-    ),
-    ("fr", "Très satisfait du service, rien à signaler."),
-];
+impl Default for DemoSpec {
+    fn default() -> Self {
+        DemoSpec {
+            interviews: 1200,
+            countries: vec![],
+            seed: 2026,
+        }
+    }
+}
+
+/// Interviewers per place (the generator spreads interviews over six).
+const PER_PLACE: usize = 2;
 
 /// Seed the demo campaign if the store has no users yet. Returns `None` when
-/// the store was already seeded.
+/// the store was already seeded. Interviews come from the campaign generator
+/// ([`fieldgen`]) and go through the real paths: a device push per
+/// interview, then the coordinator's review as a server edit.
 pub fn seed(
     state: &AppState,
     admin_password: &str,
-    interviews_per_employee: usize,
+    spec: &DemoSpec,
 ) -> Result<Option<DemoAccounts>, ApiError> {
     if !state.store.list_users(None)?.is_empty() {
         return Ok(None);
@@ -74,9 +71,10 @@ pub fn seed(
     for (_, json) in survey_model::BUILTIN_FORMS {
         state.install_form(json)?;
     }
-    let places = crate::places::parse_places_csv(survey_model::MCMB_PLACES_CSV)
+    let mut places = crate::places::parse_places_csv(survey_model::MCMB_PLACES_CSV)
         .map_err(|p| ApiError::Internal(format!("demo place file: {}", p[0])))?;
     state.store.upsert_places(&places)?;
+    places.retain(|p| spec.countries.is_empty() || spec.countries.contains(&p.country));
     let form_v2 = state.install_form(survey_model::MCMB_V2_JSON)?;
     let forms = state.forms();
     let form = survey_model::mcmb_form().map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -101,8 +99,10 @@ pub fn seed(
         interviews: 0,
         last_year: 0,
     };
-    let mut n = 0usize;
-    for (country, cities) in PLACES {
+    let mut countries: Vec<String> = places.iter().map(|p| p.country.clone()).collect();
+    countries.dedup();
+    let mut coordinators: HashMap<String, User> = HashMap::new();
+    for country in &countries {
         let login = format!("coord.{}", country.to_lowercase());
         let password = format!("{login}-demo-pass");
         let coord = state.store.create_user(
@@ -110,13 +110,14 @@ pub fn seed(
                 login: login.clone(),
                 name: format!("Coordinator {country}"),
                 role: Role::Coordinator,
-                countries: vec![(*country).into()],
+                countries: vec![country.clone()],
                 password_hash: Some(hash_password(&password)?),
             },
             central_store::unix_now(),
         )?;
         let token = issue_api_token(state, &coord, "demo")?;
         out.coordinators.push((login, password, token));
+        coordinators.insert(country.clone(), coord);
         let login = format!("analyst.{}", country.to_lowercase());
         let password = format!("{login}-demo-pass");
         state.store.create_user(
@@ -124,97 +125,91 @@ pub fn seed(
                 login: login.clone(),
                 name: format!("Hackathon team {country}"),
                 role: Role::Analyst,
-                countries: vec![(*country).into()],
+                countries: vec![country.clone()],
                 password_hash: Some(hash_password(&password)?),
             },
             central_store::unix_now(),
         )?;
         out.analysts.push((login, password));
-        for e in 0..3 {
+    }
+    // Interviewers: two per place, assigned there, with the place's targets
+    // per segment (a fifth above the expected interviews).
+    let per_segment = (spec.interviews / places.len().max(1) / 4 + 2) as u32;
+    let mut interviewers: HashMap<(String, usize), User> = HashMap::new();
+    for p in &places {
+        for k in 0..PER_PLACE {
             let (emp, code) = create_user_with_code(
                 state,
                 &NewUser {
-                    login: format!("emp.{}.{e}", country.to_lowercase()),
-                    name: format!("Employee {country} {e}"),
+                    login: format!("emp.{}.{k}", p.code.to_lowercase()),
+                    name: format!("Agent {} {}", p.name, k + 1),
                     role: Role::Employee,
-                    countries: vec![(*country).into()],
+                    countries: vec![p.country.clone()],
                     password_hash: None,
                 },
             )?;
             out.enrollment_codes.push((emp.login.clone(), code));
-            let codes: Vec<&str> = places
-                .iter()
-                .filter(|p| p.country == *country)
-                .map(|p| p.code.as_str())
-                .collect();
-            // Each employee works at one of the country's places; each place
-            // aims at two interviews per segment (the command centre's targets).
-            let home = codes[e % codes.len()];
             state
                 .store
                 .upsert_assignments(&[central_store::Assignment {
                     user_id: emp.id.clone(),
-                    place_code: home.to_owned(),
-                    team: format!("Team {}", e + 1),
+                    place_code: p.code.clone(),
+                    team: format!("Team {}", k + 1),
                 }])?;
-            let targets: Vec<central_store::Quota> = survey_model::mcmb::SEGMENTS
-                .iter()
-                .map(|s| central_store::Quota {
-                    place_code: home.to_owned(),
-                    segment: (*s).to_owned(),
-                    user_id: String::new(),
-                    target: 2,
-                })
-                .collect();
-            state.store.upsert_quotas(&targets)?;
-            // Last year's campaign: one interview per employee, for the
-            // year-over-year view of the actions board and the report.
-            let device = uuid::Uuid::new_v4();
-            let meta = survey_model::InterviewMeta {
-                campaign: LAST_YEAR.into(),
-                ..sample::meta(
-                    &form,
-                    country,
-                    &emp.id,
-                    &device.to_string(),
-                    "2025-11-28T10:00:00Z",
-                )
-            };
-            let city = cities[e % cities.len()];
-            let mut old = Interview::create(&form, meta, actor_from_uuid(device))
-                .and_then(|mut iv| {
-                    for (k, v) in sample::varied(n + e, ((n + e) * 5 % 11) as i64, city) {
-                        iv.set_answer_json(&form, k, &v)?;
-                    }
-                    Ok(iv)
-                })
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            push_demo(state, &forms, &emp, &mut old)?;
-            out.last_year += 1;
-            for i in 0..interviews_per_employee {
-                // Every other interview was made after v2 reached the phones.
-                let place = match i % 2 {
-                    0 => Where::City(cities[(e + i) % cities.len()]),
-                    _ => Where::Place(home),
-                };
-                let form = match place {
-                    Where::City(_) => &form,
-                    Where::Place(_) => &form_v2,
-                };
-                // The GPS point is near the employee's place, whichever form.
-                let coords = places
-                    .iter()
-                    .find(|p| p.code == home)
-                    .and_then(|p| Some((p.lat?, p.lon?)));
-                let mut iv = demo_interview(form, &emp, country, place, coords, n)?;
-                push_demo(state, &forms, &emp, &mut iv)?;
-                review_like_a_coordinator(state, &forms, &coord, &iv, n)?;
-                n += 1;
-            }
+            interviewers.insert((p.code.clone(), k), emp);
         }
-        demo_actions(state, country, &coord)?;
+        let targets: Vec<central_store::Quota> = survey_model::mcmb::SEGMENTS
+            .iter()
+            .map(|s| central_store::Quota {
+                place_code: p.code.clone(),
+                segment: (*s).to_owned(),
+                user_id: String::new(),
+                target: per_segment,
+            })
+            .collect();
+        state.store.upsert_quotas(&targets)?;
     }
-    out.interviews = n + out.last_year;
+    let countries_spec = countries.clone();
+    // Last year's campaign first: the year-over-year view of the board and report.
+    let last = fieldgen::generate(&fieldgen::Spec {
+        seed: spec.seed.wrapping_add(1),
+        interviews: spec.interviews / 5,
+        day: "2025-11-28".into(),
+        countries: countries_spec.clone(),
+    });
+    for g in &last {
+        let emp = &interviewers[&(g.place.code.clone(), g.interviewer % PER_PLACE)];
+        let mut iv = demo_interview(&form, emp, g, LAST_YEAR, "2025-11-28", false)?;
+        push_demo(state, &forms, emp, &mut iv)?;
+        out.last_year += 1;
+    }
+    let today = survey_model::now().0[..10].to_owned();
+    let this = fieldgen::generate(&fieldgen::Spec {
+        seed: spec.seed,
+        interviews: spec.interviews,
+        day: today.clone(),
+        countries: countries_spec,
+    });
+    for g in &this {
+        let emp = &interviewers[&(g.place.code.clone(), g.interviewer % PER_PLACE)];
+        // One interview in four on MCMB v1 (phones that had not updated).
+        let (f, v2) = if g.n % 4 == 3 {
+            (&form, false)
+        } else {
+            (&form_v2, true)
+        };
+        let mut iv = demo_interview(f, emp, g, &state.settings.campaign, &today, v2)?;
+        push_demo(state, &forms, emp, &mut iv)?;
+        if let Some(coord) = coordinators.get(g.country) {
+            review_like_a_coordinator(state, &forms, coord, &iv, g)?;
+        }
+    }
+    for country in &countries {
+        if let Some(coord) = coordinators.get(country) {
+            demo_actions(state, country, coord)?;
+        }
+    }
+    out.interviews = this.len() + out.last_year;
     Ok(Some(out))
 }
 
@@ -318,21 +313,24 @@ fn demo_actions(state: &AppState, country: &str, coord: &User) -> Result<(), Api
     Ok(())
 }
 
-/// Most demo interviews are reviewed by their country's coordinator, through
+/// The generator's review, as the country's coordinator makes it through
 /// the same server edit as the dashboard: received, approved or sent back
-/// with a comment; complaints get a root-cause tag.
+/// with a comment; root-cause tags on complaints and theme codes on some
+/// verbatims (the classifier's labelled examples).
 fn review_like_a_coordinator(
     state: &AppState,
     forms: &central_store::merge::FormRegistry,
     coord: &User,
     iv: &Interview,
-    n: usize,
+    g: &fieldgen::GenInterview,
 ) -> Result<(), ApiError> {
-    let state_of = match n % 4 {
-        0 => return Ok(()),
-        1 => ReviewState::Received,
-        2 => ReviewState::Approved,
-        _ => ReviewState::HasIssues,
+    let Some(review) = g.review else {
+        return Ok(());
+    };
+    let state_of = match review {
+        fieldgen::Review::Received => ReviewState::Received,
+        fieldgen::Review::Approved => ReviewState::Approved,
+        fieldgen::Review::HasIssues => ReviewState::HasIssues,
     };
     let actor = state.actor_for(&coord.id);
     edit(state.store.as_ref(), forms, &actor, coord, iv.id(), |doc| {
@@ -345,66 +343,52 @@ fn review_like_a_coordinator(
                 "Merci de préciser le quartier et le numéro de rappel.",
             )?;
         }
-        if doc.project(None).answer_str("has_complaint") == Some("yes") {
-            let cause = sample::KNOWN_ROOT_CAUSES[n % sample::KNOWN_ROOT_CAUSES.len()];
-            doc.set_tag(&format!("root_cause:{cause}"), true)?;
+        for t in &g.tags {
+            doc.set_tag(t, true)?;
         }
         Ok(())
     })?;
     Ok(())
 }
 
-/// Where a demo interview happened: a free-text city (v1) or a place code (v2).
-#[derive(Clone, Copy)]
-enum Where<'a> {
-    City(&'a str),
-    Place(&'a str),
-}
-
+/// A generated interview on `form` as its interviewer's phone made it: one
+/// change per answer at the interviewer's pace, then submitted (drafts stay
+/// open on the phone).
 fn demo_interview(
     form: &survey_model::Form,
     emp: &User,
-    country: &str,
-    place: Where<'_>,
-    coords: Option<(f64, f64)>,
-    n: usize,
+    g: &fieldgen::GenInterview,
+    campaign: &str,
+    day: &str,
+    v2: bool,
 ) -> Result<Interview, ApiError> {
     let device = uuid::Uuid::new_v4();
-    let created_at = survey_model::now().0;
-    let meta = sample::meta(form, country, &emp.id, &device.to_string(), &created_at);
+    let started = g.started_at(day);
+    let meta = survey_model::InterviewMeta {
+        campaign: campaign.into(),
+        ..sample::meta(form, g.country, &emp.id, &device.to_string(), &started)
+    };
     let err = |e: survey_model::ModelError| ApiError::Internal(e.to_string());
     let mut iv = Interview::create(form, meta, actor_from_uuid(device)).map_err(err)?;
-    let nps = ((n * 7 + 3) % 11) as i64;
-    let (lang, verbatim) = VERBATIMS[n % VERBATIMS.len()];
-    let mut overrides = vec![
-        ("nps_reason", json!(verbatim)),
-        ("verbatim", json!(verbatim)),
-        ("verbatim_language", json!(lang)),
-    ];
-    if survey_model::nps::band(nps) == Some(survey_model::nps::Band::Detractor) {
-        overrides.push(("complaint_detail", json!(verbatim)));
-    }
-    if let Some((lat, lon)) = coords {
-        // A few hundred metres from the place.
-        let d = (n % 7) as f64 * 0.002;
-        overrides.push((
-            "location",
-            json!({"lat": lat + d, "lon": lon - d, "accuracy": 15.0}),
-        ));
-    }
-    let answers = match place {
-        Where::City(city) => sample::varied(n, nps, city),
-        Where::Place(code) => sample::on_place(sample::varied(n, nps, ""), code),
-    };
-    // Answered through the morning, about 25-55 s per answer; one interview
-    // in nine rushed (3 s per answer: the too_fast check flags it).
-    let step = if n % 9 == 4 {
-        3
+    let answers = if v2 {
+        g.answers_v2()
     } else {
-        25 + (n % 4) as i64 * 10
+        g.answers.clone()
     };
-    let start = survey_model::now().1 - 6 * 3600 + (n as i64 % 30) * 600;
-    let answers = sample::with(answers, &overrides);
-    sample::fill_timed(&mut iv, form, &answers, start, step).map_err(err)?;
+    let start =
+        time::OffsetDateTime::parse(&started, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .unwrap_or(0);
+    if g.outcome == fieldgen::Outcome::Draft {
+        let mut t = start;
+        for (k, v) in &answers {
+            iv.pin_clock(Some(t));
+            iv.set_answer_json(form, k, v).map_err(err)?;
+            t += g.step_s;
+        }
+        iv.pin_clock(None);
+    } else {
+        sample::fill_timed(&mut iv, form, &answers, start, g.step_s).map_err(err)?;
+    }
     Ok(iv)
 }

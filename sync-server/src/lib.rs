@@ -148,6 +148,8 @@ pub struct AppState {
     server_actors: Arc<Mutex<HashMap<String, automerge::ActorId>>>,
     /// When `forms` was last loaded from the store.
     forms_loaded_at: Arc<Mutex<std::time::Instant>>,
+    /// The theme model trained on the campaign's coded verbatims.
+    pub theme_cache: Arc<service::themes::CodingCache>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -186,6 +188,7 @@ impl AppState {
             settings: Arc::new(settings),
             server_actors: Arc::new(Mutex::new(HashMap::new())),
             forms_loaded_at: Arc::new(Mutex::new(std::time::Instant::now())),
+            theme_cache: Arc::new(service::themes::CodingCache::default()),
         })
     }
 

@@ -185,6 +185,25 @@ fn action_paths() -> Value {
     })
 }
 
+fn theme_paths() -> Value {
+    let theme = json!({ "type": "object", "required": ["code", "labels"], "properties": {
+        "code": { "type": "string", "pattern": "^[a-z0-9_]{1,40}$" },
+        "labels": { "type": "object", "required": ["fr", "en", "ar", "pt"], "properties": {
+            "fr": { "type": "string" }, "en": { "type": "string" }, "ar": { "type": "string" }, "pt": { "type": "string" } } } } });
+    json!({
+        "/api/v1/themes/codebook": {
+            "get": op("themes", "The campaign's theme codebook (version 0: the default one, nothing saved yet)", vec![], None, ok("codebook", obj())),
+            "post": op("themes", "Save the codebook at the version read (admins and coordinators; a stale version is a 409)", vec![],
+                Some(json_body(json!({ "type": "object", "required": ["version", "themes"], "properties": {
+                    "version": { "type": "integer" }, "themes": arr(theme) } }))), ok("codebook", obj())) },
+        "/api/v1/themes/suggestions": { "get": op("themes", "Theme suggestions with confidence for the uncoded verbatims of the caller's countries (those it reviews), least confident first, and the model's training figures",
+            vec![q("country", "country; default: all the caller reviews"), q("limit", "at most this many (default 50, at most 500)")], None, ok("suggestions", obj())) },
+        "/api/v1/interviews/{id}/themes": { "post": op("themes", "Set the interview's theme codes (accept or correct a suggestion): one server edit of its theme: tags",
+            vec![id_param("interview id")], Some(json_body(json!({ "type": "object", "required": ["themes"], "properties": {
+                "themes": arr(json!({ "type": "string", "description": "codebook codes" })) } }))), ok("updated record", obj())) },
+    })
+}
+
 fn webhook_paths() -> Value {
     let hook_body = json_body(
         json!({ "type": "object", "required": ["url", "events"], "properties": {
@@ -406,7 +425,7 @@ pub fn document() -> Value {
             }
         }
     });
-    for more in [case_paths(), action_paths(), webhook_paths()] {
+    for more in [case_paths(), action_paths(), theme_paths(), webhook_paths()] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), more) {
             paths.extend(more);
         }

@@ -672,17 +672,24 @@ fn demo_campaign_reviews_are_coordinator_edits_within_the_policy() {
     for (_, json) in survey_model::BUILTIN_FORMS {
         state.install_form(json).unwrap();
     }
-    let accounts = sync_server::demo::seed(&state, "demo-password-123", 4)
+    let countries: Vec<String> = ["CI", "SN", "CM"].map(String::from).to_vec();
+    let spec = sync_server::demo::DemoSpec {
+        interviews: 40,
+        countries: countries.clone(),
+        seed: 7,
+    };
+    let accounts = sync_server::demo::seed(&state, "demo-password-123", &spec)
         .unwrap()
         .expect("a fresh store gets the demo");
-    // 4 per employee this year, one each from last year's campaign.
-    assert_eq!((accounts.interviews, accounts.last_year), (45, 9));
+    // This year's 40 and a fifth as many from last year's campaign.
+    assert_eq!((accounts.interviews, accounts.last_year), (48, 8));
     let all = state
         .store
         .list_interviews(&central_store::InterviewFilter::default())
         .unwrap();
-    assert_eq!(all.len(), 45);
-    assert_eq!(all.iter().filter(|r| r.campaign == "mcmb-2025").count(), 9);
+    assert_eq!(all.len(), 48);
+    assert_eq!(all.iter().filter(|r| r.campaign == "mcmb-2025").count(), 8);
+    assert!(all.iter().all(|r| countries.contains(&r.country)));
     // Each country's hackathon: last year's action and this year's.
     let actions = state.store.list_actions(&[]).unwrap();
     assert_eq!(actions.len(), 6);
@@ -690,8 +697,32 @@ fn demo_campaign_reviews_are_coordinator_edits_within_the_policy() {
         actions.iter().filter(|a| a.campaign == "mcmb-2025").count(),
         3
     );
+    // The generator's reviews and codes, all made by the coordinators.
+    let generated = fieldgen::generate(&fieldgen::Spec {
+        countries: countries.clone(),
+        ..fieldgen::Spec::new(7, 40)
+    });
+    let want_reviewed = generated.iter().filter(|g| g.review.is_some()).count();
+    let want_coded = generated
+        .iter()
+        .filter(|g| g.tags.iter().any(|t| t.starts_with(themes::TAG_PREFIX)))
+        .count();
+    assert!(want_coded > 0);
+    let coded = all
+        .iter()
+        .filter(|r| r.tags.iter().any(|t| t.starts_with(themes::TAG_PREFIX)))
+        .count();
+    assert_eq!(coded, want_coded);
+    let drafts = all.iter().filter(|r| r.status == "draft").count();
+    assert_eq!(
+        drafts,
+        generated
+            .iter()
+            .filter(|g| g.outcome == fieldgen::Outcome::Draft)
+            .count()
+    );
     let reviewed: Vec<_> = all.iter().filter(|r| r.review_state.is_some()).collect();
-    assert_eq!(reviewed.len(), 27);
+    assert_eq!(reviewed.len(), want_reviewed);
     let coordinators: std::collections::HashMap<String, String> = state
         .store
         .list_users(None)

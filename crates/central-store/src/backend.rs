@@ -269,6 +269,12 @@ macro_rules! central_store_impl {
             fn action_notes(&self, action_id: &str) -> $crate::Result<Vec<$crate::ActionNote>> {
                 actions::action_notes(self, action_id)
             }
+            fn codebook(&self, campaign: &str) -> $crate::Result<Option<$crate::StoredCodebook>> {
+                actions::codebook(self, campaign)
+            }
+            fn put_codebook(&self, c: &$crate::StoredCodebook) -> $crate::Result<bool> {
+                actions::put_codebook(self, c)
+            }
             fn emit(&self, events: &[$crate::webhooks::Event]) -> $crate::Result<()> {
                 webhooks::emit(self, events)
             }

@@ -206,6 +206,17 @@ pub struct Case {
     pub contact_erased_at: Option<i64>,
 }
 
+/// A campaign's theme codebook as stored: the JSON the `themes` crate
+/// validates (the store does not read it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredCodebook {
+    pub campaign: String,
+    pub codebook: String,
+    pub version: i64,
+    pub updated_by: String,
+    pub updated_at: i64,
+}
+
 /// A hackathon action: what a country's team commits to do about root
 /// causes (rules in `survey_model::actions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -565,6 +576,12 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     fn add_action_note(&self, note: &ActionNote) -> Result<()>;
     /// Oldest first.
     fn action_notes(&self, action_id: &str) -> Result<Vec<ActionNote>>;
+    /// A campaign's stored theme codebook, if one was saved.
+    fn codebook(&self, campaign: &str) -> Result<Option<StoredCodebook>>;
+    /// Save a codebook if the stored one is still at `c.version` (0: none
+    /// stored yet); the stored version becomes `c.version + 1`. False when
+    /// another save came first.
+    fn put_codebook(&self, c: &StoredCodebook) -> Result<bool>;
     /// Store events that no other write carries, with their deliveries.
     fn emit(&self, events: &[webhooks::Event]) -> Result<()>;
     /// Register a hook; `secret` signs its deliveries.

@@ -414,3 +414,13 @@ pub(crate) fn action_note(r: &impl RowGet) -> Result<crate::ActionNote> {
         text: r.col("text")?,
     })
 }
+
+pub(crate) fn codebook(r: &impl RowGet) -> Result<crate::StoredCodebook> {
+    Ok(crate::StoredCodebook {
+        campaign: r.col("campaign")?,
+        codebook: r.col("codebook")?,
+        version: r.col("version")?,
+        updated_by: r.col("updated_by")?,
+        updated_at: r.col("updated_at")?,
+    })
+}

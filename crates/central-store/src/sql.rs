@@ -330,3 +330,17 @@ stmt!(
     ACTION_NOTES =
         "SELECT action_id, at, author, text FROM action_notes WHERE action_id = ?1 ORDER BY at"
 );
+stmt!(
+    CODEBOOK = "SELECT campaign, codebook, version, updated_by, updated_at FROM theme_codebooks
+     WHERE campaign = ?1"
+);
+stmt!(
+    /// The first save of a campaign's codebook (version 0 read): no row yet.
+    INSERT_CODEBOOK = "INSERT INTO theme_codebooks(campaign, codebook, version, updated_by, updated_at)
+     VALUES (?1, ?2, 1, ?3, ?4) ON CONFLICT (campaign) DO NOTHING"
+);
+stmt!(
+    /// ?5 the version read.
+    UPDATE_CODEBOOK = "UPDATE theme_codebooks SET codebook = ?2, version = version + 1,
+     updated_by = ?3, updated_at = ?4 WHERE campaign = ?1 AND version = ?5"
+);

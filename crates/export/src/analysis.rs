@@ -17,7 +17,9 @@ use serde_json::Value as Json;
 use survey_model::nps::{self, Band};
 use survey_model::{Form, Question, QuestionType};
 
+use crate::coding::ThemeCoding;
 use crate::text::{Term, ThemeCounter};
+use crate::theme_stats::{Respondent, ThemeAcc, ThemeSection};
 use crate::{DatasetHasher, ExportError, consented, registry_forms};
 
 /// Questions whose answers feed the summary (MCMB names by default).
@@ -191,6 +193,8 @@ pub struct Summary {
     pub complaint_categories: Option<OptionCounts>,
     pub root_causes: Option<OptionCounts>,
     pub themes: Vec<Themes>,
+    /// Codebook themes in the verbatims (coded, else suggested).
+    pub theme_section: ThemeSection,
     /// Root causes per campaign, oldest first: the year-over-year view.
     pub by_campaign: Vec<CampaignCauses>,
     /// The hackathon actions of these countries, every campaign.
@@ -363,11 +367,13 @@ fn option_label(forms: &[&Form], q: &str, value: &str, lang: &str) -> String {
 
 /// Summarise the consented interviews of `countries` (empty = all).
 /// `progress` gets the number read so far; `false` cancels.
+/// Themes come from `coding` (a reviewer's codes, else its suggestions).
 pub fn summarize(
     store: &dyn CentralStore,
     forms: &FormRegistry,
     countries: &[String],
     lang: &str,
+    coding: &ThemeCoding,
     progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Summary, ExportError> {
     summarize_with(
@@ -376,6 +382,7 @@ pub fn summarize(
         countries,
         lang,
         &AnalysisConfig::default(),
+        coding,
         progress,
     )
 }
@@ -387,9 +394,11 @@ pub fn summarize_with(
     countries: &[String],
     lang: &str,
     cfg: &AnalysisConfig,
+    coding: &ThemeCoding,
     progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Summary, ExportError> {
     let lang = crate::parse_lang(lang)?;
+    let mut theme_acc = ThemeAcc::default();
     let list = registry_forms(forms);
     let ratings: Vec<String> = {
         let mut seen = Vec::new();
@@ -484,6 +493,26 @@ pub fn summarize_with(
                     .or_default()
                     .push(sc.scrub(t).into_owned());
             }
+        }
+        if let Some(t) = crate::coding::verbatim_of(&rec) {
+            let sc = scrubber.get_or_insert_with(|| {
+                survey_model::scrub::Scrubber::for_record(
+                    forms.get(&rec.form_id, rec.form_version),
+                    &rec,
+                )
+            });
+            let (codes, source) = coding.themes_of(&rec);
+            let scrubbed = sc.scrub(t);
+            let tl = crate::text::language_of(t, text(&cfg.verbatim_language));
+            theme_acc.add(&Respondent {
+                country: &rec.country,
+                segment: text("segment"),
+                nps: a.get(&cfg.nps).and_then(Json::as_i64),
+                text: &scrubbed,
+                lang: &tl,
+                themes: &codes,
+                source,
+            });
         }
         for (tl, texts) in by_lang {
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
@@ -598,6 +627,7 @@ pub fn summarize_with(
                 language: l,
             })
             .collect(),
+        theme_section: theme_acc.finish(coding, &lang, cfg.min_term_count),
     })
 }
 

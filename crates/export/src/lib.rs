@@ -14,10 +14,12 @@
 
 pub mod actions;
 pub mod analysis;
+pub mod coding;
 pub mod columns;
 pub mod dictionary;
 pub mod report;
 pub mod text;
+pub mod theme_stats;
 pub mod writers;
 
 use std::path::{Path, PathBuf};

@@ -1,12 +1,10 @@
-//! Themes in verbatims: tokenisation, normalisation (case, diacritics, Arabic
-//! letter variants), stop words for fr/en/ar/pt, and counting of keywords and
-//! two-word phrases per language.
+//! Frequent words and phrases in verbatims: stop words for fr/en/ar/pt and
+//! counting of keywords and two-word phrases per language, on the `themes`
+//! crate's normalisation.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
-use unicode_normalization::UnicodeNormalization;
-use unicode_normalization::char::is_combining_mark;
 
 const STOP_EN: &str = "a about above after again against all also am an and any are as at be because been before being below between both but by can could did do does doing down during each few for from further get got had has have having he her here hers him his how i if in into is it its itself just let me more most much my no nor not now of off on once only or other our ours out over own please really same she should so some such than that the their theirs them then there these they this those through to too under until up us very was we were what when where which while who whom why will with would you your yours yes okay ok thing things lot always never every even still well make made";
 const STOP_FR: &str = "a afin ai aie aient ainsi alors au aucun aussi autre aux avec avoir avons ayant bien c ca ce ceci cela celle celles celui cependant certains ces cet cette ceux chaque chez ci comme comment d dans de des deux donc dont du elle elles en encore entre est et etaient etait ete etre eu eux fait faire faut fois font hors il ils j je jusqu l la le les leur leurs lui m ma mais me meme mes moi moins mon n ne ni non nos notre nous on ont ou par parce pas peu peut plus plutot pour pourquoi qu quand que quel quelle quelles quels qui quoi s sa sans se ses si sinon soit son sont sous suis sur t ta te tes toi ton tous tout toute toutes tres tu un une vers via voila vos votre vous y oui vraiment souvent toujours jamais chose choses beaucoup trop svp plait";
@@ -14,46 +12,9 @@ const STOP_PT: &str = "a ao aos aquela aquele aqueles aquilo as ate com como da 
 const STOP_AR: &str = "في من على الى إلى عن مع هذا هذه ذلك تلك التي الذي الذين هو هي هم نحن انا أنا انت أنت كان كانت يكون لا لم لن ما ماذا متى اين أين كيف كل بعض او أو ثم قد لقد و ف ب ل ك عند حتى اذا إذا بين فوق تحت بعد قبل ايضا أيضا جدا غير دائما لكن هناك هنا يا نعم";
 
 /// Languages with a stop-word list.
-pub const THEME_LANGUAGES: [&str; 4] = ["fr", "en", "ar", "pt"];
+pub const THEME_LANGUAGES: [&str; 4] = themes::LANGUAGES;
 
-/// The language of a verbatim: what `whatlang` reads in it among the
-/// campaign's four languages when it is sure, else what the interviewer
-/// said (`stated`), else `other`. Interviewers pick a language once and
-/// forget to change it; the text says what it is written in.
-pub fn language_of(text: &str, stated: Option<&str>) -> String {
-    use whatlang::{Detector, Lang};
-    let detector = Detector::with_allowlist(vec![Lang::Fra, Lang::Eng, Lang::Ara, Lang::Por]);
-    if let Some(info) = detector.detect(text)
-        && info.is_reliable()
-    {
-        return match info.lang() {
-            Lang::Fra => "fr",
-            Lang::Eng => "en",
-            Lang::Ara => "ar",
-            _ => "pt",
-        }
-        .to_owned();
-    }
-    match stated {
-        Some(l) if THEME_LANGUAGES.contains(&l) => l.to_owned(),
-        _ => "other".to_owned(),
-    }
-}
-
-/// Normalise a word: lower case, no diacritics (NFKD minus combining marks),
-/// Arabic alef/yeh/teh-marbuta variants folded, tatweel removed.
-pub fn normalize(word: &str) -> String {
-    word.nfkd()
-        .filter(|c| !is_combining_mark(*c) && *c != '\u{0640}')
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'أ' | 'إ' | 'آ' | 'ٱ' => 'ا',
-            'ى' => 'ي',
-            'ة' => 'ه',
-            c => c,
-        })
-        .collect()
-}
+pub use themes::lang::{language_of, normalize, words};
 
 /// Stop words of a language (normalised); unknown languages get all lists.
 pub fn stop_words(lang: &str) -> HashSet<String> {
@@ -69,12 +30,6 @@ pub fn stop_words(lang: &str) -> HashSet<String> {
         .flat_map(|l| l.split_whitespace())
         .map(normalize)
         .collect()
-}
-
-/// Words of a text: maximal runs of letters/digits; apostrophes split words.
-pub fn words(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
 }
 
 /// A counted term.
@@ -199,14 +154,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalisation_folds_case_accents_and_arabic_variants() {
-        assert_eq!(normalize("Réseau"), "reseau");
-        assert_eq!(normalize("ÀÉÎÕÜ"), "aeiou");
-        assert_eq!(normalize("أإآ"), "ااا");
-        assert_eq!(normalize("الشبكـة"), "الشبكه");
-    }
-
-    #[test]
     fn keywords_and_phrases_skip_stop_words_and_count_once_per_text() {
         let mut c = ThemeCounter::new("fr");
         c.add("Le réseau coupe le soir, le réseau coupe encore !");
@@ -242,36 +189,6 @@ mod tests {
         let k: Vec<String> = pt.top_keywords(10, 1).into_iter().map(|t| t.term).collect();
         assert!(k.contains(&"rede".to_owned()));
         assert!(!k.contains(&"vezes".to_owned()));
-    }
-
-    #[test]
-    fn the_text_tells_its_language_better_than_the_interviewer() {
-        for (text, stated, want) in [
-            (
-                "Le réseau coupe tous les soirs dans notre quartier, c'est insupportable",
-                Some("en"),
-                "fr",
-            ),
-            (
-                "The shop staff were very helpful but the data bundles are too expensive",
-                Some("fr"),
-                "en",
-            ),
-            (
-                "الشبكة ضعيفة جدا في المساء ولا أستطيع الاتصال بعائلتي",
-                Some("fr"),
-                "ar",
-            ),
-            (
-                "A rede cai muitas vezes à noite e o atendimento na loja é muito lento",
-                Some("fr"),
-                "pt",
-            ),
-            ("ok", Some("pt"), "pt"),
-            ("ok", Some("xx"), "other"),
-        ] {
-            assert_eq!(language_of(text, stated), want, "{text}");
-        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `fieldvoice-server`: the command line over the sync-server library. Reads the TOML config
-//! and environment overrides, then runs `serve`, `admin ...` or `simulate`.
+//! and environment overrides, then runs `serve`, `admin ...`, `simulate`, `export`,
+//! `report` or `themes ...`.
 
 mod cli;
 
@@ -47,6 +48,11 @@ enum Command {
     Report(cli::export::ReportArgs),
     /// Time exports of synthetic interviews (fills its own SQLite store).
     BenchExport(cli::export::BenchArgs),
+    /// Verbatim themes: evaluate the classifier, write generated labelled verbatims.
+    Themes {
+        #[command(subcommand)]
+        command: cli::themes::ThemesCommand,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -65,6 +71,7 @@ fn main() -> anyhow::Result<()> {
             Command::Export(args) => cli::export::run_export(&config, args).await,
             Command::Report(args) => cli::export::run_report(&config, args).await,
             Command::BenchExport(args) => cli::export::run_bench(args).await,
+            Command::Themes { command } => cli::themes::run(command),
         }
     })
 }
@@ -89,9 +96,15 @@ async fn serve(
     if demo {
         let password = std::env::var("FIELDVOICE_DEMO_ADMIN_PASSWORD")
             .unwrap_or_else(|_| "fieldvoice-demo".into());
+        let mut spec = sync_server::demo::DemoSpec::default();
+        if let Ok(n) = std::env::var("FIELDVOICE_DEMO_INTERVIEWS") {
+            spec.interviews = n
+                .parse()
+                .context("FIELDVOICE_DEMO_INTERVIEWS must be a number")?;
+        }
         let st = state.clone();
         let seeded =
-            tokio::task::spawn_blocking(move || sync_server::demo::seed(&st, &password, 4))
+            tokio::task::spawn_blocking(move || sync_server::demo::seed(&st, &password, &spec))
                 .await?
                 .map_err(|e| anyhow::anyhow!("seeding the demo: {e}"))?;
         cli::print_demo(&config, listen, seeded.as_ref());

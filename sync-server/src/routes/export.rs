@@ -218,8 +218,16 @@ pub async fn report(
         .map_err(|_| ApiError::Unavailable)?;
     let summary = tokio::task::spawn_blocking(move || {
         let forms = st.forms();
-        export::analysis::summarize(st.store.as_ref(), &forms, &countries, &lang, &mut |_| true)
-            .map_err(ApiError::from)
+        let coding = st.theme_coding()?;
+        export::analysis::summarize(
+            st.store.as_ref(),
+            &forms,
+            &countries,
+            &lang,
+            &coding,
+            &mut |_| true,
+        )
+        .map_err(ApiError::from)
     })
     .await??;
     let body = if format == "json" {

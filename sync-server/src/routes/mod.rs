@@ -9,6 +9,7 @@ pub mod ops;
 pub mod places;
 pub mod stats;
 pub mod sync;
+pub mod themes;
 pub mod users;
 pub mod webhooks;
 
@@ -57,6 +58,12 @@ pub fn api() -> Router<AppState> {
             post(interviews::comment),
         )
         .route("/api/v1/interviews/{id}/tags", post(interviews::tag))
+        .route("/api/v1/interviews/{id}/themes", post(themes::set_themes))
+        .route(
+            "/api/v1/themes/codebook",
+            get(themes::codebook).post(themes::save_codebook),
+        )
+        .route("/api/v1/themes/suggestions", get(themes::suggestions))
         .route("/api/v1/export/{format}", get(export::export))
         .route("/api/v1/report", get(export::report))
         .route("/api/v1/stats", get(stats::stats))

@@ -118,7 +118,7 @@ pub async fn detail(state: &AppState, p: &Principal, id: Uuid) -> Result<Detail,
 }
 
 /// Apply `f` as the caller's server-side change, under the write policy.
-async fn server_edit<T: Send + 'static>(
+pub(crate) async fn server_edit<T: Send + 'static>(
     state: &AppState,
     p: &Principal,
     id: Uuid,
@@ -287,6 +287,11 @@ pub async fn tag(
         ));
     }
     let tag = raw.to_ascii_lowercase();
+    let theme = tag.starts_with(themes::TAG_PREFIX);
     let (_, rec) = server_edit(state, p, id, move |iv| iv.set_tag(&tag, on)).await?;
+    if theme {
+        // A reviewer's theme code is a new labelled example.
+        state.theme_cache.invalidate();
+    }
     Ok(rec)
 }

@@ -15,5 +15,6 @@ pub mod interviews;
 pub mod places;
 pub mod queue;
 pub mod stats;
+pub mod themes;
 pub mod users;
 pub mod webhooks;

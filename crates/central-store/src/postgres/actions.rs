@@ -1,4 +1,4 @@
-//! Hackathon actions in PostgreSQL.
+//! Hackathon actions and theme codebooks in PostgreSQL.
 
 use super::{Param, PgStore, refs};
 use crate::{ActionItem, ActionNote, Result, sql};
@@ -92,4 +92,33 @@ pub(super) fn action_notes(store: &PgStore, action_id: &str) -> Result<Vec<Actio
         &[&action_id],
         crate::rows::action_note,
     )
+}
+
+pub(super) fn codebook(store: &PgStore, campaign: &str) -> Result<Option<crate::StoredCodebook>> {
+    store.first(sql::CODEBOOK.pg(), &[&campaign], crate::rows::codebook)
+}
+
+pub(super) fn put_codebook(store: &PgStore, c: &crate::StoredCodebook) -> Result<bool> {
+    store.with(async |conn| {
+        let n = if c.version == 0 {
+            conn.execute(
+                sql::INSERT_CODEBOOK.pg(),
+                &[&c.campaign, &c.codebook, &c.updated_by, &c.updated_at],
+            )
+            .await?
+        } else {
+            conn.execute(
+                sql::UPDATE_CODEBOOK.pg(),
+                &[
+                    &c.campaign,
+                    &c.codebook,
+                    &c.updated_by,
+                    &c.updated_at,
+                    &c.version,
+                ],
+            )
+            .await?
+        };
+        Ok(n == 1)
+    })
 }

@@ -70,6 +70,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0011_webhooks.sql"),
     include_str!("migrations/0012_actions.sql"),
     include_str!("migrations/0013_contact_erasure.sql"),
+    include_str!("migrations/0014_theme_codebooks.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).

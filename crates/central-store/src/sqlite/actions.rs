@@ -1,4 +1,4 @@
-//! Hackathon actions in SQLite.
+//! Hackathon actions and theme codebooks in SQLite.
 
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter};
@@ -94,5 +94,39 @@ pub(super) fn action_notes(store: &SqliteStore, action_id: &str) -> Result<Vec<A
         all(c, sql::ACTION_NOTES.sqlite(), [action_id], |r| {
             crate::rows::action_note(r)
         })
+    })
+}
+
+pub(super) fn codebook(
+    store: &SqliteStore,
+    campaign: &str,
+) -> Result<Option<crate::StoredCodebook>> {
+    store.read(|c| {
+        first(c, sql::CODEBOOK.sqlite(), [campaign], |r| {
+            crate::rows::codebook(r)
+        })
+    })
+}
+
+pub(super) fn put_codebook(store: &SqliteStore, c: &crate::StoredCodebook) -> Result<bool> {
+    store.write(|tx| {
+        let n = if c.version == 0 {
+            tx.execute(
+                sql::INSERT_CODEBOOK.sqlite(),
+                params![c.campaign, c.codebook, c.updated_by, c.updated_at],
+            )?
+        } else {
+            tx.execute(
+                sql::UPDATE_CODEBOOK.sqlite(),
+                params![
+                    c.campaign,
+                    c.codebook,
+                    c.updated_by,
+                    c.updated_at,
+                    c.version
+                ],
+            )?
+        };
+        Ok(n == 1)
     })
 }

@@ -198,18 +198,26 @@ fn export_blocking(store: &dyn CentralStore, args: &ExportArgs) -> anyhow::Resul
 
 pub async fn run_report(config: &Config, args: ReportArgs) -> anyhow::Result<()> {
     let store = config.open_store()?;
-    tokio::task::spawn_blocking(move || report_blocking(store.as_ref(), &args)).await?
+    let campaign = config.campaign.clone();
+    tokio::task::spawn_blocking(move || report_blocking(store.as_ref(), &campaign, &args)).await?
 }
 
-fn report_blocking(store: &dyn CentralStore, args: &ReportArgs) -> anyhow::Result<()> {
+fn report_blocking(
+    store: &dyn CentralStore,
+    campaign: &str,
+    args: &ReportArgs,
+) -> anyhow::Result<()> {
     let lang = export::parse_lang(&args.lang)?;
     let forms = FormRegistry::load(store)?;
+    let (codebook, _) = export::coding::load_codebook(store, campaign)?;
+    let coding = export::coding::coding_from_store(store, &forms, campaign, codebook)?;
     let total = store.count_interviews(&filter_for(&args.countries, None))?;
     let pb = progress_bar(total, "analyse");
-    let summary = export::analysis::summarize(store, &forms, &args.countries, &lang, &mut |n| {
-        pb.set_position(n);
-        true
-    })?;
+    let summary =
+        export::analysis::summarize(store, &forms, &args.countries, &lang, &coding, &mut |n| {
+            pb.set_position(n);
+            true
+        })?;
     pb.finish_and_clear();
     let html = export::report::render_html(&summary);
     std::fs::write(&args.out, html).with_context(|| format!("writing {}", args.out.display()))?;

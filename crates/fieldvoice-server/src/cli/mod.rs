@@ -6,6 +6,7 @@ pub mod config;
 pub mod export;
 pub mod migrate_store;
 pub mod simulate;
+pub mod themes;
 
 use std::net::SocketAddr;
 
