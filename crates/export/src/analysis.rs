@@ -627,7 +627,15 @@ pub fn summarize_with(
                 language: l,
             })
             .collect(),
-        theme_section: theme_acc.finish(coding, &lang, cfg.min_term_count),
+        theme_section: {
+            let mut t = theme_acc.finish(coding, &lang, cfg.min_term_count);
+            for th in &mut t.themes {
+                for g in &mut th.by_segment {
+                    g.label = option_label(&list, "segment", &g.group, &lang);
+                }
+            }
+            t
+        },
     })
 }
 

@@ -32,7 +32,6 @@ struct Words {
     complaints: &'static str,
     causes: &'static str,
     themes: &'static str,
-    keywords: &'static str,
     phrases: &'static str,
     none: &'static str,
     dataset: &'static str,
@@ -46,6 +45,11 @@ struct Words {
     no_action: &'static str,
     /// planned, in_progress, done, dropped.
     statuses: [&'static str; 4],
+    /// Theme, respondents, share, among detractors, among promoters, most in.
+    theme_cols: [&'static str; 6],
+    /// `{v}` verbatims, `{c}` coded, `{m}` model examples, `{k}` minimum.
+    theme_base: &'static str,
+    quotes: &'static str,
 }
 
 fn words(lang: &str) -> Words {
@@ -60,7 +64,6 @@ fn words(lang: &str) -> Words {
             complaints: "Catégories de réclamation",
             causes: "Causes profondes",
             themes: "Thèmes des verbatims",
-            keywords: "Mots-clés",
             phrases: "Expressions",
             none: "Aucune donnée",
             dataset: "Version du jeu de données",
@@ -72,6 +75,16 @@ fn words(lang: &str) -> Words {
             actions: "Actions",
             no_action: "Aucune action",
             statuses: ["prévue", "en cours", "réalisée", "abandonnée"],
+            theme_cols: [
+                "Thème",
+                "Répondants",
+                "Part",
+                "Chez les détracteurs",
+                "Chez les promoteurs",
+                "Surtout",
+            ],
+            theme_base: "{v} répondants avec un verbatim ; {c} codés par les relecteurs, les thèmes des autres suggérés par un modèle appris sur {m} verbatims codés. Un thème ou un groupe n'apparaît qu'à partir de {k} répondants.",
+            quotes: "Ce que disent les clients",
         },
         "pt" => Words {
             title: "Resumo da campanha",
@@ -83,7 +96,6 @@ fn words(lang: &str) -> Words {
             complaints: "Categorias de reclamação",
             causes: "Causas de raiz",
             themes: "Temas dos verbatims",
-            keywords: "Palavras-chave",
             phrases: "Expressões",
             none: "Sem dados",
             dataset: "Versão do conjunto de dados",
@@ -95,6 +107,16 @@ fn words(lang: &str) -> Words {
             actions: "Ações",
             no_action: "Nenhuma ação",
             statuses: ["prevista", "em curso", "concluída", "abandonada"],
+            theme_cols: [
+                "Tema",
+                "Inquiridos",
+                "Parte",
+                "Entre detratores",
+                "Entre promotores",
+                "Sobretudo",
+            ],
+            theme_base: "{v} inquiridos com um verbatim; {c} codificados pelos revisores, os temas dos outros sugeridos por um modelo treinado em {m} verbatims codificados. Um tema ou grupo só aparece a partir de {k} inquiridos.",
+            quotes: "O que os clientes dizem",
         },
         "ar" => Words {
             title: "ملخص الحملة",
@@ -106,7 +128,6 @@ fn words(lang: &str) -> Words {
             complaints: "فئات الشكاوى",
             causes: "الأسباب الجذرية",
             themes: "مواضيع أقوال العملاء",
-            keywords: "كلمات مفتاحية",
             phrases: "عبارات",
             none: "لا توجد بيانات",
             dataset: "إصدار مجموعة البيانات",
@@ -118,6 +139,16 @@ fn words(lang: &str) -> Words {
             actions: "الإجراءات",
             no_action: "لا إجراء",
             statuses: ["مخطط", "قيد التنفيذ", "منجز", "متروك"],
+            theme_cols: [
+                "الموضوع",
+                "المستجيبون",
+                "النسبة",
+                "بين المنتقدين",
+                "بين المروجين",
+                "خاصة في",
+            ],
+            theme_base: "{v} مستجيبًا لديهم قول؛ {c} مرمّزة من المراجعين، ومواضيع الباقي مقترحة من نموذج تعلّم من {m} قولًا مرمّزًا. لا يظهر موضوع أو مجموعة إلا ابتداءً من {k} مستجيبين.",
+            quotes: "ما يقوله العملاء",
         },
         _ => Words {
             title: "Campaign summary",
@@ -129,7 +160,6 @@ fn words(lang: &str) -> Words {
             complaints: "Complaint categories",
             causes: "Root causes",
             themes: "Themes in verbatims",
-            keywords: "Keywords",
             phrases: "Phrases",
             none: "No data",
             dataset: "Dataset version",
@@ -141,6 +171,16 @@ fn words(lang: &str) -> Words {
             actions: "Actions",
             no_action: "No action",
             statuses: ["planned", "in progress", "done", "dropped"],
+            theme_cols: [
+                "Theme",
+                "Respondents",
+                "Share",
+                "Among detractors",
+                "Among promoters",
+                "Most in",
+            ],
+            theme_base: "{v} respondents with a verbatim; {c} coded by reviewers, the others' themes suggested by a model trained on {m} coded verbatims. A theme or a group is shown only when at least {k} respondents share it.",
+            quotes: "What customers say",
         },
     }
 }
@@ -395,6 +435,94 @@ fn cause_actions(out: &mut String, s: &Summary, w: &Words) {
     out.push_str("</tbody></table></section>");
 }
 
+fn pct(x: f64) -> String {
+    format!("{:.0}\u{a0}%", 100.0 * x)
+}
+
+/// The codebook themes: a table (respondents, share overall, among
+/// detractors and promoters, where most), then up to three quotes per
+/// theme, then each language's frequent phrases on one line.
+fn theme_section(out: &mut String, s: &Summary, w: &Words) {
+    let t = &s.theme_section;
+    let _ = write!(out, "<section id=\"themes\"><h2>{}</h2>", esc(w.themes));
+    let base = w
+        .theme_base
+        .replace("{v}", &t.verbatims.to_string())
+        .replace("{c}", &t.coded.to_string())
+        .replace("{m}", &t.model_examples.to_string())
+        .replace("{k}", &t.min_respondents.to_string());
+    let _ = write!(out, "<p class=\"note\">{}</p>", esc(&base));
+    if t.themes.is_empty() {
+        let _ = write!(out, "<p>{}</p>", esc(w.none));
+    } else {
+        out.push_str("<table class=\"themes\"><thead><tr>");
+        for c in w.theme_cols {
+            let _ = write!(out, "<th>{}</th>", esc(c));
+        }
+        out.push_str("</tr></thead><tbody>");
+        for th in &t.themes {
+            let most: Vec<String> = th
+                .by_country
+                .iter()
+                .take(3)
+                .map(|g| format!("{} {}", esc(&g.label), pct(g.share)))
+                .chain(
+                    th.by_segment
+                        .iter()
+                        .take(1)
+                        .map(|g| format!("{} {}", esc(&g.label), pct(g.share))),
+                )
+                .collect();
+            let _ = write!(
+                out,
+                "<tr data-theme=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&th.code),
+                esc(&th.label),
+                th.respondents,
+                pct(th.share),
+                pct(th.detractor_share),
+                pct(th.promoter_share),
+                most.join(", ")
+            );
+        }
+        out.push_str("</tbody></table>");
+        let _ = write!(out, "<h3>{}</h3>", esc(w.quotes));
+        for th in t.themes.iter().filter(|th| !th.quotes.is_empty()) {
+            let _ = write!(out, "<h4>{}</h4>", esc(&th.label));
+            for q in &th.quotes {
+                let qdir = if q.lang == "ar" { "rtl" } else { "ltr" };
+                let _ = write!(
+                    out,
+                    "<blockquote lang=\"{}\" dir=\"{qdir}\">«\u{a0}{}\u{a0}» <span class=\"note\">({})</span></blockquote>",
+                    esc(&q.lang),
+                    esc(&q.text),
+                    esc(&q.country)
+                );
+            }
+        }
+    }
+    let phrases: Vec<_> = s.themes.iter().filter(|t| !t.phrases.is_empty()).collect();
+    if !phrases.is_empty() {
+        let _ = write!(out, "<h3>{}</h3>", esc(w.phrases));
+        for l in phrases {
+            let tdir = if l.language == "ar" { "rtl" } else { "ltr" };
+            let list: Vec<String> = l
+                .phrases
+                .iter()
+                .take(8)
+                .map(|p| format!("{} ({})", esc(&p.term), p.count))
+                .collect();
+            let _ = write!(
+                out,
+                "<p lang=\"{0}\" dir=\"{tdir}\"><b>{0}</b> · {1}</p>",
+                esc(&l.language),
+                list.join(" · ")
+            );
+        }
+    }
+    out.push_str("</section>");
+}
+
 /// Render the summary as a self-contained HTML page.
 pub fn render_html(s: &Summary) -> String {
     let w = words(&s.language);
@@ -415,6 +543,7 @@ pub fn render_html(s: &Summary) -> String {
          .kpi div{{background:#f5f5f5;padding:.8rem 1.2rem;border-radius:6px}} .kpi b{{font-size:1.6rem;display:block}}\
          .note{{color:#666;font-size:.85rem}} table{{border-collapse:collapse}} td,th{{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:start}}\
          svg{{max-width:100%;height:auto}} code{{font-size:.8rem}}\
+         blockquote{{margin:.3rem 1rem;font-style:italic}}\
          @page{{size:A4;margin:15mm}}\
          @media print{{body{{margin:0;max-width:none;font-size:10pt}} section{{break-inside:avoid;page-break-inside:avoid}}\
          h2{{break-after:avoid;page-break-after:avoid}} table,svg{{break-inside:avoid}} .kpi div{{background:none;border:1px solid #ccc}}}}\
@@ -486,34 +615,7 @@ pub fn render_html(s: &Summary) -> String {
     );
     option_section(&mut out, w.causes, s.root_causes.as_ref(), w.none);
     cause_actions(&mut out, s, &w);
-    let _ = write!(out, "<section><h2>{}</h2>", esc(w.themes));
-    if s.themes.is_empty() {
-        let _ = write!(out, "<p>{}</p>", esc(w.none));
-    }
-    for t in &s.themes {
-        let tdir = if t.language == "ar" { "rtl" } else { "ltr" };
-        let _ = write!(
-            out,
-            "<h3 lang=\"{0}\">{0} (n={1})</h3><div lang=\"{0}\" dir=\"{tdir}\">",
-            esc(&t.language),
-            t.respondents
-        );
-        for (title, terms) in [(w.keywords, &t.keywords), (w.phrases, &t.phrases)] {
-            let _ = write!(out, "<h4>{}</h4>", esc(title));
-            if terms.is_empty() {
-                let _ = write!(out, "<p>{}</p>", esc(w.none));
-                continue;
-            }
-            let max = terms.iter().map(|x| x.count).max().unwrap_or(1) as f64;
-            let rows: Vec<(String, f64, String)> = terms
-                .iter()
-                .map(|x| (x.term.clone(), x.count as f64, x.count.to_string()))
-                .collect();
-            out.push_str(&bar_chart(&rows, max, "#6a1b9a"));
-        }
-        out.push_str("</div>");
-    }
-    out.push_str("</section>");
+    theme_section(&mut out, s, &w);
     let _ = writeln!(
         out,
         "<p class=\"note\">{}: <code>{}</code></p></body></html>",

@@ -21,6 +21,8 @@ const CANDIDATES: usize = 40;
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct GroupShare {
     pub group: String,
+    /// The group's name in the report's language (the code until named).
+    pub label: String,
     /// Respondents of the group with a verbatim.
     pub base: u64,
     /// Of those, with the theme.
@@ -162,6 +164,7 @@ impl ThemeAcc {
                 .map(|(g, c)| {
                     let b = base.get(&g).copied().unwrap_or(0);
                     GroupShare {
+                        label: g.clone(),
                         share: share(c, b),
                         base: b,
                         respondents: c,

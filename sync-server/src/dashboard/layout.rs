@@ -31,6 +31,8 @@ form.filters{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end;margin-bottom
 label{display:flex;flex-direction:column;font-size:.8rem;color:#51606f;gap:.15rem}\
 input,select,textarea,button{font:inherit;padding:.25rem .4rem}button.primary{background:#12355b;color:#fff;border:0;border-radius:4px;padding:.35rem .9rem}\
 blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fffbe6;border-inline-start:4px solid #e0b400;font-size:1.05rem}\
+form.verbatim{background:#fff;border-radius:6px;padding:.4rem .9rem;margin:0 0 .6rem;box-shadow:0 1px 2px #0002}\
+label.theme{display:inline-flex;flex-direction:row;gap:.25rem;align-items:center;color:#222;font-size:.9rem;margin-inline-end:.5rem}\
 .err{background:#fbd5d2;padding:.6rem;border-radius:4px}.pager{display:flex;gap:1rem;margin-top:.6rem}\
 .login{max-width:340px;margin:4rem auto;background:#fff;padding:1.2rem;border-radius:6px;box-shadow:0 1px 3px #0003}\
 .login label{margin-bottom:.6rem}#tags form{display:inline-block;margin-block:0 .3rem;margin-inline:0 .4rem}\
@@ -84,6 +86,7 @@ pub fn frame(
                                 a href="/dashboard/" { (lang.t("nav.progress")) }
                                 a href="/dashboard/command" { (lang.t("command.title")) }
                                 a href="/dashboard/reviews" { (lang.t("queue.title")) }
+                                a href="/dashboard/themes" { (lang.t("themes.title")) }
                             }
                             @if staff || role == central_store::Role::Agent {
                                 a href="/dashboard/cases" { (lang.t("cases.title")) }

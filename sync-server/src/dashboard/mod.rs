@@ -18,6 +18,7 @@ mod map;
 mod progress;
 pub mod queue;
 mod svg;
+mod themes;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Request};
@@ -52,6 +53,11 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/dashboard/actions/{id}",
             get(actions::action_page).post(actions::update),
+        )
+        .route("/dashboard/themes", get(themes::page).post(themes::save))
+        .route(
+            "/dashboard/themes/codebook",
+            get(themes::codebook_page).post(themes::save_codebook),
         )
         .route("/dashboard/cases", get(cases::page))
         .route("/dashboard/cases/assign", post(cases::assign))
