@@ -85,7 +85,8 @@ impl Target {
 /// as in [`CALLERS`]); `x/y` is x for a target in A, y for one in B.
 /// Numbers are HTTP statuses; `L` = 303 to the login page, `D` = 303 to the
 /// dashboard home, `I` = 303 back to the interview page (a dashboard form that
-/// worked), `O` = 303 to the login page after the session was ended.
+/// worked), `O` = 303 to the login page after the session was ended, `T`
+/// and `K` = 303 back to the theme coding page or the codebook page.
 ///
 /// From the documentation: health, metrics and the OpenAPI document are public;
 /// enrollment needs only a code; sync needs a (non-revoked) device token —
@@ -126,6 +127,10 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/interviews/{id}/review",     "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
     ("POST /api/v1/interviews/{id}/comments",   "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
     ("POST /api/v1/interviews/{id}/tags",       "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/themes",     "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("GET /api/v1/themes/codebook",             "401 401 200   200     200     200     200     200     403     403     401"),
+    ("POST /api/v1/themes/codebook",            "401 401 200   200     200     200     403     403     403     403     401"),
+    ("GET /api/v1/themes/suggestions",          "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /api/v1/export/{format}",             "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
     ("GET /api/v1/report",                      "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
     ("GET /api/v1/stats",                       "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
@@ -174,6 +179,10 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /dashboard/interviews/{id}/review",  "L   L   L     L       I/404   L       L       L       L       L       L"),
     ("POST /dashboard/interviews/{id}/comment", "L   L   L     L       I/404   L       L       L       L       L       L"),
     ("POST /dashboard/interviews/{id}/tag",     "L   L   L     L       I/404   L       L       L       L       L       L"),
+    ("GET /dashboard/themes",                   "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("POST /dashboard/themes",                  "L   L   L     L       T/404   L       L       L       L       L       L"),
+    ("GET /dashboard/themes/codebook",          "L   L   L     L       200     L       L       L       L       L       L"),
+    ("POST /dashboard/themes/codebook",         "L   L   L     L       K       L       L       L       L       L       L"),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +208,8 @@ impl Want {
             "I" => Want::BackToInterview,
             "C" => Want::BackToCase,
             "A" => Want::BackToAction,
+            "T" => Want::Redirect("/dashboard/themes"),
+            "K" => Want::Redirect("/dashboard/themes/codebook"),
             "O" => Want::LoggedOut,
             n => Want::Status(n.parse().unwrap_or_else(|_| panic!("bad cell {n}"))),
         }
@@ -227,8 +238,11 @@ impl Want {
             // The login form posted with good credentials signs in whoever
             // calls; a language saved goes back to the page it was chosen on.
             Want::Redirect(to) => {
-                matches!(route, "POST /dashboard/login" | "POST /dashboard/language")
-                    && to == "/dashboard/"
+                (matches!(route, "POST /dashboard/login" | "POST /dashboard/language")
+                    && to == "/dashboard/")
+                    || (route == "POST /dashboard/themes" && to == "/dashboard/themes")
+                    || (route == "POST /dashboard/themes/codebook"
+                        && to == "/dashboard/themes/codebook")
             }
         }
     }
@@ -841,6 +855,8 @@ async fn prepare(
         | "GET /api/v1/stats"
         | "GET /api/v1/review-queue"
         | "GET /api/v1/command-centre"
+        | "GET /api/v1/themes/suggestions"
+        | "GET /dashboard/themes"
         | "GET /api/v1/report" => with_auth(
             w,
             caller,
@@ -1117,6 +1133,57 @@ async fn prepare(
                 ("version", version.to_string().as_str()),
                 ("note", note.as_str()),
             ])
+        }
+        "POST /api/v1/interviews/{id}/themes" => {
+            let id = w.target_interview(t);
+            check = Check::Edited(id);
+            let theme = themes::Codebook::default().codes()[n % 10].clone();
+            with_auth(
+                w,
+                caller,
+                w.http.post(format!("{url}/api/v1/interviews/{id}/themes")),
+            )
+            .json(&json!({"themes": [theme]}))
+        }
+        "POST /dashboard/themes" => {
+            let id = w.target_interview(t);
+            check = Check::Edited(id);
+            let theme = themes::Codebook::default().codes()[n % 10].clone();
+            with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("id", id.to_string().as_str()),
+                ("theme", theme.as_str()),
+            ])
+        }
+        "POST /api/v1/themes/codebook" | "POST /dashboard/themes/codebook" => {
+            // Saved over the version stored now, with one label changed, so
+            // every allowed call changes it (and is audited).
+            let version = w
+                .server
+                .state
+                .store
+                .codebook(&w.server.state.settings.campaign)
+                .unwrap()
+                .map_or(0, |c| c.version);
+            let mut cb = themes::Codebook::default();
+            cb.themes[0].labels.en = format!("Network coverage {n}");
+            check = Check::AuditGrows;
+            let req = with_auth(w, caller, w.http.post(format!("{url}{path}")));
+            if path.starts_with("/api/") {
+                req.json(&json!({"version": version, "themes": cb.themes}))
+            } else {
+                let mut form: Vec<(String, String)> = vec![
+                    ("csrf".into(), dash_csrf.clone()),
+                    ("version".into(), version.to_string()),
+                ];
+                for (i, th) in cb.themes.iter().enumerate() {
+                    form.push((format!("code.{i}"), th.code.clone()));
+                    for l in ["fr", "en", "ar", "pt"] {
+                        form.push((format!("{l}.{i}"), th.labels.get(l).to_owned()));
+                    }
+                }
+                req.form(&form)
+            }
         }
         "POST /dashboard/reviews/bulk" => {
             let id = w.target_interview(t);
