@@ -210,8 +210,11 @@ fn main() {
     }
 }
 
+/// Answers of generated interview `i` (a campaign of 4,000, cycled).
 fn answers(i: usize) -> Vec<survey_model::sample::SampleAnswer> {
-    survey_model::sample::varied(i, (i * 7 % 11) as i64, &format!("Ville {}", i % 97))
+    static CAMPAIGN: std::sync::LazyLock<Vec<fieldgen::GenInterview>> =
+        std::sync::LazyLock::new(|| fieldgen::generate(&fieldgen::Spec::submitted(7, 4000)));
+    CAMPAIGN[i % CAMPAIGN.len()].answers.clone()
 }
 
 /// Insert the place list, 2,000 employees (employee `e` works at place

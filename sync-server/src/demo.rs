@@ -176,6 +176,7 @@ pub fn seed(
         interviews: spec.interviews / 5,
         day: "2025-11-28".into(),
         countries: countries_spec.clone(),
+        only_submitted: false,
     });
     for g in &last {
         let emp = &interviewers[&(g.place.code.clone(), g.interviewer % PER_PLACE)];
@@ -189,6 +190,7 @@ pub fn seed(
         interviews: spec.interviews,
         day: today.clone(),
         countries: countries_spec,
+        only_submitted: false,
     });
     for g in &this {
         let emp = &interviewers[&(g.place.code.clone(), g.interviewer % PER_PLACE)];

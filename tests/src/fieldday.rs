@@ -2,14 +2,13 @@
 //! place list (120 places in 17 countries) and form v2, eight employees per
 //! place with a device each (some silent), their assignments and quota
 //! targets per place and segment, all through the real HTTP imports; then
-//! `n` submitted interviews as projection rows written straight into the
+//! `n` submitted interviews of the campaign generator ([`fieldgen`]) as projection rows written straight into the
 //! server's SQLite store (`SqliteStore::insert_synthetic_rows`, the bench's
 //! path: thousands of Automerge merges would only slow the test down, and
 //! the command centre reads the projection). Two employees per place stay
 //! without an interview; about one interview in fifteen is flagged.
 
 use central_store::SqliteStore;
-use serde_json::json;
 use survey_model::{Check, InterviewRecord, Paradata};
 
 use crate::server::TestServer;
@@ -89,16 +88,16 @@ pub async fn seed(srv: &TestServer, n: usize, day: &str) -> FieldDay {
             .expect("device");
         }
     }
+    // The generator rounds the places in the place list's order, as here.
+    let generated = fieldgen::generate(&fieldgen::Spec::submitted(42, n));
     let mut rows = Vec::with_capacity(n);
-    for j in 0..n {
+    for (j, g) in generated.iter().enumerate() {
         // Round the places, then the employees of each; 08:00-16:59.
         let i = j % places.len();
         let p = &places[i];
         let k = j / places.len() % (PER_PLACE - 2);
-        let nps = ((j * 7 + i) % 11) as i64;
-        let mut answers =
-            survey_model::sample::on_place(survey_model::sample::varied(j, nps, ""), &p.code);
-        answers.retain(|(q, _)| *q != "city");
+        debug_assert_eq!(g.place.code, p.code);
+        let answers = g.answers_v2();
         let created = format!("{day}T{:02}:{:02}:00Z", 8 + j % 9, j % 60);
         let flagged = j % 15 == 0;
         rows.push((
@@ -117,7 +116,6 @@ pub async fn seed(srv: &TestServer, n: usize, day: &str) -> FieldDay {
                 answers: answers
                     .into_iter()
                     .map(|(q, v)| (q.to_owned(), v))
-                    .chain([("place".to_owned(), json!(p.code))])
                     .collect(),
                 quality_flags: vec![],
                 paradata: Paradata {

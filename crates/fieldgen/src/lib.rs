@@ -37,6 +37,9 @@ pub struct Spec {
     pub day: String,
     /// Only these countries (all 17 when empty).
     pub countries: Vec<String>,
+    /// Every interview consented and submitted (no refusal, no draft): for
+    /// loads that count finished interviews.
+    pub only_submitted: bool,
 }
 
 impl Spec {
@@ -46,6 +49,15 @@ impl Spec {
             interviews,
             day: "2026-11-28".into(),
             countries: vec![],
+            only_submitted: false,
+        }
+    }
+
+    /// [`Spec::new`] with every interview submitted.
+    pub fn submitted(seed: u64, interviews: usize) -> Spec {
+        Spec {
+            only_submitted: true,
+            ..Spec::new(seed, interviews)
         }
     }
 }
@@ -174,8 +186,13 @@ pub fn generate(spec: &Spec) -> Vec<GenInterview> {
     (0..spec.interviews)
         .map(|n| {
             // Round the places so every place gets its share.
-            let place = places[n % places.len()].clone();
-            one(&mut rng, n, place, &spec.day)
+            let place = &places[n % places.len()];
+            loop {
+                let g = one(&mut rng, n, place.clone(), &spec.day);
+                if !spec.only_submitted || g.outcome == Outcome::Submitted {
+                    return g;
+                }
+            }
         })
         .collect()
 }

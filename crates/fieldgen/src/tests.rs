@@ -161,3 +161,16 @@ fn labelled_verbatims_carry_their_true_themes() {
     let ids: BTreeSet<&str> = ex.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids.len(), ex.len());
 }
+
+#[test]
+fn a_submitted_only_campaign_keeps_the_place_rounds() {
+    let all = generate(&Spec::submitted(3, 600));
+    let places = places();
+    assert!(
+        all.iter()
+            .all(|g| g.outcome == Outcome::Submitted && !g.verbatim.is_empty())
+    );
+    for (j, g) in all.iter().enumerate() {
+        assert_eq!(g.place.code, places[j % places.len()].code);
+    }
+}

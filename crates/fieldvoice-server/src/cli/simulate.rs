@@ -159,10 +159,6 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn answers(n: usize, city: &str) -> Vec<survey_model::sample::SampleAnswer> {
-    survey_model::sample::varied(n, (n * 7 % 11) as i64, city)
-}
-
 #[allow(clippy::too_many_lines)]
 pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     if args.devices == 0 || args.concurrency == 0 || args.replicas == 0 {
@@ -288,8 +284,12 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     b.finish_and_clear();
     println!("enrolled {} devices: {:.1?}", args.devices, t.elapsed());
 
-    // 3. Offline interviews.
+    // 3. Offline interviews: a generated campaign over the 120 places.
     let t = Instant::now();
+    let campaign = Arc::new(fieldgen::generate(&fieldgen::Spec::submitted(
+        2026,
+        args.interviews,
+    )));
     let b = bar(args.interviews as u64, "interviews");
     let per_device: Vec<usize> = (0..args.devices)
         .map(|i| args.interviews / args.devices + usize::from(i < args.interviews % args.devices))
@@ -301,11 +301,12 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         if k == 0 {
             continue;
         }
-        let (sem, path, b, start) = (
+        let (sem, path, b, start, campaign) = (
             fill_sem.clone(),
             devdir.join(format!("{i}.sqlite3")),
             b.clone(),
             n0,
+            campaign.clone(),
         );
         n0 += k;
         tasks.push(tokio::spawn(async move {
@@ -315,7 +316,13 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
                 let form = store.form("mcmb-interview", None)?;
                 for j in 0..k {
                     let mut iv = store.create_interview(&form)?;
-                    for (q, v) in answers(start + j, &format!("Place {}", (start + j) % 120)) {
+                    let g = &campaign[start + j];
+                    let answers = if form.question(survey_model::mcmb::PLACE_QUESTION).is_some() {
+                        g.answers_v2()
+                    } else {
+                        g.answers.clone()
+                    };
+                    for (q, v) in answers {
                         iv.set_answer_json(&form, q, &v)?;
                     }
                     let eval = iv.submit(&form)?;
