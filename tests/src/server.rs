@@ -72,19 +72,24 @@ impl TestServer {
         for (_, json) in survey_model::BUILTIN_FORMS {
             state.install_form(json).expect("form");
         }
-        let admin = state
-            .store
-            .create_user(
-                &NewUser {
-                    login: "admin".into(),
-                    name: "Admin".into(),
-                    role: Role::Admin,
-                    countries: vec![],
-                    password_hash: None,
-                },
-                0,
-            )
-            .expect("admin");
+        // A store seeded beforehand (the demo) has its admin already.
+        let existing = state.store.user_by_login("admin").expect("users");
+        let admin = match existing {
+            Some((u, _)) => u,
+            None => state
+                .store
+                .create_user(
+                    &NewUser {
+                        login: "admin".into(),
+                        name: "Admin".into(),
+                        role: Role::Admin,
+                        countries: vec![],
+                        password_hash: None,
+                    },
+                    0,
+                )
+                .expect("admin"),
+        };
         let admin_token = issue_api_token(&state, &admin, "test").expect("token");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

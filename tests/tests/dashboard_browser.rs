@@ -723,3 +723,120 @@ async fn analyst_records_a_hackathon_action_in_french() {
     wait_text(&c, "#causes", "Corriger les erreurs de facturation").await;
     shot(&c, "actions-fr.png").await;
 }
+
+/// The demo campaign as a coordinator meets it, in French then Arabic: the
+/// progress page, the theme coding page (uncoded verbatims with the model's
+/// suggestions, one accepted), and the analysis report with its themes and
+/// quotes. Screenshots of each (the report at full length).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_campaign_themes_and_report_in_french_and_arabic() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Chromium);
+    // The demo seeds an empty store, as `serve --demo` does; the test
+    // server then runs on it.
+    let dir = tempfile::tempdir().unwrap();
+    let store: std::sync::Arc<dyn central_store::CentralStore> = std::sync::Arc::new(
+        central_store::SqliteStore::open(&dir.path().join("server.sqlite3")).unwrap(),
+    );
+    let spec = sync_server::demo::DemoSpec {
+        interviews: 360,
+        countries: ["CI", "SN", "CM", "MA", "EG", "GW"]
+            .map(String::from)
+            .to_vec(),
+        seed: 2026,
+    };
+    let seeding =
+        sync_server::AppState::new(store.clone(), sync_server::Settings::default()).unwrap();
+    let accounts = tokio::task::spawn_blocking(move || {
+        sync_server::demo::seed(&seeding, "demo-admin-password", &spec)
+    })
+    .await
+    .unwrap()
+    .unwrap()
+    .expect("a fresh store gets the demo");
+    let server = TestServer::start_on(store, sync_server::Settings::default(), dir).await;
+    let url = server.url.clone();
+    let (login, password, _) = accounts
+        .coordinators
+        .iter()
+        .find(|(l, _, _)| l == "coord.ci")
+        .unwrap()
+        .clone();
+    let driver = Driver::get();
+    let profile = tempfile::tempdir().unwrap();
+    let c = browser(&driver, profile.path()).await;
+    c.goto(&format!("{url}/dashboard/login")).await.unwrap();
+    fill(&c, "#login", &login).await;
+    fill(&c, "#password", &password).await;
+    click(&c, "button[type=submit]").await;
+    wait_text(&c, "h1", "Campaign progress").await;
+    click(&c, "header .langs button[value=fr]").await;
+    wait_text(&c, "h1", "Avancement de la campagne").await;
+    shot(&c, "demo-progress-fr.png").await;
+
+    c.goto(&format!("{url}/dashboard/themes")).await.unwrap();
+    wait_text(&c, "h1", "Thèmes des verbatims").await;
+    let intro = text(&c, "main p.muted").await;
+    assert!(intro.contains("verbatims codés"), "{intro}");
+    let forms = c.find_all(Locator::Css("form.verbatim")).await.unwrap();
+    assert!(!forms.is_empty(), "uncoded verbatims to code");
+    let ticked = c
+        .find_all(Locator::Css("form.verbatim input[name=theme]:checked"))
+        .await
+        .unwrap();
+    assert!(!ticked.is_empty(), "suggestions come pre-ticked");
+    shot(&c, "themes-fr.png").await;
+    let before = server
+        .state
+        .store
+        .list_interviews(&central_store::InterviewFilter {
+            countries: vec!["CI".into()],
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .filter(|r| r.tags.iter().any(|t| t.starts_with("theme:")))
+        .count();
+    click(&c, "form.verbatim button[type=submit]").await;
+    wait_text(&c, "h1", "Thèmes des verbatims").await;
+    let after = server
+        .state
+        .store
+        .list_interviews(&central_store::InterviewFilter {
+            countries: vec!["CI".into()],
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .filter(|r| r.tags.iter().any(|t| t.starts_with("theme:")))
+        .count();
+    assert_eq!(after, before + 1, "accepting coded one more verbatim");
+
+    c.set_window_size(1280, 5200).await.unwrap();
+    c.goto(&format!("{url}/api/v1/report?lang=fr"))
+        .await
+        .unwrap();
+    wait_text(&c, "#themes h2", "Thèmes des verbatims").await;
+    let rows = c
+        .find_all(Locator::Css("#themes table.themes tbody tr"))
+        .await
+        .unwrap();
+    assert!(rows.len() >= 4, "themes shown: {}", rows.len());
+    let quotes = c
+        .find_all(Locator::Css("#themes blockquote"))
+        .await
+        .unwrap();
+    assert!(!quotes.is_empty());
+    shot(&c, "demo-report-fr.png").await;
+    c.goto(&format!("{url}/api/v1/report?lang=ar"))
+        .await
+        .unwrap();
+    wait_text(&c, "#themes h2", "مواضيع أقوال العملاء").await;
+    let html = c.find(Locator::Css("html")).await.unwrap();
+    assert_eq!(html.attr("dir").await.unwrap().as_deref(), Some("rtl"));
+    shot(&c, "demo-report-ar.png").await;
+    c.set_window_size(1280, 1000).await.unwrap();
+    c.goto(&format!("{url}/dashboard/themes")).await.unwrap();
+    click(&c, "header .langs button[value=ar]").await;
+    wait_text(&c, "h1", "مواضيع أقوال العملاء").await;
+    shot(&c, "themes-ar.png").await;
+}

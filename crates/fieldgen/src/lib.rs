@@ -310,7 +310,7 @@ fn one<R: Rng>(rng: &mut R, n: usize, place: Place, day: &str) -> GenInterview {
             themes.push("praise");
         }
     }
-    let verbatim = verbatim::render(rng, lang, &parts, mix, 0.25);
+    let verbatim = verbatim::render(rng, lang, &parts, mix, 0.1);
     let name = format!("{} {}", pick(rng, country.first), pick(rng, country.last));
     let phone = phone(rng, country);
     // One verbatim in twenty names the customer or gives a number (scrubbed in exports).

@@ -51,7 +51,7 @@ fn render_coding(lang: Lang, who: &DashUser, s: &Suggestions, cb: &CodebookView)
                             @if sug.is_some() { input type="checkbox" name="theme" value=(t.code) checked; }
                             @else { input type="checkbox" name="theme" value=(t.code); }
                             " " (t.labels.get(lang.code()))
-                            @if let Some(x) = sug { " " span.pill { (lang.percent(f64::from(x.confidence))) } }
+                            @if let Some(x) = sug { " " span.pill { (lang.percent(100.0 * f64::from(x.confidence))) } }
                         }
                         " "
                     }
