@@ -81,8 +81,8 @@ struct Acc {
     promoters: u64,
     by_country: BTreeMap<String, u64>,
     by_segment: BTreeMap<String, u64>,
-    /// (coded, quote)
-    candidates: Vec<(bool, Quote)>,
+    /// (coded, themes of the verbatim, quote)
+    candidates: Vec<(bool, usize, Quote)>,
 }
 
 /// Accumulates [`ThemeSection`] one respondent at a time.
@@ -143,6 +143,7 @@ impl ThemeAcc {
             if a.candidates.len() < CANDIDATES && (25..=220).contains(&len) {
                 a.candidates.push((
                     r.source == Source::Coded,
+                    r.themes.len(),
                     Quote {
                         text: r.text.to_owned(),
                         lang: r.lang.to_owned(),
@@ -153,8 +154,8 @@ impl ThemeAcc {
         }
     }
 
-    /// The section in `lang`: themes in codebook order of respondents (most
-    /// first), each shown only with `min` respondents or more.
+    /// The section in `lang`: themes by respondents (most first), each shown
+    /// only with `min` respondents or more; a quote serves one theme only.
     pub fn finish(self, coding: &ThemeCoding, lang: &str, min: u64) -> ThemeSection {
         let share = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
         let groups = |counts: BTreeMap<String, u64>, base: &BTreeMap<String, u64>| {
@@ -180,19 +181,34 @@ impl ThemeAcc {
             v
         };
         let mut section = self.section;
-        let mut stats: Vec<ThemeStat> = self
+        let mut accs: Vec<(String, Acc)> = self
             .themes
             .into_iter()
             .filter(|(_, a)| a.respondents >= min)
+            .collect();
+        accs.sort_by(|a, b| b.1.respondents.cmp(&a.1.respondents).then_with(|| a.0.cmp(&b.0)));
+        // Each quote illustrates one theme: the biggest themes choose first.
+        let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let stats: Vec<ThemeStat> = accs
+            .into_iter()
             .map(|(code, mut a)| {
-                // Coded quotes in the reader's language first, then of middling length.
-                a.candidates.sort_by_key(|(coded, q)| {
+                // In the reader's language, about this theme alone, coded by
+                // a reviewer, of middling length, first.
+                a.candidates.sort_by_key(|(coded, themes, q)| {
                     (
                         q.lang != lang,
+                        *themes,
                         !coded,
                         (q.text.chars().count() as i64 - 90).abs(),
                     )
                 });
+                let quotes: Vec<Quote> = a
+                    .candidates
+                    .into_iter()
+                    .map(|(_, _, q)| q)
+                    .filter(|q| used.insert(q.text.clone()))
+                    .take(QUOTES)
+                    .collect();
                 ThemeStat {
                     label: coding.codebook.label(&code, lang).to_owned(),
                     share: share(a.respondents, section.verbatims),
@@ -200,23 +216,13 @@ impl ThemeAcc {
                     promoter_share: share(a.promoters, section.promoters),
                     by_country: groups(a.by_country, &self.base_country),
                     by_segment: groups(a.by_segment, &self.base_segment),
-                    quotes: a
-                        .candidates
-                        .into_iter()
-                        .take(QUOTES)
-                        .map(|(_, q)| q)
-                        .collect(),
+                    quotes,
                     respondents: a.respondents,
                     coded: a.coded,
                     code,
                 }
             })
             .collect();
-        stats.sort_by(|a, b| {
-            b.respondents
-                .cmp(&a.respondents)
-                .then_with(|| a.code.cmp(&b.code))
-        });
         section.themes = stats;
         section.model_examples = coding.examples;
         section.min_respondents = min;
