@@ -186,7 +186,11 @@ impl ThemeAcc {
             .into_iter()
             .filter(|(_, a)| a.respondents >= min)
             .collect();
-        accs.sort_by(|a, b| b.1.respondents.cmp(&a.1.respondents).then_with(|| a.0.cmp(&b.0)));
+        accs.sort_by(|a, b| {
+            b.1.respondents
+                .cmp(&a.1.respondents)
+                .then_with(|| a.0.cmp(&b.0))
+        });
         // Each quote illustrates one theme: the biggest themes choose first.
         let mut used: std::collections::HashSet<String> = std::collections::HashSet::new();
         let stats: Vec<ThemeStat> = accs
