@@ -57,6 +57,28 @@ pub fn push_interview_in(
     created_at: &str,
     answers: &[(&str, Value)],
 ) -> Uuid {
+    push_with(server, employee, campaign, created_at, answers, false)
+}
+
+/// [`push_interview`], submitted on the phone first when its answers are
+/// complete (as a finished interview is).
+pub fn push_submitted(
+    server: &TestServer,
+    employee: &User,
+    created_at: &str,
+    answers: &[(&str, Value)],
+) -> Uuid {
+    push_with(server, employee, "mcmb-2026", created_at, answers, true)
+}
+
+fn push_with(
+    server: &TestServer,
+    employee: &User,
+    campaign: &str,
+    created_at: &str,
+    answers: &[(&str, Value)],
+    submit: bool,
+) -> Uuid {
     let form = crate::form();
     let device = Uuid::new_v4();
     let country = employee.countries[0].clone();
@@ -68,6 +90,9 @@ pub fn push_interview_in(
     let mut iv = Interview::create(&form, meta, actor_from_uuid(device)).unwrap();
     for (k, v) in answers {
         iv.set_answer_json(&form, k, v).unwrap();
+    }
+    if submit {
+        iv.submit(&form).unwrap();
     }
     let forms = server.state.forms();
     let source = format!("test-device-{device}");

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use central_store::Role;
-use fieldvoice_tests::dashboard::push_interview;
+use fieldvoice_tests::dashboard::push_submitted;
 use fieldvoice_tests::server::{TestServer, api, server_binary};
 use serde_json::{Value, json};
 
@@ -302,7 +302,7 @@ fn push_generated(
         .filter(|g| g.outcome == fieldgen::Outcome::Submitted)
         .map(|g| {
             let answers: Vec<(&str, Value)> = g.answers.clone();
-            let id = push_interview(srv, &emps[g.country], &g.started_at("2026-11-28"), &answers);
+            let id = push_submitted(srv, &emps[g.country], &g.started_at("2026-11-28"), &answers);
             (id.to_string(), g)
         })
         .collect()

@@ -39,6 +39,8 @@ pub struct AnalysisConfig {
     /// could identify someone).
     pub min_term_count: u64,
     pub top_terms: usize,
+    /// Figures on fewer respondents are greyed and marked (`low_n`).
+    pub min_n: u64,
 }
 
 impl Default for AnalysisConfig {
@@ -62,6 +64,7 @@ impl Default for AnalysisConfig {
             verbatim_language: "verbatim_language".into(),
             min_term_count: 5,
             top_terms: 15,
+            min_n: 30,
         }
     }
 }
@@ -79,6 +82,8 @@ pub struct NpsStat {
     pub se: f64,
     pub ci_low: f64,
     pub ci_high: f64,
+    /// Fewer respondents than the report's minimum: shown greyed.
+    pub low_n: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -89,6 +94,15 @@ struct NpsAcc {
 }
 
 impl NpsAcc {
+    /// Those of `self` not in `part` (a subset of it).
+    fn minus(&self, part: &NpsAcc) -> NpsAcc {
+        NpsAcc {
+            promoters: self.promoters.saturating_sub(part.promoters),
+            passives: self.passives.saturating_sub(part.passives),
+            detractors: self.detractors.saturating_sub(part.detractors),
+        }
+    }
+
     fn add(&mut self, score: i64) {
         match nps::band(score) {
             Some(Band::Promoter) => self.promoters += 1,
@@ -119,6 +133,7 @@ impl NpsAcc {
             se,
             ci_low: (nps - 1.96 * se).max(-100.0),
             ci_high: (nps + 1.96 * se).min(100.0),
+            low_n: false,
         })
     }
 }
@@ -131,15 +146,148 @@ pub struct Breakdown {
     pub groups: Vec<NpsStat>,
 }
 
-/// Average rating of one touchpoint.
+/// Average rating of one touchpoint, with its 95% interval
+/// (mean ± 1.96 · sd / √n, sd the sample standard deviation).
 #[derive(Debug, Clone, Serialize)]
 pub struct Touchpoint {
     pub question: String,
+    /// The question's short label (its label when the form gives none).
     pub label: String,
     pub n: u64,
     pub mean: f64,
+    pub sd: f64,
+    pub ci_low: f64,
+    pub ci_high: f64,
     pub min: i64,
     pub max: i64,
+    pub low_n: bool,
+}
+
+/// What moves NPS: the NPS of the customers with a root cause (or who rated
+/// a touchpoint 1-2) against the others', and the gap with its 95% interval
+/// (the two groups are disjoint: SE = √(SE₁² + SE₂²)).
+#[derive(Debug, Clone, Serialize)]
+pub struct Driver {
+    /// `root_cause` or `touchpoint`.
+    pub kind: String,
+    pub value: String,
+    pub label: String,
+    pub with: NpsStat,
+    pub without: NpsStat,
+    /// `with.nps - without.nps`: negative when it pulls NPS down.
+    pub gap: f64,
+    pub gap_low: f64,
+    pub gap_high: f64,
+    pub low_n: bool,
+}
+
+/// Which interviews a report covers besides its countries. Every report
+/// counts submitted interviews with consent; rejected ones only when asked.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct ReportFilter {
+    /// This campaign only (none: every campaign).
+    pub campaign: Option<String>,
+    /// Place codes (the `place` answer); empty: all.
+    #[serde(default)]
+    pub places: Vec<String>,
+    #[serde(default)]
+    pub segments: Vec<String>,
+    /// First and last day (`YYYY-MM-DD`, on the interview's creation time).
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Review states (`none` for not reviewed yet); empty: all.
+    #[serde(default)]
+    pub review_states: Vec<String>,
+    #[serde(default)]
+    pub include_rejected: bool,
+}
+
+/// Review states a filter may name (`none`: not reviewed yet).
+pub const FILTER_REVIEW_STATES: [&str; 5] =
+    ["none", "received", "has_issues", "approved", "rejected"];
+
+impl ReportFilter {
+    /// Split comma-separated lists, trim, and check the dates and review
+    /// states; `campaign` `all` (or empty) means every campaign.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        campaign: Option<&str>,
+        places: &str,
+        segments: &str,
+        from: Option<&str>,
+        to: Option<&str>,
+        review_states: &str,
+        include_rejected: bool,
+    ) -> Result<ReportFilter, ExportError> {
+        let list = |s: &str| -> Vec<String> {
+            s.split(',')
+                .map(str::trim)
+                .filter(|x| !x.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let day = |name: &str, d: Option<&str>| -> Result<Option<String>, ExportError> {
+            match d.map(str::trim).filter(|d| !d.is_empty()) {
+                None => Ok(None),
+                Some(d) if survey_model::actions::is_date(d) => Ok(Some(d.to_owned())),
+                Some(d) => Err(ExportError::Invalid(format!(
+                    "{name} must be a date YYYY-MM-DD (got {d:?})"
+                ))),
+            }
+        };
+        let review_states = list(review_states);
+        if let Some(bad) = review_states
+            .iter()
+            .find(|r| !FILTER_REVIEW_STATES.contains(&r.as_str()))
+        {
+            return Err(ExportError::Invalid(format!(
+                "review_state {bad:?} is not one of {}",
+                FILTER_REVIEW_STATES.join(", ")
+            )));
+        }
+        Ok(ReportFilter {
+            campaign: campaign
+                .map(str::trim)
+                .filter(|c| !c.is_empty() && *c != "all")
+                .map(str::to_owned),
+            places: list(places),
+            segments: list(segments),
+            from: day("from", from)?,
+            to: day("to", to)?,
+            review_states,
+            include_rejected,
+        })
+    }
+
+    /// Whether `rec` passes the place, segment, date and review filters
+    /// (not the campaign, not the base rules).
+    pub fn admits(&self, rec: &survey_model::InterviewRecord) -> bool {
+        let answer = |q: &str| rec.answers.get(q).and_then(Json::as_str).unwrap_or("");
+        let day = rec.created_at.get(..10).unwrap_or("");
+        let review = rec.review_state.as_deref().unwrap_or("none");
+        (self.places.is_empty()
+            || self
+                .places
+                .iter()
+                .any(|p| p == answer(survey_model::mcmb::PLACE_QUESTION)))
+            && (self.segments.is_empty() || self.segments.iter().any(|x| x == answer("segment")))
+            && self.from.as_deref().is_none_or(|f| day >= f)
+            && self.to.as_deref().is_none_or(|t| day <= t)
+            && (self.review_states.is_empty() || self.review_states.iter().any(|r| r == review))
+    }
+}
+
+/// What the report was computed from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Base {
+    pub filter: ReportFilter,
+    /// Interviews of the campaign (and filter) left out: drafts, without
+    /// consent, rejected in review.
+    pub drafts: u64,
+    pub without_consent: u64,
+    pub rejected: u64,
+    /// Figures on fewer respondents are marked `low_n`.
+    pub min_n: u64,
 }
 
 /// How often one option was chosen, and its share of the question's respondents.
@@ -193,6 +341,10 @@ pub struct Summary {
     pub complaint_categories: Option<OptionCounts>,
     pub root_causes: Option<OptionCounts>,
     pub themes: Vec<Themes>,
+    /// What moves NPS most, most negative gap first.
+    pub drivers: Vec<Driver>,
+    /// The interviews counted and those left out.
+    pub base: Base,
     /// Codebook themes in the verbatims (coded, else suggested).
     pub theme_section: ThemeSection,
     /// Root causes per campaign, oldest first: the year-over-year view.
@@ -334,16 +486,6 @@ fn question<'a>(forms: &[&'a Form], name: &str) -> Option<&'a Question> {
     forms.iter().find_map(|f| f.question(name))
 }
 
-fn label_of(forms: &[&Form], name: &str, lang: &str) -> String {
-    forms
-        .iter()
-        .find_map(|f| {
-            f.question(name)
-                .map(|q| q.label.get(lang, &f.def().default_language).to_owned())
-        })
-        .unwrap_or_else(|| name.to_owned())
-}
-
 /// Whether `q` reads the place list in any of `forms`.
 fn is_place_question(forms: &[&Form], q: &str) -> bool {
     forms.iter().any(|f| {
@@ -373,6 +515,7 @@ pub fn summarize(
     forms: &FormRegistry,
     countries: &[String],
     lang: &str,
+    filter: &ReportFilter,
     coding: &ThemeCoding,
     progress: &mut dyn FnMut(u64) -> bool,
 ) -> Result<Summary, ExportError> {
@@ -381,6 +524,7 @@ pub fn summarize(
         forms,
         countries,
         lang,
+        filter,
         &AnalysisConfig::default(),
         coding,
         progress,
@@ -388,11 +532,13 @@ pub fn summarize(
 }
 
 /// [`summarize`] with explicit question names.
+#[allow(clippy::too_many_arguments)]
 pub fn summarize_with(
     store: &dyn CentralStore,
     forms: &FormRegistry,
     countries: &[String],
     lang: &str,
+    filter: &ReportFilter,
     cfg: &AnalysisConfig,
     coding: &ThemeCoding,
     progress: &mut dyn FnMut(u64) -> bool,
@@ -413,7 +559,13 @@ pub fn summarize_with(
     };
     let mut overall = NpsAcc::default();
     let mut dims: Vec<BTreeMap<String, NpsAcc>> = vec![BTreeMap::new(); cfg.dimensions.len() + 1];
-    let mut sat: Vec<(u64, i64)> = vec![(0, 0); ratings.len()];
+    // (n, sum, sum of squares) per rating question.
+    let mut sat: Vec<(u64, i64, i64)> = vec![(0, 0, 0); ratings.len()];
+    // Drivers: NPS of those citing each root cause; per touchpoint, of
+    // those who rated it 1-2 and of all who rated it.
+    let mut cause_nps: BTreeMap<String, NpsAcc> = BTreeMap::new();
+    let mut low_nps: Vec<(NpsAcc, NpsAcc)> = vec![Default::default(); ratings.len()];
+    let (mut drafts, mut rejected) = (0u64, 0u64);
     let mut cats = MultiAcc::default();
     let mut causes = MultiAcc::default();
     let mut by_campaign = CausesAcc::default();
@@ -422,22 +574,46 @@ pub fn summarize_with(
     let mut with_quality_flags = 0u64;
     let mut hasher = DatasetHasher::default();
     let mut cancelled = false;
-    let filter = InterviewFilter {
+    let scope = InterviewFilter {
         countries: countries.to_vec(),
         ..InterviewFilter::default()
     };
-    let scan = store.for_each_interview(&filter, &mut |rec, _seq| {
+    let scan = store.for_each_interview(&scope, &mut |rec, _seq| {
         seen += 1;
         if seen.is_multiple_of(1000) && !progress(seen) {
             cancelled = true;
             return Err(StoreError::Db("cancelled".into()));
         }
-        if !consented(&rec, forms.get(&rec.form_id, rec.form_version)) {
+        if !filter.admits(&rec) {
+            return Ok(());
+        }
+        let submitted = rec.status == "submitted";
+        let consent = consented(&rec, forms.get(&rec.form_id, rec.form_version));
+        let refused = rec.review_state.as_deref() == Some("rejected") && !filter.include_rejected;
+        if submitted && consent && !refused {
+            // Every campaign: the year-over-year view.
+            by_campaign.add(&rec, cfg);
+        }
+        if filter
+            .campaign
+            .as_deref()
+            .is_some_and(|c| c != rec.campaign)
+        {
+            return Ok(());
+        }
+        if !submitted {
+            drafts += 1;
+            return Ok(());
+        }
+        if !consent {
             excluded += 1;
             return Ok(());
         }
+        if refused {
+            rejected += 1;
+            return Ok(());
+        }
         n += 1;
-        by_campaign.add(&rec, cfg);
         if !rec.quality_flags.is_empty() {
             with_quality_flags += 1;
         }
@@ -453,10 +629,23 @@ pub fn summarize_with(
                 }
             }
         }
+        let score = a.get(&cfg.nps).and_then(Json::as_i64);
         for (i, q) in ratings.iter().enumerate() {
             if let Some(v) = a.get(q).and_then(Json::as_i64) {
                 sat[i].0 += 1;
                 sat[i].1 += v;
+                sat[i].2 += v * v;
+                if let Some(sc) = score {
+                    low_nps[i].1.add(sc);
+                    if v <= 2 {
+                        low_nps[i].0.add(sc);
+                    }
+                }
+            }
+        }
+        if let (Some(sc), Some(sel)) = (score, a.get(&cfg.root_causes).and_then(Json::as_array)) {
+            for v in sel.iter().filter_map(Json::as_str) {
+                cause_nps.entry(v.to_owned()).or_default().add(sc);
             }
         }
         if text(&cfg.has_complaint) == Some("yes") {
@@ -545,37 +734,84 @@ pub fn summarize_with(
             label: if d == "country" {
                 country_label(&lang).to_owned()
             } else {
-                label_of(&list, d, &lang)
+                short_of(&list, d, &lang)
             },
-            groups: groups
-                .iter()
-                .filter_map(|(g, acc)| {
-                    let label = match place_names.get(g.as_str()) {
-                        _ if d == "country" => g.clone(),
-                        Some(name) if is_place_question(&list, d) => format!("{name} ({g})"),
-                        _ => option_label(&list, d, g, &lang),
-                    };
-                    acc.stat(g, &label)
-                })
-                .collect(),
+            groups: {
+                let mut v: Vec<NpsStat> = groups
+                    .iter()
+                    .filter_map(|(g, acc)| {
+                        let label = match place_names.get(g.as_str()) {
+                            _ if d == "country" => crate::countries::name(g, &lang),
+                            Some(name) if is_place_question(&list, d) => name.clone(),
+                            _ => option_label(&list, d, g, &lang),
+                        };
+                        acc.stat(g, &label).map(|s| low(s, cfg.min_n))
+                    })
+                    .collect();
+                // Ranked by NPS, best first.
+                v.sort_by(|a, b| b.nps.total_cmp(&a.nps).then_with(|| a.group.cmp(&b.group)));
+                v
+            },
         })
         .collect();
     let satisfaction = ratings
         .iter()
         .zip(&sat)
-        .filter(|(_, (count, _))| *count > 0)
-        .map(|(q, (count, sum))| {
+        .filter(|(_, (count, _, _))| *count > 0)
+        .map(|(q, (count, sum, sumsq))| {
             let (min, max) = question(&list, q).map_or((1, 5), Question::numeric_range);
+            let n = *count as f64;
+            let mean = *sum as f64 / n;
+            let sd = if *count > 1 {
+                ((*sumsq as f64 - n * mean * mean) / (n - 1.0))
+                    .max(0.0)
+                    .sqrt()
+            } else {
+                0.0
+            };
+            let half = 1.96 * sd / n.sqrt();
             Touchpoint {
                 question: q.clone(),
-                label: label_of(&list, q, &lang),
+                label: short_of(&list, q, &lang),
                 n: *count,
-                mean: *sum as f64 / *count as f64,
+                mean,
+                sd,
+                ci_low: mean - half,
+                ci_high: mean + half,
                 min,
                 max,
+                low_n: *count < cfg.min_n,
             }
         })
         .collect();
+    let driver = |kind: &str, value: &str, label: String, with: &NpsAcc, all: &NpsAcc| {
+        let without = all.minus(with);
+        let (w, wo) = (with.stat(value, &label)?, without.stat(value, &label)?);
+        let gap = w.nps - wo.nps;
+        let se = (w.se * w.se + wo.se * wo.se).sqrt();
+        Some(Driver {
+            kind: kind.to_owned(),
+            value: value.to_owned(),
+            label,
+            gap,
+            gap_low: gap - 1.96 * se,
+            gap_high: gap + 1.96 * se,
+            low_n: w.n < cfg.min_n || wo.n < cfg.min_n,
+            with: low(w, cfg.min_n),
+            without: low(wo, cfg.min_n),
+        })
+    };
+    let mut drivers: Vec<Driver> = cause_nps
+        .iter()
+        .filter_map(|(v, acc)| {
+            let label = option_label(&list, &cfg.root_causes, v, &lang);
+            driver("root_cause", v, label, acc, &overall)
+        })
+        .chain(ratings.iter().zip(&low_nps).filter_map(|(q, (lo, rated))| {
+            driver("touchpoint", q, short_of(&list, q, &lang), lo, rated)
+        }))
+        .collect();
+    drivers.sort_by(|a, b| a.gap.total_cmp(&b.gap).then_with(|| a.value.cmp(&b.value)));
     let counts = |q: &str, acc: MultiAcc| -> Option<OptionCounts> {
         question(&list, q)?;
         let mut options: Vec<CountShare> = acc
@@ -595,7 +831,7 @@ pub fn summarize_with(
         options.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
         Some(OptionCounts {
             question: q.to_owned(),
-            label: label_of(&list, q, &lang),
+            label: short_of(&list, q, &lang),
             respondents: acc.respondents,
             options,
         })
@@ -612,7 +848,15 @@ pub fn summarize_with(
         with_quality_flags,
         with_complaint,
         nps_question: cfg.nps.clone(),
-        nps_overall: overall.stat("all", "all"),
+        nps_overall: overall.stat("all", "all").map(|s| low(s, cfg.min_n)),
+        drivers,
+        base: Base {
+            filter: filter.clone(),
+            drafts,
+            without_consent: excluded,
+            rejected,
+            min_n: cfg.min_n,
+        },
         nps_by,
         satisfaction,
         complaint_categories: counts(&cfg.complaint_categories, cats),
@@ -637,6 +881,23 @@ pub fn summarize_with(
             t
         },
     })
+}
+
+/// `s` marked when it counts fewer than `min` respondents.
+fn low(mut s: NpsStat, min: u64) -> NpsStat {
+    s.low_n = s.n < min;
+    s
+}
+
+/// A question's short label in `lang` (its label when the form has none).
+fn short_of(forms: &[&Form], name: &str, lang: &str) -> String {
+    forms
+        .iter()
+        .find_map(|f| {
+            f.question(name)
+                .map(|q| q.short(lang, &f.def().default_language).to_owned())
+        })
+        .unwrap_or_else(|| name.to_owned())
 }
 
 fn country_label(lang: &str) -> &'static str {

@@ -16,6 +16,7 @@ pub mod actions;
 pub mod analysis;
 pub mod coding;
 pub mod columns;
+pub mod countries;
 pub mod dictionary;
 pub mod report;
 pub mod text;

@@ -50,6 +50,19 @@ struct Words {
     /// `{v}` verbatims, `{c}` coded, `{m}` model examples, `{k}` minimum.
     theme_base: &'static str,
     quotes: &'static str,
+    /// `{n}` counted, `{c}` campaign, `{d}` drafts, `{x}` without consent,
+    /// `{r}` rejected.
+    base: &'static str,
+    /// Appended when rejected interviews are counted.
+    with_rejected: &'static str,
+    all_campaigns: &'static str,
+    filtered: &'static str,
+    /// `{k}`: the minimum.
+    low_note: &'static str,
+    drivers: &'static str,
+    drivers_note: &'static str,
+    /// with, without, gap.
+    driver_cols: [&'static str; 3],
 }
 
 fn words(lang: &str) -> Words {
@@ -85,6 +98,14 @@ fn words(lang: &str) -> Words {
             ],
             theme_base: "{v} répondants avec un verbatim ; {c} codés par les relecteurs, les thèmes des autres suggérés par un modèle appris sur {m} verbatims codés. Un thème ou un groupe n'apparaît qu'à partir de {k} répondants.",
             quotes: "Ce que disent les clients",
+            base: "Base : {n} entretiens soumis avec le consentement du client, hors rejetés à la vérification — campagne {c}. Écartés : {d} brouillons, {x} sans consentement, {r} rejetés.",
+            with_rejected: " Les entretiens rejetés sont comptés.",
+            all_campaigns: "toutes",
+            filtered: "Filtre",
+            low_note: "En gris, marqué *: moins de {k} répondants, à lire avec prudence.",
+            drivers: "Ce qui fait bouger le NPS",
+            drivers_note: "NPS des clients qui citent chaque cause profonde, ou notent un point de contact 1–2, moins celui des autres, avec son intervalle à 95 % ; les plus pénalisants d'abord.",
+            driver_cols: ["avec", "sans", "écart"],
         },
         "pt" => Words {
             title: "Resumo da campanha",
@@ -117,6 +138,14 @@ fn words(lang: &str) -> Words {
             ],
             theme_base: "{v} inquiridos com um verbatim; {c} codificados pelos revisores, os temas dos outros sugeridos por um modelo treinado em {m} verbatims codificados. Um tema ou grupo só aparece a partir de {k} inquiridos.",
             quotes: "O que os clientes dizem",
+            base: "Base: {n} entrevistas submetidas com o consentimento do cliente, excluindo as rejeitadas na revisão — campanha {c}. Excluídas: {d} rascunhos, {x} sem consentimento, {r} rejeitadas.",
+            with_rejected: " As entrevistas rejeitadas são contadas.",
+            all_campaigns: "todas",
+            filtered: "Filtro",
+            low_note: "A cinzento, com *: menos de {k} inquiridos, ler com cautela.",
+            drivers: "O que move o NPS",
+            drivers_note: "NPS dos clientes que citam cada causa de raiz, ou dão 1–2 a um ponto de contacto, menos o dos outros, com o intervalo de 95 %; os mais penalizadores primeiro.",
+            driver_cols: ["com", "sem", "diferença"],
         },
         "ar" => Words {
             title: "ملخص الحملة",
@@ -149,6 +178,14 @@ fn words(lang: &str) -> Words {
             ],
             theme_base: "{v} مستجيبًا لديهم قول؛ {c} مرمّزة من المراجعين، ومواضيع الباقي مقترحة من نموذج تعلّم من {m} قولًا مرمّزًا. لا يظهر موضوع أو مجموعة إلا ابتداءً من {k} مستجيبين.",
             quotes: "ما يقوله العملاء",
+            base: "الأساس: {n} مقابلة مُرسلة بموافقة العميل، باستثناء المرفوضة في المراجعة — الحملة {c}. المستبعد: {d} مسودة، {x} بدون موافقة، {r} مرفوضة.",
+            with_rejected: " المقابلات المرفوضة محسوبة.",
+            all_campaigns: "الكل",
+            filtered: "التصفية",
+            low_note: "باللون الرمادي مع *: أقل من {k} مستجيبين، تُقرأ بحذر.",
+            drivers: "ما الذي يحرك صافي نقاط الترويج",
+            drivers_note: "صافي نقاط الترويج للعملاء الذين يذكرون كل سبب جذري، أو يقيّمون نقطة اتصال بـ 1–2، ناقص صافي الآخرين، مع فاصل الثقة 95٪؛ الأكثر ضررًا أولًا.",
+            driver_cols: ["مع", "بدون", "الفرق"],
         },
         _ => Words {
             title: "Campaign summary",
@@ -181,6 +218,14 @@ fn words(lang: &str) -> Words {
             ],
             theme_base: "{v} respondents with a verbatim; {c} coded by reviewers, the others' themes suggested by a model trained on {m} coded verbatims. A theme or a group is shown only when at least {k} respondents share it.",
             quotes: "What customers say",
+            base: "Base: {n} submitted interviews with the customer's consent, not rejected in review — campaign {c}. Left out: {d} drafts, {x} without consent, {r} rejected.",
+            with_rejected: " Rejected interviews are counted.",
+            all_campaigns: "all",
+            filtered: "Filter",
+            low_note: "Greyed, marked *: fewer than {k} respondents, read with care.",
+            drivers: "What moves NPS",
+            drivers_note: "NPS of the customers citing each root cause, or rating a touchpoint 1–2, minus the others' NPS, with its 95% interval; the heaviest first.",
+            driver_cols: ["with", "without", "gap"],
         },
     }
 }
@@ -207,7 +252,7 @@ fn nps_chart(groups: &[NpsStat]) -> String {
     let w = LABEL_W + CHART_W + TAIL_W;
     let x = |v: f64| LABEL_W + (v + 100.0) / 200.0 * CHART_W;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" direction=\"ltr\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" direction=\"ltr\">"
     );
     let _ = write!(
         s,
@@ -230,13 +275,20 @@ fn nps_chart(groups: &[NpsStat]) -> String {
         } else {
             (x(g.nps), x(0.0))
         };
-        let color = if g.nps >= 0.0 { "#2e7d32" } else { "#c62828" };
+        let color = if g.low_n {
+            "#bdbdbd"
+        } else if g.nps >= 0.0 {
+            "#2e7d32"
+        } else {
+            "#c62828"
+        };
+        let star = if g.low_n { " *" } else { "" };
         let _ = write!(
             s,
             "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\">{}</text>\
              <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{}</title></rect>\
              <line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000\"/>\
-             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{:.1} [{:.1}, {:.1}] n={}</text>",
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{:.1} [{:.1}, {:.1}] n={}{star}</text>",
             LABEL_W - 8.0,
             y + 17.0,
             esc(&short(&g.label)),
@@ -260,12 +312,76 @@ fn nps_chart(groups: &[NpsStat]) -> String {
     s
 }
 
+/// One bar: label, value, the text after it, its 95% interval, and whether
+/// it counts too few respondents (greyed).
+struct Bar {
+    label: String,
+    value: f64,
+    text: String,
+    ci: Option<(f64, f64)>,
+    low: bool,
+}
+
+/// Horizontal bars scaled to `max`, with interval whiskers where given.
+fn bars(rows: &[Bar], max: f64, color: &str) -> String {
+    let h = ROW_H * rows.len() as f64 + 4.0;
+    let w = LABEL_W + CHART_W + TAIL_W;
+    let x = |v: f64| {
+        LABEL_W
+            + if max > 0.0 {
+                (v / max).clamp(0.0, 1.0) * CHART_W
+            } else {
+                0.0
+            }
+    };
+    let mut s = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" direction=\"ltr\">"
+    );
+    for (i, b) in rows.iter().enumerate() {
+        let y = i as f64 * ROW_H;
+        let fill = if b.low { "#bdbdbd" } else { color };
+        let star = if b.low { " *" } else { "" };
+        let end = b.ci.map_or(x(b.value), |(_, hi)| x(hi));
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{LABEL_W}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{fill}\"><title>{}</title></rect>",
+            LABEL_W - 8.0,
+            y + 17.0,
+            esc(&short(&b.label)),
+            y + 5.0,
+            (x(b.value) - LABEL_W).max(0.5),
+            ROW_H - 10.0,
+            esc(&b.label),
+        );
+        if let Some((lo, hi)) = b.ci {
+            let _ = write!(
+                s,
+                "<line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000\"/>",
+                x(lo),
+                x(hi),
+                y + ROW_H / 2.0,
+                y + ROW_H / 2.0
+            );
+        }
+        let _ = write!(
+            s,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{}{star}</text>",
+            end + 6.0,
+            y + 17.0,
+            esc(&b.text)
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
 /// Horizontal bars of `(label, value, text)` scaled to `max`.
 fn bar_chart(rows: &[(String, f64, String)], max: f64, color: &str) -> String {
     let h = ROW_H * rows.len() as f64 + 4.0;
     let w = LABEL_W + CHART_W + TAIL_W;
     let mut s = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" role=\"img\" direction=\"ltr\">"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" role=\"img\" direction=\"ltr\">"
     );
     for (i, (label, v, text)) in rows.iter().enumerate() {
         let y = i as f64 * ROW_H;
@@ -435,6 +551,141 @@ fn cause_actions(out: &mut String, s: &Summary, w: &Words) {
     out.push_str("</tbody></table></section>");
 }
 
+/// The drivers: each root cause's and touchpoint's NPS gap with its
+/// interval, the heaviest first, then the NPS with and without.
+fn drivers_section(out: &mut String, s: &Summary, w: &Words) {
+    let _ = write!(out, "<section id=\"drivers\"><h2>{}</h2>", esc(w.drivers));
+    if s.drivers.is_empty() {
+        let _ = write!(out, "<p>{}</p></section>", esc(w.none));
+        return;
+    }
+    let h = ROW_H * s.drivers.len() as f64 + 24.0;
+    let wd = LABEL_W + CHART_W + TAIL_W;
+    let x = |v: f64| LABEL_W + (v.clamp(-100.0, 100.0) + 100.0) / 200.0 * CHART_W;
+    let _ = write!(
+        out,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{wd}\" height=\"{h}\" viewBox=\"0 0 {wd} {h}\" role=\"img\" direction=\"ltr\">\
+         <line x1=\"{0:.1}\" y1=\"0\" x2=\"{0:.1}\" y2=\"{1:.1}\" stroke=\"#888\"/>",
+        x(0.0),
+        h - 20.0
+    );
+    for (tick, text) in [(-100.0, "-100"), (0.0, "0"), (100.0, "+100")] {
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#555\">{text}</text>",
+            x(tick),
+            h - 6.0
+        );
+    }
+    for (i, d) in s.drivers.iter().enumerate() {
+        let y = i as f64 * ROW_H;
+        let (x0, x1) = if d.gap >= 0.0 {
+            (x(0.0), x(d.gap))
+        } else {
+            (x(d.gap), x(0.0))
+        };
+        let color = if d.low_n {
+            "#bdbdbd"
+        } else if d.gap >= 0.0 {
+            "#2e7d32"
+        } else {
+            "#c62828"
+        };
+        let star = if d.low_n { " *" } else { "" };
+        let _ = write!(
+            out,
+            "<text x=\"{:.1}\" y=\"{:.1}\" font-size=\"13\" text-anchor=\"end\">{}</text>\
+             <rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"/>\
+             <line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#000\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" font-size=\"12\">{:+.1} [{:+.1}, {:+.1}]{star}</text>",
+            LABEL_W - 8.0,
+            y + 17.0,
+            esc(&short(&d.label)),
+            y + 5.0,
+            (x1 - x0).max(0.5),
+            ROW_H - 10.0,
+            x(d.gap_low),
+            x(d.gap_high),
+            y + ROW_H / 2.0,
+            y + ROW_H / 2.0,
+            LABEL_W + CHART_W + 6.0,
+            y + 17.0,
+            d.gap,
+            d.gap_low,
+            d.gap_high
+        );
+    }
+    out.push_str("</svg>");
+    let _ = write!(
+        out,
+        "<table><thead><tr><th></th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>",
+        esc(w.driver_cols[0]),
+        esc(w.driver_cols[1]),
+        esc(w.driver_cols[2])
+    );
+    for d in &s.drivers {
+        let _ = write!(
+            out,
+            "<tr data-driver=\"{}:{}\"><td>{}</td><td dir=\"ltr\">NPS {:.1} (n={})</td><td dir=\"ltr\">NPS {:.1} (n={})</td><td dir=\"ltr\">{:+.1} [{:+.1}, {:+.1}]</td></tr>",
+            esc(&d.kind),
+            esc(&d.value),
+            esc(&d.label),
+            d.with.nps,
+            d.with.n,
+            d.without.nps,
+            d.without.n,
+            d.gap,
+            d.gap_low,
+            d.gap_high
+        );
+    }
+    let _ = write!(
+        out,
+        "</tbody></table><p class=\"note\">{}</p></section>",
+        esc(w.drivers_note)
+    );
+}
+
+/// The base sentence: what was counted and left out, campaign and filter.
+fn base_line(s: &Summary, w: &Words) -> String {
+    let b = &s.base;
+    let mut line = w
+        .base
+        .replace("{n}", &s.interviews.to_string())
+        .replace(
+            "{c}",
+            b.filter.campaign.as_deref().unwrap_or(w.all_campaigns),
+        )
+        .replace("{d}", &b.drafts.to_string())
+        .replace("{x}", &b.without_consent.to_string())
+        .replace("{r}", &b.rejected.to_string());
+    if b.filter.include_rejected {
+        line.push_str(w.with_rejected);
+    }
+    let f = &b.filter;
+    let mut parts = Vec::new();
+    if !f.places.is_empty() {
+        parts.push(format!("place={}", f.places.join(",")));
+    }
+    if !f.segments.is_empty() {
+        parts.push(format!("segment={}", f.segments.join(",")));
+    }
+    if f.from.is_some() || f.to.is_some() {
+        parts.push(format!(
+            "{}..{}",
+            f.from.as_deref().unwrap_or(""),
+            f.to.as_deref().unwrap_or("")
+        ));
+    }
+    if !f.review_states.is_empty() {
+        parts.push(format!("review_state={}", f.review_states.join(",")));
+    }
+    if !parts.is_empty() {
+        line.push_str(&format!(" {}: {}.", w.filtered, parts.join("; ")));
+    }
+    line
+}
+
 fn pct(x: f64) -> String {
     format!("{:.0}\u{a0}%", 100.0 * x)
 }
@@ -578,6 +829,12 @@ pub fn render_html(s: &Summary) -> String {
         );
     }
     out.push_str("</div>");
+    let _ = write!(
+        out,
+        "<p class=\"note\" id=\"base\">{}</p><p class=\"note\">{}</p>",
+        esc(&base_line(s, &w)),
+        esc(&w.low_note.replace("{k}", &s.base.min_n.to_string()))
+    );
     for b in &s.nps_by {
         let _ = write!(out, "<section><h2>{} {}</h2>", esc(w.nps_by), esc(&b.label));
         if b.groups.is_empty() {
@@ -593,18 +850,23 @@ pub fn render_html(s: &Summary) -> String {
         let _ = write!(out, "<p>{}</p>", esc(w.none));
     } else {
         let max = s.satisfaction.iter().map(|t| t.max).max().unwrap_or(5) as f64;
-        let rows: Vec<(String, f64, String)> = s
-            .satisfaction
+        let mut sat: Vec<&crate::analysis::Touchpoint> = s.satisfaction.iter().collect();
+        sat.sort_by(|a, b| b.mean.total_cmp(&a.mean));
+        let rows: Vec<Bar> = sat
             .iter()
-            .map(|t| {
-                (
-                    t.label.clone(),
-                    t.mean,
-                    format!("{:.2} / {} (n={})", t.mean, t.max, t.n),
-                )
+            .map(|t| Bar {
+                label: t.label.clone(),
+                value: t.mean,
+                text: format!(
+                    "{:.2} [{:.2}, {:.2}] / {} n={}",
+                    t.mean, t.ci_low, t.ci_high, t.max, t.n
+                ),
+                ci: Some((t.ci_low, t.ci_high)),
+                low: t.low_n,
             })
             .collect();
-        out.push_str(&bar_chart(&rows, max, "#1565c0"));
+        out.push_str(&bars(&rows, max, "#1565c0"));
+        let _ = write!(out, "<p class=\"note\">{}</p>", esc(w.ci_note));
     }
     out.push_str("</section>");
     option_section(
@@ -614,6 +876,7 @@ pub fn render_html(s: &Summary) -> String {
         w.none,
     );
     option_section(&mut out, w.causes, s.root_causes.as_ref(), w.none);
+    drivers_section(&mut out, s, &w);
     cause_actions(&mut out, s, &w);
     theme_section(&mut out, s, &w);
     let _ = writeln!(

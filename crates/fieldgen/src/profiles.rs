@@ -84,7 +84,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "BF",
         langs: FR,
-        nps_mean: 6.9,
+        nps_mean: 8.1,
         dial: "+226",
         first: WEST_FIRST,
         last: WEST_LAST,
@@ -92,7 +92,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "BW",
         langs: &[("en", 100)],
-        nps_mean: 7.8,
+        nps_mean: 9.0,
         dial: "+267",
         first: EN_FIRST,
         last: EN_LAST,
@@ -100,7 +100,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "CD",
         langs: FR,
-        nps_mean: 5.6,
+        nps_mean: 6.8,
         dial: "+243",
         first: CENTRAL_FIRST,
         last: CENTRAL_LAST,
@@ -108,7 +108,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "CF",
         langs: FR,
-        nps_mean: 5.9,
+        nps_mean: 7.1,
         dial: "+236",
         first: CENTRAL_FIRST,
         last: CENTRAL_LAST,
@@ -116,7 +116,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "CI",
         langs: FR,
-        nps_mean: 7.4,
+        nps_mean: 8.6,
         dial: "+225",
         first: WEST_FIRST,
         last: WEST_LAST,
@@ -124,7 +124,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "CM",
         langs: &[("fr", 60), ("en", 40)],
-        nps_mean: 6.4,
+        nps_mean: 7.6,
         dial: "+237",
         first: CENTRAL_FIRST,
         last: CENTRAL_LAST,
@@ -132,7 +132,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "EG",
         langs: &[("ar", 85), ("en", 15)],
-        nps_mean: 7.1,
+        nps_mean: 8.3,
         dial: "+20",
         first: ARAB_FIRST,
         last: ARAB_LAST,
@@ -140,7 +140,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "GN",
         langs: FR,
-        nps_mean: 6.2,
+        nps_mean: 7.4,
         dial: "+224",
         first: WEST_FIRST,
         last: WEST_LAST,
@@ -148,7 +148,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "GW",
         langs: &[("pt", 90), ("fr", 10)],
-        nps_mean: 6.6,
+        nps_mean: 7.8,
         dial: "+245",
         first: PT_FIRST,
         last: PT_LAST,
@@ -156,7 +156,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "JO",
         langs: &[("ar", 80), ("en", 20)],
-        nps_mean: 7.9,
+        nps_mean: 9.1,
         dial: "+962",
         first: ARAB_FIRST,
         last: ARAB_LAST,
@@ -164,7 +164,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "LR",
         langs: &[("en", 100)],
-        nps_mean: 6.0,
+        nps_mean: 7.2,
         dial: "+231",
         first: EN_FIRST,
         last: EN_LAST,
@@ -172,7 +172,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "MA",
         langs: &[("ar", 55), ("fr", 45)],
-        nps_mean: 7.6,
+        nps_mean: 8.8,
         dial: "+212",
         first: ARAB_FIRST,
         last: ARAB_LAST,
@@ -180,7 +180,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "MG",
         langs: &[("fr", 100)],
-        nps_mean: 7.0,
+        nps_mean: 8.2,
         dial: "+261",
         first: CENTRAL_FIRST,
         last: CENTRAL_LAST,
@@ -188,7 +188,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "ML",
         langs: FR,
-        nps_mean: 6.5,
+        nps_mean: 7.7,
         dial: "+223",
         first: WEST_FIRST,
         last: WEST_LAST,
@@ -196,7 +196,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "SL",
         langs: &[("en", 100)],
-        nps_mean: 6.3,
+        nps_mean: 7.5,
         dial: "+232",
         first: EN_FIRST,
         last: EN_LAST,
@@ -204,7 +204,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "SN",
         langs: FR,
-        nps_mean: 8.1,
+        nps_mean: 9.3,
         dial: "+221",
         first: WEST_FIRST,
         last: WEST_LAST,
@@ -212,7 +212,7 @@ pub const COUNTRIES: [Country; 17] = [
     Country {
         code: "TN",
         langs: &[("ar", 55), ("fr", 45)],
-        nps_mean: 7.2,
+        nps_mean: 8.4,
         dial: "+216",
         first: ARAB_FIRST,
         last: ARAB_LAST,

@@ -75,9 +75,21 @@ fn a_campaign_looks_like_a_real_one() {
         .collect();
     assert_eq!(langs, BTreeSet::from(["ar", "en", "fr", "pt"]));
     assert!(share(&|g| g.themes.len() >= 2) > 0.2);
+    // Mostly different texts (short thanks repeat, as they do in the field).
+    let texts = all.iter().filter(|g| !g.verbatim.is_empty()).count();
     let distinct: BTreeSet<&str> = all.iter().map(|g| g.verbatim.as_str()).collect();
     assert!(
-        distinct.len() as f64 > 0.9 * all.iter().filter(|g| !g.verbatim.is_empty()).count() as f64
+        distinct.len() * 10 > texts * 7,
+        "{} of {texts}",
+        distinct.len()
+    );
+    let multi: Vec<&GenInterview> = all.iter().filter(|g| g.themes.len() >= 2).collect();
+    let distinct: BTreeSet<&str> = multi.iter().map(|g| g.verbatim.as_str()).collect();
+    assert!(
+        distinct.len() * 100 > multi.len() * 95,
+        "several themes: {} of {}",
+        distinct.len(),
+        multi.len()
     );
     // Countries differ in NPS; business customers are harder to please.
     let mean = |f: &dyn Fn(&GenInterview) -> bool| {

@@ -218,6 +218,11 @@ pub struct Question {
     #[serde(rename = "type")]
     pub kind: QuestionType,
     pub label: Localized,
+    /// A short label per language for charts, dashboards and codebooks
+    /// ("Network" for "How satisfied are you with the quality of our
+    /// network…"); the label when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_label: Option<Localized>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<Localized>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -274,6 +279,14 @@ pub struct Question {
 }
 
 impl Question {
+    /// The short label in `lang` (else `fallback`), or the label when the
+    /// form gives none.
+    pub fn short<'a>(&'a self, lang: &str, fallback: &str) -> &'a str {
+        self.short_label
+            .as_ref()
+            .map_or_else(|| self.label.get(lang, fallback), |s| s.get(lang, fallback))
+    }
+
     /// The inclusive numeric range allowed for integer, NPS and rating answers.
     pub fn numeric_range(&self) -> (i64, i64) {
         match self.kind {

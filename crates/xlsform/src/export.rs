@@ -100,6 +100,7 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         }
         texts(&mut row, "label", Some(&q.label));
         texts(&mut row, "hint", q.hint.as_ref());
+        texts(&mut row, "fv_short_label", q.short_label.as_ref());
         if q.required {
             row.insert("required".into(), "yes".into());
         }

@@ -1593,6 +1593,7 @@ impl Cx {
         let hint = cols.localized(r, "hint");
         let cm = cols.localized(r, "constraint_message");
         let pm = cols.localized(r, "fv_pattern_message");
+        let sl = cols.localized(r, "fv_short_label");
         let required = match parse_bool(cols.get(r, "required")) {
             Some(b) => b,
             None => {
@@ -1646,6 +1647,7 @@ impl Cx {
             constraint_message: (!cm.0.is_empty()).then_some(cm),
             default: None,
             appearance: None,
+            short_label: (!sl.0.is_empty()).then_some(sl),
         };
         let _ = dl;
         let from = cols.get(r, "fv_choices_from");
@@ -1830,6 +1832,7 @@ fn or_other(q: &Question, langs: &[String], dl: &str) -> (ChoiceOption, Question
         constraint_message: None,
         default: None,
         appearance: None,
+        short_label: None,
     };
     (option, other)
 }

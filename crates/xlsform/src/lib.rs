@@ -58,7 +58,8 @@
 //! `fv_pattern_message`, `fv_min_date`, `fv_max_date`, `fv_choices_from`,
 //! `fv_choice_filter_meta` (`attribute=metadata` pairs, e.g. `country=country`:
 //! options filtered on the device's country, after the `choice_filter`
-//! terms); in `settings`, `fv_countries` (comma-separated) and
+//! terms), `fv_short_label` (per language: the short label of charts and
+//! codebooks); in `settings`, `fv_countries` (comma-separated) and
 //! `fv_coordinators_publish` (yes/no).
 
 mod export;
@@ -94,6 +95,7 @@ pub(crate) const SURVEY_COLUMNS: &[(&str, bool)] = &[
     ("fv_max_date", false),
     ("fv_choices_from", false),
     ("fv_choice_filter_meta", false),
+    ("fv_short_label", true),
 ];
 
 /// The [`SURVEY_COLUMNS`] with (`true`) or without (`false`) language variants.

@@ -1,15 +1,17 @@
 # Headless Chromium + chromedriver for the dashboard browser tests
-# (tests/tests/dashboard_browser.rs). Sourced by scripts/test.sh.
+# (tests/tests/dashboard_browser.rs), and poppler's pdftoppm to read back
+# the report's PDF (tests/tests/report_pdf.rs). Sourced by scripts/test.sh.
 # Installs the Debian packages when missing (root only), starts chromedriver on
 # a free loopback port and exports FIELDVOICE_WEBDRIVER_URL for the tests.
-if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
+  || ! command -v pdftoppm >/dev/null 2>&1; then
   if [ "$(id -u)" != 0 ]; then
-    echo "chromium/chromedriver missing and not root: install chromium chromium-driver" >&2
+    echo "chromium/chromedriver/pdftoppm missing and not root: install chromium chromium-driver poppler-utils" >&2
     return 1
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt_install() {
-    apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 chromium chromium-driver
+    apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=600 chromium chromium-driver poppler-utils
   }
   apt_install || { apt-get update -o DPkg::Lock::Timeout=600 && apt_install; }
 fi

@@ -63,6 +63,18 @@ pub struct ReportQuery {
     pub lang: Option<String>,
     /// html (default) or json.
     pub format: Option<String>,
+    /// A campaign id, or `all`; default: the server's campaign.
+    pub campaign: Option<String>,
+    /// Comma-separated place codes.
+    pub place: Option<String>,
+    /// Comma-separated segments.
+    pub segment: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// Comma-separated review states (`none`: not reviewed).
+    pub review_state: Option<String>,
+    /// Count interviews rejected in review too.
+    pub include_rejected: Option<bool>,
 }
 
 impl From<export::ExportError> for ApiError {
@@ -211,6 +223,15 @@ pub async fn report(
             "format must be html or json (got `{asked}`)"
         )));
     };
+    let filter = export::analysis::ReportFilter::parse(
+        Some(q.campaign.as_deref().unwrap_or(&state.settings.campaign)),
+        q.place.as_deref().unwrap_or(""),
+        q.segment.as_deref().unwrap_or(""),
+        q.from.as_deref(),
+        q.to.as_deref(),
+        q.review_state.as_deref().unwrap_or(""),
+        q.include_rejected.unwrap_or(false),
+    )?;
     let st = state.clone();
     let _permit = EXPORT_PERMITS
         .acquire()
@@ -224,6 +245,7 @@ pub async fn report(
             &forms,
             &countries,
             &lang,
+            &filter,
             &coding,
             &mut |_| true,
         )

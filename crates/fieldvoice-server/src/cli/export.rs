@@ -59,6 +59,33 @@ pub struct ReportArgs {
     /// Report language: en, fr, ar, pt.
     #[arg(long, default_value = "en")]
     pub lang: String,
+    /// Campaign to report on, or `all` (default: the configured campaign).
+    #[arg(long)]
+    pub campaign: Option<String>,
+    /// Place codes, comma-separated (default: all).
+    #[arg(long, default_value = "")]
+    pub place: String,
+    /// Segments, comma-separated (default: all).
+    #[arg(long, default_value = "")]
+    pub segment: String,
+    /// First day, YYYY-MM-DD.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Last day, YYYY-MM-DD.
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Review states, comma-separated (`none`: not reviewed).
+    #[arg(long, default_value = "")]
+    pub review_state: String,
+    /// Count interviews rejected in review too.
+    #[arg(long)]
+    pub include_rejected: bool,
+    /// Figures on fewer respondents are greyed and marked.
+    #[arg(long, default_value_t = 30)]
+    pub min_n: u64,
+    /// Also print the report to this PDF file (A4, headless Chromium).
+    #[arg(long)]
+    pub pdf: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,16 +238,41 @@ fn report_blocking(
     let forms = FormRegistry::load(store)?;
     let (codebook, _) = export::coding::load_codebook(store, campaign)?;
     let coding = export::coding::coding_from_store(store, &forms, campaign, codebook)?;
+    let filter = export::analysis::ReportFilter::parse(
+        Some(args.campaign.as_deref().unwrap_or(campaign)),
+        &args.place,
+        &args.segment,
+        args.from.as_deref(),
+        args.to.as_deref(),
+        &args.review_state,
+        args.include_rejected,
+    )?;
+    let cfg = export::analysis::AnalysisConfig {
+        min_n: args.min_n,
+        ..Default::default()
+    };
     let total = store.count_interviews(&filter_for(&args.countries, None))?;
     let pb = progress_bar(total, "analyse");
-    let summary =
-        export::analysis::summarize(store, &forms, &args.countries, &lang, &coding, &mut |n| {
+    let summary = export::analysis::summarize_with(
+        store,
+        &forms,
+        &args.countries,
+        &lang,
+        &filter,
+        &cfg,
+        &coding,
+        &mut |n| {
             pb.set_position(n);
             true
-        })?;
+        },
+    )?;
     pb.finish_and_clear();
     let html = export::report::render_html(&summary);
     std::fs::write(&args.out, html).with_context(|| format!("writing {}", args.out.display()))?;
+    if let Some(pdf) = &args.pdf {
+        print_pdf(&args.out, pdf)?;
+        println!("PDF written to {}", pdf.display());
+    }
     if let Some(j) = &args.json {
         let text = serde_json::to_vec_pretty(&summary)?;
         std::fs::write(j, text).with_context(|| format!("writing {}", j.display()))?;
@@ -443,5 +495,54 @@ fn fill_store(store: &central_store::SqliteStore, n: u64) -> anyhow::Result<()> 
         pb.set_position(i);
     }
     pb.finish_and_clear();
+    Ok(())
+}
+
+/// Print the HTML report `html` to `pdf` with headless Chromium (its A4
+/// print stylesheet; no header or footer). The browser is `FIELDVOICE_CHROMIUM`
+/// or the first of chromium, chromium-browser, google-chrome on the PATH.
+fn print_pdf(html: &std::path::Path, pdf: &std::path::Path) -> anyhow::Result<()> {
+    let browser = std::env::var_os("FIELDVOICE_CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| {
+            ["chromium", "chromium-browser", "google-chrome"]
+                .iter()
+                .find_map(|b| {
+                    std::env::var_os("PATH").and_then(|p| {
+                        std::env::split_paths(&p)
+                            .map(|d| d.join(b))
+                            .find(|c| c.is_file())
+                    })
+                })
+        })
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "--pdf needs Chromium: install chromium or set FIELDVOICE_CHROMIUM to its path"
+            )
+        })?;
+    let html = std::fs::canonicalize(html)?;
+    let profile = tempfile::tempdir()?;
+    let out = std::process::Command::new(&browser)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-pdf-header-footer",
+            "--run-all-compositor-stages-before-draw",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--print-to-pdf={}", pdf.display()))
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .with_context(|| format!("running {}", browser.display()))?;
+    let ok = std::fs::read(pdf).is_ok_and(|b| b.starts_with(b"%PDF"));
+    if !out.status.success() || !ok {
+        anyhow::bail!(
+            "{} could not print the PDF: {}",
+            browser.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     Ok(())
 }
