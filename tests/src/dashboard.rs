@@ -71,6 +71,17 @@ pub fn push_submitted(
     push_with(server, employee, "mcmb-2026", created_at, answers, true)
 }
 
+/// [`push_submitted`] into `campaign`.
+pub fn push_submitted_in(
+    server: &TestServer,
+    employee: &User,
+    campaign: &str,
+    created_at: &str,
+    answers: &[(&str, Value)],
+) -> Uuid {
+    push_with(server, employee, campaign, created_at, answers, true)
+}
+
 fn push_with(
     server: &TestServer,
     employee: &User,

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use central_store::Role;
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::dashboard::push_interview_in;
+use fieldvoice_tests::dashboard::push_submitted_in;
 use fieldvoice_tests::server::{TestServer, api};
 use serde_json::json;
 
@@ -77,12 +77,12 @@ async fn run(pg: bool) {
             complete_answers(nps),
             &[("complaint_root_cause", json!(causes))],
         );
-        let id = push_interview_in(&srv, &emp, campaign, "2026-11-30T09:00:00Z", &answers);
+        let id = push_submitted_in(&srv, &emp, campaign, "2026-11-30T09:00:00Z", &answers);
         if campaign == "mcmb-2026" && causes.contains(&"it") {
             this_year_it.push(id.to_string());
         }
     }
-    let sn_id = push_interview_in(
+    let sn_id = push_submitted_in(
         &srv,
         &emp_sn,
         "mcmb-2026",

@@ -628,7 +628,7 @@ async fn analyst_records_a_hackathon_action_in_french() {
     ] {
         let answers =
             survey_model::sample::with(complete_answers(nps), &[("complaint_root_cause", causes)]);
-        let id = fieldvoice_tests::dashboard::push_interview_in(
+        let id = fieldvoice_tests::dashboard::push_submitted_in(
             &server,
             &emp,
             campaign,

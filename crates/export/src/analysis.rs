@@ -259,6 +259,15 @@ impl ReportFilter {
         })
     }
 
+    /// Whether `rec` is in a report's base: submitted, with consent, not
+    /// rejected in review unless asked (campaign and filters aside). The one
+    /// home of the rule, for the report and the actions board.
+    pub fn counts(&self, rec: &survey_model::InterviewRecord, forms: &FormRegistry) -> bool {
+        rec.status == "submitted"
+            && consented(rec, forms.get(&rec.form_id, rec.form_version))
+            && (self.include_rejected || rec.review_state.as_deref() != Some("rejected"))
+    }
+
     /// Whether `rec` passes the place, segment, date and review filters
     /// (not the campaign, not the base rules).
     pub fn admits(&self, rec: &survey_model::InterviewRecord) -> bool {
@@ -467,8 +476,9 @@ pub fn root_causes_by_campaign(
         countries: countries.to_vec(),
         ..InterviewFilter::default()
     };
+    let base = ReportFilter::default();
     store.for_each_interview(&filter, &mut |rec, _seq| {
-        if consented(&rec, forms.get(&rec.form_id, rec.form_version)) {
+        if base.counts(&rec, forms) {
             acc.add(&rec, &cfg);
         }
         Ok(())
@@ -590,6 +600,7 @@ pub fn summarize_with(
         let submitted = rec.status == "submitted";
         let consent = consented(&rec, forms.get(&rec.form_id, rec.form_version));
         let refused = rec.review_state.as_deref() == Some("rejected") && !filter.include_rejected;
+        debug_assert_eq!(submitted && consent && !refused, filter.counts(&rec, forms));
         if submitted && consent && !refused {
             // Every campaign: the year-over-year view.
             by_campaign.add(&rec, cfg);
@@ -742,7 +753,7 @@ pub fn summarize_with(
                     .filter_map(|(g, acc)| {
                         let label = match place_names.get(g.as_str()) {
                             _ if d == "country" => crate::countries::name(g, &lang),
-                            Some(name) if is_place_question(&list, d) => name.clone(),
+                            Some(name) if is_place_question(&list, d) => format!("{name} ({g})"),
                             _ => option_label(&list, d, g, &lang),
                         };
                         acc.stat(g, &label).map(|s| low(s, cfg.min_n))
