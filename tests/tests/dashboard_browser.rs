@@ -811,6 +811,25 @@ async fn demo_campaign_themes_and_report_in_french_and_arabic() {
         .count();
     assert_eq!(after, before + 1, "accepting coded one more verbatim");
 
+    // The queue links to the report of its selection.
+    c.goto(&format!("{url}/dashboard/reviews?segment=business"))
+        .await
+        .unwrap();
+    let link = c
+        .find(Locator::Css("#queue-report"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        link.contains("segment=business") && link.contains("lang=fr"),
+        "{link}"
+    );
+    click(&c, "#queue-report").await;
+    wait_text(&c, "#base", "segment=business").await;
+
     c.set_window_size(1280, 5200).await.unwrap();
     c.goto(&format!("{url}/api/v1/report?lang=fr"))
         .await

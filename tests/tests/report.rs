@@ -145,6 +145,20 @@ async fn every_figure_of_the_report_equals_duckdb_on_the_parquet_export() {
         sat.contains(&"Réseau") && sat.contains(&"Service client"),
         "{sat:?}"
     );
+    // The exports' codebook carries the short labels too.
+    let dict = get_bytes(&srv, "/api/v1/export/csv?part=dictionary&lang=fr").await;
+    let mut rd = csv::Reader::from_reader(dict.as_slice());
+    let header: Vec<String> = rd.headers().unwrap().iter().map(str::to_owned).collect();
+    let at = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
+    let short = |col: &str| {
+        rows.iter().find(|r| &r[at("column")] == col).unwrap()[at("short_label")].to_owned()
+    };
+    assert_eq!(short("sat_network"), "Réseau");
+    assert_eq!(
+        short("complaint_root_cause__it"),
+        "Causes profondes: Systèmes informatiques (facturation, applications, plateformes)"
+    );
     // Drivers: each root cause and touchpoint, the heaviest first.
     let drivers = summary["drivers"].as_array().unwrap();
     assert!(drivers.iter().any(|d| d["kind"] == "root_cause"));

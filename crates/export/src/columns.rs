@@ -231,6 +231,9 @@ pub struct Column {
     pub question: Option<String>,
     /// Label in the export language.
     pub label: String,
+    /// The question's short label in the export language (for charts and
+    /// pivot tables; the label when the form gives none).
+    pub short_label: String,
     /// Options of a choice question as (value, label in the export language).
     pub options: Vec<(String, String)>,
     /// What the column holds beyond its type (e.g. "pseudonym").
@@ -355,6 +358,7 @@ impl Plan {
                 ty: *ty,
                 question: None,
                 label: (*label).to_owned(),
+                short_label: (*label).to_owned(),
                 options: Vec::new(),
                 note: String::new(),
                 versions: all_versions.clone(),
@@ -384,6 +388,7 @@ impl Plan {
                     v
                 };
                 let label = q.label.get(lang, fallback).to_owned();
+                let short = q.short(lang, fallback).to_owned();
                 let mut options: Vec<(String, String)> = Vec::new();
                 for (f, d) in &defs {
                     let fb = f.def().default_language.as_str();
@@ -394,10 +399,14 @@ impl Plan {
                     }
                 }
                 let versions = in_versions(&|_| true);
+                // The short label follows the label's suffix (`: option`, ` (latitude)`).
                 let col = |name: String, ty: ColType, source: Source, label: String| Column {
                     name,
                     ty,
                     question: Some(q.name.clone()),
+                    short_label: label
+                        .strip_prefix(q.label.get(lang, fallback))
+                        .map_or_else(|| short.clone(), |rest| format!("{short}{rest}")),
                     label,
                     options: Vec::new(),
                     note: String::new(),

@@ -1,5 +1,6 @@
 //! The data dictionary written beside every export: one row per column with
-//! its type, source question, label in the export language and options.
+//! its type, source question, label and short label in the export language
+//! and options.
 
 use std::path::Path;
 
@@ -7,13 +8,20 @@ use crate::ExportError;
 use crate::columns::{Column, Plan};
 
 /// Dictionary columns.
-pub const HEADER: [&str; 7] = [
-    "column", "type", "question", "label", "options", "note", "versions",
+pub const HEADER: [&str; 8] = [
+    "column",
+    "type",
+    "question",
+    "label",
+    "options",
+    "note",
+    "versions",
+    "short_label",
 ];
 
 /// One dictionary row; options as `value=label` joined by ` | `, the form
 /// versions the column exists in as `form@version` joined by a space.
-pub fn row(c: &Column, _lang: &str) -> [String; 7] {
+pub fn row(c: &Column, _lang: &str) -> [String; 8] {
     let options = c
         .options
         .iter()
@@ -28,6 +36,7 @@ pub fn row(c: &Column, _lang: &str) -> [String; 7] {
         options,
         c.note.clone(),
         c.versions.join(" "),
+        c.short_label.clone(),
     ]
 }
 
@@ -53,6 +62,7 @@ pub fn write(plan: &Plan, dir: &Path, lang: &str) -> Result<Vec<String>, ExportE
                 "type": c.ty.as_str(),
                 "question": c.question,
                 "label": c.label,
+                "short_label": c.short_label,
                 "options": c.options.iter().map(|(v, l)| serde_json::json!({"value": v, "label": l})).collect::<Vec<_>>(),
                 "note": c.note,
                 "versions": c.versions,

@@ -146,8 +146,27 @@ fn render(
         .collect();
     let country_opts: Vec<(String, String)> =
         countries.iter().map(|c| (c.clone(), c.clone())).collect();
+    // The analysis report of the same selection (the report takes these
+    // filters; city and the quality filters are the queue's own).
+    let report: Vec<(&str, String)> = [
+        ("lang", Some(lang.code().to_owned())),
+        ("country", given(&p.country)),
+        ("place", given(&p.place_code)),
+        ("segment", given(&p.segment)),
+        ("from", given(&p.from)),
+        ("to", given(&p.to)),
+        ("review_state", given(&p.review_state)),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let report = format!(
+        "/api/v1/report?{}",
+        serde_urlencoded::to_string(&report).unwrap_or_default()
+    );
     html! {
         h1 { (lang.t("queue.title")) }
+        p { a #queue-report href=(report) { (lang.t("queue.report")) } }
         form.filters method="get" action="/dashboard/reviews" {
             label { (lang.t("common.country"))
                 @if country_opts.is_empty() {
