@@ -264,6 +264,7 @@ pub fn document() -> Value {
         "security": [ { "bearer": [] }, { "session": [] } ],
         "paths": {
             "/healthz": { "get": op("ops", "Health: the store answers a trivial query (no merge permit, no table read)", vec![], None, ok("ok", obj())) },
+            "/readyz": { "get": op("ops", "Readiness: 200 while this replica takes traffic; 503 once it is draining (SIGTERM) or its store is unreachable", vec![], None, ok("ready", obj())) },
             "/metrics": { "get": op("ops", "Prometheus metrics (text format)", vec![], None,
                 json!({ "description": "metrics", "content": { crate::routes::ops::METRICS_CONTENT_TYPE: { "schema": { "type": "string" } } } })) },
             "/api/v1/sync": { "post": op("sync", "Push changes and pull the feed (device token)", vec![],

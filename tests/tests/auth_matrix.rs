@@ -102,6 +102,7 @@ const TABLE: &[(&str, &str)] = &[
     //                                          none bad admin coA     coA-ck  coB     anA     anB     agA     emp     revoked
     ("GET /healthz",                            "200 200 200   200     200     200     200     200     200     200     200"),
     ("GET /metrics",                            "200 200 200   200     200     200     200     200     200     200     200"),
+    ("GET /readyz",                             "200 200 200   200     200     200     200     200     200     200     200"),
     ("GET /api/v1/openapi.json",                "200 200 200   200     200     200     200     200     200     200     200"),
     ("POST /api/v1/enroll",                     "200 200 200   200     200     200     200     200     200     200     200"),
     ("POST /api/v1/sync",                       "401 401 403   403     403     403     403     403     403     200/403 401"),

@@ -443,6 +443,23 @@ pub enum StoreError {
     InvalidCode,
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    #[error(
+        "the store's schema version {found} is newer than this server knows ({known}): \
+         run the newer server, or restore a backup this version made"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
+}
+
+/// Refuse a store migrated by a newer server: its tables may mean what this
+/// code does not know.
+pub(crate) fn check_schema(found: i64, known: usize) -> Result<()> {
+    if found > known as i64 {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: known as i64,
+        });
+    }
+    Ok(())
 }
 
 impl From<rusqlite::Error> for StoreError {

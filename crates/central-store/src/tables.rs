@@ -154,6 +154,16 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
+        name: "theme_codebooks",
+        columns: &[
+            ("campaign", Text),
+            ("codebook", Text),
+            ("version", Int),
+            ("updated_by", Text),
+            ("updated_at", Int),
+        ],
+    },
+    TableSpec {
         name: "actions",
         columns: &[
             ("id", Text),

@@ -88,9 +88,43 @@ pub fn copy_sqlite_to_pg(
     Ok(report)
 }
 
+/// What [`compare`] reads of a store, on either backend.
+pub trait Inventory: crate::CentralStore {
+    fn count_rows(&self, table: &str) -> Result<u64>;
+    /// Heads of up to `limit` documents after `after`, in id order.
+    fn heads_page(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<(Uuid, Vec<Hash>)>>;
+    fn heads_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Vec<Hash>)>>;
+}
+
+impl Inventory for SqliteStore {
+    fn count_rows(&self, table: &str) -> Result<u64> {
+        SqliteStore::count_rows(self, table)
+    }
+    fn heads_page(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<(Uuid, Vec<Hash>)>> {
+        SqliteStore::heads_page(self, after, limit)
+    }
+    fn heads_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Vec<Hash>)>> {
+        SqliteStore::heads_of(self, ids)
+    }
+}
+
+impl Inventory for PgStore {
+    fn count_rows(&self, table: &str) -> Result<u64> {
+        PgStore::count_rows(self, table)
+    }
+    fn heads_page(&self, after: Option<Uuid>, limit: usize) -> Result<Vec<(Uuid, Vec<Hash>)>> {
+        PgStore::heads_page(self, after, limit)
+    }
+    fn heads_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Vec<Hash>)>> {
+        PgStore::heads_of(self, ids)
+    }
+}
+
 /// Compare row counts of every table, the dashboard's totals, and every
-/// document's heads.
-pub fn compare(src: &SqliteStore, dst: &PgStore) -> Result<Comparison> {
+/// document's heads (equal heads: the same change history). Either store
+/// may be SQLite or PostgreSQL: `admin migrate-store`, `admin verify` and
+/// `admin restore` use it.
+pub fn compare(src: &dyn Inventory, dst: &dyn Inventory) -> Result<Comparison> {
     let mut out = Comparison::default();
     for t in TABLES {
         out.counts.push(CountCheck {

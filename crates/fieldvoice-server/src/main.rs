@@ -112,7 +112,7 @@ async fn serve(
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("binding {listen}"))?;
-    let shutdown = shutdown_signal()?;
+    let signal = shutdown_signal()?;
     let local = listener.local_addr()?;
     tracing::info!(address = %local, "fieldvoice server listening");
     // Tests and scripts read this line to find the port.
@@ -120,11 +120,35 @@ async fn serve(
     // Deliveries queued before a crash or restart go out now.
     let worker = sync_server::webhooks::spawn(state.clone());
     let sweep = sync_server::retention::spawn(state.clone());
+    // Drain: on the signal `/readyz` turns 503 at once; the server keeps
+    // serving for `drain_delay` (the load balancer moves away), then stops
+    // accepting and waits at most `drain_timeout` for requests in flight.
+    let (delay, timeout) = (
+        std::time::Duration::from_secs(config.drain_delay_secs),
+        std::time::Duration::from_secs(config.drain_timeout_secs),
+    );
+    let draining = state.draining.clone();
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        signal.await;
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(delay_s = delay.as_secs(), "draining: /readyz answers 503");
+        tokio::time::sleep(delay).await;
+        let _ = stopping_tx.send(());
+    };
     let app = sync_server::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("serving")?;
+    let serve = axum::serve(listener, app).with_graceful_shutdown(shutdown);
+    let bounded = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(timeout).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        r = serve => r.context("serving")?,
+        () = bounded => tracing::warn!(timeout_s = timeout.as_secs(), "drain timed out; requests still in flight are cut"),
+    }
     // An attempt cut short is sent again after its lease, same idempotency key.
     worker.abort();
     sweep.abort();

@@ -22,6 +22,7 @@ use crate::AppState;
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/v1/sync", post(sync::sync))
         .route("/api/v1/enroll", post(users::enroll))

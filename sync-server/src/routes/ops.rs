@@ -40,6 +40,29 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
     Ok(Json(serde_json::json!({ "status": "ok" })))
 }
 
+/// `GET /readyz`: 200 while this replica takes traffic (store reachable,
+/// not shutting down); 503 `{"status": "draining"}` once SIGTERM arrived, so
+/// a load balancer moves new requests to other replicas while this one
+/// finishes its own. `/healthz` is liveness: it stays 200 while draining.
+pub async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "draining" })),
+        )
+            .into_response();
+    }
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || store.ping()).await {
+        Ok(Ok(())) => Json(serde_json::json!({ "status": "ready" })).into_response(),
+        _ => (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({ "status": "store unreachable" })),
+        )
+            .into_response(),
+    }
+}
+
 /// Content type of `/metrics` (Prometheus text format 0.0.4).
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4";
 

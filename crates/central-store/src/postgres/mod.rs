@@ -328,6 +328,7 @@ impl PgStore {
                 )
                 .await?
                 .try_get(0)?;
+            crate::check_schema(have, MIGRATIONS.len())?;
             for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
                 tx.batch_execute(sql).await?;
                 tx.execute(

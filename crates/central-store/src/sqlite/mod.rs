@@ -129,6 +129,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         [],
         |r| r.get(0),
     )?;
+    crate::check_schema(have, MIGRATIONS.len())?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(have as usize) {
         tx.execute_batch(sql)?;
         tx.execute(

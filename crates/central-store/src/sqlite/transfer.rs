@@ -73,6 +73,57 @@ impl SqliteStore {
         })
     }
 
+    /// Server heads of the documents `ids` (those that exist).
+    pub fn heads_of(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Vec<Hash>)>> {
+        let mut out = Vec::with_capacity(ids.len());
+        self.read(|c| {
+            let mut st =
+                c.prepare_cached("SELECT doc_id, heads FROM documents WHERE doc_id = ?1")?;
+            for id in ids {
+                let mut rows = st.query([id.to_string()])?;
+                if let Some(r) = rows.next()? {
+                    out.push(crate::rows::doc_heads(r)?);
+                }
+            }
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// A consistent copy of the store at `path` into the new file `dest`,
+    /// taken with SQLite's online backup API in one step (one read
+    /// transaction: writers go on in WAL mode, the copy is the state at its
+    /// start). `dest` must not exist.
+    pub fn backup(path: &std::path::Path, dest: &std::path::Path) -> Result<()> {
+        if dest.exists() {
+            return Err(StoreError::Duplicate(format!(
+                "{} (a backup never overwrites a file)",
+                dest.display()
+            )));
+        }
+        let src = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        src.busy_timeout(std::time::Duration::from_secs(30))?;
+        let mut dst = rusqlite::Connection::open(dest)?;
+        {
+            let b = rusqlite::backup::Backup::new(&src, &mut dst)?;
+            loop {
+                match b.step(-1)? {
+                    rusqlite::backup::StepResult::Done => break,
+                    // Busy or locked: the writer holds a lock for a moment.
+                    _ => std::thread::sleep(std::time::Duration::from_millis(20)),
+                }
+            }
+        }
+        let ok: String = dst.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+        if ok != "ok" {
+            return Err(StoreError::Corrupt(format!("backup integrity check: {ok}")));
+        }
+        Ok(())
+    }
+
     /// The columns of `table` as (name, declared type), from
     /// `PRAGMA table_info` (compare with [`crate::columns::interview_schema`]).
     pub fn table_columns(&self, table: &str) -> Result<Vec<(String, String)>> {

@@ -86,6 +86,25 @@ pub enum AdminCommand {
         #[arg(long)]
         to: String,
     },
+    /// A consistent copy of the embedded store, taken while the server runs
+    /// (SQLite online backup); never overwrites a file.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup into the `--database` location, which must not
+    /// exist; migrates it forward if older, then checks it equals the backup.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+    },
+    /// Compare this store with another (SQLite path or PostgreSQL URL):
+    /// every table's rows, the dashboard's totals, every document's heads.
+    /// Fails when they differ.
+    Verify {
+        #[arg(long)]
+        other: String,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -107,10 +126,25 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
         AdminCommand::ExportForm { file, out } => return export_form(&file, &out),
         _ => {}
     }
-    if let AdminCommand::MigrateStore { to } = cmd {
-        let source = config.database.clone();
-        return tokio::task::spawn_blocking(move || super::migrate_store::run(&source, &to))
-            .await?;
+    let database = config.database.clone();
+    match cmd {
+        AdminCommand::MigrateStore { to } => {
+            return tokio::task::spawn_blocking(move || super::migrate_store::run(&database, &to))
+                .await?;
+        }
+        AdminCommand::Backup { out } => {
+            return tokio::task::spawn_blocking(move || super::backup::backup(&database, &out))
+                .await?;
+        }
+        AdminCommand::Restore { from } => {
+            return tokio::task::spawn_blocking(move || super::backup::restore(&database, &from))
+                .await?;
+        }
+        AdminCommand::Verify { other } => {
+            return tokio::task::spawn_blocking(move || super::backup::verify(&database, &other))
+                .await?;
+        }
+        _ => {}
     }
     let store = config.open_store()?;
     let state = AppState::new(store, config.settings()).map_err(|e| anyhow!("{e}"))?;
@@ -357,7 +391,10 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
                 places.len()
             ));
         }
-        AdminCommand::MigrateStore { .. } => bail!("migrate-store runs before the store opens"),
+        AdminCommand::MigrateStore { .. }
+        | AdminCommand::Backup { .. }
+        | AdminCommand::Restore { .. }
+        | AdminCommand::Verify { .. } => bail!("this command runs before the store opens"),
         AdminCommand::ImportAssignments { .. } | AdminCommand::ImportQuotas { .. } => {
             bail!("import-assignments and import-quotas run before this")
         }

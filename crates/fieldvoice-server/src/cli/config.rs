@@ -51,6 +51,11 @@ pub struct Config {
     pub contact_retention_days: u64,
     /// How often the retention sweep runs, in seconds.
     pub retention_sweep_secs: u64,
+    /// On SIGTERM, keep serving this long with `/readyz` answering 503, so a
+    /// load balancer stops sending new requests first.
+    pub drain_delay_secs: u64,
+    /// Then stop accepting, and wait at most this long for requests in flight.
+    pub drain_timeout_secs: u64,
 }
 
 /// The `[webhooks]` table: retry timing of deliveries.
@@ -124,6 +129,8 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             contact_retention_days: s.contact_retention.as_secs() / 86_400,
             retention_sweep_secs: s.retention_every.as_secs(),
+            drain_delay_secs: 0,
+            drain_timeout_secs: 30,
         }
     }
 }
@@ -177,6 +184,8 @@ impl Config {
             "FIELDVOICE_CONTACT_RETENTION_DAYS",
             &mut c.contact_retention_days,
         )?;
+        env_override("FIELDVOICE_DRAIN_DELAY_SECS", &mut c.drain_delay_secs)?;
+        env_override("FIELDVOICE_DRAIN_TIMEOUT_SECS", &mut c.drain_timeout_secs)?;
         if c.retention_sweep_secs == 0 {
             anyhow::bail!("retention_sweep_secs must be positive");
         }

@@ -51,7 +51,17 @@ pub fn run(source: &str, target: &str) -> anyhow::Result<()> {
     }
     super::announce(&format!("copy took {:.1?}; comparing", t.elapsed()));
     let cmp = compare(&src, &dst).context("comparing")?;
-    super::announce(&format!("{:<18} {:>10} {:>10}", "", "sqlite", "postgres"));
+    print_comparison(&cmp, "sqlite", "postgres");
+    if !cmp.is_equal() {
+        bail!("the copy differs from the source; see the comparison above");
+    }
+    super::announce("migrate-store: identical");
+    Ok(())
+}
+
+/// Print a comparison: each count on both sides, then the heads check.
+pub fn print_comparison(cmp: &central_store::transfer::Comparison, left: &str, right: &str) {
+    super::announce(&format!("{:<18} {:>10} {:>10}", "", left, right));
     for c in &cmp.counts {
         let mark = if c.source == c.target {
             "ok"
@@ -71,9 +81,4 @@ pub fn run(source: &str, target: &str) -> anyhow::Result<()> {
     for id in cmp.heads_mismatches.iter().take(20) {
         super::announce(&format!("  heads differ: {id}"));
     }
-    if !cmp.is_equal() {
-        bail!("the copy differs from the source; see the comparison above");
-    }
-    super::announce("migrate-store: identical");
-    Ok(())
 }

@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout)]
 
 pub mod admin;
+pub mod backup;
 pub mod config;
 pub mod export;
 pub mod migrate_store;

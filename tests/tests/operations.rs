@@ -1,0 +1,409 @@
+//! Operations: a backup taken while devices sync holds every change the
+//! server had acknowledged when it started, restores into an empty place,
+//! and `admin verify` finds it identical to its backup; a server refuses a
+//! store whose schema is newer than it knows, on SQLite and PostgreSQL;
+//! backups never overwrite and restores never write over a store.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use automerge::AutoCommit;
+use central_store::{CentralStore, SqliteStore};
+use fieldvoice_tests::complete_answers;
+use fieldvoice_tests::server::{Device, ServerProcess, admin, burst, server_binary};
+
+const DEVICES: usize = 5;
+const PER_DEVICE: usize = 12;
+
+/// `fieldvoice-server --database DB admin ARGS`: (success, stdout + stderr).
+fn admin_any(db: &Path, args: &[&str]) -> (bool, String) {
+    let out = Command::new(server_binary())
+        .arg("--database")
+        .arg(db)
+        .arg("admin")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_during_a_sync_burst_restores_every_acknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let mut codes = Vec::new();
+    for i in 0..DEVICES {
+        let out = admin(
+            &db,
+            &[
+                "create-user",
+                "--login",
+                &format!("emp.b{i}"),
+                "--name",
+                "B",
+                "--country",
+                "CI",
+            ],
+        );
+        codes.push(
+            out.lines()
+                .find_map(|l| l.strip_prefix("enrollment code "))
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let server = ServerProcess::start(&db, &dir.path().join("server.log"));
+    let mut devices = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        devices.push(
+            Device::enroll(
+                &dir.path().join(format!("dev{i}.sqlite3")),
+                &server.url,
+                code,
+            )
+            .await,
+        );
+    }
+    for d in &devices {
+        let mut s = d.lock();
+        let form = s.form("mcmb-interview", None).unwrap();
+        for n in 0..PER_DEVICE {
+            let mut iv = s.create_interview(&form).unwrap();
+            for (k, v) in complete_answers(n as i64 % 11) {
+                iv.set_answer_json(&form, k, &v).unwrap();
+            }
+            s.save(&mut iv, Some(&form)).unwrap();
+        }
+    }
+    let devices = Arc::new(devices);
+    let stop = Arc::new(AtomicBool::new(false));
+    let tasks = burst(&devices, 3, &stop);
+    loop {
+        let acked: usize = devices.iter().map(|d| d.acknowledged().len()).sum();
+        if acked >= 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // What the server had acknowledged before the backup started.
+    let before: Vec<_> = devices.iter().flat_map(Device::acknowledged).collect();
+    let backup = dir.path().join("backup.sqlite3");
+    let db2 = db.clone();
+    let b2 = backup.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        admin(&db2, &["backup", "--out", b2.to_str().unwrap()])
+    })
+    .await
+    .unwrap();
+    assert!(out.contains("integrity ok"), "{out}");
+    let during = devices
+        .iter()
+        .map(|d| d.acknowledged().len())
+        .sum::<usize>();
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    drop(server);
+    assert!(
+        before.len() < DEVICES * PER_DEVICE,
+        "the backup ran mid-burst"
+    );
+    eprintln!(
+        "backup taken with {} of {} interviews acknowledged ({during} when it ended)",
+        before.len(),
+        DEVICES * PER_DEVICE
+    );
+
+    // A backup never overwrites.
+    let (ok, msg) = admin_any(&db, &["backup", "--out", backup.to_str().unwrap()]);
+    assert!(!ok && msg.contains("never overwrites"), "{msg}");
+    // Restore into an empty place: checked equal to the backup.
+    let restored = dir.path().join("restored.sqlite3");
+    let (ok, msg) = admin_any(&restored, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(
+        ok && msg.contains("identical") && msg.contains("mismatches: 0"),
+        "{msg}"
+    );
+    // Never over an existing store.
+    let (ok, msg) = admin_any(&restored, &["restore", "--from", backup.to_str().unwrap()]);
+    assert!(!ok && msg.contains("already exists"), "{msg}");
+    // Every change acknowledged before the backup is in the restored store.
+    let store = SqliteStore::open(&restored).unwrap();
+    let mut checked = 0;
+    for (id, heads) in &before {
+        let doc = store
+            .load_doc(*id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} missing from the backup"));
+        let mut am = AutoCommit::load(&doc.snapshot).unwrap();
+        for h in heads {
+            assert!(
+                am.get_change_by_hash(h).is_some(),
+                "acknowledged change {h} of {id} not in the backup"
+            );
+            checked += 1;
+        }
+    }
+    drop(store);
+    fieldvoice_tests::report("backup_acked_changes_checked", checked as u64);
+    // verify: the restored store equals its backup, and tells a different one apart.
+    let out = admin(&restored, &["verify", "--other", backup.to_str().unwrap()]);
+    assert!(out.contains("verify: identical"), "{out}");
+    let empty = dir.path().join("empty.sqlite3");
+    drop(SqliteStore::open(&empty).unwrap());
+    let (ok, msg) = admin_any(&restored, &["verify", "--other", empty.to_str().unwrap()]);
+    assert!(
+        !ok && msg.contains("DIFFERENT") && msg.contains("the stores differ"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_server_refuses_a_store_with_a_newer_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let version = SqliteStore::open(&db).unwrap().schema_version().unwrap();
+    let c = rusqlite::Connection::open(&db).unwrap();
+    c.execute(
+        "INSERT INTO schema_migrations(version, applied_at) VALUES (?1, 0)",
+        [version + 1],
+    )
+    .unwrap();
+    drop(c);
+    let err = SqliteStore::open(&db).unwrap_err().to_string();
+    assert!(
+        err.contains(&format!(
+            "schema version {} is newer than this server knows ({version})",
+            version + 1
+        )),
+        "{err}"
+    );
+    // The binary says so and stops, without touching the store.
+    let out = Command::new(server_binary())
+        .arg("--database")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("newer than this server knows"), "{stderr}");
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let max: i64 = c
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(max, version + 1);
+}
+
+#[test]
+fn postgres_refuses_a_newer_schema_too() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
+    let db = fieldvoice_tests::pg::TestDb::create();
+    let store = central_store::PgStore::connect(&db.url).unwrap();
+    drop(store);
+    let (client, conn) = {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        let url = db.url.clone();
+        let r =
+            rt.block_on(async move { tokio_postgres::connect(&url, tokio_postgres::NoTls).await });
+        (r, rt)
+    };
+    let (client, connection) = client.unwrap();
+    conn.spawn(connection);
+    conn.block_on(client.execute(
+        "INSERT INTO schema_migrations(version, applied_at) SELECT MAX(version) + 1, 0 FROM schema_migrations",
+        &[],
+    ))
+    .unwrap();
+    let err = central_store::PgStore::connect(&db.url)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("newer than this server knows"), "{err}");
+}
+
+/// When a sync started, and its error if it failed.
+type Attempt = (std::time::Instant, Option<String>);
+
+/// SIGTERM in the middle of a sync burst: `/readyz` turns 503 at once while
+/// `/healthz` stays 200; the server keeps serving through the drain delay,
+/// then exits 0. No sync a device started before the signal fails (no reset
+/// connection, no error), and every acknowledged change is in the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_mid_burst_drains_without_losing_or_cutting_a_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let mut codes = Vec::new();
+    for i in 0..DEVICES {
+        let out = admin(
+            &db,
+            &[
+                "create-user",
+                "--login",
+                &format!("emp.d{i}"),
+                "--name",
+                "D",
+                "--country",
+                "CI",
+            ],
+        );
+        codes.push(
+            out.lines()
+                .find_map(|l| l.strip_prefix("enrollment code "))
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut server = ServerProcess::start_with_env(
+        &db,
+        &dir.path().join("server.log"),
+        "127.0.0.1:0",
+        &[
+            ("FIELDVOICE_DRAIN_DELAY_SECS", "2"),
+            ("FIELDVOICE_DRAIN_TIMEOUT_SECS", "10"),
+        ],
+    );
+    let url = server.url.clone();
+    let mut devices = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        devices.push(Device::enroll(&dir.path().join(format!("dev{i}.sqlite3")), &url, code).await);
+    }
+    for d in &devices {
+        let mut s = d.lock();
+        let form = s.form("mcmb-interview", None).unwrap();
+        for n in 0..PER_DEVICE {
+            let mut iv = s.create_interview(&form).unwrap();
+            for (k, v) in complete_answers(n as i64 % 11) {
+                iv.set_answer_json(&form, k, &v).unwrap();
+            }
+            s.save(&mut iv, Some(&form)).unwrap();
+        }
+    }
+    // Each device syncs in small batches over and over, recording when each
+    // attempt started and how it ended.
+    let devices = Arc::new(devices);
+    let stop = Arc::new(AtomicBool::new(false));
+    let attempts: Arc<std::sync::Mutex<Vec<Attempt>>> = Arc::default();
+    let tasks: Vec<_> = (0..devices.len())
+        .map(|i| {
+            let (devices, stop, attempts) = (devices.clone(), stop.clone(), attempts.clone());
+            tokio::spawn(async move {
+                let d = &devices[i];
+                let opts = sync_client::SyncOptions {
+                    batch_docs: 2,
+                    attempts: 1,
+                    max_rounds: 2,
+                    ..Default::default()
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let started = std::time::Instant::now();
+                    let r = sync_client::sync(&d.http, d.store.clone(), &opts).await;
+                    let failed = r.as_ref().err().map(ToString::to_string);
+                    attempts.lock().unwrap().push((started, failed.clone()));
+                    if failed.is_some() {
+                        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    loop {
+        let acked: usize = devices.iter().map(|d| d.acknowledged().len()).sum();
+        if acked >= 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let signal_at = std::time::Instant::now();
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Draining: not ready, still alive and serving.
+    let http = reqwest::Client::new();
+    let mut saw_draining = false;
+    for _ in 0..40 {
+        let r = http.get(format!("{url}/readyz")).send().await.unwrap();
+        if r.status() == 503 {
+            assert_eq!(
+                r.json::<serde_json::Value>().await.unwrap()["status"],
+                "draining"
+            );
+            saw_draining = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(saw_draining, "/readyz turns 503 on SIGTERM");
+    assert_eq!(
+        http.get(format!("{url}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(std::time::Instant::now() < deadline, "server did not stop");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(exit.success(), "{exit:?}");
+    stop.store(true, Ordering::Relaxed);
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let attempts = attempts.lock().unwrap().clone();
+    let before: Vec<_> = attempts.iter().filter(|(t, _)| *t < signal_at).collect();
+    let failed: Vec<_> = before.iter().filter_map(|(_, e)| e.clone()).collect();
+    assert!(!before.is_empty());
+    assert!(
+        failed.is_empty(),
+        "syncs started before SIGTERM failed: {failed:?}"
+    );
+    let during = attempts
+        .iter()
+        .filter(|(t, e)| {
+            *t >= signal_at && *t < signal_at + std::time::Duration::from_secs(1) && e.is_none()
+        })
+        .count();
+    eprintln!(
+        "{} syncs before the signal, all fine; {during} served in the drain's first second",
+        before.len()
+    );
+    // Every acknowledged change is in the store.
+    let acked: Vec<_> = devices.iter().flat_map(Device::acknowledged).collect();
+    let store = SqliteStore::open(&db).unwrap();
+    let mut checked = 0;
+    for (id, heads) in &acked {
+        let doc = store.load_doc(*id).unwrap().unwrap();
+        let mut am = AutoCommit::load(&doc.snapshot).unwrap();
+        for h in heads {
+            assert!(
+                am.get_change_by_hash(h).is_some(),
+                "acknowledged change {h} of {id} lost"
+            );
+            checked += 1;
+        }
+    }
+    fieldvoice_tests::report("drain_acked_changes_checked", checked as u64);
+}
