@@ -276,12 +276,10 @@ impl AppState {
         &self,
         f: impl FnOnce(&AppState) -> Result<T, ApiError> + Send + 'static,
     ) -> Result<T, ApiError> {
-        let permit = self
-            .merge_permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::Unavailable)?;
+        let waiting = metrics::InFlight::enter(&self.metrics.merge_waiting);
+        let permit = self.merge_permits.clone().acquire_owned().await;
+        drop(waiting);
+        let permit = permit.map_err(|_| ApiError::Unavailable)?;
         let state = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;

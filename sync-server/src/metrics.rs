@@ -38,6 +38,8 @@ pub struct Metrics {
     pub sync_bytes_in: Counter,
     pub sync_bytes_out: Counter,
     pub in_flight: Gauge,
+    /// Store work (merges, edits, reads) waiting for a permit: the merge queue.
+    pub merge_waiting: Gauge,
 }
 
 impl Default for Metrics {
@@ -54,6 +56,12 @@ impl Default for Metrics {
         let sync_bytes_in = Counter::default();
         let sync_bytes_out = Counter::default();
         let in_flight = Gauge::default();
+        let merge_waiting = Gauge::default();
+        registry.register(
+            "merge_waiting",
+            "Store work waiting for a merge permit (the merge queue)",
+            merge_waiting.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by route and status",
@@ -102,6 +110,7 @@ impl Default for Metrics {
             sync_bytes_in,
             sync_bytes_out,
             in_flight,
+            merge_waiting,
         }
     }
 }
@@ -117,12 +126,12 @@ impl Metrics {
     }
 }
 
-/// Holds one unit of the `in_flight` gauge; gives it back when dropped, also
-/// when the request future is dropped unfinished (client gone).
-struct InFlight(Gauge);
+/// Holds one unit of a gauge (`in_flight`, `merge_waiting`); gives it back
+/// when dropped, also when the request future is dropped unfinished (client gone).
+pub(crate) struct InFlight(Gauge);
 
 impl InFlight {
-    fn enter(g: &Gauge) -> InFlight {
+    pub(crate) fn enter(g: &Gauge) -> InFlight {
         g.inc();
         InFlight(g.clone())
     }

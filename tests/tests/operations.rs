@@ -407,3 +407,146 @@ async fn sigterm_mid_burst_drains_without_losing_or_cutting_a_request() {
     }
     fieldvoice_tests::report("drain_acked_changes_checked", checked as u64);
 }
+
+/// What the first release's phones sent (`tests/fixtures/v1`, recorded by
+/// `record-fixtures`) still works on this server: the store of that release
+/// opens (migrated forward when the schema moved on), the enrollment is
+/// answered with the fields that app reads, and the recorded sync is applied
+/// and answered in the protocol version it speaks, twice (a retry is safe).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recorded_v1_exchanges_still_work() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/v1");
+    let read = |f: &str| {
+        std::fs::read_to_string(fixtures.join(f))
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    std::fs::copy(fixtures.join("server.sqlite3"), &db).unwrap();
+    let server = ServerProcess::start(&db, &dir.path().join("server.log"));
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/api/v1/enroll", server.url))
+        .header("content-type", "application/json")
+        .body(read("enroll-request.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    for k in [
+        "device_id",
+        "device_token",
+        "user_id",
+        "user_name",
+        "country",
+        "campaign",
+        "forms",
+    ] {
+        assert!(v.get(k).is_some(), "the v1 app reads {k}: {v}");
+    }
+    let e: survey_protocol::EnrollResponse = serde_json::from_value(v).unwrap();
+    assert!(!e.forms.is_empty() && e.country == "CI");
+    let body = std::fs::read(fixtures.join("sync-request.bin")).unwrap();
+    for attempt in 0..2 {
+        let r = fieldvoice_tests::server::post_sync(
+            &server.url,
+            &read("device-token.txt"),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "attempt {attempt}");
+        let bytes = r.bytes().await.unwrap();
+        assert_eq!(
+            bytes[4],
+            survey_protocol::PROTOCOL_VERSION,
+            "answered in protocol 1"
+        );
+        let resp: survey_protocol::SyncResponse = survey_protocol::decode(&bytes, 1 << 24).unwrap();
+        assert_eq!(resp.results.len(), 2);
+        for d in &resp.results {
+            assert!(
+                !matches!(d.status, survey_protocol::DocStatus::Rejected { .. }),
+                "attempt {attempt}: {:?}",
+                d.status
+            );
+        }
+    }
+    let r = http
+        .get(format!("{}/api/v1/interviews?limit=10", server.url))
+        .bearer_auth(read("admin-token.txt"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["total"], 3, "two recorded interviews and the pushed one");
+    let years: Vec<&serde_json::Value> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["answers"]["customer_since_years"])
+        .collect();
+    assert!(
+        years.contains(&&serde_json::json!(11)),
+        "the recorded edit is in: {years:?}"
+    );
+}
+
+/// A store left at any earlier schema (built from that release's migration
+/// files, applied in order as that server did) opens on this server and is
+/// migrated forward to the latest schema, on SQLite; and it then works.
+#[test]
+fn stores_of_every_earlier_schema_migrate_forward() {
+    let dir =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/central-store/src/sqlite/migrations");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+        .collect();
+    files.sort();
+    let tmp = tempfile::tempdir().unwrap();
+    let latest = SqliteStore::open(&tmp.path().join("latest.sqlite3"))
+        .unwrap()
+        .schema_version()
+        .unwrap();
+    assert_eq!(latest as usize, files.len(), "one file per schema version");
+    for k in 1..files.len() {
+        let db = tmp.path().join(format!("schema-{k}.sqlite3"));
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.execute_batch("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)")
+            .unwrap();
+        for (i, f) in files.iter().take(k).enumerate() {
+            c.execute_batch(&std::fs::read_to_string(f).unwrap())
+                .unwrap();
+            c.execute(
+                "INSERT INTO schema_migrations(version, applied_at) VALUES (?1, 0)",
+                [i as i64 + 1],
+            )
+            .unwrap();
+        }
+        drop(c);
+        let store = SqliteStore::open(&db).unwrap_or_else(|e| panic!("schema {k}: {e}"));
+        assert_eq!(
+            store.schema_version().unwrap(),
+            latest,
+            "schema {k} migrated"
+        );
+        store
+            .create_user(
+                &central_store::NewUser {
+                    login: format!("after.{k}"),
+                    name: "After".into(),
+                    role: central_store::Role::Coordinator,
+                    countries: vec!["CI".into()],
+                    password_hash: None,
+                },
+                0,
+            )
+            .unwrap();
+        assert_eq!(store.list_users(None).unwrap().len(), 1);
+    }
+}
