@@ -83,6 +83,6 @@ async fn main() -> anyhow::Result<()> {
         [&u2.id],
     )?;
     c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode = DELETE; VACUUM;")?;
-    println!("fixtures written to {}", out.display());
+    eprintln!("fixtures written to {}", out.display());
     Ok(())
 }
