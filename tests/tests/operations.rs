@@ -550,3 +550,53 @@ fn stores_of_every_earlier_schema_migrate_forward() {
         assert_eq!(store.list_users(None).unwrap().len(), 1);
     }
 }
+
+/// The field-day Grafana dashboard shipped in `sync-server/deploy/` reads
+/// metrics the server exports: after a sync, every series it names is in
+/// `/metrics`; `/readyz` answers 200 on a serving replica.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_grafana_dashboard_reads_metrics_the_server_exports() {
+    let srv = fieldvoice_tests::server::TestServer::start().await;
+    let (_, code) = srv.user_with_code("emp.g", central_store::Role::Employee, "CI");
+    let device = srv.device("g", &code).await;
+    device.submit(&complete_answers(8));
+    device.sync().await.unwrap();
+    let http = reqwest::Client::new();
+    let ready = http
+        .get(format!("{}/readyz", srv.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), 200);
+    let metrics = http
+        .get(format!("{}/metrics", srv.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dash = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../sync-server/deploy/grafana-dashboard.json"),
+    )
+    .unwrap();
+    let dash: serde_json::Value = serde_json::from_str(&dash).unwrap();
+    let re = regex::Regex::new(r"fieldvoice_[a-z_]+").unwrap();
+    let mut names = std::collections::BTreeSet::new();
+    for p in dash["panels"].as_array().unwrap() {
+        for t in p["targets"].as_array().unwrap() {
+            for m in re.find_iter(t["expr"].as_str().unwrap()) {
+                names.insert(m.as_str().to_owned());
+            }
+        }
+    }
+    assert!(names.len() >= 7, "{names:?}");
+    for n in &names {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(&format!("{n}{{")) || l.starts_with(&format!("{n} "))),
+            "the dashboard reads {n}, which /metrics does not have"
+        );
+    }
+}
