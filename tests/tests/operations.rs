@@ -37,20 +37,25 @@ fn admin_any(db: &Path, args: &[&str]) -> (bool, String) {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_backup_during_a_sync_burst_restores_every_acknowledged_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("server.sqlite3");
+/// `DEVICES` employees of CI, created with the admin command, their phones
+/// enrolled against a server process started on `db` (with `env`), each
+/// holding `PER_DEVICE` finished interviews not synced yet.
+async fn fleet(
+    dir: &Path,
+    db: &Path,
+    prefix: &str,
+    env: &[(&str, &str)],
+) -> (ServerProcess, Vec<Device>) {
     let mut codes = Vec::new();
     for i in 0..DEVICES {
         let out = admin(
-            &db,
+            db,
             &[
                 "create-user",
                 "--login",
-                &format!("emp.b{i}"),
+                &format!("emp.{prefix}{i}"),
                 "--name",
-                "B",
+                "E",
                 "--country",
                 "CI",
             ],
@@ -62,16 +67,12 @@ async fn a_backup_during_a_sync_burst_restores_every_acknowledged_change() {
                 .to_owned(),
         );
     }
-    let server = ServerProcess::start(&db, &dir.path().join("server.log"));
+    let server =
+        ServerProcess::start_with_env(db, &dir.join(format!("{prefix}.log")), "127.0.0.1:0", env);
     let mut devices = Vec::new();
     for (i, code) in codes.iter().enumerate() {
         devices.push(
-            Device::enroll(
-                &dir.path().join(format!("dev{i}.sqlite3")),
-                &server.url,
-                code,
-            )
-            .await,
+            Device::enroll(&dir.join(format!("{prefix}{i}.sqlite3")), &server.url, code).await,
         );
     }
     for d in &devices {
@@ -85,6 +86,14 @@ async fn a_backup_during_a_sync_burst_restores_every_acknowledged_change() {
             s.save(&mut iv, Some(&form)).unwrap();
         }
     }
+    (server, devices)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_during_a_sync_burst_restores_every_acknowledged_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    let (server, devices) = fleet(dir.path(), &db, "b", &[]).await;
     let devices = Arc::new(devices);
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = burst(&devices, 3, &stop);
@@ -245,52 +254,17 @@ type Attempt = (std::time::Instant, Option<String>);
 async fn sigterm_mid_burst_drains_without_losing_or_cutting_a_request() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.sqlite3");
-    let mut codes = Vec::new();
-    for i in 0..DEVICES {
-        let out = admin(
-            &db,
-            &[
-                "create-user",
-                "--login",
-                &format!("emp.d{i}"),
-                "--name",
-                "D",
-                "--country",
-                "CI",
-            ],
-        );
-        codes.push(
-            out.lines()
-                .find_map(|l| l.strip_prefix("enrollment code "))
-                .unwrap()
-                .to_owned(),
-        );
-    }
-    let mut server = ServerProcess::start_with_env(
+    let (mut server, devices) = fleet(
+        dir.path(),
         &db,
-        &dir.path().join("server.log"),
-        "127.0.0.1:0",
+        "d",
         &[
             ("FIELDVOICE_DRAIN_DELAY_SECS", "2"),
             ("FIELDVOICE_DRAIN_TIMEOUT_SECS", "10"),
         ],
-    );
+    )
+    .await;
     let url = server.url.clone();
-    let mut devices = Vec::new();
-    for (i, code) in codes.iter().enumerate() {
-        devices.push(Device::enroll(&dir.path().join(format!("dev{i}.sqlite3")), &url, code).await);
-    }
-    for d in &devices {
-        let mut s = d.lock();
-        let form = s.form("mcmb-interview", None).unwrap();
-        for n in 0..PER_DEVICE {
-            let mut iv = s.create_interview(&form).unwrap();
-            for (k, v) in complete_answers(n as i64 % 11) {
-                iv.set_answer_json(&form, k, &v).unwrap();
-            }
-            s.save(&mut iv, Some(&form)).unwrap();
-        }
-    }
     // Each device syncs in small batches over and over, recording when each
     // attempt started and how it ended.
     let devices = Arc::new(devices);
