@@ -448,6 +448,19 @@ async fn recorded_v1_exchanges_still_work() {
             );
         }
     }
+    // A newer app (protocol 2) against this server: a clear refusal, nothing stored.
+    let mut newer = body.clone();
+    newer[4] = survey_protocol::PROTOCOL_VERSION + 1;
+    let r =
+        fieldvoice_tests::server::post_sync(&server.url, &read("device-token.txt"), newer).await;
+    assert_eq!(r.status(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    let msg = e["error"].as_str().unwrap();
+    assert!(
+        msg.contains("speaks sync protocol 1, the app speaks 2")
+            && msg.contains("upgrade the server"),
+        "{msg}"
+    );
     let r = http
         .get(format!("{}/api/v1/interviews?limit=10", server.url))
         .bearer_auth(read("admin-token.txt"))
@@ -573,4 +586,114 @@ async fn the_grafana_dashboard_reads_metrics_the_server_exports() {
             "the dashboard reads {n}, which /metrics does not have"
         );
     }
+}
+
+/// Run `sql` on the PostgreSQL database at `url` (from a thread of its own).
+fn pg_exec(url: &str, sql: &str) {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            client.batch_execute(&sql).await.unwrap();
+        });
+    })
+    .join()
+    .unwrap();
+}
+
+/// A rolling upgrade on PostgreSQL, the next release simulated by its
+/// migration: while a replica of this release serves, the next release's
+/// (additive) migration lands on the shared database; the running replica
+/// keeps taking syncs on the newer schema, and a replica of this release
+/// started after it is refused with a clear message instead of running old
+/// code against tables it does not know.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rolling_upgrade_on_postgres_keeps_the_old_replica_serving() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
+    let db = fieldvoice_tests::pg::TestDb::create();
+    let url = Path::new(&db.url);
+    let dir = tempfile::tempdir().unwrap();
+    let out = admin(
+        url,
+        &[
+            "create-user",
+            "--login",
+            "emp.r",
+            "--name",
+            "R",
+            "--country",
+            "CI",
+        ],
+    );
+    let code = out
+        .lines()
+        .find_map(|l| l.strip_prefix("enrollment code "))
+        .unwrap()
+        .to_owned();
+    let old = ServerProcess::start(url, &dir.path().join("old.log"));
+    let device = Device::enroll(&dir.path().join("r.sqlite3"), &old.url, &code).await;
+    device.submit(&complete_answers(3));
+    device.sync().await.unwrap();
+    // The next release migrates the shared database (expand: new column, new table).
+    pg_exec(
+        &db.url,
+        "ALTER TABLE interviews ADD COLUMN next_release_note TEXT;
+         CREATE TABLE next_release_things (id TEXT PRIMARY KEY);
+         INSERT INTO schema_migrations(version, applied_at)
+           SELECT MAX(version) + 1, 0 FROM schema_migrations;",
+    );
+    // The old replica goes on serving on the newer schema.
+    device.submit(&complete_answers(9));
+    let report = device.sync().await.unwrap();
+    assert!(
+        report.docs_acknowledged >= 1 && report.docs_rejected.is_empty(),
+        "{report:?}"
+    );
+    let out = Command::new(server_binary())
+        .arg("--database")
+        .arg(&db.url)
+        .args(["admin", "stats"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "an old build does not start on the newer schema"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("newer than this server knows"), "{err}");
+    let store_count = {
+        let url = db.url.clone();
+        tokio::task::spawn_blocking(move || {
+            // Read through the raw database: the old code may not open it any more.
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async move {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(conn);
+                let row = client
+                    .query_one("SELECT COUNT(*) FROM interviews", &[])
+                    .await
+                    .unwrap();
+                row.get::<_, i64>(0)
+            })
+        })
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        store_count, 2,
+        "both interviews stored, before and after the migration"
+    );
+    drop(old);
 }
