@@ -457,7 +457,7 @@ async fn recorded_v1_exchanges_still_work() {
     let e: serde_json::Value = r.json().await.unwrap();
     let msg = e["error"].as_str().unwrap();
     assert!(
-        msg.contains("speaks sync protocol 1, the app speaks 2")
+        msg.contains("unsupported protocol version 2: this server speaks sync protocol 1")
             && msg.contains("upgrade the server"),
         "{msg}"
     );

@@ -44,8 +44,8 @@ pub async fn sync(
                 // A newer app against this (older) server: say what to do;
                 // the app shows the message and keeps its data.
                 survey_protocol::DecodeError::Version(v) => ApiError::BadRequest(format!(
-                    "this server speaks sync protocol {}, the app speaks {v}: upgrade the \
-                     server (the app keeps its interviews until then)",
+                    "unsupported protocol version {v}: this server speaks sync protocol {}; \
+                     upgrade the server (the app keeps its interviews until then)",
                     survey_protocol::PROTOCOL_VERSION
                 )),
                 other => ApiError::BadRequest(format!("malformed sync body: {other}")),
