@@ -858,4 +858,7 @@ async fn demo_campaign_themes_and_report_in_french_and_arabic() {
     click(&c, "header .langs button[value=ar]").await;
     wait_text(&c, "h1", "مواضيع أقوال العملاء").await;
     shot(&c, "themes-ar.png").await;
+    // The progress page names touchpoints by the form's short labels.
+    c.goto(&format!("{url}/dashboard/")).await.unwrap();
+    wait_text(&c, "#by-country", "مركز الاتصال").await;
 }

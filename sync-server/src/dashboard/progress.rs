@@ -118,20 +118,23 @@ pub async fn page(
     }
     let scope = Scope::resolve(&who.principal, Purpose::Read, q.country.as_deref())?;
     let countries = scope.countries().map(<[String]>::to_vec);
-    let latest: BTreeMap<String, u32> = state
-        .fresh_forms()
-        .await
+    let forms = state.fresh_forms().await;
+    let lang = who.lang;
+    let touchpoints: Vec<String> = TOUCHPOINTS
+        .iter()
+        .map(|tp| touchpoint_label(&forms, tp, lang))
+        .collect();
+    let latest: BTreeMap<String, u32> = forms
         .latest()
         .iter()
         .map(|f| (f.id().to_owned(), f.version()))
         .collect();
     let p = state.blocking(move |st| load(st, &scope, latest)).await?;
-    let lang = who.lang;
     let title = match &q.country {
         Some(c) if !c.is_empty() => lang.tf("progress.title_country", &[("country", c)]),
         _ => lang.t("progress.title").to_owned(),
     };
-    let body = render(&p, &title, &who, countries.as_deref());
+    let body = render(&p, &title, &who, countries.as_deref(), &touchpoints);
     Ok(frame(lang, &title, Some(&who), Some(30), body).into_response())
 }
 
@@ -143,16 +146,37 @@ fn tally_cells(lang: Lang, t: &Tally) -> Markup {
     }
 }
 
-fn tally_head(lang: Lang, first: &str) -> Markup {
+/// A touchpoint's short label from the newest form that asks it (the form
+/// is the one home of charted labels, as in the report and the exports'
+/// dictionary), else the dashboard catalogue's.
+fn touchpoint_label(forms: &central_store::merge::FormRegistry, tp: &str, lang: Lang) -> String {
+    forms
+        .latest()
+        .iter()
+        .find_map(|f| {
+            let q = f.question(tp)?;
+            let short = q.short_label.as_ref()?;
+            Some(short.get(lang.code(), &f.def().default_language).to_owned())
+        })
+        .unwrap_or_else(|| lang.touchpoint(tp))
+}
+
+fn tally_head(lang: Lang, first: &str, touchpoints: &[String]) -> Markup {
     html! {
         tr {
             th { (first) } th.n { (lang.t("common.interviews")) } th.n { (lang.t("common.nps")) }
-            @for tp in TOUCHPOINTS { th.n { (lang.touchpoint(tp)) } }
+            @for tp in touchpoints { th.n { (tp) } }
         }
     }
 }
 
-fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]>) -> Markup {
+fn render(
+    p: &Progress,
+    title: &str,
+    who: &DashUser,
+    countries: Option<&[String]>,
+    touchpoints: &[String],
+) -> Markup {
     let lang = who.lang;
     let s = &p.stats;
     let now = unix_now();
@@ -175,7 +199,7 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
     let sat_items: Vec<(String, Option<f64>)> = TOUCHPOINTS
         .iter()
         .enumerate()
-        .map(|(i, tp)| (lang.touchpoint(tp), s.total.sat_avg(i)))
+        .map(|(i, _)| (touchpoints[i].clone(), s.total.sat_avg(i)))
         .collect();
     let country_items: Vec<(String, Option<f64>)> = s
         .by_country
@@ -245,7 +269,7 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
         section {
             h2 { (lang.t("progress.by_country")) }
             table #by-country {
-                (tally_head(lang, lang.t("common.country")))
+                (tally_head(lang, lang.t("common.country"), touchpoints))
                 @for k in &s.by_country {
                     tr { td { a href=(format!("/dashboard/?country={}", k.key)) { (k.key) } } (tally_cells(lang, &k.tally)) }
                 }
@@ -254,7 +278,7 @@ fn render(p: &Progress, title: &str, who: &DashUser, countries: Option<&[String]
         section {
             h2 { (lang.t("progress.by_segment")) }
             table #by-segment {
-                (tally_head(lang, lang.t("common.segment")))
+                (tally_head(lang, lang.t("common.segment"), touchpoints))
                 @for k in &s.by_segment {
                     tr { td { @if k.key.is_empty() { span.muted { (lang.t("common.none")) } } @else { (lang.segment(&k.key)) } } (tally_cells(lang, &k.tally)) }
                 }
