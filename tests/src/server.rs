@@ -421,6 +421,28 @@ impl Device {
     }
 }
 
+/// Assert that every acknowledged change of `acked` is in the SQLite store at
+/// `db` (`what` names where it was lost); how many changes were checked.
+pub fn assert_acknowledged_in(db: &Path, acked: &Acked, what: &str) -> usize {
+    let store = SqliteStore::open(db).expect("store");
+    let mut checked = 0;
+    for (id, heads) in acked {
+        let doc = store
+            .load_doc(*id)
+            .expect("load")
+            .unwrap_or_else(|| panic!("acknowledged interview {id} lost {what}"));
+        let mut am = automerge::AutoCommit::load(&doc.snapshot).expect("document");
+        for h in heads {
+            assert!(
+                am.get_change_by_hash(h).is_some(),
+                "acknowledged change {h} of {id} lost {what}"
+            );
+            checked += 1;
+        }
+    }
+    checked
+}
+
 /// A sync burst: every device syncs in small batches (2 documents a request,
 /// no retries), over and over, until `stop` is set or its server goes away.
 pub fn burst(

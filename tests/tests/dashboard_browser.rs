@@ -785,30 +785,24 @@ async fn demo_campaign_themes_and_report_in_french_and_arabic() {
         .unwrap();
     assert!(!ticked.is_empty(), "suggestions come pre-ticked");
     shot(&c, "themes-fr.png").await;
-    let before = server
-        .state
-        .store
-        .list_interviews(&central_store::InterviewFilter {
-            countries: vec!["CI".into()],
-            ..Default::default()
-        })
-        .unwrap()
-        .iter()
-        .filter(|r| r.tags.iter().any(|t| t.starts_with("theme:")))
-        .count();
+    // Interviews of CI with a reviewer's theme code.
+    let coded = || {
+        server
+            .state
+            .store
+            .list_interviews(&central_store::InterviewFilter {
+                countries: vec!["CI".into()],
+                ..Default::default()
+            })
+            .unwrap()
+            .iter()
+            .filter(|r| r.tags.iter().any(|t| t.starts_with(themes::TAG_PREFIX)))
+            .count()
+    };
+    let before = coded();
     click(&c, "form.verbatim button[type=submit]").await;
     wait_text(&c, "h1", "Thèmes des verbatims").await;
-    let after = server
-        .state
-        .store
-        .list_interviews(&central_store::InterviewFilter {
-            countries: vec!["CI".into()],
-            ..Default::default()
-        })
-        .unwrap()
-        .iter()
-        .filter(|r| r.tags.iter().any(|t| t.starts_with("theme:")))
-        .count();
+    let after = coded();
     assert_eq!(after, before + 1, "accepting coded one more verbatim");
 
     // The queue links to the report of its selection.

@@ -10,10 +10,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use automerge::AutoCommit;
 use central_store::{CentralStore, SqliteStore};
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::server::{Device, ServerProcess, admin, burst, server_binary};
+use fieldvoice_tests::server::{
+    Device, ServerProcess, admin, assert_acknowledged_in, burst, server_binary,
+};
 
 const DEVICES: usize = 5;
 const PER_DEVICE: usize = 12;
@@ -148,23 +149,7 @@ async fn a_backup_during_a_sync_burst_restores_every_acknowledged_change() {
     let (ok, msg) = admin_any(&restored, &["restore", "--from", backup.to_str().unwrap()]);
     assert!(!ok && msg.contains("already exists"), "{msg}");
     // Every change acknowledged before the backup is in the restored store.
-    let store = SqliteStore::open(&restored).unwrap();
-    let mut checked = 0;
-    for (id, heads) in &before {
-        let doc = store
-            .load_doc(*id)
-            .unwrap()
-            .unwrap_or_else(|| panic!("{id} missing from the backup"));
-        let mut am = AutoCommit::load(&doc.snapshot).unwrap();
-        for h in heads {
-            assert!(
-                am.get_change_by_hash(h).is_some(),
-                "acknowledged change {h} of {id} not in the backup"
-            );
-            checked += 1;
-        }
-    }
-    drop(store);
+    let checked = assert_acknowledged_in(&restored, &before, "from the backup");
     fieldvoice_tests::report("backup_acked_changes_checked", checked as u64);
     // verify: the restored store equals its backup, and tells a different one apart.
     let out = admin(&restored, &["verify", "--other", backup.to_str().unwrap()]);
@@ -223,20 +208,11 @@ fn postgres_refuses_a_newer_schema_too() {
     let db = fieldvoice_tests::pg::TestDb::create();
     let store = central_store::PgStore::connect(&db.url).unwrap();
     drop(store);
-    let (client, conn) = {
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        let url = db.url.clone();
-        let r =
-            rt.block_on(async move { tokio_postgres::connect(&url, tokio_postgres::NoTls).await });
-        (r, rt)
-    };
-    let (client, connection) = client.unwrap();
-    conn.spawn(connection);
-    conn.block_on(client.execute(
-        "INSERT INTO schema_migrations(version, applied_at) SELECT MAX(version) + 1, 0 FROM schema_migrations",
-        &[],
-    ))
-    .unwrap();
+    pg_sql(
+        &db.url,
+        "INSERT INTO schema_migrations(version, applied_at)
+           SELECT MAX(version) + 1, 0 FROM schema_migrations",
+    );
     let err = central_store::PgStore::connect(&db.url)
         .unwrap_err()
         .to_string();
@@ -366,19 +342,7 @@ async fn sigterm_mid_burst_drains_without_losing_or_cutting_a_request() {
     );
     // Every acknowledged change is in the store.
     let acked: Vec<_> = devices.iter().flat_map(Device::acknowledged).collect();
-    let store = SqliteStore::open(&db).unwrap();
-    let mut checked = 0;
-    for (id, heads) in &acked {
-        let doc = store.load_doc(*id).unwrap().unwrap();
-        let mut am = AutoCommit::load(&doc.snapshot).unwrap();
-        for h in heads {
-            assert!(
-                am.get_change_by_hash(h).is_some(),
-                "acknowledged change {h} of {id} lost"
-            );
-            checked += 1;
-        }
-    }
+    let checked = assert_acknowledged_in(&db, &acked, "in the drain");
     fieldvoice_tests::report("drain_acked_changes_checked", checked as u64);
 }
 
@@ -588,8 +552,10 @@ async fn the_grafana_dashboard_reads_metrics_the_server_exports() {
     }
 }
 
-/// Run `sql` on the PostgreSQL database at `url` (from a thread of its own).
-fn pg_exec(url: &str, sql: &str) {
+/// Run `sql` (one or more statements) on the PostgreSQL database at `url`,
+/// from a thread of its own (callers may be on a runtime), through the raw
+/// database; the first column of every row it returns, as text.
+fn pg_sql(url: &str, sql: &str) -> Vec<String> {
     let (url, sql) = (url.to_owned(), sql.to_owned());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -601,11 +567,20 @@ fn pg_exec(url: &str, sql: &str) {
                 .await
                 .unwrap();
             tokio::spawn(conn);
-            client.batch_execute(&sql).await.unwrap();
-        });
+            client
+                .simple_query(&sql)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
+                    _ => None,
+                })
+                .collect()
+        })
     })
     .join()
-    .unwrap();
+    .unwrap()
 }
 
 /// A rolling upgrade on PostgreSQL, the next release simulated by its
@@ -642,7 +617,7 @@ async fn a_rolling_upgrade_on_postgres_keeps_the_old_replica_serving() {
     device.submit(&complete_answers(3));
     device.sync().await.unwrap();
     // The next release migrates the shared database (expand: new column, new table).
-    pg_exec(
+    pg_sql(
         &db.url,
         "ALTER TABLE interviews ADD COLUMN next_release_note TEXT;
          CREATE TABLE next_release_things (id TEXT PRIMARY KEY);
@@ -668,31 +643,11 @@ async fn a_rolling_upgrade_on_postgres_keeps_the_old_replica_serving() {
     );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("newer than this server knows"), "{err}");
-    let store_count = {
-        let url = db.url.clone();
-        tokio::task::spawn_blocking(move || {
-            // Read through the raw database: the old code may not open it any more.
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .unwrap();
-                tokio::spawn(conn);
-                let row = client
-                    .query_one("SELECT COUNT(*) FROM interviews", &[])
-                    .await
-                    .unwrap();
-                row.get::<_, i64>(0)
-            })
-        })
-        .await
-        .unwrap()
-    };
+    // Read through the raw database: the old code may not open it any more.
+    let store_count = pg_sql(&db.url, "SELECT COUNT(*) FROM interviews");
     assert_eq!(
-        store_count, 2,
+        store_count,
+        ["2"],
         "both interviews stored, before and after the migration"
     );
     drop(old);

@@ -6,10 +6,9 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use automerge::AutoCommit;
 use central_store::{CentralStore, SqliteStore};
 use fieldvoice_tests::complete_answers;
-use fieldvoice_tests::server::{Device, ServerProcess, admin, burst};
+use fieldvoice_tests::server::{Device, ServerProcess, admin, assert_acknowledged_in, burst};
 use serde_json::json;
 
 const DEVICES: usize = 6;
@@ -94,25 +93,9 @@ async fn sigkill_mid_burst_loses_no_acknowledged_change() {
     );
 
     // Every acknowledged head is in the store after the crash.
-    {
-        let checked: usize = acked.iter().map(|(_, heads)| heads.len()).sum();
-        fieldvoice_tests::report("faults_injected", 1);
-        fieldvoice_tests::report("acked_changes_checked", checked as u64);
-        let store = SqliteStore::open(&db).unwrap();
-        for (id, heads) in &acked {
-            let doc = store
-                .load_doc(*id)
-                .unwrap()
-                .unwrap_or_else(|| panic!("acknowledged interview {id} lost"));
-            let mut am = AutoCommit::load(&doc.snapshot).unwrap();
-            for h in heads {
-                assert!(
-                    am.get_change_by_hash(h).is_some(),
-                    "acknowledged change {h} of {id} lost"
-                );
-            }
-        }
-    }
+    let checked = assert_acknowledged_in(&db, &acked, "in the crash");
+    fieldvoice_tests::report("faults_injected", 1);
+    fieldvoice_tests::report("acked_changes_checked", checked as u64);
 
     // Restart; devices resync to completion.
     let server = ServerProcess::start(&db, &dir.path().join("server2.log"));

@@ -281,6 +281,18 @@ async fn the_codebook_is_read_by_the_team_and_edited_by_coordinators() {
     assert!(e["error"].as_str().unwrap().contains("1 to 50 themes"));
 }
 
+/// `POST /api/v1/interviews/{id}/themes` setting `themes`, as `token`.
+async fn set_themes(url: &str, token: &str, id: &str, themes: Value) -> (u16, Value) {
+    api(
+        url,
+        token,
+        "POST",
+        &format!("/api/v1/interviews/{id}/themes"),
+        Some(json!({ "themes": themes })),
+    )
+    .await
+}
+
 /// Push the generated consented interviews of `countries` as their
 /// country's employee; (id, generated interview) of each.
 fn push_generated(
@@ -344,14 +356,7 @@ async fn suggestions_learn_from_reviewers_codes_and_accepting_is_a_tag_edit() {
         } else {
             &coord_b
         };
-        let (st, r) = api(
-            &srv.url,
-            token,
-            "POST",
-            &format!("/api/v1/interviews/{id}/themes"),
-            Some(json!({"themes": g.themes})),
-        )
-        .await;
+        let (st, r) = set_themes(&srv.url, token, id, json!(g.themes)).await;
         assert_eq!(st, 200, "{r}");
         coded += 1;
     }
@@ -407,14 +412,7 @@ async fn suggestions_learn_from_reviewers_codes_and_accepting_is_a_tag_edit() {
         .iter()
         .map(|s| s["theme"].clone())
         .collect();
-    let (st, rec) = api(
-        &srv.url,
-        &coord_a,
-        "POST",
-        &format!("/api/v1/interviews/{id}/themes"),
-        Some(json!({"themes": accepted})),
-    )
-    .await;
+    let (st, rec) = set_themes(&srv.url, &coord_a, id, json!(accepted)).await;
     assert_eq!(st, 200, "{rec}");
     let tags: Vec<&str> = rec["tags"]
         .as_array()
@@ -436,14 +434,7 @@ async fn suggestions_learn_from_reviewers_codes_and_accepting_is_a_tag_edit() {
     assert_eq!(again["examples"], coded + 1);
     assert_eq!(again["uncoded"], uncoded_ci - 1);
     // Correcting is the same edit: the codes become exactly what was sent.
-    let (st, rec) = api(
-        &srv.url,
-        &coord_a,
-        "POST",
-        &format!("/api/v1/interviews/{id}/themes"),
-        Some(json!({"themes": ["billing"]})),
-    )
-    .await;
+    let (st, rec) = set_themes(&srv.url, &coord_a, id, json!(["billing"])).await;
     assert_eq!(st, 200);
     let themes: Vec<&str> = rec["tags"]
         .as_array()
@@ -453,32 +444,11 @@ async fn suggestions_learn_from_reviewers_codes_and_accepting_is_a_tag_edit() {
         .collect();
     assert_eq!(themes, ["billing"]);
     // Outside one's countries, by an analyst, or with a code not in the codebook: refused.
-    let (st, _) = api(
-        &srv.url,
-        &coord_b,
-        "POST",
-        &format!("/api/v1/interviews/{id}/themes"),
-        Some(json!({"themes": ["price"]})),
-    )
-    .await;
+    let (st, _) = set_themes(&srv.url, &coord_b, id, json!(["price"])).await;
     assert_eq!(st, 404);
-    let (st, _) = api(
-        &srv.url,
-        &analyst,
-        "POST",
-        &format!("/api/v1/interviews/{id}/themes"),
-        Some(json!({"themes": ["price"]})),
-    )
-    .await;
+    let (st, _) = set_themes(&srv.url, &analyst, id, json!(["price"])).await;
     assert_eq!(st, 404);
-    let (st, e) = api(
-        &srv.url,
-        &coord_a,
-        "POST",
-        &format!("/api/v1/interviews/{id}/themes"),
-        Some(json!({"themes": ["not_a_theme"]})),
-    )
-    .await;
+    let (st, e) = set_themes(&srv.url, &coord_a, id, json!(["not_a_theme"])).await;
     assert_eq!(st, 400);
     assert!(e["error"].as_str().unwrap().contains("not_a_theme"));
     let (st, _) = api(
@@ -497,14 +467,7 @@ async fn report_themes_are_the_coded_interviews_counted_again() {
     let srv = TestServer::start().await;
     let pushed = push_generated(&srv, &["CI", "SN", "CM"], 300);
     for (id, g) in &pushed {
-        let (st, _) = api(
-            &srv.url,
-            &srv.admin_token,
-            "POST",
-            &format!("/api/v1/interviews/{id}/themes"),
-            Some(json!({"themes": g.themes})),
-        )
-        .await;
+        let (st, _) = set_themes(&srv.url, &srv.admin_token, id, json!(g.themes)).await;
         assert_eq!(st, 200);
     }
     let (st, sum) = api(

@@ -202,6 +202,14 @@ pub struct ReportFilter {
     pub include_rejected: bool,
 }
 
+/// Why an interview is not in a report's base.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeftOut {
+    Draft,
+    WithoutConsent,
+    Rejected,
+}
+
 /// Review states a filter may name (`none`: not reviewed yet).
 pub const FILTER_REVIEW_STATES: [&str; 5] =
     ["none", "received", "has_issues", "approved", "rejected"];
@@ -259,13 +267,29 @@ impl ReportFilter {
         })
     }
 
-    /// Whether `rec` is in a report's base: submitted, with consent, not
-    /// rejected in review unless asked (campaign and filters aside). The one
-    /// home of the rule, for the report and the actions board.
+    /// Why `rec` is outside a report's base, if it is: the base is submitted
+    /// interviews with consent, not rejected in review unless asked
+    /// (campaign and filters aside). The one home of the rule, for the
+    /// report's counts and the actions board.
+    pub fn left_out(
+        &self,
+        rec: &survey_model::InterviewRecord,
+        forms: &FormRegistry,
+    ) -> Option<LeftOut> {
+        if rec.status != "submitted" {
+            Some(LeftOut::Draft)
+        } else if !consented(rec, forms.get(&rec.form_id, rec.form_version)) {
+            Some(LeftOut::WithoutConsent)
+        } else if !self.include_rejected && rec.review_state.as_deref() == Some("rejected") {
+            Some(LeftOut::Rejected)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `rec` is in a report's base ([`ReportFilter::left_out`]).
     pub fn counts(&self, rec: &survey_model::InterviewRecord, forms: &FormRegistry) -> bool {
-        rec.status == "submitted"
-            && consented(rec, forms.get(&rec.form_id, rec.form_version))
-            && (self.include_rejected || rec.review_state.as_deref() != Some("rejected"))
+        self.left_out(rec, forms).is_none()
     }
 
     /// Whether `rec` passes the place, segment, date and review filters
@@ -597,11 +621,8 @@ pub fn summarize_with(
         if !filter.admits(&rec) {
             return Ok(());
         }
-        let submitted = rec.status == "submitted";
-        let consent = consented(&rec, forms.get(&rec.form_id, rec.form_version));
-        let refused = rec.review_state.as_deref() == Some("rejected") && !filter.include_rejected;
-        debug_assert_eq!(submitted && consent && !refused, filter.counts(&rec, forms));
-        if submitted && consent && !refused {
+        let left_out = filter.left_out(&rec, forms);
+        if left_out.is_none() {
             // Every campaign: the year-over-year view.
             by_campaign.add(&rec, cfg);
         }
@@ -612,19 +633,15 @@ pub fn summarize_with(
         {
             return Ok(());
         }
-        if !submitted {
-            drafts += 1;
+        match left_out {
+            Some(LeftOut::Draft) => drafts += 1,
+            Some(LeftOut::WithoutConsent) => excluded += 1,
+            Some(LeftOut::Rejected) => rejected += 1,
+            None => n += 1,
+        }
+        if left_out.is_some() {
             return Ok(());
         }
-        if !consent {
-            excluded += 1;
-            return Ok(());
-        }
-        if refused {
-            rejected += 1;
-            return Ok(());
-        }
-        n += 1;
         if !rec.quality_flags.is_empty() {
             with_quality_flags += 1;
         }
