@@ -40,6 +40,8 @@ if [ "$FAST" = 1 ]; then
   unset FIELDVOICE_REQUIRE_ALL
 else
   export FIELDVOICE_REQUIRE_ALL=1
+  # A one-off build gains nothing from incremental caches; they double target/.
+  export CARGO_INCREMENTAL=0
 fi
 
 for f in scripts/ci/setup.d/*.sh; do
@@ -77,6 +79,7 @@ done
 
 step "summary"
 echo "tests: $passed passed, $failed failed, $skipped skipped"
+echo "target/ size: $(du -sh target 2>/dev/null | cut -f1)"
 if [ "$FAST" = 1 ]; then
   grep '^SKIPPED ' target/cargo-test.log || true
 elif [ "$skipped" != 0 ]; then
