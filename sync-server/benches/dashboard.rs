@@ -334,6 +334,7 @@ fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
             },
             tags: vec![],
             comment_count: 0,
+            review: Default::default(),
             conflicts: vec![],
             heads: vec!["00".repeat(32)],
         };

@@ -86,7 +86,7 @@ fn export_response() -> Value {
     let mut by_format = serde_json::Map::new();
     for f in export::Format::ALL {
         let mut by_part = serde_json::Map::new();
-        for part in PARTS {
+        for (part, _) in PARTS {
             if let Some(ct) = export_content_type(f, part) {
                 content.insert(
                     ct.to_owned(),
@@ -97,7 +97,7 @@ fn export_response() -> Value {
         }
         by_format.insert(f.as_str().to_owned(), Value::Object(by_part));
     }
-    json!({ "description": "the file (`part`: data, dictionary, manifest or actions)",
+    json!({ "description": "the file (`part`: data, dictionary, manifest, actions, codebook, codebook_csv or removed)",
             "content": content, "x-fieldvoice-content-types": by_format })
 }
 
@@ -368,7 +368,12 @@ pub fn document() -> Value {
                      q("country", "comma-separated country codes"),
                      q("pii", "omit (default), pseudonymize or include (admins; audited)"),
                      q("lang", "label language"), q("since", "only changes after this log position"),
-                     q("part", "data (default), dictionary, manifest or actions (the hackathon actions, actions.csv)")], None,
+                     q("part", "data (default), dictionary, manifest, actions (actions.csv), codebook (codebook.json, all four languages), codebook_csv, or removed (removed.csv: what left the dataset since `since`)"),
+                     q("labels", "codes (default), columns (a <column>_label beside each coded column) or values (labels instead of codes)"),
+                     q("excel", "true: CSV with a UTF-8 byte order mark"),
+                     q("comments", "true: add the review comments (scrubbed)"),
+                     q("include_drafts", "true: export drafts too"),
+                     q("include_rejected", "true: export interviews rejected in review too")], None,
                 export_response()) },
             "/api/v1/report": { "get": op("export", "Analysis summary (HTML by default, or JSON)",
                 vec![q("country", "country codes"), q("lang", "language"), q("format", "html or json")], None,

@@ -85,9 +85,10 @@ check(sorted(df["interview_id"]) == ids, "csv interview ids")
 check(list(df["interview_id"]) == ids, "csv rows in interview_id order")
 check(not (set(df["interview_id"]) & dropped), "csv holds an interview without consent")
 no_pii(df.columns, "csv")
-check(list(df.columns[:13]) == ["interview_id", "country", "campaign", "form_id", "form_version",
+check(list(df.columns[:15]) == ["interview_id", "country", "campaign", "form_id", "form_version",
                                  "created_by", "device_id", "created_at", "status", "submitted_at",
-                                 "review_state", "tags", "comment_count"], "csv key columns")
+                                 "review_state", "reviewed_by", "reviewed_at", "tags", "comment_count"],
+      f"csv key columns {list(df.columns[:15])}")
 rows = dictionary_covers(d, df.columns)
 labels = {r["column"]: r["label"] for r in rows}
 check(labels["nps"].startswith("Sur une échelle"), "dictionary labels in French (--lang fr)")

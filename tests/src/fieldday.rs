@@ -129,6 +129,7 @@ pub async fn seed(srv: &TestServer, n: usize, day: &str) -> FieldDay {
                 },
                 tags: vec![],
                 comment_count: 0,
+                review: Default::default(),
                 conflicts: vec![],
                 heads: vec!["00".repeat(32)],
             },

@@ -687,7 +687,7 @@ async fn free_text_is_scrubbed_unless_pii_is_included() {
     let typed = "Rappelez Awa Traoré au 07 12 34 56 78 ou awa.t@example.com, CNI CI0123456789; \
                  payé 10 000 000 FCFA le 2026-08-01";
     for _ in 0..2 {
-        fieldvoice_tests::dashboard::push_interview(
+        fieldvoice_tests::dashboard::push_submitted(
             &srv,
             &emp,
             "2026-11-30T09:00:00Z",

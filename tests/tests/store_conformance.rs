@@ -207,6 +207,7 @@ fn record(
         checks: vec![],
         tags: vec![],
         comment_count: 0,
+        review: Default::default(),
         conflicts: vec![],
         heads: vec![],
     }

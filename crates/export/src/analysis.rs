@@ -20,7 +20,7 @@ use survey_model::{Form, Question, QuestionType};
 use crate::coding::ThemeCoding;
 use crate::text::{Term, ThemeCounter};
 use crate::theme_stats::{Respondent, ThemeAcc, ThemeSection};
-use crate::{DatasetHasher, ExportError, consented, registry_forms};
+use crate::{DatasetHasher, ExportError, registry_forms};
 
 /// Questions whose answers feed the summary (MCMB names by default).
 #[derive(Debug, Clone)]
@@ -202,13 +202,7 @@ pub struct ReportFilter {
     pub include_rejected: bool,
 }
 
-/// Why an interview is not in a report's base.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LeftOut {
-    Draft,
-    WithoutConsent,
-    Rejected,
-}
+pub use crate::base::LeftOut;
 
 /// Review states a filter may name (`none`: not reviewed yet).
 pub const FILTER_REVIEW_STATES: [&str; 5] =
@@ -267,24 +261,18 @@ impl ReportFilter {
         })
     }
 
-    /// Why `rec` is outside a report's base, if it is: the base is submitted
-    /// interviews with consent, not rejected in review unless asked
-    /// (campaign and filters aside). The one home of the rule, for the
-    /// report's counts and the actions board.
+    /// Why `rec` is outside a report's base, if it is: [`crate::base::BaseRule`]
+    /// without drafts (campaign and filters aside).
     pub fn left_out(
         &self,
         rec: &survey_model::InterviewRecord,
         forms: &FormRegistry,
     ) -> Option<LeftOut> {
-        if rec.status != "submitted" {
-            Some(LeftOut::Draft)
-        } else if !consented(rec, forms.get(&rec.form_id, rec.form_version)) {
-            Some(LeftOut::WithoutConsent)
-        } else if !self.include_rejected && rec.review_state.as_deref() == Some("rejected") {
-            Some(LeftOut::Rejected)
-        } else {
-            None
+        crate::base::BaseRule {
+            include_drafts: false,
+            include_rejected: self.include_rejected,
         }
+        .left_out(rec, forms)
     }
 
     /// Whether `rec` is in a report's base ([`ReportFilter::left_out`]).

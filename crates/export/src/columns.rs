@@ -25,6 +25,9 @@ pub enum ColType {
     Float,
     /// Calendar date `YYYY-MM-DD` (Date32 in Parquet).
     Date,
+    /// An instant in UTC: RFC 3339 text (`2026-11-30T09:00:00Z`) in CSV and
+    /// JSON, a date-time in XLSX, `timestamp[us, tz=UTC]` in Parquet.
+    Timestamp,
 }
 
 impl ColType {
@@ -35,6 +38,7 @@ impl ColType {
             ColType::Boolean => "boolean",
             ColType::Float => "float",
             ColType::Date => "date",
+            ColType::Timestamp => "timestamp",
         }
     }
 }
@@ -53,6 +57,8 @@ pub enum KeyField {
     Status,
     SubmittedAt,
     ReviewState,
+    ReviewedBy,
+    ReviewedAt,
     Tags,
     CommentCount,
     QualityFlags,
@@ -60,9 +66,10 @@ pub enum KeyField {
     DurationS,
     Edits,
     ClockSkewS,
+    NotAsked,
 }
 
-const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 18] = [
+const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 21] = [
     (
         KeyField::InterviewId,
         "interview_id",
@@ -87,7 +94,8 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 18] = [
         KeyField::CreatedBy,
         "created_by",
         ColType::String,
-        "Interviewer (user id)",
+        "Interviewer: pseudonymous user id (a keyed pseudonym when PII is pseudonymised; \
+         the login is in interviewer_login, exported with PII only)",
     ),
     (
         KeyField::DeviceId,
@@ -98,8 +106,8 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 18] = [
     (
         KeyField::CreatedAt,
         "created_at",
-        ColType::String,
-        "Started at (RFC 3339)",
+        ColType::Timestamp,
+        "Started at (UTC, device clock)",
     ),
     (
         KeyField::Status,
@@ -110,14 +118,26 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 18] = [
     (
         KeyField::SubmittedAt,
         "submitted_at",
-        ColType::String,
-        "Submitted at (RFC 3339)",
+        ColType::Timestamp,
+        "Submitted at (UTC, device clock)",
     ),
     (
         KeyField::ReviewState,
         "review_state",
         ColType::String,
-        "Review state",
+        "Review state (empty: not reviewed yet)",
+    ),
+    (
+        KeyField::ReviewedBy,
+        "reviewed_by",
+        ColType::String,
+        "Who set the review state last: pseudonymous user id, as created_by",
+    ),
+    (
+        KeyField::ReviewedAt,
+        "reviewed_at",
+        ColType::Timestamp,
+        "When the review state was last set (UTC, server clock)",
     ),
     (
         KeyField::Tags,
@@ -165,6 +185,14 @@ const KEY_COLUMNS: [(KeyField, &str, ColType, &str); 18] = [
         ColType::Integer,
         "Device clock minus server clock at sync, seconds (empty: not reported)",
     ),
+    (
+        KeyField::NotAsked,
+        "not_asked",
+        ColType::String,
+        "Questions this interview was not asked (semicolon-separated): hidden by skip logic, \
+         or not in its form version. An empty answer column is 'not asked' when its question \
+         is listed here, 'asked, no answer' otherwise.",
+    ),
 ];
 
 /// Where a column's value comes from.
@@ -192,6 +220,61 @@ pub enum Source {
         question: String,
         field: PlaceField,
     },
+    /// The login of the user `created_by` or `reviewed_by` names (PII).
+    Login(KeyField),
+    /// Whether the interview carries review tag `0`.
+    Tag(String),
+    /// The review comments (role, time and text; scrubbed unless PII is included).
+    Comments,
+    /// The label, in the export language, of the code answering a choice question.
+    Label(String),
+    /// The country's name in the export language.
+    CountryName,
+}
+
+/// How coded values (choice answers, country codes) are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Labels {
+    /// Codes only (the default).
+    #[default]
+    Codes,
+    /// Codes, each followed by a `<column>_label` column in the export language.
+    Columns,
+    /// The label in the export language instead of the code.
+    Values,
+}
+
+impl Labels {
+    pub fn parse(s: &str) -> Result<Labels, crate::ExportError> {
+        match s.to_ascii_lowercase().as_str() {
+            "" | "codes" | "off" | "none" | "false" => Ok(Labels::Codes),
+            "columns" | "true" | "on" => Ok(Labels::Columns),
+            "values" => Ok(Labels::Values),
+            other => Err(crate::ExportError::Invalid(format!(
+                "labels must be codes, columns or values (got `{other}`)"
+            ))),
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Labels::Codes => "codes",
+            Labels::Columns => "columns",
+            Labels::Values => "values",
+        }
+    }
+}
+
+/// What a plan adds beyond the forms' questions.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    pub labels: Labels,
+    /// Add the review comments' text.
+    pub comments: bool,
+    /// Review tags, one boolean column each (`tag__<tag>`), sorted.
+    pub tags: Vec<String>,
+    /// Logins by user id, for the login columns (PII included only).
+    pub logins: std::collections::HashMap<String, String>,
 }
 
 /// The place fields an export adds beside a place code.
@@ -316,6 +399,25 @@ pub enum Cell {
     Float(f64),
     /// `YYYY-MM-DD`, already checked.
     Date(time::Date),
+    /// Microseconds since 1970-01-01T00:00:00Z.
+    Timestamp(i64),
+}
+
+/// Microseconds since the Unix epoch of an RFC 3339 time, if it is one.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+    i64::try_from(t.unix_timestamp_nanos() / 1000).ok()
+}
+
+/// RFC 3339 text in UTC (`2026-11-30T09:00:00Z`) of a timestamp cell.
+pub fn timestamp_text(micros: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// The columns of an export, derived from the forms.
@@ -331,6 +433,13 @@ pub struct Plan {
     pii_questions: Vec<String>,
     /// Index of the latitude/longitude columns of the first geopoint question.
     pub geo: Option<(usize, usize)>,
+    pub options: PlanOptions,
+    /// The plan's forms by `form@version`, for `not_asked`.
+    forms: std::collections::HashMap<String, Form>,
+    /// The questions with a column, in plan order, once each.
+    questions: Vec<String>,
+    /// The export language.
+    lang: String,
 }
 
 impl Plan {
@@ -343,6 +452,11 @@ impl Plan {
     /// Each column lists the versions (`form@version`) it exists in. A
     /// question name seen in two forms keeps the first form's definition.
     pub fn new(forms: &[&Form], pii: &PiiPolicy, lang: &str) -> Plan {
+        Plan::build(forms, pii, lang, PlanOptions::default())
+    }
+
+    /// [`Plan::new`] with labels, login, tag and comment columns as `options` asks.
+    pub fn build(forms: &[&Form], pii: &PiiPolicy, lang: &str, plan_opts: PlanOptions) -> Plan {
         let mut sorted: Vec<&Form> = forms.to_vec();
         sorted.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
         let tag = |f: &Form| format!("{}@{}", f.id(), f.version());
@@ -351,20 +465,69 @@ impl Plan {
             v.sort();
             v
         };
-        let mut columns: Vec<Column> = KEY_COLUMNS
-            .iter()
-            .map(|(k, name, ty, label)| Column {
-                name: (*name).to_owned(),
-                ty: *ty,
-                question: None,
-                label: (*label).to_owned(),
-                short_label: (*label).to_owned(),
-                options: Vec::new(),
-                note: String::new(),
-                versions: all_versions.clone(),
-                source: Source::Key(*k),
-            })
-            .collect();
+        let key = |name: String, ty: ColType, label: String, source: Source| Column {
+            name,
+            ty,
+            question: None,
+            short_label: label.clone(),
+            label,
+            options: Vec::new(),
+            note: String::new(),
+            versions: all_versions.clone(),
+            source,
+        };
+        let with_pii = matches!(pii, PiiPolicy::Include);
+        let mut columns: Vec<Column> = Vec::new();
+        for (k, name, ty, label) in KEY_COLUMNS {
+            let mut c = key(name.to_owned(), ty, label.to_owned(), Source::Key(k));
+            if k == KeyField::Country && plan_opts.labels == Labels::Values {
+                c.note = "country name in the export language".into();
+            }
+            columns.push(c);
+            match k {
+                KeyField::Country if plan_opts.labels == Labels::Columns => columns.push(key(
+                    "country_label".into(),
+                    ColType::String,
+                    "Country name".into(),
+                    Source::CountryName,
+                )),
+                KeyField::CreatedBy | KeyField::ReviewedBy if with_pii => {
+                    let (n, l) = if k == KeyField::CreatedBy {
+                        ("interviewer_login", "Interviewer's login (PII)")
+                    } else {
+                        ("reviewer_login", "Reviewer's login (PII)")
+                    };
+                    let mut c = key(n.into(), ColType::String, l.into(), Source::Login(k));
+                    c.note = "PII: raw value (exported on an admin's explicit request)".into();
+                    columns.push(c);
+                }
+                KeyField::Tags => {
+                    for t in &plan_opts.tags {
+                        let mut c = key(
+                            format!("tag__{t}"),
+                            ColType::Boolean,
+                            format!("Tagged `{t}` in review"),
+                            Source::Tag(t.clone()),
+                        );
+                        c.note = format!("true when a reviewer tagged the interview `{t}`");
+                        columns.push(c);
+                    }
+                }
+                KeyField::CommentCount if plan_opts.comments => {
+                    let mut c = key(
+                        "comments".into(),
+                        ColType::String,
+                        "Review comments (role, time, text; one per line)".into(),
+                        Source::Comments,
+                    );
+                    if !with_pii {
+                        c.note = "free text: phone numbers, e-mail addresses, ID numbers and the customer's name replaced by [phone], [email], [id], [name]".into();
+                    }
+                    columns.push(c);
+                }
+                _ => {}
+            }
+        }
         let mut seen: HashSet<&str> = HashSet::new();
         for form in &sorted {
             let fallback = form.def().default_language.as_str();
@@ -389,12 +552,13 @@ impl Plan {
                 };
                 let label = q.label.get(lang, fallback).to_owned();
                 let short = q.short(lang, fallback).to_owned();
-                let mut options: Vec<(String, String)> = Vec::new();
+                let mut choice_options: Vec<(String, String)> = Vec::new();
                 for (f, d) in &defs {
                     let fb = f.def().default_language.as_str();
                     for o in &d.options {
-                        if !options.iter().any(|(v, _)| *v == o.value) {
-                            options.push((o.value.clone(), o.label.get(lang, fb).to_owned()));
+                        if !choice_options.iter().any(|(v, _)| *v == o.value) {
+                            choice_options
+                                .push((o.value.clone(), o.label.get(lang, fb).to_owned()));
                         }
                     }
                 }
@@ -433,7 +597,7 @@ impl Plan {
                 let start = columns.len();
                 match q.kind {
                     QuestionType::MultiChoice => {
-                        for (value, olabel) in &options {
+                        for (value, olabel) in &choice_options {
                             let mut c = col(
                                 format!("{}__{}", q.name, value),
                                 ColType::Boolean,
@@ -485,7 +649,12 @@ impl Plan {
                         if kind == QuestionType::Text && !matches!(pii, PiiPolicy::Include) {
                             c.note = "free text: phone numbers, e-mail addresses, ID numbers and the customer's name replaced by [phone], [email], [id], [name]".into();
                         }
-                        c.options = options.clone();
+                        c.options = choice_options.clone();
+                        let labelled = !c.options.is_empty() && kind == QuestionType::SingleChoice;
+                        if labelled && plan_opts.labels == Labels::Values {
+                            c.note = "option label in the export language (codes in the codebook)"
+                                .into();
+                        }
                         if q.choices_from.as_deref() == Some(survey_model::places::PLACES_LIST) {
                             c.note = "place code of the campaign's place list".into();
                             columns.push(c);
@@ -504,6 +673,19 @@ impl Plan {
                             }
                         } else {
                             columns.push(c);
+                            if labelled && plan_opts.labels == Labels::Columns {
+                                let mut c = col(
+                                    format!("{}_label", q.name),
+                                    ColType::String,
+                                    Source::Label(q.name.clone()),
+                                    format!("{label} (label)"),
+                                );
+                                c.note = format!(
+                                    "label in the export language of the code in `{}`",
+                                    q.name
+                                );
+                                columns.push(c);
+                            }
                         }
                     }
                 }
@@ -528,7 +710,20 @@ impl Plan {
             .collect();
         pii_questions.sort();
         pii_questions.dedup();
+        let mut questions: Vec<String> = Vec::new();
+        for c in &columns {
+            if let Some(q) = &c.question
+                && questions.last() != Some(q)
+                && !questions.contains(q)
+            {
+                questions.push(q.clone());
+            }
+        }
         Plan {
+            forms: sorted.iter().map(|f| (tag(f), (*f).clone())).collect(),
+            questions,
+            lang: lang.to_owned(),
+            options: plan_opts,
             columns,
             places: std::collections::HashMap::new(),
             versions: all_versions,
@@ -536,6 +731,11 @@ impl Plan {
             pii_questions,
             geo,
         }
+    }
+
+    /// The same plan (same columns, same order) labelled in `lang`.
+    pub fn in_language(&self, forms: &[&Form], lang: &str) -> Plan {
+        Plan::build(forms, &self.pii, lang, self.options.clone())
     }
 
     /// The place list the place columns read (by code).
@@ -557,8 +757,23 @@ impl Plan {
                 row.push(Cell::Null);
                 continue;
             }
+            if c.source == Source::Key(KeyField::NotAsked) {
+                row.push(self.not_asked(rec, &tag));
+                continue;
+            }
             let mut cell = self.cell(rec, &c.source, c.ty);
-            if matches!(c.source, Source::FreeText(_)) && !matches!(self.pii, PiiPolicy::Include) {
+            if self.options.labels == Labels::Values
+                && let Cell::Str(code) = &cell
+            {
+                if let Some((_, l)) = c.options.iter().find(|(v, _)| v == code) {
+                    cell = Cell::Str(l.clone());
+                } else if c.source == Source::Key(KeyField::Country) {
+                    cell = Cell::Str(crate::countries::name(code, &self.lang));
+                }
+            }
+            if matches!(c.source, Source::FreeText(_) | Source::Comments)
+                && !matches!(self.pii, PiiPolicy::Include)
+            {
                 let clean = match &cell {
                     Cell::Str(text) => {
                         let sc = scrubber.get_or_insert_with(|| self.scrubber(rec));
@@ -577,6 +792,23 @@ impl Plan {
         }
     }
 
+    /// The `not_asked` cell: the exported questions `rec` was not asked
+    /// (hidden by skip logic, or not in its form version); null for a form
+    /// version the plan does not know.
+    fn not_asked(&self, rec: &InterviewRecord, tag: &str) -> Cell {
+        let Some(form) = self.forms.get(tag) else {
+            return Cell::Null;
+        };
+        let asked = form.asked_json(&rec.answers);
+        let list: Vec<&str> = self
+            .questions
+            .iter()
+            .filter(|q| !asked.contains(q))
+            .map(String::as_str)
+            .collect();
+        Cell::Str(list.join(";"))
+    }
+
     /// The scrubber of `rec`'s free text: its own PII answers are names.
     pub fn scrubber(&self, rec: &InterviewRecord) -> Scrubber {
         Scrubber::new(
@@ -584,6 +816,15 @@ impl Plan {
                 .iter()
                 .filter_map(|q| rec.answers.get(q).and_then(Json::as_str)),
         )
+    }
+
+    /// A user id as exported: a keyed pseudonym when PII is pseudonymised,
+    /// the (pseudonymous) user id otherwise.
+    fn user(&self, id: &str) -> Cell {
+        match &self.pii {
+            PiiPolicy::Pseudonymize(key) => Cell::Str(key.pseudonym(id)),
+            _ => Cell::Str(id.to_owned()),
+        }
     }
 
     fn cell(&self, rec: &InterviewRecord, source: &Source, ty: ColType) -> Cell {
@@ -596,12 +837,19 @@ impl Plan {
                 KeyField::Campaign => s(&rec.campaign),
                 KeyField::FormId => s(&rec.form_id),
                 KeyField::FormVersion => Cell::Int(i64::from(rec.form_version)),
-                KeyField::CreatedBy => s(&rec.created_by),
+                KeyField::CreatedBy => self.user(&rec.created_by),
                 KeyField::DeviceId => s(&rec.device_id),
-                KeyField::CreatedAt => s(&rec.created_at),
+                KeyField::CreatedAt => timestamp(Some(&rec.created_at)),
                 KeyField::Status => s(&rec.status),
-                KeyField::SubmittedAt => opt(&rec.submitted_at),
+                KeyField::SubmittedAt => timestamp(rec.submitted_at.as_deref()),
                 KeyField::ReviewState => opt(&rec.review_state),
+                KeyField::ReviewedBy => rec
+                    .review
+                    .by
+                    .as_deref()
+                    .map_or(Cell::Null, |u| self.user(u)),
+                KeyField::ReviewedAt => timestamp(rec.review.at.as_deref()),
+                KeyField::NotAsked => Cell::Null,
                 KeyField::Tags => {
                     let mut tags = rec.tags.clone();
                     tags.sort();
@@ -652,6 +900,39 @@ impl Plan {
                 .and_then(Json::as_str)
                 .and_then(|code| self.places.get(code))
                 .map_or(Cell::Null, |p| s(field.of(p))),
+            Source::Login(k) => {
+                let id = if *k == KeyField::CreatedBy {
+                    Some(rec.created_by.as_str())
+                } else {
+                    rec.review.by.as_deref()
+                };
+                id.and_then(|i| self.options.logins.get(i))
+                    .map_or(Cell::Null, |l| s(l))
+            }
+            Source::Tag(t) => Cell::Bool(rec.tags.iter().any(|x| x == t)),
+            Source::Comments => {
+                if rec.review.comments.is_empty() {
+                    Cell::Null
+                } else {
+                    Cell::Str(
+                        rec.review
+                            .comments
+                            .iter()
+                            .map(|c| format!("{} {}: {}", c.at, c.role, c.text))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    )
+                }
+            }
+            Source::Label(q) => {
+                let code = rec.answers.get(q).and_then(Json::as_str);
+                self.columns
+                    .iter()
+                    .find(|c| c.source == Source::Answer(q.clone()))
+                    .and_then(|c| c.options.iter().find(|(v, _)| Some(v.as_str()) == code))
+                    .map_or(Cell::Null, |(_, l)| s(l))
+            }
+            Source::CountryName => s(&crate::countries::name(&rec.country, &self.lang)),
             Source::Lat(q) => geo_field(rec, q, "lat"),
             Source::Lon(q) => geo_field(rec, q, "lon"),
             Source::Accuracy(q) => geo_field(rec, q, "accuracy"),
@@ -674,6 +955,12 @@ impl Plan {
     }
 }
 
+/// A timestamp cell from RFC 3339 text (null when absent or unreadable).
+fn timestamp(v: Option<&str>) -> Cell {
+    v.and_then(parse_timestamp)
+        .map_or(Cell::Null, Cell::Timestamp)
+}
+
 /// Make a cell match its column's type (typed writers rely on it): numbers
 /// widen to float and print as text; anything else that does not fit is null.
 fn coerce(cell: Cell, ty: ColType) -> Cell {
@@ -689,6 +976,8 @@ fn coerce(cell: Cell, ty: ColType) -> Cell {
         (ColType::Float, Cell::Float(f)) => Cell::Float(f),
         (ColType::Float, Cell::Int(i)) => Cell::Float(i as f64),
         (ColType::Date, Cell::Date(d)) => Cell::Date(d),
+        (ColType::Timestamp, Cell::Timestamp(t)) => Cell::Timestamp(t),
+        (ColType::String, Cell::Timestamp(t)) => Cell::Str(timestamp_text(t)),
         _ => Cell::Null,
     }
 }
@@ -749,10 +1038,14 @@ mod tests {
         let omit = Plan::new(&[&form], &PiiPolicy::Omit, "fr");
         let n = names(&omit);
         assert_eq!(n[0], "interview_id");
-        assert_eq!(n[12], "comment_count");
-        assert_eq!(n[13], "quality_flags");
-        assert_eq!(n[14..18], ["checks", "duration_s", "edits", "clock_skew_s"]);
-        assert_eq!(n[18], "consent");
+        assert_eq!(n[11..13], ["reviewed_by", "reviewed_at"]);
+        assert_eq!(n[14], "comment_count");
+        assert_eq!(n[15], "quality_flags");
+        assert_eq!(
+            n[16..21],
+            ["checks", "duration_s", "edits", "clock_skew_s", "not_asked"]
+        );
+        assert_eq!(n[21], "consent");
         assert!(n.contains(&"services_used__mobile_money".to_owned()));
         assert!(n.contains(&"location_lat".to_owned()));
         assert!(!n.iter().any(|c| c.starts_with("customer_name")));

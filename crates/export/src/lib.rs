@@ -14,6 +14,8 @@
 
 pub mod actions;
 pub mod analysis;
+pub mod base;
+pub mod codebook;
 pub mod coding;
 pub mod columns;
 pub mod countries;
@@ -30,7 +32,10 @@ use central_store::{CentralStore, InterviewFilter, StoreError};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-pub use columns::{Cell, ColType, Column, PiiPolicy, Plan, PseudonymKey, consented};
+pub use base::{BaseRule, LeftOut, LeftOutCounts};
+pub use columns::{
+    Cell, ColType, Column, Labels, PiiPolicy, Plan, PlanOptions, PseudonymKey, consented,
+};
 pub use writers::{guard_text, needs_formula_guard, restore_text};
 
 /// Errors of an export.
@@ -131,6 +136,14 @@ pub struct ExportOptions {
     pub pii: PiiPolicy,
     /// Label language: en, fr, ar or pt.
     pub lang: String,
+    /// Codes, label columns beside them, or labels instead.
+    pub labels: Labels,
+    /// CSV for Excel: a UTF-8 byte order mark in front.
+    pub excel: bool,
+    /// Add the review comments' text (scrubbed unless PII is included).
+    pub comments: bool,
+    /// Which interviews count (drafts and rejected ones on request).
+    pub base: BaseRule,
 }
 
 impl Default for ExportOptions {
@@ -141,6 +154,10 @@ impl Default for ExportOptions {
             since_seq: None,
             pii: PiiPolicy::Omit,
             lang: "en".into(),
+            labels: Labels::Codes,
+            excel: false,
+            comments: false,
+            base: BaseRule::default(),
         }
     }
 }
@@ -164,6 +181,19 @@ pub struct Manifest {
     pub rows: u64,
     /// Interviews matched by the filter but left out for lack of consent.
     pub excluded_without_consent: u64,
+    /// Which interviews count ([`BaseRule::describe`]).
+    #[serde(default)]
+    pub base: String,
+    /// Interviews matched by the filter but left out, by reason.
+    #[serde(default)]
+    pub left_out: LeftOutCounts,
+    /// Interviews listed in `removed.csv` (incremental exports only): changed
+    /// since `since_seq` and no longer in the dataset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub removed: Option<u64>,
+    /// Rows whose location is empty (not in the GeoJSON file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_without_location: Option<u64>,
     /// Countries exported (empty = all).
     pub countries: Vec<String>,
     pub since_seq: Option<u64>,
@@ -171,6 +201,12 @@ pub struct Manifest {
     pub max_seq: u64,
     pub pii: String,
     pub language: String,
+    /// codes, columns or values ([`Labels`]).
+    #[serde(default)]
+    pub labels: String,
+    /// How types, booleans and empty cells are written, in every format.
+    #[serde(default)]
+    pub conventions: Vec<String>,
     /// Forms the columns come from, as `id@version`.
     pub forms: Vec<String>,
     pub columns: usize,
@@ -231,10 +267,58 @@ pub fn registry_forms(forms: &FormRegistry) -> Vec<&survey_model::Form> {
     v
 }
 
+/// The conventions every format follows, as the manifest and the codebook
+/// state them.
+pub const CONVENTIONS: [&str; 5] = [
+    "Empty cells (null in typed formats): the question was not asked when its name is in the \
+     row's not_asked column (skip logic, or not in the interview's form version); otherwise \
+     it was asked and left unanswered.",
+    "Booleans, multi-choice flags (<question>__<option>) and tag flags (tag__<tag>) are \
+     booleans in every format: true/false in CSV and JSON Lines, TRUE/FALSE in XLSX, boolean \
+     in Parquet; a flag is empty when its question was not answered.",
+    "Timestamps are UTC: RFC 3339 text (2026-11-30T09:00:00Z) in CSV and JSON Lines, date-times \
+     in XLSX, timestamp[us, tz=UTC] in Parquet; dates are YYYY-MM-DD (date32 in Parquet).",
+    "Ratings, NPS and counts are integers that may be empty (Int64 in pandas).",
+    "Codes are the options' values; the codebook gives their labels in en, fr, ar and pt.",
+];
+
+/// The plan options an export needs: its label mode and comment choice,
+/// the review tags present in what it will read (one column each), and
+/// logins when PII is included. One read pass over `filter`.
+fn plan_options(
+    store: &dyn CentralStore,
+    opts: &ExportOptions,
+    filter: &InterviewFilter,
+) -> Result<PlanOptions, ExportError> {
+    let mut tags = std::collections::BTreeSet::new();
+    store.for_each_interview(filter, &mut |rec, _| {
+        for t in rec.tags {
+            tags.insert(t);
+        }
+        Ok(())
+    })?;
+    let logins = if matches!(opts.pii, PiiPolicy::Include) {
+        store
+            .list_users(None)?
+            .into_iter()
+            .map(|u| (u.id, u.login))
+            .collect()
+    } else {
+        Default::default()
+    };
+    Ok(PlanOptions {
+        labels: opts.labels,
+        comments: opts.comments,
+        tags: tags.into_iter().collect(),
+        logins,
+    })
+}
+
 /// Export into `dir` (created if missing): the data file, `dictionary.csv`,
-/// `dictionary.json` and `manifest.json`. `progress` is called with the number
-/// of interviews read so far (every 1,000 and at the end); returning `false`
-/// cancels the export.
+/// `dictionary.json`, `codebook.csv`, `codebook.json`, `actions.csv`, for an
+/// incremental export `removed.csv`, and `manifest.json`. `progress` is
+/// called with the number of interviews read so far (every 1,000 and at the
+/// end); returning `false` cancels the export.
 pub fn export_to_dir(
     store: &dyn CentralStore,
     forms: &FormRegistry,
@@ -245,16 +329,27 @@ pub fn export_to_dir(
     std::fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
     let lang = parse_lang(&opts.lang)?;
     let form_list = registry_forms(forms);
-    let plan = Plan::new(&form_list, &opts.pii, &lang).with_places(store.list_places()?);
-    let data_name = opts.format.file_name();
-    let mut sink = writers::open(opts.format, &plan, &dir.join(&data_name), &lang)?;
     let filter = InterviewFilter {
         countries: opts.countries.clone(),
         since_seq: opts.since_seq,
         ..InterviewFilter::default()
     };
+    let plan = Plan::build(
+        &form_list,
+        &opts.pii,
+        &lang,
+        plan_options(store, opts, &filter)?,
+    )
+    .with_places(store.list_places()?);
+    let data_name = opts.format.file_name();
+    let mut sink = writers::open(opts.format, &plan, &dir.join(&data_name), &lang, opts.excel)?;
+    let mut removed = match opts.since_seq {
+        Some(_) => Some(removed::Writer::create(dir)?),
+        None => None,
+    };
     let mut hasher = DatasetHasher::default();
-    let (mut rows, mut excluded, mut seen) = (0u64, 0u64, 0u64);
+    let (mut rows, mut seen, mut no_location) = (0u64, 0u64, 0u64);
+    let mut left_out = LeftOutCounts::default();
     let mut max_seq = opts.since_seq.unwrap_or(0);
     let mut row = Vec::with_capacity(plan.columns.len());
     let mut sink_err: Option<ExportError> = None;
@@ -265,11 +360,22 @@ pub fn export_to_dir(
             sink_err = Some(ExportError::Cancelled);
             return Err(StoreError::Db("cancelled".into()));
         }
-        if !consented(&rec, forms.get(&rec.form_id, rec.form_version)) {
-            excluded += 1;
+        if let Some(why) = opts.base.left_out(&rec, forms) {
+            left_out.add(why);
+            if let Some(w) = removed.as_mut()
+                && let Err(e) = w.add(&rec.interview_id, why, seq)
+            {
+                sink_err = Some(e);
+                return Err(StoreError::Db("export writer failed".into()));
+            }
             return Ok(());
         }
         plan.row(&rec, &mut row);
+        if let Some((lat, lon)) = plan.geo
+            && (row[lat] == Cell::Null || row[lon] == Cell::Null)
+        {
+            no_location += 1;
+        }
         if let Err(e) = sink.row(&row) {
             sink_err = Some(e);
             return Err(StoreError::Db("export writer failed".into()));
@@ -286,7 +392,16 @@ pub fn export_to_dir(
     sink.finish()?;
     let mut files = vec![data_name];
     files.extend(dictionary::write(&plan, dir, &lang)?);
+    files.extend(codebook::write(&plan, &form_list, dir)?);
     files.push(actions::write(store, &opts.countries, dir)?);
+    let removed_count = match removed {
+        Some(w) => {
+            let (name, n) = w.finish()?;
+            files.push(name);
+            Some(n)
+        }
+        None => None,
+    };
     let files = files
         .into_iter()
         .map(|name| file_entry(dir, name))
@@ -296,12 +411,18 @@ pub fn export_to_dir(
         format: opts.format,
         dataset_version: hasher.finish(),
         rows,
-        excluded_without_consent: excluded,
+        excluded_without_consent: left_out.without_consent,
+        base: opts.base.describe(),
+        left_out,
+        removed: removed_count,
+        rows_without_location: plan.geo.map(|_| no_location),
         countries: opts.countries.clone(),
         since_seq: opts.since_seq,
         max_seq,
         pii: opts.pii.as_str().into(),
         language: lang,
+        labels: opts.labels.as_str().into(),
+        conventions: CONVENTIONS.iter().map(|c| (*c).to_owned()).collect(),
         forms: form_list
             .iter()
             .map(|f| format!("{}@{}", f.id(), f.version()))
@@ -318,11 +439,53 @@ pub fn export_to_dir(
     tracing::info!(
         format = opts.format.as_str(),
         rows,
-        excluded_without_consent = excluded,
+        excluded_without_consent = left_out.without_consent,
         dataset_version = %manifest.dataset_version,
         "export written"
     );
     Ok(manifest)
+}
+
+/// `removed.csv` of an incremental export.
+mod removed {
+    use std::io::Write;
+    use std::path::Path;
+
+    use crate::{ExportError, LeftOut};
+
+    /// The file's name.
+    pub const NAME: &str = "removed.csv";
+
+    pub struct Writer {
+        w: csv::Writer<std::io::BufWriter<std::fs::File>>,
+        n: u64,
+    }
+
+    fn err(e: impl std::fmt::Display) -> ExportError {
+        ExportError::Write(format!("{NAME}: {e}"))
+    }
+
+    impl Writer {
+        pub fn create(dir: &Path) -> Result<Writer, ExportError> {
+            let path = dir.join(NAME);
+            let f = std::fs::File::create(&path).map_err(|e| ExportError::io(&path, e))?;
+            let mut w = csv::Writer::from_writer(std::io::BufWriter::new(f));
+            w.write_record(["interview_id", "reason", "seq"])
+                .map_err(err)?;
+            Ok(Writer { w, n: 0 })
+        }
+        pub fn add(&mut self, id: &str, why: LeftOut, seq: u64) -> Result<(), ExportError> {
+            self.n += 1;
+            self.w
+                .write_record([id, why.as_str(), &seq.to_string()])
+                .map_err(err)
+        }
+        pub fn finish(self) -> Result<(String, u64), ExportError> {
+            let mut inner = self.w.into_inner().map_err(err)?;
+            inner.flush().map_err(err)?;
+            Ok((NAME.to_owned(), self.n))
+        }
+    }
 }
 
 fn file_entry(dir: &Path, name: String) -> Result<FileEntry, ExportError> {

@@ -8,14 +8,15 @@ use std::sync::Arc;
 
 use arrow_array::builder::{
     BooleanBuilder, Date32Builder, Float64Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
-use arrow_schema::{DataType, Field, Schema};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 
-use crate::columns::{Cell, ColType, Column, Plan};
+use crate::columns::{Cell, ColType, Column, Plan, timestamp_text};
 use crate::{ExportError, Format};
 
 /// Rows per Parquet record batch (and row group flush unit).
@@ -32,15 +33,21 @@ pub trait RowSink {
     fn finish(self: Box<Self>) -> Result<(), ExportError>;
 }
 
-/// Open the writer for `format` at `path`.
+/// The UTF-8 byte order mark `--excel` puts in front of a CSV file, so that
+/// Excel reads it as UTF-8 (accents, Arabic) instead of the local code page.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// Open the writer for `format` at `path`; `bom` puts [`UTF8_BOM`] in front
+/// of a CSV file.
 pub fn open(
     format: Format,
     plan: &Plan,
     path: &Path,
     lang: &str,
+    bom: bool,
 ) -> Result<Box<dyn RowSink>, ExportError> {
     Ok(match format {
-        Format::Csv => Box::new(CsvSink::new(plan, path)?),
+        Format::Csv => Box::new(CsvSink::new(plan, path, bom)?),
         Format::Jsonl => Box::new(JsonlSink::new(plan, path)?),
         Format::Geojson => Box::new(GeoJsonSink::new(plan, path)?),
         Format::Parquet => Box::new(ParquetSink::new(plan, path)?),
@@ -104,22 +111,28 @@ pub fn restore_text(cell: &str) -> &str {
     }
 }
 
-/// CSV text of a cell: empty for null, 1/0 for booleans; text through
+/// CSV text of a cell: empty for null, `true`/`false` for booleans (as in
+/// every other format), RFC 3339 UTC for timestamps; text through
 /// [`guard_text`].
 pub fn cell_text(c: &Cell) -> String {
     match c {
         Cell::Null => String::new(),
         Cell::Str(s) => guard_text(s).into_owned(),
         Cell::Int(i) => i.to_string(),
-        Cell::Bool(b) => if *b { "1" } else { "0" }.to_owned(),
+        Cell::Bool(b) => b.to_string(),
         Cell::Float(f) => f.to_string(),
         Cell::Date(d) => d.to_string(),
+        Cell::Timestamp(t) => timestamp_text(*t),
     }
 }
 
 impl CsvSink {
-    fn new(plan: &Plan, path: &Path) -> Result<CsvSink, ExportError> {
-        let mut w = csv::Writer::from_writer(create(path)?);
+    fn new(plan: &Plan, path: &Path, bom: bool) -> Result<CsvSink, ExportError> {
+        let mut out = create(path)?;
+        if bom {
+            out.write_all(UTF8_BOM).map_err(io_err)?;
+        }
+        let mut w = csv::Writer::from_writer(out);
         w.write_record(plan.columns.iter().map(|c| c.name.as_str()))
             .map_err(csv_err)?;
         Ok(CsvSink { w, buf: Vec::new() })
@@ -167,6 +180,7 @@ fn write_json_value(out: &mut Vec<u8>, c: &Cell) -> Result<(), ExportError> {
         // Non-finite floats cannot occur (geopoints are checked) but map to null.
         Cell::Float(f) => serde_json::to_writer(&mut *out, &serde_json::Number::from_f64(*f)),
         Cell::Date(d) => serde_json::to_writer(&mut *out, &d.to_string()),
+        Cell::Timestamp(t) => serde_json::to_writer(&mut *out, &timestamp_text(*t)),
     };
     r.map_err(|e| ExportError::Write(e.to_string()))
 }
@@ -228,6 +242,8 @@ impl RowSink for JsonlSink {
 struct GeoJsonSink {
     w: BufWriter<File>,
     columns: Vec<Column>,
+    /// The interview id column: the feature's `id`.
+    id: Option<usize>,
     geo: Option<(usize, usize)>,
     skip: Vec<usize>,
     buf: Vec<u8>,
@@ -253,6 +269,7 @@ impl GeoJsonSink {
             .collect();
         Ok(GeoJsonSink {
             w,
+            id: plan.columns.iter().position(|c| c.name == "interview_id"),
             columns: plan.columns.clone(),
             geo: plan.geo,
             skip,
@@ -276,9 +293,14 @@ impl RowSink for GeoJsonSink {
             self.buf.extend_from_slice(b",\n");
         }
         self.first = false;
-        self.buf.extend_from_slice(
-            b"{\"type\":\"Feature\",\"geometry\":{\"type\":\"Point\",\"coordinates\":[",
-        );
+        self.buf.extend_from_slice(b"{\"type\":\"Feature\",");
+        if let Some(Cell::Str(id)) = self.id.and_then(|i| row.get(i)) {
+            self.buf.extend_from_slice(b"\"id\":");
+            write_json_value(&mut self.buf, &Cell::Str(id.clone()))?;
+            self.buf.push(b',');
+        }
+        self.buf
+            .extend_from_slice(b"\"geometry\":{\"type\":\"Point\",\"coordinates\":[");
         write_json_value(&mut self.buf, &Cell::Float(*lon))?;
         self.buf.push(b',');
         write_json_value(&mut self.buf, &Cell::Float(*lat))?;
@@ -301,6 +323,7 @@ enum Builder {
     Bool(BooleanBuilder),
     Float(Float64Builder),
     Date(Date32Builder),
+    Ts(TimestampMicrosecondBuilder),
 }
 
 impl Builder {
@@ -312,6 +335,9 @@ impl Builder {
             ColType::Boolean => Builder::Bool(BooleanBuilder::with_capacity(n)),
             ColType::Float => Builder::Float(Float64Builder::with_capacity(n)),
             ColType::Date => Builder::Date(Date32Builder::with_capacity(n)),
+            ColType::Timestamp => {
+                Builder::Ts(TimestampMicrosecondBuilder::with_capacity(n).with_timezone(UTC))
+            }
         }
     }
     fn push(&mut self, c: &Cell) {
@@ -326,6 +352,8 @@ impl Builder {
             (Builder::Float(b), _) => b.append_null(),
             (Builder::Date(b), Cell::Date(d)) => b.append_value(days_since_epoch(*d)),
             (Builder::Date(b), _) => b.append_null(),
+            (Builder::Ts(b), Cell::Timestamp(t)) => b.append_value(*t),
+            (Builder::Ts(b), _) => b.append_null(),
         }
     }
     fn finish(&mut self) -> ArrayRef {
@@ -335,6 +363,7 @@ impl Builder {
             Builder::Bool(b) => Arc::new(b.finish()),
             Builder::Float(b) => Arc::new(b.finish()),
             Builder::Date(b) => Arc::new(b.finish()),
+            Builder::Ts(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -344,22 +373,59 @@ fn days_since_epoch(d: time::Date) -> i32 {
         - time::Date::from_ordinal_date(1970, 1).map_or(2_440_588, |e| e.to_julian_day())
 }
 
-/// The Arrow schema of a plan.
+/// The time zone of every timestamp column.
+const UTC: &str = "UTC";
+
+/// The Arrow schema of a plan, with pandas metadata naming the nullable
+/// dtypes (`Int64`, `boolean`) so that `pandas.read_parquet` keeps integer
+/// columns with gaps as integers and flags as booleans, not floats and objects.
 pub fn arrow_schema(plan: &Plan) -> Schema {
-    Schema::new(
-        plan.columns
-            .iter()
-            .map(|c| {
-                let dt = match c.ty {
-                    ColType::String => DataType::Utf8,
-                    ColType::Integer => DataType::Int64,
-                    ColType::Boolean => DataType::Boolean,
-                    ColType::Float => DataType::Float64,
-                    ColType::Date => DataType::Date32,
-                };
-                Field::new(&c.name, dt, true)
+    let fields = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let dt = match c.ty {
+                ColType::String => DataType::Utf8,
+                ColType::Integer => DataType::Int64,
+                ColType::Boolean => DataType::Boolean,
+                ColType::Float => DataType::Float64,
+                ColType::Date => DataType::Date32,
+                ColType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+            };
+            Field::new(&c.name, dt, true)
+        })
+        .collect::<Vec<_>>();
+    let pandas_columns: Vec<serde_json::Value> = plan
+        .columns
+        .iter()
+        .map(|c| {
+            let (pandas_type, numpy_type, meta) = match c.ty {
+                ColType::String => ("unicode", "object", serde_json::Value::Null),
+                ColType::Integer => ("int64", "Int64", serde_json::Value::Null),
+                ColType::Boolean => ("boolean", "boolean", serde_json::Value::Null),
+                ColType::Float => ("float64", "float64", serde_json::Value::Null),
+                ColType::Date => ("date", "object", serde_json::Value::Null),
+                ColType::Timestamp => (
+                    "datetimetz",
+                    "datetime64[us]",
+                    serde_json::json!({ "timezone": UTC }),
+                ),
+            };
+            serde_json::json!({
+                "name": c.name, "field_name": c.name, "pandas_type": pandas_type,
+                "numpy_type": numpy_type, "metadata": meta,
             })
-            .collect::<Vec<_>>(),
+        })
+        .collect();
+    let pandas = serde_json::json!({
+        "index_columns": [], "column_indexes": [], "columns": pandas_columns,
+        "creator": {"library": "fieldvoice-export", "version": env!("CARGO_PKG_VERSION")},
+        "pandas_version": "2.0.0",
+    });
+    Schema::new(fields).with_metadata(
+        [("pandas".to_owned(), pandas.to_string())]
+            .into_iter()
+            .collect(),
     )
 }
 
@@ -430,6 +496,7 @@ struct XlsxSink {
     lang: String,
     row: u32,
     date_format: rust_xlsxwriter::Format,
+    time_format: rust_xlsxwriter::Format,
     /// Quote prefix: the text is kept as is and never read as a formula.
     text_format: rust_xlsxwriter::Format,
 }
@@ -453,10 +520,16 @@ impl XlsxSink {
         sheet.set_name("interviews").map_err(xl_err)?;
         let bold = rust_xlsxwriter::Format::new().set_bold();
         for (i, c) in plan.columns.iter().enumerate() {
+            let col = col_index(i)?;
             sheet
-                .write_string_with_format(0, col_index(i)?, &c.name, &bold)
+                .write_string_with_format(0, col, &c.name, &bold)
+                .map_err(xl_err)?;
+            sheet
+                .set_column_width(col, column_width(c))
                 .map_err(xl_err)?;
         }
+        // The header stays in view while scrolling.
+        sheet.set_freeze_panes(1, 0).map_err(xl_err)?;
         Ok(XlsxSink {
             workbook,
             path: path.to_owned(),
@@ -464,9 +537,24 @@ impl XlsxSink {
             lang: lang.to_owned(),
             row: 0,
             date_format: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
+            time_format: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
             text_format: rust_xlsxwriter::Format::new().set_quote_prefix(),
         })
     }
+}
+
+/// An XLSX column's width in characters: its header or its typical value,
+/// whichever is wider, at most 40.
+fn column_width(c: &Column) -> f64 {
+    let value = match c.ty {
+        ColType::Timestamp => 19,
+        ColType::Date => 10,
+        ColType::Boolean => 6,
+        ColType::Integer | ColType::Float => 8,
+        ColType::String if c.name == "interview_id" => 36,
+        ColType::String => 16,
+    };
+    (c.name.chars().count().max(value) + 2).min(40) as f64
 }
 
 fn col_index(i: usize) -> Result<u16, ExportError> {
@@ -497,6 +585,14 @@ impl RowSink for XlsxSink {
                 Cell::Int(v) => sheet.write_number(r, col, *v as f64).map(|_| ()),
                 Cell::Bool(b) => sheet.write_boolean(r, col, *b).map(|_| ()),
                 Cell::Float(f) => sheet.write_number(r, col, *f).map(|_| ()),
+                Cell::Timestamp(t) => {
+                    let dt =
+                        rust_xlsxwriter::ExcelDateTime::from_timestamp(t.div_euclid(1_000_000))
+                            .map_err(xl_err)?;
+                    sheet
+                        .write_datetime_with_format(r, col, &dt, &self.time_format)
+                        .map(|_| ())
+                }
                 Cell::Date(d) => {
                     let dt = rust_xlsxwriter::ExcelDateTime::from_ymd(
                         u16::try_from(d.year()).unwrap_or(1900),
@@ -515,6 +611,12 @@ impl RowSink for XlsxSink {
     }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        let last_col = col_index(self.columns.len().saturating_sub(1))?;
+        let last_row = self.row;
+        self.workbook
+            .worksheet_from_index(0)
+            .and_then(|sheet| sheet.autofilter(0, 0, last_row, last_col).map(|_| ()))
+            .map_err(xl_err)?;
         let dict = self.workbook.add_worksheet_with_constant_memory();
         dict.set_name("dictionary").map_err(xl_err)?;
         let bold = rust_xlsxwriter::Format::new().set_bold();

@@ -34,8 +34,8 @@ pub use form::{
     QuestionType,
 };
 pub use interview::{
-    Comment, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError, Paradata,
-    ReviewState, actor_from_uuid, now,
+    Comment, CommentNote, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError,
+    Paradata, ReviewInfo, ReviewState, actor_from_uuid, now,
 };
 pub use places::Place;
 pub use policy::{Violation, Writer, check_write};

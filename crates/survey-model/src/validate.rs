@@ -185,6 +185,26 @@ impl Form {
         self.walk(answers, today()).1
     }
 
+    /// The questions shown to an interview whose projected answers (as JSON,
+    /// like [`crate::InterviewRecord::answers`]) are `answers`, in form order:
+    /// every other question of the form was not asked (hidden by skip logic).
+    /// Exports use it to tell "not asked" from "asked, no answer".
+    pub fn asked_json(
+        &self,
+        answers: &std::collections::BTreeMap<String, serde_json::Value>,
+    ) -> Vec<String> {
+        let typed: Answers = self
+            .questions()
+            .iter()
+            .filter_map(|q| {
+                let v = answers.get(&q.name)?;
+                let a = crate::answer::Answer::from_json(q, v).ok()??;
+                Some((q.name.clone(), a))
+            })
+            .collect();
+        self.evaluate(&typed).relevant
+    }
+
     /// The one walk behind [`Form::evaluate`] and [`Form::clean`].
     fn walk(&self, answers: &Answers, today: time::Date) -> (Evaluation, Cleaned) {
         let mut eval = Evaluation::default();

@@ -21,8 +21,17 @@ use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
 use crate::scope::{Purpose, Scope};
 
-/// The parts of an export a request can ask for (`part=`).
-pub const PARTS: [&str; 4] = ["data", "dictionary", "manifest", "actions"];
+/// The parts of an export a request can ask for (`part=`), with their file
+/// names (`None`: the data file, named by its format).
+pub const PARTS: [(&str, Option<&str>); 7] = [
+    ("data", None),
+    ("dictionary", Some("dictionary.csv")),
+    ("manifest", Some("manifest.json")),
+    ("actions", Some("actions.csv")),
+    ("codebook", Some("codebook.json")),
+    ("codebook_csv", Some("codebook.csv")),
+    ("removed", Some("removed.csv")),
+];
 /// Content type of `part=dictionary` (`dictionary.csv`).
 pub const DICTIONARY_CONTENT_TYPE: &str = "text/csv; charset=utf-8";
 /// Content type of `part=manifest` (`manifest.json`).
@@ -38,9 +47,8 @@ pub const REPORT_CONTENT_TYPES: [(&str, &str); 2] = [
 pub fn export_content_type(format: Format, part: &str) -> Option<&'static str> {
     match part {
         "data" => Some(format.content_type()),
-        "dictionary" => Some(DICTIONARY_CONTENT_TYPE),
-        "manifest" => Some(MANIFEST_CONTENT_TYPE),
-        "actions" => Some(DICTIONARY_CONTENT_TYPE),
+        "dictionary" | "actions" | "codebook_csv" | "removed" => Some(DICTIONARY_CONTENT_TYPE),
+        "manifest" | "codebook" => Some(MANIFEST_CONTENT_TYPE),
         _ => None,
     }
 }
@@ -53,8 +61,71 @@ pub struct ExportQuery {
     pub pii: Option<String>,
     pub lang: Option<String>,
     pub since: Option<u64>,
-    /// data (default), dictionary, manifest or actions (`actions.csv`).
+    /// data (default), dictionary, manifest, actions, codebook (JSON),
+    /// codebook_csv or removed (`removed.csv`, with `since`).
     pub part: Option<String>,
+    /// codes (default), columns or values.
+    pub labels: Option<String>,
+    /// CSV with a UTF-8 byte order mark, for Excel.
+    pub excel: Option<bool>,
+    /// Add the review comments' text.
+    pub comments: Option<bool>,
+    pub include_drafts: Option<bool>,
+    pub include_rejected: Option<bool>,
+}
+
+/// The export a query asks for, checked: the one reading of [`ExportQuery`]
+/// for direct downloads and export jobs. Raw PII needs [`Action::ExportPii`].
+pub fn export_options(
+    state: &AppState,
+    principal: &Principal,
+    format: Format,
+    q: &ExportQuery,
+) -> Result<ExportOptions, ApiError> {
+    let countries = Scope::resolve(principal, Purpose::Export, q.country.as_deref())?.filter();
+    let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
+    let pii = match q.pii.as_deref().unwrap_or("omit") {
+        "omit" => PiiPolicy::Omit,
+        "pseudonymize" | "pseudonymise" => match &state.settings.pseudonym_key {
+            Some(k) => PiiPolicy::Pseudonymize(k.clone()),
+            None => {
+                return Err(ApiError::BadRequest(
+                    "this server has no pseudonym key configured (FIELDVOICE_PSEUDONYM_KEY)".into(),
+                ));
+            }
+        },
+        "include" => {
+            authorize(principal, Action::ExportPii)?;
+            PiiPolicy::Include
+        }
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "pii must be omit, pseudonymize or include (got `{other}`)"
+            )));
+        }
+    };
+    Ok(ExportOptions {
+        format,
+        countries,
+        since_seq: q.since,
+        pii,
+        lang,
+        labels: export::Labels::parse(q.labels.as_deref().unwrap_or("codes"))?,
+        excel: q.excel.unwrap_or(false),
+        comments: q.comments.unwrap_or(false),
+        base: export::BaseRule {
+            include_drafts: q.include_drafts.unwrap_or(false),
+            include_rejected: q.include_rejected.unwrap_or(false),
+        },
+    })
+}
+
+/// The file name of export part `part` (checked by [`export_content_type`]).
+pub fn part_file(format: Format, part: &str) -> Option<String> {
+    PARTS
+        .iter()
+        .find(|(p, _)| *p == part)
+        .map(|(_, f)| f.map_or_else(|| format.file_name(), str::to_owned))
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,42 +175,24 @@ pub async fn export(
     ApiQuery(q): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let format = Format::parse(&format)?;
-    let countries = Scope::resolve(&principal, Purpose::Export, q.country.as_deref())?.filter();
-    let lang = export::parse_lang(q.lang.as_deref().unwrap_or("en"))?;
     let part = q.part.as_deref().unwrap_or("data");
-    let content_type = export_content_type(format, part).ok_or_else(|| {
-        ApiError::BadRequest("part must be data, dictionary, manifest or actions".into())
-    })?;
-    let pii = match q.pii.as_deref().unwrap_or("omit") {
-        "omit" => PiiPolicy::Omit,
-        "pseudonymize" | "pseudonymise" => match &state.settings.pseudonym_key {
-            Some(k) => PiiPolicy::Pseudonymize(k.clone()),
-            None => {
-                return Err(ApiError::BadRequest(
-                    "this server has no pseudonym key configured (FIELDVOICE_PSEUDONYM_KEY)".into(),
-                ));
-            }
-        },
-        "include" => {
-            authorize(&principal, Action::ExportPii)?;
-            PiiPolicy::Include
-        }
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "pii must be omit, pseudonymize or include (got `{other}`)"
-            )));
-        }
+    let (Some(content_type), Some(name)) =
+        (export_content_type(format, part), part_file(format, part))
+    else {
+        return Err(ApiError::BadRequest(
+            "part must be data, dictionary, manifest, actions, codebook, codebook_csv or removed"
+                .into(),
+        ));
     };
-    let include_pii = matches!(pii, PiiPolicy::Include);
-    let opts = ExportOptions {
-        format,
-        countries: countries.clone(),
-        since_seq: q.since,
-        pii,
-        lang,
-    };
+    if part == "removed" && q.since.is_none() {
+        return Err(ApiError::BadRequest(
+            "part=removed lists what left the dataset since a point: give since=SEQ".into(),
+        ));
+    }
+    let opts = export_options(&state, &principal, format, &q)?;
+    let include_pii = matches!(opts.pii, PiiPolicy::Include);
+    let countries = opts.countries.clone();
     let actor = principal.user.clone();
-    let part = part.to_owned();
     let permit = EXPORT_PERMITS
         .acquire()
         .await
@@ -160,12 +213,6 @@ pub async fn export(
         let forms = st.forms();
         let manifest =
             export::export_to_dir(st.store.as_ref(), &forms, &opts, dir.path(), &mut |_| true)?;
-        let name = match part.as_str() {
-            "dictionary" => "dictionary.csv".to_owned(),
-            "manifest" => "manifest.json".to_owned(),
-            "actions" => "actions.csv".to_owned(),
-            _ => format.file_name(),
-        };
         // The open file outlives the directory (unlinked on drop): streamed from disk.
         let file = std::fs::File::open(dir.path().join(&name))
             .map_err(|e| ApiError::Internal(format!("opening export: {e}")))?;

@@ -37,6 +37,23 @@ pub struct ExportArgs {
     /// Language of labels in the dictionary and XLSX: en, fr, ar, pt.
     #[arg(long, default_value = "en")]
     pub lang: String,
+    /// Coded values: `codes` (default), `columns` (a `<column>_label` beside
+    /// each coded column, in --lang) or `values` (labels instead of codes).
+    /// `--labels` alone means `columns`.
+    #[arg(long, default_value = "codes", num_args = 0..=1, default_missing_value = "columns")]
+    pub labels: String,
+    /// CSV for Excel: put a UTF-8 byte order mark in front (accents, Arabic).
+    #[arg(long)]
+    pub excel: bool,
+    /// Add the review comments' text (scrubbed unless --pii include).
+    #[arg(long)]
+    pub comments: bool,
+    /// Export drafts too.
+    #[arg(long)]
+    pub include_drafts: bool,
+    /// Export interviews rejected in review too.
+    #[arg(long)]
+    pub include_rejected: bool,
     /// File holding the pseudonym key (else $FIELDVOICE_PSEUDONYM_KEY).
     #[arg(long, env = KEY_FILE_ENV)]
     pub pseudonym_key_file: Option<PathBuf>,
@@ -200,6 +217,13 @@ fn export_blocking(store: &dyn CentralStore, args: &ExportArgs) -> anyhow::Resul
         since_seq: args.since,
         pii,
         lang: export::parse_lang(&args.lang)?,
+        labels: export::Labels::parse(&args.labels)?,
+        excel: args.excel,
+        comments: args.comments,
+        base: export::BaseRule {
+            include_drafts: args.include_drafts,
+            include_rejected: args.include_rejected,
+        },
     };
     let forms = FormRegistry::load(store)?;
     let total = store.count_interviews(&filter_for(&args.countries, args.since))?;
@@ -210,11 +234,17 @@ fn export_blocking(store: &dyn CentralStore, args: &ExportArgs) -> anyhow::Resul
     })?;
     pb.finish_and_clear();
     println!(
-        "exported {} interviews ({} without consent left out) to {}",
+        "exported {} interviews to {} ({}; left out: {} drafts, {} without consent, {} rejected)",
         manifest.rows,
-        manifest.excluded_without_consent,
-        args.out.join(args.format.file_name()).display()
+        args.out.join(args.format.file_name()).display(),
+        manifest.base,
+        manifest.left_out.drafts,
+        manifest.left_out.without_consent,
+        manifest.left_out.rejected,
     );
+    if let Some(n) = manifest.removed {
+        println!("{n} interviews left the dataset since --since: listed in removed.csv");
+    }
     println!("dataset version {}", manifest.dataset_version);
     println!(
         "max seq {} (next incremental run: --since {})",

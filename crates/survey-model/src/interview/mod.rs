@@ -32,7 +32,7 @@ use crate::form::{Form, QuestionType};
 
 pub use answers::Conflict;
 pub use paradata::Paradata;
-pub use record::InterviewRecord;
+pub use record::{CommentNote, InterviewRecord, ReviewInfo};
 pub use review::{Comment, ReviewState};
 
 /// Version of the document layout above.

@@ -75,6 +75,19 @@ impl Interview {
             checks: Vec::new(),
             tags: self.tags(),
             comment_count: self.comments().len(),
+            review: ReviewInfo {
+                by: self.str_at(&self.review, "by").filter(|b| !b.is_empty()),
+                at: self.str_at(&self.review, "at").filter(|a| !a.is_empty()),
+                comments: self
+                    .comments()
+                    .into_iter()
+                    .map(|c| CommentNote {
+                        role: c.role,
+                        at: c.at,
+                        text: c.text,
+                    })
+                    .collect(),
+            },
             conflicts: self.conflicts().into_iter().map(|c| c.question).collect(),
             heads,
         }
@@ -128,10 +141,37 @@ pub struct InterviewRecord {
     pub checks: Vec<Check>,
     pub tags: Vec<String>,
     pub comment_count: usize,
+    /// Who reviewed it last, when, and the review comments (empty in records
+    /// stored before they were projected: re-project them).
+    #[serde(default)]
+    pub review: ReviewInfo,
     /// Questions with concurrent conflicting values.
     pub conflicts: Vec<String>,
     /// Document heads (hex), i.e. the version this record was made from.
     pub heads: Vec<String>,
+}
+
+/// The review part of a record: the last review state change (user id and
+/// time) and the comments, without their authors' names.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewInfo {
+    /// User id of whoever set the review state last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<String>,
+    /// When (RFC 3339, server clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comments: Vec<CommentNote>,
+}
+
+/// One review comment as a record keeps it: the author's role, the time
+/// and the text (the author's name stays in the document).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommentNote {
+    pub role: String,
+    pub at: String,
+    pub text: String,
 }
 
 impl InterviewRecord {
