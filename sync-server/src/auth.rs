@@ -203,6 +203,29 @@ fn bearer(parts: &Parts) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// The password of HTTP Basic authentication, when it is an API token: how
+/// OData clients (Power BI, Excel) send one. The user name is ignored.
+fn basic_api_token(parts: &Parts) -> Option<String> {
+    use base64::Engine;
+    let v = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, creds) = v.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(creds.trim())
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (_, password) = text.split_once(':')?;
+    password
+        .starts_with(API_TOKEN_PREFIX)
+        .then(|| password.to_owned())
+}
+
 /// Resolve a bearer token to a principal.
 pub async fn principal_from_token(state: &AppState, token: &str) -> Result<Principal, ApiError> {
     let store = state.store.clone();
@@ -276,6 +299,8 @@ impl FromRequestParts<AppState> for Principal {
         }
         let p = if let Some(token) = bearer(parts) {
             let token = token.to_owned();
+            principal_from_token(state, &token).await?
+        } else if let Some(token) = basic_api_token(parts) {
             principal_from_token(state, &token).await?
         } else {
             // The dashboard's session cookie; state-changing calls must echo

@@ -204,6 +204,25 @@ fn theme_paths() -> Value {
     })
 }
 
+/// The OData feed (`routes::odata`).
+fn odata_paths() -> Value {
+    json!({
+            "/api/v1/odata": { "get": op("odata", "OData v4 service document (HTTP Basic: an API token as the password)", vec![], None,
+                ok("service document", obj())) },
+            "/api/v1/odata/$metadata": { "get": op("odata", "OData v4 metadata (CSDL): the Interviews entity set", vec![], None,
+                json!({ "description": "CSDL", "content": { crate::routes::odata::XML_CONTENT_TYPE: { "schema": { "type": "string" } } } })) },
+            "/api/v1/odata/Interviews": { "get": op("odata", "The interviews of the caller's countries (submitted, consented, not rejected; PII omitted), paged with @odata.nextLink",
+                vec![q("$select", "comma-separated properties"),
+                     q("$filter", "eq ne gt ge lt le, and, or, not, parentheses; strings in single quotes"),
+                     q("$top", "at most this many rows in all"), q("$skip", "skip this many rows"),
+                     q("$count", "true: add @odata.count"), q("$orderby", "interview_id (the only order)"),
+                     q("$skiptoken", "from @odata.nextLink")], None,
+                json!({ "description": "a page", "content": { crate::routes::odata::JSON_CONTENT_TYPE: { "schema": obj() } } })) },
+            "/api/v1/odata/Interviews/$count": { "get": op("odata", "How many interviews match $filter, as text", vec![q("$filter", "as for Interviews")], None,
+                json!({ "description": "a number", "content": { "text/plain": { "schema": { "type": "integer" } } } })) }
+    })
+}
+
 fn webhook_paths() -> Value {
     let hook_body = json_body(
         json!({ "type": "object", "required": ["url", "events"], "properties": {
@@ -431,7 +450,13 @@ pub fn document() -> Value {
             }
         }
     });
-    for more in [case_paths(), action_paths(), theme_paths(), webhook_paths()] {
+    for more in [
+        case_paths(),
+        action_paths(),
+        theme_paths(),
+        webhook_paths(),
+        odata_paths(),
+    ] {
         if let (Some(paths), Value::Object(more)) = (doc["paths"].as_object_mut(), more) {
             paths.extend(more);
         }

@@ -16,8 +16,11 @@ pub enum Need {
     Postgres,
     /// chromedriver and Chromium (or `FIELDVOICE_WEBDRIVER_URL`).
     Chromium,
-    /// python3 with pandas, pyarrow, duckdb and openpyxl.
+    /// python3 with pandas, pyarrow, duckdb, openpyxl and python-odata.
     PythonReaders,
+    /// LibreOffice (`soffice`), headless, to open exported workbooks as a
+    /// spreadsheet user would.
+    LibreOffice,
 }
 
 /// Environment variable of the full test command: nothing may be skipped.
@@ -27,6 +30,11 @@ pub const REQUIRE_ALL: &str = "FIELDVOICE_REQUIRE_ALL";
 /// default `python3`).
 pub fn python() -> String {
     std::env::var("FIELDVOICE_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+/// LibreOffice's command (`FIELDVOICE_SOFFICE`, default `soffice`).
+pub fn soffice() -> String {
+    std::env::var("FIELDVOICE_SOFFICE").unwrap_or_else(|_| "soffice".into())
 }
 
 /// The chromedriver to start (`FIELDVOICE_CHROMEDRIVER`, default from PATH).
@@ -45,8 +53,12 @@ fn runs(program: &str, args: &[&str]) -> bool {
 
 /// Why `need` is not met, or `None` when it is (checked once per process).
 pub fn missing(need: Need) -> Option<&'static str> {
-    static CHECKED: [OnceLock<Option<&'static str>>; 3] =
-        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    static CHECKED: [OnceLock<Option<&'static str>>; 4] = [
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+        OnceLock::new(),
+    ];
     let (slot, check): (usize, fn() -> Option<&'static str>) = match need {
         Need::Postgres => (0, || {
             let ok = std::env::var_os("FIELDVOICE_TEST_PG_URL").is_some()
@@ -63,11 +75,16 @@ pub fn missing(need: Need) -> Option<&'static str> {
         Need::PythonReaders => (2, || {
             let ok = runs(
                 &python(),
-                &["-c", "import pandas, pyarrow, duckdb, openpyxl"],
+                &["-c", "import pandas, pyarrow, duckdb, openpyxl, odata"],
             );
             (!ok).then_some(
-                "python3 with pandas, pyarrow, duckdb and openpyxl not found \
-                 (python3 -m pip install pandas pyarrow duckdb openpyxl)",
+                "python3 with pandas, pyarrow, duckdb, openpyxl and python-odata not found \
+                 (python3 -m pip install pandas pyarrow duckdb openpyxl python-odata)",
+            )
+        }),
+        Need::LibreOffice => (3, || {
+            (!runs(&soffice(), &["--version"])).then_some(
+                "LibreOffice not found (scripts/ci/setup.d/45-libreoffice.sh installs it)",
             )
         }),
     };

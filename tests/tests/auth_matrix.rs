@@ -134,6 +134,10 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/themes/suggestions",          "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /api/v1/export/{format}",             "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
     ("GET /api/v1/report",                      "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
+    ("GET /api/v1/odata",                       "401 401 200   200     200     200     200     200     403     403     401"),
+    ("GET /api/v1/odata/$metadata",             "401 401 200   200     200     200     200     200     403     403     401"),
+    ("GET /api/v1/odata/Interviews",            "401 401 200   200     200     200     200     200     403     403     401"),
+    ("GET /api/v1/odata/Interviews/$count",     "401 401 200   200     200     200     200     200     403     403     401"),
     ("GET /api/v1/stats",                       "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /api/v1/review-queue",                "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /api/v1/cases",                       "401 401 200 200/403 200/403 403/200 403     403     200/403 403     401"),
@@ -873,6 +877,13 @@ async fn prepare(
             }),
         ),
         "GET /api/v1/webhooks" => with_auth(w, caller, w.http.get(format!("{url}{path}"))),
+        // The feed is scoped by the caller's countries, not by a parameter.
+        "GET /api/v1/odata"
+        | "GET /api/v1/odata/$metadata"
+        | "GET /api/v1/odata/Interviews"
+        | "GET /api/v1/odata/Interviews/$count" => {
+            with_auth(w, caller, w.http.get(format!("{url}{path}")))
+        }
         "POST /api/v1/actions" => {
             check = Check::AuditGrows;
             with_auth(w, caller, w.http.post(format!("{url}{path}"))).json(&json!({

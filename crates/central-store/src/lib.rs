@@ -394,6 +394,10 @@ pub struct InterviewFilter {
     pub offset: Option<usize>,
     /// Only interviews changed after this log position (for `--since` exports).
     pub since_seq: Option<u64>,
+    /// [`CentralStore::for_each_interview`] only: start after this interview
+    /// id (keyset paging; other reads ignore it).
+    #[serde(default)]
+    pub after_id: Option<String>,
 }
 
 /// One entry of a document's change log (for edit history).

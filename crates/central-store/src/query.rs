@@ -119,14 +119,16 @@ pub(crate) const PAGE: usize = 2000;
 
 /// Keyset pagination for [`crate::CentralStore::for_each_interview`]:
 /// `fetch(after)` returns up to [`PAGE`] rows `(doc_id, record, updated_seq)`
-/// with `doc_id` above `after` (all when `None`), in `doc_id` order. Each
+/// with `doc_id` above `after` (all when `None`), in `doc_id` order, from
+/// `start` (the filter's `after_id`). Each
 /// page is a short read and nothing is held while `visit` runs, so memory
 /// stays flat.
 pub(crate) fn visit_pages<K>(
+    start: Option<K>,
     mut fetch: impl FnMut(Option<&K>) -> Result<Vec<(K, String, i64)>>,
     visit: &mut dyn FnMut(InterviewRecord, u64) -> Result<()>,
 ) -> Result<()> {
-    let mut after: Option<K> = None;
+    let mut after: Option<K> = start;
     loop {
         let rows = fetch(after.as_ref())?;
         let n = rows.len();

@@ -20,6 +20,7 @@ pub mod coding;
 pub mod columns;
 pub mod countries;
 pub mod dictionary;
+pub mod odata;
 pub mod report;
 pub mod text;
 pub mod theme_stats;

@@ -161,7 +161,7 @@ impl From<export::ExportError> for ApiError {
 
 /// Exports running at once (each is one blocking thread doing a full scan);
 /// further requests wait their turn.
-static EXPORT_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+pub(crate) static EXPORT_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 fn header_value(s: &str) -> HeaderValue {
     HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static("invalid"))

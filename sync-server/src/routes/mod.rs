@@ -5,6 +5,7 @@ pub mod cases;
 pub mod export;
 pub mod fieldops;
 pub mod interviews;
+pub mod odata;
 pub mod ops;
 pub mod places;
 pub mod stats;
@@ -67,6 +68,11 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/themes/suggestions", get(themes::suggestions))
         .route("/api/v1/export/{format}", get(export::export))
         .route("/api/v1/report", get(export::report))
+        .route(odata::ROOT, get(odata::service))
+        .route("/api/v1/odata/", get(odata::service))
+        .route("/api/v1/odata/$metadata", get(odata::metadata))
+        .route("/api/v1/odata/Interviews", get(odata::interviews))
+        .route("/api/v1/odata/Interviews/$count", get(odata::count))
         .route("/api/v1/stats", get(stats::stats))
         .route("/api/v1/review-queue", get(stats::review_queue))
         .route("/api/v1/command-centre", get(stats::command_centre))

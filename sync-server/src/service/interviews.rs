@@ -68,6 +68,7 @@ pub async fn list(state: &AppState, p: &Principal, q: ListQuery) -> Result<Page,
         limit: Some(q.limit.unwrap_or(50).min(MAX_LIMIT)),
         offset: q.offset,
         since_seq: None,
+        after_id: None,
     };
     state
         .blocking(move |st| {

@@ -44,7 +44,13 @@ pub(super) fn for_each_interview(
          AND (${n}::uuid IS NULL OR doc_id > ${n}) ORDER BY doc_id LIMIT {PAGE}",
         n = args.len() + 1
     );
+    let start = match f.after_id.as_deref().map(Uuid::parse_str) {
+        Some(Ok(id)) => Some(id),
+        Some(Err(_)) => return Err(crate::StoreError::Db("after_id is not a uuid".into())),
+        None => None,
+    };
     query::visit_pages(
+        start,
         |after: Option<&Uuid>| {
             let mut params = refs(&args);
             params.push(&after);

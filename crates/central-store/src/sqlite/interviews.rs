@@ -53,6 +53,7 @@ pub(super) fn for_each_interview(
          ORDER BY doc_id LIMIT {PAGE}"
     );
     query::visit_pages(
+        f.after_id.clone(),
         |after: Option<&String>| {
             let mut page_args = args.clone();
             if let Some(a) = after {
