@@ -150,6 +150,8 @@ pub struct AppState {
     forms_loaded_at: Arc<Mutex<std::time::Instant>>,
     /// The theme model trained on the campaign's coded verbatims.
     pub theme_cache: Arc<service::themes::CodingCache>,
+    /// Export jobs running or finished on this replica.
+    pub export_jobs: Arc<service::export_jobs::ExportJobs>,
     /// Set when the process is shutting down: `/readyz` answers 503.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -191,6 +193,7 @@ impl AppState {
             server_actors: Arc::new(Mutex::new(HashMap::new())),
             forms_loaded_at: Arc::new(Mutex::new(std::time::Instant::now())),
             theme_cache: Arc::new(service::themes::CodingCache::default()),
+            export_jobs: Arc::new(service::export_jobs::ExportJobs::default()),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         })
     }

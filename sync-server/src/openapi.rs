@@ -204,9 +204,26 @@ fn theme_paths() -> Value {
     })
 }
 
-/// The OData feed (`routes::odata`).
+/// The OData feed (`routes::odata`) and export jobs.
 fn odata_paths() -> Value {
+    let job = json!({ "type": "object", "required": ["id", "state", "format", "read", "total", "progress", "files"],
+        "properties": { "id": { "type": "string" }, "state": { "type": "string", "enum": ["queued", "running", "done", "failed"] },
+            "format": { "type": "string" }, "read": { "type": "integer" }, "total": { "type": "integer" },
+            "progress": { "type": "number" }, "files": arr(obj()), "manifest": obj(), "error": { "type": "string" } } });
     json!({
+            "/api/v1/exports": { "post": op("export", "Start an export job (large exports: poll its status, then download its files)", vec![],
+                Some(json_body(json!({ "type": "object", "required": ["format"], "properties": {
+                    "format": { "type": "string", "enum": ["csv", "xlsx", "parquet", "jsonl", "geojson"] },
+                    "country": { "type": "string" }, "pii": { "type": "string" }, "lang": { "type": "string" },
+                    "since": { "type": "integer" }, "labels": { "type": "string" }, "excel": { "type": "boolean" },
+                    "comments": { "type": "boolean" }, "include_drafts": { "type": "boolean" },
+                    "include_rejected": { "type": "boolean" } } }))),
+                ok("the job, accepted (202)", job.clone())) },
+            "/api/v1/exports/{id}": { "get": op("export", "An export job's state, progress and files", vec![id_param("job id")], None,
+                ok("job", job)) },
+            "/api/v1/exports/{id}/files/{name}": { "get": op("export", "A finished export job's file (Range requests answered 206)",
+                vec![id_param("job id"), json!({ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } })], None,
+                json!({ "description": "the file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } })) },
             "/api/v1/odata": { "get": op("odata", "OData v4 service document (HTTP Basic: an API token as the password)", vec![], None,
                 ok("service document", obj())) },
             "/api/v1/odata/$metadata": { "get": op("odata", "OData v4 metadata (CSDL): the Interviews entity set", vec![], None,

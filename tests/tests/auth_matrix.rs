@@ -134,7 +134,11 @@ const TABLE: &[(&str, &str)] = &[
     ("GET /api/v1/themes/suggestions",          "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
     ("GET /api/v1/export/{format}",             "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
     ("GET /api/v1/report",                      "401 401 200   200/403 200/403 403/200 200/403 403/200 403     403     401"),
+    ("POST /api/v1/exports",                    "401 401 202   202/403 202/403 403/202 202/403 403/202 403     403     401"),
+    ("GET /api/v1/exports/{id}",                "401 401 200   404     404     404     404     404     403     403     401"),
+    ("GET /api/v1/exports/{id}/files/{name}",   "401 401 200   404     404     404     404     404     403     403     401"),
     ("GET /api/v1/odata",                       "401 401 200   200     200     200     200     200     403     403     401"),
+    ("GET /api/v1/odata/",                      "401 401 200   200     200     200     200     200     403     403     401"),
     ("GET /api/v1/odata/$metadata",             "401 401 200   200     200     200     200     200     403     403     401"),
     ("GET /api/v1/odata/Interviews",            "401 401 200   200     200     200     200     200     403     403     401"),
     ("GET /api/v1/odata/Interviews/$count",     "401 401 200   200     200     200     200     200     403     403     401"),
@@ -358,6 +362,8 @@ struct World {
     /// A registered webhook (its receiver is never up; the worker polls
     /// once an hour, so the matrix moves its deliveries itself).
     hook: String,
+    /// A finished export job of the admin's.
+    job: String,
     counter: usize,
 }
 
@@ -607,6 +613,7 @@ async fn world() -> World {
         },
         iv_a: Uuid::nil(),
         hook: String::new(),
+        job: String::new(),
         iv_b: Uuid::nil(),
         counter: 0,
     };
@@ -689,6 +696,33 @@ async fn world() -> World {
         .create_webhook(&hook, "whsec_matrix")
         .unwrap();
     w.hook = hook.id;
+    let r = w
+        .http
+        .post(format!("{}/api/v1/exports", w.server.url))
+        .bearer_auth(&w.admin)
+        .json(&json!({"format": "csv"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let job: Value = r.json().await.unwrap();
+    w.job = job["id"].as_str().unwrap().to_owned();
+    for _ in 0..600 {
+        let s: Value = w
+            .http
+            .get(format!("{}/api/v1/exports/{}", w.server.url, w.job))
+            .bearer_auth(&w.admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if s["state"] == "done" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     for country in ["CI", "SN"] {
         let now = unix_now();
         let a = central_store::ActionItem {
@@ -879,6 +913,7 @@ async fn prepare(
         "GET /api/v1/webhooks" => with_auth(w, caller, w.http.get(format!("{url}{path}"))),
         // The feed is scoped by the caller's countries, not by a parameter.
         "GET /api/v1/odata"
+        | "GET /api/v1/odata/"
         | "GET /api/v1/odata/$metadata"
         | "GET /api/v1/odata/Interviews"
         | "GET /api/v1/odata/Interviews/$count" => {
@@ -942,6 +977,19 @@ async fn prepare(
             )
             .json(&json!({"active": n.is_multiple_of(2)}))
         }
+        "POST /api/v1/exports" => with_auth(w, caller, w.http.post(format!("{url}{path}")))
+            .json(&json!({"format": "csv", "country": country})),
+        "GET /api/v1/exports/{id}" => with_auth(
+            w,
+            caller,
+            w.http.get(format!("{url}/api/v1/exports/{}", w.job)),
+        ),
+        "GET /api/v1/exports/{id}/files/{name}" => with_auth(
+            w,
+            caller,
+            w.http
+                .get(format!("{url}/api/v1/exports/{}/files/interviews.csv", w.job)),
+        ),
         "GET /api/v1/webhooks/{id}/deliveries" => with_auth(
             w,
             caller,

@@ -306,3 +306,72 @@ pub async fn report(
     };
     Ok(([(header::CONTENT_TYPE, content_type)], body).into_response())
 }
+
+/// `POST /api/v1/exports` body: the format and the options of
+/// `GET /api/v1/export/{format}` (`part` aside).
+#[derive(Debug, Deserialize)]
+pub struct JobRequest {
+    pub format: String,
+    #[serde(flatten)]
+    pub options: ExportQuery,
+}
+
+/// `POST /api/v1/exports`: start an export job; 202 with its status.
+pub async fn start_job(
+    State(state): State<AppState>,
+    principal: Principal,
+    crate::extract::ApiJson(req): crate::extract::ApiJson<JobRequest>,
+) -> Result<Response, ApiError> {
+    let format = Format::parse(&req.format)?;
+    let opts = export_options(&state, &principal, format, &req.options)?;
+    let status = crate::service::export_jobs::start(&state, &principal, opts).await?;
+    let location = header_value(&format!("/api/v1/exports/{}", status.id));
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        axum::Json(status),
+    )
+        .into_response())
+}
+
+/// `GET /api/v1/exports/{id}`: a job's state, progress and, when done, files.
+pub async fn job(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<uuid::Uuid>,
+) -> Result<Response, ApiError> {
+    Scope::resolve(&principal, Purpose::Export, None)?;
+    let status = crate::service::export_jobs::job_status(&state, &principal, id)?;
+    Ok(axum::Json(status).into_response())
+}
+
+/// `GET /api/v1/exports/{id}/files/{name}`: a finished job's file, with
+/// `Range` requests answered 206 (resumable downloads on poor networks).
+pub async fn job_file(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath((id, name)): ApiPath<(uuid::Uuid, String)>,
+    request: axum::extract::Request,
+) -> Result<Response, ApiError> {
+    use tower::ServiceExt;
+    Scope::resolve(&principal, Purpose::Export, None)?;
+    let file = crate::service::export_jobs::job_file(&state, &principal, id, &name)?;
+    let resp = tower_http::services::ServeFile::new(&file.path)
+        .oneshot(request)
+        .await
+        .map_err(|e| ApiError::Internal(format!("serving export file: {e}")))?;
+    let mut resp = resp.map(Body::new);
+    if resp.status().is_success() {
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(file.content_type),
+        );
+        h.insert(
+            header::CONTENT_DISPOSITION,
+            header_value(&format!("attachment; filename=\"{name}\"")),
+        );
+    }
+    drop(file);
+    Ok(resp)
+}

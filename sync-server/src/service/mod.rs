@@ -9,6 +9,7 @@
 pub mod actions;
 pub mod cases;
 pub mod command;
+pub mod export_jobs;
 pub mod fieldops;
 pub mod forms;
 pub mod interviews;
