@@ -90,8 +90,85 @@ fn push_with(
     answers: &[(&str, Value)],
     submit: bool,
 ) -> Uuid {
+    push_from(
+        server,
+        employee,
+        Uuid::new_v4(),
+        campaign,
+        created_at,
+        answers,
+        submit,
+    )
+}
+
+/// [`push_submitted`] from device `device` (so that [`edit_pushed`] can
+/// change the interview later as the same device).
+pub fn push_submitted_from(
+    server: &TestServer,
+    employee: &User,
+    device: Uuid,
+    created_at: &str,
+    answers: &[(&str, Value)],
+) -> Uuid {
+    push_from(
+        server,
+        employee,
+        device,
+        "mcmb-2026",
+        created_at,
+        answers,
+        true,
+    )
+}
+
+/// Change answers of interview `id` as `employee` on `device` (the device
+/// that created it), as a sync push would: the store's document, edited and
+/// pushed back.
+pub fn edit_pushed(
+    server: &TestServer,
+    employee: &User,
+    device: Uuid,
+    id: Uuid,
+    answers: &[(&str, Value)],
+) {
     let form = crate::form();
-    let device = Uuid::new_v4();
+    let stored = server.state.store.load_doc(id).unwrap().unwrap();
+    let mut iv = Interview::load(&stored.snapshot).unwrap();
+    iv.set_actor(actor_from_uuid(device));
+    for (k, v) in answers {
+        iv.set_answer_json(&form, k, v).unwrap();
+    }
+    let forms = server.state.forms();
+    let source = format!("test-device-{device}");
+    let results = push(
+        server.state.store.as_ref(),
+        &forms,
+        Caller {
+            user: employee,
+            source: &source,
+            clock_skew_s: None,
+        },
+        &[DocPush {
+            doc_id: id,
+            base_heads: vec![],
+            heads: vec![],
+            data: iv.save(),
+        }],
+    )
+    .unwrap();
+    assert_eq!(results.len(), 1);
+}
+
+fn push_from(
+    server: &TestServer,
+    employee: &User,
+    device: Uuid,
+    campaign: &str,
+    created_at: &str,
+    answers: &[(&str, Value)],
+    submit: bool,
+) -> Uuid {
+    let form = crate::form();
     let country = employee.countries[0].clone();
     let meta = InterviewMeta {
         created_at: created_at.into(),

@@ -271,7 +271,8 @@ pub struct PlanOptions {
     pub labels: Labels,
     /// Add the review comments' text.
     pub comments: bool,
-    /// Review tags, one boolean column each (`tag__<tag>`), sorted.
+    /// Review tags, one boolean column each (`tag__<tag>`, characters other
+    /// than ASCII letters and digits as `_`), sorted.
     pub tags: Vec<String>,
     /// Logins by user id, for the login columns (PII included only).
     pub logins: std::collections::HashMap<String, String>,
@@ -503,8 +504,12 @@ impl Plan {
                 }
                 KeyField::Tags => {
                     for t in &plan_opts.tags {
+                        let safe: String = t
+                            .chars()
+                            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                            .collect();
                         let mut c = key(
-                            format!("tag__{t}"),
+                            format!("tag__{safe}"),
                             ColType::Boolean,
                             format!("Tagged `{t}` in review"),
                             Source::Tag(t.clone()),

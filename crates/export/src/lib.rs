@@ -489,7 +489,8 @@ mod removed {
     }
 }
 
-fn file_entry(dir: &Path, name: String) -> Result<FileEntry, ExportError> {
+/// The size and SHA-256 of file `name` in `dir`.
+pub fn file_entry(dir: &Path, name: String) -> Result<FileEntry, ExportError> {
     use std::io::Read;
     let path = dir.join(&name);
     let mut f = std::fs::File::open(&path).map_err(|e| ExportError::io(&path, e))?;

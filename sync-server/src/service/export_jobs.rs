@@ -45,7 +45,8 @@ struct Job {
     total: u64,
     read: Arc<AtomicU64>,
     started: AtomicBool,
-    outcome: std::sync::Mutex<Option<Result<Manifest, String>>>,
+    /// The manifest and `manifest.json`'s own entry, or why the job failed.
+    outcome: std::sync::Mutex<Option<Result<(Manifest, export::FileEntry), String>>>,
     dir: tempfile::TempDir,
     finished_at: std::sync::Mutex<Option<Instant>>,
 }
@@ -107,14 +108,14 @@ fn status(id: Uuid, job: &Job) -> JobStatus {
     let read = job.read.load(Ordering::Relaxed);
     let outcome = lock(&job.outcome).clone();
     let (state, manifest, error) = match outcome {
-        Some(Ok(m)) => (JobState::Done, Some(m), None),
+        Some(Ok((m, entry))) => (JobState::Done, Some((m, entry)), None),
         Some(Err(e)) => (JobState::Failed, None, Some(e)),
         None if job.started.load(Ordering::Relaxed) => (JobState::Running, None, None),
         None => (JobState::Queued, None, None),
     };
-    let mut files = manifest
+    let files = manifest
         .iter()
-        .flat_map(|m| &m.files)
+        .flat_map(|(m, entry)| m.files.iter().chain([entry]))
         .map(|f| JobFile {
             name: f.name.clone(),
             bytes: f.bytes,
@@ -122,14 +123,6 @@ fn status(id: Uuid, job: &Job) -> JobStatus {
             url: format!("/api/v1/exports/{id}/files/{}", f.name),
         })
         .collect::<Vec<_>>();
-    if state == JobState::Done {
-        files.push(JobFile {
-            name: "manifest.json".into(),
-            bytes: std::fs::metadata(job.dir.path().join("manifest.json")).map_or(0, |m| m.len()),
-            sha256: String::new(),
-            url: format!("/api/v1/exports/{id}/files/manifest.json"),
-        });
-    }
     let total = job.total.max(read);
     JobStatus {
         id,
@@ -145,7 +138,7 @@ fn status(id: Uuid, job: &Job) -> JobStatus {
             read as f64 / total as f64
         },
         files,
-        manifest,
+        manifest: manifest.map(|(m, _)| m),
         error,
     }
 }
@@ -215,8 +208,10 @@ pub async fn start(
                 true
             })
             .map_err(|e| e.to_string())?;
+            let entry = export::file_entry(j.dir.path(), "manifest.json".into())
+                .map_err(|e| e.to_string())?;
             tracing::info!(user = %actor.id, format = opts.format.as_str(), rows = m.rows, "export job done");
-            Ok::<_, String>(m)
+            Ok::<_, String>((m, entry))
         })
         .await
         .unwrap_or_else(|e| Err(format!("export job: {e}")));
