@@ -238,11 +238,10 @@ impl Feed {
                         ));
                     }
                 }
-                "$format" => {
-                    if !v.trim().eq_ignore_ascii_case("json") {
-                        return Err(invalid("$format: only json is served"));
-                    }
+                "$format" if !v.trim().eq_ignore_ascii_case("json") => {
+                    return Err(invalid("$format: only json is served"));
                 }
+                "$format" => {}
                 other if other.starts_with('$') => {
                     return Err(invalid(format!(
                         "query option {other} is not supported (supported: $select, $filter, $top, $skip, $count, $orderby=interview_id, $format=json)"
@@ -316,7 +315,7 @@ impl Feed {
         forms: &FormRegistry,
         countries: &[String],
         q: &Query,
-        visit: &mut dyn FnMut(&str, &[Cell]) -> Result<bool, ExportError>,
+        visit: &mut RowVisitor<'_>,
     ) -> Result<(), ExportError> {
         let base = BaseRule::default();
         let mut row = Vec::with_capacity(self.plan.columns.len());
@@ -453,6 +452,9 @@ impl Feed {
         })
     }
 }
+
+/// What a scan calls with each row (its interview id and cells): `Ok(false)` stops.
+type RowVisitor<'a> = dyn FnMut(&str, &[Cell]) -> Result<bool, ExportError> + 'a;
 
 // --- $filter -------------------------------------------------------------------
 

@@ -119,6 +119,9 @@ pub struct BenchArgs {
     /// Reuse the store in DIR if it already holds the interviews.
     #[arg(long)]
     pub reuse: bool,
+    /// Also page through the whole OData feed over loopback HTTP.
+    #[arg(long)]
+    pub odata: bool,
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -411,7 +414,82 @@ fn bench_blocking(args: &BenchArgs) -> anyhow::Result<()> {
         pb.finish_and_clear();
         report_line(format, m.rows, took, dir_size(&out), rss_at_10pct);
     }
+    drop(store);
+    if args.odata {
+        odata_bench(&db, args.interviews)?;
+    }
     Ok(())
+}
+
+/// Page through the whole OData feed as a client would (HTTP Basic with an
+/// admin's API token, pages of the largest size a client may ask for,
+/// following `@odata.nextLink`), against a server in this process on
+/// loopback: rows, time and the process's peak RSS (server and client).
+fn odata_bench(db: &Path, expect: u64) -> anyhow::Result<()> {
+    use std::sync::Arc;
+    let store: Arc<dyn CentralStore> = Arc::new(central_store::SqliteStore::open(db)?);
+    let state = sync_server::AppState::new(store, sync_server::Settings::default())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let user = state.store.create_user(
+        &central_store::NewUser {
+            login: format!("bench.{}", uuid::Uuid::new_v4()),
+            name: "Bench".into(),
+            role: Role::Admin,
+            countries: Vec::new(),
+            password_hash: None,
+        },
+        unix_now(),
+    )?;
+    let token = sync_server::service::users::issue_api_token(&state, &user, "bench")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    tokio::runtime::Handle::current().block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = sync_server::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        reset_peak_rss();
+        let client = reqwest::Client::new();
+        let mut url = format!("http://{addr}/api/v1/odata/Interviews");
+        let (mut rows, mut pages) = (0u64, 0u64);
+        let pb = progress_bar(expect, "odata paging");
+        let t = Instant::now();
+        let mut rss10 = None;
+        loop {
+            let page: serde_json::Value = client
+                .get(&url)
+                .basic_auth("bench", Some(&token))
+                .header(
+                    "prefer",
+                    format!("odata.maxpagesize={}", export::odata::MAX_PAGE_SIZE),
+                )
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            rows += page["value"].as_array().map_or(0, |a| a.len() as u64);
+            pages += 1;
+            pb.set_position(rows);
+            if rss10.is_none() && rows >= expect / 10 {
+                rss10 = peak_rss_kib();
+            }
+            match page["@odata.nextLink"].as_str() {
+                Some(next) => url = next.to_owned(),
+                None => break,
+            }
+        }
+        let secs = t.elapsed().as_secs_f64();
+        pb.finish_and_clear();
+        server.abort();
+        println!(
+            "odata    rows {rows:>9}  {secs:>7.2} s  {:>10.0} rows/s  {pages} pages  peak RSS {:>6.1} MB (at 10%: {:.1} MB)",
+            rows as f64 / secs.max(1e-9),
+            peak_rss_kib().unwrap_or(0) as f64 / 1024.0,
+            rss10.unwrap_or(0) as f64 / 1024.0,
+        );
+        Ok(())
+    })
 }
 
 fn report_line(format: Format, rows: u64, took: Duration, bytes: u64, rss10: Option<u64>) {
