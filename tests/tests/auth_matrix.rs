@@ -86,7 +86,8 @@ impl Target {
 /// Numbers are HTTP statuses; `L` = 303 to the login page, `D` = 303 to the
 /// dashboard home, `I` = 303 back to the interview page (a dashboard form that
 /// worked), `O` = 303 to the login page after the session was ended, `T`
-/// and `K` = 303 back to the theme coding page or the codebook page.
+/// and `K` = 303 back to the theme coding page or the codebook page, `E` =
+/// 303 back to the exports page (a job started).
 ///
 /// From the documentation: health, metrics and the OpenAPI document are public;
 /// enrollment needs only a code; sync needs a (non-revoked) device token —
@@ -189,6 +190,8 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /dashboard/interviews/{id}/comment", "L   L   L     L       I/404   L       L       L       L       L       L"),
     ("POST /dashboard/interviews/{id}/tag",     "L   L   L     L       I/404   L       L       L       L       L       L"),
     ("GET /dashboard/themes",                   "L   L   L     L       200/403 L       L       L       L       L       L"),
+    ("GET /dashboard/exports",                  "L   L   L     L       200     L       L       L       L       L       L"),
+    ("POST /dashboard/exports",                 "L   L   L     L       E/403   L       L       L       L       L       L"),
     ("POST /dashboard/themes",                  "L   L   L     L       T/404   L       L       L       L       L       L"),
     ("GET /dashboard/themes/codebook",          "L   L   L     L       200     L       L       L       L       L       L"),
     ("POST /dashboard/themes/codebook",         "L   L   L     L       K       L       L       L       L       L       L"),
@@ -219,6 +222,7 @@ impl Want {
             "A" => Want::BackToAction,
             "T" => Want::Redirect("/dashboard/themes"),
             "K" => Want::Redirect("/dashboard/themes/codebook"),
+            "E" => Want::Redirect("/dashboard/exports"),
             "O" => Want::LoggedOut,
             n => Want::Status(n.parse().unwrap_or_else(|_| panic!("bad cell {n}"))),
         }
@@ -250,6 +254,7 @@ impl Want {
                 (matches!(route, "POST /dashboard/login" | "POST /dashboard/language")
                     && to == "/dashboard/")
                     || (route == "POST /dashboard/themes" && to == "/dashboard/themes")
+                    || (route == "POST /dashboard/exports" && to == "/dashboard/exports")
                     || (route == "POST /dashboard/themes/codebook"
                         && to == "/dashboard/themes/codebook")
             }
@@ -896,6 +901,7 @@ async fn prepare(
         | "GET /api/v1/command-centre"
         | "GET /api/v1/themes/suggestions"
         | "GET /dashboard/themes"
+        | "GET /dashboard/exports"
         | "GET /api/v1/report" => with_auth(
             w,
             caller,
@@ -939,6 +945,12 @@ async fn prepare(
             with_auth(w, caller, w.http.post(format!("{url}/api/v1/actions/{id}")))
                 .json(&json!({"version": version, "note": format!("Note {n}")}))
         }
+        "POST /dashboard/exports" => with_auth(w, caller, w.http.post(format!("{url}{path}")))
+            .form(&[
+                ("csrf", dash_csrf.as_str()),
+                ("format", "csv"),
+                ("country", country),
+            ]),
         "POST /dashboard/actions" => {
             check = Check::AuditGrows;
             with_auth(w, caller, w.http.post(format!("{url}{path}"))).form(&[

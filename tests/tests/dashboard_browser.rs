@@ -722,6 +722,28 @@ async fn analyst_records_a_hackathon_action_in_french() {
     click(&c, "main p:last-child a").await;
     wait_text(&c, "#causes", "Corriger les erreurs de facturation").await;
     shot(&c, "actions-fr.png").await;
+
+    // The analyst exports the data for the hackathon from the dashboard:
+    // a workbook with label columns, made by a job the page follows.
+    click(&c, "header a[href='/dashboard/exports']").await;
+    wait_text(&c, "#odata", "Power BI").await;
+    c.execute(
+        "document.querySelector('#start-export select[name=format]').value = 'xlsx';\
+         document.querySelector('#start-export select[name=labels]').value = 'columns';",
+        vec![],
+    )
+    .await
+    .unwrap();
+    click(&c, "#start-export input[name=comments]").await;
+    click(&c, "#start-export button[type=submit]").await;
+    wait_text(&c, "#jobs", "Prêt").await;
+    assert!(text(&c, "#jobs").await.contains("interviews.xlsx"));
+    assert!(text(&c, "#jobs").await.contains("codebook.csv"));
+    shot(&c, "exports-fr.png").await;
+    click(&c, "header .langs button[value=ar]").await;
+    wait_text(&c, "h1", "التصدير").await;
+    wait_text(&c, "#jobs", "جاهز").await;
+    shot(&c, "exports-ar.png").await;
 }
 
 /// The demo campaign as a coordinator meets it, in French then Arabic: the
@@ -792,6 +814,8 @@ async fn demo_campaign_themes_and_report_in_french_and_arabic() {
             .store
             .list_interviews(&central_store::InterviewFilter {
                 countries: vec!["CI".into()],
+                // Every one of them (a listing's default page is 100).
+                limit: Some(10_000),
                 ..Default::default()
             })
             .unwrap()

@@ -32,7 +32,7 @@ label{display:flex;flex-direction:column;font-size:.8rem;color:#51606f;gap:.15re
 input,select,textarea,button{font:inherit;padding:.25rem .4rem}button.primary{background:#12355b;color:#fff;border:0;border-radius:4px;padding:.35rem .9rem}\
 blockquote{margin:.4rem 0;padding:.5rem .8rem;background:#fffbe6;border-inline-start:4px solid #e0b400;font-size:1.05rem}\
 form.verbatim{background:#fff;border-radius:6px;padding:.4rem .9rem;margin:0 0 .6rem;box-shadow:0 1px 2px #0002}\
-label.theme{display:inline-flex;flex-direction:row;gap:.25rem;align-items:center;color:#222;font-size:.9rem;margin-inline-end:.5rem}\
+label.theme,label.check{display:inline-flex;flex-direction:row;gap:.25rem;align-items:center;color:#222;font-size:.9rem;margin-inline-end:.5rem}\
 .err{background:#fbd5d2;padding:.6rem;border-radius:4px}.pager{display:flex;gap:1rem;margin-top:.6rem}\
 .login{max-width:340px;margin:4rem auto;background:#fff;padding:1.2rem;border-radius:6px;box-shadow:0 1px 3px #0003}\
 .login label{margin-bottom:.6rem}#tags form{display:inline-block;margin-block:0 .3rem;margin-inline:0 .4rem}\
@@ -93,6 +93,7 @@ pub fn frame(
                             }
                             @if staff || role == central_store::Role::Analyst {
                                 a href="/dashboard/actions" { (lang.t("actions.title")) }
+                                a href="/dashboard/exports" { (lang.t("exports.title")) }
                                 // The analysis report of the user's countries (the
                                 // API takes the session cookie for a GET).
                                 a #report-link href=(format!("/api/v1/report?lang={}", lang.code())) { (lang.t("nav.report")) }

@@ -9,6 +9,7 @@ mod bulk;
 mod cases;
 mod command;
 mod error;
+mod exports;
 mod forms;
 pub mod i18n;
 mod interview;
@@ -58,6 +59,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/dashboard/themes/codebook",
             get(themes::codebook_page).post(themes::save_codebook),
+        )
+        .route(
+            "/dashboard/exports",
+            get(exports::page).post(exports::start),
         )
         .route("/dashboard/cases", get(cases::page))
         .route("/dashboard/cases/assign", post(cases::assign))

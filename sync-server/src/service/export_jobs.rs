@@ -224,6 +224,18 @@ pub async fn start(
     Ok(first)
 }
 
+/// `principal`'s jobs on this replica, newest first.
+pub fn jobs_of(state: &AppState, principal: &Principal) -> Vec<JobStatus> {
+    state.export_jobs.expire();
+    let mut jobs: Vec<(Uuid, Arc<Job>)> = lock(&state.export_jobs.jobs)
+        .iter()
+        .filter(|(_, j)| j.owner == principal.user.id)
+        .map(|(id, j)| (*id, j.clone()))
+        .collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.0));
+    jobs.iter().map(|(id, j)| status(*id, j)).collect()
+}
+
 /// The status of job `id` of `principal`.
 pub fn job_status(
     state: &AppState,
