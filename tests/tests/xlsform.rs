@@ -696,11 +696,140 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         "survey",
         Some(8),
         Some("type"),
-        "type `barcode` is not supported",
+        "media question type `barcode` is not supported",
     );
     find(&ps, "survey", Some(9), Some("relevant"), "arithmetic");
     find(&ps, "survey", Some(10), Some("label"), "answer piping");
     assert_eq!(ps.len(), 9, "{ps:#?}");
+}
+
+/// The spellings pyxform still accepts (`string`, `int`, `gps`, `select all
+/// that apply`, `select1`, `imei`, `trigger`, `add ... prompt`, and the
+/// column names `caption`, `relevance`, `constraint message`, `list name`,
+/// `value`), as forms written years ago in ODK Build or Kobo use them.
+#[test]
+fn pyxform_aliases_convert_like_their_canonical_spellings() {
+    const ALIASED: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "caption",
+            "relevance",
+            "constraint",
+            "constraint message",
+        ],
+        &["imei", "imei"],
+        &["string", "enumerator", "Enumerator"],
+        &["int", "age", "Age", "", ". >= 18", "Adults only"],
+        &["select one yesno", "consent", "Consent?"],
+        &[
+            "Select All That Apply services",
+            "services",
+            "Services",
+            "${consent} = 'yes'",
+        ],
+        &["select1 yesno", "again", "Again?"],
+        &["gps", "home", "Home"],
+        &["location", "shop", "Shop"],
+        &["trigger", "ok", "I confirm"],
+        &["add decimal prompt", "amount", "Amount"],
+        &["select one from yesno", "last", "Last?"],
+    ];
+    const ALIASED_CHOICES: Rows<'static> = &[
+        &["list name", "value", "caption"],
+        &["yesno", "yes", "Yes"],
+        &["yesno", "no", "No"],
+        &["services", "voice", "Voice"],
+        &["services", "data", "Data"],
+    ];
+    const CANONICAL: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "relevant",
+            "constraint",
+            "constraint_message",
+        ],
+        &["deviceid", "imei"],
+        &["text", "enumerator", "Enumerator"],
+        &["integer", "age", "Age", "", ". >= 18", "Adults only"],
+        &["select_one yesno", "consent", "Consent?"],
+        &[
+            "select_multiple services",
+            "services",
+            "Services",
+            "${consent} = 'yes'",
+        ],
+        &["select_one yesno", "again", "Again?"],
+        &["geopoint", "home", "Home"],
+        &["geopoint", "shop", "Shop"],
+        &["acknowledge", "ok", "I confirm"],
+        &["decimal", "amount", "Amount"],
+        &["select_one yesno", "last", "Last?"],
+    ];
+    const CANONICAL_CHOICES: Rows<'static> = &[
+        &["list_name", "name", "label"],
+        &["yesno", "yes", "Yes"],
+        &["yesno", "no", "No"],
+        &["services", "voice", "Voice"],
+        &["services", "data", "Data"],
+    ];
+    let aliased = import(&workbook(&[
+        ("survey", ALIASED),
+        ("choices", ALIASED_CHOICES),
+        ("settings", SETTINGS),
+    ]))
+    .unwrap();
+    let canonical = import(&workbook(&[
+        ("survey", CANONICAL),
+        ("choices", CANONICAL_CHOICES),
+        ("settings", SETTINGS),
+    ]))
+    .unwrap();
+    assert_eq!(aliased.form, canonical.form);
+    let kind = |n: &str| {
+        aliased
+            .form
+            .questions
+            .iter()
+            .find(|q| q.name == n)
+            .map(|q| q.kind)
+    };
+    assert_eq!(kind("age"), Some(QuestionType::Integer));
+    assert_eq!(kind("services"), Some(QuestionType::MultiChoice));
+    assert_eq!(kind("shop"), Some(QuestionType::Geopoint));
+    assert_eq!(kind("ok"), Some(QuestionType::Acknowledge));
+    assert_eq!(kind("imei"), None, "device metadata is recorded, not asked");
+    // Media types, under any spelling, are refused with the reason.
+    let ps = problems(&workbook(&[
+        (
+            "survey",
+            &[
+                &["type", "name", "label"],
+                &["photo", "p1", "Photo"],
+                &["add image prompt", "p2", "Photo"],
+                &["q picture", "p3", "Photo"],
+                &["audio", "a", "Audio"],
+                &["text", "t", "T"],
+            ],
+        ),
+        ("settings", SETTINGS),
+    ]));
+    for (row, written) in [
+        (2, "photo"),
+        (3, "add image prompt"),
+        (4, "q picture"),
+        (5, "audio"),
+    ] {
+        find(
+            &ps,
+            "survey",
+            Some(row),
+            Some("type"),
+            &format!("media question type `{written}` is not supported"),
+        );
+    }
 }
 
 #[test]

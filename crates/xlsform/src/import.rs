@@ -218,7 +218,7 @@ impl Cx {
                 };
                 columns.push(Column {
                     header: header.clone(),
-                    base,
+                    base: column_alias(name, &base).unwrap_or(&base).to_owned(),
                     lang,
                 });
             }
@@ -843,6 +843,95 @@ impl Cx {
     }
 }
 
+/// The column names pyxform still accepts for a column of `sheet`, and the
+/// name they stand for (pyxform's `survey_header` and `list_header`).
+const COLUMN_ALIASES: &[(&str, &str, &str)] = &[
+    (SURVEY, "relevance", "relevant"),
+    (SURVEY, "caption", "label"),
+    (SURVEY, "constraint message", "constraint_message"),
+    (SURVEY, "constraining message", "constraint_message"),
+    (SURVEY, "required message", "required_message"),
+    (SURVEY, "requiredmsg", "required_message"),
+    (SURVEY, "command", "type"),
+    (SURVEY, "tag", "name"),
+    (CHOICES, "caption", "label"),
+    (CHOICES, "value", "name"),
+    (CHOICES, "list name", "list_name"),
+];
+
+/// The canonical name of column `base` (lowercased) of `sheet`, if it is an alias.
+fn column_alias(sheet: &str, base: &str) -> Option<&'static str> {
+    COLUMN_ALIASES
+        .iter()
+        .find(|(s, alias, _)| *s == sheet && *alias == base)
+        .map(|(_, _, canonical)| *canonical)
+}
+
+/// Type spellings pyxform still accepts (its `select` aliases and question
+/// type dictionary), each with the type it stands for: `(alias words, type)`.
+/// Longest first, so that `select one from file` wins over `select one`.
+const TYPE_ALIASES: &[(&str, &str)] = &[
+    ("add select multiple prompt using", "select_multiple"),
+    ("add select one prompt using", "select_one"),
+    ("select all that apply from", "select_multiple"),
+    ("select multiple from file", "select_multiple_from_file"),
+    ("select one from file", "select_one_from_file"),
+    ("select all that apply", "select_multiple"),
+    ("add location prompt", "geopoint"),
+    ("add integer prompt", "integer"),
+    ("add decimal prompt", "decimal"),
+    ("add image prompt", "image"),
+    ("add photo prompt", "image"),
+    ("add audio prompt", "audio"),
+    ("add video prompt", "video"),
+    ("add text prompt", "text"),
+    ("add date prompt", "date"),
+    ("add note prompt", "note"),
+    ("add file prompt", "file"),
+    ("select one from", "select_one"),
+    ("select multiple", "select_multiple"),
+    ("select one", "select_one"),
+    ("select1", "select_one"),
+    ("q picture", "image"),
+    ("location", "geopoint"),
+    ("gps", "geopoint"),
+    ("string", "text"),
+    ("int", "integer"),
+    ("imei", "deviceid"),
+    ("trigger", "acknowledge"),
+    ("photo", "image"),
+];
+
+/// A `type` cell with a pyxform alias replaced by the type it stands for
+/// (case-insensitive; the list name after it kept as written).
+fn canonical_type(t: &str) -> String {
+    let words: Vec<&str> = t.split_whitespace().collect();
+    for (alias, canonical) in TYPE_ALIASES {
+        let n = alias.split_whitespace().count();
+        if words.len() >= n
+            && words[..n]
+                .iter()
+                .zip(alias.split_whitespace())
+                .all(|(w, a)| w.eq_ignore_ascii_case(a))
+        {
+            let mut out = vec![*canonical];
+            out.extend_from_slice(&words[n..]);
+            return out.join(" ");
+        }
+    }
+    words.join(" ")
+}
+
+/// Media question types: refused until fieldvoice stores attachments.
+const MEDIA_TYPES: &[&str] = &[
+    "image",
+    "audio",
+    "video",
+    "barcode",
+    "file",
+    "background-audio",
+];
+
 /// What a `type` cell says.
 enum Kind {
     Question(QuestionType, Option<String>, bool),
@@ -854,7 +943,9 @@ enum Kind {
     EndGroup,
 }
 
-fn parse_type(t: &str) -> Result<Kind, String> {
+fn parse_type(written: &str) -> Result<Kind, String> {
+    let canonical = canonical_type(written);
+    let t = canonical.as_str();
     let words: Vec<&str> = t.split_whitespace().collect();
     let first = words.first().copied().unwrap_or_default().to_lowercase();
     let one = |k: QuestionType| {
@@ -912,7 +1003,11 @@ fn parse_type(t: &str) -> Result<Kind, String> {
         ) => Err(format!(
             "metadata type `{first}` is not supported (fieldvoice does not collect it)"
         )),
-        _ => Err(format!("type `{t}` is not supported")),
+        (m, _) if MEDIA_TYPES.contains(&m) => Err(format!(
+            "media question type `{written}` is not supported: fieldvoice does not store \
+             photos, recordings, scans or files yet"
+        )),
+        _ => Err(format!("type `{written}` is not supported")),
     }
 }
 

@@ -28,6 +28,15 @@
 //! | `default` | a default answer, checked against the type |
 //! | `settings`: `form_id`, `version` (digits, fits u32), `form_title` (and `::Language (code)`), `default_language` | the form's id, version, title and default language |
 //!
+//!
+//! The spellings pyxform still accepts are read as the type or column they
+//! stand for (`import::canonical_type`, `import::COLUMN_ALIASES`): `string`,
+//! `int`, `gps` and `location`, `select one`, `select1`, `select one from`,
+//! `select all that apply [from]`, `select multiple`, `add … prompt`, `imei`
+//! (`deviceid`), `trigger` (`acknowledge`); the columns `caption`, `relevance`,
+//! `constraint message`, `constraining message`, `required message`,
+//! `command`, `tag`, and in `choices` `list name`, `value`, `caption`.
+//!
 //! XPath subset: `and`, `or`, `not()`, `=`, `!=`, `<`, `<=`, `>`, `>=`,
 //! parentheses, numbers, quoted strings, `${name}`, `.` (constraints),
 //! `selected(x, 'v')`, `string-length(x) op n`, `count-selected(x) op n`,
@@ -38,7 +47,8 @@
 //! cycle of `relevant` references is reported as a cycle with every row in it.
 //!
 //! Refused, with sheet, row and column: repeats, `calculate`, `hidden`, the
-//! `*_from_file` selects, metadata fieldvoice does not collect
+//! `*_from_file` selects, media types (`image`/`photo`, `audio`, `video`,
+//! `barcode`, `file`: no attachments yet), metadata fieldvoice does not collect
 //! (`phonenumber`, `email`, `simserial`, `subscriberid`, …), any other type; unknown functions (`pulldata()`, `if()`, …), arithmetic,
 //! comparisons between two questions; `${…}` inside labels (answer piping);
 //! other appearances; names that are not fieldvoice names
