@@ -226,6 +226,8 @@ fn odata_paths() -> Value {
                 json!({ "description": "the file", "content": { "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } })) },
             "/api/v1/odata": { "get": op("odata", "OData v4 service document (HTTP Basic: an API token as the password)", vec![], None,
                 ok("service document", obj())) },
+            "/api/v1/odata/": { "get": op("odata", "The service document again (clients that add a trailing slash)", vec![], None,
+                ok("service document", obj())) },
             "/api/v1/odata/$metadata": { "get": op("odata", "OData v4 metadata (CSDL): the Interviews entity set", vec![], None,
                 json!({ "description": "CSDL", "content": { crate::routes::odata::XML_CONTENT_TYPE: { "schema": { "type": "string" } } } })) },
             "/api/v1/odata/Interviews": { "get": op("odata", "The interviews of the caller's countries (submitted, consented, not rejected; PII omitted), paged with @odata.nextLink",
