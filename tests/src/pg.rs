@@ -85,6 +85,13 @@ pub fn free_port() -> u16 {
 impl Cluster {
     /// initdb + start on a free port; stopped when this process exits.
     pub fn start() -> Cluster {
+        Cluster::start_configured("", &|_| {})
+    }
+
+    /// [`Cluster::start`] with `extra` server options (`-c name=value ...`),
+    /// after `prepare` has seen the data directory (to add certificates or
+    /// rewrite `pg_hba.conf`; files it writes are handed to the cluster's user).
+    pub fn start_configured(extra: &str, prepare: &dyn Fn(&Path)) -> Cluster {
         let root = is_root();
         let user = root.then_some(PG_USER);
         if root
@@ -149,6 +156,14 @@ impl Cluster {
             "initdb failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        prepare(&data);
+        if root {
+            let _ = Command::new("chown")
+                .arg("-R")
+                .arg(format!("{PG_USER}:"))
+                .arg(&data)
+                .status();
+        }
         let sock = dir.join("sock");
         std::fs::create_dir_all(&sock).expect("socket dir");
         if root {
@@ -162,7 +177,7 @@ impl Cluster {
             let port = free_port();
             let opts = format!(
                 "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300 \
-                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                 -c fsync=off -c synchronous_commit=off -c full_page_writes=off {extra}",
                 sock.display()
             );
             let log = dir.join("postgres.log");

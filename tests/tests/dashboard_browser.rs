@@ -726,6 +726,7 @@ async fn analyst_records_a_hackathon_action_in_french() {
     // The analyst exports the data for the hackathon from the dashboard:
     // a workbook with label columns, made by a job the page follows.
     click(&c, "header a[href='/dashboard/exports']").await;
+    wait_text(&c, "h1", "Exportations").await;
     wait_text(&c, "#odata", "Power BI").await;
     c.execute(
         "document.querySelector('#start-export select[name=format]').value = 'xlsx';\

@@ -103,7 +103,17 @@ async fn every_figure_of_the_report_equals_duckdb_on_the_parquet_export() {
     );
     let dir = tempfile::tempdir().unwrap();
     let parquet = dir.path().join("interviews.parquet");
-    std::fs::write(&parquet, get_bytes(&srv, "/api/v1/export/parquet").await).unwrap();
+    // Every consented interview (drafts and rejected ones too): the
+    // recomputation applies the report's base itself.
+    std::fs::write(
+        &parquet,
+        get_bytes(
+            &srv,
+            "/api/v1/export/parquet?include_drafts=true&include_rejected=true",
+        )
+        .await,
+    )
+    .unwrap();
 
     let summary: Value =
         serde_json::from_slice(&get_bytes(&srv, "/api/v1/report?format=json&lang=fr").await)

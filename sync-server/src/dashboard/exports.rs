@@ -93,7 +93,7 @@ pub async fn page(State(state): State<AppState>, who: DashUser) -> Result<Html<S
                             tr.job data-state=(state_name(j.state)) {
                                 td { (j.format.as_str().to_uppercase()) }
                                 td {
-                                    (lang.t(&format!("exports.state_{}", state_name(j.state))))
+                                    (state_text(lang, j.state))
                                     @if matches!(j.state, JobState::Queued | JobState::Running) {
                                         " " progress max="100" value=(format!("{:.0}", j.progress * 100.0)) {}
                                         " " (format!("{:.0} %", j.progress * 100.0))
@@ -126,6 +126,15 @@ pub async fn page(State(state): State<AppState>, who: DashUser) -> Result<Html<S
         running.then_some(REFRESH_S),
         body,
     ))
+}
+
+fn state_text(lang: super::i18n::Lang, s: JobState) -> &'static str {
+    match s {
+        JobState::Queued => lang.t("exports.state_queued"),
+        JobState::Running => lang.t("exports.state_running"),
+        JobState::Done => lang.t("exports.state_done"),
+        JobState::Failed => lang.t("exports.state_failed"),
+    }
 }
 
 fn state_name(s: JobState) -> &'static str {

@@ -32,6 +32,7 @@ mod forms;
 mod identity;
 mod interviews;
 mod sessions;
+pub mod tls;
 mod transfer;
 mod webhooks;
 
@@ -85,6 +86,8 @@ struct Pool {
 pub struct PgStore {
     rt: Option<tokio::runtime::Runtime>,
     config: tokio_postgres::Config,
+    /// The TLS connector (`None`: `sslmode=disable`).
+    tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
     pool: Mutex<Pool>,
     available: Condvar,
     max: usize,
@@ -123,7 +126,18 @@ impl From<tokio_postgres::Error> for StoreError {
             }
             // The message only: `detail` can quote row values.
             Some(db) => StoreError::Db(format!("{} ({})", db.message(), db.code().code())),
-            None => StoreError::Db(e.to_string()),
+            // Not from the server (connect, TLS, I/O): the causes say why
+            // ("invalid peer certificate: UnknownIssuer").
+            None => {
+                let mut m = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    m.push_str(": ");
+                    m.push_str(&c.to_string());
+                    cause = c.source();
+                }
+                StoreError::Db(m)
+            }
         }
     }
 }
@@ -186,9 +200,12 @@ impl PgStore {
 
     /// As [`PgStore::connect`], with at most `pool_size` connections.
     pub fn connect_with(url: &str, pool_size: usize) -> Result<PgStore> {
+        let (url, tls_settings) = tls::split(url)?;
         let mut config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| StoreError::Db(format!("invalid PostgreSQL URL: {e}")))?;
+        config.ssl_mode(tls_settings.mode.wire());
+        let tls = tls::connector(&tls_settings)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -204,6 +221,7 @@ impl PgStore {
         let store = PgStore {
             rt: Some(rt),
             config,
+            tls,
             pool: Mutex::new(Pool {
                 idle: Vec::new(),
                 open: 0,
@@ -221,16 +239,26 @@ impl PgStore {
             .as_ref()
             .ok_or_else(|| StoreError::Db("store is shut down".into()))?;
         let cfg = self.config.clone();
+        let tls = self.tls.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         rt.spawn(async move {
-            let r = cfg.connect(NoTls).await.map(|(client, conn)| {
+            /// Keep the connection's task running; hand back its client.
+            fn run<S, T>((client, conn): (Client, tokio_postgres::Connection<S, T>)) -> Client
+            where
+                S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+                T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+            {
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::warn!(error = %e, "PostgreSQL connection ended");
                     }
                 });
                 client
-            });
+            }
+            let r = match tls {
+                Some(t) => cfg.connect(t).await.map(run),
+                None => cfg.connect(NoTls).await.map(run),
+            };
             let _ = tx.send(r);
         });
         Ok(rx
