@@ -801,6 +801,42 @@ fn for_each_interview_streams_every_match_in_id_order(s: &dyn CentralStore) {
     });
     assert!(matches!(r, Err(StoreError::NotFound(_))));
     assert_eq!(n, 5);
+    // Keyset start: after an id, the rest in order (the OData feed's pages).
+    let mut after = Vec::new();
+    s.for_each_interview(
+        &InterviewFilter {
+            after_id: Some(sorted[2199].clone()),
+            ..Default::default()
+        },
+        &mut |r, _| {
+            after.push(r.interview_id);
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(after, sorted[2200..]);
+    // The review tags in the database, distinct, sorted, within the filter.
+    let tagged: Vec<DocWrite> = [("CI", vec!["root_cause:it", "b"]), ("SN", vec!["a", "b"])]
+        .into_iter()
+        .map(|(c, tags)| {
+            let mut rec = record(c, "u1", "X", "individual", None);
+            rec.tags = tags.into_iter().map(str::to_owned).collect();
+            synthetic("u1", "d", 1, rec)
+        })
+        .collect();
+    s.commit_docs(&tagged).unwrap();
+    assert_eq!(
+        s.review_tags(&InterviewFilter::default()).unwrap(),
+        ["a", "b", "root_cause:it"]
+    );
+    assert_eq!(
+        s.review_tags(&InterviewFilter {
+            countries: vec!["CI".into()],
+            ..Default::default()
+        })
+        .unwrap(),
+        ["b", "root_cause:it"]
+    );
 }
 
 fn change_log_and_server_edits(s: &dyn CentralStore) {

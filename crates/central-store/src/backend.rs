@@ -395,6 +395,9 @@ macro_rules! central_store_impl {
             ) -> $crate::Result<()> {
                 interviews::for_each_interview(self, f, visit)
             }
+            fn review_tags(&self, f: &$crate::InterviewFilter) -> $crate::Result<Vec<String>> {
+                interviews::review_tags(self, f)
+            }
             fn change_log(&self, id: uuid::Uuid) -> $crate::Result<Vec<$crate::ChangeMeta>> {
                 documents::change_log(self, id)
             }

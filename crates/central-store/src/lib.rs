@@ -670,6 +670,9 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
         f: &InterviewFilter,
         visit: &mut dyn FnMut(InterviewRecord, u64) -> Result<()>,
     ) -> Result<()>;
+    /// The review tags on the interviews matching `f`, distinct and sorted
+    /// (read inside the database: exports give each one a column).
+    fn review_tags(&self, f: &InterviewFilter) -> Result<Vec<String>>;
     /// The change log of one document, oldest first.
     fn change_log(&self, id: Uuid) -> Result<Vec<ChangeMeta>>;
     fn stats(&self) -> Result<StoreStats>;

@@ -284,20 +284,14 @@ pub const CONVENTIONS: [&str; 5] = [
 ];
 
 /// The plan options an export needs: its label mode and comment choice,
-/// the review tags present in what it will read (one column each), and
-/// logins when PII is included. One read pass over `filter`.
+/// the review tags present in what it will read (one column each, found by
+/// the database), and logins when PII is included.
 fn plan_options(
     store: &dyn CentralStore,
     opts: &ExportOptions,
     filter: &InterviewFilter,
 ) -> Result<PlanOptions, ExportError> {
-    let mut tags = std::collections::BTreeSet::new();
-    store.for_each_interview(filter, &mut |rec, _| {
-        for t in rec.tags {
-            tags.insert(t);
-        }
-        Ok(())
-    })?;
+    let tags = store.review_tags(filter)?;
     let logins = if matches!(opts.pii, PiiPolicy::Include) {
         store
             .list_users(None)?
@@ -310,7 +304,7 @@ fn plan_options(
     Ok(PlanOptions {
         labels: opts.labels,
         comments: opts.comments,
-        tags: tags.into_iter().collect(),
+        tags,
         logins,
     })
 }

@@ -32,6 +32,15 @@ pub(super) fn count_interviews(store: &PgStore, f: &InterviewFilter) -> Result<u
     Ok(count.unwrap_or(0) as u64)
 }
 
+pub(super) fn review_tags(store: &PgStore, f: &InterviewFilter) -> Result<Vec<String>> {
+    let (w, args) = query::filtered::<Vec<Param>>(f);
+    let sql = format!(
+        "SELECT DISTINCT t FROM interviews, jsonb_array_elements_text(record::jsonb -> 'tags') AS t{w} \
+         ORDER BY 1"
+    );
+    store.all(&sql, &refs(&args), |r| Ok(r.try_get(0)?))
+}
+
 pub(super) fn for_each_interview(
     store: &PgStore,
     f: &InterviewFilter,

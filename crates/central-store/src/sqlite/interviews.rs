@@ -40,6 +40,15 @@ pub(super) fn count_interviews(store: &SqliteStore, f: &InterviewFilter) -> Resu
     })
 }
 
+pub(super) fn review_tags(store: &SqliteStore, f: &InterviewFilter) -> Result<Vec<String>> {
+    let (w, args) = query::filtered::<Vec<SqlValue>>(f);
+    let sql = format!(
+        "SELECT DISTINCT t.value FROM interviews, json_each(interviews.record, '$.tags') AS t{w} \
+         ORDER BY 1"
+    );
+    store.read(|c| all(c, &sql, params_from_iter(args), |r| Ok(r.get(0)?)))
+}
+
 pub(super) fn for_each_interview(
     store: &SqliteStore,
     f: &InterviewFilter,
