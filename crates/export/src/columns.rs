@@ -435,8 +435,9 @@ pub struct Plan {
     /// Index of the latitude/longitude columns of the first geopoint question.
     pub geo: Option<(usize, usize)>,
     pub options: PlanOptions,
-    /// The plan's forms by `form@version`, for `not_asked`.
-    forms: std::collections::HashMap<String, Form>,
+    /// The plan's forms by `form@version`, for `not_asked`, each with which
+    /// columns exist in that version (a question or option it has).
+    forms: std::collections::HashMap<String, (Form, Vec<bool>)>,
     /// The questions with a column, in plan order, once each.
     questions: Vec<String>,
     /// The export language.
@@ -725,7 +726,17 @@ impl Plan {
             }
         }
         Plan {
-            forms: sorted.iter().map(|f| (tag(f), (*f).clone())).collect(),
+            forms: sorted
+                .iter()
+                .map(|f| {
+                    let t = tag(f);
+                    let present = columns
+                        .iter()
+                        .map(|c| c.question.is_none() || c.versions.contains(&t))
+                        .collect();
+                    (t, ((*f).clone(), present))
+                })
+                .collect(),
             questions,
             lang: lang.to_owned(),
             options: plan_opts,
@@ -755,15 +766,15 @@ impl Plan {
     pub fn row(&self, rec: &InterviewRecord, row: &mut Vec<Cell>) {
         row.clear();
         let tag = format!("{}@{}", rec.form_id, rec.form_version);
-        let known = self.versions.contains(&tag);
+        let version = self.forms.get(&tag);
         let mut scrubber: Option<Scrubber> = None;
-        for c in &self.columns {
-            if known && c.question.is_some() && !c.versions.contains(&tag) {
+        for (i, c) in self.columns.iter().enumerate() {
+            if version.is_some_and(|(_, present)| !present[i]) {
                 row.push(Cell::Null);
                 continue;
             }
-            if c.source == Source::Key(KeyField::NotAsked) {
-                row.push(self.not_asked(rec, &tag));
+            if let Source::Key(KeyField::NotAsked) = c.source {
+                row.push(version.map_or(Cell::Null, |(form, _)| self.not_asked(rec, form)));
                 continue;
             }
             let mut cell = self.cell(rec, &c.source, c.ty);
@@ -797,19 +808,17 @@ impl Plan {
         }
     }
 
-    /// The `not_asked` cell: the exported questions `rec` was not asked
-    /// (hidden by skip logic, or not in its form version); null for a form
-    /// version the plan does not know.
-    fn not_asked(&self, rec: &InterviewRecord, tag: &str) -> Cell {
-        let Some(form) = self.forms.get(tag) else {
-            return Cell::Null;
-        };
+    /// The `not_asked` cell of `rec`, of version `form`: the exported
+    /// questions it was not asked (hidden by skip logic, or not in its form
+    /// version).
+    fn not_asked(&self, rec: &InterviewRecord, form: &Form) -> Cell {
         let asked = form.asked_json(&rec.answers);
+        let asked: HashSet<&str> = asked.iter().map(String::as_str).collect();
         let list: Vec<&str> = self
             .questions
             .iter()
-            .filter(|q| !asked.contains(q))
             .map(String::as_str)
+            .filter(|q| !asked.contains(q))
             .collect();
         Cell::Str(list.join(";"))
     }
