@@ -193,31 +193,27 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     })
 }
 
-fn bearer(parts: &Parts) -> Option<&str> {
+/// The credentials of the `Authorization` header when it uses `scheme`.
+fn authorization<'a>(parts: &'a Parts, scheme: &str) -> Option<&'a str> {
     let v = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    let (s, credentials) = v.split_once(' ')?;
+    s.eq_ignore_ascii_case(scheme).then(|| credentials.trim())
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    authorization(parts, "bearer")
 }
 
 /// The password of HTTP Basic authentication, when it is an API token: how
 /// OData clients (Power BI, Excel) send one. The user name is ignored.
 fn basic_api_token(parts: &Parts) -> Option<String> {
     use base64::Engine;
-    let v = parts
-        .headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, creds) = v.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
     let raw = base64::engine::general_purpose::STANDARD
-        .decode(creds.trim())
+        .decode(authorization(parts, "basic")?)
         .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (_, password) = text.split_once(':')?;

@@ -18,16 +18,11 @@ import json
 import sys
 from pathlib import Path
 
+from checking import Checks
+
 d = Path(sys.argv[1])
 exp = json.loads((d / "expected.json").read_text())
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        sys.exit(f"FAIL: {msg}")
+check = Checks()
 
 
 if len(sys.argv) > 2:
@@ -42,7 +37,7 @@ if len(sys.argv) > 2:
     check(by_id[exp["arabic_id"]]["verbatim"] == exp["arabic"], "LibreOffice reads the Arabic verbatim")
     check(by_id[exp["formula_id"]]["nps"] == "9", "LibreOffice reads numbers")
     check(by_id[exp["formula_id"]]["country_label"] == "ساحل العاج", "LibreOffice reads Arabic labels")
-    print(f"check_analyst (libreoffice): {checks} checks passed")
+    print(f"check_analyst (libreoffice): {check.count} checks passed")
     sys.exit(0)
 
 import duckdb
@@ -199,4 +194,4 @@ check(len(pd.read_csv(d / "delta.csv")) == 0, "nothing new to add")
 merged = set(df["interview_id"]) - set(removed["interview_id"])
 check(merged == set(counted) - {exp["formula_id"], exp["withdrawn_id"]}, "the merged dataset is right")
 
-print(f"check_analyst: {checks} checks passed")
+print(f"check_analyst: {check.count} checks passed")

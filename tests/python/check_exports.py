@@ -17,6 +17,8 @@ import math
 import sys
 from pathlib import Path
 
+from checking import Checks
+
 import duckdb
 import openpyxl
 import pandas as pd
@@ -33,14 +35,7 @@ kept = {r["interview_id"]: r for r in store if r["answers"].get("consent") is Tr
 dropped = {r["interview_id"] for r in store if r["answers"].get("consent") is not True}
 assert dropped, "the seed must hold an interview without consent"
 ids = sorted(kept)
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        sys.exit(f"FAIL: {msg}")
+check = Checks()
 
 
 def ans(iid, q):
@@ -234,4 +229,4 @@ for d in root.iterdir():
             if f.suffix in (".csv", ".jsonl", ".geojson"):
                 check("Refused Person" not in f.read_text(encoding="utf-8"), f"{f}: no-consent PII leaked")
 
-print(f"check_exports: {checks} checks passed on {len(kept)} interviews ({len(dropped)} without consent)")
+print(f"check_exports: {check.count} checks passed on {len(kept)} interviews ({len(dropped)} without consent)")

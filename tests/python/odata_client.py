@@ -16,17 +16,12 @@ import sys
 import requests
 from odata import ODataService
 
+from checking import Checks
+
 root, token, expected_path = sys.argv[1], sys.argv[2], sys.argv[3]
 expected = json.loads(open(expected_path, encoding="utf-8").read())
 want_ids = sorted(e["interview_id"] for e in expected)
-checks = 0
-
-
-def check(cond, msg):
-    global checks
-    checks += 1
-    if not cond:
-        sys.exit(f"FAIL: {msg}")
+check = Checks()
 
 
 session = requests.Session()
@@ -62,4 +57,4 @@ sel = service.query(Interview).select(Interview.interview_id, Interview.nps).lim
 check(len(sel) == 3 and all(set(s) == {"interview_id", "nps"} and s["nps"] == by_id[s["interview_id"]]["nps"]
                             for s in sel), f"$select: {sel}")
 
-print(f"odata_client: {checks} checks passed on {len(rows)} rows")
+print(f"odata_client: {check.count} checks passed on {len(rows)} rows")

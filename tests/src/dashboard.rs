@@ -138,6 +138,11 @@ pub fn edit_pushed(
     for (k, v) in answers {
         iv.set_answer_json(&form, k, v).unwrap();
     }
+    push_doc(server, employee, device, &mut iv);
+}
+
+/// Push `iv` whole as `employee`'s device `device`, as a sync would.
+fn push_doc(server: &TestServer, employee: &User, device: Uuid, iv: &mut Interview) {
     let forms = server.state.forms();
     let source = format!("test-device-{device}");
     let results = push(
@@ -149,7 +154,7 @@ pub fn edit_pushed(
             clock_skew_s: None,
         },
         &[DocPush {
-            doc_id: id,
+            doc_id: iv.id(),
             base_heads: vec![],
             heads: vec![],
             data: iv.save(),
@@ -182,25 +187,7 @@ fn push_from(
     if submit {
         iv.submit(&form).unwrap();
     }
-    let forms = server.state.forms();
-    let source = format!("test-device-{device}");
-    let results = push(
-        server.state.store.as_ref(),
-        &forms,
-        Caller {
-            user: employee,
-            source: &source,
-            clock_skew_s: None,
-        },
-        &[DocPush {
-            doc_id: iv.id(),
-            base_heads: vec![],
-            heads: vec![],
-            data: iv.save(),
-        }],
-    )
-    .unwrap();
-    assert_eq!(results.len(), 1);
+    push_doc(server, employee, device, &mut iv);
     iv.id()
 }
 

@@ -16,6 +16,7 @@ use central_store::merge::FormRegistry;
 use central_store::{CentralStore, InterviewFilter, StoreError};
 
 use crate::columns::{Cell, ColType, Plan, PlanOptions, parse_timestamp, timestamp_text};
+use crate::report::esc;
 use crate::{BaseRule, ExportError, PiiPolicy, registry_forms};
 
 /// The CSDL namespace and entity container.
@@ -49,21 +50,6 @@ pub fn edm_type(ty: ColType) -> &'static str {
         ColType::Date => "Edm.Date",
         ColType::Timestamp => "Edm.DateTimeOffset",
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// A comparison operator of `$filter`.
@@ -167,9 +153,9 @@ impl Feed {
             let _ = writeln!(
                 x,
                 "<Property Name=\"{}\" Type=\"{}\"{nullable}><Annotation Term=\"Core.Description\" String=\"{}\"/></Property>",
-                xml_escape(&c.name),
+                esc(&c.name),
                 edm_type(c.ty),
-                xml_escape(&c.label)
+                esc(&c.label)
             );
         }
         let _ = writeln!(

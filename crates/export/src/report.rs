@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use crate::analysis::{NpsStat, OptionCounts, Summary};
 
-/// Escape text for HTML element content and attribute values.
+/// Escape text for HTML (and XML: the OData metadata) element content and
+/// attribute values.
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {

@@ -42,14 +42,21 @@ pub const REPORT_CONTENT_TYPES: [(&str, &str); 2] = [
     ("json", "application/json"),
 ];
 
-/// The content type of one export answer: the one table the handler and the
-/// OpenAPI document (`openapi.rs`) both read. `None` for an unknown part.
+/// The content type of one export answer: the one table the handler, export
+/// jobs and the OpenAPI document (`openapi.rs`) read. `None` for an unknown part.
 pub fn export_content_type(format: Format, part: &str) -> Option<&'static str> {
-    match part {
-        "data" => Some(format.content_type()),
-        "dictionary" | "actions" | "codebook_csv" | "removed" => Some(DICTIONARY_CONTENT_TYPE),
-        "manifest" | "codebook" => Some(MANIFEST_CONTENT_TYPE),
-        _ => None,
+    part_file(format, part).map(|name| file_content_type(format, &name))
+}
+
+/// The content type of file `name` of an export in `format`: the data file's
+/// own, JSON for `.json` files, CSV for the others.
+pub fn file_content_type(format: Format, name: &str) -> &'static str {
+    if name == format.file_name() {
+        format.content_type()
+    } else if name.ends_with(".json") {
+        MANIFEST_CONTENT_TYPE
+    } else {
+        DICTIONARY_CONTENT_TYPE
     }
 }
 

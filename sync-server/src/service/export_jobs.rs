@@ -278,16 +278,9 @@ pub fn job_file(
             "file {name} of export job {id}"
         )));
     }
-    let content_type = if name == export::Format::file_name(job.format).as_str() {
-        job.format.content_type()
-    } else if name.ends_with(".json") {
-        "application/json"
-    } else {
-        "text/csv; charset=utf-8"
-    };
     Ok(Download {
         path: job.dir.path().join(name),
-        content_type,
+        content_type: crate::routes::export::file_content_type(job.format, name),
         _job: job,
     })
 }
