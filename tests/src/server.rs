@@ -270,6 +270,16 @@ impl Device {
     }
 }
 
+/// The enrollment code `admin create-user` printed (its `enrollment code …` line).
+pub fn enrollment_code(admin_output: &str) -> String {
+    admin_output
+        .lines()
+        .find_map(|l| l.strip_prefix("enrollment code "))
+        .expect("`admin create-user` printed an enrollment code")
+        .trim()
+        .to_owned()
+}
+
 /// Path of the `fieldvoice-server` binary built next to the test binaries.
 ///
 /// Under `cargo test` (which sets `CARGO`) the binary is brought up to date

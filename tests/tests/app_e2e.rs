@@ -218,12 +218,7 @@ async fn field_day_offline_restart_and_sync() {
             "CI",
         ],
     );
-    let code = out
-        .lines()
-        .find_map(|l| l.strip_prefix("enrollment code "))
-        .expect("enrollment code")
-        .trim()
-        .to_owned();
+    let code = fieldvoice_tests::server::enrollment_code(&out);
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let server = ServerProcess::start_on(&db, &tmp.path().join("server1.log"), &listen);
@@ -508,12 +503,7 @@ async fn place_selection_offline_en_ar() {
             "CI",
         ],
     );
-    let code = out
-        .lines()
-        .find_map(|l| l.strip_prefix("enrollment code "))
-        .expect("enrollment code")
-        .trim()
-        .to_owned();
+    let code = fieldvoice_tests::server::enrollment_code(&out);
     let places = schemas.join("places/mcmb-places.csv");
     let out = admin(&db, &["import-places", places.to_str().unwrap()]);
     assert!(out.contains("120 places read"), "{out}");

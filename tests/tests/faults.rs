@@ -35,10 +35,7 @@ fn employees(db: &Path, prefix: &str, n: usize) -> Vec<String> {
                     "CI",
                 ],
             );
-            out.lines()
-                .find_map(|l| l.strip_prefix("enrollment code "))
-                .unwrap()
-                .to_owned()
+            fieldvoice_tests::server::enrollment_code(&out)
         })
         .collect()
 }

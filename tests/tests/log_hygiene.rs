@@ -32,11 +32,7 @@ async fn no_pii_or_secrets_in_debug_logs() {
             "CI",
         ],
     );
-    let code = out
-        .lines()
-        .find_map(|l| l.strip_prefix("enrollment code "))
-        .unwrap()
-        .to_owned();
+    let code = fieldvoice_tests::server::enrollment_code(&out);
     let mut child = Command::new(server_binary())
         .arg("--database")
         .arg(&db)

@@ -61,12 +61,7 @@ async fn fleet(
                 "CI",
             ],
         );
-        codes.push(
-            out.lines()
-                .find_map(|l| l.strip_prefix("enrollment code "))
-                .unwrap()
-                .to_owned(),
-        );
+        codes.push(fieldvoice_tests::server::enrollment_code(&out));
     }
     let server =
         ServerProcess::start_with_env(db, &dir.join(format!("{prefix}.log")), "127.0.0.1:0", env);
@@ -607,11 +602,7 @@ async fn a_rolling_upgrade_on_postgres_keeps_the_old_replica_serving() {
             "CI",
         ],
     );
-    let code = out
-        .lines()
-        .find_map(|l| l.strip_prefix("enrollment code "))
-        .unwrap()
-        .to_owned();
+    let code = fieldvoice_tests::server::enrollment_code(&out);
     let old = ServerProcess::start(url, &dir.path().join("old.log"));
     let device = Device::enroll(&dir.path().join("r.sqlite3"), &old.url, &code).await;
     device.submit(&complete_answers(3));

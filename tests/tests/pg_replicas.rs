@@ -19,13 +19,6 @@ use uuid::Uuid;
 const DEVICES: usize = 8;
 const ROUNDS: usize = 6;
 
-fn code_of(out: &str) -> String {
-    out.lines()
-        .find_map(|l| l.strip_prefix("enrollment code "))
-        .unwrap()
-        .to_owned()
-}
-
 fn token_of(out: &str) -> String {
     out.lines()
         .find_map(|l| l.strip_prefix("token "))
@@ -75,7 +68,7 @@ async fn two_replicas_one_database_devices_and_server_agree() {
         admin(&url, &["bootstrap"]);
         let codes: Vec<String> = (0..DEVICES)
             .map(|i| {
-                code_of(&admin(
+                fieldvoice_tests::server::enrollment_code(&admin(
                     &url,
                     &[
                         "create-user",

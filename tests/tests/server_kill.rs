@@ -32,11 +32,7 @@ async fn sigkill_mid_burst_loses_no_acknowledged_change() {
                 "CI",
             ],
         );
-        let code = out
-            .lines()
-            .find_map(|l| l.strip_prefix("enrollment code "))
-            .unwrap()
-            .to_owned();
+        let code = fieldvoice_tests::server::enrollment_code(&out);
         codes.push(code);
     }
     let server = ServerProcess::start(&db, &dir.path().join("server1.log"));
@@ -196,10 +192,7 @@ async fn config_file_with_environment_overrides() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let code = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix("enrollment code ").map(str::to_owned))
-        .unwrap();
+    let code = fieldvoice_tests::server::enrollment_code(&String::from_utf8_lossy(&out.stdout));
     let mut child = std::process::Command::new(fieldvoice_tests::server::server_binary())
         .arg("--config")
         .arg(&cfg)
