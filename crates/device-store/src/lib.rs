@@ -4,17 +4,24 @@
 //! per-install actor id, the enrollment, and the sync bookkeeping (server heads
 //! per document, dirty flag, feed cursor).
 //!
+//! With [`DeviceStore::open_encrypted`] the file and its WAL are encrypted by
+//! SQLCipher (feature `encryption`) under a key the caller brings from the
+//! platform's secret store; this crate never stores or prints the key.
+//!
 //! Every edit is one SQLite transaction: a save returns only after the chunk is
 //! on disk. The API is synchronous; async callers use `spawn_blocking`. It must
 //! not talk to the network, read configuration, or know about HTTP: the
 //! sync-client crate drives it.
 
+mod crypt;
 mod docs;
 mod meta;
 mod schema;
 mod sync;
 
 use std::str::FromStr;
+
+pub use crypt::{FileState, KEY_LEN, StoreKey, cipher_available, file_state};
 
 use automerge::ChangeHash;
 use rusqlite::Connection;
@@ -44,6 +51,18 @@ pub enum StoreError {
     BadMeta(String),
     #[error("the device is not enrolled")]
     NotEnrolled,
+    #[error("the store is encrypted: open it with its key")]
+    NeedsKey,
+    #[error("the key does not open this store (the file is left untouched)")]
+    WrongKey,
+    #[error("a store key is {KEY_LEN} bytes, not {len}")]
+    BadKey { len: usize },
+    #[error(
+        "this build has no SQLCipher (device-store feature `encryption`): refusing to store in plaintext"
+    )]
+    NoCipher,
+    #[error("{path}: {reason}")]
+    Io { path: String, reason: String },
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -34,8 +34,18 @@ CREATE INDEX IF NOT EXISTS sync_dirty ON sync_state(dirty) WHERE dirty = 1;
 impl DeviceStore {
     /// Open (or create) the store at `path`. A store interrupted mid-write
     /// reopens at its last committed transaction.
+    ///
+    /// An encrypted store is refused ([`StoreError::NeedsKey`]): use
+    /// [`DeviceStore::open_encrypted`].
     pub fn open(path: &Path) -> Result<DeviceStore> {
-        let conn = Connection::open(path)?;
+        if crate::file_state(path)? == crate::FileState::Encrypted {
+            return Err(StoreError::NeedsKey);
+        }
+        DeviceStore::init(Connection::open(path)?)
+    }
+
+    /// Set the connection up (WAL, full sync, schema) and read the install id.
+    pub(crate) fn init(conn: Connection) -> Result<DeviceStore> {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
