@@ -61,6 +61,9 @@ pub enum Action<'a> {
     /// See and write the hackathon actions of a country (its coordinators
     /// and analysts: the country's hackathon team).
     ManageActions { country: &'a str },
+    /// Erase an interview's personal data for good, on the customer's
+    /// request (rewrites its history): admins only.
+    ErasePersonalData,
     /// Read the campaign's theme codebook.
     ReadCodebook,
     /// Change the campaign's theme codebook.

@@ -100,6 +100,27 @@ pub struct Settings {
     pub contact_retention: Duration,
     /// How often the retention sweep runs.
     pub retention_every: Duration,
+    /// Per campaign: how long after it ends its personal data is kept.
+    pub campaign_retention: Vec<CampaignRetention>,
+}
+
+/// The retention of one campaign's personal data: `pii_days` days after the
+/// campaign's last day ended (`ended_at`, Unix seconds), the form's PII
+/// answers of its interviews (names, phone numbers, the contact given for a
+/// follow-up, so the cases' contact details too) are erased by rewrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRetention {
+    pub campaign: String,
+    pub ended_at: i64,
+    pub pii_days: u64,
+}
+
+impl CampaignRetention {
+    /// When the campaign's personal data is due for erasure (Unix seconds).
+    pub fn due_at(&self) -> i64 {
+        let days = i64::try_from(self.pii_days).unwrap_or(i64::MAX / 86_400);
+        self.ended_at.saturating_add(days.saturating_mul(86_400))
+    }
 }
 
 impl Default for Settings {
@@ -126,6 +147,7 @@ impl Default for Settings {
             webhooks: webhooks::WebhookSettings::default(),
             contact_retention: Duration::from_secs(30 * 24 * 3600),
             retention_every: Duration::from_secs(3600),
+            campaign_retention: Vec::new(),
             case_rules: survey_model::cases::CaseRules::default(),
             day_start_hour: 8,
             day_end_hour: 17,

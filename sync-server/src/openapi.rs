@@ -400,6 +400,13 @@ pub fn document() -> Value {
                 Some(json_body(json!({ "type": "object", "required": ["tag"], "properties": {
                     "tag": { "type": "string", "pattern": "^[a-z0-9_:-]{1,64}$" }, "on": { "type": "boolean", "default": true } } }))),
                 ok("updated record", record.clone())) },
+            "/api/v1/interviews/{id}/erase": { "post": op("review", "Erase the interview's personal data for good, on the customer's request (admins): the document is rewritten without it and without history; devices replace their copy at their next sync; audited (question names, never values)", vec![id_param("interview id")],
+                Some(json_body(json!({ "type": "object", "required": ["scope"], "properties": {
+                    "scope": { "type": "string", "enum": ["pii", "interview"], "description": "pii: the form's personal-data answers; interview: every answer and comment" } } }))),
+                ok("what was erased", json!({ "type": "object", "properties": {
+                    "interview_id": { "type": "string", "format": "uuid" },
+                    "scope": { "type": "string", "enum": ["pii", "interview"] },
+                    "erased": { "type": "array", "items": { "type": "string" }, "description": "question names erased so far" } } }))) },
             "/api/v1/export/{format}": { "get": op("export", "Export the merged dataset of the caller's countries (streamed)",
                 vec![json!({ "name": "format", "in": "path", "required": true,
                         "schema": { "type": "string", "enum": ["csv", "xlsx", "parquet", "jsonl", "geojson"] } }),

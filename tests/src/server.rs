@@ -184,6 +184,29 @@ impl TestServer {
     }
 
     /// A new device store in the server's temp dir, enrolled with `code`.
+    /// A second device (`name`) of the employee who enrolled `dev`, with a
+    /// new code the admin issues over HTTP.
+    pub async fn another_device_of(&self, dev: &Device, name: &str) -> Device {
+        let user_id = dev
+            .lock()
+            .enrollment()
+            .expect("enrollment")
+            .expect("enrolled")
+            .user_id;
+        let (st, code) = api(
+            &self.url,
+            &self.admin_token,
+            "POST",
+            &format!("/api/v1/users/{user_id}/enrollment-code"),
+            None,
+        )
+        .await;
+        assert_eq!(st, 200, "{code}");
+        assert!(code["qr_svg"].as_str().is_some_and(|s| s.contains("<svg")));
+        self.device(name, code["code"].as_str().expect("a code"))
+            .await
+    }
+
     pub async fn device(&self, name: &str, code: &str) -> Device {
         Device::enroll(
             &self.dir.path().join(format!("{name}.sqlite3")),

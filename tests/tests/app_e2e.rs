@@ -371,7 +371,57 @@ async fn field_day_offline_restart_and_sync() {
         .unwrap();
     let _ = wd.quit().await;
 
-    // ---- relaunch: everything typed is there ----
+    // The store on disk is encrypted: none of what was typed is in its bytes
+    // or its WAL (the key is in the Secret Service, not in the data dir).
+    let store_file = tmp
+        .path()
+        .join("data/org.fieldvoice.app")
+        .join(app_core::STORE_FILE);
+    assert_eq!(
+        device_store::file_state(&store_file).unwrap(),
+        device_store::FileState::Encrypted
+    );
+    let mut on_disk = std::fs::read(&store_file).unwrap();
+    let mut wal = store_file.clone().into_os_string();
+    wal.push("-wal");
+    on_disk.extend(std::fs::read(&wal).unwrap_or_default());
+    for typed in [
+        "Boutique Awa",
+        "+225 07 00 00 00",
+        "Continuez comme",
+        "juste avant le crash",
+        "Korhogo",
+        "Awa Traor",
+    ] {
+        assert!(
+            !on_disk.windows(typed.len()).any(|w| w == typed.as_bytes()),
+            "{typed:?} readable in the store file"
+        );
+    }
+    // Nothing of ours in the data dir but the store and SQLite's side files
+    // (no key file); the rest is the web view's own.
+    const WEBVIEW: [&str; 6] = [
+        "CacheStorage",
+        "WebKitCache",
+        "hsts-storage.sqlite",
+        "localstorage",
+        "mediakeys",
+        "storage",
+    ];
+    let mut names: Vec<String> = std::fs::read_dir(store_file.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !WEBVIEW.contains(&n.as_str()))
+        .collect();
+    names.sort();
+    assert!(
+        names
+            .iter()
+            .all(|n| n.starts_with(app_core::STORE_FILE) && !n.ends_with(".encrypting")),
+        "{names:?}"
+    );
+
+    // ---- relaunch: everything typed is there (the key opens the store) ----
     let wd = WebDriver::launch(&driver.url, &app).await.unwrap();
     wd.wait_js(
         "return document.body.dataset.ready === 'true';",

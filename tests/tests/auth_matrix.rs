@@ -130,6 +130,7 @@ const TABLE: &[(&str, &str)] = &[
     ("POST /api/v1/interviews/{id}/comments",   "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
     ("POST /api/v1/interviews/{id}/tags",       "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
     ("POST /api/v1/interviews/{id}/themes",     "401 401 200   200/404 200/404 404/200 404     404     404     404     401"),
+    ("POST /api/v1/interviews/{id}/erase",      "401 401 200   403     403     403     403     403     403     403     401"),
     ("GET /api/v1/themes/codebook",             "401 401 200   200     200     200     200     200     403     403     401"),
     ("POST /api/v1/themes/codebook",            "401 401 200   200     200     200     403     403     403     403     401"),
     ("GET /api/v1/themes/suggestions",          "401 401 200   200/403 200/403 403/200 403     403     403     403     401"),
@@ -1132,6 +1133,16 @@ async fn prepare(
                     .post(format!("{url}/api/v1/interviews/{id}/{action}")),
             )
             .json(&body)
+        }
+        "POST /api/v1/interviews/{id}/erase" => {
+            let id = w.target_interview(t);
+            check = Check::Edited(id);
+            with_auth(
+                w,
+                caller,
+                w.http.post(format!("{url}/api/v1/interviews/{id}/erase")),
+            )
+            .json(&json!({"scope": "pii"}))
         }
         "GET /dashboard/"
         | "GET /dashboard/reviews"

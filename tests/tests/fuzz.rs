@@ -245,6 +245,7 @@ fn automerge_data_pushed_to_the_server() {
                 survey_protocol::DocStatus::MissingDeps { .. } => "missing_deps",
                 survey_protocol::DocStatus::Rejected { .. } => "rejected",
                 survey_protocol::DocStatus::ActorClash { .. } => "actor_clash",
+                survey_protocol::DocStatus::Replaced => "replaced",
             },
             Err(_) => "refused",
         };

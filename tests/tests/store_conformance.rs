@@ -173,6 +173,7 @@ fn synthetic(owner: &str, source: &str, n: usize, rec: InterviewRecord) -> DocWr
         snapshot: vec![0xAA; 16],
         heads: vec![h(7)],
         record: rec,
+        replaces_history: false,
         events: vec![],
     }
 }
@@ -1581,6 +1582,7 @@ fn reprojection_rewrites_stale_rows_once(s: &dyn CentralStore) {
         heads: stale.heads().iter().map(|h| h.0).collect(),
         record: old,
         events: vec![],
+        replaces_history: false,
     }])
     .unwrap();
     let billing = ReviewQuery {

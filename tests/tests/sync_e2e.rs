@@ -15,18 +15,7 @@ async fn two_devices_and_a_coordinator_converge_in_any_order() {
     let (_, coord) = srv.token_for("coord.ci", Role::Coordinator, "CI");
     let a = srv.device("a", &code_a).await;
     // The same employee enrolls a second device (a tablet) with a new code.
-    let emp_id = a.lock().enrollment().unwrap().unwrap().user_id;
-    let (st, code) = api(
-        &srv.url,
-        &srv.admin_token,
-        "POST",
-        &format!("/api/v1/users/{emp_id}/enrollment-code"),
-        None,
-    )
-    .await;
-    assert_eq!(st, 200, "{code}");
-    assert!(code["qr_svg"].as_str().unwrap().contains("<svg"));
-    let b = srv.device("b", code["code"].as_str().unwrap()).await;
+    let b = srv.another_device_of(&a, "b").await;
 
     // Device A creates and fills an interview, then syncs; B receives it.
     let form = a.lock().form("mcmb-interview", None).unwrap();

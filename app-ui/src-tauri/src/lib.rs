@@ -1,5 +1,6 @@
 //! fieldvoice-app is the field app's Tauri v2 shell: it opens the device store
-//! in the app data directory, exposes thin `#[tauri::command]` shims over
+//! in the app data directory, encrypted under a key kept in the platform's
+//! secret store (`keystore`), exposes thin `#[tauri::command]` shims over
 //! `app-core` (which calls device-store, sync-client and survey-model), and runs
 //! the automatic sync loop with backoff. The web UI in `app-ui/` renders what
 //! these commands return.
@@ -7,6 +8,8 @@
 //! It must not hold form logic (skip logic, validation, diagnostics live in
 //! survey-model), use desktop-only APIs (the same code is the Android/iOS
 //! entry point), or log answers, names or tokens.
+
+mod keystore;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -129,7 +132,8 @@ pub fn run_with_log_filter(filter: Option<&str>) {
         .setup(|app| {
             let dir = app.path().app_data_dir()?;
             let label = format!("fieldvoice-app ({})", std::env::consts::OS);
-            let core = Arc::new(App::open(&dir, &label)?);
+            let key = keystore::store_key(&App::store_path(&dir)?)?;
+            let core = Arc::new(App::open_encrypted(&dir, &label, &key)?);
             tracing::info!("device store opened");
             app.manage(core.clone());
             tauri::async_runtime::spawn(auto_sync(core));

@@ -31,6 +31,7 @@ use sync_client::{SyncError, SyncOptions};
 use uuid::Uuid;
 
 pub use autosync::AutoSync;
+pub use device_store::{FileState, StoreKey, file_state};
 pub use link::{EnrollTarget, normalize_server_url, parse_enroll_input};
 pub use view::{FormView, direction, form_view};
 
@@ -291,11 +292,28 @@ fn now_ms() -> i64 {
 }
 
 impl App {
-    /// Open (or create) the device store in `data_dir`.
+    /// Open (or create) the plaintext device store in `data_dir` (tests and
+    /// tools; the field app uses [`App::open_encrypted`]).
     pub fn open(data_dir: &Path, device_label: &str) -> Result<App> {
+        let store = DeviceStore::open(&Self::store_path(data_dir)?)?;
+        Self::with_store_opened(store, device_label)
+    }
+
+    /// Open (or create) the device store in `data_dir` encrypted under `key`;
+    /// a plaintext store left by an older version is converted first.
+    pub fn open_encrypted(data_dir: &Path, device_label: &str, key: &StoreKey) -> Result<App> {
+        let store = DeviceStore::open_encrypted(&Self::store_path(data_dir)?, key)?;
+        Self::with_store_opened(store, device_label)
+    }
+
+    /// The store file in `data_dir`, which is created if missing.
+    pub fn store_path(data_dir: &Path) -> Result<std::path::PathBuf> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| AppError::Input(format!("cannot create {}: {e}", data_dir.display())))?;
-        let store = DeviceStore::open(&data_dir.join(STORE_FILE))?;
+        Ok(data_dir.join(STORE_FILE))
+    }
+
+    fn with_store_opened(store: DeviceStore, device_label: &str) -> Result<App> {
         Ok(App {
             store: Arc::new(Mutex::new(store)),
             session: Arc::default(),

@@ -407,6 +407,9 @@ macro_rules! central_store_impl {
             fn ping(&self) -> $crate::Result<()> {
                 ping(self)
             }
+            fn scrub_free_space(&self) -> $crate::Result<()> {
+                scrub_free_space(self)
+            }
             fn campaign_stats(
                 &self,
                 f: &$crate::InterviewFilter,

@@ -323,6 +323,9 @@ pub struct StoredDoc {
     pub snapshot: Vec<u8>,
     /// Optimistic-concurrency version: bumped by every write.
     pub version: i64,
+    /// The seq of the change that began the document's current history, if
+    /// it was rewritten (personal data erased); 0 if never.
+    pub epoch_seq: u64,
 }
 
 /// A change to append to the log.
@@ -359,6 +362,9 @@ pub struct DocWrite {
     pub record: InterviewRecord,
     /// Webhook events of this write, stored in its transaction.
     pub events: Vec<webhooks::Event>,
+    /// The document's history is replaced: its stored changes are deleted
+    /// and `changes` (the rewrite) begin the new one (`epoch_seq`).
+    pub replaces_history: bool,
 }
 
 /// One change of the per-owner feed.
@@ -679,6 +685,10 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// The cheapest round trip to the database (`SELECT 1`), for health
     /// checks: no table is read.
     fn ping(&self) -> Result<()>;
+    /// After erasures: make the database drop the bytes of deleted rows it
+    /// can still hold (SQLite: checkpoint and truncate the WAL, with
+    /// `secure_delete` on; PostgreSQL: vacuum the document tables).
+    fn scrub_free_space(&self) -> Result<()>;
 
     // --- dashboard (defaults are correct but slow; backends override) ---
     /// Campaign progress and scores over the interviews matching `f`

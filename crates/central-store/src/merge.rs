@@ -120,6 +120,9 @@ pub struct PushOutcome {
     pub repairs: Vec<(Uuid, Vec<Vec<u8>>)>,
     /// Changes the server did not have before this push (now stored).
     pub new_changes: usize,
+    /// Pushed documents the device holds in a form older than their rewrite
+    /// (status `Replaced`): the response carries them whole.
+    pub replaced: Vec<Uuid>,
 }
 
 /// A push outcome reads as its results (one per pushed document, in order).
@@ -246,6 +249,11 @@ fn prepare(
                     .push(status_only(DocStatus::MissingDeps { hashes }));
                 continue;
             }
+            Merge::Replaced => {
+                out.results.push(status_only(DocStatus::Replaced));
+                out.replaced.push(id);
+                continue;
+            }
             Merge::Unchanged { heads, repair } => {
                 if !repair.is_empty() {
                     out.repairs.push((id, repair));
@@ -342,6 +350,7 @@ fn prepare(
             heads: heads.clone(),
             record,
             events,
+            replaces_history: false,
         });
         if !repair.is_empty() {
             out.repairs.push((id, repair));
@@ -362,6 +371,8 @@ enum Merge {
         server_heads: Vec<Hash>,
     },
     Missing(Vec<Hash>),
+    /// The device's copy predates the document's rewrite.
+    Replaced,
     Unchanged {
         heads: Vec<Hash>,
         repair: Vec<Vec<u8>>,
@@ -410,6 +421,24 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
     };
     let before = doc.get_heads();
     let claimed: Vec<ChangeHash> = push.heads.iter().map(|h| ChangeHash(*h)).collect();
+    // A rewritten document (personal data erased): a device that names a
+    // state the server does not know holds the old history; nothing of it is
+    // merged (that would bring the erased values back), it gets the new one.
+    let rewritten = existing.is_some_and(|d| d.epoch_seq > 0);
+    if rewritten
+        && push
+            .base_heads
+            .iter()
+            .any(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_none())
+    {
+        return Merge::Replaced;
+    }
+    if rewritten
+        && push.data.is_empty()
+        && claimed.iter().any(|h| doc.get_change_by_hash(h).is_none())
+    {
+        return Merge::Replaced;
+    }
     // A retry of something already stored, or a "have" message (no data):
     // nothing to parse or write, but the device may lack server changes.
     let all_known =
@@ -446,7 +475,15 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
     // Automerge queues changes whose dependencies are absent instead of failing.
     let missing = doc.get_missing_deps(&[]);
     if !missing.is_empty() {
+        if rewritten {
+            return Merge::Replaced;
+        }
         return Merge::Missing(to_hashes(&missing));
+    }
+    // The only root change of a rewritten document is its rewrite: another
+    // one is the old history, sent whole.
+    if rewritten && doc.get_changes(&before).iter().any(|c| c.deps().is_empty()) {
+        return Merge::Replaced;
     }
     // load_incremental skips chunks it cannot parse: the claimed heads tell.
     if let Some(h) = claimed.iter().find(|h| doc.get_change_by_hash(h).is_none()) {
@@ -621,23 +658,100 @@ pub fn edit<T>(
         if new_changes.is_empty() {
             return Ok((out, record));
         }
-        let heads = to_hashes(&iv.heads());
-        let write = DocWrite {
-            doc_id: id,
-            owner: doc.owner.clone(),
-            country: doc.country.clone(),
-            expected_version: Some(doc.version),
-            changes: new_changes,
-            source: format!("server:{}", editor.id),
-            snapshot: iv.save(),
-            heads,
-            events: events_of(Some(&stage(&old)), &record),
-            record: record.clone(),
-        };
+        let events = events_of(Some(&stage(&old)), &record);
+        let write = server_write(&doc, editor, &mut iv, new_changes, &record, events, false);
         match store.commit_docs(std::slice::from_ref(&write)) {
             Ok(()) => return Ok((out, record)),
             Err(StoreError::Conflict(_)) if attempt < MAX_ATTEMPTS => {}
             Err(e) => return Err(e.into()),
         }
+    }
+}
+
+/// What [`rewrite`] removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Erase<'a> {
+    /// These answers (the form's personal data, or a chosen few).
+    Answers(&'a [&'a str]),
+    /// Every answer and every comment: the interview's content, leaving its
+    /// metadata (who, where, when) and review.
+    Everything,
+}
+
+/// Erase personal data from a stored interview for good: the document is
+/// rewritten from its current state without the erased values and without
+/// history (`Interview::rewritten`, one change by `actor`), its stored
+/// changes are deleted and the rewrite begins its new history
+/// (`epoch_seq`); devices holding the old copy are sent the new one. A
+/// concurrent push that lands first is included (the version check retries
+/// from it); one that lands after, on the old history, is refused as
+/// `Replaced`. Returns the erased answer names and the new record.
+pub fn rewrite(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    actor: &automerge::ActorId,
+    editor: &User,
+    id: Uuid,
+    what: Erase<'_>,
+) -> Result<(Vec<String>, survey_model::InterviewRecord), EditError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let doc = store.load_doc(id)?.ok_or(EditError::NotFound(id))?;
+        let old = Interview::load(&doc.snapshot)?;
+        let all: Vec<String>;
+        let (names, drop_comments): (Vec<&str>, bool) = match what {
+            Erase::Answers(n) => (n.to_vec(), false),
+            Erase::Everything => {
+                all = old.answer_names();
+                (all.iter().map(String::as_str).collect(), true)
+            }
+        };
+        let mut iv = old.rewritten(&names, drop_comments, actor.clone())?;
+        let erased = iv.erased_answers();
+        let new_changes: Vec<NewChange> =
+            iv.changes_since(&[]).iter().map(NewChange::from).collect();
+        let skew = store.interview(id)?.and_then(|r| r.paradata.clock_skew_s);
+        let record = stored_record(store, forms, &mut iv, skew)?;
+        let write = server_write(
+            &doc,
+            editor,
+            &mut iv,
+            new_changes,
+            &record,
+            Vec::new(),
+            true,
+        );
+        match store.commit_docs(std::slice::from_ref(&write)) {
+            Ok(()) => return Ok((erased, record)),
+            Err(StoreError::Conflict(_)) if attempt < MAX_ATTEMPTS => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// The write of a server edit (or rewrite) of the stored `doc` by `editor`:
+/// `changes` of `iv`, its snapshot and heads, version-checked against `doc`.
+fn server_write(
+    doc: &crate::StoredDoc,
+    editor: &User,
+    iv: &mut Interview,
+    changes: Vec<NewChange>,
+    record: &survey_model::InterviewRecord,
+    events: Vec<crate::webhooks::Event>,
+    replaces_history: bool,
+) -> DocWrite {
+    DocWrite {
+        doc_id: doc.doc_id,
+        owner: doc.owner.clone(),
+        country: doc.country.clone(),
+        expected_version: Some(doc.version),
+        changes,
+        source: format!("server:{}", editor.id),
+        snapshot: iv.save(),
+        heads: to_hashes(&iv.heads()),
+        events,
+        record: record.clone(),
+        replaces_history,
     }
 }

@@ -138,6 +138,7 @@ pub fn reproject_one(store: &dyn CentralStore, forms: &FormRegistry, id: Uuid) -
             record,
             // A re-projection reports nothing new.
             events: Vec::new(),
+            replaces_history: false,
         };
         match store.commit_docs(std::slice::from_ref(&write)) {
             Ok(()) => return Ok(true),

@@ -74,7 +74,7 @@ pub(crate) const AUDIT_COLS: &str = "at, actor, action, target, detail";
 pub(crate) const CHANGE_META_COLS: &str = "seq, hash, source, received_at";
 
 /// The columns [`stored_doc`] reads, from `documents`.
-pub(crate) const DOC_COLS: &str = "owner, country, snapshot, version";
+pub(crate) const DOC_COLS: &str = "owner, country, snapshot, version, epoch_seq";
 
 pub(crate) fn user(r: &impl RowGet) -> Result<User> {
     let role: String = r.col("role")?;
@@ -148,6 +148,7 @@ pub(crate) fn stored_doc(r: &impl RowGet, doc_id: Uuid) -> Result<StoredDoc> {
         country: r.col("country")?,
         snapshot: r.col("snapshot")?,
         version: r.col("version")?,
+        epoch_seq: u64::try_from(r.col::<i64>("epoch_seq")?).unwrap_or(0),
     })
 }
 

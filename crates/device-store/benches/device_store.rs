@@ -1,11 +1,14 @@
-//! Device-store benchmark: prints the size of a completed interview, the time
-//! to save one answer durably (p50/p99), and the time to open a store of 5,000
-//! interviews. Run with `cargo bench -p device-store`.
+//! Device-store benchmark: the size of a completed interview, the time to
+//! save one answer durably (p50/p99), and the time to open a store of 5,000
+//! interviews — for a plaintext store and, when built with SQLCipher, for an
+//! encrypted one, printed side by side. Run with
+//! `cargo bench -p device-store --features encryption`.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
 
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use device_store::{DeviceStore, Enrollment, ListFilter};
+use device_store::{DeviceStore, Enrollment, ListFilter, StoreKey};
 use serde_json::json;
 use survey_model::{Form, Interview};
 
@@ -33,10 +36,30 @@ fn pct(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("bench.sqlite3");
-    let mut store = DeviceStore::open(&path).unwrap();
+/// What one mode measured.
+struct Numbers {
+    interview_bytes: usize,
+    saves: usize,
+    save_p50: Duration,
+    save_p99: Duration,
+    save_max: Duration,
+    store_mb: f64,
+    per_interview_bytes: f64,
+    open_median: Duration,
+    list_median: Duration,
+}
+
+fn open(path: &Path, key: Option<&StoreKey>) -> DeviceStore {
+    match key {
+        Some(k) => DeviceStore::open_encrypted(path, k).unwrap(),
+        None => DeviceStore::open(path).unwrap(),
+    }
+}
+
+fn run(dir: &Path, key: Option<&StoreKey>) -> Numbers {
+    let tag = if key.is_some() { "enc" } else { "plain" };
+    let path = dir.join(format!("bench-{tag}.sqlite3"));
+    let mut store = open(&path, key);
     let form = enroll(&store);
 
     // 1. Size of a completed interview (one change per answer, as the app does).
@@ -50,11 +73,7 @@ fn main() {
     }
     iv.submit(&form).unwrap();
     store.save(&mut iv, Some(&form)).unwrap();
-    let size = iv.save().len();
-    println!(
-        "completed interview ({} answers), saved size: {size} B (target < 2048 B)",
-        answers(0).len()
-    );
+    let interview_bytes = iv.save().len();
 
     // 2. Durable save of one answer, p50/p99 over many edits (fsync per commit).
     for i in 0..1000 {
@@ -65,18 +84,11 @@ fn main() {
         save_times.push(t.elapsed());
     }
     save_times.sort();
-    println!(
-        "durable save of one answer: n={} p50={:?} p99={:?} max={:?} (target p99 < 5 ms)",
-        save_times.len(),
-        pct(&save_times, 0.5),
-        pct(&save_times, 0.99),
-        save_times.last().unwrap()
-    );
 
     // 3. Open a store of 5,000 interviews.
-    let big = dir.path().join("big.sqlite3");
+    let big = dir.join(format!("big-{tag}.sqlite3"));
     {
-        let mut s = DeviceStore::open(&big).unwrap();
+        let mut s = open(&big, key);
         let form = enroll(&s);
         for i in 0..5000 {
             let mut iv = s.create_interview(&form).unwrap();
@@ -92,7 +104,7 @@ fn main() {
     let mut lists = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        let s = DeviceStore::open(&big).unwrap();
+        let s = open(&big, key);
         let n = s.count().unwrap();
         let first = s
             .list(&ListFilter {
@@ -109,10 +121,73 @@ fn main() {
     }
     opens.sort();
     lists.sort();
+    Numbers {
+        interview_bytes,
+        saves: save_times.len(),
+        save_p50: pct(&save_times, 0.5),
+        save_p99: pct(&save_times, 0.99),
+        save_max: *save_times.last().unwrap(),
+        store_mb: file_size as f64 / 1e6,
+        per_interview_bytes: file_size as f64 / 5000.0,
+        open_median: opens[2],
+        list_median: lists[2],
+    }
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = run(dir.path(), None);
+    let enc =
+        device_store::cipher_available().then(|| run(dir.path(), Some(&StoreKey::generate())));
+    let col = |f: &dyn Fn(&Numbers) -> String| {
+        format!(
+            "{:>14} {:>14}",
+            f(&plain),
+            enc.as_ref().map_or("(no SQLCipher)".to_owned(), f)
+        )
+    };
     println!(
-        "open store of 5000 interviews ({:.1} MB) + count + first page: median {:?} (target < 300 ms); full list of 5000: median {:?}",
-        file_size as f64 / 1e6,
-        opens[2],
-        lists[2]
+        "{:<58} {:>14} {:>14}",
+        "device store", "plaintext", "encrypted"
+    );
+    println!(
+        "{:<58} {}",
+        "completed interview, saved size (target < 2048 B)",
+        col(&|n| format!("{} B", n.interview_bytes))
+    );
+    println!(
+        "{:<58} {}",
+        format!("durable save of one answer, n={}: p50", plain.saves),
+        col(&|n| format!("{:.2?}", n.save_p50))
+    );
+    println!(
+        "{:<58} {}",
+        "  p99 (target < 5 ms)",
+        col(&|n| format!("{:.2?}", n.save_p99))
+    );
+    println!(
+        "{:<58} {}",
+        "  max",
+        col(&|n| format!("{:.2?}", n.save_max))
+    );
+    println!(
+        "{:<58} {}",
+        "5,000 interviews: file size",
+        col(&|n| format!("{:.1} MB", n.store_mb))
+    );
+    println!(
+        "{:<58} {}",
+        "  per interview",
+        col(&|n| format!("{:.0} B", n.per_interview_bytes))
+    );
+    println!(
+        "{:<58} {}",
+        "  open + count + first page, median (target < 300 ms)",
+        col(&|n| format!("{:.1?}", n.open_median))
+    );
+    println!(
+        "{:<58} {}",
+        "  full list of 5,000, median",
+        col(&|n| format!("{:.1?}", n.list_median))
     );
 }

@@ -114,6 +114,54 @@ impl DeviceStore {
         self.mark_acknowledged(id, server_heads)
     }
 
+    /// Replace a document by the server's rewrite of it (personal data erased
+    /// on request): the old copy and its history are dropped, and what this
+    /// device did after the state the server last acknowledged is made again
+    /// on top of the new document (`Interview::rebased_onto`: unsynced
+    /// answers, status and comments survive, writes to erased answers do
+    /// not). The document stays dirty when such edits exist. Returns whether
+    /// the device had a copy.
+    pub fn replace_document(
+        &mut self,
+        id: Uuid,
+        snapshot: &[u8],
+        server_heads: &[ChangeHash],
+    ) -> Result<bool> {
+        let replacement = Interview::load(snapshot)?;
+        if replacement.id() != id {
+            return Err(StoreError::Corrupt {
+                doc: id,
+                reason: "the replacement is another interview".into(),
+            });
+        }
+        let old = match self.load(id) {
+            Ok(iv) => Some(iv),
+            Err(StoreError::NotFound(_)) => None,
+            Err(e) => return Err(e),
+        };
+        let mut fresh = match &old {
+            Some(old) => {
+                let base = self.recorded_server_heads(id)?;
+                old.rebased_onto(&base, &replacement, self.actor())?
+            }
+            None => {
+                let mut iv = replacement;
+                iv.set_actor(self.actor());
+                iv
+            }
+        };
+        let form = self
+            .form(&fresh.meta().form_id, Some(fresh.meta().form_version))
+            .ok();
+        self.save_inner(&mut fresh, form.as_ref(), Save::Whole)?;
+        self.mark_acknowledged(id, server_heads)?;
+        // The old pages (zeroed in the file by secure_delete) can still sit in
+        // the WAL: fold it in and truncate it.
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(old.is_some())
+    }
+
     /// Mark a document for the next sync round: the device then tells the
     /// server its heads, and the server sends what the device lacks (used when
     /// feed changes could not be applied for missing dependencies).
@@ -133,15 +181,7 @@ impl DeviceStore {
         // What the server surely has: the heads it acknowledged to this store
         // and those of its heads this store has; failing both, when the
         // server has the document, its creation change.
-        let recorded: Option<String> = self
-            .conn
-            .query_row(
-                "SELECT server_heads FROM sync_state WHERE doc_id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let mut base: Vec<ChangeHash> = decode_heads(recorded.as_deref().unwrap_or(""))?;
+        let mut base: Vec<ChangeHash> = self.recorded_server_heads(id)?;
         base.extend(server_heads.iter().copied());
         base.sort();
         base.dedup();
@@ -168,6 +208,19 @@ impl DeviceStore {
             .ok();
         self.save_inner(&mut fresh, form.as_ref(), Save::Whole)?;
         Ok(reset)
+    }
+
+    /// The server heads last acknowledged for a document (none if never).
+    fn recorded_server_heads(&self, id: Uuid) -> Result<Vec<ChangeHash>> {
+        let recorded: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT server_heads FROM sync_state WHERE doc_id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        decode_heads(recorded.as_deref().unwrap_or(""))
     }
 
     /// Forget the server heads of a document so its whole history is sent

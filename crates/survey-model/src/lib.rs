@@ -21,6 +21,7 @@ pub mod nps;
 pub mod places;
 pub mod policy;
 mod reauthor;
+mod rewrite;
 pub mod sample;
 pub mod scrub;
 pub mod validate;

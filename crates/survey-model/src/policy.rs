@@ -5,7 +5,7 @@
 //! |------------------------------|-----------------------------------|------------------------------------|
 //! | `schema`, `meta.*`           | never (write-once at creation)    | never                              |
 //! | `status`, `submitted_at`     | yes (`draft` / `submitted`)       | no                                 |
-//! | `answers.*`                  | yes                               | no, but erase (remove) with `review.erased_at` |
+//! | `answers.*`                  | yes, but not those in `review.erased` | no, but erase (remove) with `review.erased_at` |
 //! | `review.*`                   | no                                | yes (`review.by` = the writer; `followup_*`: a case's outcome) |
 //! | `tags.*`                     | no                                | yes (booleans)                     |
 //! | `comments[]`, new            | yes, authored as itself           | yes, authored as itself            |
@@ -135,6 +135,7 @@ pub fn check_write(
     }
     if writer.is_device() {
         check_status(a)?;
+        check_not_erased(after)?;
     }
     // meta: write-once (creation is checked by the caller against who is
     // pushing).
@@ -169,6 +170,24 @@ pub fn check_write(
         check_tags(a)?;
     }
     check_comments(b, a, writer)
+}
+
+/// Answers erased on request (`review.erased`, see `Interview::rewritten`)
+/// are not written again by a device.
+fn check_not_erased(after: &Interview) -> Result<(), Violation> {
+    let a = after.doc();
+    let Some(answers) = obj(a, "answers") else {
+        return Ok(());
+    };
+    for name in after.erased_answers() {
+        if !slot(a, &answers, &name).is_empty() {
+            return Err(violation(
+                format!("answers.{name}"),
+                "erased on the customer's request: not written again",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// An erasure: every answer still there is as it was; the others were removed.

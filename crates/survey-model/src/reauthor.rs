@@ -41,7 +41,7 @@ impl Interview {
 
 /// Make `dst[key]` equal `src[key]` (the winning value), reusing containers
 /// of the same type that `dst` already has so other writers' edits merge.
-fn copy_key(
+pub(crate) fn copy_key(
     src: &AutoCommit,
     sobj: &ObjId,
     key: &str,
@@ -129,7 +129,10 @@ fn comment_ids(doc: &AutoCommit, list: &ObjId) -> Vec<(String, ObjId)> {
 }
 
 /// Append the comments of `src` that `dst` does not have (by comment id).
-fn append_new_comments(src: &AutoCommit, dst: &mut AutoCommit) -> Result<(), ModelError> {
+pub(crate) fn append_new_comments(
+    src: &AutoCommit,
+    dst: &mut AutoCommit,
+) -> Result<(), ModelError> {
     let (Some((Value::Object(ObjType::List), slist)), Some((Value::Object(ObjType::List), dlist))) =
         (src.get(ROOT, "comments")?, dst.get(ROOT, "comments")?)
     else {
@@ -151,13 +154,15 @@ fn append_new_comments(src: &AutoCommit, dst: &mut AutoCommit) -> Result<(), Mod
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::interview::InterviewMeta;
     use uuid::Uuid;
 
-    fn interview() -> (crate::Form, Interview) {
+    /// A new, empty interview of the built-in form by user `u1` (shared with
+    /// the rewrite tests).
+    pub(crate) fn interview() -> (crate::Form, Interview) {
         let form = crate::mcmb_form().unwrap();
         let meta = InterviewMeta {
             interview_id: Uuid::now_v7().to_string(),

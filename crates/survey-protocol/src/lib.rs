@@ -110,6 +110,22 @@ pub struct SyncResponse {
     pub more: bool,
     pub results: Vec<DocResult>,
     pub feed: Vec<FeedDoc>,
+    /// Documents whose history the server rewrote (personal data erased on
+    /// request) that this device holds in an older form: it replaces its
+    /// copy with the snapshot and re-makes its unacknowledged edits on top.
+    /// (Added after the first release, last so older clients still decode
+    /// the fields before it.)
+    pub replaced: Vec<Replacement>,
+}
+
+/// A rewritten document, whole: its one new history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    pub doc_id: Uuid,
+    /// The document as the server holds it now (Automerge save format).
+    pub snapshot: Vec<u8>,
+    /// Its heads.
+    pub heads: Vec<Hash>,
 }
 
 /// What the server did with one pushed document.
@@ -137,6 +153,11 @@ pub enum DocStatus {
     /// changes with it and resends. (Added after the first release: a client
     /// that does not know it fails to decode the response and retries later.)
     ActorClash { reason: String },
+    /// The server rewrote this document's history (personal data erased):
+    /// the pushed changes belong to the old one and were not applied. The
+    /// new document is in [`SyncResponse::replaced`]; the device rebases its
+    /// edits onto it and resends them.
+    Replaced,
 }
 
 /// Changes made elsewhere to one of this device's documents.

@@ -80,6 +80,9 @@ pub struct SyncReport {
     /// Documents sent again to fetch changes this device lacked.
     pub repairs: usize,
     /// Times the server reported this store's actor in use elsewhere.
+    /// Documents the server rewrote (personal data erased) that this device
+    /// replaced, rebasing its unsynced edits.
+    pub documents_replaced: usize,
     pub actor_resets: usize,
     /// Form versions published on the server that this run fetched and stored.
     pub forms_received: Vec<(String, u32)>,
@@ -379,9 +382,11 @@ pub async fn sync(
             report.actor_resets += resets;
             continue;
         }
+        // Replaced documents' rebased edits go out in the next round.
+        report.documents_replaced += outcome.replaced.len();
         // Done when the feed is drained, nothing needs repair and the last
         // batch was not full.
-        if !more && !full_batch && outcome.repair.is_empty() {
+        if !more && !full_batch && outcome.repair.is_empty() && outcome.replaced.is_empty() {
             break;
         }
     }
@@ -493,11 +498,19 @@ struct Outcome {
     repair: Vec<Uuid>,
     /// Documents refused for an actor clash, with the server's heads.
     actor_clash: Vec<(Uuid, Vec<ChangeHash>)>,
+    /// Documents replaced by the server's rewrite (personal data erased).
+    replaced: Vec<Uuid>,
 }
 
 fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, StoreError> {
     let mut out = Outcome::default();
-    // Feed first, so acknowledgements can see the server's full heads.
+    // Rewritten documents first (personal data erased): the old copy and its
+    // history go, this device's unsynced edits are rebased onto the new one.
+    for r in resp.replaced {
+        s.replace_document(r.doc_id, &r.snapshot, &change_hashes(&r.heads))?;
+        out.replaced.push(r.doc_id);
+    }
+    // Feed next, so acknowledgements can see the server's full heads.
     for fd in resp.feed {
         let changes: Vec<Change> = fd
             .changes
@@ -538,6 +551,8 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
             DocStatus::ActorClash { .. } => {
                 out.actor_clash.push((r.doc_id, change_hashes(&r.heads)))
             }
+            // The replacement came above; the rebased edits go next round.
+            DocStatus::Replaced => {}
         }
     }
     if out.repair.is_empty() {

@@ -1,12 +1,13 @@
 # shellcheck shell=bash
 # Sourced by scripts/test.sh. Installs what the Tauri field app needs to build
 # and to be driven under Xvfb: WebKitGTK dev files, Xvfb, WebKitWebDriver,
-# tauri-driver, and the app-ui npm dependencies. Idempotent and quick when
+# tauri-driver, GNOME Keyring (the Secret Service that keeps the device store's
+# key), and the app-ui npm dependencies. Idempotent and quick when
 # everything is already there.
 
 tauri_pkgs=(libwebkit2gtk-4.1-dev build-essential libssl-dev libxdo-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config file xvfb xauth
-  webkit2gtk-driver)
+  webkit2gtk-driver dbus gnome-keyring)
 tauri_missing=()
 for p in "${tauri_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||

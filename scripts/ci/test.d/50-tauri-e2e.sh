@@ -18,6 +18,13 @@ cargo build --locked -p fieldvoice-server
 echo "-- field app E2E under Xvfb"
 mkdir -p target/screenshots
 export FIELDVOICE_SCREENSHOTS="$PWD/target/screenshots"
-xvfb-run --auto-servernum --server-args="-screen 0 1280x1024x24" \
-  cargo test --locked -p fieldvoice-tests --features app-e2e --test app_e2e -- --nocapture --test-threads=1
+# The app keeps its store key in the Secret Service: a private D-Bus session
+# with GNOME Keyring unlocked (a throwaway keyring under a temporary home).
+keyring_home="$(mktemp -d)"
+dbus-run-session -- env HOME="$keyring_home" XDG_DATA_HOME="$keyring_home/data" bash -c '
+  echo -n "fieldvoice-ci" | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+  xvfb-run --auto-servernum --server-args="-screen 0 1280x1024x24" \
+    env HOME="'"$HOME"'" cargo test --locked -p fieldvoice-tests --features app-e2e --test app_e2e -- --nocapture --test-threads=1
+'
+rm -rf "$keyring_home"
 ls -1 target/screenshots/*.png

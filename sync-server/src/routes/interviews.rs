@@ -86,3 +86,21 @@ pub async fn tag(
         service::tag(&state, &principal, id, &body.tag, body.on).await?,
     ))
 }
+
+#[derive(Debug, Deserialize)]
+pub struct EraseBody {
+    pub scope: service::EraseScope,
+}
+
+/// `POST /api/v1/interviews/{id}/erase` `{"scope": "pii" | "interview"}`:
+/// erase personal data for good, on the customer's request (admins).
+pub async fn erase(
+    State(state): State<AppState>,
+    principal: Principal,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<EraseBody>,
+) -> Result<Json<service::Erased>, ApiError> {
+    Ok(Json(
+        service::erase(&state, &principal, id, body.scope).await?,
+    ))
+}

@@ -60,6 +60,7 @@ pub fn api() -> Router<AppState> {
             post(interviews::comment),
         )
         .route("/api/v1/interviews/{id}/tags", post(interviews::tag))
+        .route("/api/v1/interviews/{id}/erase", post(interviews::erase))
         .route("/api/v1/interviews/{id}/themes", post(themes::set_themes))
         .route(
             "/api/v1/themes/codebook",

@@ -9,7 +9,9 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use central_store::merge::{Caller, PushError, push};
-use survey_protocol::{CONTENT_TYPE, Compression, DocStatus, FeedDoc, SyncRequest, SyncResponse};
+use survey_protocol::{
+    CONTENT_TYPE, Compression, DocStatus, FeedDoc, Replacement, SyncRequest, SyncResponse,
+};
 
 use crate::AppState;
 use crate::auth::{Action, Principal, authorize};
@@ -114,7 +116,13 @@ pub async fn sync(
                 st.settings.feed_max_changes,
                 st.settings.feed_max_bytes,
             )?;
-            let feed = feed_docs(st.store.as_ref(), page.items, outcome.repairs)?;
+            let (feed, replaced) = feed_docs(
+                st.store.as_ref(),
+                page.items,
+                outcome.repairs,
+                req.cursor,
+                outcome.replaced,
+            )?;
             let results = outcome.results;
             let places_revision = match user.countries.first() {
                 Some(c) => st.store.places_revision(c)?,
@@ -134,6 +142,7 @@ pub async fn sync(
                     more: page.more,
                     results,
                     feed,
+                    replaced,
                 },
                 outcome.new_changes,
                 places_revision,
@@ -149,6 +158,7 @@ pub async fn sync(
             DocStatus::MissingDeps { .. } => "missing_deps",
             DocStatus::Rejected { .. } => "rejected",
             DocStatus::ActorClash { .. } => "actor_clash",
+            DocStatus::Replaced => "replaced",
         };
         state
             .metrics
@@ -212,12 +222,16 @@ const MAX_REPORTED_FORMS: usize = 32;
 
 /// The response feed: the page's changes and the repair changes of pushed
 /// documents, grouped by document (log order first, then repairs), each change
-/// once, with the document's current server heads.
+/// once, with the document's current server heads. A document rewritten
+/// after `cursor` (personal data erased), or pushed in its old form
+/// (`replaced`), goes whole instead, as a [`Replacement`].
 fn feed_docs(
     store: &dyn central_store::CentralStore,
     items: Vec<central_store::FeedItem>,
     repairs: Vec<(uuid::Uuid, Vec<Vec<u8>>)>,
-) -> Result<Vec<FeedDoc>, ApiError> {
+    cursor: u64,
+    replaced: Vec<uuid::Uuid>,
+) -> Result<(Vec<FeedDoc>, Vec<Replacement>), ApiError> {
     let mut by_doc: BTreeMap<uuid::Uuid, Vec<Vec<u8>>> = BTreeMap::new();
     for item in items {
         by_doc.entry(item.doc_id).or_default().push(item.bytes);
@@ -225,8 +239,19 @@ fn feed_docs(
     for (doc_id, changes) in repairs {
         by_doc.entry(doc_id).or_default().extend(changes);
     }
+    let mut whole: std::collections::BTreeSet<uuid::Uuid> = replaced.into_iter().collect();
     let mut feed = Vec::with_capacity(by_doc.len());
     for (doc_id, mut changes) in by_doc {
+        if whole.contains(&doc_id) {
+            continue;
+        }
+        if store
+            .load_doc(doc_id)?
+            .is_some_and(|d| d.epoch_seq > cursor)
+        {
+            whole.insert(doc_id);
+            continue;
+        }
         let mut seen = std::collections::HashSet::new();
         changes.retain(|c| seen.insert(sha2::Sha256::digest(c)));
         let heads = store.doc_heads(doc_id)?;
@@ -236,5 +261,15 @@ fn feed_docs(
             heads,
         });
     }
-    Ok(feed)
+    let mut out = Vec::with_capacity(whole.len());
+    for doc_id in whole {
+        if let Some(d) = store.load_doc(doc_id)? {
+            out.push(Replacement {
+                doc_id,
+                heads: store.doc_heads(doc_id)?,
+                snapshot: d.snapshot,
+            });
+        }
+    }
+    Ok((feed, out))
 }

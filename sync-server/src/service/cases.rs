@@ -527,7 +527,7 @@ pub async fn assign_many(
 }
 
 /// The account the retention sweep writes as (server edits and the audit log).
-fn retention_user() -> central_store::User {
+pub(crate) fn retention_user() -> central_store::User {
     central_store::User {
         id: "system:retention".into(),
         login: "system:retention".into(),
@@ -563,9 +563,15 @@ pub fn erase_due_contacts(st: &AppState, now: i64) -> Result<usize, ApiError> {
                 .map(|f| f.pii_questions().map(|q| q.name.clone()).collect())
                 .unwrap_or_default();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
-            central_store::merge::edit(st.store.as_ref(), &forms, &actor, &user, iv_id, |iv| {
-                iv.erase_answers(&names).map(|_| ())
-            })?;
+            // By rewrite: the old values leave the history too.
+            central_store::merge::rewrite(
+                st.store.as_ref(),
+                &forms,
+                &actor,
+                &user,
+                iv_id,
+                central_store::merge::Erase::Answers(&names),
+            )?;
         }
         case.contact_erased_at = Some(now);
         case.updated_at = now;
@@ -573,6 +579,11 @@ pub fn erase_due_contacts(st: &AppState, now: i64) -> Result<usize, ApiError> {
             crate::audit::record(st, &user, "case.contact_erased", &case.id, &case.country);
             done += 1;
         }
+    }
+    if done > 0
+        && let Err(e) = st.store.scrub_free_space()
+    {
+        tracing::warn!(error = %e, "free space not scrubbed after erasing contacts");
     }
     Ok(done)
 }

@@ -2,7 +2,7 @@
 //! (review, comment, tag) as Automerge changes under the write policy.
 
 use central_store::InterviewFilter;
-use central_store::merge::edit;
+use central_store::merge::{Erase, edit, rewrite};
 use serde::{Deserialize, Serialize};
 use survey_model::{Comment, Conflict, Interview, InterviewRecord, ModelError, ReviewState};
 use uuid::Uuid;
@@ -295,4 +295,72 @@ pub async fn tag(
         state.theme_cache.invalidate();
     }
     Ok(rec)
+}
+
+/// What an erasure removes: the form's personal-data answers, or the whole
+/// interview's content (every answer and comment).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EraseScope {
+    Pii,
+    Interview,
+}
+
+/// What an erasure did (names of questions, never values).
+#[derive(Debug, Clone, Serialize)]
+pub struct Erased {
+    pub interview_id: Uuid,
+    pub scope: EraseScope,
+    /// Every answer erased from this interview so far, by question name.
+    pub erased: Vec<String>,
+}
+
+/// Erase personal data of one interview for good, on a customer's request:
+/// the document is rewritten without it and without history
+/// ([`central_store::merge::rewrite`]), the devices holding it replace their
+/// copy at their next sync, the database drops the old bytes, and the audit
+/// log records who erased what (question names, never values). Admins only.
+pub async fn erase(
+    state: &AppState,
+    p: &Principal,
+    id: Uuid,
+    scope: EraseScope,
+) -> Result<Erased, ApiError> {
+    authorize(p, crate::auth::Action::ErasePersonalData)?;
+    let rec = scoped(state, p, id, Purpose::Review).await?;
+    let forms = state.forms();
+    let pii: Vec<String> = forms
+        .get(&rec.form_id, rec.form_version)
+        .map(|f| f.pii_questions().map(|q| q.name.clone()).collect())
+        .unwrap_or_default();
+    let actor = state.actor_for(&p.user.id);
+    let editor = p.user.clone();
+    let erased = state
+        .blocking(move |st| {
+            let names: Vec<&str> = pii.iter().map(String::as_str).collect();
+            let what = match scope {
+                EraseScope::Pii => Erase::Answers(&names),
+                EraseScope::Interview => Erase::Everything,
+            };
+            let (erased, _) = rewrite(st.store.as_ref(), &forms, &actor, &editor, id, what)?;
+            let detail = format!(
+                "scope={} answers={}",
+                match scope {
+                    EraseScope::Pii => "pii",
+                    EraseScope::Interview => "interview",
+                },
+                erased.join(",")
+            );
+            crate::audit::record_first(st, &editor, "interview.erased", &id.to_string(), &detail)?;
+            if let Err(e) = st.store.scrub_free_space() {
+                tracing::warn!(error = %e, "free space not scrubbed after an erasure; retried at the next");
+            }
+            Ok(erased)
+        })
+        .await?;
+    Ok(Erased {
+        interview_id: id,
+        scope,
+        erased,
+    })
 }

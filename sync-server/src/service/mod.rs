@@ -15,6 +15,7 @@ pub mod forms;
 pub mod interviews;
 pub mod places;
 pub mod queue;
+pub mod retention;
 pub mod stats;
 pub mod themes;
 pub mod users;

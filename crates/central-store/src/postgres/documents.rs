@@ -140,6 +140,10 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             if n == 0 {
                 return Ok(Err(w.doc_id));
             }
+            if w.replaces_history {
+                tx.execute("DELETE FROM changes WHERE doc_id = $1", &[&w.doc_id])
+                    .await?;
+            }
             let r = &w.record;
             let record = serde_json::to_string(r)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -177,6 +181,18 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
                  UPDATE interviews i SET updated_seq = top.seq FROM top
                    WHERE i.doc_id = top.doc_id",
                 &[&docs, &owners, &hashes, &actors, &sources, &bytes, &now],
+            )
+            .await?;
+        }
+        let rewritten: Vec<Uuid> = writes
+            .iter()
+            .filter(|w| w.replaces_history)
+            .map(|w| w.doc_id)
+            .collect();
+        if !rewritten.is_empty() {
+            tx.execute(
+                "UPDATE documents SET epoch_seq = updated_seq WHERE doc_id = ANY($1::uuid[])",
+                &[&rewritten],
             )
             .await?;
         }

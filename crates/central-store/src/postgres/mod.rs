@@ -72,6 +72,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_actions.sql"),
     include_str!("migrations/0013_contact_erasure.sql"),
     include_str!("migrations/0014_theme_codebooks.sql"),
+    include_str!("migrations/0015_document_rewrite.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).
@@ -405,6 +406,16 @@ fn stats(store: &PgStore) -> Result<StoreStats> {
         users: n(2)?,
         devices: n(3)?,
         max_seq: n(4)?,
+    })
+}
+
+/// After an erasure: vacuum the tables that held the old changes, so their
+/// dead rows' space is reclaimed (PostgreSQL does not zero it; dumps never
+/// hold dead rows).
+fn scrub_free_space(store: &PgStore) -> Result<()> {
+    store.with(async |c| {
+        Ok(c.batch_execute("VACUUM changes, documents, interviews")
+            .await?)
     })
 }
 

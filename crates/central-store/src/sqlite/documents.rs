@@ -54,6 +54,9 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
         )?;
         for w in writes {
             let key = w.doc_id.to_string();
+            if w.replaces_history {
+                tx.execute("DELETE FROM changes WHERE doc_id = ?1", [&key])?;
+            }
             for c in &w.changes {
                 ins_change.execute(params![
                     key,
@@ -91,6 +94,12 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
                         return Err(StoreError::Conflict(w.doc_id));
                     }
                 }
+            }
+            if w.replaces_history {
+                tx.execute(
+                    "UPDATE documents SET epoch_seq = ?2 WHERE doc_id = ?1",
+                    params![key, seq],
+                )?;
             }
             upsert_projection(tx, &key, &w.record, now, seq)?;
             super::webhooks::insert_events(tx, &w.events)?;

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0012_actions.sql"),
     include_str!("migrations/0013_contact_erasure.sql"),
     include_str!("migrations/0014_theme_codebooks.sql"),
+    include_str!("migrations/0015_document_rewrite.sql"),
 ];
 
 const READERS: usize = 4;
@@ -62,6 +63,10 @@ fn open_conn(path: &Path) -> Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted content is overwritten with zeros, so erased personal data
+    // (rewritten documents' old changes) does not linger in free pages, nor
+    // in backups that copy them.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(conn)
 }
@@ -199,6 +204,14 @@ fn stats(store: &SqliteStore) -> Result<StoreStats> {
             max_seq: n("SELECT COALESCE(MAX(seq), 0) FROM changes")?,
         })
     })
+}
+
+/// After an erasure: fold the WAL into the database and truncate it, so the
+/// old pages' bytes (frames written before the deletion) leave the WAL file.
+fn scrub_free_space(store: &SqliteStore) -> Result<()> {
+    let conn = lock(&store.writer);
+    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    Ok(())
 }
 
 fn ping(store: &SqliteStore) -> Result<()> {

@@ -98,6 +98,13 @@ pub enum AdminCommand {
         #[arg(long)]
         from: PathBuf,
     },
+    /// Erase the personal data of campaigns past their retention period
+    /// (`[[retention]]` in the configuration); with `--dry-run`, only report
+    /// what is due, when, and how much.
+    Retention {
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Compare this store with another (SQLite path or PostgreSQL URL):
     /// every table's rows, the dashboard's totals, every document's heads.
     /// Fails when they differ.
@@ -405,6 +412,23 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
             let s = state.store.stats()?;
             super::announce(&serde_json::to_string_pretty(&s)?);
         }
+        AdminCommand::Retention { dry_run } => {
+            if state.settings.campaign_retention.is_empty() {
+                bail!(
+                    "no campaign has a retention period: add [[retention]] tables to the configuration"
+                );
+            }
+            let now = central_store::unix_now();
+            let plans = if dry_run {
+                sync_server::service::retention::plan(state, now)
+            } else {
+                sync_server::service::retention::apply(state, now)
+            }
+            .map_err(|e| anyhow!("{e}"))?;
+            for p in plans {
+                super::announce(&retention_lines(&p, dry_run));
+            }
+        }
         AdminCommand::Reproject => {
             let started = std::time::Instant::now();
             let r = central_store::reproject::reproject_all(
@@ -423,4 +447,54 @@ fn run_blocking(state: &AppState, cmd: AdminCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The report of one campaign's retention, for a terminal.
+fn retention_lines(p: &sync_server::service::retention::CampaignPlan, dry_run: bool) -> String {
+    let day = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .map(|d| d.date().to_string())
+            .unwrap_or_else(|_| t.to_string())
+    };
+    let countries: Vec<String> = p
+        .by_country
+        .iter()
+        .map(|(c, n)| format!("{c} {n}"))
+        .collect();
+    let questions: Vec<&str> = p.questions.iter().map(String::as_str).collect();
+    let outcome = if dry_run {
+        if p.due {
+            format!(
+                "due now: {} interviews would be erased (dry run, nothing changed)",
+                p.interviews
+            )
+        } else {
+            format!(
+                "not due yet: nothing would be erased before {}",
+                day(p.due_at)
+            )
+        }
+    } else {
+        format!("erased: {} interviews", p.erased)
+    };
+    format!(
+        "campaign {}: ended {}, personal data kept {} days, due {}\n  {} interviews hold {} PII answers ({})\n  by country: {}\n  {}",
+        p.campaign,
+        day(p.ended_at - 86_400),
+        p.pii_days,
+        day(p.due_at),
+        p.interviews,
+        p.answers,
+        if questions.is_empty() {
+            "none".to_owned()
+        } else {
+            questions.join(", ")
+        },
+        if countries.is_empty() {
+            "none".to_owned()
+        } else {
+            countries.join(", ")
+        },
+        outcome
+    )
 }

@@ -51,11 +51,48 @@ pub struct Config {
     pub contact_retention_days: u64,
     /// How often the retention sweep runs, in seconds.
     pub retention_sweep_secs: u64,
+    /// Per campaign, how long its personal data is kept after it ended
+    /// (`[[retention]]` tables: `campaign`, `ended` = its last day as
+    /// `YYYY-MM-DD`, `pii_days`).
+    pub retention: Vec<RetentionConfig>,
     /// On SIGTERM, keep serving this long with `/readyz` answering 503, so a
     /// load balancer stops sending new requests first.
     pub drain_delay_secs: u64,
     /// Then stop accepting, and wait at most this long for requests in flight.
     pub drain_timeout_secs: u64,
+}
+
+/// One `[[retention]]` table.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    pub campaign: String,
+    /// The campaign's last day, `YYYY-MM-DD` (UTC).
+    pub ended: String,
+    /// Days its personal data is kept after that day.
+    pub pii_days: u64,
+}
+
+impl RetentionConfig {
+    fn parse(&self) -> anyhow::Result<sync_server::CampaignRetention> {
+        let format = time::macros::format_description!("[year]-[month]-[day]");
+        let day = time::Date::parse(&self.ended, format).map_err(|e| {
+            anyhow::anyhow!(
+                "retention of campaign {:?}: ended = {:?} is not a date YYYY-MM-DD ({e})",
+                self.campaign,
+                self.ended
+            )
+        })?;
+        if self.campaign.trim().is_empty() {
+            anyhow::bail!("a [[retention]] table needs a campaign");
+        }
+        Ok(sync_server::CampaignRetention {
+            campaign: self.campaign.clone(),
+            // The end of that day.
+            ended_at: day.midnight().assume_utc().unix_timestamp() + 86_400,
+            pii_days: self.pii_days,
+        })
+    }
 }
 
 /// The `[webhooks]` table: retry timing of deliveries.
@@ -129,6 +166,7 @@ impl Default for Config {
             webhooks: WebhookConfig::default(),
             contact_retention_days: s.contact_retention.as_secs() / 86_400,
             retention_sweep_secs: s.retention_every.as_secs(),
+            retention: Vec::new(),
             drain_delay_secs: 0,
             drain_timeout_secs: 30,
         }
@@ -188,6 +226,9 @@ impl Config {
         env_override("FIELDVOICE_DRAIN_TIMEOUT_SECS", &mut c.drain_timeout_secs)?;
         if c.retention_sweep_secs == 0 {
             anyhow::bail!("retention_sweep_secs must be positive");
+        }
+        for r in &c.retention {
+            r.parse()?;
         }
         let w = &mut c.webhooks;
         env_override("FIELDVOICE_WEBHOOK_FIRST_RETRY_MS", &mut w.first_retry_ms)?;
@@ -250,6 +291,12 @@ impl Config {
                 self.contact_retention_days.saturating_mul(86_400),
             ),
             retention_every: std::time::Duration::from_secs(self.retention_sweep_secs),
+            // Checked when the configuration was loaded.
+            campaign_retention: self
+                .retention
+                .iter()
+                .filter_map(|r| r.parse().ok())
+                .collect(),
             ..Settings::default()
         }
     }

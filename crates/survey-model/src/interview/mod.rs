@@ -108,8 +108,8 @@ pub struct Interview {
     doc: AutoCommit,
     id: Uuid,
     meta: InterviewMeta,
-    answers: ObjId,
-    review: ObjId,
+    pub(crate) answers: ObjId,
+    pub(crate) review: ObjId,
     comments: ObjId,
     tags: ObjId,
     /// A pinned device clock for the following changes ([`Interview::pin_clock`]).
@@ -229,7 +229,7 @@ impl Interview {
         Ok(())
     }
 
-    fn str_at(&self, obj: &ObjId, key: &str) -> Option<String> {
+    pub(crate) fn str_at(&self, obj: &ObjId, key: &str) -> Option<String> {
         match self.doc.get(obj, key).ok()?? {
             (Value::Scalar(s), _) => s.as_str().map(str::to_owned),
             _ => None,
