@@ -43,12 +43,43 @@ fn history_text(doc: &mut AutoCommit) -> String {
         .collect()
 }
 
-/// Look for the needles in every column of every table of a SQLite file:
-/// text as text, blobs raw and, when they are Automerge documents or
-/// changes, in every value of their history. Then in the raw bytes of the
-/// file and its WAL.
+/// Collects where the needles appear among a store's values: text as text,
+/// blobs raw and, when they are Automerge documents or changes, in every
+/// value of their history (changes of one table are loaded together).
+#[derive(Default)]
+struct Scanner {
+    hits: Hits,
+    pools: std::collections::BTreeMap<String, AutoCommit>,
+}
+
+impl Scanner {
+    fn text(&mut self, place: &str, text: &str) {
+        hits_in_text(text, place, &mut self.hits);
+    }
+
+    fn blob(&mut self, table: &str, place: &str, b: &[u8]) {
+        hits_in_text(&String::from_utf8_lossy(b), place, &mut self.hits);
+        if let Ok(mut doc) = AutoCommit::load(b) {
+            let h = history_text(&mut doc);
+            hits_in_text(&h, &format!("{place} (document history)"), &mut self.hits);
+        } else {
+            let pool = self.pools.entry(table.to_owned()).or_default();
+            let _ = pool.load_incremental(b);
+        }
+    }
+
+    fn finish(mut self) -> Hits {
+        for (table, pool) in &mut self.pools {
+            let h = history_text(pool);
+            hits_in_text(&h, &format!("{table} (changes)"), &mut self.hits);
+        }
+        self.hits
+    }
+}
+
+/// Every table of a SQLite file, then the raw bytes of the file and its WAL.
 fn scan_sqlite(path: &Path, label: &str) -> Hits {
-    let mut hits = Hits::new();
+    let mut scan = Scanner::default();
     {
         let c =
             rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -63,50 +94,90 @@ fn scan_sqlite(path: &Path, label: &str) -> Hits {
         for t in tables {
             let mut st = c.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
             let cols: Vec<String> = st.column_names().map(str::to_owned).collect();
-            let mut pool = AutoCommit::new();
             let mut rows = st.query([]).unwrap();
             while let Some(row) = rows.next().unwrap() {
                 for (i, col) in cols.iter().enumerate() {
                     let place = format!("{label} {t}.{col}");
                     match row.get_ref(i).unwrap() {
                         rusqlite::types::ValueRef::Text(b) => {
-                            hits_in_text(&String::from_utf8_lossy(b), &place, &mut hits)
+                            scan.text(&place, &String::from_utf8_lossy(b))
                         }
                         rusqlite::types::ValueRef::Blob(b) => {
-                            hits_in_text(&String::from_utf8_lossy(b), &place, &mut hits);
-                            if let Ok(mut doc) = AutoCommit::load(b) {
-                                hits_in_text(
-                                    &history_text(&mut doc),
-                                    &format!("{place} (document history)"),
-                                    &mut hits,
-                                );
-                            } else {
-                                let _ = pool.load_incremental(b);
-                            }
+                            scan.blob(&format!("{label} {t}"), &place, b)
                         }
                         _ => {}
                     }
                 }
             }
-            hits_in_text(
-                &history_text(&mut pool),
-                &format!("{label} {t} (changes)"),
-                &mut hits,
-            );
         }
     }
     for side in ["", "-wal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(side);
         if let Ok(bytes) = std::fs::read(&p) {
-            hits_in_text(
-                &String::from_utf8_lossy(&bytes),
+            scan.text(
                 &format!("{label} file{side} bytes"),
-                &mut hits,
+                &String::from_utf8_lossy(&bytes),
             );
         }
     }
-    hits
+    scan.finish()
+}
+
+/// Every column of every table of a PostgreSQL database: `bytea` as blobs,
+/// everything else as its text.
+async fn scan_pg(url: &str) -> Hits {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let cols = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .await
+        .unwrap();
+    let mut scan = Scanner::default();
+    for c in cols {
+        let (t, col, ty): (String, String, String) = (c.get(0), c.get(1), c.get(2));
+        let place = format!("postgres {t}.{col}");
+        if ty == "bytea" {
+            for r in client
+                .query(
+                    &format!("SELECT \"{col}\" FROM \"{t}\" WHERE \"{col}\" IS NOT NULL"),
+                    &[],
+                )
+                .await
+                .unwrap()
+            {
+                let b: Vec<u8> = r.get(0);
+                scan.blob(&format!("postgres {t}"), &place, &b);
+            }
+        } else {
+            for r in client
+                .query(
+                    &format!("SELECT \"{col}\"::text FROM \"{t}\" WHERE \"{col}\" IS NOT NULL"),
+                    &[],
+                )
+                .await
+                .unwrap()
+            {
+                let v: String = r.get(0);
+                scan.text(&place, &v);
+            }
+        }
+    }
+    scan.finish()
+}
+
+/// The server's store, whichever backend.
+async fn scan_server(srv: &TestServer, db: Option<&fieldvoice_tests::pg::TestDb>) -> Hits {
+    match db {
+        Some(db) => scan_pg(&db.url).await,
+        None => scan_sqlite(&srv.dir.path().join("server.sqlite3"), "server"),
+    }
 }
 
 fn fill(dev: &Device) -> uuid::Uuid {
@@ -121,7 +192,16 @@ fn fill(dev: &Device) -> uuid::Uuid {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erased_pii_leaves_every_device_table_backup_export_and_report_and_offline_edits_survive() {
-    let srv = TestServer::start().await;
+    two_devices_one_offline(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erased_pii_leaves_every_postgresql_table_too() {
+    two_devices_one_offline(true).await;
+}
+
+async fn two_devices_one_offline(pg: bool) {
+    let (srv, db) = TestServer::on_backend(pg).await;
     let (_emp, code_a) = srv.user_with_code("emp.erase", Role::Employee, "CI");
     let (_, coord) = srv.token_for("coord.erase", Role::Coordinator, "CI");
     let phone = srv.device("phone", &code_a).await;
@@ -137,7 +217,7 @@ async fn erased_pii_leaves_every_device_table_backup_export_and_report_and_offli
     let server_db = srv.dir.path().join("server.sqlite3");
 
     // Control: before the erasure every scanner finds the values.
-    let before = scan_sqlite(&server_db, "server");
+    let before = scan_server(&srv, db.as_ref()).await;
     assert!(
         before.iter().any(|h| h.contains("Sangar")),
         "control: {before:?}"
@@ -252,7 +332,7 @@ async fn erased_pii_leaves_every_device_table_backup_export_and_report_and_offli
     );
 
     // No trace: server tables and files, a backup made now, both devices.
-    let on_server: Hits = scan_sqlite(&server_db, "server").into_iter().collect();
+    let on_server: Hits = scan_server(&srv, db.as_ref()).await;
     // The other interview keeps its (identical) name: only count traces
     // outside its rows by erasing it too, then scanning again.
     let (st, v) = api(
@@ -268,11 +348,13 @@ async fn erased_pii_leaves_every_device_table_backup_export_and_report_and_offli
         !on_server.is_empty(),
         "control: the other interview still holds the name"
     );
-    let after = scan_sqlite(&server_db, "server");
+    let after = scan_server(&srv, db.as_ref()).await;
     assert_eq!(after, Hits::new(), "server after erasure");
-    let backup = srv.dir.path().join("backup.sqlite3");
-    SqliteStore::backup(&server_db, &backup).unwrap();
-    assert_eq!(scan_sqlite(&backup, "backup"), Hits::new());
+    if !pg {
+        let backup = srv.dir.path().join("backup.sqlite3");
+        SqliteStore::backup(&server_db, &backup).unwrap();
+        assert_eq!(scan_sqlite(&backup, "backup"), Hits::new());
+    }
     phone.sync().await.unwrap();
     tablet.sync().await.unwrap();
     for dev in [&phone, &tablet] {
@@ -420,4 +502,55 @@ async fn a_campaign_past_its_retention_period_loses_its_personal_data_after_a_dr
         3,
         "the interviews stay, without their PII"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_racing_an_erasure_never_bring_the_values_back_and_keep_their_edits() {
+    let srv = TestServer::start().await;
+    let (_emp, code) = srv.user_with_code("emp.race", Role::Employee, "CI");
+    let phone = srv.device("phone", &code).await;
+    let mut ids = Vec::new();
+    for round in 0..6i64 {
+        let id = fill(&phone);
+        phone.sync().await.unwrap();
+        // An edit on the phone, pushed while the admin erases.
+        {
+            let mut s = phone.lock();
+            let form = s.form("mcmb-interview", None).unwrap();
+            let mut iv = s.load(id).unwrap();
+            iv.set_answer_json(&form, "nps", &json!(round)).unwrap();
+            s.save(&mut iv, Some(&form)).unwrap();
+        }
+        let path = format!("/api/v1/interviews/{id}/erase");
+        let erase = api(
+            &srv.url,
+            &srv.admin_token,
+            "POST",
+            &path,
+            Some(json!({"scope": "pii"})),
+        );
+        let (sync, (st, v)) = tokio::join!(phone.sync(), erase);
+        sync.unwrap();
+        assert_eq!(st, 200, "{v}");
+        ids.push((id, round));
+    }
+    // Whatever the order each race took, two more rounds settle it.
+    phone.sync().await.unwrap();
+    phone.sync().await.unwrap();
+    for (id, nps) in &ids {
+        let rec = srv.state.store.interview(*id).unwrap().unwrap();
+        assert_eq!(
+            rec.answer_i64("nps"),
+            Some(*nps),
+            "the racing edit survives"
+        );
+        assert!(!rec.answers.contains_key("customer_name"));
+        assert!(!rec.answers.contains_key("customer_phone"));
+    }
+    assert!(phone.lock().pending(100).unwrap().is_empty());
+    assert_eq!(
+        scan_sqlite(&srv.dir.path().join("server.sqlite3"), "server"),
+        Hits::new()
+    );
+    assert_eq!(scan_sqlite(&phone.path, "phone"), Hits::new());
 }
