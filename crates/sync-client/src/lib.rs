@@ -295,20 +295,10 @@ pub async fn sync(
             Ok((s.cursor()?, pending))
         })
         .await?;
-        let docs: Vec<DocPush> = pending
-            .iter()
-            .map(|p| DocPush {
-                doc_id: p.id,
-                base_heads: hashes(&p.base_heads),
-                heads: hashes(&p.heads),
-                data: p.data.clone(),
-            })
-            .collect();
-        report.docs_sent += docs.len();
+        report.docs_sent += pending.len();
         report.changes_sent += pending.iter().map(|p| p.change_count).sum::<usize>();
-        let req = SyncRequest { cursor, docs };
-        let body = survey_protocol::encode(&req, Compression::Gzip)
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let body = push_body(cursor, &pending)?;
+        let sent_docs = pending.len();
         report.bytes_up += body.len() as u64;
         let (resp, elapsed, forms, places, assignment) = post_with_retry(
             http,
@@ -335,7 +325,7 @@ pub async fn sync(
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         report.rounds += 1;
         report.feed_changes += resp.feed.iter().map(|f| f.changes.len()).sum::<usize>();
-        let full_batch = req.docs.len() >= opts.batch_docs;
+        let full_batch = sent_docs >= opts.batch_docs;
         let more = resp.more;
         let outcome = blocking(store.clone(), move |s| apply_response(s, resp)).await?;
         report.docs_acknowledged += outcome.acknowledged.len();
@@ -559,6 +549,23 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
         s.set_cursor(resp.cursor)?;
     }
     Ok(out)
+}
+
+/// The body of one `POST /api/v1/sync`: these pending documents and the
+/// feed cursor, gzip-framed (what [`sync`] sends; `simulate --replay`
+/// prepares bodies with it).
+pub fn push_body(cursor: u64, pending: &[device_store::PendingDoc]) -> Result<Vec<u8>, SyncError> {
+    let docs: Vec<DocPush> = pending
+        .iter()
+        .map(|p| DocPush {
+            doc_id: p.id,
+            base_heads: hashes(&p.base_heads),
+            heads: hashes(&p.heads),
+            data: p.data.clone(),
+        })
+        .collect();
+    survey_protocol::encode(&SyncRequest { cursor, docs }, Compression::Gzip)
+        .map_err(|e| SyncError::Protocol(e.to_string()))
 }
 
 /// The newest version of each form id in `forms` (sorted by id, version).

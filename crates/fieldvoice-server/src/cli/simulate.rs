@@ -7,8 +7,14 @@
 //!    store in a temp dir, spread round-robin over the replicas,
 //! 3. creates M interviews offline across the devices,
 //! 4. syncs every device in a burst with concurrency C, and
-//! 5. prints throughput, bytes per interview, latency percentiles, server peak
-//!    RSS and errors, after checking the server holds every interview.
+//! 5. prints throughput, bytes per interview, latency percentiles, server CPU
+//!    per 1,000 interviews, server peak RSS and errors, after checking the
+//!    server holds every interview.
+//!
+//! With `--replay`, step 4 measures the server alone: every device's sync
+//! body is prepared first (from its real store, as `sync` would send it),
+//! then the bodies are posted with concurrency C and nothing is done with
+//! the answers, so the devices' own work is out of the numbers.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -53,6 +59,10 @@ pub struct SimulateArgs {
         default_value = "CI,SN,CM,ML,BF,GN,NE,TD,CG,CD,GA,MG,JO,EG,TN,MA,BW"
     )]
     pub countries: String,
+    /// Measure the server alone: prepare every device's sync body first,
+    /// then replay the bodies over HTTP (see the module docs).
+    #[arg(long)]
+    pub replay: bool,
 }
 
 struct ServerProc {
@@ -150,6 +160,39 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
         .parse()
         .ok()?;
     Some(kb / 1024.0)
+}
+
+/// CPU time (user + system) a process has used so far, from
+/// `/proc/<pid>/stat`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at ')'.
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / clock_ticks())
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`, usually 100).
+fn clock_ticks() -> f64 {
+    static TCK: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *TCK.get_or_init(|| {
+        std::process::Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(100.0)
+    })
+}
+
+/// The servers' CPU seconds so far (`None` for an external server).
+fn servers_cpu(servers: &[ServerProc]) -> Option<f64> {
+    if servers.is_empty() {
+        return None;
+    }
+    servers.iter().map(|s| cpu_seconds(s.pid)).sum()
 }
 
 fn pct(sorted: &[Duration], p: f64) -> Duration {
@@ -347,7 +390,13 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         t.elapsed()
     );
 
-    // 4. The burst.
+    // 4. The burst (or, with --replay, the prepared bodies).
+    let replay = if args.replay {
+        Some(prepare_bodies(&devdir, args.devices).await?)
+    } else {
+        None
+    };
+    let cpu_before = servers_cpu(&servers);
     let b = bar(args.devices as u64, "devices synced");
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let (up, down, errors, acked) = (
@@ -372,11 +421,16 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
             errors.clone(),
             acked.clone(),
         );
+        let prepared = replay.as_ref().map(|r| r[i].clone());
+        let sync_url = format!("{}/api/v1/sync", urls[i % urls.len()]);
         tasks.push(tokio::spawn(async move {
             let Ok(_p) = sem.acquire_owned().await else {
                 return;
             };
             let result = async {
+                if let Some(body) = prepared {
+                    return replay_one(&http, &sync_url, body).await;
+                }
                 let store = tokio::task::spawn_blocking(move || DeviceStore::open(&path)).await??;
                 let store = Arc::new(Mutex::new(store));
                 let r =
@@ -420,6 +474,7 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         t.await?;
     }
     let burst = t.elapsed();
+    let cpu = servers_cpu(&servers).zip(cpu_before).map(|(a, b)| a - b);
     b.finish_and_clear();
 
     // 5. Check and report.
@@ -435,7 +490,14 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     lat.sort();
     let m = args.interviews.max(1) as f64;
     let rss: Vec<Option<f64>> = servers.iter().map(|s| peak_rss_mb(s.pid)).collect();
-    println!("== field-day burst ==");
+    println!(
+        "== field-day burst{} ==",
+        if args.replay {
+            " (replay: the server alone)"
+        } else {
+            ""
+        }
+    );
     println!(
         "devices synced:         {} ({} errors)",
         args.devices,
@@ -463,6 +525,13 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         up.load(Ordering::Relaxed) as f64 / m,
         down.load(Ordering::Relaxed) as f64 / m
     );
+    match cpu {
+        Some(c) => println!(
+            "server CPU:             {c:.1} s in all, {:.2} s per 1,000 interviews (target <= 1.0)",
+            c / m * 1000.0
+        ),
+        None => println!("server CPU:             n/a (external server)"),
+    }
     if rss.is_empty() {
         println!("server peak RSS:        n/a (external server)");
     }
@@ -484,4 +553,87 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// One device's prepared sync: its token and the body `sync` would send.
+#[derive(Clone)]
+struct Prepared {
+    token: String,
+    body: Arc<Vec<u8>>,
+    docs: usize,
+}
+
+/// Every device's first sync body, read from its store (nothing is marked
+/// sent: the stores stay as they were).
+async fn prepare_bodies(devdir: &Path, devices: usize) -> anyhow::Result<Vec<Prepared>> {
+    let t = Instant::now();
+    let b = bar(devices as u64, "bodies prepared");
+    let devdir = devdir.to_owned();
+    let bb = b.clone();
+    let out = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Prepared>> {
+        (0..devices)
+            .map(|i| {
+                let store = DeviceStore::open(&devdir.join(format!("{i}.sqlite3")))?;
+                let token = store
+                    .enrollment()?
+                    .ok_or_else(|| anyhow!("device {i} is not enrolled"))?
+                    .device_token;
+                let pending = store.pending(usize::MAX)?;
+                let body = sync_client::push_body(store.cursor()?, &pending)?;
+                bb.inc(1);
+                Ok(Prepared {
+                    token,
+                    body: Arc::new(body),
+                    docs: pending.len(),
+                })
+            })
+            .collect()
+    })
+    .await??;
+    b.finish_and_clear();
+    println!(
+        "prepared {} sync bodies ({:.1} MB): {:.1?}",
+        out.len(),
+        out.iter().map(|p| p.body.len()).sum::<usize>() as f64 / 1e6,
+        t.elapsed()
+    );
+    Ok(out)
+}
+
+/// Post one prepared body; the server must apply every document in it.
+async fn replay_one(
+    http: &reqwest::Client,
+    url: &str,
+    p: Prepared,
+) -> anyhow::Result<sync_client::SyncReport> {
+    let started = Instant::now();
+    let resp = http
+        .post(url)
+        .bearer_auth(&p.token)
+        .header(reqwest::header::CONTENT_TYPE, survey_protocol::CONTENT_TYPE)
+        .body(p.body.as_ref().clone())
+        .send()
+        .await?;
+    if !resp.status().is_success() {
+        bail!("sync answered {}", resp.status());
+    }
+    let bytes = resp.bytes().await?;
+    let elapsed = started.elapsed();
+    let answer: survey_protocol::SyncResponse =
+        survey_protocol::decode(&bytes, 256 * 1024 * 1024).map_err(|e| anyhow!("{e}"))?;
+    let applied = answer
+        .results
+        .iter()
+        .filter(|r| r.status == survey_protocol::DocStatus::Applied)
+        .count();
+    if applied != p.docs {
+        bail!("{applied} of {} documents applied", p.docs);
+    }
+    Ok(sync_client::SyncReport {
+        docs_acknowledged: applied,
+        bytes_up: p.body.len() as u64,
+        bytes_down: bytes.len() as u64,
+        latencies: vec![elapsed],
+        ..Default::default()
+    })
 }
