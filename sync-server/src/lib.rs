@@ -159,7 +159,8 @@ impl Default for Settings {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn CentralStore>,
-    pub forms: Arc<RwLock<FormRegistry>>,
+    /// Shared, never cloned per request: a reload swaps the `Arc`.
+    pub forms: Arc<RwLock<Arc<FormRegistry>>>,
     pub settings: Arc<Settings>,
     pub merge_permits: Arc<Semaphore>,
     pub metrics: Arc<metrics::Metrics>,
@@ -199,7 +200,7 @@ impl AppState {
         forms.set_case_rules(settings.case_rules.clone());
         Ok(AppState {
             store,
-            forms: Arc::new(RwLock::new(forms)),
+            forms: Arc::new(RwLock::new(Arc::new(forms))),
             merge_permits: Arc::new(Semaphore::new(settings.merge_concurrency.max(1))),
             metrics: Arc::new(metrics::Metrics::default()),
             enroll_limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota(
@@ -236,10 +237,12 @@ impl AppState {
         let form =
             survey_model::Form::from_json(json).map_err(|e| ApiError::BadRequest(e.to_string()))?;
         self.store.put_form(form.id(), form.version(), json)?;
-        self.forms
+        let mut guard = self
+            .forms
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(form.clone());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Copy-on-write: requests holding the old registry keep it.
+        Arc::make_mut(&mut guard).insert(form.clone());
         Ok(form)
     }
 
@@ -253,7 +256,7 @@ impl AppState {
                 *self
                     .forms
                     .write()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = forms;
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(forms);
                 *self
                     .forms_loaded_at
                     .lock()
@@ -267,7 +270,7 @@ impl AppState {
     /// copy is older than `Settings::forms_refresh`.
     /// When many requests find it stale at once, the first claims the reload
     /// and the others go on with the current copy.
-    pub async fn fresh_forms(&self) -> FormRegistry {
+    pub async fn fresh_forms(&self) -> Arc<FormRegistry> {
         let claimed = {
             let mut at = self
                 .forms_loaded_at
@@ -289,7 +292,7 @@ impl AppState {
     }
 
     /// A snapshot of the form registry.
-    pub fn forms(&self) -> FormRegistry {
+    pub fn forms(&self) -> Arc<FormRegistry> {
         self.forms
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

@@ -113,24 +113,32 @@ impl Interview {
     /// Read every answer, typed by the form. Values that do not fit their
     /// question's type are skipped here (and flagged by [`Interview::project`]).
     pub fn answers(&self, form: &Form) -> Answers {
+        // One pass over the answers map (a look-up per question costs a seek
+        // each, and most questions of a form are unanswered).
         let mut out = Answers::new();
-        for q in form.questions() {
-            if let Some(a) = self.read_answer(q.kind, &q.name) {
+        for item in self.doc.map_range(&self.answers, ..) {
+            let Some(q) = form.question(&item.key) else {
+                continue;
+            };
+            let id = item.id();
+            let v = item.value.into_value();
+            if let Some(a) = self.typed_answer(q.kind, v, &id) {
                 out.insert(q.name.clone(), a);
             }
         }
         out
     }
 
-    pub(super) fn read_answer(&self, kind: QuestionType, name: &str) -> Option<Answer> {
-        let (v, obj) = self.doc.get(&self.answers, name).ok()??;
+    /// The typed answer held by value `v` (object `obj`), if it has the
+    /// question's type and is not empty.
+    fn typed_answer(&self, kind: QuestionType, v: Value<'_>, obj: &ObjId) -> Option<Answer> {
         match (kind, v) {
             (QuestionType::Text, Value::Object(ObjType::Text)) => {
-                let s = self.doc.text(&obj).ok()?;
+                let s = self.doc.text(obj).ok()?;
                 (!s.is_empty()).then_some(Answer::Text(s))
             }
             (QuestionType::MultiChoice, Value::Object(ObjType::Map)) => {
-                let set: std::collections::BTreeSet<String> = self.keys_set_true(&obj).collect();
+                let set: std::collections::BTreeSet<String> = self.keys_set_true(obj).collect();
                 (!set.is_empty()).then_some(Answer::Choices(set))
             }
             (kind, Value::Scalar(s)) => from_scalar(kind, &s),
@@ -141,7 +149,14 @@ impl Interview {
     /// Scalar answers that were set concurrently to different values.
     pub fn conflicts(&self) -> Vec<Conflict> {
         let mut out = Vec::new();
-        for key in self.doc.keys(&self.answers) {
+        // The map walk flags conflicted keys; only those are read whole.
+        let conflicted: Vec<String> = self
+            .doc
+            .map_range(&self.answers, ..)
+            .filter(|i| i.conflict)
+            .map(|i| i.key.into_owned())
+            .collect();
+        for key in conflicted {
             let Ok(all) = self.doc.get_all(&self.answers, key.as_str()) else {
                 continue;
             };

@@ -26,12 +26,15 @@ impl Interview {
         let keys: Vec<String> = self.doc.keys(&self.answers).collect();
         match form {
             Some(f) => {
-                let cleaned = f.clean(&self.answers(f));
+                let typed = self.answers(f);
+                let cleaned = f.clean(&typed);
                 quality_flags = cleaned.flags;
                 for key in keys {
                     let code = match f.question(&key) {
                         None => Code::UnknownQuestion,
-                        Some(q) if self.read_answer(q.kind, &key).is_none() => Code::WrongType,
+                        // Read once, above: a key of the form's that did not
+                        // read as its type.
+                        Some(_) if !typed.contains_key(&key) => Code::WrongType,
                         Some(_) => continue,
                     };
                     if self.raw_json(&key).is_some() {
