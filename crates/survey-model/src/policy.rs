@@ -114,16 +114,24 @@ pub fn check_write(
     // The layout's keys: no replaced containers, `schema` unchanged, status
     // scalars the device's.
     for key in ROOT_KEYS {
-        let after_v = slot(a, &ROOT, key);
         let device_scalar = matches!(key, "status" | "submitted_at");
+        // Containers are compared by identity only: no need to dump them.
+        let look = |d: &AutoCommit| {
+            if device_scalar {
+                slot(d, &ROOT, key)
+            } else {
+                ident(d, &ROOT, key)
+            }
+        };
+        let after_v = look(a);
         match b {
             Some(b) => {
-                let before_v = slot(b, &ROOT, key);
+                let before_v = look(b);
                 if device_scalar {
                     if before_v != after_v && !writer.is_device() {
                         return Err(violation(key, "only the interviewer's device sets it"));
                     }
-                } else if ident(&before_v) != ident(&after_v) {
+                } else if before_v != after_v {
                     return Err(violation(key, "set once, at creation"));
                 }
             }
@@ -226,12 +234,15 @@ fn value_json(doc: &AutoCommit, v: Value<'_>, id: &ObjId) -> Json {
     }
 }
 
-/// Object identities only (containers must keep theirs).
-fn ident(v: &[Json]) -> Vec<Json> {
-    v.iter()
-        .map(|j| match j.get("obj") {
-            Some(o) => json!({ "obj": o, "ty": j["ty"] }),
-            None => j.clone(),
+/// Every value at `key` of `obj` as [`slot`] gives it, but objects by
+/// identity only, without their contents (containers must keep theirs).
+fn ident(doc: &AutoCommit, obj: &ObjId, key: &str) -> Vec<Json> {
+    doc.get_all(obj, key)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(v, id)| match v {
+            Value::Object(t) => json!({ "obj": id.to_string(), "ty": format!("{t:?}") }),
+            v => value_json(doc, v, &id),
         })
         .collect()
 }
