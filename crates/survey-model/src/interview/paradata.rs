@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use automerge::legacy::{Key, ObjectId, OpId, OpType};
-use automerge::{ObjType, ScalarValue};
+use automerge::{ActorId, ObjType, ScalarValue};
 use serde::{Deserialize, Serialize};
 
 use super::Interview;
@@ -43,9 +43,11 @@ pub struct Paradata {
 }
 
 /// The object a legacy op id stands for.
-fn obj_key(o: &ObjectId) -> Option<(u64, Vec<u8>)> {
+/// An object's id as a map key. `ActorId` keeps up to 16 bytes inline, so
+/// building one per operation does not allocate.
+fn obj_key(o: &ObjectId) -> Option<(u64, ActorId)> {
     match o {
-        ObjectId::Id(OpId(c, a)) => Some((*c, a.to_bytes().to_vec())),
+        ObjectId::Id(OpId(c, a)) => Some((*c, a.clone())),
         ObjectId::Root => None,
     }
 }
@@ -64,8 +66,8 @@ impl Interview {
             .collect();
         // Object id (counter, actor) -> question name, for answers held in
         // objects (text, multiple choice); `answers_obj` is the answers map.
-        let mut answers_obj: Option<(u64, Vec<u8>)> = None;
-        let mut child: HashMap<(u64, Vec<u8>), String> = HashMap::new();
+        let mut answers_obj: Option<(u64, ActorId)> = None;
+        let mut child: HashMap<(u64, ActorId), String> = HashMap::new();
         let mut out = Paradata::default();
         let mut last_time: Option<i64> = None;
         let mut last_question: Option<String> = None;
@@ -76,23 +78,26 @@ impl Interview {
             let mut questions: Vec<String> = Vec::new();
             let mut submits = false;
             for (i, op) in ch.operations.iter().enumerate() {
-                let id = (start + i as u64, ch.actor_id.to_bytes().to_vec());
+                // Only operations that make an object need their own id.
+                let id = || (start + i as u64, ch.actor_id.clone());
                 match (&op.obj, &op.key, &op.action) {
                     (ObjectId::Root, Key::Map(k), OpType::Make(ObjType::Map))
                         if k.as_str() == "answers" =>
                     {
-                        answers_obj = Some(id);
+                        answers_obj = Some(id());
                     }
                     (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(s)))
                         if k.as_str() == "status" && s.as_str() == "submitted" =>
                     {
                         submits = true;
                     }
-                    (obj, Key::Map(k), action)
-                        if answers_obj.is_some() && obj_key(obj) == answers_obj =>
+                    (ObjectId::Id(OpId(c, a)), Key::Map(k), action)
+                        if answers_obj
+                            .as_ref()
+                            .is_some_and(|(ac, aa)| ac == c && aa == a) =>
                     {
                         if let OpType::Make(_) = action {
-                            child.insert(id, k.to_string());
+                            child.insert(id(), k.to_string());
                         } else {
                             questions.push(k.to_string());
                         }
