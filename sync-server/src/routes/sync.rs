@@ -239,17 +239,30 @@ fn feed_docs(
     for (doc_id, changes) in repairs {
         by_doc.entry(doc_id).or_default().extend(changes);
     }
-    let mut whole: std::collections::BTreeSet<uuid::Uuid> = replaced.into_iter().collect();
+    // Each document is read once: its snapshot goes out if it is replaced.
+    let whole = |d: central_store::StoredDoc| -> Result<Replacement, ApiError> {
+        Ok(Replacement {
+            doc_id: d.doc_id,
+            heads: store.doc_heads(d.doc_id)?,
+            snapshot: d.snapshot,
+        })
+    };
+    let replaced: std::collections::BTreeSet<uuid::Uuid> = replaced.into_iter().collect();
+    let mut out = Vec::with_capacity(replaced.len());
+    for doc_id in &replaced {
+        if let Some(d) = store.load_doc(*doc_id)? {
+            out.push(whole(d)?);
+        }
+    }
     let mut feed = Vec::with_capacity(by_doc.len());
     for (doc_id, mut changes) in by_doc {
-        if whole.contains(&doc_id) {
+        if replaced.contains(&doc_id) {
             continue;
         }
-        if store
-            .load_doc(doc_id)?
-            .is_some_and(|d| d.epoch_seq > cursor)
+        if let Some(d) = store.load_doc(doc_id)?
+            && d.epoch_seq > cursor
         {
-            whole.insert(doc_id);
+            out.push(whole(d)?);
             continue;
         }
         let mut seen = std::collections::HashSet::new();
@@ -260,16 +273,6 @@ fn feed_docs(
             changes,
             heads,
         });
-    }
-    let mut out = Vec::with_capacity(whole.len());
-    for doc_id in whole {
-        if let Some(d) = store.load_doc(doc_id)? {
-            out.push(Replacement {
-                doc_id,
-                heads: store.doc_heads(doc_id)?,
-                snapshot: d.snapshot,
-            });
-        }
     }
     Ok((feed, out))
 }
