@@ -119,11 +119,9 @@ pub fn cipher_available() -> bool {
         .unwrap_or(false)
 }
 
-/// Set `key` on a fresh connection and prove it opens the file.
-pub(crate) fn apply_key(conn: &Connection, key: &StoreKey) -> Result<()> {
-    if !cipher_available() {
-        return Err(StoreError::NoCipher);
-    }
+/// Set `key` on a fresh connection and prove it opens the file (the build
+/// has SQLCipher: [`DeviceStore::open_encrypted`] checked).
+fn apply_key(conn: &Connection, key: &StoreKey) -> Result<()> {
     // SQLCipher logs a failed page check to stderr; the error says enough.
     conn.execute_batch("PRAGMA cipher_log_level = NONE;")?;
     conn.execute_batch(&format!("PRAGMA key = \"{}\";", key.literal().as_str()))?;
@@ -150,10 +148,7 @@ pub(crate) fn apply_key(conn: &Connection, key: &StoreKey) -> Result<()> {
 /// the partial copy); killed after, the store is encrypted. Step (4) is best
 /// effort: flash storage may keep old blocks (the phone's own disk encryption
 /// covers those).
-pub(crate) fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
-    if !cipher_available() {
-        return Err(StoreError::NoCipher);
-    }
+fn encrypt_in_place(path: &Path, key: &StoreKey) -> Result<()> {
     let staging = staging_path(path);
     remove_if_exists(&staging)?;
     {
@@ -235,6 +230,9 @@ impl DeviceStore {
     /// [`StoreError::WrongKey`] and leaves the file untouched; a build without
     /// SQLCipher is [`StoreError::NoCipher`], never a silent plaintext store.
     pub fn open_encrypted(path: &Path, key: &StoreKey) -> Result<DeviceStore> {
+        if !cipher_available() {
+            return Err(StoreError::NoCipher);
+        }
         let staging = staging_path(path);
         match file_state(path)? {
             FileState::Plain => encrypt_in_place(path, key)?,
