@@ -75,6 +75,14 @@ impl FormRegistry {
         v
     }
     /// The newest version of form `id`, if any.
+    /// The names of the personal-data (`pii`) questions of a form version
+    /// (none if the version is unknown): what an erasure removes.
+    pub fn pii_names(&self, id: &str, version: u32) -> Vec<String> {
+        self.get(id, version)
+            .map(|f| f.pii_questions().map(|q| q.name.clone()).collect())
+            .unwrap_or_default()
+    }
+
     pub fn latest_of(&self, id: &str) -> Option<&Form> {
         self.forms
             .values()

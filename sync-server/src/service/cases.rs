@@ -558,10 +558,7 @@ pub fn erase_due_contacts(st: &AppState, now: i64) -> Result<usize, ApiError> {
         if let Ok(iv_id) = Uuid::parse_str(&case.interview_id)
             && let Some(r) = st.store.interview(iv_id)?
         {
-            let names: Vec<String> = forms
-                .get(&r.form_id, r.form_version)
-                .map(|f| f.pii_questions().map(|q| q.name.clone()).collect())
-                .unwrap_or_default();
+            let names = forms.pii_names(&r.form_id, r.form_version);
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             // By rewrite: the old values leave the history too.
             central_store::merge::rewrite(

@@ -329,10 +329,7 @@ pub async fn erase(
     authorize(p, crate::auth::Action::ErasePersonalData)?;
     let rec = scoped(state, p, id, Purpose::Review).await?;
     let forms = state.forms();
-    let pii: Vec<String> = forms
-        .get(&rec.form_id, rec.form_version)
-        .map(|f| f.pii_questions().map(|q| q.name.clone()).collect())
-        .unwrap_or_default();
+    let pii = forms.pii_names(&rec.form_id, rec.form_version);
     let actor = state.actor_for(&p.user.id);
     let editor = p.user.clone();
     let erased = state

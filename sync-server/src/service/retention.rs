@@ -43,51 +43,56 @@ pub struct CampaignPlan {
 type Holding = (Uuid, Vec<String>);
 
 /// The interviews of each configured campaign that still hold PII answers,
-/// with those answers' names. Blocking.
+/// with those answers' names: one pass over the interviews for every
+/// campaign. Blocking.
 fn holding_pii(st: &AppState, now: i64) -> Result<Vec<(CampaignPlan, Vec<Holding>)>, ApiError> {
     let forms = st.forms();
-    let mut out = Vec::new();
-    for c in &st.settings.campaign_retention {
-        let mut plan = CampaignPlan {
-            campaign: c.campaign.clone(),
-            ended_at: c.ended_at,
-            pii_days: c.pii_days,
-            due_at: c.due_at(),
-            due: now >= c.due_at(),
-            interviews: 0,
-            answers: 0,
-            by_country: BTreeMap::new(),
-            questions: BTreeSet::new(),
-            erased: 0,
-        };
-        let mut targets = Vec::new();
-        st.store
-            .for_each_interview(&InterviewFilter::default(), &mut |r, _| {
-                if r.campaign != c.campaign {
-                    return Ok(());
-                }
-                let Some(form) = forms.get(&r.form_id, r.form_version) else {
-                    return Ok(());
-                };
-                let held: Vec<String> = form
-                    .pii_questions()
-                    .map(|q| q.name.clone())
-                    .filter(|n| r.answers.contains_key(n))
-                    .collect();
-                if held.is_empty() {
-                    return Ok(());
-                }
-                plan.interviews += 1;
-                plan.answers += held.len();
-                *plan.by_country.entry(r.country.clone()).or_default() += 1;
-                plan.questions.extend(held.iter().cloned());
-                if let Ok(id) = Uuid::parse_str(&r.interview_id) {
-                    targets.push((id, held));
-                }
-                Ok(())
-            })?;
-        out.push((plan, targets));
+    let mut out: Vec<(CampaignPlan, Vec<Holding>)> = st
+        .settings
+        .campaign_retention
+        .iter()
+        .map(|c| {
+            let plan = CampaignPlan {
+                campaign: c.campaign.clone(),
+                ended_at: c.ended_at,
+                pii_days: c.pii_days,
+                due_at: c.due_at(),
+                due: now >= c.due_at(),
+                interviews: 0,
+                answers: 0,
+                by_country: BTreeMap::new(),
+                questions: BTreeSet::new(),
+                erased: 0,
+            };
+            (plan, Vec::new())
+        })
+        .collect();
+    if out.is_empty() {
+        return Ok(out);
     }
+    st.store
+        .for_each_interview(&InterviewFilter::default(), &mut |r, _| {
+            let Some((plan, targets)) = out.iter_mut().find(|(p, _)| p.campaign == r.campaign)
+            else {
+                return Ok(());
+            };
+            let held: Vec<String> = forms
+                .pii_names(&r.form_id, r.form_version)
+                .into_iter()
+                .filter(|n| r.answers.contains_key(n))
+                .collect();
+            if held.is_empty() {
+                return Ok(());
+            }
+            plan.interviews += 1;
+            plan.answers += held.len();
+            *plan.by_country.entry(r.country.clone()).or_default() += 1;
+            plan.questions.extend(held.iter().cloned());
+            if let Ok(id) = Uuid::parse_str(&r.interview_id) {
+                targets.push((id, held));
+            }
+            Ok(())
+        })?;
     Ok(out)
 }
 
