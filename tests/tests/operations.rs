@@ -497,6 +497,81 @@ fn stores_of_every_earlier_schema_migrate_forward() {
     }
 }
 
+/// Schema 16 moved the change log from one row per change to one row per
+/// document write. A store written by an earlier release (the recorded v1
+/// store, one of its changes erased at the top of the log as an erasure
+/// would) keeps every change under its seq and hash, hands the same bytes out
+/// in the feed and in the document's log, and never reuses a seq it handed
+/// out before (a device cursor beyond the deleted row stays valid).
+#[test]
+fn the_change_log_migration_keeps_seqs_hashes_and_bytes() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/v1");
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("server.sqlite3");
+    std::fs::copy(fixtures.join("server.sqlite3"), &db).unwrap();
+    type Row = (i64, String, String, Vec<u8>, Vec<u8>);
+    let (old, top): (Vec<Row>, i64) = {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        let top: i64 = c
+            .query_row("SELECT MAX(seq) FROM changes", [], |r| r.get(0))
+            .unwrap();
+        c.execute("DELETE FROM changes WHERE seq = ?1", [top])
+            .unwrap();
+        let mut st = c
+            .prepare("SELECT seq, doc_id, owner, hash, bytes FROM changes ORDER BY seq")
+            .unwrap();
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .unwrap()
+            .collect::<Result<Vec<Row>, _>>()
+            .unwrap();
+        (rows, top)
+    };
+    assert!(old.len() >= 3, "the fixture holds a history: {}", old.len());
+    let store = SqliteStore::open(&db).unwrap();
+    let st = store.stats().unwrap();
+    assert_eq!(st.changes as usize, old.len());
+    assert_eq!(st.max_seq as i64, old.last().unwrap().0);
+    let mut docs: Vec<&str> = old.iter().map(|r| r.1.as_str()).collect();
+    docs.dedup();
+    for doc in docs {
+        let id: uuid::Uuid = doc.parse().unwrap();
+        let want: Vec<&Row> = old.iter().filter(|r| r.1 == doc).collect();
+        let log = store.change_log(id).unwrap();
+        let got: Vec<(u64, String)> = log.iter().map(|m| (m.seq, m.hash.clone())).collect();
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let expect: Vec<(u64, String)> = want.iter().map(|r| (r.0 as u64, hex(&r.3))).collect();
+        assert_eq!(got, expect, "document {doc}");
+        let bytes: Vec<Vec<u8>> = want.iter().map(|r| r.4.clone()).collect();
+        assert_eq!(store.doc_changes(id).unwrap(), bytes);
+    }
+    let owner = old[0].2.clone();
+    let feed = store.feed(&owner, "", 0, 10_000, usize::MAX).unwrap();
+    let want: Vec<(u64, Vec<u8>)> = old
+        .iter()
+        .filter(|r| r.2 == owner)
+        .map(|r| (r.0 as u64, r.4.clone()))
+        .collect();
+    let got: Vec<(u64, Vec<u8>)> = feed
+        .items
+        .iter()
+        .map(|i| (i.seq, i.bytes.clone()))
+        .collect();
+    assert_eq!(got, want);
+    drop(store);
+    let c = rusqlite::Connection::open(&db).unwrap();
+    let next: i64 = c
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'change_batches'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(next, top, "the erased top seq is never handed out again");
+}
+
 /// The field-day Grafana dashboard shipped in `sync-server/deploy/` reads
 /// metrics the server exports: after a sync, every series it names is in
 /// `/metrics`; `/readyz` answers 200 on a serving replica.

@@ -512,7 +512,9 @@ fn optimistic_version_conflicts_roll_back_the_batch(s: &dyn CentralStore) {
     assert_eq!(s.stats().unwrap(), before, "the whole batch rolled back");
     assert!(s.load_doc(fine.doc_id).unwrap().is_none());
     assert!(s.interview(fine.doc_id).unwrap().is_none());
-    // Duplicate change hashes within the log are ignored, not errors.
+    // The log is per document: changes that another document's write also
+    // carries are stored with that document too (each document's log can
+    // rebuild it alone).
     let mut dup = synthetic(
         "u1",
         "d1",
@@ -520,8 +522,18 @@ fn optimistic_version_conflicts_roll_back_the_batch(s: &dyn CentralStore) {
         record("CI", "u1", "Abidjan", "individual", None),
     );
     dup.changes = w1.changes.clone();
-    s.commit_docs(&[dup]).unwrap();
-    assert_eq!(s.stats().unwrap().changes, before.changes);
+    s.commit_docs(std::slice::from_ref(&dup)).unwrap();
+    assert_eq!(
+        s.stats().unwrap().changes,
+        before.changes + w1.changes.len() as u64
+    );
+    let bytes = |d: &DocWrite| {
+        d.changes
+            .iter()
+            .map(|c| c.bytes.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(s.doc_changes(dup.doc_id).unwrap(), bytes(&w1));
 }
 
 /// Finding 4: more than a page of the caller's own changes followed by
@@ -581,7 +593,9 @@ fn feed_pages_and_cursor(s: &dyn CentralStore) {
         .chain(&mine_b.changes)
         .map(|c| c.bytes.clone())
         .collect();
-    // Pages of 3: every change of u1 exactly once, in log order.
+    // Pages of 3: every change of u1 exactly once, in log order. A page
+    // ends between two writes (a cursor names a whole write), so each of
+    // these pages holds one write of 5 changes.
     let mut cursor = 0;
     let mut got = Vec::new();
     let mut seqs = Vec::new();
@@ -599,11 +613,20 @@ fn feed_pages_and_cursor(s: &dyn CentralStore) {
         if !p.more {
             break;
         }
-        assert_eq!(p.items.len(), 3);
+        assert_eq!(
+            p.items.len(),
+            5,
+            "the page stops after the write that filled it"
+        );
     }
     assert_eq!(got, want);
-    assert!(seqs.windows(2).all(|w| w[0] < w[1]));
-    assert_eq!(pages, 4);
+    assert!(seqs.windows(2).all(|w| w[0] <= w[1]));
+    assert_eq!(pages, 2);
+    // A page of 1 holds the first write whole.
+    let p = s.feed("u1", "devX", 0, 1, usize::MAX).unwrap();
+    assert!(p.more);
+    assert_eq!(p.items.len(), 5);
+    assert!(p.items.iter().all(|i| i.seq == p.cursor));
     assert_eq!(
         cursor, top,
         "a final page moves the cursor to the store's top"
@@ -618,11 +641,11 @@ fn feed_pages_and_cursor(s: &dyn CentralStore) {
     assert!(p.items.iter().all(|i| !own.contains(&i.bytes)));
     assert_eq!(p.cursor, top);
     assert!(p.items.iter().all(|i| i.doc_id == mine_b.doc_id));
-    // A byte budget stops a page early (after the item that crosses it).
+    // A byte budget stops a page early (after the write that crosses it).
     let p = s.feed("u1", "devX", 0, 100, 1).unwrap();
-    assert_eq!(p.items.len(), 1);
+    assert_eq!(p.items.len(), 5);
     assert!(p.more);
-    assert_eq!(p.cursor, p.items[0].seq);
+    assert!(p.items.iter().all(|i| i.seq == p.cursor));
     // Another owner sees only their own document.
     let p = s.feed("u2", "devX", 0, 100, usize::MAX).unwrap();
     assert_eq!(p.items.len(), 4);
@@ -878,7 +901,14 @@ fn change_log_and_server_edits(s: &dyn CentralStore) {
         assert_eq!(m.source, "dev-1");
     }
     assert_eq!(log.last().unwrap().source, format!("server:{}", coord.id));
-    assert!(log.windows(2).all(|w| w[0].seq < w[1].seq));
+    // One seq per write: the device's changes share one, the review its own.
+    assert!(log.windows(2).all(|w| w[0].seq <= w[1].seq));
+    assert!(
+        log[..device_changes.len()]
+            .iter()
+            .all(|m| m.seq == log[0].seq)
+    );
+    assert!(log.last().unwrap().seq > log[0].seq);
     // doc_changes rebuilds the same document as the snapshot.
     let rebuilt = Interview::from_changes(
         s.doc_changes(iv.id())
@@ -1698,8 +1728,8 @@ fn pg_feed_cursor_never_skips_a_change_committed_late() {
     ));
     let slow_doc = Uuid::now_v7();
     let slow_seq = slow.query(&format!(
-        "INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
-         VALUES ('{slow_doc}', 'u1', '\\x{}', '\\x01', 'devS', '\\x0102', 0) RETURNING seq",
+        "INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
+         VALUES ('{slow_doc}', 'u1', 'devS', '\\x{}', '2', '\\x0102', 0) RETURNING seq",
         hex(&rand_hash())
     ))[0];
     assert!(slow_seq as u64 > c0);
@@ -2103,7 +2133,8 @@ fn dashboard_sqlite_and_postgres_agree() {
 }
 
 /// Migration 3 back-fills the dashboard columns of interviews stored before
-/// it: drop them (and their indexes) and the migration's record, reconnect.
+/// it: drop them (and their indexes), the later migrations' records and what
+/// they made, reconnect.
 #[test]
 fn pg_dashboard_columns_are_backfilled_by_the_migration() {
     fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
@@ -2123,7 +2154,14 @@ fn pg_dashboard_columns_are_backfilled_by_the_migration() {
         "ALTER TABLE interviews DROP COLUMN sat_network, DROP COLUMN sat_shop,
            DROP COLUMN sat_call_centre, DROP COLUMN sat_billing,
            DROP COLUMN sat_mobile_money, DROP COLUMN complaint_categories;
-         DELETE FROM schema_migrations WHERE version >= 3;",
+         DELETE FROM schema_migrations WHERE version >= 3;
+         -- Schema 2's change log (migration 16 moved it; its rows do not
+         -- matter here).
+         DROP TABLE change_batches, actors;
+         CREATE TABLE changes (
+           seq BIGSERIAL PRIMARY KEY, doc_id UUID NOT NULL, owner TEXT NOT NULL,
+           hash BYTEA NOT NULL UNIQUE, actor BYTEA NOT NULL, source TEXT NOT NULL,
+           bytes BYTEA NOT NULL, received_at BIGINT NOT NULL);",
     )
     .unwrap();
     drop(pg);

@@ -711,12 +711,14 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
 }
 
 /// The feed paging rule, for every backend. `rows` are the owner's changes
-/// after `after` that were *not* sent by the calling device, in seq order, at
-/// most `max_changes + 1` of them (the backend filters by source in SQL, so
+/// after `after` that were *not* sent by the calling device, in seq order,
+/// the changes of one stored batch sharing its seq, from at most
+/// `max_changes + 1` batches (the backend filters by source in SQL, so
 /// the window is never used up by the caller's own changes); `top` is the
 /// highest committed seq in the same snapshot. The cursor moves to the top
 /// only when every remaining row fitted in the page; otherwise it stops at the
-/// last change handed out, and `more` is set.
+/// last batch handed out (whole: a page may pass its limits by the rest of
+/// one batch), and `more` is set.
 pub(crate) fn page_feed(
     rows: impl IntoIterator<Item = Result<FeedItem>>,
     after: u64,
@@ -728,11 +730,14 @@ pub(crate) fn page_feed(
     let mut bytes_total = 0usize;
     let mut more = false;
     for row in rows {
-        if items.len() >= max_changes || bytes_total >= max_bytes {
+        let item = row?;
+        // A page ends between two batches (a cursor names a whole batch), so
+        // it may hold the rest of the batch it reached its limit in.
+        let full = items.len() >= max_changes || bytes_total >= max_bytes;
+        if full && items.last().is_none_or(|l| l.seq != item.seq) {
             more = true;
             break;
         }
-        let item = row?;
         bytes_total += item.bytes.len();
         items.push(item);
     }
@@ -747,6 +752,70 @@ pub(crate) fn page_feed(
         cursor,
         more,
     })
+}
+
+/// A batch of changes as the backends store it in `change_batches`.
+pub(crate) struct BatchColumns {
+    /// The 32-byte hashes end to end (like [`heads_blob`]).
+    pub hashes: Vec<u8>,
+    /// Each change's size in bytes, comma-separated.
+    pub sizes: String,
+    /// The changes end to end.
+    pub bytes: Vec<u8>,
+}
+
+pub(crate) fn batch_columns(changes: &[NewChange]) -> BatchColumns {
+    BatchColumns {
+        hashes: changes.iter().flat_map(|c| c.hash).collect(),
+        sizes: changes
+            .iter()
+            .map(|c| c.bytes.len().to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        bytes: changes
+            .iter()
+            .flat_map(|c| c.bytes.iter().copied())
+            .collect(),
+    }
+}
+
+/// The distinct actors (as bytes) of `changes`, for the `actors` table.
+pub(crate) fn distinct_actors(changes: &[NewChange]) -> Vec<&[u8]> {
+    let mut a: Vec<&[u8]> = changes.iter().map(|c| c.actor.as_slice()).collect();
+    a.sort_unstable();
+    a.dedup();
+    a
+}
+
+/// Feed rows (one batch each) as one stream of changes, an error ending it.
+pub(crate) fn flatten_items(
+    batches: impl IntoIterator<Item = Result<Vec<FeedItem>>>,
+) -> impl Iterator<Item = Result<FeedItem>> {
+    batches.into_iter().flat_map(|b| match b {
+        Ok(items) => items.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    })
+}
+
+/// The changes of a stored batch (the inverse of [`batch_columns`]); sizes
+/// that do not add up to the bytes are corrupt.
+pub(crate) fn split_batch(sizes: &str, bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let corrupt = || StoreError::Corrupt(format!("change batch sizes {sizes:?}"));
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    for s in sizes.split(',') {
+        let n: usize = s.parse().map_err(|_| corrupt())?;
+        if n > rest.len() {
+            return Err(corrupt());
+        }
+        let (one, tail) = rest.split_at(n);
+        out.push(one.to_vec());
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        return Err(corrupt());
+    }
+    Ok(out)
 }
 
 /// Document heads as stored by the backends: the 32-byte hashes concatenated.

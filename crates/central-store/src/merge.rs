@@ -233,7 +233,7 @@ fn prepare(
                 continue;
             }
         };
-        let (was, mut iv, new_changes, heads, repair, before) = match outcome {
+        let (was, mut iv, new_changes, heads, repair, before, history) = match outcome {
             Merge::Rejected(reason) => {
                 out.results
                     .push(status_only(DocStatus::Rejected { reason }));
@@ -280,7 +280,8 @@ fn prepare(
                 heads,
                 repair,
                 before,
-            } => (was, iv, new_changes, heads, repair, before),
+                history,
+            } => (was, iv, new_changes, heads, repair, before, history),
         };
         let meta = iv.meta().clone();
         if iv.id() != id {
@@ -344,7 +345,13 @@ fn prepare(
             });
             continue;
         }
-        let record = stored_record(store, forms, &mut iv, caller.clock_skew_s)?;
+        let record = stored_record_of(
+            store,
+            forms,
+            &mut iv,
+            history.as_deref(),
+            caller.clock_skew_s,
+        )?;
         let snapshot = iv.save();
         let events = events_of(was.as_ref(), &record);
         writes.push(DocWrite {
@@ -394,6 +401,9 @@ enum Merge {
         repair: Vec<Vec<u8>>,
         /// The stored heads before this push.
         before: Vec<Hash>,
+        /// The whole history, when the push brought all of it (a document
+        /// new to the server), in causal order.
+        history: Option<Vec<survey_model::Change>>,
     },
 }
 
@@ -403,7 +413,7 @@ fn missing_on_device(doc: &mut AutoCommit, device_heads: &[ChangeHash]) -> Vec<V
     let known: Vec<ChangeHash> = device_heads
         .iter()
         .copied()
-        .filter(|h| doc.get_change_by_hash(h).is_some())
+        .filter(|h| has_change(doc, h))
         .collect();
     if known.len() != device_heads.len() && known.is_empty() {
         // Nothing in common that we can name: the device gets everything.
@@ -417,6 +427,12 @@ fn missing_on_device(doc: &mut AutoCommit, device_heads: &[ChangeHash]) -> Vec<V
         .into_iter()
         .map(|c| c.raw_bytes().to_vec())
         .collect()
+}
+
+/// Whether `doc` holds the change `h`: a head is answered from the heads,
+/// anything else from the change's metadata (never a rebuilt change).
+fn has_change(doc: &mut AutoCommit, h: &ChangeHash) -> bool {
+    doc.get_heads().contains(h) || doc.get_change_meta_by_hash(h).is_some()
 }
 
 fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer<'_>) -> Merge {
@@ -437,20 +453,16 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         && push
             .base_heads
             .iter()
-            .any(|h| doc.get_change_by_hash(&ChangeHash(*h)).is_none())
+            .any(|h| !has_change(&mut doc, &ChangeHash(*h)))
     {
         return Merge::Replaced;
     }
-    if rewritten
-        && push.data.is_empty()
-        && claimed.iter().any(|h| doc.get_change_by_hash(h).is_none())
-    {
+    if rewritten && push.data.is_empty() && claimed.iter().any(|h| !has_change(&mut doc, h)) {
         return Merge::Replaced;
     }
     // A retry of something already stored, or a "have" message (no data):
     // nothing to parse or write, but the device may lack server changes.
-    let all_known =
-        !claimed.is_empty() && claimed.iter().all(|h| doc.get_change_by_hash(h).is_some());
+    let all_known = !claimed.is_empty() && claimed.iter().all(|h| has_change(&mut doc, h));
     if all_known || push.data.is_empty() {
         let repair = if existing.is_some() {
             missing_on_device(&mut doc, &claimed)
@@ -494,7 +506,7 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         return Merge::Replaced;
     }
     // load_incremental skips chunks it cannot parse: the claimed heads tell.
-    if let Some(h) = claimed.iter().find(|h| doc.get_change_by_hash(h).is_none()) {
+    if let Some(h) = claimed.iter().find(|h| !has_change(&mut doc, h)) {
         return Merge::Rejected(format!(
             "data does not contain the change {h} it claims; it may be corrupt"
         ));
@@ -507,11 +519,11 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
             repair,
         };
     }
-    let new_changes: Vec<NewChange> = doc
-        .get_changes(&before)
-        .iter()
-        .map(NewChange::from)
-        .collect();
+    let changes = doc.get_changes(&before);
+    let new_changes: Vec<NewChange> = changes.iter().map(NewChange::from).collect();
+    // A document new to the server: these are its whole history, which its
+    // paradata reads (rebuilding them costs as much as the merge).
+    let history = existing.is_none().then_some(changes);
     // A document new to the server: the device has all of it.
     let repair = if existing.is_some() {
         missing_on_device(&mut doc, &claimed)
@@ -533,6 +545,7 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         heads: to_hashes(&heads),
         repair,
         before: to_hashes(&before),
+        history,
     }
 }
 
@@ -568,10 +581,25 @@ pub fn stored_record(
     iv: &mut Interview,
     skew: Option<i64>,
 ) -> Result<InterviewRecord, StoreError> {
+    stored_record_of(store, forms, iv, None, skew)
+}
+
+/// [`stored_record`], with the document's whole history when the caller
+/// already holds it (a document pushed whole), which spares rebuilding it.
+fn stored_record_of(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    iv: &mut Interview,
+    history: Option<&[survey_model::Change]>,
+    skew: Option<i64>,
+) -> Result<InterviewRecord, StoreError> {
     let meta = iv.meta().clone();
     let form = forms.get(&meta.form_id, meta.form_version);
     let mut record = iv.project(form);
-    record.paradata = iv.paradata(form);
+    record.paradata = match history {
+        Some(h) => survey_model::interview::paradata_of(h, form),
+        None => iv.paradata(form),
+    };
     record.paradata.clock_skew_s = skew;
     let code = match store.assignment_of(&record.created_by)? {
         Some(a) => Some(a.place_code),

@@ -70,8 +70,8 @@ pub(crate) const SESSION_COLS: &str =
 /// The columns [`audit_entry`] reads.
 pub(crate) const AUDIT_COLS: &str = "at, actor, action, target, detail";
 
-/// The columns [`change_meta`] reads, from `changes`.
-pub(crate) const CHANGE_META_COLS: &str = "seq, hash, source, received_at";
+/// The columns [`change_meta`] reads, from `change_batches`.
+pub(crate) const CHANGE_META_COLS: &str = "seq, hashes, source, received_at";
 
 /// The columns [`stored_doc`] reads, from `documents`.
 pub(crate) const DOC_COLS: &str = "owner, country, snapshot, version, epoch_seq";
@@ -132,13 +132,21 @@ pub(crate) fn audit_entry(r: &impl RowGet) -> Result<AuditEntry> {
     })
 }
 
-pub(crate) fn change_meta(r: &impl RowGet) -> Result<ChangeMeta> {
-    Ok(ChangeMeta {
-        seq: r.col::<i64>("seq")? as u64,
-        hash: hash_hex(&r.col::<Vec<u8>>("hash")?),
-        source: r.col("source")?,
-        received_at: r.col("received_at")?,
-    })
+/// The changes of one batch row, each with the batch's seq, source and time.
+pub(crate) fn change_meta(r: &impl RowGet) -> Result<Vec<ChangeMeta>> {
+    let seq = r.col::<i64>("seq")? as u64;
+    let source: String = r.col("source")?;
+    let received_at: i64 = r.col("received_at")?;
+    let hashes = heads_from_blob(&r.col::<Vec<u8>>("hashes")?)?;
+    Ok(hashes
+        .iter()
+        .map(|h| ChangeMeta {
+            seq,
+            hash: hash_hex(h),
+            source: source.clone(),
+            received_at,
+        })
+        .collect())
 }
 
 pub(crate) fn stored_doc(r: &impl RowGet, doc_id: Uuid) -> Result<StoredDoc> {
@@ -160,13 +168,17 @@ pub(crate) fn doc_heads(r: &impl RowGet) -> Result<(Uuid, Vec<Hash>)> {
     ))
 }
 
-/// A feed row (`seq, doc_id, bytes` of `changes`).
-pub(crate) fn feed_item(r: &impl RowGet) -> Result<FeedItem> {
-    Ok(FeedItem {
-        seq: r.col::<i64>("seq")? as u64,
-        doc_id: r.doc_id("doc_id")?,
-        bytes: r.col("bytes")?,
-    })
+/// The changes of a feed row (`seq, doc_id, sizes, bytes` of
+/// `change_batches`), each an item with the batch's seq.
+pub(crate) fn feed_items(r: &impl RowGet) -> Result<Vec<FeedItem>> {
+    let seq = r.col::<i64>("seq")? as u64;
+    let doc_id = r.doc_id("doc_id")?;
+    let sizes: String = r.col("sizes")?;
+    let bytes: Vec<u8> = r.col("bytes")?;
+    Ok(crate::split_batch(&sizes, &bytes)?
+        .into_iter()
+        .map(|bytes| FeedItem { seq, doc_id, bytes })
+        .collect())
 }
 
 /// A stored form (`form_id, version, json`).

@@ -94,18 +94,30 @@ stmt!(
 );
 stmt!(DELETE_SESSION = "DELETE FROM sessions WHERE token_hash = ?1");
 stmt!(
-    ACTOR_USED_ELSEWHERE = "SELECT EXISTS(SELECT 1 FROM changes WHERE actor = ?1 AND source <> ?2)"
+    ACTOR_USED_ELSEWHERE = "SELECT EXISTS(SELECT 1 FROM actors WHERE actor = ?1 AND source <> ?2)"
 );
 stmt!(
     INTERVIEW = "SELECT {} FROM interviews WHERE doc_id = ?1",
     crate::columns::record_expr("")
 );
 stmt!(LOAD_DOC = "SELECT {DOC_COLS} FROM documents WHERE doc_id = ?1");
-stmt!(CHANGE_LOG = "SELECT {CHANGE_META_COLS} FROM changes WHERE doc_id = ?1 ORDER BY seq");
+stmt!(CHANGE_LOG = "SELECT {CHANGE_META_COLS} FROM change_batches WHERE doc_id = ?1 ORDER BY seq");
 stmt!(
-    /// The owner's changes after a seq not sent by the caller, one more than
-    /// a page (see [`crate::page_feed`]).
-    FEED = "SELECT seq, doc_id, bytes FROM changes
+    /// Record that `source` writes with an Automerge actor.
+    INSERT_ACTOR = "INSERT INTO actors(actor, source) VALUES (?1, ?2) ON CONFLICT DO NOTHING"
+);
+stmt!(
+    /// A document's stored changes, batch by batch.
+    DOC_CHANGES = "SELECT sizes, bytes FROM change_batches WHERE doc_id = ?1 ORDER BY seq"
+);
+stmt!(
+    /// The change log's high-water mark.
+    MAX_SEQ = "SELECT COALESCE(MAX(seq), 0) FROM change_batches"
+);
+stmt!(
+    /// The owner's change batches after a seq not sent by the caller, one
+    /// more than a page holds changes (see [`crate::page_feed`]).
+    FEED = "SELECT seq, doc_id, sizes, bytes FROM change_batches
      WHERE owner = ?1 AND seq > ?2 AND source <> ?3 ORDER BY seq LIMIT ?4"
 );
 

@@ -248,17 +248,21 @@ pub const TABLES: &[TableSpec] = &[
         ],
     },
     TableSpec {
-        name: "changes",
+        name: "change_batches",
         columns: &[
             ("seq", Int),
             ("doc_id", Kind::Uuid),
             ("owner", Text),
-            ("hash", Bytes),
-            ("actor", Bytes),
             ("source", Text),
+            ("hashes", Bytes),
+            ("sizes", Text),
             ("bytes", Bytes),
             ("received_at", Int),
         ],
+    },
+    TableSpec {
+        name: "actors",
+        columns: &[("actor", Bytes), ("source", Text)],
     },
     TableSpec {
         name: "documents",

@@ -3,7 +3,7 @@
 //!
 //! Both backends have the same tables and columns, so the copy is generic:
 //! rows (the projection's dashboard columns and login sessions included) are
-//! read from SQLite in rowid order (for `changes` that is seq order)
+//! read from SQLite in rowid order (for `change_batches` that is seq order)
 //! in pages, and inserted into PostgreSQL as they are — secrets stay hashed,
 //! seqs, versions and timestamps are kept — then the PostgreSQL sequences are
 //! moved past the copied ids. The target must be empty.
@@ -80,7 +80,7 @@ pub fn copy_sqlite_to_pg(
         report.tables.push((t.name, done));
     }
     dst.batch_execute(
-        "SELECT setval(pg_get_serial_sequence('changes', 'seq'), GREATEST((SELECT MAX(seq) FROM changes), 1), (SELECT COUNT(*) > 0 FROM changes));
+        "SELECT setval(pg_get_serial_sequence('change_batches', 'seq'), GREATEST((SELECT MAX(seq) FROM change_batches), 1), (SELECT COUNT(*) > 0 FROM change_batches));
          SELECT setval(pg_get_serial_sequence('audit_log', 'id'), GREATEST((SELECT MAX(id) FROM audit_log), 1), (SELECT COUNT(*) > 0 FROM audit_log));
          SELECT setval(pg_get_serial_sequence('webhook_deliveries', 'id'), GREATEST((SELECT MAX(id) FROM webhook_deliveries), 1), (SELECT COUNT(*) > 0 FROM webhook_deliveries));
          SELECT setval(pg_get_serial_sequence('webhook_attempts', 'id'), GREATEST((SELECT MAX(id) FROM webhook_attempts), 1), (SELECT COUNT(*) > 0 FROM webhook_attempts));",

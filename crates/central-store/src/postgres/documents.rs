@@ -32,14 +32,14 @@ pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
 }
 
 pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
-    let rows = store.with(async |c| {
-        Ok(c.query(
-            "SELECT bytes FROM changes WHERE doc_id = $1 ORDER BY seq",
-            &[&id],
-        )
-        .await?)
-    })?;
-    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+    let rows = store.with(async |c| Ok(c.query(sql::DOC_CHANGES.pg(), &[&id]).await?))?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let sizes: String = r.try_get(0)?;
+        let bytes: Vec<u8> = r.try_get(1)?;
+        out.extend(crate::split_batch(&sizes, &bytes)?);
+    }
+    Ok(out)
 }
 
 pub(super) fn commit_docs(store: &PgStore, writes: &[DocWrite]) -> Result<()> {
@@ -68,10 +68,7 @@ pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
             .read_only(true)
             .start()
             .await?;
-        let top: i64 = tx
-            .query_one("SELECT COALESCE(MAX(seq), 0) FROM changes", &[])
-            .await?
-            .try_get(0)?;
+        let top: i64 = tx.query_one(sql::MAX_SEQ.pg(), &[]).await?.try_get(0)?;
         let rows = tx
             .query(
                 sql::FEED.pg(),
@@ -86,7 +83,7 @@ pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
         tx.commit().await?;
         Ok((top, rows))
     })?;
-    let items = found.iter().map(rows::feed_item);
+    let items = crate::flatten_items(found.iter().map(rows::feed_items));
     crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
 }
 
@@ -105,7 +102,8 @@ pub(super) fn doc_heads(store: &PgStore, id: Uuid) -> Result<Vec<Hash>> {
 
 pub(super) fn change_log(store: &PgStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
     let sql = sql::CHANGE_LOG.pg();
-    store.all(sql, &[&id], rows::change_meta)
+    let batches = store.all(sql, &[&id], rows::change_meta)?;
+    Ok(batches.into_iter().flatten().collect())
 }
 
 fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {
@@ -141,7 +139,7 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
                 return Ok(Err(w.doc_id));
             }
             if w.replaces_history {
-                tx.execute("DELETE FROM changes WHERE doc_id = $1", &[&w.doc_id])
+                tx.execute("DELETE FROM change_batches WHERE doc_id = $1", &[&w.doc_id])
                     .await?;
             }
             let r = &w.record;
@@ -155,32 +153,51 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
         // 2. Seq assignment, serialised with commit (see the module docs).
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
             .await?;
-        let (mut docs, mut owners, mut hashes, mut actors, mut sources, mut bytes) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for w in writes {
-            for c in &w.changes {
-                docs.push(w.doc_id);
-                owners.push(w.owner.as_str());
-                hashes.push(&c.hash[..]);
-                actors.push(c.actor.as_slice());
-                sources.push(w.source.as_str());
-                bytes.push(c.bytes.as_slice());
-            }
-        }
-        if !docs.is_empty() {
+        // One batch row per document that brought changes.
+        let batches: Vec<(&DocWrite, crate::BatchColumns)> = writes
+            .iter()
+            .filter(|w| !w.changes.is_empty())
+            .map(|w| (w, crate::batch_columns(&w.changes)))
+            .collect();
+        if !batches.is_empty() {
+            let docs: Vec<Uuid> = batches.iter().map(|(w, _)| w.doc_id).collect();
+            let owners: Vec<&str> = batches.iter().map(|(w, _)| w.owner.as_str()).collect();
+            let sources: Vec<&str> = batches.iter().map(|(w, _)| w.source.as_str()).collect();
+            let hashes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.hashes.as_slice()).collect();
+            let sizes: Vec<&str> = batches.iter().map(|(_, b)| b.sizes.as_str()).collect();
+            let bytes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.bytes.as_slice()).collect();
             tx.execute(
                 "WITH ins AS (
-                   INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
-                   SELECT d, o, h, a, s, b, $7 FROM unnest($1::uuid[], $2::text[], $3::bytea[],
-                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, h, a, s, b, n)
+                   INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
+                   SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
+                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
                    ORDER BY n
-                   ON CONFLICT(hash) DO NOTHING RETURNING doc_id, seq),
+                   RETURNING doc_id, seq),
                  top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
                  upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
                    WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
                  UPDATE interviews i SET updated_seq = top.seq FROM top
                    WHERE i.doc_id = top.doc_id",
-                &[&docs, &owners, &hashes, &actors, &sources, &bytes, &now],
+                &[&docs, &owners, &sources, &hashes, &sizes, &bytes, &now],
+            )
+            .await?;
+            // Which device writes each actor, in one order (no deadlock
+            // between two writers of the same pairs).
+            let mut pairs: Vec<(&[u8], &str)> = batches
+                .iter()
+                .flat_map(|(w, _)| {
+                    crate::distinct_actors(&w.changes)
+                        .into_iter()
+                        .map(|a| (a, w.source.as_str()))
+                })
+                .collect();
+            pairs.sort_unstable();
+            pairs.dedup();
+            let (actors, srcs): (Vec<&[u8]>, Vec<&str>) = pairs.into_iter().unzip();
+            tx.execute(
+                "INSERT INTO actors(actor, source)
+                 SELECT * FROM unnest($1::bytea[], $2::text[]) ON CONFLICT DO NOTHING",
+                &[&actors, &srcs],
             )
             .await?;
         }

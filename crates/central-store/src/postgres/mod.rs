@@ -73,6 +73,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0013_contact_erasure.sql"),
     include_str!("migrations/0014_theme_codebooks.sql"),
     include_str!("migrations/0015_document_rewrite.sql"),
+    include_str!("migrations/0016_change_batches.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).
@@ -191,6 +192,11 @@ impl Bound for Param {
         format!("{col} = ANY(${})", args.len())
     }
 }
+
+/// Run first in a transaction whose commit need not wait for the WAL flush:
+/// derived data and bookkeeping a crash may lose without losing anything
+/// acknowledged (PostgreSQL's counterpart of `SqliteStore::write_relaxed`).
+const RELAXED_COMMIT: &str = "SET LOCAL synchronous_commit = off";
 
 impl PgStore {
     /// Connect to the database at `url` (`postgres://` or `postgresql://`,
@@ -392,9 +398,10 @@ central_store_impl!(PgStore);
 fn stats(store: &PgStore) -> Result<StoreStats> {
     let r = store.with(async |c| {
         Ok(c.query_one(
-            "SELECT (SELECT COUNT(*) FROM changes), (SELECT COUNT(*) FROM documents),
+            "SELECT (SELECT COALESCE(SUM(octet_length(hashes)), 0)::bigint / 32 FROM change_batches),
+                    (SELECT COUNT(*) FROM documents),
                     (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM devices),
-                    (SELECT COALESCE(MAX(seq), 0) FROM changes)",
+                    (SELECT COALESCE(MAX(seq), 0) FROM change_batches)",
             &[],
         )
         .await?)
@@ -414,8 +421,10 @@ fn stats(store: &PgStore) -> Result<StoreStats> {
 /// hold dead rows).
 fn scrub_free_space(store: &PgStore) -> Result<()> {
     store.with(async |c| {
-        Ok(c.batch_execute("VACUUM changes, documents, interviews")
-            .await?)
+        Ok(
+            c.batch_execute("VACUUM change_batches, documents, interviews")
+                .await?,
+        )
     })
 }
 

@@ -39,56 +39,63 @@ pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc
 
 pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
     store.read(|c| {
-        let mut st = c.prepare("SELECT bytes FROM changes WHERE doc_id = ?1 ORDER BY seq")?;
-        let rows = st.query_map([id.to_string()], |r| r.get(0))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        let mut st = c.prepare_cached(sql::DOC_CHANGES.sqlite())?;
+        let mut rows = st.query([id.to_string()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let sizes: String = r.get(0)?;
+            let bytes: Vec<u8> = r.get(1)?;
+            out.extend(crate::split_batch(&sizes, &bytes)?);
+        }
+        Ok(out)
     })
 }
 
 pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()> {
     let now = crate::unix_now();
     store.write(|tx| {
-        let mut ins_change = tx.prepare_cached(
-            "INSERT INTO changes(doc_id, owner, hash, actor, source, bytes, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(hash) DO NOTHING",
+        let mut ins_batch = tx.prepare_cached(
+            "INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
+        let mut ins_actor = tx.prepare_cached(sql::INSERT_ACTOR.sqlite())?;
         for w in writes {
             let key = w.doc_id.to_string();
             if w.replaces_history {
-                tx.execute("DELETE FROM changes WHERE doc_id = ?1", [&key])?;
+                tx.prepare_cached("DELETE FROM change_batches WHERE doc_id = ?1")?
+                    .execute([&key])?;
             }
-            for c in &w.changes {
-                ins_change.execute(params![
-                    key,
-                    w.owner,
-                    &c.hash[..],
-                    c.actor,
-                    w.source,
-                    c.bytes,
-                    now
-                ])?;
-            }
-            let seq: i64 = tx.query_row(
-                "SELECT COALESCE(MAX(seq), 0) FROM changes WHERE doc_id = ?1",
-                [&key],
-                |r| r.get(0),
-            )?;
+            let seq: i64 = if w.changes.is_empty() {
+                tx.prepare_cached(
+                    "SELECT COALESCE(MAX(seq), 0) FROM change_batches WHERE doc_id = ?1",
+                )?
+                .query_row([&key], |r| r.get(0))?
+            } else {
+                let b = crate::batch_columns(&w.changes);
+                ins_batch.execute(params![key, w.owner, w.source, b.hashes, b.sizes, b.bytes, now])?;
+                // Read before the actor inserts move it.
+                let seq = tx.last_insert_rowid();
+                for actor in crate::distinct_actors(&w.changes) {
+                    ins_actor.execute(params![actor, w.source])?;
+                }
+                seq
+            };
             match w.expected_version {
                 None => {
-                    let n = tx.execute(
+                    let n = tx.prepare_cached(
                         "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
                          VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6) ON CONFLICT(doc_id) DO NOTHING",
-                        params![key, w.owner, w.country, w.snapshot, heads_blob(&w.heads), seq],
+                    )?.execute(params![key, w.owner, w.country, w.snapshot, heads_blob(&w.heads), seq],
                     )?;
                     if n == 0 {
                         return Err(StoreError::Conflict(w.doc_id));
                     }
                 }
                 Some(v) => {
-                    let n = tx.execute(
+                    let n = tx.prepare_cached(
                         "UPDATE documents SET snapshot = ?2, heads = ?3, version = version + 1,
                            updated_seq = ?4 WHERE doc_id = ?1 AND version = ?5",
-                        params![key, w.snapshot, heads_blob(&w.heads), seq, v],
+                    )?.execute(params![key, w.snapshot, heads_blob(&w.heads), seq, v],
                     )?;
                     if n == 0 {
                         return Err(StoreError::Conflict(w.doc_id));
@@ -150,9 +157,9 @@ pub(super) fn feed(store: &SqliteStore, req: &FeedRequest<'_>) -> Result<FeedPag
         // One read transaction: the items and the high-water mark agree.
         c.execute_batch("BEGIN")?;
         let out = (|| {
-            let top: i64 = c.query_row("SELECT COALESCE(MAX(seq), 0) FROM changes", [], |r| {
-                r.get(0)
-            })?;
+            let top: i64 = c
+                .prepare_cached(sql::MAX_SEQ.sqlite())?
+                .query_row([], |r| r.get(0))?;
             let mut st = c.prepare_cached(sql::FEED.sqlite())?;
             let mut rows = st.query(params![
                 req.owner,
@@ -161,11 +168,12 @@ pub(super) fn feed(store: &SqliteStore, req: &FeedRequest<'_>) -> Result<FeedPag
                 req.max_changes as i64 + 1
             ])?;
             // Streamed: a page stops reading at its byte budget.
-            let items = std::iter::from_fn(|| match rows.next() {
-                Ok(Some(r)) => Some(rows::feed_item(r)),
+            let batches = std::iter::from_fn(|| match rows.next() {
+                Ok(Some(r)) => Some(rows::feed_items(r)),
                 Ok(None) => None,
                 Err(e) => Some(Err(e.into())),
             });
+            let items = crate::flatten_items(batches);
             crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
         })();
         c.execute_batch("COMMIT")?;
@@ -188,7 +196,8 @@ pub(super) fn doc_heads(store: &SqliteStore, id: Uuid) -> Result<Vec<Hash>> {
 
 pub(super) fn change_log(store: &SqliteStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
     let sql = sql::CHANGE_LOG.sqlite();
-    store.read(|c| all(c, sql, [id.to_string()], |r| rows::change_meta(r)))
+    let batches = store.read(|c| all(c, sql, [id.to_string()], |r| rows::change_meta(r)))?;
+    Ok(batches.into_iter().flatten().collect())
 }
 
 /// The projection upsert, from the one column table.

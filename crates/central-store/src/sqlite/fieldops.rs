@@ -76,7 +76,7 @@ pub(super) fn refresh_cross_checks(
     if users.is_empty() && phones.is_empty() {
         return Ok(());
     }
-    store.write(|tx| {
+    store.write_relaxed(|tx| {
         let mut by_user = tx.prepare_cached(sql::CROSS_BY_USER.sqlite())?;
         for u in users {
             by_user.execute(params![u, close_gap_s])?;

@@ -145,16 +145,14 @@ pub(super) fn revoke_device(store: &SqliteStore, device_id: &str, now: i64) -> R
 }
 
 pub(super) fn touch_device(store: &SqliteStore, req: &Touch<'_>) -> Result<()> {
-    store.write(|tx| {
-        tx.execute(
-            sql::TOUCH_DEVICE.sqlite(),
-            params![
+    store.write_relaxed(|tx| {
+        tx.prepare_cached(sql::TOUCH_DEVICE.sqlite())?
+            .execute(params![
                 req.device_id,
                 req.now,
                 i64::try_from(req.feed_cursor).unwrap_or(i64::MAX),
                 req.forms
-            ],
-        )?;
+            ])?;
         Ok(())
     })
 }

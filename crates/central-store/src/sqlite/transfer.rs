@@ -22,7 +22,7 @@ impl SqliteStore {
     }
 
     /// Up to `limit` rows of `table` with rowid above `after`, in rowid order
-    /// (seq order for `changes`), with the last rowid read.
+    /// (seq order for `change_batches`), with the last rowid read.
     pub fn dump_rows(
         &self,
         table: &crate::tables::TableSpec,

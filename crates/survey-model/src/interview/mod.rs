@@ -31,7 +31,7 @@ use crate::answer::AnswerError;
 use crate::form::{Form, QuestionType};
 
 pub use answers::Conflict;
-pub use paradata::Paradata;
+pub use paradata::{Paradata, paradata_of};
 pub use record::{CommentNote, InterviewRecord, ReviewInfo};
 pub use review::{Comment, ReviewState};
 

@@ -58,108 +58,110 @@ impl Interview {
     /// the interviewer's device filling in the form.
     pub fn paradata(&mut self, form: Option<&Form>) -> Paradata {
         // In causal order: one device's changes follow each other.
-        let changes: Vec<_> = self
-            .doc
-            .get_changes(&[])
-            .into_iter()
-            .map(|c| c.decode())
-            .collect();
-        // Object id (counter, actor) -> question name, for answers held in
-        // objects (text, multiple choice); `answers_obj` is the answers map.
-        let mut answers_obj: Option<(u64, ActorId)> = None;
-        let mut child: HashMap<(u64, ActorId), String> = HashMap::new();
-        let mut out = Paradata::default();
-        let mut last_time: Option<i64> = None;
-        let mut last_question: Option<String> = None;
-        let mut touched: HashSet<String> = HashSet::new();
-        let mut per_section: BTreeMap<String, i64> = BTreeMap::new();
-        for ch in &changes {
-            let start = ch.start_op.get();
-            let mut questions: Vec<String> = Vec::new();
-            let mut submits = false;
-            for (i, op) in ch.operations.iter().enumerate() {
-                // Only operations that make an object need their own id.
-                let id = || (start + i as u64, ch.actor_id.clone());
-                match (&op.obj, &op.key, &op.action) {
-                    (ObjectId::Root, Key::Map(k), OpType::Make(ObjType::Map))
-                        if k.as_str() == "answers" =>
-                    {
-                        answers_obj = Some(id());
-                    }
-                    (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(s)))
-                        if k.as_str() == "status" && s.as_str() == "submitted" =>
-                    {
-                        submits = true;
-                    }
-                    (ObjectId::Id(OpId(c, a)), Key::Map(k), action)
-                        if answers_obj
-                            .as_ref()
-                            .is_some_and(|(ac, aa)| ac == c && aa == a) =>
-                    {
-                        if let OpType::Make(_) = action {
-                            child.insert(id(), k.to_string());
-                        } else {
-                            questions.push(k.to_string());
-                        }
-                    }
-                    (obj, _, _) => {
-                        if let Some(q) = obj_key(obj).and_then(|o| child.get(&o)) {
-                            questions.push(q.clone());
-                        }
-                    }
-                }
-            }
-            if submits && out.submitted_at.is_none() {
-                out.submitted_at = Some(ch.time);
-            }
-            questions.sort_unstable();
-            questions.dedup();
-            if questions.is_empty() {
-                continue;
-            }
-            out.answer_changes += 1;
-            if out.first_answer_at.is_none() {
-                out.first_answer_at = Some(ch.time);
-            }
-            for q in &questions {
-                let moved_on = last_question.as_ref().is_some_and(|l| l != q);
-                if touched.contains(q) && moved_on {
-                    out.edits += 1;
-                }
-                touched.insert(q.clone());
-            }
-            if let (Some(prev), Some(f)) = (last_time, form) {
-                let spent = (ch.time - prev).max(0);
-                let section = questions
-                    .iter()
-                    .find_map(|q| f.question(q).and_then(|q| q.section.clone()))
-                    .unwrap_or_default();
-                *per_section.entry(section).or_default() += spent;
-            }
-            last_time = Some(ch.time);
-            last_question = questions.last().cloned();
-        }
-        out.duration_s = match (out.first_answer_at, out.submitted_at) {
-            (Some(a), Some(b)) => Some((b - a).max(0)),
-            _ => None,
-        };
-        if let Some(f) = form {
-            let mut order: Vec<String> = Vec::new();
-            for q in f.questions() {
-                if let Some(s) = &q.section
-                    && !order.contains(s)
-                {
-                    order.push(s.clone());
-                }
-            }
-            out.sections = order
-                .into_iter()
-                .filter_map(|s| per_section.remove(&s).map(|t| (s, t)))
-                .collect();
-            out.sections.extend(per_section);
-        }
-        out
+        paradata_of(&self.doc.get_changes(&[]), form)
     }
+}
+
+/// The paradata of the history `changes` (every change of one interview,
+/// in causal order), when the caller already holds them (the server, for a
+/// document pushed whole).
+pub fn paradata_of(changes: &[automerge::Change], form: Option<&Form>) -> Paradata {
+    let changes: Vec<_> = changes.iter().map(|c| c.decode()).collect();
+    // Object id (counter, actor) -> question name, for answers held in
+    // objects (text, multiple choice); `answers_obj` is the answers map.
+    let mut answers_obj: Option<(u64, ActorId)> = None;
+    let mut child: HashMap<(u64, ActorId), String> = HashMap::new();
+    let mut out = Paradata::default();
+    let mut last_time: Option<i64> = None;
+    let mut last_question: Option<String> = None;
+    let mut touched: HashSet<String> = HashSet::new();
+    let mut per_section: BTreeMap<String, i64> = BTreeMap::new();
+    for ch in &changes {
+        let start = ch.start_op.get();
+        let mut questions: Vec<String> = Vec::new();
+        let mut submits = false;
+        for (i, op) in ch.operations.iter().enumerate() {
+            // Only operations that make an object need their own id.
+            let id = || (start + i as u64, ch.actor_id.clone());
+            match (&op.obj, &op.key, &op.action) {
+                (ObjectId::Root, Key::Map(k), OpType::Make(ObjType::Map))
+                    if k.as_str() == "answers" =>
+                {
+                    answers_obj = Some(id());
+                }
+                (ObjectId::Root, Key::Map(k), OpType::Put(ScalarValue::Str(s)))
+                    if k.as_str() == "status" && s.as_str() == "submitted" =>
+                {
+                    submits = true;
+                }
+                (ObjectId::Id(OpId(c, a)), Key::Map(k), action)
+                    if answers_obj
+                        .as_ref()
+                        .is_some_and(|(ac, aa)| ac == c && aa == a) =>
+                {
+                    if let OpType::Make(_) = action {
+                        child.insert(id(), k.to_string());
+                    } else {
+                        questions.push(k.to_string());
+                    }
+                }
+                (obj, _, _) => {
+                    if let Some(q) = obj_key(obj).and_then(|o| child.get(&o)) {
+                        questions.push(q.clone());
+                    }
+                }
+            }
+        }
+        if submits && out.submitted_at.is_none() {
+            out.submitted_at = Some(ch.time);
+        }
+        questions.sort_unstable();
+        questions.dedup();
+        if questions.is_empty() {
+            continue;
+        }
+        out.answer_changes += 1;
+        if out.first_answer_at.is_none() {
+            out.first_answer_at = Some(ch.time);
+        }
+        for q in &questions {
+            let moved_on = last_question.as_ref().is_some_and(|l| l != q);
+            if touched.contains(q) && moved_on {
+                out.edits += 1;
+            }
+            touched.insert(q.clone());
+        }
+        if let (Some(prev), Some(f)) = (last_time, form) {
+            let spent = (ch.time - prev).max(0);
+            let section = questions
+                .iter()
+                .find_map(|q| f.question(q).and_then(|q| q.section.clone()))
+                .unwrap_or_default();
+            *per_section.entry(section).or_default() += spent;
+        }
+        last_time = Some(ch.time);
+        last_question = questions.last().cloned();
+    }
+    out.duration_s = match (out.first_answer_at, out.submitted_at) {
+        (Some(a), Some(b)) => Some((b - a).max(0)),
+        _ => None,
+    };
+    if let Some(f) = form {
+        let mut order: Vec<String> = Vec::new();
+        for q in f.questions() {
+            if let Some(s) = &q.section
+                && !order.contains(s)
+            {
+                order.push(s.clone());
+            }
+        }
+        out.sections = order
+            .into_iter()
+            .filter_map(|s| per_section.remove(&s).map(|t| (s, t)))
+            .collect();
+        out.sections.extend(per_section);
+    }
+    out
 }
 
 #[cfg(test)]
