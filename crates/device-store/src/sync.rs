@@ -84,6 +84,34 @@ impl DeviceStore {
         Ok(())
     }
 
+    /// Record one sync response's acknowledgements ([`Self::mark_acknowledged`]
+    /// each) and, when given, the new feed cursor, in one transaction: one
+    /// disk sync per response instead of one per document.
+    pub fn acknowledge(
+        &mut self,
+        acks: &[(Uuid, Vec<ChangeHash>)],
+        cursor: Option<u64>,
+    ) -> Result<()> {
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        let done = (|| {
+            for (id, heads) in acks {
+                self.mark_acknowledged(*id, heads)?;
+            }
+            if let Some(c) = cursor {
+                self.set_cursor(c)?;
+            }
+            Ok(())
+        })();
+        match done {
+            Ok(()) => Ok(self.conn.execute_batch("COMMIT")?),
+            Err(e) => {
+                // The rollback's own failure would hide the first error.
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// Apply changes made elsewhere (coordinator reviews, another device of the
     /// same user). Creates the document if the device does not have it yet.
     /// `server_heads` are the server's heads for the document.

@@ -527,10 +527,11 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
             Err(e) => return Err(e),
         }
     }
+    let mut acks = Vec::new();
     for r in resp.results {
         match r.status {
             DocStatus::Applied => {
-                s.mark_acknowledged(r.doc_id, &change_hashes(&r.heads))?;
+                acks.push((r.doc_id, change_hashes(&r.heads)));
                 out.acknowledged.push(r.doc_id);
             }
             DocStatus::MissingDeps { .. } => s.reset_server_heads(r.doc_id)?,
@@ -545,9 +546,8 @@ fn apply_response(s: &mut DeviceStore, resp: SyncResponse) -> Result<Outcome, St
             DocStatus::Replaced => {}
         }
     }
-    if out.repair.is_empty() {
-        s.set_cursor(resp.cursor)?;
-    }
+    // The acknowledgements and the cursor: one transaction.
+    s.acknowledge(&acks, out.repair.is_empty().then_some(resp.cursor))?;
     Ok(out)
 }
 
