@@ -150,12 +150,12 @@ impl DeviceStore {
                     return Ok(());
                 }
                 // Compact when the chunks pile up, and when an interview is
-                // submitted: it is then mostly read, rarely edited.
+                // submitted: it is then mostly read (listed, synced), rarely
+                // edited, and a snapshot loads much faster than changes
+                // (a whole interview answered in memory and saved at submit
+                // would otherwise be one chunk of every answer's change).
                 let submitted_now = old_status != "submitted" && rec.status == "submitted";
-                if how == Save::Whole
-                    || chunks + 1 >= COMPACT_AFTER_CHUNKS
-                    || (submitted_now && chunks > 0)
-                {
+                if how == Save::Whole || chunks + 1 >= COMPACT_AFTER_CHUNKS || submitted_now {
                     let snapshot = iv.save();
                     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
                     tx.execute(

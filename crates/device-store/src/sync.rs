@@ -33,8 +33,13 @@ impl DeviceStore {
             } else {
                 Vec::new()
             };
-            let hashes: Vec<ChangeHash> =
-                iv.changes_since(&base).iter().map(Change::hash).collect();
+            // Metadata only: the bundle below encodes the changes once.
+            let hashes: Vec<ChangeHash> = iv
+                .doc_mut()
+                .get_changes_meta(&base)
+                .iter()
+                .map(|m| m.hash)
+                .collect();
             let data = iv
                 .doc_mut()
                 .bundle(hashes.iter().copied())
