@@ -166,21 +166,6 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             let hashes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.hashes.as_slice()).collect();
             let sizes: Vec<&str> = batches.iter().map(|(_, b)| b.sizes.as_str()).collect();
             let bytes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.bytes.as_slice()).collect();
-            tx.execute(
-                "WITH ins AS (
-                   INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
-                   SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
-                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
-                   ORDER BY n
-                   RETURNING doc_id, seq),
-                 top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
-                 upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
-                   WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
-                 UPDATE interviews i SET updated_seq = top.seq FROM top
-                   WHERE i.doc_id = top.doc_id",
-                &[&docs, &owners, &sources, &hashes, &sizes, &bytes, &now],
-            )
-            .await?;
             // Which device writes each actor, in one order (no deadlock
             // between two writers of the same pairs).
             let mut pairs: Vec<(&[u8], &str)> = batches
@@ -194,10 +179,23 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             pairs.sort_unstable();
             pairs.dedup();
             let (actors, srcs): (Vec<&[u8]>, Vec<&str>) = pairs.into_iter().unzip();
+            // One statement (one round trip): the batches, the documents'
+            // and projections' seqs, the actor pairs.
             tx.execute(
-                "INSERT INTO actors(actor, source)
-                 SELECT * FROM unnest($1::bytea[], $2::text[]) ON CONFLICT DO NOTHING",
-                &[&actors, &srcs],
+                "WITH ins AS (
+                   INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
+                   SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
+                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
+                   ORDER BY n
+                   RETURNING doc_id, seq),
+                 top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
+                 act AS (INSERT INTO actors(actor, source)
+                   SELECT * FROM unnest($8::bytea[], $9::text[]) ON CONFLICT DO NOTHING),
+                 upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
+                   WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
+                 UPDATE interviews i SET updated_seq = top.seq FROM top
+                   WHERE i.doc_id = top.doc_id",
+                &[&docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs],
             )
             .await?;
         }

@@ -78,8 +78,6 @@ pub(super) fn refresh_cross_checks(
     }
     store.with(async |c| {
         let tx = c.transaction().await?;
-        // Derived data, redone by the next write or `admin reproject`.
-        tx.batch_execute(super::RELAXED_COMMIT).await?;
         let by_user = tx.prepare(sql::CROSS_BY_USER.pg()).await?;
         for u in users {
             tx.execute(&by_user, &[u, &close_gap_s]).await?;

@@ -193,11 +193,6 @@ impl Bound for Param {
     }
 }
 
-/// Run first in a transaction whose commit need not wait for the WAL flush:
-/// derived data and bookkeeping a crash may lose without losing anything
-/// acknowledged (PostgreSQL's counterpart of `SqliteStore::write_relaxed`).
-const RELAXED_COMMIT: &str = "SET LOCAL synchronous_commit = off";
-
 impl PgStore {
     /// Connect to the database at `url` (`postgres://` or `postgresql://`,
     /// or a libpq key=value string), creating and migrating the schema.
