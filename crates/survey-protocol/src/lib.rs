@@ -241,6 +241,27 @@ pub fn encode<T: Serialize>(msg: &T, compression: Compression) -> Result<Vec<u8>
     Ok(out)
 }
 
+/// Payloads shorter than this go uncompressed from [`encode_small_plain`]:
+/// gzip's header and trailer (18 bytes) outweigh what it saves on them, and
+/// setting a deflate stream up costs more than the rest of the message.
+pub const GZIP_FROM_BYTES: usize = 256;
+
+/// [`encode`] with gzip, except for a payload shorter than
+/// [`GZIP_FROM_BYTES`], which is framed uncompressed (every decoder reads the
+/// compression byte). What the server answers a sync with.
+pub fn encode_small_plain<T: Serialize>(msg: &T) -> Result<Vec<u8>, EncodeError> {
+    let payload = postcard::to_stdvec(msg).map_err(|e| EncodeError(e.to_string()))?;
+    if payload.len() < GZIP_FROM_BYTES {
+        let mut out = Vec::with_capacity(payload.len() + 6);
+        out.extend_from_slice(MAGIC);
+        out.push(PROTOCOL_VERSION);
+        out.push(Compression::None as u8);
+        out.extend_from_slice(&payload);
+        return Ok(out);
+    }
+    encode(msg, Compression::Gzip)
+}
+
 /// Decode a framed message, refusing payloads that expand beyond `max_decoded`.
 pub fn decode<T: for<'de> Deserialize<'de>>(
     body: &[u8],
@@ -314,6 +335,25 @@ mod tests {
             let back: SyncRequest = decode(&bytes, DEFAULT_MAX_DECODED).unwrap();
             assert_eq!(back, sample());
         }
+    }
+
+    #[test]
+    fn small_answers_go_plain_large_ones_gzipped() {
+        let small = SyncResponse {
+            cursor: 7,
+            more: false,
+            results: vec![],
+            feed: vec![],
+            replaced: vec![],
+        };
+        let bytes = encode_small_plain(&small).unwrap();
+        assert_eq!(bytes[5], Compression::None as u8);
+        let back: SyncResponse = decode(&bytes, DEFAULT_MAX_DECODED).unwrap();
+        assert_eq!(back.cursor, 7);
+        let bytes = encode_small_plain(&sample()).unwrap();
+        assert_eq!(bytes[5], Compression::Gzip as u8);
+        let back: SyncRequest = decode(&bytes, DEFAULT_MAX_DECODED).unwrap();
+        assert_eq!(back, sample());
     }
 
     #[test]

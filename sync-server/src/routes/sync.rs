@@ -9,9 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use central_store::merge::{Caller, PushError, push};
-use survey_protocol::{
-    CONTENT_TYPE, Compression, DocStatus, FeedDoc, Replacement, SyncRequest, SyncResponse,
-};
+use survey_protocol::{CONTENT_TYPE, DocStatus, FeedDoc, Replacement, SyncRequest, SyncResponse};
 
 use crate::AppState;
 use crate::auth::{Action, Principal, authorize};
@@ -172,10 +170,9 @@ pub async fn sync(
         .metrics
         .sync_feed_changes
         .inc_by(resp.feed.iter().map(|f| f.changes.len() as u64).sum());
-    let bytes =
-        tokio::task::spawn_blocking(move || survey_protocol::encode(&resp, Compression::Gzip))
-            .await?
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+    let bytes = tokio::task::spawn_blocking(move || survey_protocol::encode_small_plain(&resp))
+        .await?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
     // The newest version of every form: a device lacking one fetches it.
     let forms_header =
