@@ -225,15 +225,20 @@ pub struct EncodeError(String);
 /// Frame and (optionally) compress a message.
 pub fn encode<T: Serialize>(msg: &T, compression: Compression) -> Result<Vec<u8>, EncodeError> {
     let payload = postcard::to_stdvec(msg).map_err(|e| EncodeError(e.to_string()))?;
+    frame(&payload, compression)
+}
+
+/// The header and the (compressed) payload.
+fn frame(payload: &[u8], compression: Compression) -> Result<Vec<u8>, EncodeError> {
     let mut out = Vec::with_capacity(payload.len() / 2 + 8);
     out.extend_from_slice(MAGIC);
     out.push(PROTOCOL_VERSION);
     out.push(compression as u8);
     match compression {
-        Compression::None => out.extend_from_slice(&payload),
+        Compression::None => out.extend_from_slice(payload),
         Compression::Gzip => {
             let mut gz = flate2::write::GzEncoder::new(out, flate2::Compression::default());
-            gz.write_all(&payload)
+            gz.write_all(payload)
                 .map_err(|e| EncodeError(e.to_string()))?;
             out = gz.finish().map_err(|e| EncodeError(e.to_string()))?;
         }
@@ -252,14 +257,10 @@ pub const GZIP_FROM_BYTES: usize = 256;
 pub fn encode_small_plain<T: Serialize>(msg: &T) -> Result<Vec<u8>, EncodeError> {
     let payload = postcard::to_stdvec(msg).map_err(|e| EncodeError(e.to_string()))?;
     if payload.len() < GZIP_FROM_BYTES {
-        let mut out = Vec::with_capacity(payload.len() + 6);
-        out.extend_from_slice(MAGIC);
-        out.push(PROTOCOL_VERSION);
-        out.push(Compression::None as u8);
-        out.extend_from_slice(&payload);
-        return Ok(out);
+        frame(&payload, Compression::None)
+    } else {
+        frame(&payload, Compression::Gzip)
     }
-    encode(msg, Compression::Gzip)
 }
 
 /// Decode a framed message, refusing payloads that expand beyond `max_decoded`.
