@@ -508,8 +508,14 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         acked.load(Ordering::Relaxed),
         args.interviews
     );
+    // Issue targets for the 10,000-device / 15,000-interview burst.
+    let burst_target = if pg.is_some() {
+        "< 40 s on PostgreSQL, one replica"
+    } else {
+        "< 30 s on SQLite"
+    };
     println!(
-        "burst wall time:        {:.2?}  ({:.0} interviews/s)",
+        "burst wall time:        {:.2?}  ({:.0} interviews/s; target for 10k/15k with devices: {burst_target})",
         burst,
         m / burst.as_secs_f64()
     );
@@ -521,7 +527,7 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         lat.last().copied().unwrap_or_default()
     );
     println!(
-        "bytes up per interview: {:.0} B   down per interview: {:.0} B",
+        "bytes up per interview: {:.0} B (target <= 1.1 KB)   down per interview: {:.0} B",
         up.load(Ordering::Relaxed) as f64 / m,
         down.load(Ordering::Relaxed) as f64 / m
     );
@@ -537,7 +543,7 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     }
     for (i, r) in rss.iter().enumerate() {
         match r {
-            Some(r) => println!("server {i} peak RSS:      {r:.1} MB"),
+            Some(r) => println!("server {i} peak RSS:      {r:.1} MB (target < 200)"),
             None => println!("server {i} peak RSS:      n/a"),
         }
     }
