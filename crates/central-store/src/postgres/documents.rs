@@ -17,13 +17,10 @@ use crate::{
 };
 
 pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) -> Result<bool> {
-    let row = store.with(async |c| {
-        Ok(
-            c.query_one(sql::ACTOR_USED_ELSEWHERE.pg(), &[&actor, &source])
-                .await?,
-        )
+    let row = store.first(sql::ACTOR_USED_ELSEWHERE.pg(), &[&actor, &source], |r| {
+        Ok(r.try_get::<_, bool>(0)?)
     })?;
-    Ok(row.try_get(0)?)
+    Ok(row.unwrap_or(false))
 }
 
 pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
@@ -69,17 +66,19 @@ pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
          LEFT JOIN LATERAL ({}) f ON true ORDER BY f.seq",
         sql::FEED.pg()
     );
-    let found = store.with(async |c| {
-        Ok(c.query(
-            &sql,
-            &[
-                &req.owner,
-                &after_i,
-                &req.exclude_source,
-                &(req.max_changes as i64 + 1),
-            ],
-        )
-        .await?)
+    let found = store.with_cached(async |c| {
+        let st = c.stmt(&sql).await?;
+        Ok(c.client
+            .query(
+                &st,
+                &[
+                    &req.owner,
+                    &after_i,
+                    &req.exclude_source,
+                    &(req.max_changes as i64 + 1),
+                ],
+            )
+            .await?)
     })?;
     let top: i64 = match found.first() {
         Some(r) => r.try_get("top")?,
@@ -113,30 +112,63 @@ pub(super) fn change_log(store: &PgStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
     Ok(batches.into_iter().flatten().collect())
 }
 
+const INSERT_DOC: &str =
+    "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
+     VALUES ($1, $2, $3, $4, $5, 1, 0) ON CONFLICT(doc_id) DO NOTHING";
+const UPDATE_DOC: &str = "UPDATE documents SET snapshot = $2, heads = $3, version = version + 1
+     WHERE doc_id = $1 AND version = $4";
+/// One statement (one round trip): the batches, the documents' and
+/// projections' seqs, the actor pairs.
+const INSERT_BATCHES: &str = "WITH ins AS (
+                   INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
+                   SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
+                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
+                   ORDER BY n
+                   RETURNING doc_id, seq),
+                 top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
+                 act AS (INSERT INTO actors(actor, source)
+                   SELECT * FROM unnest($8::bytea[], $9::text[]) ON CONFLICT DO NOTHING),
+                 upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
+                   WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
+                 UPDATE interviews i SET updated_seq = top.seq FROM top
+                   WHERE i.doc_id = top.doc_id";
+
 fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {
     let now = crate::unix_now();
     // A fixed lock order (by doc_id) so two batches never deadlock.
     let mut order: Vec<&DocWrite> = writes.iter().collect();
     order.sort_by_key(|w| w.doc_id);
     let mut conn = store.conn()?;
-    let client = conn.client()?;
+    let pooled = conn.pooled()?;
     futures_executor::block_on(async {
-        let tx = client.transaction().await?;
+        // Prepared once per connection (one round trip per use, not two).
+        let ins_doc = pooled.stmt(INSERT_DOC).await.map_err(PgOrStore::Store)?;
+        let upd_doc = pooled.stmt(UPDATE_DOC).await.map_err(PgOrStore::Store)?;
+        let upsert = pooled.stmt(upsert_sql()).await.map_err(PgOrStore::Store)?;
+        let ins_batches = pooled
+            .stmt(INSERT_BATCHES)
+            .await
+            .map_err(PgOrStore::Store)?;
+        let tx = pooled.client.transaction().await?;
         // 1. Version-checked snapshot writes and projections (row locks).
         for w in &order {
             let n = match w.expected_version {
                 None => {
                     tx.execute(
-                        "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
-                         VALUES ($1, $2, $3, $4, $5, 1, 0) ON CONFLICT(doc_id) DO NOTHING",
-                        &[&w.doc_id, &w.owner, &w.country, &w.snapshot, &heads_blob(&w.heads)],
+                        &ins_doc,
+                        &[
+                            &w.doc_id,
+                            &w.owner,
+                            &w.country,
+                            &w.snapshot,
+                            &heads_blob(&w.heads),
+                        ],
                     )
                     .await?
                 }
                 Some(v) => {
                     tx.execute(
-                        "UPDATE documents SET snapshot = $2, heads = $3, version = version + 1
-                         WHERE doc_id = $1 AND version = $4",
+                        &upd_doc,
                         &[&w.doc_id, &w.snapshot, &heads_blob(&w.heads), &v],
                     )
                     .await?
@@ -150,12 +182,12 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
                     .await?;
             }
             let r = &w.record;
-            let record = serde_json::to_string(r)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let record =
+                serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             let mut args: Vec<Param> = vec![Box::new(w.doc_id)];
             args.extend(columns::values(r).map(Param::from_value));
             args.extend([Box::new(now) as Param, Box::new(record)]);
-            tx.execute(upsert_sql(), &refs(&args)).await?;
+            tx.execute(&upsert, &refs(&args)).await?;
         }
         // 2. Seq assignment, serialised with commit (see the module docs).
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
@@ -189,20 +221,10 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             // One statement (one round trip): the batches, the documents'
             // and projections' seqs, the actor pairs.
             tx.execute(
-                "WITH ins AS (
-                   INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
-                   SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
-                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
-                   ORDER BY n
-                   RETURNING doc_id, seq),
-                 top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
-                 act AS (INSERT INTO actors(actor, source)
-                   SELECT * FROM unnest($8::bytea[], $9::text[]) ON CONFLICT DO NOTHING),
-                 upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
-                   WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
-                 UPDATE interviews i SET updated_seq = top.seq FROM top
-                   WHERE i.doc_id = top.doc_id",
-                &[&docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs],
+                &ins_batches,
+                &[
+                    &docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs,
+                ],
             )
             .await?;
         }

@@ -156,12 +156,11 @@ pub(super) fn touch_device(store: &PgStore, req: &Touch<'_>) -> Result<()> {
     // One round trip: on PostgreSQL a relaxed commit (`SET LOCAL
     // synchronous_commit`) would cost three more, more than the WAL flush
     // it spares (PostgreSQL groups concurrent flushes).
-    store.with(async |c| {
-        c.execute(
-            sql::TOUCH_DEVICE.pg(),
-            &[&req.device_id, &req.now, &cursor, &req.forms],
-        )
-        .await?;
+    store.with_cached(async |c| {
+        let st = c.stmt(sql::TOUCH_DEVICE.pg()).await?;
+        c.client
+            .execute(&st, &[&req.device_id, &req.now, &cursor, &req.forms])
+            .await?;
         Ok(())
     })
 }

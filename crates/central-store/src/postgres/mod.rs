@@ -80,8 +80,35 @@ const MIGRATIONS: &[&str] = &[
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
 struct Pool {
-    idle: Vec<Client>,
+    idle: Vec<Pooled>,
     open: usize,
+}
+
+/// How many prepared statements one connection keeps (dynamic dashboard
+/// queries would otherwise grow the cache without bound).
+const MAX_CACHED_STATEMENTS: usize = 256;
+
+/// A pooled client and the statements prepared on it. A query given as text
+/// costs tokio-postgres two round trips (prepare, then execute); a cached
+/// statement one. On the sync path round trips, not the queries, are the cost.
+pub(super) struct Pooled {
+    pub(super) client: Client,
+    stmts: std::collections::HashMap<String, tokio_postgres::Statement>,
+}
+
+impl Pooled {
+    /// The statement for `sql` on this connection, prepared once.
+    pub(super) async fn stmt(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
+        if let Some(s) = self.stmts.get(sql) {
+            return Ok(s.clone());
+        }
+        let s = self.client.prepare(sql).await?;
+        if self.stmts.len() >= MAX_CACHED_STATEMENTS {
+            self.stmts.clear();
+        }
+        self.stmts.insert(sql.to_owned(), s.clone());
+        Ok(s)
+    }
 }
 
 /// The PostgreSQL central store.
@@ -147,11 +174,16 @@ impl From<tokio_postgres::Error> for StoreError {
 /// A pooled connection, returned to the pool on drop.
 pub(super) struct Conn<'a> {
     store: &'a PgStore,
-    client: Option<Client>,
+    client: Option<Pooled>,
 }
 
 impl Conn<'_> {
     pub(super) fn client(&mut self) -> Result<&mut Client> {
+        Ok(&mut self.pooled()?.client)
+    }
+
+    /// The client with its statement cache.
+    pub(super) fn pooled(&mut self) -> Result<&mut Pooled> {
         self.client
             .as_mut()
             .ok_or_else(|| StoreError::Db("connection already returned".into()))
@@ -162,7 +194,7 @@ impl Drop for Conn<'_> {
     fn drop(&mut self) {
         let mut pool = lock(&self.store.pool);
         match self.client.take() {
-            Some(c) if !c.is_closed() => pool.idle.push(c),
+            Some(c) if !c.client.is_closed() => pool.idle.push(c),
             _ => pool.open = pool.open.saturating_sub(1),
         }
         drop(pool);
@@ -272,7 +304,7 @@ impl PgStore {
         let mut pool = lock(&self.pool);
         loop {
             while let Some(c) = pool.idle.pop() {
-                if !c.is_closed() {
+                if !c.client.is_closed() {
                     return Ok(Conn {
                         store: self,
                         client: Some(c),
@@ -286,7 +318,10 @@ impl PgStore {
                 return match self.open_client() {
                     Ok(c) => Ok(Conn {
                         store: self,
-                        client: Some(c),
+                        client: Some(Pooled {
+                            client: c,
+                            stmts: Default::default(),
+                        }),
                     }),
                     Err(e) => {
                         let mut pool = lock(&self.pool);
@@ -310,25 +345,42 @@ impl PgStore {
         futures_executor::block_on(f(conn.client()?))
     }
 
-    /// Every row of `sql`, read with a shared mapper ([`crate::rows`]).
+    /// Run `f` with a pooled client and its statement cache.
+    pub(super) fn with_cached<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Pooled) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn()?;
+        futures_executor::block_on(f(conn.pooled()?))
+    }
+
+    /// Every row of `sql` (a prepared, cached statement), read with a shared
+    /// mapper ([`crate::rows`]).
     pub(super) fn all<T>(
         &self,
         sql: &str,
         p: &[&(dyn ToSql + Sync)],
         f: impl Fn(&Row) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let rows = self.with(async |c| Ok(c.query(sql, p).await?))?;
+        let rows = self.with_cached(async |c| {
+            let st = c.stmt(sql).await?;
+            Ok(c.client.query(&st, p).await?)
+        })?;
         rows.iter().map(f).collect()
     }
 
-    /// The row of `sql`, if any, read with a shared mapper.
+    /// The row of `sql` (a prepared, cached statement), if any, read with a
+    /// shared mapper.
     pub(super) fn first<T>(
         &self,
         sql: &str,
         p: &[&(dyn ToSql + Sync)],
         f: impl FnOnce(&Row) -> Result<T>,
     ) -> Result<Option<T>> {
-        let row = self.with(async |c| Ok(c.query_opt(sql, p).await?))?;
+        let row = self.with_cached(async |c| {
+            let st = c.stmt(sql).await?;
+            Ok(c.client.query_opt(&st, p).await?)
+        })?;
         row.as_ref().map(f).transpose()
     }
 
