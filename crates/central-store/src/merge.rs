@@ -74,7 +74,6 @@ impl FormRegistry {
         v.sort_by(|a, b| a.id().cmp(b.id()));
         v
     }
-    /// The newest version of form `id`, if any.
     /// The names of the personal-data (`pii`) questions of a form version
     /// (none if the version is unknown): what an erasure removes.
     pub fn pii_names(&self, id: &str, version: u32) -> Vec<String> {
@@ -83,6 +82,7 @@ impl FormRegistry {
             .unwrap_or_default()
     }
 
+    /// The newest version of form `id`, if any.
     pub fn latest_of(&self, id: &str) -> Option<&Form> {
         self.forms
             .values()

@@ -168,14 +168,19 @@ pub(crate) fn doc_heads(r: &impl RowGet) -> Result<(Uuid, Vec<Hash>)> {
     ))
 }
 
+/// The changes of a `change_batches` row (`sizes, bytes`).
+pub(crate) fn batch_changes(r: &impl RowGet) -> Result<Vec<Vec<u8>>> {
+    let sizes: String = r.col("sizes")?;
+    let bytes: Vec<u8> = r.col("bytes")?;
+    crate::split_batch(&sizes, &bytes)
+}
+
 /// The changes of a feed row (`seq, doc_id, sizes, bytes` of
 /// `change_batches`), each an item with the batch's seq.
 pub(crate) fn feed_items(r: &impl RowGet) -> Result<Vec<FeedItem>> {
     let seq = r.col::<i64>("seq")? as u64;
     let doc_id = r.doc_id("doc_id")?;
-    let sizes: String = r.col("sizes")?;
-    let bytes: Vec<u8> = r.col("bytes")?;
-    Ok(crate::split_batch(&sizes, &bytes)?
+    Ok(batch_changes(r)?
         .into_iter()
         .map(|bytes| FeedItem { seq, doc_id, bytes })
         .collect())

@@ -29,14 +29,8 @@ pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
 }
 
 pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
-    let rows = store.with(async |c| Ok(c.query(sql::DOC_CHANGES.pg(), &[&id]).await?))?;
-    let mut out = Vec::new();
-    for r in &rows {
-        let sizes: String = r.try_get(0)?;
-        let bytes: Vec<u8> = r.try_get(1)?;
-        out.extend(crate::split_batch(&sizes, &bytes)?);
-    }
-    Ok(out)
+    let batches = store.all(sql::DOC_CHANGES.pg(), &[&id], rows::batch_changes)?;
+    Ok(batches.into_iter().flatten().collect())
 }
 
 pub(super) fn commit_docs(store: &PgStore, writes: &[DocWrite]) -> Result<()> {
@@ -61,13 +55,15 @@ pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
     // One round trip instead of four (begin, mark, items, commit): on
     // PostgreSQL round trips, not the queries, are the feed's cost. With no
     // items the one row carries the mark and NULLs.
-    let sql = format!(
-        "SELECT t.top, f.* FROM (SELECT COALESCE(MAX(seq), 0) AS top FROM change_batches) t
-         LEFT JOIN LATERAL ({}) f ON true ORDER BY f.seq",
-        sql::FEED.pg()
-    );
+    static FEED_WITH_TOP: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT t.top, f.* FROM (SELECT COALESCE(MAX(seq), 0) AS top FROM change_batches) t
+             LEFT JOIN LATERAL ({}) f ON true ORDER BY f.seq",
+            sql::FEED.pg()
+        )
+    });
     let found = store.with_cached(async |c| {
-        let st = c.stmt(&sql).await?;
+        let st = c.stmt(&FEED_WITH_TOP).await?;
         Ok(c.client
             .query(
                 &st,

@@ -38,17 +38,9 @@ pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc
 }
 
 pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
-    store.read(|c| {
-        let mut st = c.prepare_cached(sql::DOC_CHANGES.sqlite())?;
-        let mut rows = st.query([id.to_string()])?;
-        let mut out = Vec::new();
-        while let Some(r) = rows.next()? {
-            let sizes: String = r.get(0)?;
-            let bytes: Vec<u8> = r.get(1)?;
-            out.extend(crate::split_batch(&sizes, &bytes)?);
-        }
-        Ok(out)
-    })
+    let sql = sql::DOC_CHANGES.sqlite();
+    let batches = store.read(|c| all(c, sql, [id.to_string()], |r| rows::batch_changes(r)))?;
+    Ok(batches.into_iter().flatten().collect())
 }
 
 pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()> {

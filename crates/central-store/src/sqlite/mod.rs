@@ -78,6 +78,15 @@ fn open_conn(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// Run `f` in an immediate (write-locking) transaction, committed when it
+/// returns `Ok`, rolled back otherwise.
+fn immediate<T>(conn: &mut Connection, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let out = f(&tx)?;
+    tx.commit()?;
+    Ok(out)
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves SQLite itself consistent (the
     // transaction rolls back on drop), so the poison flag can be ignored.
@@ -111,11 +120,7 @@ impl SqliteStore {
     }
 
     pub(super) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+        immediate(&mut lock(&self.writer), f)
     }
 
     /// A write whose commit does not wait for the disk: derived data and
@@ -129,12 +134,7 @@ impl SqliteStore {
     ) -> Result<T> {
         let mut conn = lock(&self.writer);
         conn.execute_batch("PRAGMA synchronous = NORMAL")?;
-        let out = (|| {
-            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })();
+        let out = immediate(&mut conn, f);
         conn.execute_batch("PRAGMA synchronous = FULL")?;
         out
     }
