@@ -654,7 +654,7 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         &["begin repeat", "members", "Members"],
         &["text", "member_name", "Name"],
         &["end repeat"],
-        &["calculate", "total", "", "", "1 + 1"],
+        &["calculate", "total", "", "", "${later} + 1"],
         &["select_one_from_file villages.csv", "village", "Village"],
         &[
             "text",
@@ -663,8 +663,10 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
             "pulldata('prices', 'price', 'item', ${member_name}) > 0",
         ],
         &["barcode", "code", "Code"],
-        &["integer", "age", "Age", "${member_name} + 1"],
-        &["text", "greeting", "Hello ${member_name}"],
+        &["integer", "later", "Age", "${member_name} + 1"],
+        &["text", "greeting", "Hello ${nobody}"],
+        &["calculate", "bad", "", "", "round(${later}, 1, 2)"],
+        &["text", "odd", "Odd", "", "${later} * 2"],
     ];
     let ps = problems(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)]));
     find(&ps, "survey", Some(2), Some("type"), "repeats");
@@ -673,15 +675,8 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         &ps,
         "survey",
         Some(5),
-        Some("type"),
-        "`calculate` is not supported",
-    );
-    find(
-        &ps,
-        "survey",
-        Some(5),
         Some("calculation"),
-        "column `calculation` is not supported",
+        "calculation refers to `${later}` (row 9), a later question",
     );
     find(&ps, "survey", Some(6), Some("type"), "external files");
     find(
@@ -698,9 +693,204 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         Some("type"),
         "media question type `barcode` is not supported",
     );
-    find(&ps, "survey", Some(9), Some("relevant"), "arithmetic");
-    find(&ps, "survey", Some(10), Some("label"), "answer piping");
+    find(
+        &ps,
+        "survey",
+        Some(10),
+        Some("label"),
+        "`${nobody}` is not a question of this form",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(11),
+        Some("calculation"),
+        "round() takes 1 to 2 arguments, not 3",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(12),
+        Some("calculation"),
+        "a calculation belongs on a `calculate` row",
+    );
     assert_eq!(ps.len(), 9, "{ps:#?}");
+}
+
+/// A household expenditure form of the kind KoboToolbox users publish:
+/// an age computed from the birth date, totals and a per-person share,
+/// an `if()` band, a `once(now())` time stamp, two questions compared in a
+/// `relevant`, arithmetic in a constraint, and answers piped into labels.
+/// It converts, its calculations compute on a real interview document (as
+/// the app runs them after every answer), conditions read them, and the
+/// workbook written back converts to the same form.
+#[test]
+fn calculations_expressions_and_piping_convert_and_compute() {
+    const SURVEY: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "relevant",
+            "constraint",
+            "calculation",
+            "required",
+        ],
+        &["date", "dob", "Date of birth"],
+        &[
+            "calculate",
+            "age",
+            "",
+            "",
+            "",
+            "int((today() - ${dob}) div 365.25)",
+        ],
+        &["note", "adult", "You are ${age} years old.", "${age} >= 18"],
+        &[
+            "integer",
+            "members",
+            "People in the household",
+            "",
+            ". > 0 and . <= 30",
+            "",
+            "yes",
+        ],
+        &["decimal", "food", "Food spending last month"],
+        &["decimal", "rent", "Rent last month"],
+        &["calculate", "total", "", "", "", "${food} + ${rent}"],
+        &[
+            "calculate",
+            "per_head",
+            "",
+            "",
+            "",
+            "round(${total} div ${members}, 2)",
+        ],
+        &[
+            "calculate",
+            "band",
+            "",
+            "",
+            "",
+            "if(${total} >= 1000, 'high', if(${total} >= 300, 'medium', 'low'))",
+        ],
+        &[
+            "text",
+            "why_rent",
+            "Why is rent (${rent}) more than food?",
+            "${rent} > ${food}",
+        ],
+        &[
+            "integer",
+            "meals",
+            "Meals a day for ${members} people",
+            "${per_head} > 0",
+            ". * ${members} < 200",
+        ],
+        &["calculate", "started", "", "", "", "once(now())"],
+    ];
+    let bytes = workbook(&[("survey", SURVEY), ("settings", SETTINGS)]);
+    let imported = import(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(imported.warnings, vec![]);
+    let def = imported.form.clone();
+    let q = |n: &str| def.questions.iter().find(|q| q.name == n).unwrap();
+    assert_eq!(q("total").kind, QuestionType::Calculate);
+    assert_eq!(q("total").calculation.as_deref(), Some("${food} + ${rent}"));
+    // What the structured conditions cannot say becomes an expression; the
+    // rest stays structured (`. > 0` is a comparison).
+    assert_eq!(
+        q("why_rent").relevant,
+        Some(Condition::Expr {
+            expr: "${rent} > ${food}".into()
+        })
+    );
+    assert_eq!(
+        q("meals").constraint,
+        Some(Condition::Expr {
+            expr: "(${meals} * ${members}) < 200".into()
+        })
+    );
+    assert!(matches!(
+        q("members").constraint,
+        Some(Condition::All { .. })
+    ));
+    let form = Form::new(def.clone()).unwrap();
+
+    // The calculations on a real interview document, after each answer.
+    let meta = survey_model::sample::meta(&form, "CI", "emp-1", "dev-1", "2026-03-10T08:00:00Z");
+    let device = uuid::Uuid::new_v4();
+    let mut iv =
+        survey_model::Interview::create(&form, meta, survey_model::actor_from_uuid(device))
+            .unwrap();
+    let now = "2026-03-10T08:00:05Z";
+    let set = |iv: &mut survey_model::Interview, n: &str, v: Value| {
+        iv.set_answer_json(&form, n, &v).unwrap();
+        iv.recalculate(&form, DAY, now).unwrap()
+    };
+    // `once(now())` is set at the first answer, `age` waits for `dob`,
+    // `band` reads '' as NaN (below every threshold: 'low', as in ODK).
+    assert_eq!(set(&mut iv, "members", json!(4)), 2);
+    let a = iv.answers(&form);
+    assert_eq!(a.get("started"), Some(&Answer::Text(now.into())));
+    assert_eq!(a.get("band"), Some(&Answer::Text("low".into())));
+    assert_eq!(a.get("age"), None);
+    set(&mut iv, "dob", json!("1990-06-15"));
+    set(&mut iv, "food", json!(250.0));
+    set(&mut iv, "rent", json!(400.5));
+    let a = iv.answers(&form);
+    let text = |n: &str| a.get(n).map(survey_model::expr::answer_string);
+    assert_eq!(text("age").as_deref(), Some("35"));
+    assert_eq!(text("total").as_deref(), Some("650.5"));
+    assert_eq!(text("per_head").as_deref(), Some("162.63"));
+    assert_eq!(text("band").as_deref(), Some("medium"));
+    // `once()` keeps its first value when recomputed later.
+    iv.recalculate(&form, DAY, "2026-03-10T09:00:00Z").unwrap();
+    assert_eq!(
+        iv.answers(&form).get("started"),
+        Some(&Answer::Text(now.into()))
+    );
+    // Conditions read calculations and compare two questions.
+    let eval = form.evaluate_on(&iv.answers(&form), DAY);
+    for shown in ["adult", "why_rent", "meals"] {
+        assert!(
+            eval.relevant.contains(&shown.to_owned()),
+            "{shown}: {:?}",
+            eval.relevant
+        );
+    }
+    set(&mut iv, "meals", json!(60));
+    assert_eq!(
+        codes_of(&form, &iv.answers(&form), "meals", DAY),
+        vec![Code::Constraint],
+        "60 meals x 4 people is 240"
+    );
+    set(&mut iv, "meals", json!(3));
+    assert!(codes_of(&form, &iv.answers(&form), "meals", DAY).is_empty());
+    // A change upstream flows through: cheaper rent, lower band, the
+    // rent question hidden.
+    set(&mut iv, "rent", json!(20));
+    let a = iv.answers(&form);
+    assert_eq!(a.get("band"), Some(&Answer::Text("low".into())));
+    assert!(
+        !form
+            .evaluate_on(&a, DAY)
+            .relevant
+            .contains(&"why_rent".to_owned())
+    );
+    // Clearing an input clears what it fed: an empty `total` is no value.
+    set(&mut iv, "food", Value::Null);
+    set(&mut iv, "rent", Value::Null);
+    let a = iv.answers(&form);
+    assert_eq!(a.get("total"), None, "NaN is no value");
+    assert_eq!(a.get("band"), Some(&Answer::Text("low".into())));
+    // The projection the server stores carries the calculations as text.
+    let rec = iv.project(Some(&form));
+    assert_eq!(rec.answers.get("age"), Some(&json!("35")));
+    assert_eq!(rec.answers.get("started"), Some(&json!(now)));
+
+    // Export → import gives the same form.
+    let back = import(&export(&def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, def);
 }
 
 /// The spellings pyxform still accepts (`string`, `int`, `gps`, `select all
@@ -1184,7 +1374,7 @@ async fn forms_api_previews_and_publishes_an_xlsx() {
             p["problems"],
             json!([
                 {"sheet": "survey", "row": 3, "column": "type", "message": "repeats (`begin repeat`) are not supported"},
-                {"sheet": "survey", "row": 4, "column": "type", "message": "`calculate` is not supported"},
+                {"sheet": "survey", "row": 4, "column": "calculation", "message": "a `calculate` row needs a calculation"},
             ])
         );
     }
@@ -1263,9 +1453,9 @@ fn admin_import_form_and_export_form_commands() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr
-            .lines()
-            .any(|l| l == "survey row 3 column `type`: `calculate` is not supported"),
+        stderr.lines().any(
+            |l| l == "survey row 3 column `calculation`: a `calculate` row needs a calculation"
+        ),
         "{stderr}"
     );
     assert!(out.stdout.is_empty());

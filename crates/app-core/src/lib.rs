@@ -265,6 +265,12 @@ pub fn my_day(
     }
 }
 
+/// Bring an interview's calculations up to date (today's UTC date and time).
+fn recalculate(iv: &mut Interview, form: &Form) -> Result<usize> {
+    let (now, _) = survey_model::now();
+    Ok(iv.recalculate(form, survey_model::validate::today(), &now)?)
+}
+
 /// The outcome of a submit: either submitted, or the view with its problems.
 #[derive(Debug, Clone, Serialize)]
 pub struct SubmitOutcome {
@@ -481,7 +487,10 @@ impl App {
                 return Err(AppError::NotEnrolled);
             }
             let form = session.newest_form(s, form_id)?;
-            let iv = s.create_interview(&form)?;
+            let mut iv = s.create_interview(&form)?;
+            if recalculate(&mut iv, &form)? > 0 {
+                s.save(&mut iv, Some(&form))?;
+            }
             tracing::info!(interview = %iv.id(), "interview started");
             let view = form_view(&form, &iv, &lang);
             session.keep(iv);
@@ -508,10 +517,16 @@ impl App {
             if iv.status() == "submitted" {
                 return Err(AppError::Submitted);
             }
+            if form.question(&question).is_some_and(|q| !q.kind.is_asked()) {
+                return Err(AppError::Input(format!(
+                    "`{question}` is computed by the form, not answered"
+                )));
+            }
             iv.set_answer_json(form, &question, &value)?;
             if question == "consent" && value == serde_json::Value::Bool(true) {
                 prefill_place(s, form, iv)?;
             }
+            recalculate(iv, form)?;
             s.save(iv, Some(form))?;
             Ok(form_view(form, iv, &lang))
         })

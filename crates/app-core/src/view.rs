@@ -149,11 +149,14 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         ),
         FilterSource::Value { value } => Some(Some(value.clone())),
     };
+    // Labels and hints pipe answers in (`${name}`), calculations included.
+    let piped = |n: &str| answers.get(n).map(survey_model::expr::answer_string);
+    let text = |t: &str| survey_model::expr::pipe(t, &piped);
     let question_view = |q: &survey_model::Question| QuestionView {
         name: q.name.clone(),
         kind: q.kind,
-        label: q.label.get(lang, fallback).to_owned(),
-        hint: q.hint.as_ref().map(|h| h.get(lang, fallback).to_owned()),
+        label: text(q.label.get(lang, fallback)),
+        hint: q.hint.as_ref().map(|h| text(h.get(lang, fallback))),
         required: q.required,
         relevant: relevant.contains(q.name.as_str()),
         options: form
@@ -188,6 +191,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
     let loose: Vec<QuestionView> = form
         .questions()
         .iter()
+        .filter(|q| q.kind.is_asked())
         .filter(|q| q.section.as_deref().is_none_or(|s| !known.contains(s)))
         .map(&question_view)
         .collect();
@@ -202,7 +206,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         let questions: Vec<QuestionView> = form
             .questions()
             .iter()
-            .filter(|q| q.section.as_deref() == Some(s.id.as_str()))
+            .filter(|q| q.kind.is_asked() && q.section.as_deref() == Some(s.id.as_str()))
             .map(&question_view)
             .collect();
         if !questions.is_empty() {

@@ -313,6 +313,7 @@ pub fn condition_words(c: &Condition, lang: &str) -> String {
                 op: o,
                 value,
             } => format!("{} `{count_selected}` {} {value}", w.count, op(w, *o)),
+            Condition::Expr { expr } => format!("`{expr}`"),
         }
     }
     fn join(cs: &[Condition], w: &Words, sep: &str) -> String {

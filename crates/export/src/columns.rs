@@ -646,13 +646,16 @@ impl Plan {
                             QuestionType::Date => ColType::Date,
                             _ => ColType::String,
                         };
-                        let source = if kind == QuestionType::Text {
+                        // A calculation may carry text answers (`concat()`):
+                        // scrubbed like free text.
+                        let free = matches!(kind, QuestionType::Text | QuestionType::Calculate);
+                        let source = if free {
                             Source::FreeText(q.name.clone())
                         } else {
                             Source::Answer(q.name.clone())
                         };
                         let mut c = col(q.name.clone(), ty, source, label.clone());
-                        if kind == QuestionType::Text && !matches!(pii, PiiPolicy::Include) {
+                        if free && !matches!(pii, PiiPolicy::Include) {
                             c.note = "free text: phone numbers, e-mail addresses, ID numbers and the customer's name replaced by [phone], [email], [id], [name]".into();
                         }
                         c.options = choice_options.clone();

@@ -99,7 +99,9 @@ impl Answer {
                     .filter(|f| f.is_finite())
                     .ok_or_else(|| wrong("a number"))?,
             ),
-            QuestionType::Text => Answer::Text(v.as_str().ok_or_else(|| wrong("text"))?.to_owned()),
+            QuestionType::Text | QuestionType::Calculate => {
+                Answer::Text(v.as_str().ok_or_else(|| wrong("text"))?.to_owned())
+            }
             QuestionType::SingleChoice => Answer::Choice(
                 v.as_str()
                     .ok_or_else(|| wrong("an option value"))?

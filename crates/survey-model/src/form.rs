@@ -39,12 +39,21 @@ pub enum QuestionType {
     Decimal,
     /// A statement the respondent confirms (XLSForm `acknowledge`): the only answer is `true`.
     Acknowledge,
+    /// A value the app computes from other answers (XLSForm `calculate`) with
+    /// the question's `calculation` ([`crate::expr`]); never asked, stored as
+    /// text like an answer, empty when the question is not relevant.
+    Calculate,
 }
 
 impl QuestionType {
     /// Whether the question stores an answer at all (a `note` does not).
     pub fn takes_answer(self) -> bool {
         self != QuestionType::Note
+    }
+
+    /// Whether the interviewer answers it (a calculation is computed instead).
+    pub fn is_asked(self) -> bool {
+        !matches!(self, QuestionType::Calculate)
     }
 }
 
@@ -152,6 +161,12 @@ pub enum Condition {
         op: CompareOp,
         value: i64,
     },
+    /// Any boolean expression of the XPath subset ([`crate::expr`]): what the
+    /// structured conditions above cannot say (arithmetic, `if()`, two
+    /// questions compared, calculations). `.` is written as `${name}`.
+    Expr {
+        expr: String,
+    },
 }
 
 /// A date relative to the day a condition is evaluated, as a [`Condition::Compare`]
@@ -186,6 +201,19 @@ impl Condition {
             | Condition::CountSelected {
                 count_selected: q, ..
             } => out.push(q),
+            Condition::Expr { expr } => out.extend(crate::expr::piped(expr)),
+        }
+    }
+
+    /// Every [`Condition::Expr`] text in this condition.
+    pub fn expressions(&self) -> Vec<&str> {
+        match self {
+            Condition::Expr { expr } => vec![expr.as_str()],
+            Condition::All { all: cs } | Condition::Any { any: cs } => {
+                cs.iter().flat_map(Condition::expressions).collect()
+            }
+            Condition::Not { not } => not.expressions(),
+            _ => Vec::new(),
         }
     }
 
@@ -217,6 +245,9 @@ pub struct Question {
     pub name: String,
     #[serde(rename = "type")]
     pub kind: QuestionType,
+    /// May pipe answers in with `${name}` (as may the hint); a calculation
+    /// needs no label.
+    #[serde(default)]
     pub label: Localized,
     /// A short label per language for charts, dashboards and codebooks
     /// ("Network" for "How satisfied are you with the quality of our
@@ -276,6 +307,10 @@ pub struct Question {
     /// How the app draws the question: one of [`APPEARANCES`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appearance: Option<String>,
+    /// What a `calculate` question computes ([`crate::expr`] text). It may
+    /// read earlier questions only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calculation: Option<String>,
 }
 
 impl Question {
@@ -373,8 +408,10 @@ pub struct Form {
     def: FormDef,
     index: HashMap<String, usize>,
     patterns: HashMap<String, Regex>,
-    /// Compiled `regex` conditions, by pattern text.
+    /// Compiled `regex` conditions and `regex()` patterns, by pattern text.
     regexes: HashMap<String, Regex>,
+    /// Parsed calculations and expression conditions, by text.
+    exprs: HashMap<String, crate::expr::Expr>,
     /// External choice lists attached by the holder (`places`), by name.
     lists: BTreeMap<String, std::sync::Arc<Vec<ChoiceOption>>>,
 }
@@ -447,11 +484,81 @@ impl Form {
             );
         }
         let sections: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
-        let mut index = HashMap::new();
+        let mut index: HashMap<String, usize> = HashMap::new();
         let mut patterns = HashMap::new();
         let mut regexes = HashMap::new();
+        let mut exprs = HashMap::new();
+        let names: HashSet<&str> = def.questions.iter().map(|q| q.name.as_str()).collect();
         for (i, q) in def.questions.iter().enumerate() {
             let n = Some(q.name.as_str());
+            let texts = q.calculation.iter().map(String::as_str).chain(
+                q.relevant
+                    .iter()
+                    .chain(&q.constraint)
+                    .flat_map(Condition::expressions),
+            );
+            for text in texts {
+                match crate::expr::parse(text)
+                    .and_then(|e| crate::expr::check(&e, false).map(|()| e))
+                {
+                    Ok(e) => {
+                        for pat in crate::expr::patterns(&e) {
+                            match Regex::new(pat) {
+                                Ok(re) => {
+                                    regexes.insert(pat.to_owned(), re);
+                                }
+                                Err(err) => p(n, format!("regex `{pat}` is not valid: {err}")),
+                            }
+                        }
+                        exprs.insert(text.to_owned(), e);
+                    }
+                    Err(m) => p(n, format!("expression `{text}`: {m}")),
+                }
+            }
+            match (&q.calculation, q.kind) {
+                (None, QuestionType::Calculate) => {
+                    p(n, "a calculate question needs a calculation".into())
+                }
+                (Some(_), k) if k != QuestionType::Calculate => {
+                    p(n, "calculation is only for calculate questions".into());
+                }
+                (Some(c), _) => {
+                    for r in crate::expr::piped(c) {
+                        match index.get(r) {
+                            None if r == q.name => p(n, "calculation refers to itself".into()),
+                            None if names.contains(r) => {
+                                p(n, format!("calculation refers to `{r}`, which comes later"));
+                            }
+                            None => p(n, format!("calculation refers to unknown question `{r}`")),
+                            Some(&j) if !def.questions[j].kind.takes_answer() => {
+                                p(n, format!("calculation refers to note `{r}`"));
+                            }
+                            Some(&j) if def.questions[j].pii && !q.pii => p(
+                                n,
+                                format!(
+                                    "calculation reads personal data (`{r}` is pii): mark it pii too"
+                                ),
+                            ),
+                            Some(_) => {}
+                        }
+                    }
+                    if q.required {
+                        p(n, "a calculate question cannot be required".into());
+                    }
+                }
+                (None, _) => {}
+            }
+            let shown = [&q.label].into_iter().chain(q.hint.as_ref());
+            for text in shown.flat_map(|l| l.0.values()) {
+                for r in crate::expr::piped(text) {
+                    if !names.contains(r) {
+                        p(
+                            n,
+                            format!("text pipes in `${{{r}}}`, which is not a question"),
+                        );
+                    }
+                }
+            }
             if !id_ok(&q.name) {
                 p(n, "name must match ^[a-z][a-z0-9_]{0,62}$".into());
             }
@@ -537,7 +644,7 @@ impl Form {
                     );
                 }
             }
-            if q.label.0.get(dl).is_none_or(|t| t.trim().is_empty()) {
+            if q.kind.is_asked() && q.label.0.get(dl).is_none_or(|t| t.trim().is_empty()) {
                 p(n, format!("label has no `{dl}` text"));
             }
             if let Some(s) = &q.section
@@ -688,6 +795,7 @@ impl Form {
                 index,
                 patterns,
                 regexes,
+                exprs,
                 lists: BTreeMap::new(),
             })
         } else {
@@ -721,6 +829,14 @@ impl Form {
     /// A `regex` condition's compiled pattern (every one is compiled at load).
     pub(crate) fn condition_regex(&self, pattern: &str) -> Option<&Regex> {
         self.regexes.get(pattern)
+    }
+    /// A calculation or expression condition, parsed at load.
+    pub(crate) fn expression(&self, text: &str) -> Option<&crate::expr::Expr> {
+        self.exprs.get(text)
+    }
+    /// Whether any question is computed (`calculate`).
+    pub fn has_calculations(&self) -> bool {
+        self.def.questions.iter().any(|q| q.calculation.is_some())
     }
 
     /// Attach an external choice list (`places`) that `choices_from` questions read.
@@ -821,7 +937,7 @@ fn check_condition_values(
                         target.has_option(v) || (target.choices_from.is_some() && is_list_code(v))
                     }) && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
-                QuestionType::Text => value.is_string(),
+                QuestionType::Text | QuestionType::Calculate => value.is_string(),
                 QuestionType::Date => {
                     value.is_string()
                         || today_offset(value).is_some_and(|d| d.abs() <= MAX_TODAY_OFFSET)
@@ -834,7 +950,10 @@ fn check_condition_values(
         }
         Condition::Length { length: q, .. } => {
             if let Some(&j) = index.get(q)
-                && questions[j].kind != QuestionType::Text
+                && !matches!(
+                    questions[j].kind,
+                    QuestionType::Text | QuestionType::Calculate
+                )
             {
                 report(format!("string length of `{q}`, which is not text"));
             }
@@ -872,6 +991,6 @@ fn check_condition_values(
             }
         }
         Condition::Not { not } => check_condition_values(not, questions, index, report),
-        Condition::Answered { .. } => {}
+        Condition::Answered { .. } | Condition::Expr { .. } => {}
     }
 }

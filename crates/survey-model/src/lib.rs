@@ -14,6 +14,7 @@ pub mod answer;
 pub mod cases;
 pub mod changes;
 pub mod checks;
+pub mod expr;
 pub mod form;
 pub mod interview;
 pub mod mcmb;

@@ -339,7 +339,8 @@ impl Form {
         let mut err = |code, message: String| out.push(diag(q, code, Severity::Error, message));
         match (q.kind, a) {
             (QuestionType::Consent, Answer::Bool(_))
-            | (QuestionType::Acknowledge, Answer::Bool(true)) => {}
+            | (QuestionType::Acknowledge, Answer::Bool(true))
+            | (QuestionType::Calculate, Answer::Text(_)) => {}
             (QuestionType::Decimal, Answer::Decimal(f)) => {
                 if !f.is_finite() {
                     err(Code::WrongType, "not a finite number".into());
@@ -502,7 +503,82 @@ impl Form {
                     .is_some_and(|re| re.is_match(s)),
                 _ => false,
             },
+            Condition::Expr { expr } => self.expression(expr).is_some_and(|e| {
+                let now = crate::interview::now().0;
+                self.eval_with(e, answers, None, today, &now).boolean()
+            }),
         }
+    }
+
+    /// Evaluate a parsed expression over `answers`; `current` is what `.` and
+    /// `once()` read.
+    fn eval_with(
+        &self,
+        e: &crate::expr::Expr,
+        answers: &Answers,
+        current: Option<String>,
+        today: time::Date,
+        now: &str,
+    ) -> crate::expr::Value {
+        let value = |n: &str| answers.get(n).map(crate::expr::answer_string);
+        let regex = |p: &str, s: &str| self.condition_regex(p).is_some_and(|re| re.is_match(s));
+        let env = crate::expr::Env {
+            value: &value,
+            current,
+            today,
+            now,
+            regex: &regex,
+        };
+        crate::expr::eval(e, &env)
+    }
+
+    /// The values of the `calculate` questions for `answers`, in form order,
+    /// each computed from the answers that count ([`Form::clean_on`]: valid
+    /// and relevant) with the calculations before it; a calculation that is
+    /// not relevant, or computes `""` or a number that is not finite (NaN
+    /// from an unanswered input, a division by zero), has no value. Returns only the
+    /// questions whose value differs from `answers` (`None`: clear it).
+    pub fn calculations_on(
+        &self,
+        answers: &Answers,
+        today: time::Date,
+        now: &str,
+    ) -> Vec<(String, Option<Answer>)> {
+        if !self.has_calculations() {
+            return Vec::new();
+        }
+        let mut cur = answers.clone();
+        let mut out = Vec::new();
+        for q in self.questions() {
+            let Some(e) = q.calculation.as_ref().and_then(|c| self.expression(c)) else {
+                continue;
+            };
+            let kept = self.clean_on(&cur, today).answers;
+            let shown = q
+                .relevant
+                .as_ref()
+                .is_none_or(|c| self.holds_on(c, &kept, today));
+            let value = shown
+                .then(|| {
+                    let mine = cur.get(&q.name).map(crate::expr::answer_string);
+                    match self.eval_with(e, &kept, mine, today, now) {
+                        // NaN (arithmetic on an unanswered question) and
+                        // division by zero are no value, not "NaN" text.
+                        crate::expr::Value::Num(n) if !n.is_finite() => String::new(),
+                        v => v.string(),
+                    }
+                })
+                .filter(|v| !v.is_empty())
+                .map(Answer::Text);
+            if cur.get(&q.name) != value.as_ref() {
+                match &value {
+                    Some(v) => cur.insert(q.name.clone(), v.clone()),
+                    None => cur.remove(&q.name),
+                };
+                out.push((q.name.clone(), value));
+            }
+        }
+        out
     }
 }
 

@@ -92,6 +92,7 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             QuestionType::Date => ("date".into(), None),
             QuestionType::Geopoint => ("geopoint".into(), None),
             QuestionType::Note => ("note".into(), None),
+            QuestionType::Calculate => ("calculate".into(), None),
         };
         row.insert("type".into(), ty);
         row.insert("name".into(), q.name.clone());
@@ -99,6 +100,9 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             row.insert("fv_type".into(), f.into());
         }
         texts(&mut row, "label", Some(&q.label));
+        if let Some(c) = &q.calculation {
+            row.insert("calculation".into(), c.clone());
+        }
         texts(&mut row, "hint", q.hint.as_ref());
         texts(&mut row, "fv_short_label", q.short_label.as_ref());
         if q.required {
@@ -314,7 +318,9 @@ fn xpath(c: &Condition, me: Option<&str>, ack: &BTreeSet<&str>) -> Result<String
     let nested = |c: &Condition| -> Result<String, String> {
         let s = xpath(c, me, ack)?;
         Ok(match c {
-            Condition::All { .. } | Condition::Any { .. } => format!("({s})"),
+            Condition::All { .. } | Condition::Any { .. } | Condition::Expr { .. } => {
+                format!("({s})")
+            }
             _ => s,
         })
     };
@@ -363,6 +369,8 @@ fn xpath(c: &Condition, me: Option<&str>, ack: &BTreeSet<&str>) -> Result<String
             op: o,
             value,
         } => format!("count-selected({}) {} {value}", r(count_selected), op(*o)),
+        // Written as the import renders it, so it reads back the same.
+        Condition::Expr { expr } => expr.clone(),
     })
 }
 

@@ -10,8 +10,8 @@ use survey_model::{
     ChoiceOption, FilterSource, FilterTerm, Form, FormDef, FormError, Question, QuestionType,
 };
 
-use crate::xpath::{self, Expr, Op};
 use crate::{ImportErrors, Imported, Problem};
+use survey_model::expr::{self as xpath, Expr, Op};
 
 const SURVEY: &str = "survey";
 const CHOICES: &str = "choices";
@@ -991,7 +991,7 @@ fn parse_type(written: &str) -> Result<Kind, String> {
         ("select_one_from_file" | "select_multiple_from_file" | "select_one_external", _) => Err(
             format!("`{first}`: choices from external files are not supported"),
         ),
-        ("calculate", _) => Err("`calculate` is not supported".into()),
+        ("calculate", _) => one(QuestionType::Calculate),
         ("hidden", _) => Err("`hidden` is not supported".into()),
         ("start" | "end" | "today" | "deviceid" | "username" | "audit", _) if words.len() == 1 => {
             Ok(Kind::Metadata(first))
@@ -1068,23 +1068,43 @@ impl CondCx<'_> {
         }
     }
 
+    /// The structured condition `e` says, else (arithmetic, `if()`, two
+    /// questions compared, calculations…) an expression condition.
+    fn cond_or_expr(&self, e: &Expr) -> Result<Condition, String> {
+        match self.cond(e) {
+            Ok(c) => Ok(c),
+            Err(structured) => {
+                xpath::check(e, self.me.is_some())?;
+                for r in xpath::references(e) {
+                    if !self.kinds.contains_key(&r) {
+                        return Err(format!("`${{{r}}}` is not a question of this form"));
+                    }
+                }
+                let _ = structured;
+                Ok(Condition::Expr {
+                    expr: xpath::render(e, self.me),
+                })
+            }
+        }
+    }
+
     fn cond(&self, e: &Expr) -> Result<Condition, String> {
         match e {
             Expr::Or(items) => Ok(Condition::Any {
                 any: items
                     .iter()
-                    .map(|i| self.cond(i))
+                    .map(|i| self.cond_or_expr(i))
                     .collect::<Result<_, _>>()?,
             }),
             Expr::And(items) => Ok(Condition::All {
                 all: items
                     .iter()
-                    .map(|i| self.cond(i))
+                    .map(|i| self.cond_or_expr(i))
                     .collect::<Result<_, _>>()?,
             }),
             Expr::Call(f, args) => match (f.as_str(), args.as_slice()) {
                 ("not", [x]) => Ok(Condition::Not {
-                    not: Box::new(self.cond(x)?),
+                    not: Box::new(self.cond_or_expr(x)?),
                 }),
                 ("selected", [x, Expr::Str(v)]) => Ok(Condition::Selected {
                     selected: self.name_of(x)?,
@@ -1245,6 +1265,7 @@ fn show(e: &Expr) -> String {
         Expr::Name(n) => format!("the word `{n}`"),
         Expr::Call(f, _) => format!("`{f}()`"),
         Expr::Cmp(..) => "a comparison".into(),
+        Expr::Arith(..) | Expr::Neg(_) => "arithmetic".into(),
         Expr::And(_) | Expr::Or(_) => "a condition".into(),
     }
 }
@@ -1402,7 +1423,7 @@ impl Cx {
                 continue;
             };
             let name = cols.get(r, "name").to_owned();
-            self.check_texts(cols, r);
+            self.check_texts(cols, r, &kinds);
             match kind {
                 Kind::Metadata(_) => {}
                 Kind::EndGroup => {
@@ -1523,6 +1544,27 @@ impl Cx {
                             }
                         }
                     }
+                    for to in q
+                        .calculation
+                        .as_deref()
+                        .map(xpath::piped)
+                        .unwrap_or_default()
+                    {
+                        if let Some(&t) = position.get(to)
+                            && t >= pos
+                        {
+                            self.err(
+                                SURVEY,
+                                Some(r.number),
+                                Some(&cols.header("calculation")),
+                                format!(
+                                    "calculation refers to `${{{to}}}` (row {}), {}; fieldvoice calculations read only earlier questions",
+                                    pending[t].row,
+                                    if t == pos { "itself" } else { "a later question" }
+                                ),
+                            );
+                        }
+                    }
                     if let Some(list) = list {
                         self.options(cols, r, &mut q, list, lists, has_choices);
                     }
@@ -1627,23 +1669,34 @@ impl Cx {
         }
     }
 
-    /// Texts must not pipe answers in.
-    fn check_texts(&mut self, cols: &SurveyCols, r: &Row) {
+    /// Texts may pipe in the answers of questions of the form (`${name}`),
+    /// labels and hints only.
+    fn check_texts(&mut self, cols: &SurveyCols, r: &Row, kinds: &HashMap<String, QuestionType>) {
         let mut bad = Vec::new();
         for base in crate::survey_columns(true) {
             for (h, t) in cols.texts(r, base) {
-                if t.contains("${") {
-                    bad.push(h.to_owned());
+                if !t.contains("${") {
+                    continue;
+                }
+                if !matches!(base, "label" | "hint") {
+                    bad.push((
+                        h.to_owned(),
+                        "`${…}` (answer piping) is only for labels and hints".to_owned(),
+                    ));
+                    continue;
+                }
+                for n in xpath::piped(t) {
+                    if !kinds.contains_key(n) {
+                        bad.push((
+                            h.to_owned(),
+                            format!("`${{{n}}}` is not a question of this form"),
+                        ));
+                    }
                 }
             }
         }
-        for h in bad {
-            self.err(
-                SURVEY,
-                Some(r.number),
-                Some(&h),
-                "`${…}` in a text (answer piping) is not supported".into(),
-            );
+        for (h, m) in bad {
+            self.err(SURVEY, Some(r.number), Some(&h), m);
         }
     }
 
@@ -1660,7 +1713,7 @@ impl Cx {
             return None;
         }
         let cx = CondCx { kinds, me };
-        let res = xpath::parse(text).and_then(|e| cx.cond(&e));
+        let res = xpath::parse(text).and_then(|e| cx.cond_or_expr(&e));
         match res {
             Ok(c) => Some(c),
             Err(m) => {
@@ -1743,6 +1796,7 @@ impl Cx {
             default: None,
             appearance: None,
             short_label: (!sl.0.is_empty()).then_some(sl),
+            calculation: self.calculation(cols, r, kind, kinds),
         };
         let _ = dl;
         let from = cols.get(r, "fv_choices_from");
@@ -1777,6 +1831,61 @@ impl Cx {
             }
         }
         q
+    }
+
+    /// A `calculate` row's `calculation`, checked against the subset and the
+    /// form's names (forward references are reported with the rows later).
+    fn calculation(
+        &mut self,
+        cols: &SurveyCols,
+        r: &Row,
+        kind: QuestionType,
+        kinds: &HashMap<String, QuestionType>,
+    ) -> Option<String> {
+        let text = cols.get(r, "calculation").trim();
+        let column = cols.header("calculation");
+        if kind != QuestionType::Calculate {
+            if !text.is_empty() {
+                self.err(
+                    SURVEY,
+                    Some(r.number),
+                    Some(&column),
+                    "a calculation belongs on a `calculate` row".into(),
+                );
+            }
+            return None;
+        }
+        if text.is_empty() {
+            self.err(
+                SURVEY,
+                Some(r.number),
+                Some(&column),
+                "a `calculate` row needs a calculation".into(),
+            );
+            return None;
+        }
+        let checked = xpath::parse(text).and_then(|e| {
+            xpath::check(&e, false)?;
+            match xpath::references(&e)
+                .into_iter()
+                .find(|n| !kinds.contains_key(n))
+            {
+                Some(n) => Err(format!("`${{{n}}}` is not a question of this form")),
+                None => Ok(()),
+            }
+        });
+        match checked {
+            Ok(()) => Some(text.to_owned()),
+            Err(m) => {
+                self.err(
+                    SURVEY,
+                    Some(r.number),
+                    Some(&column),
+                    format!("{m} (in `{text}`)"),
+                );
+                None
+            }
+        }
     }
 
     fn int<T: std::str::FromStr>(&mut self, cols: &SurveyCols, r: &Row, column: &str) -> Option<T> {
@@ -1928,6 +2037,7 @@ fn or_other(q: &Question, langs: &[String], dl: &str) -> (ChoiceOption, Question
         default: None,
         appearance: None,
         short_label: None,
+        calculation: None,
     };
     (option, other)
 }
@@ -1999,7 +2109,7 @@ fn default_json(kind: QuestionType, s: &str) -> Option<Json> {
                 _ => return None,
             }
         }
-        T::Note => return None,
+        T::Note | T::Calculate => return None,
     })
 }
 

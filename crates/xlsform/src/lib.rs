@@ -22,7 +22,9 @@
 //! | `begin group` / `end group` | a top-level group is a section (page); nested groups are flattened into it; a group's `relevant` is AND-ed into each question's; a top-level group named like an earlier one continues that page (its label must match) |
 //! | `label`, `hint`, `constraint_message` (and `::Language (code)`) | localized texts; a plain column is the default language (`settings.default_language`, else `en`) |
 //! | `required` | `yes`/`true`/`TRUE()`/`1` or `no`/`false`/`FALSE()`/`0`/empty |
-//! | `relevant`, `constraint` | [`survey_model::form::Condition`] (XPath subset below; `.` is the question itself) |
+//! | `relevant`, `constraint` | [`survey_model::form::Condition`]: structured where the subset below says it, else an expression condition (`{"expr": …}`, [`survey_model::expr`]; `.` written `${name}`) |
+//! | `calculate` + `calculation` | a `calculate` question: computed by the app from earlier answers after every answer, never asked, stored as text ([`survey_model::expr`]: arithmetic, `if()`, `concat()`, `coalesce()`, `round()`, `int()`, `once()`, …) |
+//! | `${name}` in `label`, `hint` | piped: the app shows the current answer (calculations included) |
 //! | `choice_filter` | `col = ${q}` / `col = 'v'` terms joined by `and` |
 //! | `appearance` | `minimal`, `likert` (choices), `multiline` (text); `field-list` on a group (a section is a page already) |
 //! | `default` | a default answer, checked against the type |
@@ -37,7 +39,9 @@
 //! `constraint message`, `constraining message`, `required message`,
 //! `command`, `tag`, and in `choices` `list name`, `value`, `caption`.
 //!
-//! XPath subset: `and`, `or`, `not()`, `=`, `!=`, `<`, `<=`, `>`, `>=`,
+//! Structured conditions (what dashboards and codebooks put in words; any
+//! other expression of [`survey_model::expr`]'s grammar becomes an
+//! expression condition): `and`, `or`, `not()`, `=`, `!=`, `<`, `<=`, `>`, `>=`,
 //! parentheses, numbers, quoted strings, `${name}`, `.` (constraints),
 //! `selected(x, 'v')`, `string-length(x) op n`, `count-selected(x) op n`,
 //! `regex(x, 'p')`, `today()` and `date('YYYY-MM-DD')` (compared with a date),
@@ -46,11 +50,12 @@
 //! constraint also its own): a later question is an error naming it, and a
 //! cycle of `relevant` references is reported as a cycle with every row in it.
 //!
-//! Refused, with sheet, row and column: repeats, `calculate`, `hidden`, the
+//! Refused, with sheet, row and column: repeats, `hidden`, the
 //! `*_from_file` selects, media types (`image`/`photo`, `audio`, `video`,
 //! `barcode`, `file`: no attachments yet), metadata fieldvoice does not collect
-//! (`phonenumber`, `email`, `simserial`, `subscriberid`, …), any other type; unknown functions (`pulldata()`, `if()`, …), arithmetic,
-//! comparisons between two questions; `${…}` inside labels (answer piping);
+//! (`phonenumber`, `email`, `simserial`, `subscriberid`, …), any other type; unknown functions (`pulldata()`, `jr:choice-name()`, `indexed-repeat()`, …),
+//! paths (`/data/x`), a calculation reading a later question or itself;
+//! `${…}` naming no question, or in texts other than labels and hints;
 //! other appearances; names that are not fieldvoice names
 //! (`^[a-z][a-z0-9_]{0,62}$`, for questions, groups, lists' option values and
 //! choice columns): they are refused, never renamed, since a renamed option
@@ -74,7 +79,6 @@
 
 mod export;
 mod import;
-pub mod xpath;
 
 /// The `survey` sheet's columns, in the order [`export`] writes them; `true`
 /// marks a text with one column per language (`label::English (en)`).
@@ -92,6 +96,7 @@ pub(crate) const SURVEY_COLUMNS: &[(&str, bool)] = &[
     ("choice_filter", false),
     ("appearance", false),
     ("default", false),
+    ("calculation", false),
     ("fv_type", false),
     ("fv_pii", false),
     ("fv_min", false),

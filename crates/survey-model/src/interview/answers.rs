@@ -110,6 +110,25 @@ impl Interview {
         Ok(())
     }
 
+    /// Bring the form's calculations up to date with the answers
+    /// ([`Form::calculations_on`]), one change per value that changes;
+    /// returns how many changed. The app calls it after every answer.
+    pub fn recalculate(
+        &mut self,
+        form: &Form,
+        today: time::Date,
+        now: &str,
+    ) -> Result<usize, ModelError> {
+        if !form.has_calculations() {
+            return Ok(0);
+        }
+        let changed = form.calculations_on(&self.answers(form), today, now);
+        for (name, value) in &changed {
+            self.set_answer(form, name, value.as_ref())?;
+        }
+        Ok(changed.len())
+    }
+
     /// Read every answer, typed by the form. Values that do not fit their
     /// question's type are skipped here (and flagged by [`Interview::project`]).
     pub fn answers(&self, form: &Form) -> Answers {
@@ -222,6 +241,7 @@ fn to_scalar(kind: QuestionType, a: &Answer) -> Option<ScalarValue> {
             ScalarValue::Str(s.as_str().into())
         }
         (QuestionType::Geopoint, Answer::Geo(p)) => ScalarValue::Str(p.encode().into()),
+        (QuestionType::Calculate, Answer::Text(s)) => ScalarValue::Str(s.as_str().into()),
         _ => return None,
     })
 }
@@ -239,6 +259,9 @@ fn from_scalar(kind: QuestionType, s: &ScalarValue) -> Option<Answer> {
         (QuestionType::SingleChoice, ScalarValue::Str(v)) => Some(Answer::Choice(v.to_string())),
         (QuestionType::Date, ScalarValue::Str(v)) => Some(Answer::Date(v.to_string())),
         (QuestionType::Geopoint, ScalarValue::Str(v)) => GeoPoint::decode(v).map(Answer::Geo),
+        (QuestionType::Calculate, ScalarValue::Str(v)) if !v.is_empty() => {
+            Some(Answer::Text(v.to_string()))
+        }
         _ => None,
     }
 }
