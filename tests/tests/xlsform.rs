@@ -990,7 +990,11 @@ fn pyxform_aliases_convert_like_their_canonical_spellings() {
     assert_eq!(kind("services"), Some(QuestionType::MultiChoice));
     assert_eq!(kind("shop"), Some(QuestionType::Geopoint));
     assert_eq!(kind("ok"), Some(QuestionType::Acknowledge));
-    assert_eq!(kind("imei"), None, "device metadata is recorded, not asked");
+    assert_eq!(
+        kind("imei"),
+        Some(QuestionType::Metadata),
+        "`imei` is `deviceid`: recorded by the app, not asked"
+    );
     // Media types, under any spelling, are refused with the reason.
     let ps = problems(&workbook(&[
         (
@@ -1022,51 +1026,98 @@ fn pyxform_aliases_convert_like_their_canonical_spellings() {
     }
 }
 
+/// The metadata rows KoboToolbox puts at the top of every new form (`start`,
+/// `end`, `today`, `deviceid`, `username`, `audit`, plus `phonenumber` and
+/// `start-geopoint` from older forms) convert to metadata questions the app
+/// fills by itself: never asked, identifiers marked personal data, `end`
+/// stamped at submit; `audit` is the paradata fieldvoice always records.
 #[test]
-fn kobo_metadata_rows_are_ignored_with_a_warning_or_refused() {
+fn kobo_metadata_rows_are_recorded_by_the_app() {
     const SURVEY: Rows<'static> = &[
         &["type", "name", "label", "required_message"],
         &["start", "start"],
         &["end", "end"],
+        &["today", "today"],
         &["deviceid", "deviceid"],
+        &["username", "username"],
+        &["phonenumber", "phone"],
+        &["start-geopoint", "where_started"],
+        &["audit", "audit"],
         &["integer", "age", "Age", "Please answer"],
     ];
     let imported = import(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)])).unwrap();
-    let names: Vec<&str> = imported
-        .form
+    let def = imported.form.clone();
+    let shape: Vec<(&str, QuestionType, Option<&str>, bool)> = def
         .questions
         .iter()
-        .map(|q| q.name.as_str())
+        .map(|q| (q.name.as_str(), q.kind, q.metadata.as_deref(), q.pii))
         .collect();
-    assert_eq!(names, ["age"]);
+    use QuestionType::{Integer, Metadata};
+    assert_eq!(
+        shape,
+        [
+            ("start", Metadata, Some("start"), false),
+            ("end", Metadata, Some("end"), false),
+            ("today", Metadata, Some("today"), false),
+            ("deviceid", Metadata, Some("deviceid"), true),
+            ("username", Metadata, Some("username"), true),
+            ("phone", Metadata, Some("phonenumber"), true),
+            ("where_started", Metadata, Some("start_geopoint"), true),
+            ("age", Integer, None, false),
+        ]
+    );
     let w: Vec<String> = imported.warnings.iter().map(ToString::to_string).collect();
     assert_eq!(
         w,
         [
-            "survey row 5 column `required_message`: `required_message` is ignored",
-            "survey row 2 column `type`: metadata `start` is ignored: fieldvoice records the interview's times, device and user itself",
-            "survey row 3 column `type`: metadata `end` is ignored: fieldvoice records the interview's times, device and user itself",
-            "survey row 4 column `type`: metadata `deviceid` is ignored: fieldvoice records the interview's times, device and user itself",
+            "survey row 10 column `required_message`: `required_message` is ignored",
+            "survey row 9 column `type`: `audit` is ignored: fieldvoice records every interview's paradata itself (exports' duration_s, edits and clock_skew_s columns)",
         ]
     );
-    let ps = problems(&workbook(&[
-        (
-            "survey",
-            &[
-                &["type", "name", "label"],
-                &["phonenumber", "phone"],
-                &["text", "q", "Q"],
-            ],
-        ),
-        ("settings", SETTINGS),
-    ]));
-    find(
-        &ps,
-        "survey",
-        Some(2),
-        Some("type"),
-        "metadata type `phonenumber` is not supported",
+    let form = Form::new(def.clone()).unwrap();
+    let device = uuid::Uuid::new_v4();
+    let meta = survey_model::sample::meta(
+        &form,
+        "CI",
+        "user-7",
+        &device.to_string(),
+        "2026-03-10T08:00:00Z",
     );
+    let mut iv =
+        survey_model::Interview::create(&form, meta, survey_model::actor_from_uuid(device))
+            .unwrap();
+    assert_eq!(
+        iv.recalculate(&form, DAY, "2026-03-10T08:00:01Z").unwrap(),
+        4
+    );
+    assert_eq!(
+        iv.recalculate(&form, DAY, "2026-03-10T08:05:00Z").unwrap(),
+        0
+    );
+    iv.set_answer_json(&form, "age", &json!(41)).unwrap();
+    assert!(iv.submit(&form).unwrap().is_complete());
+    let rec = iv.project(Some(&form));
+    assert_eq!(rec.answers["start"], json!("2026-03-10T08:00:00Z"));
+    assert_eq!(rec.answers["today"], json!("2026-03-10"));
+    assert_eq!(rec.answers["deviceid"], json!(device.to_string()));
+    assert_eq!(rec.answers["username"], json!("user-7"));
+    assert_eq!(rec.answers["end"], json!(rec.submitted_at.clone().unwrap()));
+    assert_eq!(
+        rec.answers.get("phone"),
+        None,
+        "the app cannot read the SIM"
+    );
+    // A metadata question is not something a person answers, and an
+    // identifier not marked pii is refused.
+    let mut bad = def.clone();
+    bad.questions[3].pii = false;
+    let e = Form::new(bad).unwrap_err().to_string();
+    assert!(
+        e.contains("metadata `deviceid` identifies a person or device: mark it pii"),
+        "{e}"
+    );
+    let back = import(&export(&def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, def);
 }
 
 #[test]

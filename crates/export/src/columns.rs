@@ -644,6 +644,11 @@ impl Plan {
                             QuestionType::Decimal => ColType::Float,
                             QuestionType::Consent | QuestionType::Acknowledge => ColType::Boolean,
                             QuestionType::Date => ColType::Date,
+                            QuestionType::Metadata => match q.metadata.as_deref() {
+                                Some("start" | "end") => ColType::Timestamp,
+                                Some("today") => ColType::Date,
+                                _ => ColType::String,
+                            },
                             _ => ColType::String,
                         };
                         // A calculation may carry text answers (`concat()`):
@@ -899,6 +904,7 @@ impl Plan {
                     .map(Cell::Int)
                     .or_else(|| n.as_f64().map(Cell::Float))
                     .unwrap_or(Cell::Null),
+                Some(Json::String(v)) if ty == ColType::Timestamp => timestamp(Some(v)),
                 Some(Json::String(v)) => match survey_model::answer::parse_date(v) {
                     Some(d) if ty == ColType::Date => Cell::Date(d),
                     _ => Cell::Str(v.clone()),

@@ -99,7 +99,7 @@ impl Answer {
                     .filter(|f| f.is_finite())
                     .ok_or_else(|| wrong("a number"))?,
             ),
-            QuestionType::Text | QuestionType::Calculate => {
+            QuestionType::Text | QuestionType::Calculate | QuestionType::Metadata => {
                 Answer::Text(v.as_str().ok_or_else(|| wrong("text"))?.to_owned())
             }
             QuestionType::SingleChoice => Answer::Choice(

@@ -43,6 +43,10 @@ pub enum QuestionType {
     /// the question's `calculation` ([`crate::expr`]); never asked, stored as
     /// text like an answer, empty when the question is not relevant.
     Calculate,
+    /// Interview metadata the app records by itself (XLSForm `start`, `end`,
+    /// `today`, `deviceid`, …; the question's `metadata` says which, one of
+    /// [`METADATA`]); never asked, stored as text.
+    Metadata,
 }
 
 impl QuestionType {
@@ -53,7 +57,7 @@ impl QuestionType {
 
     /// Whether the interviewer answers it (a calculation is computed instead).
     pub fn is_asked(self) -> bool {
-        !matches!(self, QuestionType::Calculate)
+        !matches!(self, QuestionType::Calculate | QuestionType::Metadata)
     }
 }
 
@@ -94,6 +98,26 @@ pub struct FilterTerm {
     #[serde(flatten)]
     pub source: FilterSource,
 }
+
+/// The interview metadata a `metadata` question may record, with whether it
+/// identifies a person or a device (personal data: the question must be
+/// `pii`). What the app records: `start` (when the interview was created,
+/// RFC 3339), `end` (when it was submitted), `today` (the creation date),
+/// `deviceid` (the fieldvoice device id), `username` (the interviewer's
+/// pseudonymous user id); `phonenumber`, `subscriberid`, `simserial` and
+/// `start_geopoint` stay empty: the app cannot read the SIM, and takes a GPS
+/// fix only when a question asks for it.
+pub const METADATA: &[(&str, bool)] = &[
+    ("start", false),
+    ("end", false),
+    ("today", false),
+    ("deviceid", true),
+    ("username", true),
+    ("phonenumber", true),
+    ("subscriberid", true),
+    ("simserial", true),
+    ("start_geopoint", true),
+];
 
 /// The largest `{"today": n}` offset, in days (about 300 years).
 pub const MAX_TODAY_OFFSET: i64 = 110_000;
@@ -311,6 +335,9 @@ pub struct Question {
     /// read earlier questions only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calculation: Option<String>,
+    /// What a `metadata` question records: one of [`METADATA`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<String>,
 }
 
 impl Question {
@@ -546,6 +573,41 @@ impl Form {
                         p(n, "a calculate question cannot be required".into());
                     }
                 }
+                (None, _) => {}
+            }
+            match (&q.metadata, q.kind) {
+                (None, QuestionType::Metadata) => {
+                    p(n, "a metadata question needs `metadata`".into());
+                }
+                (Some(_), k) if k != QuestionType::Metadata => {
+                    p(n, "`metadata` is only for metadata questions".into());
+                }
+                (Some(m), _) => match METADATA.iter().find(|(k, _)| k == m) {
+                    None => p(
+                        n,
+                        format!(
+                            "metadata `{m}` is not one of {}",
+                            METADATA
+                                .iter()
+                                .map(|(k, _)| *k)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    ),
+                    Some((_, true)) if !q.pii => p(
+                        n,
+                        format!("metadata `{m}` identifies a person or device: mark it pii"),
+                    ),
+                    Some(_) => {
+                        if q.required || q.relevant.is_some() || q.constraint.is_some() {
+                            p(
+                                n,
+                                "a metadata question takes no required, relevant or constraint"
+                                    .into(),
+                            );
+                        }
+                    }
+                },
                 (None, _) => {}
             }
             let shown = [&q.label].into_iter().chain(q.hint.as_ref());
@@ -834,9 +896,9 @@ impl Form {
     pub(crate) fn expression(&self, text: &str) -> Option<&crate::expr::Expr> {
         self.exprs.get(text)
     }
-    /// Whether any question is computed (`calculate`).
+    /// Whether any question is computed by the app (`calculate`, `metadata`).
     pub fn has_calculations(&self) -> bool {
-        self.def.questions.iter().any(|q| q.calculation.is_some())
+        self.def.questions.iter().any(|q| !q.kind.is_asked())
     }
 
     /// Attach an external choice list (`places`) that `choices_from` questions read.
@@ -937,7 +999,9 @@ fn check_condition_values(
                         target.has_option(v) || (target.choices_from.is_some() && is_list_code(v))
                     }) && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
-                QuestionType::Text | QuestionType::Calculate => value.is_string(),
+                QuestionType::Text | QuestionType::Calculate | QuestionType::Metadata => {
+                    value.is_string()
+                }
                 QuestionType::Date => {
                     value.is_string()
                         || today_offset(value).is_some_and(|d| d.abs() <= MAX_TODAY_OFFSET)

@@ -340,7 +340,7 @@ impl Form {
         match (q.kind, a) {
             (QuestionType::Consent, Answer::Bool(_))
             | (QuestionType::Acknowledge, Answer::Bool(true))
-            | (QuestionType::Calculate, Answer::Text(_)) => {}
+            | (QuestionType::Calculate | QuestionType::Metadata, Answer::Text(_)) => {}
             (QuestionType::Decimal, Answer::Decimal(f)) => {
                 if !f.is_finite() {
                     err(Code::WrongType, "not a finite number".into());

@@ -93,6 +93,10 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             QuestionType::Geopoint => ("geopoint".into(), None),
             QuestionType::Note => ("note".into(), None),
             QuestionType::Calculate => ("calculate".into(), None),
+            QuestionType::Metadata => (
+                q.metadata.as_deref().unwrap_or_default().replace('_', "-"),
+                None,
+            ),
         };
         row.insert("type".into(), ty);
         row.insert("name".into(), q.name.clone());

@@ -993,16 +993,11 @@ fn parse_type(written: &str) -> Result<Kind, String> {
         ),
         ("calculate", _) => one(QuestionType::Calculate),
         ("hidden", _) => Err("`hidden` is not supported".into()),
-        ("start" | "end" | "today" | "deviceid" | "username" | "audit", _) if words.len() == 1 => {
-            Ok(Kind::Metadata(first))
-        }
         (
-            "subscriberid" | "simserial" | "phonenumber" | "email" | "start-geopoint"
-            | "uri:deviceid" | "end" | "start" | "today" | "deviceid" | "username" | "audit",
+            "start" | "end" | "today" | "deviceid" | "username" | "audit" | "phonenumber"
+            | "subscriberid" | "simserial" | "start-geopoint",
             _,
-        ) => Err(format!(
-            "metadata type `{first}` is not supported (fieldvoice does not collect it)"
-        )),
+        ) if words.len() == 1 => Ok(Kind::Metadata(first)),
         (m, _) if MEDIA_TYPES.contains(&m) => Err(format!(
             "media question type `{written}` is not supported: fieldvoice does not store \
              photos, recordings, scans or files yet"
@@ -1297,6 +1292,8 @@ impl Cx {
         let mut kinds: HashMap<String, QuestionType> = HashMap::new();
         let mut rows_of: HashMap<String, u32> = HashMap::new();
         let mut types: HashMap<u32, Kind> = HashMap::new();
+        // The metadata a `metadata` row records, by row.
+        let mut metas: HashMap<u32, String> = HashMap::new();
         for r in &sheet.rows {
             let t = cols.get(r, "type");
             let name = cols.get(r, "name");
@@ -1310,14 +1307,18 @@ impl Cx {
                 continue;
             }
             let kind = match parse_type(t) {
-                Ok(Kind::Metadata(m)) => {
+                Ok(Kind::Metadata(m)) if m == "audit" => {
                     self.warn(
                         SURVEY,
                         Some(r.number),
                         Some(&cols.header("type")),
-                        format!("metadata `{m}` is ignored: fieldvoice records the interview's times, device and user itself"),
+                        "`audit` is ignored: fieldvoice records every interview's paradata itself (exports' duration_s, edits and clock_skew_s columns)".into(),
                     );
                     continue;
+                }
+                Ok(Kind::Metadata(m)) => {
+                    metas.insert(r.number, m.replace('-', "_"));
+                    Kind::Question(QuestionType::Metadata, None, false)
                 }
                 Ok(k) => k,
                 Err(m) => {
@@ -1509,6 +1510,11 @@ impl Cx {
                     };
                     let kind = pending[pos].kind;
                     let mut q = self.question(cols, r, &name, kind, &kinds, &dl);
+                    if let Some(m) = metas.get(&r.number) {
+                        // Identifiers of a person or device are personal data.
+                        q.pii |= survey_model::form::METADATA.contains(&(m.as_str(), true));
+                        q.metadata = Some(m.clone());
+                    }
                     q.section = stack.first().map(|g| g.name.clone());
                     let mut conds: Vec<Condition> =
                         stack.iter().filter_map(|g| g.relevant.clone()).collect();
@@ -1797,6 +1803,7 @@ impl Cx {
             appearance: None,
             short_label: (!sl.0.is_empty()).then_some(sl),
             calculation: self.calculation(cols, r, kind, kinds),
+            metadata: None,
         };
         let _ = dl;
         let from = cols.get(r, "fv_choices_from");
@@ -2038,6 +2045,7 @@ fn or_other(q: &Question, langs: &[String], dl: &str) -> (ChoiceOption, Question
         appearance: None,
         short_label: None,
         calculation: None,
+        metadata: None,
     };
     (option, other)
 }
@@ -2109,7 +2117,7 @@ fn default_json(kind: QuestionType, s: &str) -> Option<Json> {
                 _ => return None,
             }
         }
-        T::Note | T::Calculate => return None,
+        T::Note | T::Calculate | T::Metadata => return None,
     })
 }
 

@@ -24,6 +24,7 @@
 //! | `required` | `yes`/`true`/`TRUE()`/`1` or `no`/`false`/`FALSE()`/`0`/empty |
 //! | `relevant`, `constraint` | [`survey_model::form::Condition`]: structured where the subset below says it, else an expression condition (`{"expr": …}`, [`survey_model::expr`]; `.` written `${name}`) |
 //! | `calculate` + `calculation` | a `calculate` question: computed by the app from earlier answers after every answer, never asked, stored as text ([`survey_model::expr`]: arithmetic, `if()`, `concat()`, `coalesce()`, `round()`, `int()`, `once()`, …) |
+//! | `start`, `end`, `today`, `deviceid`, `username`, `phonenumber`, `subscriberid`, `simserial`, `start-geopoint` | a `metadata` question the app records by itself ([`survey_model::form::METADATA`]; identifiers are `pii`) |
 //! | `${name}` in `label`, `hint` | piped: the app shows the current answer (calculations included) |
 //! | `choice_filter` | `col = ${q}` / `col = 'v'` terms joined by `and` |
 //! | `appearance` | `minimal`, `likert` (choices), `multiline` (text); `field-list` on a group (a section is a page already) |
@@ -52,8 +53,7 @@
 //!
 //! Refused, with sheet, row and column: repeats, `hidden`, the
 //! `*_from_file` selects, media types (`image`/`photo`, `audio`, `video`,
-//! `barcode`, `file`: no attachments yet), metadata fieldvoice does not collect
-//! (`phonenumber`, `email`, `simserial`, `subscriberid`, …), any other type; unknown functions (`pulldata()`, `jr:choice-name()`, `indexed-repeat()`, …),
+//! `barcode`, `file`: no attachments yet), any other type; unknown functions (`pulldata()`, `jr:choice-name()`, `indexed-repeat()`, …),
 //! paths (`/data/x`), a calculation reading a later question or itself;
 //! `${…}` naming no question, or in texts other than labels and hints;
 //! other appearances; names that are not fieldvoice names
@@ -61,9 +61,8 @@
 //! choice columns): they are refused, never renamed, since a renamed option
 //! would change the stored answers; any column not listed here that holds a
 //! value. Ignored with a warning ([`Imported::warnings`], the meaning of the
-//! form is unchanged): the metadata rows `start`, `end`, `today`, `deviceid`,
-//! `username` and `audit` (fieldvoice records the interview's times, device,
-//! user and change log itself), `required_message`, `guidance_hint`,
+//! form is unchanged): `audit` (fieldvoice records every interview's
+//! paradata itself), `required_message`, `guidance_hint`,
 //! `settings`' `style` and `instance_name`, sheets other than the three.
 //!
 //! fieldvoice rules that XLSForm lacks travel in `fv_` columns, which

@@ -111,8 +111,11 @@ impl Interview {
     }
 
     /// Bring the form's calculations up to date with the answers
-    /// ([`Form::calculations_on`]), one change per value that changes;
-    /// returns how many changed. The app calls it after every answer.
+    /// ([`Form::calculations_on`]) and record the metadata known so far
+    /// (`start`, `today`, `deviceid`, `username` from the interview's own
+    /// metadata; `end` is stamped at submit), one change per value that
+    /// changes; returns how many changed. The app calls it when an interview
+    /// starts and after every answer.
     pub fn recalculate(
         &mut self,
         form: &Form,
@@ -122,7 +125,22 @@ impl Interview {
         if !form.has_calculations() {
             return Ok(0);
         }
-        let changed = form.calculations_on(&self.answers(form), today, now);
+        let answers = self.answers(form);
+        let mut changed = form.calculations_on(&answers, today, now);
+        for q in form.questions() {
+            let value = match q.metadata.as_deref() {
+                Some("start") => Some(self.meta().created_at.clone()),
+                Some("today") => self.meta().created_at.get(..10).map(str::to_owned),
+                Some("deviceid") => Some(self.meta().device_id.clone()),
+                Some("username") => Some(self.meta().created_by.clone()),
+                _ => None,
+            };
+            if let Some(v) = value.filter(|v| !v.is_empty())
+                && !answers.contains_key(&q.name)
+            {
+                changed.push((q.name.clone(), Some(Answer::Text(v))));
+            }
+        }
         for (name, value) in &changed {
             self.set_answer(form, name, value.as_ref())?;
         }
@@ -241,7 +259,9 @@ fn to_scalar(kind: QuestionType, a: &Answer) -> Option<ScalarValue> {
             ScalarValue::Str(s.as_str().into())
         }
         (QuestionType::Geopoint, Answer::Geo(p)) => ScalarValue::Str(p.encode().into()),
-        (QuestionType::Calculate, Answer::Text(s)) => ScalarValue::Str(s.as_str().into()),
+        (QuestionType::Calculate | QuestionType::Metadata, Answer::Text(s)) => {
+            ScalarValue::Str(s.as_str().into())
+        }
         _ => return None,
     })
 }
@@ -259,7 +279,9 @@ fn from_scalar(kind: QuestionType, s: &ScalarValue) -> Option<Answer> {
         (QuestionType::SingleChoice, ScalarValue::Str(v)) => Some(Answer::Choice(v.to_string())),
         (QuestionType::Date, ScalarValue::Str(v)) => Some(Answer::Date(v.to_string())),
         (QuestionType::Geopoint, ScalarValue::Str(v)) => GeoPoint::decode(v).map(Answer::Geo),
-        (QuestionType::Calculate, ScalarValue::Str(v)) if !v.is_empty() => {
+        (QuestionType::Calculate | QuestionType::Metadata, ScalarValue::Str(v))
+            if !v.is_empty() =>
+        {
             Some(Answer::Text(v.to_string()))
         }
         _ => None,

@@ -69,6 +69,11 @@ impl Interview {
             return Ok(eval);
         }
         let (at, _) = now();
+        for q in form.questions() {
+            if q.metadata.as_deref() == Some("end") {
+                self.set_answer(form, &q.name, Some(&crate::Answer::Text(at.clone())))?;
+            }
+        }
         self.doc.put(ROOT, "status", "submitted")?;
         self.doc.put(ROOT, "submitted_at", at)?;
         commit(&mut self.doc, self.clock);
