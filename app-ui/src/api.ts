@@ -1,7 +1,8 @@
 // Typed wrappers over the Tauri commands (app-ui/src-tauri/src/lib.rs).
 export type UiState = "draft" | "waiting" | "synced" | "issues";
 export type QuestionType = "single_choice" | "multi_choice" | "integer" | "nps" | "rating"
-  | "text" | "date" | "geopoint" | "consent" | "note" | "decimal" | "acknowledge";
+  | "text" | "date" | "geopoint" | "consent" | "note" | "decimal" | "acknowledge" | "time" | "datetime"
+  | "calculate" | "metadata";
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 export interface AppErrorBody { code: string; message: string; }
@@ -21,13 +22,13 @@ export interface ListItem {
   comment_count: number; conflicts: number; created_at: string; updated_at: number;
   sync_error: string | null; state: UiState; segment_label: string | null;
 }
-export interface DiagnosticView { code: string; severity: "error" | "warning"; message: string; }
+export interface DiagnosticView { code: string; severity: "error" | "warning"; message: string; from_form: boolean; }
 export interface OptionView { value: string; label: string; }
 export interface QuestionView {
   name: string; kind: QuestionType; label: string; hint: string | null; required: boolean;
   relevant: boolean; options: OptionView[]; searchable: boolean; min: number | null; max: number | null;
   multiline: boolean; appearance: string | null; max_length: number | null; min_date: string | null; max_date: string | null;
-  value: Json; diagnostics: DiagnosticView[];
+  read_only: boolean; value: Json; diagnostics: DiagnosticView[];
 }
 export interface SectionView { id: string; label: string; questions: QuestionView[]; }
 export interface Comment { id: string; author: string; role: string; at: string; text: string; }

@@ -269,6 +269,23 @@ function debounce(fn: () => void, ms: number): () => void {
   return () => { window.clearTimeout(h); h = window.setTimeout(fn, ms); };
 }
 
+/** A local date and time as RFC 3339 with the device's UTC offset. */
+function rfc3339(d: Date): string {
+  const p = (n: number) => String(Math.trunc(Math.abs(n))).padStart(2, "0");
+  const off = -d.getTimezoneOffset();
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:00`
+    + `${off >= 0 ? "+" : "-"}${p(off / 60)}:${p(off % 60)}`;
+}
+
+/** An RFC 3339 value as a datetime-local input shows it (device time). */
+function localInput(v: Json): string {
+  if (typeof v !== "string") return "";
+  const d = new Date(v);
+  if (Number.isNaN(d.getTime())) return "";
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+
 function textValue(v: Json): string {
   return v === null || v === undefined ? "" : String(v);
 }
@@ -324,10 +341,13 @@ function fillOptions(row: HTMLElement, q: QuestionView): void {
 
 function buildQuestion(q: QuestionView): HTMLElement {
   const box = el("div", { class: q.kind === "note" ? "q q-note" : "q", "data-q": q.name, "data-kind": q.kind });
-  const label = el("label", { class: "q-label", for: `in-${q.name}` }, q.label);
+  // Labels and hints may pipe answers in: applyQuestion refreshes their text.
+  const label = el("label", { class: "q-label", for: `in-${q.name}` }, el("span", { class: "q-text" }, q.label));
   if (q.required) label.append(el("span", { class: "req", "aria-hidden": "true" }, "*"));
   box.append(label);
-  if (q.hint) box.append(el("p", { class: "q-hint" }, q.hint));
+  const hint = el("p", { class: "q-hint" }, q.hint ?? "");
+  hint.hidden = !q.hint;
+  box.append(hint);
   const choose = (value: Json) => void save(q.name, value);
   switch (q.kind) {
     case "note": break;
@@ -442,6 +462,26 @@ function buildQuestion(q: QuestionView): HTMLElement {
       box.append(inp, today);
       break;
     }
+    case "time": {
+      const inp = el("input", { id: `in-${q.name}`, type: "time", "data-input": q.name });
+      inp.addEventListener("change", () => {
+        if (inp.value === "") choose(null);
+        else if (/^\d{2}:\d{2}(:\d{2})?$/.test(inp.value)) choose(inp.value);
+      });
+      box.append(inp);
+      break;
+    }
+    case "datetime": {
+      // The device's local time, stored with its UTC offset (RFC 3339).
+      const inp = el("input", { id: `in-${q.name}`, type: "datetime-local", "data-dt": q.name });
+      inp.addEventListener("change", () => {
+        const d = new Date(inp.value);
+        if (inp.value === "") choose(null);
+        else if (!Number.isNaN(d.getTime())) choose(rfc3339(d));
+      });
+      box.append(inp);
+      break;
+    }
     case "geopoint": {
       const cap = el("button", { type: "button", class: "secondary big", "data-action": "gps" }, tr("gps_capture"));
       const msg = el("p", { class: "muted", "data-geo-msg": "" });
@@ -543,6 +583,15 @@ function applyQuestion(q: QuestionView, locked: boolean): void {
   const box = document.querySelector<HTMLElement>(`[data-q="${q.name}"]`);
   if (!box) return;
   box.hidden = !q.relevant;
+  locked = locked || q.read_only;
+  const text = box.querySelector<HTMLElement>(".q-text");
+  if (text && text.textContent !== q.label) text.textContent = q.label;
+  const hint = box.querySelector<HTMLElement>(".q-hint");
+  if (hint) { hint.textContent = q.hint ?? ""; hint.hidden = !q.hint; }
+  box.querySelectorAll<HTMLInputElement>("input[data-dt]").forEach((inp) => {
+    if (document.activeElement !== inp) inp.value = localInput(q.value);
+    inp.disabled = locked;
+  });
   const opts = box.querySelector<HTMLElement>(".opts");
   if (opts) fillOptions(opts, q);
   const sel = box.querySelector<HTMLSelectElement>("select[data-input]");
@@ -576,7 +625,7 @@ function applyQuestion(q: QuestionView, locked: boolean): void {
   const dbox = box.querySelector(".diags");
   dbox?.replaceChildren(...diags.map((d) => el("p", { class: `diag ${d.severity}`, "data-code": d.code },
     d.code === "not_relevant" ? tr("warn_not_relevant")
-      : d.code === "required" ? tr("err_required")
+      : d.code === "required" ? (d.from_form ? d.message : tr("err_required"))
       : tr(`err_${d.code}`, { detail: d.message }))));
 }
 

@@ -893,6 +893,112 @@ fn calculations_expressions_and_piping_convert_and_compute() {
     assert_eq!(back.form, def);
 }
 
+/// The remaining everyday types of published forms: `time`, `datetime`,
+/// `hidden` (a fixed value never shown), `email` and `tel` (text with a
+/// format check, personal data), `required_message` in two languages and
+/// `read_only`. They convert, validate, and the workbook written back
+/// converts to the same form.
+#[test]
+fn time_datetime_hidden_email_tel_and_messages_convert() {
+    const SURVEY: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "required",
+            "required_message",
+            "required_message::Français (fr)",
+            "default",
+            "read_only",
+            "label::Français (fr)",
+        ],
+        &[
+            "time",
+            "opened",
+            "Shop opens at",
+            "yes",
+            "When does it open?",
+            "À quelle heure ?",
+            "",
+            "",
+            "Ouverture",
+        ],
+        &["datetime", "visited", "Visit", "", "", "", "", "", "Visite"],
+        &["hidden", "wave", "", "", "", "", "2026-wave-1", "", ""],
+        &["email", "mail", "E-mail", "", "", "", "", "", "Courriel"],
+        &["tel", "phone", "Phone", "", "", "", "", "", "Téléphone"],
+        &[
+            "text",
+            "agent",
+            "Agent",
+            "",
+            "",
+            "",
+            "fieldvoice",
+            "yes",
+            "Agent",
+        ],
+    ];
+    let imported = import(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let def = imported.form.clone();
+    let q = |n: &str| def.questions.iter().find(|q| q.name == n).unwrap();
+    assert_eq!(q("opened").kind, QuestionType::Time);
+    assert_eq!(q("visited").kind, QuestionType::DateTime);
+    assert_eq!(
+        (q("wave").kind, q("wave").calculation.as_deref()),
+        (QuestionType::Calculate, Some("'2026-wave-1'"))
+    );
+    assert_eq!((q("mail").kind, q("mail").pii), (QuestionType::Text, true));
+    assert_eq!(
+        (q("phone").kind, q("phone").pii),
+        (QuestionType::Text, true)
+    );
+    assert!(q("agent").read_only);
+    let msg = q("opened").required_message.clone().unwrap();
+    assert_eq!(msg.get("fr", "en"), "À quelle heure ?");
+    let form = Form::new(def.clone()).unwrap();
+    let set = |pairs: &[(&str, Value)]| -> Answers {
+        pairs
+            .iter()
+            .filter_map(|(k, v)| {
+                Answer::from_json(form.question(k).unwrap(), v)
+                    .unwrap()
+                    .map(|a| ((*k).to_owned(), a))
+            })
+            .collect()
+    };
+    let good = set(&[
+        ("opened", json!("08:30")),
+        ("visited", json!("2026-03-10T14:30:00+01:00")),
+        ("mail", json!("awa@example.ci")),
+        ("phone", json!("+225 07 12 34 56")),
+    ]);
+    assert!(form.evaluate_on(&good, DAY).is_complete());
+    for (name, bad) in [
+        ("opened", json!("8h30")),
+        ("visited", json!("2026-03-10 14:30")),
+    ] {
+        let e = Answer::from_json(form.question(name).unwrap(), &bad).unwrap_err();
+        assert!(e.to_string().contains(name), "{e}");
+    }
+    let wrong = set(&[
+        ("opened", json!("08:30")),
+        ("mail", json!("awa at example")),
+        ("phone", json!("call me")),
+    ]);
+    assert_eq!(codes_of(&form, &wrong, "mail", DAY), vec![Code::Pattern]);
+    assert_eq!(codes_of(&form, &wrong, "phone", DAY), vec![Code::Pattern]);
+    // `hidden` computes its value like a calculation.
+    let computed = form.calculations_on(&good, DAY, "2026-03-10T08:00:00Z");
+    assert_eq!(
+        computed,
+        vec![("wave".to_owned(), Some(Answer::Text("2026-wave-1".into())))]
+    );
+    let back = import(&export(&def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, def);
+}
+
 /// The spellings pyxform still accepts (`string`, `int`, `gps`, `select all
 /// that apply`, `select1`, `imei`, `trigger`, `add ... prompt`, and the
 /// column names `caption`, `relevance`, `constraint message`, `list name`,
@@ -1070,8 +1176,8 @@ fn kobo_metadata_rows_are_recorded_by_the_app() {
     assert_eq!(
         w,
         [
-            "survey row 10 column `required_message`: `required_message` is ignored",
             "survey row 9 column `type`: `audit` is ignored: fieldvoice records every interview's paradata itself (exports' duration_s, edits and clock_skew_s columns)",
+            "survey row 10 column `required_message`: required_message is ignored: the question is not required",
         ]
     );
     let form = Form::new(def.clone()).unwrap();

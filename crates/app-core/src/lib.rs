@@ -517,9 +517,12 @@ impl App {
             if iv.status() == "submitted" {
                 return Err(AppError::Submitted);
             }
-            if form.question(&question).is_some_and(|q| !q.kind.is_asked()) {
+            if form
+                .question(&question)
+                .is_some_and(|q| !q.kind.is_asked() || q.read_only)
+            {
                 return Err(AppError::Input(format!(
-                    "`{question}` is computed by the form, not answered"
+                    "`{question}` is set by the form, not answered"
                 )));
             }
             iv.set_answer_json(form, &question, &value)?;

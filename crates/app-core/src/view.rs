@@ -30,6 +30,9 @@ pub struct DiagnosticView {
     pub severity: Severity,
     /// English text from the model, or the form's own message in `lang`.
     pub message: String,
+    /// `message` is the form's own text (a constraint, pattern or required
+    /// message): the UI shows it as written instead of its own wording.
+    pub from_form: bool,
 }
 
 /// One question as shown.
@@ -56,6 +59,8 @@ pub struct QuestionView {
     pub max_length: Option<usize>,
     pub min_date: Option<String>,
     pub max_date: Option<String>,
+    /// Shown, not answered (the form computes it or sets it by default).
+    pub read_only: bool,
     /// Current answer in its JSON form, or null.
     pub value: Json,
     pub diagnostics: Vec<DiagnosticView>,
@@ -117,17 +122,17 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
     let mut diags: BTreeMap<&str, Vec<DiagnosticView>> = BTreeMap::new();
     for d in &eval.diagnostics {
         let q = form.question(&d.question);
-        let message = match (d.code, q) {
-            (Code::Pattern, Some(q)) if q.pattern_message.is_some() => q
-                .pattern_message
-                .as_ref()
-                .map_or_else(String::new, |m| m.get(lang, fallback).to_owned()),
-            (Code::Constraint, Some(q)) if q.constraint_message.is_some() => q
-                .constraint_message
-                .as_ref()
-                .map_or_else(String::new, |m| m.get(lang, fallback).to_owned()),
-            _ => d.message.clone(),
+        let own = |m: &Option<survey_model::form::Localized>| {
+            m.as_ref().map(|m| m.get(lang, fallback).to_owned())
         };
+        let form_text = match (d.code, q) {
+            (Code::Pattern, Some(q)) => own(&q.pattern_message),
+            (Code::Constraint, Some(q)) => own(&q.constraint_message),
+            (Code::Required, Some(q)) => own(&q.required_message),
+            _ => None,
+        };
+        let from_form = form_text.is_some();
+        let message = form_text.unwrap_or_else(|| d.message.clone());
         diags
             .entry(d.question.as_str())
             .or_default()
@@ -135,6 +140,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
                 code: d.code,
                 severity: d.severity,
                 message,
+                from_form,
             });
     }
     // The values choice filters compare with: the interview's country, earlier answers.
@@ -181,6 +187,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         max_length: q.max_length,
         min_date: q.min_date.clone(),
         max_date: q.max_date.clone(),
+        read_only: q.read_only,
         value: answers.get(&q.name).map_or(Json::Null, |a| a.to_json()),
         diagnostics: diags.get(q.name.as_str()).cloned().unwrap_or_default(),
     };

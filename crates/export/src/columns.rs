@@ -644,6 +644,7 @@ impl Plan {
                             QuestionType::Decimal => ColType::Float,
                             QuestionType::Consent | QuestionType::Acknowledge => ColType::Boolean,
                             QuestionType::Date => ColType::Date,
+                            QuestionType::DateTime => ColType::Timestamp,
                             QuestionType::Metadata => match q.metadata.as_deref() {
                                 Some("start" | "end") => ColType::Timestamp,
                                 Some("today") => ColType::Date,

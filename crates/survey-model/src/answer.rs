@@ -121,6 +121,17 @@ impl Answer {
                 }
                 Answer::Choices(set)
             }
+            QuestionType::Time => {
+                let s = v.as_str().filter(|s| parse_time(s).is_some());
+                Answer::Text(s.ok_or_else(|| wrong("a HH:MM time"))?.to_owned())
+            }
+            QuestionType::DateTime => {
+                let s = v.as_str().filter(|s| parse_datetime(s).is_some());
+                Answer::Text(
+                    s.ok_or_else(|| wrong("an RFC 3339 date and time with its offset"))?
+                        .to_owned(),
+                )
+            }
             QuestionType::Date => {
                 let s = v.as_str().ok_or_else(|| wrong("a YYYY-MM-DD date"))?;
                 parse_date(s).ok_or_else(|| wrong("a YYYY-MM-DD date"))?;
@@ -182,6 +193,20 @@ fn short(v: &Json) -> String {
 pub fn parse_date(s: &str) -> Option<time::Date> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]");
     time::Date::parse(s, &fmt).ok()
+}
+
+/// Parse an `HH:MM` or `HH:MM:SS` time of day (24-hour).
+pub fn parse_time(s: &str) -> Option<time::Time> {
+    let short = time::macros::format_description!("[hour]:[minute]");
+    let long = time::macros::format_description!("[hour]:[minute]:[second]");
+    time::Time::parse(s, &short)
+        .or_else(|_| time::Time::parse(s, &long))
+        .ok()
+}
+
+/// Parse an RFC 3339 date and time (with its UTC offset).
+pub fn parse_datetime(s: &str) -> Option<time::OffsetDateTime> {
+    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
 }
 
 /// Answers of one interview, by question name.

@@ -43,6 +43,11 @@ pub enum QuestionType {
     /// the question's `calculation` ([`crate::expr`]); never asked, stored as
     /// text like an answer, empty when the question is not relevant.
     Calculate,
+    /// A time of day, `HH:MM` or `HH:MM:SS` (24-hour), answered as text.
+    Time,
+    /// A moment, RFC 3339 with its UTC offset (`2026-03-10T14:30:00+01:00`).
+    #[serde(rename = "datetime")]
+    DateTime,
     /// Interview metadata the app records by itself (XLSForm `start`, `end`,
     /// `today`, `deviceid`, …; the question's `metadata` says which, one of
     /// [`METADATA`]); never asked, stored as text.
@@ -338,6 +343,13 @@ pub struct Question {
     /// What a `metadata` question records: one of [`METADATA`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<String>,
+    /// Shown when a required question has no answer (XLSForm `required_message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_message: Option<Localized>,
+    /// Shown, not answered by the interviewer (XLSForm `read_only`): its
+    /// value is its default or what the form computes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
 }
 
 impl Question {
@@ -661,6 +673,12 @@ impl Form {
                     }
                 }
                 check_condition_values(cond, &def.questions, &index, &mut |m| p(n, m));
+            }
+            if q.required_message.is_some() && !q.required {
+                p(
+                    n,
+                    "required_message on a question that is not required".into(),
+                );
             }
             if q.constraint_message.is_some() && q.constraint.is_none() {
                 p(n, "constraint_message without a constraint".into());
@@ -999,9 +1017,11 @@ fn check_condition_values(
                         target.has_option(v) || (target.choices_from.is_some() && is_list_code(v))
                     }) && matches!(op, CompareOp::Eq | CompareOp::Ne)
                 }
-                QuestionType::Text | QuestionType::Calculate | QuestionType::Metadata => {
-                    value.is_string()
-                }
+                QuestionType::Text
+                | QuestionType::Calculate
+                | QuestionType::Metadata
+                | QuestionType::Time
+                | QuestionType::DateTime => value.is_string(),
                 QuestionType::Date => {
                     value.is_string()
                         || today_offset(value).is_some_and(|d| d.abs() <= MAX_TODAY_OFFSET)

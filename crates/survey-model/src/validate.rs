@@ -341,6 +341,19 @@ impl Form {
             (QuestionType::Consent, Answer::Bool(_))
             | (QuestionType::Acknowledge, Answer::Bool(true))
             | (QuestionType::Calculate | QuestionType::Metadata, Answer::Text(_)) => {}
+            (QuestionType::Time, Answer::Text(t)) => {
+                if crate::answer::parse_time(t).is_none() {
+                    err(Code::WrongType, format!("`{t}` is not a HH:MM time"));
+                }
+            }
+            (QuestionType::DateTime, Answer::Text(t)) => {
+                if crate::answer::parse_datetime(t).is_none() {
+                    err(
+                        Code::WrongType,
+                        format!("`{t}` is not an RFC 3339 date and time"),
+                    );
+                }
+            }
             (QuestionType::Decimal, Answer::Decimal(f)) => {
                 if !f.is_finite() {
                     err(Code::WrongType, "not a finite number".into());

@@ -93,6 +93,8 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             QuestionType::Geopoint => ("geopoint".into(), None),
             QuestionType::Note => ("note".into(), None),
             QuestionType::Calculate => ("calculate".into(), None),
+            QuestionType::Time => ("time".into(), None),
+            QuestionType::DateTime => ("datetime".into(), None),
             QuestionType::Metadata => (
                 q.metadata.as_deref().unwrap_or_default().replace('_', "-"),
                 None,
@@ -111,6 +113,10 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         texts(&mut row, "fv_short_label", q.short_label.as_ref());
         if q.required {
             row.insert("required".into(), "yes".into());
+        }
+        texts(&mut row, "required_message", q.required_message.as_ref());
+        if q.read_only {
+            row.insert("read_only".into(), "yes".into());
         }
         if q.pii {
             row.insert("fv_pii".into(), "yes".into());

@@ -18,7 +18,12 @@ const CHOICES: &str = "choices";
 const SETTINGS: &str = "settings";
 
 /// Columns ignored with a warning: they do not change what is asked or stored.
-const SURVEY_IGNORED: &[&str] = &["required_message", "guidance_hint"];
+const SURVEY_IGNORED: &[&str] = &["guidance_hint"];
+
+/// What an `email` row checks its text against.
+pub const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+/// What a `tel` row checks its text against: digits, spaces, `()-.`, an optional `+`.
+pub const TEL_PATTERN: &str = r"^\+?[0-9][0-9 ().-]{4,24}$";
 const SETTINGS_IGNORED: &[&str] = &["style", "instance_name"];
 /// `choices` columns that are media, not attributes.
 const CHOICES_MEDIA: &[&str] = &["image", "audio", "video", "big-image", "media"];
@@ -992,7 +997,12 @@ fn parse_type(written: &str) -> Result<Kind, String> {
             format!("`{first}`: choices from external files are not supported"),
         ),
         ("calculate", _) => one(QuestionType::Calculate),
-        ("hidden", _) => Err("`hidden` is not supported".into()),
+        // A value that is never shown: its `default`, as a calculation.
+        ("hidden", _) => one(QuestionType::Calculate),
+        ("time", _) => one(QuestionType::Time),
+        ("datetime", _) => one(QuestionType::DateTime),
+        // Text with a format check; a person's address or number is personal data.
+        ("email" | "tel", _) => one(QuestionType::Text),
         (
             "start" | "end" | "today" | "deviceid" | "username" | "audit" | "phonenumber"
             | "subscriberid" | "simserial" | "start-geopoint",
@@ -1802,9 +1812,63 @@ impl Cx {
             default: None,
             appearance: None,
             short_label: (!sl.0.is_empty()).then_some(sl),
-            calculation: self.calculation(cols, r, kind, kinds),
+            calculation: None,
             metadata: None,
+            required_message: None,
+            read_only: false,
         };
+        let written = canonical_type(cols.get(r, "type")).to_lowercase();
+        let rm = cols.localized(r, "required_message");
+        if !rm.0.is_empty() {
+            if required {
+                q.required_message = Some(rm);
+            } else {
+                self.warn(
+                    SURVEY,
+                    n,
+                    Some(&cols.header("required_message")),
+                    "required_message is ignored: the question is not required".into(),
+                );
+            }
+        }
+        match parse_bool(cols.get(r, "read_only")) {
+            Some(b) => q.read_only = b,
+            None => self.err(
+                SURVEY,
+                n,
+                Some(&cols.header("read_only")),
+                "read_only must be yes or no (expressions are not supported)".into(),
+            ),
+        }
+        match written.as_str() {
+            "hidden" => {
+                let d = cols.get(r, "default");
+                q.calculation = Some(if d.contains('\'') {
+                    format!("\"{d}\"")
+                } else {
+                    format!("'{d}'")
+                });
+                if d.contains('\'') && d.contains('"') {
+                    self.err(
+                        SURVEY,
+                        n,
+                        Some(&cols.header("default")),
+                        "a hidden value cannot hold both kinds of quotes".into(),
+                    );
+                }
+                return q;
+            }
+            "email" | "tel" => {
+                let pattern = if written == "email" {
+                    EMAIL_PATTERN
+                } else {
+                    TEL_PATTERN
+                };
+                q.pattern = Some(pattern.to_owned());
+                q.pii = true;
+            }
+            _ => q.calculation = self.calculation(cols, r, kind, kinds),
+        }
         let _ = dl;
         let from = cols.get(r, "fv_choices_from");
         if !from.is_empty() {
@@ -2046,6 +2110,8 @@ fn or_other(q: &Question, langs: &[String], dl: &str) -> (ChoiceOption, Question
         short_label: None,
         calculation: None,
         metadata: None,
+        required_message: None,
+        read_only: false,
     };
     (option, other)
 }
@@ -2116,6 +2182,14 @@ fn default_json(kind: QuestionType, s: &str) -> Option<Json> {
                 [lat, lon, acc] => json!({"lat": lat, "lon": lon, "accuracy": acc}),
                 _ => return None,
             }
+        }
+        T::Time => {
+            survey_model::answer::parse_time(s)?;
+            Json::from(s)
+        }
+        T::DateTime => {
+            survey_model::answer::parse_datetime(s)?;
+            Json::from(s)
         }
         T::Note | T::Calculate | T::Metadata => return None,
     })

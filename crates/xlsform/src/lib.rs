@@ -16,7 +16,10 @@
 //!
 //! | XLSForm | fieldvoice |
 //! |---|---|
-//! | `text`, `integer`, `decimal`, `date`, `geopoint`, `note`, `acknowledge` | the question type of the same name |
+//! | `text`, `integer`, `decimal`, `date`, `time`, `datetime`, `geopoint`, `note`, `acknowledge` | the question type of the same name |
+//! | `hidden` (with its `default`) | a `calculate` question computing that fixed text |
+//! | `email`, `tel` | `text` with a format `pattern` ([`EMAIL_PATTERN`], [`TEL_PATTERN`]), marked `pii` |
+//! | `required_message` (and `::Language (code)`), `read_only` | the question's own required message; shown but not answered |
 //! | `select_one L`, `select_multiple L` | `single_choice`, `multi_choice` with list `L`'s options (extra `choices` columns become option `attributes`) |
 //! | `… or_other` | an extra option `other` and a text question `<name>_other`, relevant when `other` is selected |
 //! | `begin group` / `end group` | a top-level group is a section (page); nested groups are flattened into it; a group's `relevant` is AND-ed into each question's; a top-level group named like an earlier one continues that page (its label must match) |
@@ -92,6 +95,8 @@ pub(crate) const SURVEY_COLUMNS: &[(&str, bool)] = &[
     ("relevant", false),
     ("constraint", false),
     ("constraint_message", true),
+    ("required_message", true),
+    ("read_only", false),
     ("choice_filter", false),
     ("appearance", false),
     ("default", false),
@@ -121,7 +126,7 @@ pub(crate) fn survey_columns(per_language: bool) -> impl Iterator<Item = &'stati
 }
 
 pub use export::{ExportError, export};
-pub use import::import;
+pub use import::{EMAIL_PATTERN, TEL_PATTERN, import};
 
 use serde::Serialize;
 

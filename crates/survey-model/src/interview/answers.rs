@@ -259,9 +259,13 @@ fn to_scalar(kind: QuestionType, a: &Answer) -> Option<ScalarValue> {
             ScalarValue::Str(s.as_str().into())
         }
         (QuestionType::Geopoint, Answer::Geo(p)) => ScalarValue::Str(p.encode().into()),
-        (QuestionType::Calculate | QuestionType::Metadata, Answer::Text(s)) => {
-            ScalarValue::Str(s.as_str().into())
-        }
+        (
+            QuestionType::Calculate
+            | QuestionType::Metadata
+            | QuestionType::Time
+            | QuestionType::DateTime,
+            Answer::Text(s),
+        ) => ScalarValue::Str(s.as_str().into()),
         _ => return None,
     })
 }
@@ -279,11 +283,13 @@ fn from_scalar(kind: QuestionType, s: &ScalarValue) -> Option<Answer> {
         (QuestionType::SingleChoice, ScalarValue::Str(v)) => Some(Answer::Choice(v.to_string())),
         (QuestionType::Date, ScalarValue::Str(v)) => Some(Answer::Date(v.to_string())),
         (QuestionType::Geopoint, ScalarValue::Str(v)) => GeoPoint::decode(v).map(Answer::Geo),
-        (QuestionType::Calculate | QuestionType::Metadata, ScalarValue::Str(v))
-            if !v.is_empty() =>
-        {
-            Some(Answer::Text(v.to_string()))
-        }
+        (
+            QuestionType::Calculate
+            | QuestionType::Metadata
+            | QuestionType::Time
+            | QuestionType::DateTime,
+            ScalarValue::Str(v),
+        ) if !v.is_empty() => Some(Answer::Text(v.to_string())),
         _ => None,
     }
 }
