@@ -678,7 +678,13 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         Some("calculation"),
         "calculation refers to `${later}` (row 9), a later question",
     );
-    find(&ps, "survey", Some(6), Some("type"), "external files");
+    find(
+        &ps,
+        "survey",
+        Some(6),
+        Some("type"),
+        "`villages.csv` was not uploaded",
+    );
     find(
         &ps,
         "survey",
@@ -994,6 +1000,144 @@ fn time_datetime_hidden_email_tel_and_messages_convert() {
     assert_eq!(
         computed,
         vec![("wave".to_owned(), Some(Answer::Text("2026-wave-1".into())))]
+    );
+    let back = import(&export(&def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, def);
+}
+
+const VILLAGES_CSV: &str = "name,label,label::Français (fr),district\n\
+    kanta,Kanta village,Village de Kanta,north\n\
+    bamo,Bamo,Bamo,north\n\
+    sirakoro,Sirakoro,Sirakoro,south\n";
+
+/// A form whose village list is a CSV file uploaded beside it (ODK form
+/// media) and whose district list sits in the `external_choices` sheet:
+/// without the file, the refusal names it; with it, the options (labels in
+/// two languages, the `district` column as an attribute) feed a cascading
+/// `choice_filter`; XML lists are refused by name; the form written back
+/// converts to the same definition with the options inline.
+#[test]
+fn choices_from_files_and_external_choices_convert_with_their_media() {
+    const SURVEY: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "choice_filter",
+            "label::Français (fr)",
+        ],
+        &[
+            "select_one_external districts",
+            "district",
+            "District",
+            "",
+            "District",
+        ],
+        &[
+            "select_one_from_file villages.csv",
+            "village",
+            "Village",
+            "district = ${district}",
+            "Village",
+        ],
+        &[
+            "select_multiple_from_file villages.csv",
+            "also",
+            "Also visited",
+            "",
+            "Aussi",
+        ],
+    ];
+    const EXTERNAL: Rows<'static> = &[
+        &["list_name", "name", "label", "label::Français (fr)"],
+        &["districts", "north", "North", "Nord"],
+        &["districts", "south", "South", "Sud"],
+    ];
+    let bytes = workbook(&[
+        ("survey", SURVEY),
+        ("external_choices", EXTERNAL),
+        ("settings", SETTINGS),
+    ]);
+    let ps = problems(&bytes);
+    find(
+        &ps,
+        "survey",
+        Some(3),
+        Some("type"),
+        "choices file `villages.csv` was not uploaded with the form",
+    );
+    // …and so is the second question naming it.
+    find(
+        &ps,
+        "survey",
+        Some(4),
+        Some("type"),
+        "`villages.csv` was not uploaded",
+    );
+    assert_eq!(ps.len(), 2, "{ps:#?}");
+    let media = std::collections::BTreeMap::from([(
+        "villages.csv".to_owned(),
+        VILLAGES_CSV.as_bytes().to_vec(),
+    )]);
+    let imported = xlsform::import_with_media(&bytes, &media).unwrap_or_else(|e| panic!("{e}"));
+    let def = imported.form.clone();
+    let q = |n: &str| def.questions.iter().find(|q| q.name == n).unwrap();
+    let values = |n: &str| {
+        q(n).options
+            .iter()
+            .map(|o| o.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(values("district"), ["north", "south"]);
+    assert_eq!(values("village"), ["kanta", "bamo", "sirakoro"]);
+    assert_eq!(q("also").kind, QuestionType::MultiChoice);
+    assert_eq!(
+        q("village").options[0].label.get("fr", "en"),
+        "Village de Kanta"
+    );
+    assert_eq!(q("village").options[2].attributes["district"], "south");
+    let form = Form::new(def.clone()).unwrap();
+    let north = answers(&[
+        ("district", Answer::Choice("north".into())),
+        ("village", Answer::Choice("sirakoro".into())),
+    ]);
+    assert_eq!(
+        codes_of(&form, &north, "village", DAY),
+        vec![Code::UnknownOption],
+        "Sirakoro is in the south"
+    );
+    // A broken CSV is located by file and row; XML lists are refused by name.
+    let bad = std::collections::BTreeMap::from([(
+        "villages.csv".to_owned(),
+        b"name,label\nKanta Village,Kanta\n".to_vec(),
+    )]);
+    let ps = match xlsform::import_with_media(&bytes, &bad) {
+        Ok(_) => panic!("a bad option name converts"),
+        Err(e) => e.problems,
+    };
+    find(
+        &ps,
+        "villages.csv",
+        Some(2),
+        Some("name"),
+        "choice name `Kanta Village`",
+    );
+    let xml = workbook(&[
+        (
+            "survey",
+            &[
+                &["type", "name", "label"],
+                &["select_one_from_file villages.xml", "v", "Village"],
+            ],
+        ),
+        ("settings", SETTINGS),
+    ]);
+    find(
+        &problems(&xml),
+        "survey",
+        Some(2),
+        Some("type"),
+        "only CSV choice files are read",
     );
     let back = import(&export(&def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(back.form, def);
@@ -1598,6 +1742,42 @@ fn admin_import_form_and_export_form_commands() {
         import(&std::fs::read(&back).unwrap()).unwrap().form,
         printed
     );
+
+    // `--media DIR` gives the CSV choice files a form names.
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media).unwrap();
+    std::fs::write(media.join("villages.csv"), VILLAGES_CSV).unwrap();
+    let from_file = dir.path().join("villages.xlsx");
+    std::fs::write(
+        &from_file,
+        workbook(&[
+            (
+                "survey",
+                &[
+                    &["type", "name", "label"],
+                    &["select_one_from_file villages.csv", "village", "Village"],
+                ],
+            ),
+            ("settings", SETTINGS),
+        ]),
+    )
+    .unwrap();
+    let out = run(&["import-form".as_ref(), from_file.as_os_str()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`villages.csv` was not uploaded"));
+    let out = run(&[
+        "import-form".as_ref(),
+        from_file.as_os_str(),
+        "--media".as_ref(),
+        media.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: FormDef = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed.questions[0].options.len(), 3);
 
     const BAD: Rows<'static> = &[
         &["type", "name", "label"],

@@ -15,6 +15,12 @@ use survey_model::expr::{self as xpath, Expr, Op};
 
 const SURVEY: &str = "survey";
 const CHOICES: &str = "choices";
+const EXTERNAL_CHOICES: &str = "external_choices";
+
+/// Whether a `*_from_file` list names a CSV file (the one kind read).
+fn is_choices_file(list: &str) -> bool {
+    list.to_lowercase().ends_with(".csv")
+}
 const SETTINGS: &str = "settings";
 
 /// Columns ignored with a warning: they do not change what is asked or stored.
@@ -63,6 +69,22 @@ fn check_archive(bytes: &[u8]) -> Result<(), String> {
 
 /// Import an XLSForm workbook (`.xlsx` bytes).
 pub fn import(bytes: &[u8]) -> Result<Imported, ImportErrors> {
+    import_with_media(bytes, &BTreeMap::new())
+}
+
+/// Largest choices file read, in bytes.
+pub const MAX_MEDIA_BYTES: usize = 16 * 1024 * 1024;
+
+/// Import an XLSForm workbook with the files uploaded beside it (ODK's form
+/// media, by file name): the CSV choice lists of `select_one_from_file` and
+/// `select_multiple_from_file` questions (columns `name`, `label` and
+/// `label::Language (code)`, other columns as option attributes for
+/// `choice_filter`). A question naming a file that is not given is refused
+/// with the file's name.
+pub fn import_with_media(
+    bytes: &[u8],
+    media: &BTreeMap<String, Vec<u8>>,
+) -> Result<Imported, ImportErrors> {
     if let Err(m) = check_archive(bytes) {
         return Err(ImportErrors {
             problems: vec![Problem::new("workbook", None, None, m)],
@@ -71,7 +93,7 @@ pub fn import(bytes: &[u8]) -> Result<Imported, ImportErrors> {
     // calamine parses untrusted XML: a reader panic becomes an error too.
     let run = std::panic::catch_unwind(|| {
         let mut cx = Cx::default();
-        let form = cx.run(bytes);
+        let form = cx.run(bytes, media);
         (cx, form)
     });
     let Ok((cx, form)) = run else {
@@ -257,7 +279,7 @@ impl Cx {
         })
     }
 
-    fn run(&mut self, bytes: &[u8]) -> Option<FormDef> {
+    fn run(&mut self, bytes: &[u8], media: &BTreeMap<String, Vec<u8>>) -> Option<FormDef> {
         let mut wb = match Xlsx::new(Cursor::new(bytes)) {
             Ok(wb) => wb,
             Err(e) => {
@@ -289,19 +311,12 @@ impl Cx {
             return None;
         }
         for n in &names {
-            if ![SURVEY, CHOICES, SETTINGS].contains(&n.as_str()) && n != "external_choices" {
+            if ![SURVEY, CHOICES, SETTINGS, EXTERNAL_CHOICES].contains(&n.as_str()) {
                 self.warn(
                     "workbook",
                     None,
                     None,
                     format!("sheet `{n}` is not part of an XLSForm and is ignored"),
-                );
-            } else if n == "external_choices" {
-                self.err(
-                    "external_choices",
-                    None,
-                    None,
-                    "external choices (select_one_external) are not supported".into(),
                 );
             }
         }
@@ -321,10 +336,40 @@ impl Cx {
         let dl = settings.default_language.clone();
         self.note_language(&dl);
         let survey_cols = self.survey_columns(&survey, &dl);
-        let lists = match &choices {
-            Some(c) => self.choices(c, &dl),
+        let mut lists = match &choices {
+            Some(c) => self.choices(c, &dl, CHOICES, None),
             None => BTreeMap::new(),
         };
+        // `select_one_external` lists live in their own sheet.
+        if has(EXTERNAL_CHOICES)
+            && let Some(sheet) = self.read_sheet(&mut wb, EXTERNAL_CHOICES)
+        {
+            for (list, options) in self.choices(&sheet, &dl, EXTERNAL_CHOICES, None) {
+                match lists.entry(list) {
+                    std::collections::btree_map::Entry::Occupied(e) => self.err(
+                        EXTERNAL_CHOICES,
+                        options.first().map(|(r, _)| *r),
+                        Some("list_name"),
+                        format!("list `{}` is also in the choices sheet", e.key()),
+                    ),
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(options);
+                    }
+                }
+            }
+        }
+        // The CSV files `*_from_file` questions name, when uploaded.
+        for r in &survey.rows {
+            if let Ok(Kind::Question(_, Some(file), _)) = parse_type(survey_cols.get(r, "type"))
+                && is_choices_file(&file)
+                && !lists.contains_key(&file)
+                && let Some(bytes) = media.get(&file)
+                && let Some(sheet) = self.csv_sheet(&file, bytes)
+            {
+                let options = self.choices(&sheet, &dl, &file, Some(&file));
+                lists.extend(options);
+            }
+        }
         let (def, rows) =
             self.survey(&survey, &survey_cols, &lists, choices.is_some(), settings)?;
         if !self.errors.is_empty() {
@@ -713,8 +758,80 @@ impl Cx {
         cols
     }
 
-    /// The `choices` sheet: options by list name, each with its row.
-    fn choices(&mut self, sheet: &Sheet, dl: &str) -> BTreeMap<String, Vec<(u32, ChoiceOption)>> {
+    /// A choices CSV file as a sheet (header in row 1), or its problem.
+    fn csv_sheet(&mut self, file: &str, bytes: &[u8]) -> Option<Sheet> {
+        if bytes.len() > MAX_MEDIA_BYTES {
+            self.err(
+                file,
+                None,
+                None,
+                format!("the file is larger than {MAX_MEDIA_BYTES} bytes"),
+            );
+            return None;
+        }
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(bytes);
+        let mut columns = Vec::new();
+        let mut rows = Vec::new();
+        for (i, rec) in reader.records().enumerate() {
+            let number = i as u32 + 1;
+            let rec = match rec {
+                Ok(r) => r,
+                Err(e) => {
+                    let m = match e.kind() {
+                        csv::ErrorKind::Utf8 { .. } => "the file is not UTF-8 text".to_owned(),
+                        _ => format!("not a readable CSV row: {e}"),
+                    };
+                    self.err(file, Some(number), None, m);
+                    return None;
+                }
+            };
+            let cells: Vec<String> = rec.iter().map(|c| c.trim().to_owned()).collect();
+            if i == 0 {
+                columns = cells
+                    .iter()
+                    .map(|h| {
+                        let (base, lang) = match h.split_once("::") {
+                            Some((b, l)) => (b.trim().to_lowercase(), Some(l.trim().to_owned())),
+                            None => (h.to_lowercase(), None),
+                        };
+                        Column {
+                            header: h.clone(),
+                            base: column_alias(CHOICES, &base).unwrap_or(&base).to_owned(),
+                            lang,
+                        }
+                    })
+                    .collect();
+                continue;
+            }
+            let row = Row { number, cells };
+            if !row.is_blank() {
+                rows.push(row);
+            }
+        }
+        if columns.is_empty() {
+            self.err(file, None, None, "the file is empty".into());
+            return None;
+        }
+        Some(Sheet {
+            header_row: 1,
+            columns,
+            rows,
+        })
+    }
+
+    /// The `choices` sheet (or `external_choices`, or a choices CSV file,
+    /// named `name` in problems): options by list name, each with its row. A
+    /// CSV file is one list, `fixed_list`, without a `list_name` column.
+    fn choices(
+        &mut self,
+        sheet: &Sheet,
+        dl: &str,
+        name: &str,
+        fixed_list: Option<&str>,
+    ) -> BTreeMap<String, Vec<(u32, ChoiceOption)>> {
         let mut lists: BTreeMap<String, Vec<(u32, ChoiceOption)>> = BTreeMap::new();
         let mut list_i = None;
         let mut name_i = None;
@@ -730,11 +847,11 @@ impl Cx {
                 ("list_name" | "list name", None) => list_i = Some(i),
                 ("name" | "value", None) => name_i = Some(i),
                 ("label", _) => {
-                    if let Some(lang) = self.language_of(CHOICES, sheet.header_row, col, dl) {
+                    if let Some(lang) = self.language_of(name, sheet.header_row, col, dl) {
                         self.note_language(&lang);
                         if labels.iter().any(|(l, _)| *l == lang) {
                             self.err(
-                                CHOICES,
+                                name,
                                 Some(sheet.header_row),
                                 Some(&col.header),
                                 format!("a second label column in `{lang}`"),
@@ -747,7 +864,7 @@ impl Cx {
                 ("", _) => {
                     if let Some(r) = used {
                         self.err(
-                            CHOICES,
+                            name,
                             Some(r),
                             None,
                             format!("a value in column {} which has no header", i + 1),
@@ -757,7 +874,7 @@ impl Cx {
                 (b, lang) if CHOICES_MEDIA.contains(&b) || lang.is_some() || !is_name(b) => {
                     if let Some(r) = used {
                         self.err(
-                            CHOICES,
+                            name,
                             Some(r),
                             Some(&col.header),
                             format!(
@@ -770,23 +887,30 @@ impl Cx {
                 _ => attrs.push((col.base.clone(), i)),
             }
         }
-        let (Some(list_i), Some(name_i)) = (list_i, name_i) else {
+        let (Some(name_i), true) = (name_i, list_i.is_some() || fixed_list.is_some()) else {
             self.err(
-                CHOICES,
+                name,
                 Some(sheet.header_row),
                 None,
-                "the `list_name` and `name` columns are required".into(),
+                match fixed_list {
+                    Some(_) => "the `name` column is required".into(),
+                    None => "the `list_name` and `name` columns are required".into(),
+                },
             );
             return lists;
         };
         let name_header = sheet.columns[name_i].header.clone();
         for r in &sheet.rows {
             let cell = |i: usize| r.cells.get(i).map_or("", String::as_str);
-            let list = cell(list_i);
+            let list = match (fixed_list, list_i) {
+                (Some(l), _) => l,
+                (None, Some(i)) => cell(i),
+                (None, None) => "",
+            };
             let value = cell(name_i);
             if list.is_empty() || value.is_empty() {
                 self.err(
-                    CHOICES,
+                    name,
                     Some(r.number),
                     Some(if list.is_empty() {
                         "list_name"
@@ -799,7 +923,7 @@ impl Cx {
             }
             if !is_name(value) {
                 self.err(
-                    CHOICES,
+                    name,
                     Some(r.number),
                     Some(&name_header),
                     format!("choice name `{value}` is not a fieldvoice option value (^[a-z][a-z0-9_]{{0,62}}$); it is refused rather than renamed, since answers store it"),
@@ -814,7 +938,7 @@ impl Cx {
             }
             if let Some(t) = label.values().find(|t| t.contains("${")) {
                 self.err(
-                    CHOICES,
+                    name,
                     Some(r.number),
                     Some("label"),
                     format!("label `{t}` uses `${{…}}`: answer piping is not supported"),
@@ -828,7 +952,7 @@ impl Cx {
             let options = lists.entry(list.to_owned()).or_default();
             if let Some((first, _)) = options.iter().find(|(_, o)| o.value == value) {
                 self.err(
-                    CHOICES,
+                    name,
                     Some(r.number),
                     Some(&name_header),
                     format!("duplicate choice `{value}` in list `{list}` (first at row {first})"),
@@ -993,9 +1117,31 @@ fn parse_type(written: &str) -> Result<Kind, String> {
             Ok(Kind::Question(kind, Some(words[1].to_owned()), other))
         }
         ("select_one" | "select_multiple", None) => Err(format!("type `{t}` needs a choice list")),
-        ("select_one_from_file" | "select_multiple_from_file" | "select_one_external", _) => Err(
-            format!("`{first}`: choices from external files are not supported"),
-        ),
+        ("select_one_from_file" | "select_multiple_from_file", Some(_)) => {
+            let file = words[1].to_owned();
+            if words.len() > 2 {
+                return Err(format!("type `{t}`: nothing may follow the file name"));
+            }
+            if !is_choices_file(&file) {
+                return Err(format!(
+                    "`{first}` from `{file}`: only CSV choice files are read (not XML or GeoJSON)"
+                ));
+            }
+            let kind = if first == "select_one_from_file" {
+                QuestionType::SingleChoice
+            } else {
+                QuestionType::MultiChoice
+            };
+            Ok(Kind::Question(kind, Some(file), false))
+        }
+        ("select_one_external", Some(_)) if words.len() == 2 => Ok(Kind::Question(
+            QuestionType::SingleChoice,
+            Some(words[1].to_owned()),
+            false,
+        )),
+        ("select_one_from_file" | "select_multiple_from_file" | "select_one_external", _) => {
+            Err(format!("type `{t}` needs a choices file or list"))
+        }
         ("calculate", _) => one(QuestionType::Calculate),
         // A value that is never shown: its `default`, as a calculation.
         ("hidden", _) => one(QuestionType::Calculate),
@@ -2012,6 +2158,17 @@ impl Cx {
         let type_h = cols.header("type");
         match lists.get(list) {
             Some(opts) => q.options = opts.iter().map(|(_, o)| o.clone()).collect(),
+            None if is_choices_file(list) => {
+                // Its choice filter cannot be checked without it either.
+                return self.err(
+                    SURVEY,
+                    Some(r.number),
+                    Some(&type_h),
+                    format!(
+                        "choices file `{list}` was not uploaded with the form (give it with `admin import-form --media DIR`)"
+                    ),
+                );
+            }
             None if q.choices_from.is_some() => {}
             None if !has_choices => self.err(
                 SURVEY,

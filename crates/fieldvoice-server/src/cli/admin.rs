@@ -66,6 +66,10 @@ pub enum AdminCommand {
         file: PathBuf,
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The form's media folder: the CSV choice files its
+        /// `select_one_from_file` questions name.
+        #[arg(long)]
+        media: Option<PathBuf>,
     },
     /// Write a fieldvoice form JSON file as an XLSForm workbook (.xlsx).
     ExportForm {
@@ -129,7 +133,9 @@ fn password(var: Option<&str>) -> anyhow::Result<Option<String>> {
 
 pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
     match cmd {
-        AdminCommand::ImportForm { file, out } => return import_form(&file, out.as_deref()),
+        AdminCommand::ImportForm { file, out, media } => {
+            return import_form(&file, out.as_deref(), media.as_deref());
+        }
         AdminCommand::ExportForm { file, out } => return export_form(&file, &out),
         _ => {}
     }
@@ -195,9 +201,35 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
 }
 
 /// `admin import-form`: convert without touching the store.
-fn import_form(file: &std::path::Path, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+fn import_form(
+    file: &std::path::Path,
+    out: Option<&std::path::Path>,
+    media: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    match xlsform::import(&bytes) {
+    let mut files = std::collections::BTreeMap::new();
+    if let Some(dir) = media {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))?;
+        for entry in entries {
+            let path = entry?.path();
+            let is_file = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+            if let (true, Some(name)) = (is_file, path.file_name().and_then(|n| n.to_str())) {
+                // One byte past the limit is enough for the import to refuse it.
+                let mut data = Vec::new();
+                std::fs::File::open(&path)
+                    .and_then(|f| {
+                        std::io::Read::read_to_end(
+                            &mut std::io::Read::take(f, xlsform::MAX_MEDIA_BYTES as u64 + 1),
+                            &mut data,
+                        )
+                    })
+                    .with_context(|| format!("reading {}", path.display()))?;
+                files.insert(name.to_owned(), data);
+            }
+        }
+    }
+    match xlsform::import_with_media(&bytes, &files) {
         Ok(imported) => {
             for w in &imported.warnings {
                 eprintln!("warning: {w}");
