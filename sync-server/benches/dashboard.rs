@@ -318,6 +318,7 @@ fn seed_bulk(path: &std::path::Path, store: &SqliteStore, n: usize) {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
+            repeats: Default::default(),
             quality_flags: vec![],
             paradata: survey_model::Paradata {
                 duration_s: Some(if i % 23 == 0 {

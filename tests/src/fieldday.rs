@@ -117,6 +117,7 @@ pub async fn seed(srv: &TestServer, n: usize, day: &str) -> FieldDay {
                     .into_iter()
                     .map(|(q, v)| (q.to_owned(), v))
                     .collect(),
+                repeats: Default::default(),
                 quality_flags: vec![],
                 paradata: Paradata {
                     duration_s: Some(if flagged { 150 } else { 540 + (j % 600) as i64 }),

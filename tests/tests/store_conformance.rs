@@ -203,6 +203,7 @@ fn record(
         submitted_at: None,
         review_state: review.map(str::to_owned),
         answers,
+        repeats: Default::default(),
         quality_flags: vec![],
         paradata: Default::default(),
         checks: vec![],

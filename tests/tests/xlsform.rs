@@ -342,6 +342,22 @@ fn find<'a>(
         })
 }
 
+/// A new interview on `form` by `created_by` on a new device (created
+/// 2026-03-10 08:00 UTC in Côte d'Ivoire), with the device's id.
+fn new_interview(form: &Form, created_by: &str) -> (uuid::Uuid, survey_model::Interview) {
+    let device = uuid::Uuid::new_v4();
+    let meta = survey_model::sample::meta(
+        form,
+        "CI",
+        created_by,
+        &device.to_string(),
+        "2026-03-10T08:00:00Z",
+    );
+    let iv =
+        survey_model::Interview::create(form, meta, survey_model::actor_from_uuid(device)).unwrap();
+    (device, iv)
+}
+
 fn answers(pairs: &[(&str, Answer)]) -> Answers {
     pairs
         .iter()
@@ -652,8 +668,8 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
     const SURVEY: Rows<'static> = &[
         &["type", "name", "label", "relevant", "calculation"],
         &["begin repeat", "members", "Members"],
-        &["text", "member_name", "Name"],
-        &["end repeat"],
+        &["begin repeat", "member_name", "Name"],
+        &["end group"],
         &["calculate", "total", "", "", "${later} + 1"],
         &["select_one_from_file villages.csv", "village", "Village"],
         &[
@@ -669,8 +685,20 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         &["text", "odd", "Odd", "", "${later} * 2"],
     ];
     let ps = problems(&workbook(&[("survey", SURVEY), ("settings", SETTINGS)]));
-    find(&ps, "survey", Some(2), Some("type"), "repeats");
-    find(&ps, "survey", Some(4), Some("type"), "repeats");
+    find(
+        &ps,
+        "survey",
+        Some(3),
+        Some("type"),
+        "nested repeats are not supported",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(4),
+        Some("type"),
+        "`end group` closes repeat `member_name`",
+    );
     find(
         &ps,
         "survey",
@@ -720,7 +748,21 @@ fn unsupported_constructs_are_refused_with_sheet_row_and_column() {
         Some("calculation"),
         "a calculation belongs on a `calculate` row",
     );
-    assert_eq!(ps.len(), 9, "{ps:#?}");
+    find(
+        &ps,
+        "survey",
+        Some(2),
+        Some("type"),
+        "repeat `members` has no `end repeat`",
+    );
+    find(
+        &ps,
+        "survey",
+        Some(9),
+        Some("relevant"),
+        "`${member_name}` is not a question of this form",
+    );
+    assert_eq!(ps.len(), 11, "{ps:#?}");
 }
 
 /// A household expenditure form of the kind KoboToolbox users publish:
@@ -823,11 +865,7 @@ fn calculations_expressions_and_piping_convert_and_compute() {
     let form = Form::new(def.clone()).unwrap();
 
     // The calculations on a real interview document, after each answer.
-    let meta = survey_model::sample::meta(&form, "CI", "emp-1", "dev-1", "2026-03-10T08:00:00Z");
-    let device = uuid::Uuid::new_v4();
-    let mut iv =
-        survey_model::Interview::create(&form, meta, survey_model::actor_from_uuid(device))
-            .unwrap();
+    let (_, mut iv) = new_interview(&form, "emp-1");
     let now = "2026-03-10T08:00:05Z";
     let set = |iv: &mut survey_model::Interview, n: &str, v: Value| {
         iv.set_answer_json(&form, n, &v).unwrap();
@@ -1143,6 +1181,247 @@ fn choices_from_files_and_external_choices_convert_with_their_media() {
     assert_eq!(back.form, def);
 }
 
+/// A household roster as KoboToolbox users write it: a repeat sized by an
+/// earlier answer (`repeat_count`), a group nested in it with its own
+/// `relevant`, a calculation and piped labels per member, and a second
+/// repeat the interviewer grows by hand. It converts; the app keeps the
+/// instance count in step; each instance's rules read its own answers; the
+/// projection carries the instances; two copies of the document editing
+/// different members merge; a device cannot replace the instance list; the
+/// workbook written back converts to the same form.
+#[test]
+fn repeats_convert_validate_project_and_merge() {
+    const SURVEY: Rows<'static> = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "relevant",
+            "constraint",
+            "calculation",
+            "repeat_count",
+            "required",
+        ],
+        &[
+            "integer",
+            "hh_size",
+            "People in the household",
+            "",
+            ". > 0 and . <= 20",
+            "",
+            "",
+            "yes",
+        ],
+        &[
+            "begin repeat",
+            "members",
+            "Household member",
+            "",
+            "",
+            "",
+            "${hh_size}",
+        ],
+        &["text", "member_name", "Name", "", "", "", "", "yes"],
+        &[
+            "integer",
+            "member_age",
+            "Age of ${member_name}",
+            "",
+            ". < 120",
+        ],
+        &["begin group", "school", "School", "${member_age} < 18"],
+        &[
+            "select_one yn",
+            "in_school",
+            "Does ${member_name} go to school?",
+        ],
+        &["end group"],
+        &[
+            "calculate",
+            "adult",
+            "",
+            "",
+            "",
+            "if(${member_age} >= 18, 'yes', 'no')",
+        ],
+        &["end repeat"],
+        &["begin repeat", "visits", "Shop visits"],
+        &["text", "shop", "Shop"],
+        &["decimal", "spent", "Spent"],
+        &["end repeat"],
+        &["text", "comment", "Comment"],
+    ];
+    const CHOICES: Rows<'static> = &[
+        &["list_name", "name", "label"],
+        &["yn", "yes", "Yes"],
+        &["yn", "no", "No"],
+    ];
+    let bytes = workbook(&[
+        ("survey", SURVEY),
+        ("choices", CHOICES),
+        ("settings", SETTINGS),
+    ]);
+    let imported = import(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let def = imported.form.clone();
+    let ids: Vec<(&str, Option<&str>)> = def
+        .repeats
+        .iter()
+        .map(|r| (r.id.as_str(), r.repeat_count.as_deref()))
+        .collect();
+    assert_eq!(ids, [("members", Some("${hh_size}")), ("visits", None)]);
+    let in_repeat: Vec<(&str, Option<&str>)> = def
+        .questions
+        .iter()
+        .map(|q| (q.name.as_str(), q.repeat.as_deref()))
+        .collect();
+    assert_eq!(
+        in_repeat,
+        [
+            ("hh_size", None),
+            ("member_name", Some("members")),
+            ("member_age", Some("members")),
+            ("in_school", Some("members")),
+            ("adult", Some("members")),
+            ("shop", Some("visits")),
+            ("spent", Some("visits")),
+            ("comment", None),
+        ]
+    );
+    let form = Form::new(def.clone()).unwrap();
+
+    let (_, mut iv) = new_interview(&form, "emp-1");
+    let now = "2026-03-10T08:01:00Z";
+    // The count follows `hh_size`, up and down.
+    iv.set_answer_json(&form, "hh_size", &json!(3)).unwrap();
+    iv.recalculate(&form, DAY, now).unwrap();
+    assert_eq!(iv.instance_count("members"), 3);
+    iv.set_answer_json(&form, "hh_size", &json!(2)).unwrap();
+    iv.recalculate(&form, DAY, now).unwrap();
+    assert_eq!(iv.instance_count("members"), 2);
+    assert_eq!(iv.instance_count("visits"), 0);
+    for (i, name, age) in [(0, "Awa", 41), (1, "Koffi", 9)] {
+        iv.set_instance_answer_json(&form, i, "member_name", &json!(name))
+            .unwrap();
+        iv.set_instance_answer_json(&form, i, "member_age", &json!(age))
+            .unwrap();
+    }
+    iv.recalculate(&form, DAY, now).unwrap();
+    let ra = iv.repeat_answers(&form);
+    let members = &ra["members"];
+    assert_eq!(members[0].get("adult"), Some(&Answer::Text("yes".into())));
+    assert_eq!(members[1].get("adult"), Some(&Answer::Text("no".into())));
+    // The interviewer adds a shop visit by hand.
+    assert_eq!(iv.add_instance(&form, "visits").unwrap(), 0);
+    iv.set_instance_answer_json(&form, 0, "shop", &json!("Boutique Awa"))
+        .unwrap();
+    iv.set_instance_answer_json(&form, 0, "spent", &json!(1500.0))
+        .unwrap();
+
+    // Each instance's rules read its own answers: school only for the child;
+    // a missing required name is an error of that instance.
+    let eval = form.evaluate_all_on(&iv.answers(&form), &iv.repeat_answers(&form), DAY);
+    let of = |code: Code| -> Vec<(String, Option<usize>)> {
+        eval.diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .map(|d| (d.question.clone(), d.instance))
+            .collect()
+    };
+    assert!(of(Code::Required).is_empty(), "{:?}", eval.diagnostics);
+    iv.set_instance_answer_json(&form, 0, "in_school", &json!("no"))
+        .unwrap();
+    iv.set_instance_answer_json(&form, 1, "member_age", &json!(130))
+        .unwrap();
+    iv.set_instance_answer_json(&form, 1, "member_name", &Value::Null)
+        .unwrap();
+    let eval = form.evaluate_all_on(&iv.answers(&form), &iv.repeat_answers(&form), DAY);
+    let diags: Vec<(String, Option<usize>, Code)> = eval
+        .diagnostics
+        .iter()
+        .map(|d| (d.question.clone(), d.instance, d.code))
+        .collect();
+    assert_eq!(
+        diags,
+        [
+            ("in_school".to_owned(), Some(0), Code::NotRelevant),
+            ("member_name".to_owned(), Some(1), Code::Required),
+            ("member_age".to_owned(), Some(1), Code::Constraint),
+        ]
+    );
+    assert!(!iv.submit(&form).unwrap().is_complete());
+    iv.set_instance_answer_json(&form, 1, "member_name", &json!("Koffi"))
+        .unwrap();
+    iv.set_instance_answer_json(&form, 1, "member_age", &json!(9))
+        .unwrap();
+    iv.set_instance_answer_json(&form, 1, "in_school", &json!("yes"))
+        .unwrap();
+    assert!(iv.submit(&form).unwrap().is_complete());
+
+    // The projection the server stores: one row per instance, answers that count.
+    let rec = iv.project(Some(&form));
+    assert_eq!(
+        rec.repeats["members"],
+        vec![
+            serde_json::from_value::<std::collections::BTreeMap<String, Value>>(
+                json!({"member_name": "Awa", "member_age": 41, "adult": "yes"})
+            )
+            .unwrap(),
+            serde_json::from_value(
+                json!({"member_name": "Koffi", "member_age": 9, "in_school": "yes", "adult": "no"})
+            )
+            .unwrap(),
+        ]
+    );
+    assert_eq!(rec.repeats["visits"][0]["spent"], json!(1500.0));
+    assert!(
+        rec.quality_flags
+            .iter()
+            .any(|f| f.question == "members[0].in_school"),
+        "{:?}",
+        rec.quality_flags
+    );
+
+    // Two copies of the document edit different members and fields: both stay.
+    let mut a = survey_model::Interview::load(&iv.save()).unwrap();
+    let mut b = survey_model::Interview::load(&iv.save()).unwrap();
+    b.set_actor(survey_model::actor_from_uuid(uuid::Uuid::new_v4()));
+    a.set_instance_answer_json(&form, 0, "member_name", &json!("Awa Traoré"))
+        .unwrap();
+    b.set_instance_answer_json(&form, 1, "member_age", &json!(10))
+        .unwrap();
+    a.apply_changes(b.changes_since(&iv.heads())).unwrap();
+    let merged = a.repeat_answers(&form);
+    assert_eq!(
+        merged["members"][0]["member_name"],
+        Answer::Text("Awa Traoré".into())
+    );
+    assert_eq!(merged["members"][1]["member_age"], Answer::Int(10));
+
+    // A device may not replace the instance list (it would drop instances).
+    let before = survey_model::Interview::load(&iv.save()).unwrap();
+    let mut forged = survey_model::Interview::load(&iv.save()).unwrap();
+    {
+        use automerge::transaction::Transactable;
+        let doc = forged.doc_mut();
+        let (_, answers) = automerge::ReadDoc::get(doc, automerge::ROOT, "answers")
+            .unwrap()
+            .unwrap();
+        doc.put_object(&answers, "members", automerge::ObjType::List)
+            .unwrap();
+        doc.commit();
+    }
+    let device_writer = survey_model::Writer::Device {
+        user_id: "emp-1",
+        user_name: "Emp",
+    };
+    let v = survey_model::check_write(Some(&before), &forged, device_writer).unwrap_err();
+    assert_eq!(v.path, "answers.members");
+    survey_model::check_write(Some(&before), &a, device_writer).unwrap();
+
+    let back = import(&export(&def).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back.form, def);
+}
+
 /// The spellings pyxform still accepts (`string`, `int`, `gps`, `select all
 /// that apply`, `select1`, `imei`, `trigger`, `add ... prompt`, and the
 /// column names `caption`, `relevance`, `constraint message`, `list name`,
@@ -1325,17 +1604,7 @@ fn kobo_metadata_rows_are_recorded_by_the_app() {
         ]
     );
     let form = Form::new(def.clone()).unwrap();
-    let device = uuid::Uuid::new_v4();
-    let meta = survey_model::sample::meta(
-        &form,
-        "CI",
-        "user-7",
-        &device.to_string(),
-        "2026-03-10T08:00:00Z",
-    );
-    let mut iv =
-        survey_model::Interview::create(&form, meta, survey_model::actor_from_uuid(device))
-            .unwrap();
+    let (device, mut iv) = new_interview(&form, "user-7");
     assert_eq!(
         iv.recalculate(&form, DAY, "2026-03-10T08:00:01Z").unwrap(),
         4
@@ -1674,8 +1943,8 @@ async fn forms_api_previews_and_publishes_an_xlsx() {
         assert_eq!(
             p["problems"],
             json!([
-                {"sheet": "survey", "row": 3, "column": "type", "message": "repeats (`begin repeat`) are not supported"},
                 {"sheet": "survey", "row": 4, "column": "calculation", "message": "a `calculate` row needs a calculation"},
+                {"sheet": "survey", "row": 3, "column": "type", "message": "repeat `people` has no `end repeat`"},
             ])
         );
     }

@@ -267,6 +267,28 @@ pub struct Section {
     pub label: Localized,
 }
 
+/// A group of questions asked once per instance (XLSForm `begin repeat`):
+/// household members, visited shops. Its questions (those whose `repeat` is
+/// its id) come one after the other in the form; they may read earlier
+/// questions of the form and earlier questions of the same repeat (in the
+/// same instance); nothing outside the repeat reads them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Repeat {
+    /// Also the key of its instances in the interview's answers: not a
+    /// question's name.
+    pub id: String,
+    pub label: Localized,
+    /// How many instances the app keeps (XLSForm `repeat_count`): a whole
+    /// number, or `${name}` of an earlier integer or calculate question;
+    /// without it the interviewer adds and removes instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat_count: Option<String>,
+}
+
+/// Most instances of one repeat in one interview.
+pub const MAX_INSTANCES: usize = 200;
+
 /// One question of a form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -350,6 +372,9 @@ pub struct Question {
     /// value is its default or what the form computes.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub read_only: bool,
+    /// The [`Repeat`] it is asked in, once per instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repeat: Option<String>,
 }
 
 impl Question {
@@ -389,6 +414,8 @@ pub struct FormDef {
     pub default_language: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<Section>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<Repeat>,
     pub questions: Vec<Question>,
     /// The countries this form is for (two-letter codes); empty: every country.
     /// Devices of other countries do not receive it.
@@ -869,6 +896,7 @@ impl Form {
                 p(n, "a note cannot be required".into());
             }
         }
+        check_repeats(&def, &index, &mut p);
         if problems.is_empty() {
             Ok(Form {
                 def,
@@ -913,6 +941,21 @@ impl Form {
     /// A calculation or expression condition, parsed at load.
     pub(crate) fn expression(&self, text: &str) -> Option<&crate::expr::Expr> {
         self.exprs.get(text)
+    }
+    /// The repeat named `id`.
+    pub fn repeat(&self, id: &str) -> Option<&Repeat> {
+        self.def.repeats.iter().find(|r| r.id == id)
+    }
+    /// The questions asked once per interview (not in a repeat).
+    pub fn top_questions(&self) -> impl Iterator<Item = &Question> {
+        self.def.questions.iter().filter(|q| q.repeat.is_none())
+    }
+    /// The questions of repeat `id`, in form order.
+    pub fn repeat_questions<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Question> {
+        self.def
+            .questions
+            .iter()
+            .filter(move |q| q.repeat.as_deref() == Some(id))
     }
     /// Whether any question is computed by the app (`calculate`, `metadata`).
     pub fn has_calculations(&self) -> bool {
@@ -993,6 +1036,134 @@ pub fn is_list_code(s: &str) -> bool {
         && s.len() <= 64
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+/// A repeat's `repeat_count`: a whole number, or the earlier question it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepeatCount<'a> {
+    Fixed(usize),
+    Question(&'a str),
+}
+
+/// Parse a `repeat_count` ([`Repeat::repeat_count`]).
+pub fn repeat_count(text: &str) -> Option<RepeatCount<'_>> {
+    let t = text.trim();
+    if let Some(n) = t.strip_prefix("${").and_then(|r| r.strip_suffix('}')) {
+        return Some(RepeatCount::Question(n.trim()));
+    }
+    t.parse().ok().map(RepeatCount::Fixed)
+}
+
+/// Every name question `q` reads: conditions, calculation, piped texts.
+fn reads(q: &Question) -> Vec<&str> {
+    let mut out: Vec<&str> = q
+        .relevant
+        .iter()
+        .chain(&q.constraint)
+        .flat_map(Condition::references)
+        .collect();
+    out.extend(
+        q.calculation
+            .as_deref()
+            .map(crate::expr::piped)
+            .unwrap_or_default(),
+    );
+    for t in [&q.label].into_iter().chain(q.hint.as_ref()) {
+        for text in t.0.values() {
+            out.extend(crate::expr::piped(text));
+        }
+    }
+    out.extend(q.choice_filter.iter().filter_map(|t| match &t.source {
+        FilterSource::Question { question } => Some(question.as_str()),
+        _ => None,
+    }));
+    out
+}
+
+/// Repeats: known, contiguous, named apart from questions; questions read
+/// across a repeat's boundary only from inside it outwards.
+fn check_repeats(
+    def: &FormDef,
+    index: &HashMap<String, usize>,
+    p: &mut dyn FnMut(Option<&str>, String),
+) {
+    let mut seen: HashSet<&str> = HashSet::new();
+    for r in &def.repeats {
+        let n = Some(r.id.as_str());
+        if !seen.insert(r.id.as_str()) {
+            p(n, format!("duplicate repeat `{}`", r.id));
+        }
+        if index.contains_key(&r.id) {
+            p(n, format!("repeat `{}` has the name of a question", r.id));
+        }
+        let positions: Vec<usize> = def
+            .questions
+            .iter()
+            .enumerate()
+            .filter(|(_, q)| q.repeat.as_deref() == Some(r.id.as_str()))
+            .map(|(i, _)| i)
+            .collect();
+        match (positions.first(), positions.last()) {
+            (None, _) | (_, None) => p(n, format!("repeat `{}` has no questions", r.id)),
+            (Some(a), Some(b)) if b - a + 1 != positions.len() => p(
+                n,
+                format!("the questions of repeat `{}` must follow each other", r.id),
+            ),
+            (Some(&first), _) => {
+                if let Some(c) = &r.repeat_count {
+                    match repeat_count(c) {
+                        None => p(
+                            n,
+                            format!("repeat_count `{c}` is neither a whole number nor `${{name}}`"),
+                        ),
+                        Some(RepeatCount::Fixed(k)) if k > MAX_INSTANCES => {
+                            p(n, format!("repeat_count {k} is over {MAX_INSTANCES}"));
+                        }
+                        Some(RepeatCount::Question(q)) => match index.get(q) {
+                            Some(&j)
+                                if j < first
+                                    && def.questions[j].repeat.is_none()
+                                    && matches!(
+                                        def.questions[j].kind,
+                                        QuestionType::Integer | QuestionType::Calculate
+                                    ) => {}
+                            _ => p(
+                                n,
+                                format!(
+                                    "repeat_count `{c}` must name an earlier integer or calculate question outside the repeat"
+                                ),
+                            ),
+                        },
+                        Some(RepeatCount::Fixed(_)) => {}
+                    }
+                }
+            }
+        }
+    }
+    for q in &def.questions {
+        let n = Some(q.name.as_str());
+        if let Some(r) = &q.repeat {
+            if !seen.contains(r.as_str()) {
+                p(n, format!("unknown repeat `{r}`"));
+            }
+            if matches!(q.kind, QuestionType::Metadata | QuestionType::Consent) {
+                p(n, format!("a {:?} question cannot be in a repeat", q.kind));
+            }
+        }
+        for read in reads(q) {
+            let Some(target) = index.get(read).map(|&j| &def.questions[j]) else {
+                continue;
+            };
+            if let Some(tr) = &target.repeat
+                && q.repeat.as_ref() != Some(tr)
+            {
+                p(
+                    n,
+                    format!("reads `{read}`, a question of repeat `{tr}`, from outside it"),
+                );
+            }
+        }
+    }
 }
 
 /// Check that compared values fit the referenced question's type.

@@ -33,7 +33,7 @@ pub use changes::{FormChanges, VersionError};
 pub use checks::{Check, CheckRules};
 pub use form::{
     ChoiceOption, FilterSource, FilterTerm, Form, FormDef, FormError, FormProblem, Question,
-    QuestionType,
+    QuestionType, Repeat,
 };
 pub use interview::{
     Comment, CommentNote, Conflict, Interview, InterviewMeta, InterviewRecord, ModelError,

@@ -5,7 +5,7 @@
 //! |------------------------------|-----------------------------------|------------------------------------|
 //! | `schema`, `meta.*`           | never (write-once at creation)    | never                              |
 //! | `status`, `submitted_at`     | yes (`draft` / `submitted`)       | no                                 |
-//! | `answers.*`                  | yes, but not those in `review.erased` | no, but erase (remove) with `review.erased_at` |
+//! | `answers.*`                  | yes, but not those in `review.erased`, and never replacing a container (text, choices, repeat list) | no, but erase (remove) with `review.erased_at` |
 //! | `review.*`                   | no                                | yes (`review.by` = the writer; `followup_*`: a case's outcome) |
 //! | `tags.*`                     | no                                | yes (booleans)                     |
 //! | `comments[]`, new            | yes, authored as itself           | yes, authored as itself            |
@@ -144,6 +144,9 @@ pub fn check_write(
     if writer.is_device() {
         check_status(a)?;
         check_not_erased(after)?;
+        if let Some(b) = b {
+            check_answer_containers(b, a)?;
+        }
     }
     // meta: write-once (creation is checked by the caller against who is
     // pushing).
@@ -178,6 +181,33 @@ pub fn check_write(
         check_tags(a)?;
     }
     check_comments(b, a, writer)
+}
+
+/// An answer's container (a text, a multi choice's map, a repeat's list of
+/// instances) is never replaced once made: a replacement would drop every
+/// concurrent edit made in the old one.
+fn check_answer_containers(b: &AutoCommit, a: &AutoCommit) -> Result<(), Violation> {
+    let (Some(ba), Some(aa)) = (obj(b, "answers"), obj(a, "answers")) else {
+        return Ok(());
+    };
+    for key in b.keys(&ba) {
+        let Ok(Some((Value::Object(_), was))) = b.get(&ba, key.as_str()) else {
+            continue;
+        };
+        let now: Vec<ObjId> = a
+            .get_all(&aa, key.as_str())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(_, id)| id)
+            .collect();
+        if now.iter().any(|id| *id != was) {
+            return Err(violation(
+                format!("answers.{key}"),
+                "an answer's container is never replaced",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Answers erased on request (`review.erased`, see `Interview::rewritten`)

@@ -131,6 +131,9 @@ pub struct Cleaned {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
     pub question: String,
+    /// The instance (0-based) of the question's repeat it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance: Option<usize>,
     pub code: Code,
     pub severity: Severity,
     pub message: String,
@@ -198,7 +201,7 @@ impl Form {
         let today = today();
         let mut kept = Answers::new();
         let mut asked = Vec::new();
-        for q in self.questions() {
+        for q in self.top_questions() {
             let shown = q
                 .relevant
                 .as_ref()
@@ -218,13 +221,64 @@ impl Form {
 
     /// The one walk behind [`Form::evaluate`] and [`Form::clean`].
     fn walk(&self, answers: &Answers, today: time::Date) -> (Evaluation, Cleaned) {
+        let (eval, mut kept) = self.walk_in(None, answers, &Answers::new(), today);
+        for name in answers.keys() {
+            if self.question(name).is_none_or(|q| q.repeat.is_some()) {
+                kept.flags.push(QualityFlag {
+                    question: name.clone(),
+                    code: Code::UnknownQuestion,
+                });
+            }
+        }
+        kept.flags.sort();
+        let mut eval = eval;
+        for name in answers.keys() {
+            if self.question(name).is_none_or(|q| q.repeat.is_some()) {
+                eval.diagnostics.push(Diagnostic {
+                    question: name.clone(),
+                    instance: None,
+                    code: Code::UnknownQuestion,
+                    severity: Severity::Warning,
+                    message: format!("`{name}` is not a question of this form version"),
+                });
+            }
+        }
+        (eval, kept)
+    }
+
+    /// Evaluate the top-level questions (`instance` `None`) or one instance
+    /// of a repeat (`Some((repeat, i))`, whose conditions also read `base`,
+    /// the top-level answers that count) in form order.
+    fn walk_in(
+        &self,
+        instance: Option<(&str, usize)>,
+        answers: &Answers,
+        base: &Answers,
+        today: time::Date,
+    ) -> (Evaluation, Cleaned) {
         let mut eval = Evaluation::default();
-        let mut kept = Cleaned::default();
+        let mut kept = Cleaned {
+            answers: base.clone(),
+            flags: Vec::new(),
+        };
+        let repeat = instance.map(|(r, _)| r);
+        let index = instance.map(|(_, i)| i);
         let flag = |q: &str, code| QualityFlag {
-            question: q.to_owned(),
+            question: match instance {
+                Some((r, i)) => format!("{r}[{i}].{q}"),
+                None => q.to_owned(),
+            },
             code,
         };
-        for q in self.questions() {
+        let diag = |q: &Question, code, severity, message| Diagnostic {
+            instance: index,
+            ..diag(q, code, severity, message)
+        };
+        for q in self
+            .questions()
+            .iter()
+            .filter(|q| q.repeat.as_deref() == repeat)
+        {
             let shown = q
                 .relevant
                 .as_ref()
@@ -272,6 +326,9 @@ impl Form {
                                 .push(diag(q, Code::Constraint, Severity::Error, msg));
                         }
                     }
+                    for d in &mut eval.diagnostics[before..] {
+                        d.instance = index;
+                    }
                     match eval.diagnostics[before..]
                         .iter()
                         .find(|d| d.severity == Severity::Error)
@@ -284,19 +341,57 @@ impl Form {
                 }
             }
         }
-        for name in answers.keys() {
-            if self.question(name).is_none() {
-                eval.diagnostics.push(Diagnostic {
-                    question: name.clone(),
-                    code: Code::UnknownQuestion,
-                    severity: Severity::Warning,
-                    message: format!("`{name}` is not a question of this form version"),
-                });
-                kept.flags.push(flag(name, Code::UnknownQuestion));
+        if instance.is_some() {
+            kept.answers.retain(|k, _| {
+                self.question(k)
+                    .is_some_and(|q| q.repeat.as_deref() == repeat)
+            });
+        }
+        (eval, kept)
+    }
+
+    /// [`Form::evaluate_on`] with every repeat instance evaluated too: each
+    /// instance's conditions read its own earlier answers and the top-level
+    /// answers that count; an instance's diagnostics carry its index.
+    pub fn evaluate_all_on(
+        &self,
+        answers: &Answers,
+        repeats: &crate::interview::RepeatAnswers,
+        today: time::Date,
+    ) -> Evaluation {
+        let (mut eval, kept) = self.walk(answers, today);
+        for (r, instances) in repeats {
+            for (i, inst) in instances.iter().enumerate() {
+                let (e, _) = self.walk_in(Some((r, i)), inst, &kept.answers, today);
+                eval.diagnostics.extend(e.diagnostics);
             }
         }
-        kept.flags.sort();
-        (eval, kept)
+        eval
+    }
+
+    /// [`Form::clean_on`] for every repeat instance: the answers that count
+    /// in each, and flags named `repeat[i].question`.
+    pub fn clean_instances_on(
+        &self,
+        kept_top: &Answers,
+        repeats: &crate::interview::RepeatAnswers,
+        today: time::Date,
+    ) -> (crate::interview::RepeatAnswers, Vec<QualityFlag>) {
+        let mut out = crate::interview::RepeatAnswers::new();
+        let mut flags = Vec::new();
+        for (r, instances) in repeats {
+            let kept = instances
+                .iter()
+                .enumerate()
+                .map(|(i, inst)| {
+                    let (_, c) = self.walk_in(Some((r, i)), inst, kept_top, today);
+                    flags.extend(c.flags);
+                    c.answers
+                })
+                .collect();
+            out.insert(r.clone(), kept);
+        }
+        (out, flags)
     }
 
     /// A choice must pass the question's choice filter where its sources are
@@ -446,6 +541,7 @@ impl Form {
 fn diag(q: &Question, code: Code, severity: Severity, message: String) -> Diagnostic {
     Diagnostic {
         question: q.name.clone(),
+        instance: None,
         code,
         severity,
         message,
@@ -560,13 +656,46 @@ impl Form {
         if !self.has_calculations() {
             return Vec::new();
         }
+        self.calculations_in(None, answers, &Answers::new(), today, now)
+    }
+
+    /// [`Form::calculations_on`] for instance `i` of `repeat`, whose
+    /// calculations also read `base` (the top-level answers that count).
+    pub fn instance_calculations_on(
+        &self,
+        repeat: &str,
+        i: usize,
+        answers: &Answers,
+        base: &Answers,
+        today: time::Date,
+        now: &str,
+    ) -> Vec<(String, Option<Answer>)> {
+        self.calculations_in(Some((repeat, i)), answers, base, today, now)
+    }
+
+    fn calculations_in(
+        &self,
+        instance: Option<(&str, usize)>,
+        answers: &Answers,
+        base: &Answers,
+        today: time::Date,
+        now: &str,
+    ) -> Vec<(String, Option<Answer>)> {
+        let repeat = instance.map(|(r, _)| r);
         let mut cur = answers.clone();
         let mut out = Vec::new();
-        for q in self.questions() {
+        for q in self
+            .questions()
+            .iter()
+            .filter(|q| q.repeat.as_deref() == repeat)
+        {
             let Some(e) = q.calculation.as_ref().and_then(|c| self.expression(c)) else {
                 continue;
             };
-            let kept = self.clean_on(&cur, today).answers;
+            let mut kept = self.walk_in(instance, &cur, base, today).1.answers;
+            if instance.is_some() {
+                kept.extend(base.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
             let shown = q
                 .relevant
                 .as_ref()

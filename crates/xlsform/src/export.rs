@@ -38,8 +38,15 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         }
     };
     let mut current: Option<&str> = None;
+    let mut current_repeat: Option<&str> = None;
     let mut used_sections = BTreeSet::new();
+    // A section named like a repeat is that repeat's own page: written as
+    // a top-level `begin repeat`, which the import reads back as both.
+    let is_repeat = |id: &str| form.repeats.iter().any(|r| r.id == id);
     let group = |rows: &mut Vec<BTreeMap<String, String>>, id: &str| {
+        if is_repeat(id) {
+            return;
+        }
         let mut row = BTreeMap::new();
         row.insert("type".into(), "begin group".into());
         row.insert("name".into(), id.to_owned());
@@ -50,10 +57,33 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         }
         rows.push(row);
     };
-    let end = |rows: &mut Vec<BTreeMap<String, String>>| {
+    let end = |rows: &mut Vec<BTreeMap<String, String>>, id: &str| {
+        if is_repeat(id) {
+            return;
+        }
         rows.push(BTreeMap::from([(
             "type".to_owned(),
             "end group".to_owned(),
+        )]));
+    };
+    let begin_repeat = |rows: &mut Vec<BTreeMap<String, String>>, id: &str| {
+        let mut row = BTreeMap::new();
+        row.insert("type".into(), "begin repeat".into());
+        row.insert("name".into(), id.to_owned());
+        if let Some(r) = form.repeats.iter().find(|r| r.id == id) {
+            for (l, v) in &r.label.0 {
+                row.insert(lang_col("label", l), v.clone());
+            }
+            if let Some(c) = &r.repeat_count {
+                row.insert("repeat_count".into(), c.clone());
+            }
+        }
+        rows.push(row);
+    };
+    let end_repeat = |rows: &mut Vec<BTreeMap<String, String>>| {
+        rows.push(BTreeMap::from([(
+            "type".to_owned(),
+            "end repeat".to_owned(),
         )]));
     };
     let mut choices: Vec<BTreeMap<String, String>> = Vec::new();
@@ -64,14 +94,25 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
         .map(|q| q.name.as_str())
         .collect();
     for q in &form.questions {
-        if q.section.as_deref() != current {
-            if current.is_some() {
-                end(&mut rows);
+        let section_changes = q.section.as_deref() != current;
+        if (section_changes || q.repeat.as_deref() != current_repeat) && current_repeat.is_some() {
+            end_repeat(&mut rows);
+            current_repeat = None;
+        }
+        if section_changes {
+            if let Some(s) = current {
+                end(&mut rows, s);
             }
             current = q.section.as_deref();
             if let Some(s) = current {
                 group(&mut rows, s);
                 used_sections.insert(s);
+            }
+        }
+        if q.repeat.as_deref() != current_repeat {
+            current_repeat = q.repeat.as_deref();
+            if let Some(r) = current_repeat {
+                begin_repeat(&mut rows, r);
             }
         }
         let mut row = BTreeMap::new();
@@ -196,13 +237,16 @@ pub fn export(form: &FormDef) -> Result<Vec<u8>, ExportError> {
             choices.push(c);
         }
     }
-    if current.is_some() {
-        end(&mut rows);
+    if current_repeat.is_some() {
+        end_repeat(&mut rows);
+    }
+    if let Some(s) = current {
+        end(&mut rows, s);
     }
     for s in &form.sections {
         if !used_sections.contains(s.id.as_str()) {
             group(&mut rows, &s.id);
-            end(&mut rows);
+            end(&mut rows, &s.id);
         }
     }
 

@@ -1070,6 +1070,8 @@ enum Kind {
     Metadata(String),
     BeginGroup,
     EndGroup,
+    BeginRepeat,
+    EndRepeat,
 }
 
 fn parse_type(written: &str) -> Result<Kind, String> {
@@ -1089,12 +1091,10 @@ fn parse_type(written: &str) -> Result<Kind, String> {
         ("begin_group", None) => Ok(Kind::BeginGroup),
         ("end", Some(w)) if w == "group" && words.len() == 2 => Ok(Kind::EndGroup),
         ("end_group", None) => Ok(Kind::EndGroup),
-        ("begin" | "end", Some(w)) if w == "repeat" => {
-            Err("repeats (`begin repeat`) are not supported".into())
-        }
-        ("begin_repeat" | "end_repeat", _) => {
-            Err("repeats (`begin repeat`) are not supported".into())
-        }
+        ("begin", Some(w)) if w == "repeat" && words.len() == 2 => Ok(Kind::BeginRepeat),
+        ("begin_repeat", None) => Ok(Kind::BeginRepeat),
+        ("end", Some(w)) if w == "repeat" && words.len() == 2 => Ok(Kind::EndRepeat),
+        ("end_repeat", None) => Ok(Kind::EndRepeat),
         ("text", _) => one(QuestionType::Text),
         ("integer", _) => one(QuestionType::Integer),
         ("decimal", _) => one(QuestionType::Decimal),
@@ -1421,11 +1421,12 @@ fn show(e: &Expr) -> String {
     }
 }
 
-/// A group being read.
+/// A group (or repeat) being read.
 struct Group {
     name: String,
     row: u32,
     relevant: Option<Condition>,
+    repeat: bool,
 }
 
 impl Cx {
@@ -1482,7 +1483,7 @@ impl Cx {
                     continue;
                 }
             };
-            let named = !matches!(kind, Kind::EndGroup);
+            let named = !matches!(kind, Kind::EndGroup | Kind::EndRepeat);
             if named {
                 if name.is_empty() {
                     self.err(
@@ -1500,7 +1501,7 @@ impl Cx {
                     );
                 } else if let Some(first) = rows_of
                     .get(name)
-                    .filter(|_| !matches!(kind, Kind::BeginGroup))
+                    .filter(|_| !matches!(kind, Kind::BeginGroup | Kind::BeginRepeat))
                 {
                     // Sections and questions are separate namespaces in
                     // fieldvoice; a repeated top-level group is checked below.
@@ -1558,8 +1559,8 @@ impl Cx {
                         }
                     }
                 }
-                Kind::BeginGroup | Kind::Metadata(_) => {}
-                Kind::EndGroup => {}
+                Kind::BeginGroup | Kind::Metadata(_) | Kind::BeginRepeat => {}
+                Kind::EndGroup | Kind::EndRepeat => {}
             }
             types.insert(r.number, kind);
         }
@@ -1572,6 +1573,7 @@ impl Cx {
         // Second pass: convert.
         let mut questions: Vec<Question> = Vec::new();
         let mut sections = Vec::new();
+        let mut repeats: Vec<survey_model::Repeat> = Vec::new();
         let mut stack: Vec<Group> = Vec::new();
         // relevant edges (from question position, to question position)
         let mut edges: Vec<(usize, usize)> = Vec::new();
@@ -1583,34 +1585,82 @@ impl Cx {
             self.check_texts(cols, r, &kinds);
             match kind {
                 Kind::Metadata(_) => {}
-                Kind::EndGroup => {
-                    if stack.pop().is_none() {
+                Kind::EndGroup | Kind::EndRepeat => {
+                    let closing_repeat = matches!(kind, Kind::EndRepeat);
+                    let (what, other) = if closing_repeat {
+                        ("repeat", "group")
+                    } else {
+                        ("group", "repeat")
+                    };
+                    match stack.pop() {
+                        None => self.err(
+                            SURVEY,
+                            Some(r.number),
+                            Some(&cols.header("type")),
+                            format!("`end {what}` without a `begin {what}`"),
+                        ),
+                        Some(g) if g.repeat != closing_repeat => self.err(
+                            SURVEY,
+                            Some(r.number),
+                            Some(&cols.header("type")),
+                            format!("`end {what}` closes {other} `{}` (row {})", g.name, g.row),
+                        ),
+                        Some(_) => {}
+                    }
+                }
+                Kind::BeginRepeat => {
+                    self.no_question_columns(cols, r, "repeat");
+                    if let Some(outer) = stack.iter().find(|g| g.repeat) {
                         self.err(
                             SURVEY,
                             Some(r.number),
                             Some(&cols.header("type")),
-                            "`end group` without a `begin group`".into(),
+                            format!(
+                                "repeat `{name}` is inside repeat `{}` (row {}): nested repeats are not supported",
+                                outer.name, outer.row
+                            ),
                         );
                     }
+                    let relevant = self.condition(cols, r, "relevant", &kinds, None);
+                    let mut label = cols.localized(r, "label");
+                    if label.0.is_empty() {
+                        label.0.insert(dl.clone(), name.clone());
+                    }
+                    let count = cols.get(r, "repeat_count").trim();
+                    let repeat_count = if count.is_empty() {
+                        None
+                    } else if survey_model::form::repeat_count(count).is_some() {
+                        Some(count.to_owned())
+                    } else {
+                        self.err(
+                            SURVEY,
+                            Some(r.number),
+                            Some(&cols.header("repeat_count")),
+                            format!("repeat_count `{count}` must be a whole number or `${{name}}` of an earlier question"),
+                        );
+                        None
+                    };
+                    if stack.is_empty() {
+                        // A repeat outside any group is its own page.
+                        sections.push(survey_model::form::Section {
+                            id: name.clone(),
+                            label: label.clone(),
+                        });
+                    }
+                    repeats.push(survey_model::Repeat {
+                        id: name.clone(),
+                        label,
+                        repeat_count,
+                    });
+                    stack.push(Group {
+                        name,
+                        row: r.number,
+                        relevant,
+                        repeat: true,
+                    });
                 }
                 Kind::BeginGroup => {
-                    for c in [
-                        "required",
-                        "constraint",
-                        "choice_filter",
-                        "default",
-                        "fv_type",
-                        "fv_pii",
-                    ] {
-                        if !cols.get(r, c).is_empty() {
-                            self.err(
-                                SURVEY,
-                                Some(r.number),
-                                Some(&cols.header(c)),
-                                format!("`{c}` is not supported on a group"),
-                            );
-                        }
-                    }
+                    self.no_question_columns(cols, r, "group");
                     match cols.get(r, "appearance") {
                         "" | "field-list" => {}
                         a => self.err(
@@ -1658,6 +1708,7 @@ impl Cx {
                         name,
                         row: r.number,
                         relevant,
+                        repeat: false,
                     });
                 }
                 Kind::Question(_, list, other) => {
@@ -1666,6 +1717,7 @@ impl Cx {
                     };
                     let kind = pending[pos].kind;
                     let mut q = self.question(cols, r, &name, kind, &kinds, &dl);
+                    q.repeat = stack.iter().find(|g| g.repeat).map(|g| g.name.clone());
                     if let Some(m) = metas.get(&r.number) {
                         // Identifiers of a person or device are personal data.
                         q.pii |= survey_model::form::METADATA.contains(&(m.as_str(), true));
@@ -1756,11 +1808,12 @@ impl Cx {
             }
         }
         for g in stack.iter().rev() {
+            let what = if g.repeat { "repeat" } else { "group" };
             self.err(
                 SURVEY,
                 Some(g.row),
                 Some(&cols.header("type")),
-                format!("group `{}` has no `end group`", g.name),
+                format!("{what} `{}` has no `end {what}`", g.name),
             );
         }
         self.forward_and_cycles(&pending, &edges, &cols.header("relevant"));
@@ -1772,11 +1825,34 @@ impl Cx {
             languages: self.languages.clone(),
             default_language: dl,
             sections,
+            repeats,
             questions,
             countries: settings.countries,
             coordinators_publish: settings.coordinators_publish,
         };
         Some((def, rows_of))
+    }
+
+    /// A group or repeat row holds none of a question's columns.
+    fn no_question_columns(&mut self, cols: &SurveyCols, r: &Row, what: &str) {
+        for c in [
+            "required",
+            "constraint",
+            "choice_filter",
+            "default",
+            "calculation",
+            "fv_type",
+            "fv_pii",
+        ] {
+            if !cols.get(r, c).is_empty() {
+                self.err(
+                    SURVEY,
+                    Some(r.number),
+                    Some(&cols.header(c)),
+                    format!("`{c}` is not supported on a {what}"),
+                );
+            }
+        }
     }
 
     /// Report relevant references to later questions: a cycle with all its
@@ -1962,6 +2038,7 @@ impl Cx {
             metadata: None,
             required_message: None,
             read_only: false,
+            repeat: None,
         };
         let written = canonical_type(cols.get(r, "type")).to_lowercase();
         let rm = cols.localized(r, "required_message");
@@ -2269,6 +2346,7 @@ fn or_other(q: &Question, langs: &[String], dl: &str) -> (ChoiceOption, Question
         metadata: None,
         required_message: None,
         read_only: false,
+        repeat: q.repeat.clone(),
     };
     (option, other)
 }

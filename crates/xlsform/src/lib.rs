@@ -24,6 +24,7 @@
 //! | `… or_other` | an extra option `other` and a text question `<name>_other`, relevant when `other` is selected |
 //! | `select_one_from_file F.csv`, `select_multiple_from_file F.csv` | a choice question whose options are read from the CSV file `F.csv` uploaded beside the form ([`import_with_media`]; `name`, `label`, `label::Language (code)`, other columns as attributes); missing, it is refused by name; XML and GeoJSON lists are refused |
 //! | `select_one_external L` + the `external_choices` sheet | a single choice with list `L`'s options from that sheet |
+//! | `begin repeat` / `end repeat`, `repeat_count` (a number or `${name}`) | a [`survey_model::Repeat`]: its questions asked once per instance (groups inside it flattened, their `relevant` AND-ed in); a top-level repeat is also its own page; nested repeats are refused |
 //! | `begin group` / `end group` | a top-level group is a section (page); nested groups are flattened into it; a group's `relevant` is AND-ed into each question's; a top-level group named like an earlier one continues that page (its label must match) |
 //! | `label`, `hint`, `constraint_message` (and `::Language (code)`) | localized texts; a plain column is the default language (`settings.default_language`, else `en`) |
 //! | `required` | `yes`/`true`/`TRUE()`/`1` or `no`/`false`/`FALSE()`/`0`/empty |
@@ -56,7 +57,7 @@
 //! constraint also its own): a later question is an error naming it, and a
 //! cycle of `relevant` references is reported as a cycle with every row in it.
 //!
-//! Refused, with sheet, row and column: repeats, media types (`image`/`photo`, `audio`, `video`,
+//! Refused, with sheet, row and column: repeats inside repeats, media types (`image`/`photo`, `audio`, `video`,
 //! `barcode`, `file`: no attachments yet), any other type; unknown functions (`pulldata()`, `jr:choice-name()`, `indexed-repeat()`, …),
 //! paths (`/data/x`), a calculation reading a later question or itself;
 //! `${…}` naming no question, or in texts other than labels and hints;
@@ -98,6 +99,7 @@ pub(crate) const SURVEY_COLUMNS: &[(&str, bool)] = &[
     ("constraint_message", true),
     ("required_message", true),
     ("read_only", false),
+    ("repeat_count", false),
     ("choice_filter", false),
     ("appearance", false),
     ("default", false),

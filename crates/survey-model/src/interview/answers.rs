@@ -40,14 +40,32 @@ impl Interview {
         let q = form
             .question(name)
             .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        if let Some(r) = &q.repeat {
+            return Err(ModelError::Malformed(format!(
+                "`{name}` is asked per instance of repeat `{r}`"
+            )));
+        }
+        let ans = self.answers.clone();
+        self.write_answer(q, &ans, a)?;
+        commit(&mut self.doc, self.clock);
+        Ok(())
+    }
+
+    /// Write one typed answer of `q` into the answers map `ans` (the
+    /// interview's, or a repeat instance's), without committing.
+    pub(super) fn write_answer(
+        &mut self,
+        q: &crate::form::Question,
+        ans: &ObjId,
+        a: Option<&Answer>,
+    ) -> Result<(), ModelError> {
+        let name = q.name.as_str();
         let wrong = |expected: &'static str| AnswerError::WrongType {
             question: name.to_owned(),
             expected,
             got: a.map_or("null".into(), |a| a.to_json().to_string()),
         };
-        let clock = self.clock;
         let doc = &mut self.doc;
-        let ans = &self.answers;
         match q.kind {
             QuestionType::Note => return Err(AnswerError::NoAnswer(name.to_owned()).into()),
             QuestionType::Text => {
@@ -106,7 +124,6 @@ impl Interview {
                 }
             }
         }
-        commit(doc, clock);
         Ok(())
     }
 
@@ -122,8 +139,12 @@ impl Interview {
         today: time::Date,
         now: &str,
     ) -> Result<usize, ModelError> {
+        let mut count = 0;
+        if !form.def().repeats.is_empty() {
+            count += self.recalculate_repeats(form, today, now)?;
+        }
         if !form.has_calculations() {
-            return Ok(0);
+            return Ok(count);
         }
         let answers = self.answers(form);
         let mut changed = form.calculations_on(&answers, today, now);
@@ -144,17 +165,83 @@ impl Interview {
         for (name, value) in &changed {
             self.set_answer(form, name, value.as_ref())?;
         }
-        Ok(changed.len())
+        if !form.def().repeats.is_empty() && !changed.is_empty() {
+            count += self.recalculate_repeats(form, today, now)?;
+        }
+        Ok(count + changed.len())
+    }
+
+    /// Keep each repeat with a `repeat_count` at that many instances (adding
+    /// at the end, removing from the end), then compute every instance's
+    /// calculations.
+    fn recalculate_repeats(
+        &mut self,
+        form: &Form,
+        today: time::Date,
+        now: &str,
+    ) -> Result<usize, ModelError> {
+        use crate::form::{MAX_INSTANCES, RepeatCount, repeat_count};
+        let mut count = 0;
+        let base = form.clean_on(&self.answers(form), today).answers;
+        for r in &form.def().repeats {
+            let want = match r.repeat_count.as_deref().and_then(repeat_count) {
+                Some(RepeatCount::Fixed(n)) => Some(n),
+                Some(RepeatCount::Question(q)) => Some(
+                    base.get(q)
+                        .map(crate::expr::answer_string)
+                        .and_then(|s| s.parse::<f64>().ok())
+                        .filter(|n| n.is_finite() && *n >= 0.0)
+                        .map_or(0, |n| (n as usize).min(MAX_INSTANCES)),
+                ),
+                None => None,
+            };
+            if let Some(want) = want {
+                while self.instance_count(&r.id) < want {
+                    self.add_instance(form, &r.id)?;
+                    count += 1;
+                }
+                while self.instance_count(&r.id) > want {
+                    let last = self.instance_count(&r.id) - 1;
+                    self.remove_instance(form, &r.id, last)?;
+                    count += 1;
+                }
+            }
+            if !form
+                .repeat_questions(&r.id)
+                .any(|q| q.calculation.is_some())
+            {
+                continue;
+            }
+            let instances = self.repeat_answers(form).remove(&r.id).unwrap_or_default();
+            for (i, inst) in instances.iter().enumerate() {
+                for (name, value) in
+                    form.instance_calculations_on(&r.id, i, inst, &base, today, now)
+                {
+                    self.set_instance_answer(form, i, &name, value.as_ref())?;
+                    count += 1;
+                }
+            }
+        }
+        Ok(count)
     }
 
     /// Read every answer, typed by the form. Values that do not fit their
     /// question's type are skipped here (and flagged by [`Interview::project`]).
     pub fn answers(&self, form: &Form) -> Answers {
+        self.answers_in(form, &self.answers, None)
+    }
+
+    /// The typed answers of map `ans` to the questions of `repeat` (`None`:
+    /// the questions outside repeats).
+    pub(super) fn answers_in(&self, form: &Form, ans: &ObjId, repeat: Option<&str>) -> Answers {
         // One pass over the answers map (a look-up per question costs a seek
         // each, and most questions of a form are unanswered).
         let mut out = Answers::new();
-        for item in self.doc.map_range(&self.answers, ..) {
-            let Some(q) = form.question(&item.key) else {
+        for item in self.doc.map_range(ans, ..) {
+            let Some(q) = form
+                .question(&item.key)
+                .filter(|q| q.repeat.as_deref() == repeat)
+            else {
                 continue;
             };
             let id = item.id();
@@ -219,7 +306,7 @@ impl Interview {
 /// The container for `name`, which the first change created. A document made
 /// by an older form version may lack it: then it is created now (safe, since
 /// only its creator edits answers before the first sync of a new question).
-fn container(
+pub(super) fn container(
     doc: &mut AutoCommit,
     ans: &ObjId,
     name: &str,

@@ -10,7 +10,10 @@
 //!   status:   "draft" | "submitted",   submitted_at: RFC 3339 (when submitted)
 //!   answers:  { <scalar question>: bool | int | str,   (absent = unanswered)
 //!               <text question>:   Text,               (character merge)
-//!               <multi question>:  { option: bool } }  (per-option merge)
+//!               <multi question>:  { option: bool },   (per-option merge)
+//!               <repeat id>:       [ { <question>: … } ] }  (one map per
+//!                                   instance, made with its containers in
+//!                                   the change that adds it)
 //!   review:   { state, by, at },
 //!   comments: [ { id, author, role, at, text } ],
 //!   tags:     { tag: bool } }
@@ -19,6 +22,7 @@
 mod answers;
 mod paradata;
 mod record;
+mod repeats;
 mod review;
 
 use automerge::transaction::{CommitOptions, Transactable};
@@ -33,6 +37,7 @@ use crate::form::{Form, QuestionType};
 pub use answers::Conflict;
 pub use paradata::{Paradata, paradata_of};
 pub use record::{CommentNote, InterviewRecord, ReviewInfo};
+pub use repeats::RepeatAnswers;
 pub use review::{Comment, ReviewState};
 
 /// Version of the document layout above.
@@ -136,7 +141,10 @@ impl Interview {
         reconcile_prop(&mut doc, ROOT, "meta", &meta)?;
         doc.put(ROOT, "status", "draft")?;
         let answers = doc.put_object(ROOT, "answers", ObjType::Map)?;
-        for q in form.questions() {
+        for r in &form.def().repeats {
+            doc.put_object(&answers, r.id.as_str(), ObjType::List)?;
+        }
+        for q in form.top_questions() {
             match q.kind {
                 QuestionType::Text => {
                     doc.put_object(&answers, q.name.as_str(), ObjType::Text)?;

@@ -22,6 +22,7 @@ impl Interview {
     /// Without the form, every answer is kept as raw JSON, unchecked.
     pub fn project(&mut self, form: Option<&Form>) -> InterviewRecord {
         let mut answers = BTreeMap::new();
+        let mut repeats = BTreeMap::new();
         let mut quality_flags = Vec::new();
         let keys: Vec<String> = self.doc.keys(&self.answers).collect();
         match form {
@@ -29,7 +30,27 @@ impl Interview {
                 let typed = self.answers(f);
                 let cleaned = f.clean(&typed);
                 quality_flags = cleaned.flags;
+                let (instances, flags) = f.clean_instances_on(
+                    &cleaned.answers,
+                    &self.repeat_answers(f),
+                    crate::validate::today(),
+                );
+                quality_flags.extend(flags);
+                repeats = instances
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(r, v)| {
+                        let rows = v
+                            .into_iter()
+                            .map(|a| a.into_iter().map(|(k, a)| (k, a.to_json())).collect())
+                            .collect();
+                        (r, rows)
+                    })
+                    .collect();
                 for key in keys {
+                    if f.repeat(&key).is_some() {
+                        continue;
+                    }
                     let code = match f.question(&key) {
                         None => Code::UnknownQuestion,
                         // Read once, above: a key of the form's that did not
@@ -73,6 +94,7 @@ impl Interview {
             submitted_at: self.str_at(&ROOT, "submitted_at"),
             review_state: self.review_state().map(|r| r.as_str().to_owned()),
             answers,
+            repeats,
             quality_flags,
             paradata: Paradata::default(),
             checks: Vec::new(),
@@ -130,6 +152,10 @@ pub struct InterviewRecord {
     pub review_state: Option<String>,
     /// The answers that count (see [`Interview::project`]).
     pub answers: BTreeMap<String, Json>,
+    /// The answers that count in each repeat instance, by repeat id (in
+    /// instance order; repeats without instances left out).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub repeats: BTreeMap<String, Vec<BTreeMap<String, Json>>>,
     /// Answers in the document that `answers` leaves out, as `question:code`
     /// (empty in records stored before flags existed: re-project them).
     #[serde(default)]

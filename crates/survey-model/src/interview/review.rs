@@ -64,7 +64,11 @@ impl Interview {
     /// Mark as submitted when nothing blocks it; returns the evaluation either way.
     pub fn submit(&mut self, form: &Form) -> Result<Evaluation, ModelError> {
         self.check_form(form)?;
-        let eval = form.evaluate(&self.answers(form));
+        let eval = form.evaluate_all_on(
+            &self.answers(form),
+            &self.repeat_answers(form),
+            crate::validate::today(),
+        );
         if !eval.is_complete() {
             return Ok(eval);
         }
