@@ -25,12 +25,17 @@ export interface ListItem {
 export interface DiagnosticView { code: string; severity: "error" | "warning"; message: string; from_form: boolean; }
 export interface OptionView { value: string; label: string; }
 export interface QuestionView {
-  name: string; kind: QuestionType; label: string; hint: string | null; required: boolean;
+  key: string; name: string; instance: number | null; kind: QuestionType; label: string; hint: string | null; required: boolean;
   relevant: boolean; options: OptionView[]; searchable: boolean; min: number | null; max: number | null;
   multiline: boolean; appearance: string | null; max_length: number | null; min_date: string | null; max_date: string | null;
   read_only: boolean; value: Json; diagnostics: DiagnosticView[];
 }
-export interface SectionView { id: string; label: string; questions: QuestionView[]; }
+export interface InstanceView { index: number; questions: QuestionView[]; }
+export interface RepeatView {
+  id: string; label: string; section: string; after: string | null; fixed: boolean; relevant: boolean;
+  instances: InstanceView[];
+}
+export interface SectionView { id: string; label: string; questions: QuestionView[]; repeats: RepeatView[]; }
 export interface Comment { id: string; author: string; role: string; at: string; text: string; }
 export interface FormView {
   interview_id: string; form_id: string; form_version: number; title: string; lang: string;
@@ -39,6 +44,7 @@ export interface FormView {
   sections: SectionView[]; comments: Comment[]; errors: number; complete: boolean;
   consent_given: boolean; conflicts: string[];
 }
+export interface FormItem { form_id: string; version: number; title: string; }
 export interface SubmitOutcome { submitted: boolean; view: FormView; }
 
 interface TauriGlobal { core: { invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>; }; }
@@ -62,10 +68,16 @@ export const api = {
   setServerUrl: (url: string) => call<Status>("set_server_url", { url }),
   list: (text: string, state: UiState | null, lang: string) =>
     call<ListItem[]>("list_interviews", { filter: { text: text || null, state, lang } }),
-  newInterview: (lang: string) => call<FormView>("new_interview", { formId: null, lang }),
+  listForms: (lang: string) => call<FormItem[]>("list_forms", { lang }),
+  newInterview: (lang: string, formId: string | null = null) => call<FormView>("new_interview", { formId, lang }),
   formView: (id: string, lang: string) => call<FormView>("form_view", { id, lang }),
   setAnswer: (id: string, question: string, value: Json, lang: string) =>
     call<FormView>("set_answer", { id, question, value, lang }),
+  setInstanceAnswer: (id: string, index: number, question: string, value: Json, lang: string) =>
+    call<FormView>("set_instance_answer", { id, index, question, value, lang }),
+  addInstance: (id: string, repeat: string, lang: string) => call<FormView>("add_instance", { id, repeat, lang }),
+  removeInstance: (id: string, repeat: string, index: number, lang: string) =>
+    call<FormView>("remove_instance", { id, repeat, index, lang }),
   submit: (id: string, lang: string) => call<SubmitOutcome>("submit", { id, lang }),
   reopen: (id: string, lang: string) => call<FormView>("reopen", { id, lang }),
   addComment: (id: string, text: string, lang: string) => call<FormView>("add_comment", { id, text, lang }),

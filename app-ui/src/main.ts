@@ -1,6 +1,6 @@
 // The field app UI: renders what the Rust commands return. No form logic here:
 // visibility, validation and completeness come from the model's FormView.
-import { api, AppErrorBody, FormView, Json, ListItem, MyDay, QuestionView, Status, UiState } from "./api.js";
+import { api, AppErrorBody, FormView, Json, ListItem, MyDay, QuestionView, RepeatView, Status, UiState } from "./api.js";
 import { dirOf, isLang, Lang, t } from "./i18n.js";
 
 type Screen = "enroll" | "list" | "form" | "sync";
@@ -206,9 +206,31 @@ async function renderList(): Promise<void> {
 }
 
 // ---------- form ----------
+/** New interview: straight on the only form, else the interviewer picks one. */
 async function newInterview(): Promise<void> {
   try {
-    const v = await api.newInterview(state.lang);
+    const forms = await api.listForms(state.lang);
+    if (forms.length > 1) {
+      const picker = $("form-picker");
+      const list = el("div", { class: "opts" });
+      for (const f of forms) {
+        const b = el("button", { type: "button", class: "opt", "data-form": f.form_id }, f.title);
+        b.addEventListener("click", () => { picker.hidden = true; void startInterview(f.form_id); });
+        list.append(b);
+      }
+      picker.replaceChildren(el("h2", {}, tr("choose_form")), list);
+      picker.hidden = false;
+      return;
+    }
+    await startInterview(null);
+  } catch (e) {
+    alertError(e);
+  }
+}
+
+async function startInterview(formId: string | null): Promise<void> {
+  try {
+    const v = await api.newInterview(state.lang, formId);
     state.showRequired = false;
     state.view = v;
     buildForm(v);
@@ -245,13 +267,20 @@ function setSaving(delta: number, failed = false): void {
 }
 
 /** Queue one answer; answers are saved in order, each durably before the next. */
-function save(question: string, value: Json): Promise<void> {
+function save(q: QuestionView, value: Json): Promise<void> {
+  return queue((id) => q.instance === null
+    ? api.setAnswer(id, q.name, value, state.lang)
+    : api.setInstanceAnswer(id, q.instance, q.name, value, state.lang));
+}
+
+/** Queue one change of the open interview (an answer, an added or removed repeat instance). */
+function queue(change: (id: string) => Promise<FormView>): Promise<void> {
   const id = state.view?.interview_id;
   if (!id) return Promise.resolve();
   setSaving(1);
   const p = state.saveChain.then(async () => {
     try {
-      const v = await api.setAnswer(id, question, value, state.lang);
+      const v = await change(id);
       if (state.view?.interview_id === id) { state.view = v; applyView(v); }
       setSaving(-1);
       $("form-error").hidden = true;
@@ -324,31 +353,31 @@ function fillOptions(row: HTMLElement, q: QuestionView): void {
   for (const o of q.options) {
     const b = el("button", { type: "button", "data-value": o.value, "aria-pressed": "false" }, o.label);
     b.addEventListener("click", () => {
-      if (q.kind === "single_choice") { void save(q.name, o.value); return; }
-      const cur = (state.view && findQ(state.view, q.name)?.value) as string[] | null;
+      if (q.kind === "single_choice") { void save(q, o.value); return; }
+      const cur = (state.view && findQ(state.view, q.key)?.value) as string[] | null;
       const set = new Set(Array.isArray(cur) ? cur : []);
       if (set.has(o.value)) set.delete(o.value); else set.add(o.value);
-      void save(q.name, set.size ? [...set] : null);
+      void save(q, set.size ? [...set] : null);
     });
     row.append(b);
   }
   if (q.searchable && q.options.length <= 1) {
-    row.append(el("p", { class: "q-hint", "data-empty-list": q.name }, tr("list_empty")));
+    row.append(el("p", { class: "q-hint", "data-empty-list": q.key }, tr("list_empty")));
   }
   const find = row.parentElement?.querySelector<HTMLInputElement>("input[data-search]");
   if (find) filterOptions(row, find.value);
 }
 
 function buildQuestion(q: QuestionView): HTMLElement {
-  const box = el("div", { class: q.kind === "note" ? "q q-note" : "q", "data-q": q.name, "data-kind": q.kind });
+  const box = el("div", { class: q.kind === "note" ? "q q-note" : "q", "data-q": q.key, "data-kind": q.kind });
   // Labels and hints may pipe answers in: applyQuestion refreshes their text.
-  const label = el("label", { class: "q-label", for: `in-${q.name}` }, el("span", { class: "q-text" }, q.label));
+  const label = el("label", { class: "q-label", for: `in-${q.key}` }, el("span", { class: "q-text" }, q.label));
   if (q.required) label.append(el("span", { class: "req", "aria-hidden": "true" }, "*"));
   box.append(label);
   const hint = el("p", { class: "q-hint" }, q.hint ?? "");
   hint.hidden = !q.hint;
   box.append(hint);
-  const choose = (value: Json) => void save(q.name, value);
+  const choose = (value: Json) => void save(q, value);
   switch (q.kind) {
     case "note": break;
     case "consent": {
@@ -364,7 +393,7 @@ function buildQuestion(q: QuestionView): HTMLElement {
     case "single_choice": case "multi_choice": {
       if (q.kind === "single_choice" && q.appearance === "minimal") {
         // appearance "minimal": a drop-down instead of one button per option.
-        const sel = el("select", { id: `in-${q.name}`, "data-input": q.name });
+        const sel = el("select", { id: `in-${q.key}`, "data-input": q.key });
         fillSelect(sel, q);
         sel.addEventListener("change", () => choose(sel.value === "" ? null : sel.value));
         box.append(sel);
@@ -374,7 +403,7 @@ function buildQuestion(q: QuestionView): HTMLElement {
       const row = el("div", { class: cls, role: q.kind === "single_choice" ? "radiogroup" : "group" });
       if (q.searchable) {
         // A list (places): a search box narrows the buttons, offline.
-        const find = el("input", { type: "search", class: "opt-search", "data-search": q.name,
+        const find = el("input", { type: "search", class: "opt-search", "data-search": q.key,
           placeholder: tr("search_list"), "aria-label": tr("search_list") });
         find.addEventListener("input", () => filterOptions(row, find.value));
         box.append(find);
@@ -395,15 +424,15 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "integer": {
-      const inp = el("input", { id: `in-${q.name}`, type: "number", inputmode: "numeric", step: "1",
-        "data-input": q.name });
+      const inp = el("input", { id: `in-${q.key}`, type: "number", inputmode: "numeric", step: "1",
+        "data-input": q.key });
       if (q.min !== null) inp.min = String(q.min);
       if (q.max !== null) inp.max = String(q.max);
       const send = () => {
         const s = inp.value.trim();
         if (s === "") { choose(null); return; }
         const n = Number(s);
-        if (!Number.isInteger(n)) { showLocalError(q.name, tr("err_not_a_number")); return; }
+        if (!Number.isInteger(n)) { showLocalError(q.key, tr("err_not_a_number")); return; }
         choose(n);
       };
       inp.addEventListener("change", send);
@@ -412,13 +441,13 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "decimal": {
-      const inp = el("input", { id: `in-${q.name}`, type: "number", inputmode: "decimal", step: "any",
-        "data-input": q.name });
+      const inp = el("input", { id: `in-${q.key}`, type: "number", inputmode: "decimal", step: "any",
+        "data-input": q.key });
       const send = () => {
         const s = inp.value.trim();
         if (s === "") { choose(null); return; }
         const n = Number(s);
-        if (!Number.isFinite(n)) { showLocalError(q.name, tr("err_not_a_decimal")); return; }
+        if (!Number.isFinite(n)) { showLocalError(q.key, tr("err_not_a_decimal")); return; }
         choose(n);
       };
       inp.addEventListener("change", send);
@@ -427,16 +456,16 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "acknowledge": {
-      const inp = el("input", { id: `in-${q.name}`, type: "checkbox", "data-ack": q.name });
+      const inp = el("input", { id: `in-${q.key}`, type: "checkbox", "data-ack": q.key });
       inp.addEventListener("change", () => choose(inp.checked ? true : null));
-      box.append(el("label", { class: "ack", for: `in-${q.name}` }, inp, tr("ack_ok")));
+      box.append(el("label", { class: "ack", for: `in-${q.key}` }, inp, tr("ack_ok")));
       break;
     }
     case "text": {
       const long = q.multiline || (q.max_length ?? 0) > 200 || /verbatim|detail|reason|notes/.test(q.name);
       const inp = long
-        ? el("textarea", { id: `in-${q.name}`, "data-input": q.name, rows: "4" })
-        : el("input", { id: `in-${q.name}`, type: "text", "data-input": q.name });
+        ? el("textarea", { id: `in-${q.key}`, "data-input": q.key, rows: "4" })
+        : el("input", { id: `in-${q.key}`, type: "text", "data-input": q.key });
       if (q.max_length) inp.setAttribute("maxlength", String(q.max_length));
       const send = () => choose(inp.value === "" ? null : inp.value);
       inp.addEventListener("input", debounce(send, 500));
@@ -445,7 +474,7 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "date": {
-      const inp = el("input", { id: `in-${q.name}`, type: "date", "data-input": q.name });
+      const inp = el("input", { id: `in-${q.key}`, type: "date", "data-input": q.key });
       if (q.min_date) inp.min = q.min_date;
       if (q.max_date) inp.max = q.max_date;
       inp.addEventListener("change", () => {
@@ -463,7 +492,7 @@ function buildQuestion(q: QuestionView): HTMLElement {
       break;
     }
     case "time": {
-      const inp = el("input", { id: `in-${q.name}`, type: "time", "data-input": q.name });
+      const inp = el("input", { id: `in-${q.key}`, type: "time", "data-input": q.key });
       inp.addEventListener("change", () => {
         if (inp.value === "") choose(null);
         else if (/^\d{2}:\d{2}(:\d{2})?$/.test(inp.value)) choose(inp.value);
@@ -473,7 +502,7 @@ function buildQuestion(q: QuestionView): HTMLElement {
     }
     case "datetime": {
       // The device's local time, stored with its UTC offset (RFC 3339).
-      const inp = el("input", { id: `in-${q.name}`, type: "datetime-local", "data-dt": q.name });
+      const inp = el("input", { id: `in-${q.key}`, type: "datetime-local", "data-dt": q.key });
       inp.addEventListener("change", () => {
         const d = new Date(inp.value);
         if (inp.value === "") choose(null);
@@ -505,7 +534,7 @@ function buildQuestion(q: QuestionView): HTMLElement {
         const a = Number(lat.value), o = Number(lon.value);
         if (lat.value === "" && lon.value === "") { choose(null); return; }
         if (!Number.isFinite(a) || !Number.isFinite(o) || lat.value === "" || lon.value === "") {
-          showLocalError(q.name, tr("gps_failed")); return;
+          showLocalError(q.key, tr("gps_failed")); return;
         }
         choose({ lat: a, lon: o, accuracy: null });
       });
@@ -517,9 +546,44 @@ function buildQuestion(q: QuestionView): HTMLElement {
   return box;
 }
 
-function findQ(v: FormView, name: string): QuestionView | undefined {
-  for (const s of v.sections) for (const q of s.questions) if (q.name === name) return q;
-  return undefined;
+/** Every question of a view, instances included. */
+function allQuestions(v: FormView): QuestionView[] {
+  return v.sections.flatMap((s) => [...s.questions,
+    ...s.repeats.flatMap((r) => r.instances.flatMap((i) => i.questions))]);
+}
+
+function findQ(v: FormView, key: string): QuestionView | undefined {
+  return allQuestions(v).find((q) => q.key === key);
+}
+
+/** A repeat's block: its instances, each with its questions and a remove
+ * button, and an add button (unless the form sets the count). */
+function buildRepeat(r: RepeatView): HTMLElement {
+  const block = el("div", { class: "repeat", "data-repeat": r.id });
+  // A repeat that is its own page has the page's title already.
+  if (r.section !== r.id) block.append(el("h3", {}, r.label));
+  const list = el("div", { class: "instances" });
+  block.append(list);
+  fillInstances(list, r);
+  const add = el("button", { type: "button", class: "secondary", "data-action": "add-instance" }, tr("repeat_add"));
+  add.addEventListener("click", () => void queue((id) => api.addInstance(id, r.id, state.lang)));
+  block.append(add);
+  return block;
+}
+
+function fillInstances(list: HTMLElement, r: RepeatView): void {
+  list.replaceChildren();
+  for (const inst of r.instances) {
+    const box = el("fieldset", { class: "instance", "data-instance": String(inst.index) });
+    box.append(el("legend", {}, tr("repeat_item", { label: r.label, n: inst.index + 1 })));
+    for (const q of inst.questions) box.append(buildQuestion(q));
+    if (!r.fixed) {
+      const rm = el("button", { type: "button", class: "secondary", "data-action": "remove-instance" }, tr("repeat_remove"));
+      rm.addEventListener("click", () => void queue((id) => api.removeInstance(id, r.id, inst.index, state.lang)));
+      box.append(rm);
+    }
+    list.append(box);
+  }
 }
 
 function showLocalError(name: string, text: string): void {
@@ -535,6 +599,12 @@ function buildForm(v: FormView): void {
     const sec = el("div", { class: "section", "data-section": s.id });
     if (s.label) sec.append(el("h2", {}, s.label));
     for (const q of s.questions) sec.append(buildQuestion(q));
+    // Each repeat right after the question it follows (or first on its page).
+    for (const r of [...s.repeats].reverse()) {
+      const block = buildRepeat(r);
+      const after = r.after ? sec.querySelector(`[data-q="${r.after}"]`) : sec.querySelector("h2");
+      if (after) after.after(block); else sec.prepend(block);
+    }
     body.append(sec);
   }
   $("form-error").hidden = true;
@@ -555,8 +625,20 @@ function applyView(v: FormView): void {
   if (consentNote) consentNote.hidden = v.consent_given || locked;
   for (const s of v.sections) {
     const secEl = document.querySelector<HTMLElement>(`[data-section="${s.id}"]`);
-    if (secEl) secEl.hidden = !s.questions.some((q) => q.relevant);
+    if (secEl) secEl.hidden = !s.questions.some((q) => q.relevant) && !s.repeats.some((r) => r.relevant);
     for (const q of s.questions) applyQuestion(q, locked);
+    for (const r of s.repeats) {
+      const block = document.querySelector<HTMLElement>(`[data-repeat="${r.id}"]`);
+      if (!block) continue;
+      block.hidden = !r.relevant;
+      const list = block.querySelector<HTMLElement>(".instances");
+      if (list && list.children.length !== r.instances.length) fillInstances(list, r);
+      block.querySelectorAll<HTMLButtonElement>('button[data-action$="-instance"]').forEach((b) => {
+        b.hidden = r.fixed;
+        b.disabled = locked;
+      });
+      for (const inst of r.instances) for (const q of inst.questions) applyQuestion(q, locked);
+    }
   }
   $("submit").hidden = locked;
   $("reopen").hidden = !locked;
@@ -580,7 +662,7 @@ function applyView(v: FormView): void {
 }
 
 function applyQuestion(q: QuestionView, locked: boolean): void {
-  const box = document.querySelector<HTMLElement>(`[data-q="${q.name}"]`);
+  const box = document.querySelector<HTMLElement>(`[data-q="${q.key}"]`);
   if (!box) return;
   box.hidden = !q.relevant;
   locked = locked || q.read_only;

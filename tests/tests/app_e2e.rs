@@ -670,3 +670,269 @@ async fn place_selection_offline_en_ar() {
     shot(&wd, "place-other-ar").await;
     wd.quit().await.unwrap();
 }
+
+/// A household roster written as an XLSForm (the way KoboToolbox users
+/// write one), converted with `admin import-form` and installed with
+/// `admin install-form`, filled in the real window: the interviewer picks
+/// it among the device's forms; the household size sets how many member
+/// blocks there are (`repeat_count`); each member's age question pipes in
+/// their name, the school question shows only for a child; a total is
+/// calculated and piped into a note; a second repeat grows with the Add
+/// button. Submitted and synced, the server holds every instance and
+/// calculation. Screenshots in English and Arabic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converted_xlsform_with_repeats_and_calculations() {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run under Xvfb (xvfb-run or DISPLAY=:N)"
+    );
+    let app = app_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("server.sqlite3");
+    let out = admin(
+        &db,
+        &[
+            "create-user",
+            "--login",
+            "awa",
+            "--name",
+            "Awa",
+            "--country",
+            "CI",
+        ],
+    );
+    let code = fieldvoice_tests::server::enrollment_code(&out);
+    let survey: &[&[&str]] = &[
+        &[
+            "type",
+            "name",
+            "label",
+            "relevant",
+            "constraint",
+            "calculation",
+            "repeat_count",
+            "required",
+        ],
+        &[
+            "integer",
+            "hh_size",
+            "People in the household",
+            "",
+            ". > 0 and . <= 20",
+            "",
+            "",
+            "yes",
+        ],
+        &[
+            "begin repeat",
+            "members",
+            "Member",
+            "",
+            "",
+            "",
+            "${hh_size}",
+        ],
+        &["text", "member_name", "Name", "", "", "", "", "yes"],
+        &[
+            "integer",
+            "member_age",
+            "Age of ${member_name}",
+            "",
+            ". < 120",
+            "",
+            "",
+            "yes",
+        ],
+        &["begin group", "school", "School", "${member_age} < 18"],
+        &[
+            "select_one yn",
+            "in_school",
+            "Does ${member_name} go to school?",
+        ],
+        &["end group"],
+        &[
+            "calculate",
+            "adult",
+            "",
+            "",
+            "",
+            "if(${member_age} >= 18, 'yes', 'no')",
+        ],
+        &["end repeat"],
+        &["decimal", "food", "Food spending last month"],
+        &["decimal", "rent", "Rent last month"],
+        &["calculate", "total", "", "", "", "${food} + ${rent}"],
+        &["note", "total_note", "Total: ${total}", "${total} > 0"],
+        &["begin repeat", "visits", "Shop visit"],
+        &["text", "shop", "Shop"],
+        &["end repeat"],
+    ];
+    let choices: &[&[&str]] = &[
+        &["list_name", "name", "label"],
+        &["yn", "yes", "Yes"],
+        &["yn", "no", "No"],
+    ];
+    let settings: &[&[&str]] = &[
+        &["form_id", "version", "form_title"],
+        &["household-roster", "1", "Household roster"],
+    ];
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    for (name, rows) in [
+        ("survey", survey),
+        ("choices", choices),
+        ("settings", settings),
+    ] {
+        let ws = wb.add_worksheet();
+        ws.set_name(name).unwrap();
+        for (i, row) in rows.iter().enumerate() {
+            for (j, cell) in row.iter().enumerate() {
+                if !cell.is_empty() {
+                    ws.write_string(i as u32, j as u16, *cell).unwrap();
+                }
+            }
+        }
+    }
+    let xlsx = tmp.path().join("roster.xlsx");
+    wb.save(&xlsx).unwrap();
+    let json_path = tmp.path().join("roster.json");
+    admin(
+        &db,
+        &[
+            "import-form",
+            xlsx.to_str().unwrap(),
+            "--out",
+            json_path.to_str().unwrap(),
+        ],
+    );
+    admin(&db, &["install-form", json_path.to_str().unwrap()]);
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = ServerProcess::start_on(&db, &tmp.path().join("server.log"), &listen);
+    let driver = Driver::start(tmp.path(), &tmp.path().join("tauri-driver.log")).await;
+    let wd = WebDriver::launch(&driver.url, &app).await.unwrap();
+    wd.wait_js(
+        "return document.body.dataset.ready === 'true';",
+        60,
+        "app ready",
+    )
+    .await
+    .unwrap();
+    screen(&wd, "enroll").await;
+    set_lang(&wd, "en").await;
+    wd.send_keys("#enroll-server", &server.url).await.unwrap();
+    wd.send_keys("#enroll-code", &code).await.unwrap();
+    wd.click("#enroll-submit").await.unwrap();
+    screen(&wd, "list").await;
+
+    // Two forms on the device: the interviewer picks one.
+    wd.click("#new-interview").await.unwrap();
+    wd.wait_js(
+        "return !document.getElementById('form-picker').hidden;",
+        20,
+        "form picker",
+    )
+    .await
+    .unwrap();
+    wd.click("#form-picker button[data-form=\"household-roster\"]")
+        .await
+        .unwrap();
+    screen(&wd, "form").await;
+    let instances = |repeat: &str| {
+        format!(
+            "return document.querySelectorAll('[data-repeat=\"{repeat}\"] fieldset.instance').length"
+        )
+    };
+    assert_eq!(
+        wd.exec(&instances("members"), json!([])).await.unwrap(),
+        json!(0)
+    );
+    // The household size sets the member blocks.
+    type_answer(&wd, "hh_size", "2").await;
+    wd.wait_js(
+        &format!("{} === 2;", instances("members")),
+        20,
+        "two members",
+    )
+    .await
+    .unwrap();
+    assert!(
+        wd.exec(
+            "return !document.querySelector('[data-repeat=\"members\"] [data-action=\"add-instance\"]').offsetParent;",
+            json!([])
+        )
+        .await
+        .unwrap()
+            == json!(true),
+        "the count is the form's: no Add button"
+    );
+    type_answer(&wd, "member_name#0", "Awa").await;
+    type_answer(&wd, "member_age#0", "41").await;
+    type_answer(&wd, "member_name#1", "Koffi").await;
+    type_answer(&wd, "member_age#1", "9").await;
+    // Each member's labels pipe in their own name; school only for the child.
+    let label = |key: &str| {
+        format!("return document.querySelector('[data-q=\"{key}\"] .q-text').textContent;")
+    };
+    assert_eq!(
+        wd.exec(&label("member_age#0"), json!([])).await.unwrap(),
+        json!("Age of Awa")
+    );
+    assert_eq!(
+        wd.exec(&label("in_school#1"), json!([])).await.unwrap(),
+        json!("Does Koffi go to school?")
+    );
+    assert!(!visible(&wd, "in_school#0").await, "Awa is an adult");
+    assert!(visible(&wd, "in_school#1").await, "Koffi is a child");
+    choose(&wd, "in_school#1", "yes").await;
+    // The calculated total shows in a note once there is one.
+    assert!(!visible(&wd, "total_note").await);
+    type_answer(&wd, "food", "250").await;
+    type_answer(&wd, "rent", "400.5").await;
+    assert!(visible(&wd, "total_note").await);
+    assert_eq!(
+        wd.exec(&label("total_note"), json!([])).await.unwrap(),
+        json!("Total: 650.5")
+    );
+    // A repeat the interviewer grows by hand.
+    wd.click("[data-repeat=\"visits\"] [data-action=\"add-instance\"]")
+        .await
+        .unwrap();
+    wd.wait_js(&format!("{} === 1;", instances("visits")), 20, "one visit")
+        .await
+        .unwrap();
+    type_answer(&wd, "shop#0", "Boutique Awa").await;
+    shot(&wd, "roster-en").await;
+    set_lang(&wd, "ar").await;
+    shot(&wd, "roster-ar").await;
+    set_lang(&wd, "en").await;
+    wd.click("#submit").await.unwrap();
+    screen(&wd, "list").await;
+    wd.click("#nav-sync").await.unwrap();
+    screen(&wd, "sync").await;
+    wd.click("#sync-now").await.unwrap();
+    wd.wait_js(
+        "return document.body.dataset.pending === '0' && document.getElementById('sync-error').hidden;",
+        60,
+        "everything synced",
+    )
+    .await
+    .unwrap();
+
+    let store = SqliteStore::open(&db).unwrap();
+    let all = store.list_interviews(&InterviewFilter::default()).unwrap();
+    let rec = all
+        .iter()
+        .find(|r| r.form_id == "household-roster")
+        .expect("the roster is on the server");
+    assert_eq!(rec.status, "submitted");
+    assert_eq!(rec.answers["total"], json!("650.5"));
+    let members = &rec.repeats["members"];
+    assert_eq!(members.len(), 2);
+    assert_eq!(members[0]["member_name"], json!("Awa"));
+    assert_eq!(members[0]["adult"], json!("yes"));
+    assert_eq!(members[1]["member_age"], json!(9));
+    assert_eq!(members[1]["in_school"], json!("yes"));
+    assert_eq!(members[1]["adult"], json!("no"));
+    assert_eq!(rec.repeats["visits"][0]["shop"], json!("Boutique Awa"));
+    wd.quit().await.unwrap();
+    drop(server);
+}

@@ -14,7 +14,9 @@ mod keystore;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app_core::{App, AppError, AutoSync, FormView, ListItem, ListQuery, Status, SubmitOutcome};
+use app_core::{
+    App, AppError, AutoSync, FormItem, FormView, ListItem, ListQuery, Status, SubmitOutcome,
+};
 use tauri::{Manager, State};
 use uuid::Uuid;
 
@@ -45,6 +47,11 @@ async fn list_interviews(core: Core<'_>, filter: ListQuery) -> Result<Vec<ListIt
 }
 
 #[tauri::command]
+async fn list_forms(core: Core<'_>, lang: String) -> Result<Vec<FormItem>, AppError> {
+    core.forms(lang).await
+}
+
+#[tauri::command]
 async fn new_interview(
     core: Core<'_>,
     form_id: Option<String>,
@@ -67,6 +74,41 @@ async fn set_answer(
     lang: String,
 ) -> Result<FormView, AppError> {
     core.set_answer(parse_id(&id)?, question, value, lang).await
+}
+
+#[tauri::command]
+async fn set_instance_answer(
+    core: Core<'_>,
+    id: String,
+    index: usize,
+    question: String,
+    value: serde_json::Value,
+    lang: String,
+) -> Result<FormView, AppError> {
+    core.set_instance_answer(parse_id(&id)?, index, question, value, lang)
+        .await
+}
+
+#[tauri::command]
+async fn add_instance(
+    core: Core<'_>,
+    id: String,
+    repeat: String,
+    lang: String,
+) -> Result<FormView, AppError> {
+    core.add_instance(parse_id(&id)?, repeat, lang).await
+}
+
+#[tauri::command]
+async fn remove_instance(
+    core: Core<'_>,
+    id: String,
+    repeat: String,
+    index: usize,
+    lang: String,
+) -> Result<FormView, AppError> {
+    core.remove_instance(parse_id(&id)?, repeat, index, lang)
+        .await
 }
 
 #[tauri::command]
@@ -144,9 +186,13 @@ pub fn run_with_log_filter(filter: Option<&str>) {
             enroll,
             set_server_url,
             list_interviews,
+            list_forms,
             new_interview,
             form_view,
             set_answer,
+            set_instance_answer,
+            add_instance,
+            remove_instance,
             submit,
             reopen,
             add_comment,

@@ -133,6 +133,16 @@ pub struct ListItem {
     pub segment_label: Option<String>,
 }
 
+/// A form on the device the interviewer can start an interview on.
+#[derive(Debug, Clone, Serialize)]
+pub struct FormItem {
+    pub form_id: String,
+    /// Its newest version on the device.
+    pub version: u32,
+    /// The title in the asked language (else the form's default).
+    pub title: String,
+}
+
 /// Filter of the interview list.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListQuery {
@@ -480,6 +490,26 @@ impl App {
         .await
     }
 
+    /// The forms on the device (newest version of each), by form id.
+    pub async fn forms(&self, lang: String) -> Result<Vec<FormItem>> {
+        self.with_session(move |s, session| {
+            let mut ids: Vec<String> = s.forms()?.into_iter().map(|(id, _)| id).collect();
+            ids.dedup();
+            ids.into_iter()
+                .map(|id| {
+                    let form = session.newest_form(s, Some(id))?;
+                    let def = form.def();
+                    Ok(FormItem {
+                        form_id: def.form_id.clone(),
+                        version: def.version,
+                        title: def.title.get(&lang, &def.default_language).to_owned(),
+                    })
+                })
+                .collect()
+        })
+        .await
+    }
+
     /// Start an interview on `form_id` (default: the newest form on the device).
     pub async fn new_interview(&self, form_id: Option<String>, lang: String) -> Result<FormView> {
         self.with_session(move |s, session| {
@@ -529,6 +559,86 @@ impl App {
             if question == "consent" && value == serde_json::Value::Bool(true) {
                 prefill_place(s, form, iv)?;
             }
+            recalculate(iv, form)?;
+            s.save(iv, Some(form))?;
+            Ok(form_view(form, iv, &lang))
+        })
+        .await
+    }
+
+    /// Set (or clear, with null) the answer to `question` in instance
+    /// `index` of its repeat; durable when this returns.
+    pub async fn set_instance_answer(
+        &self,
+        id: Uuid,
+        index: usize,
+        question: String,
+        value: serde_json::Value,
+        lang: String,
+    ) -> Result<FormView> {
+        self.with_interview(id, move |s, form, iv| {
+            if iv.status() == "submitted" {
+                return Err(AppError::Submitted);
+            }
+            if form
+                .question(&question)
+                .is_some_and(|q| !q.kind.is_asked() || q.read_only)
+            {
+                return Err(AppError::Input(format!(
+                    "`{question}` is set by the form, not answered"
+                )));
+            }
+            iv.set_instance_answer_json(form, index, &question, &value)?;
+            recalculate(iv, form)?;
+            s.save(iv, Some(form))?;
+            Ok(form_view(form, iv, &lang))
+        })
+        .await
+    }
+
+    /// Add an instance to `repeat` (one the interviewer grows by hand).
+    pub async fn add_instance(&self, id: Uuid, repeat: String, lang: String) -> Result<FormView> {
+        self.with_interview(id, move |s, form, iv| {
+            if iv.status() == "submitted" {
+                return Err(AppError::Submitted);
+            }
+            if form
+                .repeat(&repeat)
+                .is_some_and(|r| r.repeat_count.is_some())
+            {
+                return Err(AppError::Input(format!(
+                    "the form sets how many `{repeat}` there are"
+                )));
+            }
+            iv.add_instance(form, &repeat)?;
+            recalculate(iv, form)?;
+            s.save(iv, Some(form))?;
+            Ok(form_view(form, iv, &lang))
+        })
+        .await
+    }
+
+    /// Remove instance `index` of `repeat`.
+    pub async fn remove_instance(
+        &self,
+        id: Uuid,
+        repeat: String,
+        index: usize,
+        lang: String,
+    ) -> Result<FormView> {
+        self.with_interview(id, move |s, form, iv| {
+            if iv.status() == "submitted" {
+                return Err(AppError::Submitted);
+            }
+            if form
+                .repeat(&repeat)
+                .is_some_and(|r| r.repeat_count.is_some())
+            {
+                return Err(AppError::Input(format!(
+                    "the form sets how many `{repeat}` there are"
+                )));
+            }
+            iv.remove_instance(form, &repeat, index)?;
             recalculate(iv, form)?;
             s.save(iv, Some(form))?;
             Ok(form_view(form, iv, &lang))

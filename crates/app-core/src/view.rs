@@ -38,7 +38,11 @@ pub struct DiagnosticView {
 /// One question as shown.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuestionView {
+    /// Unique in the view: the name, or `name#i` in instance `i` of a repeat.
+    pub key: String,
     pub name: String,
+    /// The repeat instance (0-based) it is asked in.
+    pub instance: Option<usize>,
     pub kind: QuestionType,
     pub label: String,
     pub hint: Option<String>,
@@ -71,6 +75,32 @@ pub struct QuestionView {
 pub struct SectionView {
     pub id: String,
     pub label: String,
+    pub questions: Vec<QuestionView>,
+    /// The page's repeats, each drawn after the question it names in `after`.
+    pub repeats: Vec<RepeatView>,
+}
+
+/// A repeat and its instances.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepeatView {
+    pub id: String,
+    pub label: String,
+    /// The page it is on (`""`: the first, unnamed page).
+    pub section: String,
+    /// The top-level question of its page it comes after (`None`: first).
+    pub after: Option<String>,
+    /// The form sets the number of instances (`repeat_count`): no add or
+    /// remove buttons.
+    pub fixed: bool,
+    /// Shown under the current answers.
+    pub relevant: bool,
+    pub instances: Vec<InstanceView>,
+}
+
+/// One instance of a repeat.
+#[derive(Debug, Clone, Serialize)]
+pub struct InstanceView {
+    pub index: usize,
     pub questions: Vec<QuestionView>,
 }
 
@@ -117,9 +147,12 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
     let def = form.def();
     let fallback = def.default_language.as_str();
     let answers = iv.answers(form);
-    let eval = form.evaluate(&answers);
+    let repeats = iv.repeat_answers(form);
+    let today = survey_model::validate::today();
+    let eval = form.evaluate_all_on(&answers, &repeats, today);
     let relevant: HashSet<&str> = eval.relevant.iter().map(String::as_str).collect();
-    let mut diags: BTreeMap<&str, Vec<DiagnosticView>> = BTreeMap::new();
+    // Diagnostics by question and instance.
+    let mut diags: BTreeMap<(&str, Option<usize>), Vec<DiagnosticView>> = BTreeMap::new();
     for d in &eval.diagnostics {
         let q = form.question(&d.question);
         let own = |m: &Option<survey_model::form::Localized>| {
@@ -134,7 +167,7 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         let from_form = form_text.is_some();
         let message = form_text.unwrap_or_else(|| d.message.clone());
         diags
-            .entry(d.question.as_str())
+            .entry((d.question.as_str(), d.instance))
             .or_default()
             .push(DiagnosticView {
                 code: d.code,
@@ -143,84 +176,162 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
                 from_form,
             });
     }
-    // The values choice filters compare with: the interview's country, earlier answers.
     let country = iv.meta().country.clone();
-    let source = |s: &FilterSource| match s {
-        FilterSource::Meta { meta } if meta == "country" => Some(Some(country.clone())),
-        FilterSource::Meta { .. } => Some(None),
-        FilterSource::Question { question } => Some(
-            answers
-                .get(question)
-                .and_then(|a| a.to_json().as_str().map(str::to_owned)),
-        ),
-        FilterSource::Value { value } => Some(Some(value.clone())),
+    // One question as shown, reading `values` (the instance's answers over
+    // the interview's) and `shown` (its relevance).
+    let question_view = |q: &survey_model::Question,
+                         values: &survey_model::Answers,
+                         shown: bool,
+                         instance: Option<usize>| {
+        // The values choice filters compare with: the interview's country, earlier answers.
+        let source = |s: &FilterSource| match s {
+            FilterSource::Meta { meta } if meta == "country" => Some(Some(country.clone())),
+            FilterSource::Meta { .. } => Some(None),
+            FilterSource::Question { question } => Some(
+                values
+                    .get(question)
+                    .and_then(|a| a.to_json().as_str().map(str::to_owned)),
+            ),
+            FilterSource::Value { value } => Some(Some(value.clone())),
+        };
+        // Labels and hints pipe answers in (`${name}`), calculations included.
+        let piped = |n: &str| values.get(n).map(survey_model::expr::answer_string);
+        let text = |t: &str| survey_model::expr::pipe(t, &piped);
+        QuestionView {
+            key: match instance {
+                Some(i) => format!("{}#{i}", q.name),
+                None => q.name.clone(),
+            },
+            name: q.name.clone(),
+            instance,
+            kind: q.kind,
+            label: text(q.label.get(lang, fallback)),
+            hint: q.hint.as_ref().map(|h| text(h.get(lang, fallback))),
+            required: q.required,
+            relevant: shown,
+            options: form
+                .options_of(q)
+                .filter(|o| Form::passes_filter(q, o, &source))
+                .map(|o| OptionView {
+                    value: o.value.clone(),
+                    label: o.label.get(lang, fallback).to_owned(),
+                })
+                .collect(),
+            searchable: q.choices_from.is_some(),
+            min: match q.kind {
+                QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().0),
+                _ => q.min,
+            },
+            max: match q.kind {
+                QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().1),
+                _ => q.max,
+            },
+            multiline: q.multiline,
+            appearance: q.appearance.clone(),
+            max_length: q.max_length,
+            min_date: q.min_date.clone(),
+            max_date: q.max_date.clone(),
+            read_only: q.read_only,
+            value: values.get(&q.name).map_or(Json::Null, |a| a.to_json()),
+            diagnostics: diags
+                .get(&(q.name.as_str(), instance))
+                .cloned()
+                .unwrap_or_default(),
+        }
     };
-    // Labels and hints pipe answers in (`${name}`), calculations included.
-    let piped = |n: &str| answers.get(n).map(survey_model::expr::answer_string);
-    let text = |t: &str| survey_model::expr::pipe(t, &piped);
-    let question_view = |q: &survey_model::Question| QuestionView {
-        name: q.name.clone(),
-        kind: q.kind,
-        label: text(q.label.get(lang, fallback)),
-        hint: q.hint.as_ref().map(|h| text(h.get(lang, fallback))),
-        required: q.required,
-        relevant: relevant.contains(q.name.as_str()),
-        options: form
-            .options_of(q)
-            .filter(|o| Form::passes_filter(q, o, &source))
-            .map(|o| OptionView {
-                value: o.value.clone(),
-                label: o.label.get(lang, fallback).to_owned(),
+    let top_view = |q: &survey_model::Question| {
+        question_view(q, &answers, relevant.contains(q.name.as_str()), None)
+    };
+    // Each repeat, with its instances, placed after the question before it.
+    let kept_top = form.clean_on(&answers, today).answers;
+    let repeat_view = |r: &survey_model::Repeat| {
+        let first = form.repeat_questions(&r.id).next();
+        let after = first.and_then(|f| {
+            form.top_questions()
+                .filter(|q| q.kind.is_asked() && q.section == f.section)
+                .take_while(|q| {
+                    form.questions().iter().position(|x| x.name == q.name)
+                        < form.questions().iter().position(|x| x.name == f.name)
+                })
+                .last()
+                .map(|q| q.name.clone())
+        });
+        let empty = survey_model::Answers::new();
+        let shown = !form
+            .evaluate_instance_on(&r.id, 0, &empty, &kept_top, today)
+            .relevant
+            .is_empty();
+        let instances = repeats
+            .get(&r.id)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .enumerate()
+            .map(|(i, inst)| {
+                let e = form.evaluate_instance_on(&r.id, i, inst, &kept_top, today);
+                let mut values = answers.clone();
+                values.extend(inst.iter().map(|(k, v)| (k.clone(), v.clone())));
+                InstanceView {
+                    index: i,
+                    questions: form
+                        .repeat_questions(&r.id)
+                        .filter(|q| q.kind.is_asked())
+                        .map(|q| question_view(q, &values, e.relevant.contains(&q.name), Some(i)))
+                        .collect(),
+                }
             })
-            .collect(),
-        searchable: q.choices_from.is_some(),
-        min: match q.kind {
-            QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().0),
-            _ => q.min,
-        },
-        max: match q.kind {
-            QuestionType::Nps | QuestionType::Rating => Some(q.numeric_range().1),
-            _ => q.max,
-        },
-        multiline: q.multiline,
-        appearance: q.appearance.clone(),
-        max_length: q.max_length,
-        min_date: q.min_date.clone(),
-        max_date: q.max_date.clone(),
-        read_only: q.read_only,
-        value: answers.get(&q.name).map_or(Json::Null, |a| a.to_json()),
-        diagnostics: diags.get(q.name.as_str()).cloned().unwrap_or_default(),
+            .collect();
+        RepeatView {
+            id: r.id.clone(),
+            label: r.label.get(lang, fallback).to_owned(),
+            section: first.and_then(|f| f.section.clone()).unwrap_or_default(),
+            after,
+            fixed: r.repeat_count.is_some(),
+            relevant: shown,
+            instances,
+        }
     };
+    let all_repeats: Vec<RepeatView> = def.repeats.iter().map(repeat_view).collect();
     // Questions without a section (or with an unknown one) go to a first
     // unnamed page so nothing is ever hidden by a form mistake.
     let known: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
     let mut sections = Vec::new();
     let loose: Vec<QuestionView> = form
-        .questions()
-        .iter()
+        .top_questions()
         .filter(|q| q.kind.is_asked())
         .filter(|q| q.section.as_deref().is_none_or(|s| !known.contains(s)))
-        .map(&question_view)
+        .map(top_view)
         .collect();
-    if !loose.is_empty() {
+    let loose_repeats: Vec<RepeatView> = all_repeats
+        .iter()
+        .filter(|r| !known.contains(r.section.as_str()))
+        .cloned()
+        .collect();
+    if !loose.is_empty() || !loose_repeats.is_empty() {
         sections.push(SectionView {
             id: String::new(),
             label: String::new(),
             questions: loose,
+            repeats: loose_repeats,
         });
     }
     for s in &def.sections {
         let questions: Vec<QuestionView> = form
-            .questions()
-            .iter()
+            .top_questions()
             .filter(|q| q.kind.is_asked() && q.section.as_deref() == Some(s.id.as_str()))
-            .map(&question_view)
+            .map(top_view)
             .collect();
-        if !questions.is_empty() {
+        let repeats: Vec<RepeatView> = all_repeats
+            .iter()
+            .filter(|r| r.section == s.id)
+            .cloned()
+            .collect();
+        if !questions.is_empty() || !repeats.is_empty() {
             sections.push(SectionView {
                 id: s.id.clone(),
                 label: s.label.get(lang, fallback).to_owned(),
                 questions,
+                repeats,
             });
         }
     }

@@ -369,6 +369,19 @@ impl Form {
         eval
     }
 
+    /// Evaluate instance `i` of `repeat` (answers `answers`), its conditions
+    /// reading `base` too (the top-level answers that count).
+    pub fn evaluate_instance_on(
+        &self,
+        repeat: &str,
+        i: usize,
+        answers: &Answers,
+        base: &Answers,
+        today: time::Date,
+    ) -> Evaluation {
+        self.walk_in(Some((repeat, i)), answers, base, today).0
+    }
+
     /// [`Form::clean_on`] for every repeat instance: the answers that count
     /// in each, and flags named `repeat[i].question`.
     pub fn clean_instances_on(
