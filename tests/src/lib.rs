@@ -51,6 +51,7 @@ pub mod pg;
 pub mod server;
 pub mod system;
 pub mod webdriver;
+pub mod xlsforms;
 
 /// Add `n` to the hardening report under `key`: appends a `key n` line to the
 /// file named by `FIELDVOICE_REPORT` (set by `scripts/test.sh`, which sums the

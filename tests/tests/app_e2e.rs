@@ -179,6 +179,34 @@ async fn shot(wd: &WebDriver, name: &str) {
     assert!(len > 5_000, "{} is only {len} bytes", p.display());
 }
 
+/// The server on `db` on a free port, and the app (data under `home`)
+/// launched, in English, enrolled with `code`: on the interview list.
+async fn enrolled(
+    home: &Path,
+    db: &Path,
+    app: &Path,
+    code: &str,
+) -> (ServerProcess, Driver, WebDriver) {
+    let listen = format!("127.0.0.1:{}", free_port());
+    let server = ServerProcess::start_on(db, &home.join("server.log"), &listen);
+    let driver = Driver::start(home, &home.join("tauri-driver.log")).await;
+    let wd = WebDriver::launch(&driver.url, app).await.unwrap();
+    wd.wait_js(
+        "return document.body.dataset.ready === 'true';",
+        60,
+        "app ready",
+    )
+    .await
+    .unwrap();
+    screen(&wd, "enroll").await;
+    set_lang(&wd, "en").await;
+    wd.send_keys("#enroll-server", &server.url).await.unwrap();
+    wd.send_keys("#enroll-code", code).await.unwrap();
+    wd.click("#enroll-submit").await.unwrap();
+    screen(&wd, "list").await;
+    (server, driver, wd)
+}
+
 /// Common first page of an interview: consent first, then the respondent.
 async fn start_interview(wd: &WebDriver, city: &str, segment: &str) {
     wd.click("#new-interview").await.unwrap();
@@ -571,23 +599,7 @@ async fn place_selection_offline_en_ar() {
     )
     .unwrap();
     admin(&db, &["import-quotas", quotas.to_str().unwrap()]);
-    let listen = format!("127.0.0.1:{}", free_port());
-    let server = ServerProcess::start_on(&db, &tmp.path().join("server.log"), &listen);
-    let driver = Driver::start(tmp.path(), &tmp.path().join("tauri-driver.log")).await;
-    let wd = WebDriver::launch(&driver.url, &app).await.unwrap();
-    wd.wait_js(
-        "return document.body.dataset.ready === 'true';",
-        60,
-        "app ready",
-    )
-    .await
-    .unwrap();
-    screen(&wd, "enroll").await;
-    set_lang(&wd, "en").await;
-    wd.send_keys("#enroll-server", &server.url).await.unwrap();
-    wd.send_keys("#enroll-code", &code).await.unwrap();
-    wd.click("#enroll-submit").await.unwrap();
-    screen(&wd, "list").await;
+    let (server, _driver, wd) = enrolled(tmp.path(), &db, &app, &code).await;
     // My place, my targets, done so far: above the list, from the assignment.
     wd.wait_js(
         "const d = document.getElementById('my-day'); return !d.hidden && d.textContent.includes('Bouaké');",
@@ -702,98 +714,8 @@ async fn converted_xlsform_with_repeats_and_calculations() {
         ],
     );
     let code = fieldvoice_tests::server::enrollment_code(&out);
-    let survey: &[&[&str]] = &[
-        &[
-            "type",
-            "name",
-            "label",
-            "relevant",
-            "constraint",
-            "calculation",
-            "repeat_count",
-            "required",
-        ],
-        &[
-            "integer",
-            "hh_size",
-            "People in the household",
-            "",
-            ". > 0 and . <= 20",
-            "",
-            "",
-            "yes",
-        ],
-        &[
-            "begin repeat",
-            "members",
-            "Member",
-            "",
-            "",
-            "",
-            "${hh_size}",
-        ],
-        &["text", "member_name", "Name", "", "", "", "", "yes"],
-        &[
-            "integer",
-            "member_age",
-            "Age of ${member_name}",
-            "",
-            ". < 120",
-            "",
-            "",
-            "yes",
-        ],
-        &["begin group", "school", "School", "${member_age} < 18"],
-        &[
-            "select_one yn",
-            "in_school",
-            "Does ${member_name} go to school?",
-        ],
-        &["end group"],
-        &[
-            "calculate",
-            "adult",
-            "",
-            "",
-            "",
-            "if(${member_age} >= 18, 'yes', 'no')",
-        ],
-        &["end repeat"],
-        &["decimal", "food", "Food spending last month"],
-        &["decimal", "rent", "Rent last month"],
-        &["calculate", "total", "", "", "", "${food} + ${rent}"],
-        &["note", "total_note", "Total: ${total}", "${total} > 0"],
-        &["begin repeat", "visits", "Shop visit"],
-        &["text", "shop", "Shop"],
-        &["end repeat"],
-    ];
-    let choices: &[&[&str]] = &[
-        &["list_name", "name", "label"],
-        &["yn", "yes", "Yes"],
-        &["yn", "no", "No"],
-    ];
-    let settings: &[&[&str]] = &[
-        &["form_id", "version", "form_title"],
-        &["household-roster", "1", "Household roster"],
-    ];
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    for (name, rows) in [
-        ("survey", survey),
-        ("choices", choices),
-        ("settings", settings),
-    ] {
-        let ws = wb.add_worksheet();
-        ws.set_name(name).unwrap();
-        for (i, row) in rows.iter().enumerate() {
-            for (j, cell) in row.iter().enumerate() {
-                if !cell.is_empty() {
-                    ws.write_string(i as u32, j as u16, *cell).unwrap();
-                }
-            }
-        }
-    }
     let xlsx = tmp.path().join("roster.xlsx");
-    wb.save(&xlsx).unwrap();
+    std::fs::write(&xlsx, fieldvoice_tests::xlsforms::roster()).unwrap();
     let json_path = tmp.path().join("roster.json");
     admin(
         &db,
@@ -805,23 +727,7 @@ async fn converted_xlsform_with_repeats_and_calculations() {
         ],
     );
     admin(&db, &["install-form", json_path.to_str().unwrap()]);
-    let listen = format!("127.0.0.1:{}", free_port());
-    let server = ServerProcess::start_on(&db, &tmp.path().join("server.log"), &listen);
-    let driver = Driver::start(tmp.path(), &tmp.path().join("tauri-driver.log")).await;
-    let wd = WebDriver::launch(&driver.url, &app).await.unwrap();
-    wd.wait_js(
-        "return document.body.dataset.ready === 'true';",
-        60,
-        "app ready",
-    )
-    .await
-    .unwrap();
-    screen(&wd, "enroll").await;
-    set_lang(&wd, "en").await;
-    wd.send_keys("#enroll-server", &server.url).await.unwrap();
-    wd.send_keys("#enroll-code", &code).await.unwrap();
-    wd.click("#enroll-submit").await.unwrap();
-    screen(&wd, "list").await;
+    let (server, _driver, wd) = enrolled(tmp.path(), &db, &app, &code).await;
 
     // Two forms on the device: the interviewer picks one.
     wd.click("#new-interview").await.unwrap();

@@ -275,6 +275,37 @@ pub fn my_day(
     }
 }
 
+/// Whether the interviewer may change `question` (answered, not computed
+/// or read-only) or the instances of `repeat` (not counted by the form) of
+/// a draft interview.
+fn editable(
+    iv: &Interview,
+    form: &Form,
+    question: Option<&str>,
+    repeat: Option<&str>,
+) -> Result<()> {
+    if iv.status() == "submitted" {
+        return Err(AppError::Submitted);
+    }
+    if let Some(name) = question
+        && form
+            .question(name)
+            .is_some_and(|q| !q.kind.is_asked() || q.read_only)
+    {
+        return Err(AppError::Input(format!(
+            "`{name}` is set by the form, not answered"
+        )));
+    }
+    if let Some(r) = repeat
+        && form.repeat(r).is_some_and(|r| r.repeat_count.is_some())
+    {
+        return Err(AppError::Input(format!(
+            "the form sets how many `{r}` there are"
+        )));
+    }
+    Ok(())
+}
+
 /// Bring an interview's calculations up to date (today's UTC date and time).
 fn recalculate(iv: &mut Interview, form: &Form) -> Result<usize> {
     let (now, _) = survey_model::now();
@@ -544,17 +575,7 @@ impl App {
         lang: String,
     ) -> Result<FormView> {
         self.with_interview(id, move |s, form, iv| {
-            if iv.status() == "submitted" {
-                return Err(AppError::Submitted);
-            }
-            if form
-                .question(&question)
-                .is_some_and(|q| !q.kind.is_asked() || q.read_only)
-            {
-                return Err(AppError::Input(format!(
-                    "`{question}` is set by the form, not answered"
-                )));
-            }
+            editable(iv, form, Some(&question), None)?;
             iv.set_answer_json(form, &question, &value)?;
             if question == "consent" && value == serde_json::Value::Bool(true) {
                 prefill_place(s, form, iv)?;
@@ -577,17 +598,7 @@ impl App {
         lang: String,
     ) -> Result<FormView> {
         self.with_interview(id, move |s, form, iv| {
-            if iv.status() == "submitted" {
-                return Err(AppError::Submitted);
-            }
-            if form
-                .question(&question)
-                .is_some_and(|q| !q.kind.is_asked() || q.read_only)
-            {
-                return Err(AppError::Input(format!(
-                    "`{question}` is set by the form, not answered"
-                )));
-            }
+            editable(iv, form, Some(&question), None)?;
             iv.set_instance_answer_json(form, index, &question, &value)?;
             recalculate(iv, form)?;
             s.save(iv, Some(form))?;
@@ -599,17 +610,7 @@ impl App {
     /// Add an instance to `repeat` (one the interviewer grows by hand).
     pub async fn add_instance(&self, id: Uuid, repeat: String, lang: String) -> Result<FormView> {
         self.with_interview(id, move |s, form, iv| {
-            if iv.status() == "submitted" {
-                return Err(AppError::Submitted);
-            }
-            if form
-                .repeat(&repeat)
-                .is_some_and(|r| r.repeat_count.is_some())
-            {
-                return Err(AppError::Input(format!(
-                    "the form sets how many `{repeat}` there are"
-                )));
-            }
+            editable(iv, form, None, Some(&repeat))?;
             iv.add_instance(form, &repeat)?;
             recalculate(iv, form)?;
             s.save(iv, Some(form))?;
@@ -627,17 +628,7 @@ impl App {
         lang: String,
     ) -> Result<FormView> {
         self.with_interview(id, move |s, form, iv| {
-            if iv.status() == "submitted" {
-                return Err(AppError::Submitted);
-            }
-            if form
-                .repeat(&repeat)
-                .is_some_and(|r| r.repeat_count.is_some())
-            {
-                return Err(AppError::Input(format!(
-                    "the form sets how many `{repeat}` there are"
-                )));
-            }
+            editable(iv, form, None, Some(&repeat))?;
             iv.remove_instance(form, &repeat, index)?;
             recalculate(iv, form)?;
             s.save(iv, Some(form))?;
