@@ -29,7 +29,8 @@ pub fn workbook(sheets: &[(&str, Rows<'_>)]) -> Vec<u8> {
     wb.save_to_buffer().unwrap()
 }
 
-/// A household roster in the KoboToolbox style: the household size sets the
+/// A household roster in the KoboToolbox style: consent first (exports keep
+/// only consenting interviews); the household size sets the
 /// number of member blocks (`repeat_count`); per member a name, an age whose
 /// label pipes in the name, a school question in a group shown for children
 /// only, an `adult` calculation; a spending total calculated and piped into a
@@ -44,6 +45,18 @@ pub const ROSTER_SURVEY: Rows<'static> = &[
         "calculation",
         "repeat_count",
         "required",
+        "fv_type",
+    ],
+    &[
+        "acknowledge",
+        "consent",
+        "The household agrees to answer",
+        "",
+        "",
+        "",
+        "",
+        "yes",
+        "consent",
     ],
     &[
         "integer",

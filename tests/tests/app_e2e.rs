@@ -751,6 +751,7 @@ async fn converted_xlsform_with_repeats_and_calculations() {
         wd.exec(&instances("members"), json!([])).await.unwrap(),
         json!(0)
     );
+    choose(&wd, "consent", "true").await;
     // The household size sets the member blocks.
     type_answer(&wd, "hh_size", "2").await;
     wd.wait_js(

@@ -753,3 +753,123 @@ async fn free_text_is_scrubbed_unless_pii_is_included() {
     assert_eq!(st, 200);
     assert_eq!(csv_of(&body)[0]["verbatim"], typed);
 }
+
+/// Forms with repeats: a household roster (an XLSForm published through the
+/// forms API) filled on a real device and synced; every format carries the
+/// instances as a second table keyed by `interview_id` and `instance`
+/// (`repeat_<id>.csv` / `.parquet`, a `repeat_<id>` XLSX sheet, arrays
+/// nested in each JSON Lines object), the dictionary lists both tables, and
+/// `tests/python/check_repeats.py` reads them back with pandas, DuckDB,
+/// pyarrow and openpyxl and compares with what the store holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeat_tables_read_back_with_real_readers() {
+    let srv = TestServer::start().await;
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/forms", srv.url))
+        .bearer_auth(&srv.admin_token)
+        .header(reqwest::header::CONTENT_TYPE, xlsform::XLSX_CONTENT_TYPE)
+        .body(fieldvoice_tests::xlsforms::roster())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status().as_u16(),
+        201,
+        "{}",
+        resp.text().await.unwrap()
+    );
+    let (_, code) = srv.user_with_code("emp.ci", Role::Employee, "CI");
+    let dev = srv.device("ci", &code).await;
+    // Members (name, age), shop visits (shop, spent), food, rent.
+    type Household = (
+        &'static [(&'static str, i64)],
+        &'static [(&'static str, f64)],
+        f64,
+        f64,
+    );
+    let households: [Household; 3] = [
+        (
+            &[("Awa", 41), ("Koffi", 9)],
+            &[("Boutique Awa", 1500.0)],
+            250.0,
+            400.5,
+        ),
+        (&[("Moussa", 67)], &[], 90.0, 0.0),
+        (
+            &[("Fatou", 30), ("Ali", 12), ("Ama", 4)],
+            &[("Marché", 300.0), ("Kiosque", 75.5)],
+            120.0,
+            80.0,
+        ),
+    ];
+    let form = dev.lock().form("household-roster", None).unwrap();
+    let (today, now) = (survey_model::validate::today(), "2026-12-05T09:00:00Z");
+    for (members, visits, food, rent) in households {
+        let mut s = dev.lock();
+        let mut iv = s.create_interview(&form).unwrap();
+        iv.set_answer_json(&form, "consent", &json!(true)).unwrap();
+        iv.set_answer_json(&form, "hh_size", &json!(members.len()))
+            .unwrap();
+        iv.set_answer_json(&form, "food", &json!(food)).unwrap();
+        iv.set_answer_json(&form, "rent", &json!(rent)).unwrap();
+        iv.recalculate(&form, today, now).unwrap();
+        for (i, (name, age)) in members.iter().enumerate() {
+            iv.set_instance_answer_json(&form, i, "member_name", &json!(name))
+                .unwrap();
+            iv.set_instance_answer_json(&form, i, "member_age", &json!(age))
+                .unwrap();
+            if *age < 18 {
+                iv.set_instance_answer_json(&form, i, "in_school", &json!("yes"))
+                    .unwrap();
+            }
+        }
+        for (shop, spent) in visits {
+            let i = iv.add_instance(&form, "visits").unwrap();
+            iv.set_instance_answer_json(&form, i, "shop", &json!(shop))
+                .unwrap();
+            iv.set_instance_answer_json(&form, i, "spent", &json!(spent))
+                .unwrap();
+        }
+        iv.recalculate(&form, today, now).unwrap();
+        assert!(iv.submit(&form).unwrap().is_complete());
+        s.save(&mut iv, Some(&form)).unwrap();
+    }
+    dev.sync().await.unwrap();
+
+    // What the store holds: the expected content of every format.
+    let store = srv.state.store.clone();
+    let recs = store
+        .list_interviews(&InterviewFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.form_id == "household-roster")
+        .collect::<Vec<_>>();
+    assert_eq!(recs.len(), 3);
+    let interviews: Vec<Value> = recs
+        .iter()
+        .map(|r| {
+            json!({
+                "interview_id": r.interview_id,
+                "total": r.answers["total"],
+                "members": r.repeats.get("members").cloned().unwrap_or_default(),
+                "visits": r.repeats.get("visits").cloned().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let ali = interviews
+        .iter()
+        .flat_map(|i| i["members"].as_array().unwrap())
+        .find(|m| m["member_name"] == "Ali")
+        .unwrap();
+    assert_eq!(ali["adult"], "no");
+    assert_eq!(ali["in_school"], "yes");
+    let root = tempfile::tempdir().unwrap();
+    let expected = root.path().join("expected.json");
+    std::fs::write(&expected, json!({ "interviews": interviews }).to_string()).unwrap();
+    let db = srv.dir.path().join("server.sqlite3");
+    for f in ["csv", "parquet", "xlsx", "jsonl"] {
+        let d = export_dir(&db, root.path(), f, &["--format", f]);
+        assert_eq!(manifest(&d)["rows"], 3, "{f}");
+    }
+    python("check_repeats.py", &[&expected, root.path()]);
+}

@@ -1184,6 +1184,7 @@ fn repeats_convert_validate_project_and_merge() {
     assert_eq!(
         in_repeat,
         [
+            ("consent", None),
             ("hh_size", None),
             ("member_name", Some("members")),
             ("member_age", Some("members")),
@@ -1201,6 +1202,7 @@ fn repeats_convert_validate_project_and_merge() {
 
     let (_, mut iv) = new_interview(&form, "emp-1");
     let now = "2026-03-10T08:01:00Z";
+    iv.set_answer_json(&form, "consent", &json!(true)).unwrap();
     // The count follows `hh_size`, up and down.
     iv.set_answer_json(&form, "hh_size", &json!(3)).unwrap();
     iv.recalculate(&form, DAY, now).unwrap();

@@ -230,6 +230,8 @@ pub enum Source {
     Label(String),
     /// The country's name in the export language.
     CountryName,
+    /// The instance's number within its interview (1, 2, …), in a repeat table.
+    Instance,
 }
 
 /// How coded values (choice answers, country codes) are written.
@@ -442,6 +444,11 @@ pub struct Plan {
     questions: Vec<String>,
     /// The export language.
     lang: String,
+    /// The repeat whose instances this plan's rows are (`None`: the interviews).
+    pub repeat: Option<String>,
+    /// The interviews' plan only: one plan per repeat of the forms, its rows
+    /// one per instance, keyed by `interview_id` and `instance`.
+    pub repeats: Vec<Plan>,
 }
 
 impl Plan {
@@ -459,6 +466,40 @@ impl Plan {
 
     /// [`Plan::new`] with labels, login, tag and comment columns as `options` asks.
     pub fn build(forms: &[&Form], pii: &PiiPolicy, lang: &str, plan_opts: PlanOptions) -> Plan {
+        let mut plan = Plan::build_for(forms, pii, lang, plan_opts.clone(), None);
+        let mut sorted: Vec<&Form> = forms.to_vec();
+        sorted.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
+        let mut ids: Vec<&str> = Vec::new();
+        for f in &sorted {
+            for r in &f.def().repeats {
+                if !ids.contains(&r.id.as_str()) {
+                    ids.push(&r.id);
+                }
+            }
+        }
+        plan.repeats = ids
+            .into_iter()
+            .map(|r| Plan::build_for(forms, pii, lang, plan_opts.clone(), Some(r)))
+            .collect();
+        plan
+    }
+
+    /// The table's name: `interviews`, or `repeat_<id>` for a repeat's.
+    pub fn table(&self) -> String {
+        match &self.repeat {
+            None => "interviews".into(),
+            Some(r) => format!("repeat_{r}"),
+        }
+    }
+
+    /// The plan of the interviews (`repeat` `None`) or of one repeat's instances.
+    fn build_for(
+        forms: &[&Form],
+        pii: &PiiPolicy,
+        lang: &str,
+        plan_opts: PlanOptions,
+        repeat: Option<&str>,
+    ) -> Plan {
         let mut sorted: Vec<&Form> = forms.to_vec();
         sorted.sort_by(|a, b| a.id().cmp(b.id()).then(b.version().cmp(&a.version())));
         let tag = |f: &Form| format!("{}@{}", f.id(), f.version());
@@ -480,7 +521,28 @@ impl Plan {
         };
         let with_pii = matches!(pii, PiiPolicy::Include);
         let mut columns: Vec<Column> = Vec::new();
-        for (k, name, ty, label) in KEY_COLUMNS {
+        if repeat.is_some() {
+            columns.push(key(
+                "interview_id".into(),
+                ColType::String,
+                "Interview id (the row of the interviews table)".into(),
+                Source::Key(KeyField::InterviewId),
+            ));
+            let mut c = key(
+                "instance".into(),
+                ColType::Integer,
+                "Instance number within the interview".into(),
+                Source::Instance,
+            );
+            c.note = "1, 2, … in the order the interviewer entered them".into();
+            columns.push(c);
+        }
+        let keys = if repeat.is_none() {
+            &KEY_COLUMNS[..]
+        } else {
+            &[]
+        };
+        for &(k, name, ty, label) in keys {
             let mut c = key(name.to_owned(), ty, label.to_owned(), Source::Key(k));
             if k == KeyField::Country && plan_opts.labels == Labels::Values {
                 c.note = "country name in the export language".into();
@@ -538,7 +600,10 @@ impl Plan {
         for form in &sorted {
             let fallback = form.def().default_language.as_str();
             for q in form.questions() {
-                if !q.kind.takes_answer() || !seen.insert(q.name.as_str()) {
+                if !q.kind.takes_answer()
+                    || q.repeat.as_deref() != repeat
+                    || !seen.insert(q.name.as_str())
+                {
                     continue;
                 }
                 // Every version of this form that has the question, newest first.
@@ -755,6 +820,8 @@ impl Plan {
             pii: pii.clone(),
             pii_questions,
             geo,
+            repeat: repeat.map(str::to_owned),
+            repeats: Vec::new(),
         }
     }
 
@@ -773,6 +840,41 @@ impl Plan {
     /// not exist in the record's form version (a question or an option added or
     /// removed by another version) is empty, not `false` or a stale value.
     pub fn row(&self, rec: &InterviewRecord, row: &mut Vec<Cell>) {
+        self.row_at(rec, None, row);
+    }
+
+    /// The rows of `rec`'s instances, one list per plan of [`Plan::repeats`]
+    /// (each row as [`Plan::row`] fills it, `instance` counting from 1).
+    /// Free text in an instance is scrubbed of the interview's PII answers
+    /// and the instance's own.
+    pub fn instance_rows(&self, rec: &InterviewRecord) -> Vec<Vec<Vec<Cell>>> {
+        self.repeats
+            .iter()
+            .map(|p| {
+                let id = p.repeat.as_deref().unwrap_or_default();
+                rec.repeats
+                    .get(id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default()
+                    .iter()
+                    .enumerate()
+                    .map(|(i, inst)| {
+                        let mut answers = rec.answers.clone();
+                        answers.extend(inst.iter().map(|(k, v)| (k.clone(), v.clone())));
+                        let view = InterviewRecord {
+                            answers,
+                            ..rec.clone()
+                        };
+                        let mut row = Vec::with_capacity(p.columns.len());
+                        p.row_at(&view, Some(i), &mut row);
+                        row
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn row_at(&self, rec: &InterviewRecord, instance: Option<usize>, row: &mut Vec<Cell>) {
         row.clear();
         let tag = format!("{}@{}", rec.form_id, rec.form_version);
         let version = self.forms.get(&tag);
@@ -784,6 +886,10 @@ impl Plan {
             }
             if let Source::Key(KeyField::NotAsked) = c.source {
                 row.push(version.map_or(Cell::Null, |(form, _)| self.not_asked(rec, form)));
+                continue;
+            }
+            if c.source == Source::Instance {
+                row.push(instance.map_or(Cell::Null, |i| Cell::Int(i as i64 + 1)));
                 continue;
             }
             let mut cell = self.cell(rec, &c.source, c.ty);
@@ -957,6 +1063,8 @@ impl Plan {
                     .map_or(Cell::Null, |(_, l)| s(l))
             }
             Source::CountryName => s(&crate::countries::name(&rec.country, &self.lang)),
+            // Filled by `row_at`, which knows the instance.
+            Source::Instance => Cell::Null,
             Source::Lat(q) => geo_field(rec, q, "lat"),
             Source::Lon(q) => geo_field(rec, q, "lon"),
             Source::Accuracy(q) => geo_field(rec, q, "accuracy"),

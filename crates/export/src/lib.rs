@@ -309,7 +309,11 @@ fn plan_options(
     })
 }
 
-/// Export into `dir` (created if missing): the data file, `dictionary.csv`,
+/// Export into `dir` (created if missing): the data file (for forms with
+/// repeats, each repeat's instances in a second table keyed by
+/// `interview_id` and `instance`: `repeat_<id>.csv` / `.parquet`, a
+/// `repeat_<id>` sheet in XLSX, an array under the repeat's id in each JSON
+/// Lines object; GeoJSON carries the interviews only), `dictionary.csv`,
 /// `dictionary.json`, `codebook.csv`, `codebook.json`, `actions.csv`, for an
 /// incremental export `removed.csv`, and `manifest.json`. `progress` is
 /// called with the number of interviews read so far (every 1,000 and at the
@@ -371,7 +375,14 @@ pub fn export_to_dir(
         {
             no_location += 1;
         }
-        if let Err(e) = sink.row(&row) {
+        let written = sink.row(&row).and_then(|()| {
+            if plan.repeats.is_empty() {
+                Ok(())
+            } else {
+                sink.instances(&plan.instance_rows(&rec))
+            }
+        });
+        if let Err(e) = written {
             sink_err = Some(e);
             return Err(StoreError::Db("export writer failed".into()));
         }
@@ -386,6 +397,14 @@ pub fn export_to_dir(
     progress(seen);
     sink.finish()?;
     let mut files = vec![data_name];
+    // CSV and Parquet: a file per repeat table (XLSX: a sheet; JSON Lines: nested).
+    if matches!(opts.format, Format::Csv | Format::Parquet) {
+        files.extend(
+            plan.repeats
+                .iter()
+                .map(|p| writers::table_file(p, opts.format)),
+        );
+    }
     files.extend(dictionary::write(&plan, dir, &lang)?);
     files.extend(codebook::write(&plan, &form_list, dir)?);
     files.push(actions::write(store, &opts.countries, dir)?);

@@ -29,6 +29,12 @@ pub const XLSX_MAX_ROWS: u64 = 1_048_575;
 /// A streaming sink for rows of a [`Plan`].
 pub trait RowSink {
     fn row(&mut self, row: &[Cell]) -> Result<(), ExportError>;
+    /// The instance rows of the interview just written by [`RowSink::row`],
+    /// one list per repeat plan ([`Plan::instance_rows`]). Formats without
+    /// a place for them (GeoJSON) ignore them.
+    fn instances(&mut self, _rows: &[Vec<Vec<Cell>>]) -> Result<(), ExportError> {
+        Ok(())
+    }
     /// Flush and close the file.
     fn finish(self: Box<Self>) -> Result<(), ExportError>;
 }
@@ -46,13 +52,63 @@ pub fn open(
     lang: &str,
     bom: bool,
 ) -> Result<Box<dyn RowSink>, ExportError> {
-    Ok(match format {
+    let main: Box<dyn RowSink> = match format {
         Format::Csv => Box::new(CsvSink::new(plan, path, bom)?),
         Format::Jsonl => Box::new(JsonlSink::new(plan, path)?),
         Format::Geojson => Box::new(GeoJsonSink::new(plan, path)?),
         Format::Parquet => Box::new(ParquetSink::new(plan, path)?),
         Format::Xlsx => Box::new(XlsxSink::new(plan, path, lang)?),
-    })
+    };
+    if !matches!(format, Format::Csv | Format::Parquet) || plan.repeats.is_empty() {
+        return Ok(main);
+    }
+    // CSV and Parquet: one more file per repeat, beside the interviews'.
+    let subs = plan
+        .repeats
+        .iter()
+        .map(|p| {
+            open(
+                format,
+                p,
+                &path.with_file_name(table_file(p, format)),
+                lang,
+                bom,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Box::new(WithRepeats { main, subs }))
+}
+
+/// The file a repeat table goes to in `format` (CSV and Parquet): `repeat_<id>.<ext>`.
+pub fn table_file(plan: &Plan, format: Format) -> String {
+    format!("{}.{}", plan.table(), extension(format))
+}
+
+/// The interviews' sink and one sink per repeat table.
+struct WithRepeats {
+    main: Box<dyn RowSink>,
+    subs: Vec<Box<dyn RowSink>>,
+}
+
+impl RowSink for WithRepeats {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        self.main.row(row)
+    }
+    fn instances(&mut self, rows: &[Vec<Vec<Cell>>]) -> Result<(), ExportError> {
+        for (sink, rows) in self.subs.iter_mut().zip(rows) {
+            for r in rows {
+                sink.row(r)?;
+            }
+        }
+        Ok(())
+    }
+    fn finish(self: Box<Self>) -> Result<(), ExportError> {
+        self.main.finish()?;
+        for s in self.subs {
+            s.finish()?;
+        }
+        Ok(())
+    }
 }
 
 fn create(path: &Path) -> Result<BufWriter<File>, ExportError> {
@@ -212,7 +268,13 @@ fn write_json_object(
 struct JsonlSink {
     w: BufWriter<File>,
     columns: Vec<Column>,
+    /// Each repeat's key (its id) and columns: its instances are nested in
+    /// the interview's object as an array under that key (without the
+    /// `interview_id` column).
+    repeats: Vec<(String, Vec<Column>)>,
     buf: Vec<u8>,
+    /// `buf` holds an interview not written yet (its instances may follow).
+    pending: bool,
 }
 
 impl JsonlSink {
@@ -220,19 +282,61 @@ impl JsonlSink {
         Ok(JsonlSink {
             w: create(path)?,
             columns: plan.columns.clone(),
+            repeats: plan
+                .repeats
+                .iter()
+                .map(|p| (p.repeat.clone().unwrap_or_default(), p.columns.clone()))
+                .collect(),
             buf: Vec::with_capacity(4096),
+            pending: false,
         })
+    }
+
+    fn flush_pending(&mut self) -> Result<(), ExportError> {
+        if self.pending {
+            self.buf.push(b'\n');
+            self.w.write_all(&self.buf).map_err(io_err)?;
+            self.pending = false;
+        }
+        Ok(())
     }
 }
 
 impl RowSink for JsonlSink {
     fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        self.flush_pending()?;
         self.buf.clear();
         write_json_object(&mut self.buf, &self.columns, row, &[])?;
-        self.buf.push(b'\n');
-        self.w.write_all(&self.buf).map_err(io_err)
+        self.pending = true;
+        Ok(())
     }
-    fn finish(self: Box<Self>) -> Result<(), ExportError> {
+    fn instances(&mut self, rows: &[Vec<Vec<Cell>>]) -> Result<(), ExportError> {
+        if !self.pending || self.buf.pop() != Some(b'}') {
+            return Ok(());
+        }
+        for ((key, columns), rows) in self.repeats.iter().zip(rows) {
+            self.buf.push(b',');
+            serde_json::to_writer(&mut self.buf, key)
+                .map_err(|e| ExportError::Write(e.to_string()))?;
+            self.buf.extend_from_slice(b":[");
+            let skip: Vec<usize> = columns
+                .iter()
+                .position(|c| c.name == "interview_id")
+                .into_iter()
+                .collect();
+            for (i, r) in rows.iter().enumerate() {
+                if i > 0 {
+                    self.buf.push(b',');
+                }
+                write_json_object(&mut self.buf, columns, r, &skip)?;
+            }
+            self.buf.push(b']');
+        }
+        self.buf.push(b'}');
+        Ok(())
+    }
+    fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
+        self.flush_pending()?;
         finish_file(self.w)
     }
 }
@@ -492,9 +596,10 @@ impl RowSink for ParquetSink {
 struct XlsxSink {
     workbook: rust_xlsxwriter::Workbook,
     path: std::path::PathBuf,
-    columns: Vec<Column>,
+    /// Per sheet (the interviews', then one per repeat): its table name,
+    /// columns and last row written.
+    sheets: Vec<(String, Vec<Column>, u32)>,
     lang: String,
-    row: u32,
     date_format: rust_xlsxwriter::Format,
     time_format: rust_xlsxwriter::Format,
     /// Quote prefix: the text is kept as is and never read as a formula.
@@ -516,64 +621,51 @@ impl XlsxSink {
                 .set_title("fieldvoice export")
                 .set_creation_datetime(&fixed),
         );
-        let sheet = workbook.add_worksheet_with_constant_memory();
-        sheet.set_name("interviews").map_err(xl_err)?;
         let bold = rust_xlsxwriter::Format::new().set_bold();
-        for (i, c) in plan.columns.iter().enumerate() {
-            let col = col_index(i)?;
-            sheet
-                .write_string_with_format(0, col, &c.name, &bold)
-                .map_err(xl_err)?;
-            sheet
-                .set_column_width(col, column_width(c))
-                .map_err(xl_err)?;
+        let mut sheets = Vec::new();
+        // The interviews' sheet, then one per repeat (`repeat_<id>`, cut to
+        // Excel's 31 characters).
+        for p in std::iter::once(plan).chain(&plan.repeats) {
+            let sheet = workbook.add_worksheet_with_constant_memory();
+            let name: String = p.table().chars().take(31).collect();
+            sheet.set_name(&name).map_err(xl_err)?;
+            for (i, c) in p.columns.iter().enumerate() {
+                let col = col_index(i)?;
+                sheet
+                    .write_string_with_format(0, col, &c.name, &bold)
+                    .map_err(xl_err)?;
+                sheet
+                    .set_column_width(col, column_width(c))
+                    .map_err(xl_err)?;
+            }
+            // The header stays in view while scrolling.
+            sheet.set_freeze_panes(1, 0).map_err(xl_err)?;
+            sheets.push((p.table(), p.columns.clone(), 0));
         }
-        // The header stays in view while scrolling.
-        sheet.set_freeze_panes(1, 0).map_err(xl_err)?;
         Ok(XlsxSink {
             workbook,
             path: path.to_owned(),
-            columns: plan.columns.clone(),
+            sheets,
             lang: lang.to_owned(),
-            row: 0,
             date_format: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd"),
             time_format: rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
             text_format: rust_xlsxwriter::Format::new().set_quote_prefix(),
         })
     }
-}
 
-/// An XLSX column's width in characters: its header or its typical value,
-/// whichever is wider, at most 40.
-fn column_width(c: &Column) -> f64 {
-    let value = match c.ty {
-        ColType::Timestamp => 19,
-        ColType::Date => 10,
-        ColType::Boolean => 6,
-        ColType::Integer | ColType::Float => 8,
-        ColType::String if c.name == "interview_id" => 36,
-        ColType::String => 16,
-    };
-    (c.name.chars().count().max(value) + 2).min(40) as f64
-}
-
-fn col_index(i: usize) -> Result<u16, ExportError> {
-    u16::try_from(i)
-        .ok()
-        .filter(|c| *c < 16_384)
-        .ok_or_else(|| ExportError::Invalid("XLSX holds at most 16,384 columns".into()))
-}
-
-impl RowSink for XlsxSink {
-    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
-        if u64::from(self.row) >= XLSX_MAX_ROWS {
+    /// Write `row` as the next row of sheet `index`.
+    fn write_row(&mut self, index: usize, row: &[Cell]) -> Result<(), ExportError> {
+        let last = self.sheets.get(index).map_or(0, |s| s.2);
+        if u64::from(last) >= XLSX_MAX_ROWS {
             return Err(ExportError::Invalid(format!(
                 "XLSX holds at most {XLSX_MAX_ROWS} rows per sheet: use csv or parquet for larger exports, or filter by country"
             )));
         }
-        self.row += 1;
-        let r = self.row;
-        let sheet = self.workbook.worksheet_from_index(0).map_err(xl_err)?;
+        let r = last + 1;
+        if let Some(s) = self.sheets.get_mut(index) {
+            s.2 = r;
+        }
+        let sheet = self.workbook.worksheet_from_index(index).map_err(xl_err)?;
         for (i, c) in row.iter().enumerate() {
             let col = col_index(i)?;
             match c {
@@ -609,14 +701,51 @@ impl RowSink for XlsxSink {
         }
         Ok(())
     }
+}
+
+/// An XLSX column's width in characters: its header or its typical value,
+/// whichever is wider, at most 40.
+fn column_width(c: &Column) -> f64 {
+    let value = match c.ty {
+        ColType::Timestamp => 19,
+        ColType::Date => 10,
+        ColType::Boolean => 6,
+        ColType::Integer | ColType::Float => 8,
+        ColType::String if c.name == "interview_id" => 36,
+        ColType::String => 16,
+    };
+    (c.name.chars().count().max(value) + 2).min(40) as f64
+}
+
+fn col_index(i: usize) -> Result<u16, ExportError> {
+    u16::try_from(i)
+        .ok()
+        .filter(|c| *c < 16_384)
+        .ok_or_else(|| ExportError::Invalid("XLSX holds at most 16,384 columns".into()))
+}
+
+impl RowSink for XlsxSink {
+    fn row(&mut self, row: &[Cell]) -> Result<(), ExportError> {
+        self.write_row(0, row)
+    }
+
+    fn instances(&mut self, rows: &[Vec<Vec<Cell>>]) -> Result<(), ExportError> {
+        for (k, rows) in rows.iter().enumerate() {
+            for r in rows {
+                self.write_row(k + 1, r)?;
+            }
+        }
+        Ok(())
+    }
 
     fn finish(mut self: Box<Self>) -> Result<(), ExportError> {
-        let last_col = col_index(self.columns.len().saturating_sub(1))?;
-        let last_row = self.row;
-        self.workbook
-            .worksheet_from_index(0)
-            .and_then(|sheet| sheet.autofilter(0, 0, last_row, last_col).map(|_| ()))
-            .map_err(xl_err)?;
+        for (index, (_, columns, last_row)) in self.sheets.iter().enumerate() {
+            let last_col = col_index(columns.len().saturating_sub(1))?;
+            self.workbook
+                .worksheet_from_index(index)
+                .and_then(|sheet| sheet.autofilter(0, 0, *last_row, last_col).map(|_| ()))
+                .map_err(xl_err)?;
+        }
         let dict = self.workbook.add_worksheet_with_constant_memory();
         dict.set_name("dictionary").map_err(xl_err)?;
         let bold = rust_xlsxwriter::Format::new().set_bold();
@@ -625,9 +754,16 @@ impl RowSink for XlsxSink {
             dict.write_string_with_format(0, col_index(i)?, *h, &bold)
                 .map_err(xl_err)?;
         }
-        for (r, c) in self.columns.iter().enumerate() {
+        let entries = self
+            .sheets
+            .iter()
+            .flat_map(|(table, columns, _)| columns.iter().map(move |c| (table, c)));
+        for (r, (table, c)) in entries.enumerate() {
             let r = u32::try_from(r + 1).unwrap_or(u32::MAX);
-            for (i, v) in crate::dictionary::row(c, &self.lang).iter().enumerate() {
+            for (i, v) in crate::dictionary::row(c, table, &self.lang)
+                .iter()
+                .enumerate()
+            {
                 if needs_formula_guard(v) {
                     dict.write_string_with_format(r, col_index(i)?, v, &self.text_format)
                 } else {
