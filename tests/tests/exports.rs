@@ -872,4 +872,37 @@ async fn repeat_tables_read_back_with_real_readers() {
         assert_eq!(manifest(&d)["rows"], 3, "{f}");
     }
     python("check_repeats.py", &[&expected, root.path()]);
+
+    // The coordinator's interview page lists each repeat's instances.
+    fieldvoice_tests::dashboard::user_with_password(
+        &srv,
+        "coord.ci",
+        Role::Coordinator,
+        "CI",
+        "a long enough password",
+    );
+    let http = fieldvoice_tests::dashboard::client();
+    let session =
+        fieldvoice_tests::dashboard::login(&http, &srv.url, "coord.ci", "a long enough password")
+            .await;
+    let third = recs
+        .iter()
+        .find(|r| r.repeats["members"].len() == 3)
+        .unwrap();
+    let page = session
+        .page(
+            &http,
+            &format!("{}/dashboard/interviews/{}", srv.url, third.interview_id),
+        )
+        .await;
+    let members = page
+        .split("data-repeat=\"members\"")
+        .nth(1)
+        .and_then(|t| t.split("</table>").next())
+        .expect("a members table");
+    assert_eq!(members.matches("<tr>").count(), 4, "a header and 3 members");
+    for name in ["Fatou", "Ali", "Ama"] {
+        assert!(members.contains(name), "{name} in {members}");
+    }
+    assert!(page.contains("data-repeat=\"visits\""));
 }

@@ -40,7 +40,9 @@ pub struct FormChanges {
     /// Questions whose label, hint or option labels changed.
     pub reworded: Vec<String>,
     /// Questions whose rules changed: required, relevance, limits, pattern,
-    /// constraint, default, appearance, section or PII flag.
+    /// constraint, default, appearance, section, PII flag, calculation,
+    /// metadata or read-only. (A question moved into or out of a repeat is
+    /// removed and added: its answers change tables.)
     pub rules_changed: Vec<String>,
 }
 
@@ -86,6 +88,7 @@ fn reworded(a: &Question, b: &Question) -> bool {
         || a.hint != b.hint
         || a.pattern_message != b.pattern_message
         || a.constraint_message != b.constraint_message
+        || a.required_message != b.required_message
         || a.options.iter().any(|o| {
             b.options
                 .iter()
@@ -110,6 +113,9 @@ fn rules_changed(a: &Question, b: &Question) -> bool {
         || a.constraint != b.constraint
         || a.default != b.default
         || a.appearance != b.appearance
+        || a.calculation != b.calculation
+        || a.metadata != b.metadata
+        || a.read_only != b.read_only
 }
 
 /// Compare a published version `old` with a candidate `new` of the same form.
@@ -140,6 +146,13 @@ pub fn compare(old: &Form, new: &Form) -> Result<FormChanges, VersionError> {
             c.added.push(q.name.clone());
             continue;
         };
+        if p.repeat != q.repeat {
+            // Its answers move between the interview and a repeat's
+            // instances: the old column goes, a new one comes.
+            c.removed.push(q.name.clone());
+            c.added.push(q.name.clone());
+            continue;
+        }
         if p.kind != q.kind {
             c.retyped.push(Retyped {
                 question: q.name.clone(),

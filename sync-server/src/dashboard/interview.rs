@@ -21,6 +21,15 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::service::interviews::{self as service, Detail};
 
+/// A repeat's instances as the page shows them: question labels, then one
+/// row of shown values per instance.
+struct RepeatTable {
+    id: String,
+    label: String,
+    head: Vec<String>,
+    body: Vec<Vec<String>>,
+}
+
 /// History entry with a readable author.
 struct HistoryRow {
     meta: ChangeMeta,
@@ -181,6 +190,44 @@ fn render(
             rows.push((k.clone(), k.clone(), show_value(lang, None, k, None, v)));
         }
     }
+    // Each repeat's instances as a table: one row per instance, one column
+    // per question of the repeat.
+    let mut repeats: Vec<RepeatTable> = Vec::new();
+    if let Some(f) = form {
+        for rp in &f.def().repeats {
+            let Some(instances) = r.repeats.get(&rp.id).filter(|i| !i.is_empty()) else {
+                continue;
+            };
+            let questions: Vec<&survey_model::Question> = f
+                .repeat_questions(&rp.id)
+                .filter(|q| q.kind.takes_answer())
+                .collect();
+            let head = questions
+                .iter()
+                .map(|q| q.label.get(lang.code(), "en").to_owned())
+                .map(|l| if l.is_empty() { "·".to_owned() } else { l })
+                .collect();
+            let body = instances
+                .iter()
+                .map(|inst| {
+                    questions
+                        .iter()
+                        .map(|q| {
+                            inst.get(&q.name).map_or_else(String::new, |v| {
+                                show_value(lang, form, &q.name, Some(q.kind), v)
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            repeats.push(RepeatTable {
+                id: rp.id.clone(),
+                label: rp.label.get(lang.code(), "en").to_owned(),
+                head,
+                body,
+            });
+        }
+    }
     html! {
         h1 { (lang.t("interview.title")) " " span.muted { (id) } }
         div.cards {
@@ -270,6 +317,15 @@ fn render(
             table #answers {
                 @for (name, label, value) in &rows {
                     tr data-q=(name) { th { (label) } td { (value) } }
+                }
+            }
+            @for t in &repeats {
+                h3 { (t.label) " (" (lang.int(t.body.len() as i64)) ")" }
+                table.repeat data-repeat=(t.id) {
+                    tr { th.n { "#" } @for h in &t.head { th { (h) } } }
+                    @for (i, row) in t.body.iter().enumerate() {
+                        tr { td.n { (i + 1) } @for v in row { td { (v) } } }
+                    }
                 }
             }
         }
