@@ -1,7 +1,10 @@
 //! App-core benchmark: milliseconds per answer through `App::set_answer`
 //! (parsed form and open interview kept in memory, one durable save each)
 //! against the path without them (parse the form and load the document from
-//! SQLite for every answer, then save), on the MCMB form. Run with
+//! SQLite for every answer, then save), on the MCMB form; then the same
+//! through `App::set_answer` / `set_instance_answer` on a form with 40
+//! calculations and a 10-instance repeat (what a converted XLSForm brings:
+//! every answer recomputes every calculation). Run with
 //! `cargo bench -p app-core --bench answers`; `cargo test -p app-core --bench
 //! answers` runs it unoptimised.
 #![allow(clippy::print_stdout, clippy::unwrap_used)]
@@ -26,10 +29,43 @@ fn answer(i: usize) -> (&'static str, Value) {
     }
 }
 
+/// 30 integer questions, 40 calculations over them (each reading two
+/// answers and an earlier calculation), and a repeat of a name, an age and a
+/// calculation per member.
+fn calculated_form() -> String {
+    let mut qs = Vec::new();
+    for i in 0..30 {
+        qs.push(
+            json!({"name": format!("q{i}"), "type": "integer", "label": {"en": format!("Q{i}")}}),
+        );
+    }
+    for i in 0..40 {
+        let prev = if i == 0 {
+            "0".to_owned()
+        } else {
+            format!("${{c{}}}", i - 1)
+        };
+        qs.push(json!({"name": format!("c{i}"), "type": "calculate",
+            "calculation": format!("if(${{q{}}} > 5, ${{q{}}} * 2, {prev}) + 1", i % 30, (i + 7) % 30)}));
+    }
+    qs.push(json!({"name": "n", "type": "text", "label": {"en": "Name"}, "repeat": "members"}));
+    qs.push(json!({"name": "age", "type": "integer", "label": {"en": "Age of ${n}"}, "repeat": "members"}));
+    qs.push(
+        json!({"name": "adult", "type": "calculate", "repeat": "members",
+        "calculation": "if(${age} >= 18, 'yes', 'no')"}),
+    );
+    json!({"form_id": "calc-bench", "version": 1, "title": {"en": "Calculations"},
+        "languages": ["en"], "default_language": "en",
+        "repeats": [{"id": "members", "label": {"en": "Member"}}],
+        "questions": qs})
+    .to_string()
+}
+
 fn enrolled_store(dir: &Path) -> DeviceStore {
     std::fs::create_dir_all(dir).unwrap();
     let s = DeviceStore::open(&dir.join(STORE_FILE)).unwrap();
     s.put_form(survey_model::BUILTIN_FORMS[0].1).unwrap();
+    s.put_form(&calculated_form()).unwrap();
     s.set_enrollment(&Enrollment {
         server_url: "http://127.0.0.1:9".into(),
         device_id: "dev-bench".into(),
@@ -74,7 +110,10 @@ fn with_session(dir: &Path) -> Duration {
         .unwrap();
     rt.block_on(async {
         let app = App::open(dir, "bench").unwrap();
-        let v = app.new_interview(None, "en".into()).await.unwrap();
+        let v = app
+            .new_interview(Some("mcmb-interview".into()), "en".into())
+            .await
+            .unwrap();
         let id: Uuid = v.interview_id.parse().unwrap();
         let t = Instant::now();
         for i in 0..ANSWERS {
@@ -85,11 +124,60 @@ fn with_session(dir: &Path) -> Duration {
     })
 }
 
+/// Answers on the calculated form: top-level answers, then answers in 10
+/// repeat instances.
+fn calculated(dir: &Path) -> (Duration, Duration) {
+    drop(enrolled_store(dir));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let app = App::open(dir, "bench").unwrap();
+        let v = app
+            .new_interview(Some("calc-bench".into()), "en".into())
+            .await
+            .unwrap();
+        let id: Uuid = v.interview_id.parse().unwrap();
+        let t = Instant::now();
+        for i in 0..ANSWERS {
+            let q = format!("q{}", i % 30);
+            app.set_answer(id, q, json!((i % 11) as i64), "en".into())
+                .await
+                .unwrap();
+        }
+        let top = t.elapsed();
+        for _ in 0..10 {
+            app.add_instance(id, "members".into(), "en".into())
+                .await
+                .unwrap();
+        }
+        let t = Instant::now();
+        for i in 0..ANSWERS {
+            let (q, v) = if i % 2 == 0 {
+                ("n", json!(format!("Member {i}")))
+            } else {
+                ("age", json!((i % 80) as i64))
+            };
+            app.set_instance_answer(id, i % 10, q.into(), v, "en".into())
+                .await
+                .unwrap();
+        }
+        (top, t.elapsed())
+    })
+}
+
 fn main() {
     let root = std::env::temp_dir().join(format!("app-core-bench-{}", Uuid::new_v4()));
     let before = without_session(&root.join("before"));
     let after = with_session(&root.join("after"));
+    let (calc_top, calc_repeat) = calculated(&root.join("calculated"));
     let _ = std::fs::remove_dir_all(&root);
+    println!(
+        "{ANSWERS} answers on a form with 40 calculations and a repeat, App commands: top-level answers {:.2} ms/answer; answers in 10 repeat instances {:.2} ms/answer",
+        per_answer(calc_top),
+        per_answer(calc_repeat)
+    );
     println!(
         "{ANSWERS} answers on the MCMB form, durable save each: reload form + document per answer {:.2} ms/answer; App::set_answer (form and open interview kept) {:.2} ms/answer",
         per_answer(before),

@@ -127,6 +127,10 @@ pub struct Cleaned {
     pub flags: Vec<QualityFlag>,
 }
 
+/// What [`Form::walk_with`] calls for a shown calculation: the question, the
+/// answers kept so far and its stored value; returns the value to use.
+type Compute<'a> = &'a mut dyn FnMut(&Question, &Answers, Option<&Answer>) -> Option<Answer>;
+
 /// One finding about an interview's answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Diagnostic {
@@ -256,6 +260,20 @@ impl Form {
         base: &Answers,
         today: time::Date,
     ) -> (Evaluation, Cleaned) {
+        self.walk_with(instance, answers, base, today, None)
+    }
+
+    /// [`Form::walk_in`], where `compute` (if any) gives the value of every
+    /// shown question with a calculation from the answers kept so far and
+    /// its stored value, in place of the stored one.
+    fn walk_with(
+        &self,
+        instance: Option<(&str, usize)>,
+        answers: &Answers,
+        base: &Answers,
+        today: time::Date,
+        mut compute: Option<Compute<'_>>,
+    ) -> (Evaluation, Cleaned) {
         let mut eval = Evaluation::default();
         let mut kept = Cleaned {
             answers: base.clone(),
@@ -283,7 +301,15 @@ impl Form {
                 .relevant
                 .as_ref()
                 .is_none_or(|c| self.holds_on(c, &kept.answers, today));
-            let answer = answers.get(&q.name).filter(|a| a.is_present());
+            let computed;
+            let answer = match (&mut compute, &q.calculation) {
+                (Some(f), Some(_)) if shown => {
+                    computed = f(q, &kept.answers, answers.get(&q.name));
+                    computed.as_ref()
+                }
+                _ => answers.get(&q.name),
+            }
+            .filter(|a| a.is_present());
             if !shown {
                 if answer.is_some() {
                     eval.diagnostics.push(diag(
@@ -694,43 +720,36 @@ impl Form {
         today: time::Date,
         now: &str,
     ) -> Vec<(String, Option<Answer>)> {
-        let repeat = instance.map(|(r, _)| r);
-        let mut cur = answers.clone();
+        // One walk in form order: each shown calculation computed from the
+        // answers kept so far (earlier calculations included).
         let mut out = Vec::new();
+        let mut computed: std::collections::HashSet<String> = Default::default();
+        let mut hook = |q: &Question, kept: &Answers, cur: Option<&Answer>| -> Option<Answer> {
+            computed.insert(q.name.clone());
+            let e = self.expression(q.calculation.as_deref()?)?;
+            let mine = cur.map(crate::expr::answer_string);
+            let value = match self.eval_with(e, kept, mine, today, now) {
+                // NaN (arithmetic on an unanswered question) and division
+                // by zero are no value, not "NaN" text.
+                crate::expr::Value::Num(n) if !n.is_finite() => String::new(),
+                v => v.string(),
+            };
+            let value = Some(value).filter(|v| !v.is_empty()).map(Answer::Text);
+            if cur != value.as_ref() {
+                out.push((q.name.clone(), value.clone()));
+            }
+            value
+        };
+        self.walk_with(instance, answers, base, today, Some(&mut hook));
+        // Calculations not shown have no value.
+        let repeat = instance.map(|(r, _)| r);
         for q in self
             .questions()
             .iter()
-            .filter(|q| q.repeat.as_deref() == repeat)
+            .filter(|q| q.repeat.as_deref() == repeat && q.calculation.is_some())
         {
-            let Some(e) = q.calculation.as_ref().and_then(|c| self.expression(c)) else {
-                continue;
-            };
-            let mut kept = self.walk_in(instance, &cur, base, today).1.answers;
-            if instance.is_some() {
-                kept.extend(base.iter().map(|(k, v)| (k.clone(), v.clone())));
-            }
-            let shown = q
-                .relevant
-                .as_ref()
-                .is_none_or(|c| self.holds_on(c, &kept, today));
-            let value = shown
-                .then(|| {
-                    let mine = cur.get(&q.name).map(crate::expr::answer_string);
-                    match self.eval_with(e, &kept, mine, today, now) {
-                        // NaN (arithmetic on an unanswered question) and
-                        // division by zero are no value, not "NaN" text.
-                        crate::expr::Value::Num(n) if !n.is_finite() => String::new(),
-                        v => v.string(),
-                    }
-                })
-                .filter(|v| !v.is_empty())
-                .map(Answer::Text);
-            if cur.get(&q.name) != value.as_ref() {
-                match &value {
-                    Some(v) => cur.insert(q.name.clone(), v.clone()),
-                    None => cur.remove(&q.name),
-                };
-                out.push((q.name.clone(), value));
+            if !computed.contains(&q.name) && answers.contains_key(&q.name) {
+                out.push((q.name.clone(), None));
             }
         }
         out
