@@ -101,8 +101,9 @@ fn without_session(dir: &Path) -> Duration {
     t.elapsed()
 }
 
-/// Through the app's commands.
-fn with_session(dir: &Path) -> Duration {
+/// Open the app on a fresh store in `dir`, start an interview on `form_id`
+/// and run `f` on them.
+fn on_app<T>(dir: &Path, form_id: &str, f: impl AsyncFnOnce(&App, Uuid) -> T) -> T {
     drop(enrolled_store(dir));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
@@ -111,10 +112,17 @@ fn with_session(dir: &Path) -> Duration {
     rt.block_on(async {
         let app = App::open(dir, "bench").unwrap();
         let v = app
-            .new_interview(Some("mcmb-interview".into()), "en".into())
+            .new_interview(Some(form_id.into()), "en".into())
             .await
             .unwrap();
         let id: Uuid = v.interview_id.parse().unwrap();
+        f(&app, id).await
+    })
+}
+
+/// Through the app's commands.
+fn with_session(dir: &Path) -> Duration {
+    on_app(dir, "mcmb-interview", async |app, id| {
         let t = Instant::now();
         for i in 0..ANSWERS {
             let (q, v) = answer(i);
@@ -127,18 +135,7 @@ fn with_session(dir: &Path) -> Duration {
 /// Answers on the calculated form: top-level answers, then answers in 10
 /// repeat instances.
 fn calculated(dir: &Path) -> (Duration, Duration) {
-    drop(enrolled_store(dir));
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let app = App::open(dir, "bench").unwrap();
-        let v = app
-            .new_interview(Some("calc-bench".into()), "en".into())
-            .await
-            .unwrap();
-        let id: Uuid = v.interview_id.parse().unwrap();
+    on_app(dir, "calc-bench", async |app, id| {
         let t = Instant::now();
         for i in 0..ANSWERS {
             let q = format!("q{}", i % 30);
