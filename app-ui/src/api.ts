@@ -42,7 +42,7 @@ export interface FormView {
   dir: "ltr" | "rtl"; status: string; review_state: string | null; created_at: string;
   followup: { status: string; resolution: string | null } | null;
   sections: SectionView[]; comments: Comment[]; errors: number; complete: boolean;
-  consent_given: boolean; conflicts: string[];
+  consent_given: boolean; conflicts: string[]; wants_start_geopoint: boolean;
 }
 export interface FormItem { form_id: string; version: number; title: string; }
 export interface SubmitOutcome { submitted: boolean; view: FormView; }
@@ -75,6 +75,8 @@ export const api = {
     call<FormView>("set_answer", { id, question, value, lang }),
   setInstanceAnswer: (id: string, index: number, question: string, value: Json, lang: string) =>
     call<FormView>("set_instance_answer", { id, index, question, value, lang }),
+  recordStartGeopoint: (id: string, lat: number, lon: number, accuracy: number | null, lang: string) =>
+    call<FormView>("record_start_geopoint", { id, lat, lon, accuracy, lang }),
   addInstance: (id: string, repeat: string, lang: string) => call<FormView>("add_instance", { id, repeat, lang }),
   removeInstance: (id: string, repeat: string, index: number, lang: string) =>
     call<FormView>("remove_instance", { id, repeat, index, lang }),

@@ -228,6 +228,16 @@ async function newInterview(): Promise<void> {
   }
 }
 
+/** Where the interview starts, when the form records it (`start-geopoint`):
+ * one quiet request to the device; no position, no value. */
+function recordStartGeopoint(v: FormView): void {
+  if (!v.wants_start_geopoint || !navigator.geolocation) return;
+  navigator.geolocation.getCurrentPosition((p) => {
+    void queue((id) => api.recordStartGeopoint(id, p.coords.latitude, p.coords.longitude,
+      p.coords.accuracy, state.lang));
+  }, () => undefined, { enableHighAccuracy: true, timeout: 30000, maximumAge: 60000 });
+}
+
 async function startInterview(formId: string | null): Promise<void> {
   try {
     const v = await api.newInterview(state.lang, formId);
@@ -235,6 +245,7 @@ async function startInterview(formId: string | null): Promise<void> {
     state.view = v;
     buildForm(v);
     show("form");
+    recordStartGeopoint(v);
     void refreshStatus();
   } catch (e) {
     alertError(e);

@@ -636,3 +636,195 @@ fn the_field_app_speaks_four_languages_with_the_same_keys() {
         "unknown keys {unknown:?}"
     );
 }
+
+/// A converted XLSForm through the app's commands, as the field app drives
+/// them: the form list offers it; the form's metadata is recorded without
+/// asking (start, device, user at creation; where the interview started
+/// once the device gives a position, never replaced; end at submit);
+/// calculations follow the answers and cannot be typed over; the household
+/// size sets the member instances, which cannot be added by hand; the
+/// interviewer's own repeat grows and shrinks; answers go per instance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converted_form_metadata_calculations_and_repeats_through_the_app() {
+    let srv = TestServer::start().await;
+    let mut def = xlsform::import(&fieldvoice_tests::xlsforms::roster())
+        .unwrap()
+        .form;
+    // The metadata rows KoboToolbox puts at the top of a form.
+    let meta = |name: &str, pii: bool| {
+        serde_json::from_value::<survey_model::Question>(json!({
+            "name": name, "type": "metadata", "metadata": name, "pii": pii
+        }))
+        .unwrap()
+    };
+    def.questions.splice(
+        0..0,
+        [
+            meta("start", false),
+            meta("end", false),
+            meta("deviceid", true),
+            meta("start_geopoint", true),
+        ],
+    );
+    let (st, p) = api(
+        &srv.url,
+        &srv.admin_token,
+        "/api/v1/forms",
+        serde_json::to_value(&def).unwrap(),
+    )
+    .await;
+    assert_eq!(st, 201, "{p}");
+    let (_, code) = srv.user_with_code("awa", Role::Employee, "CI");
+    let dir = tempfile::tempdir().unwrap();
+    let app = open(dir.path());
+    app.enroll(&srv.url, &code).await.unwrap();
+    let forms: Vec<String> = app
+        .forms("en".into())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| format!("{}@{}:{}", f.form_id, f.version, f.title))
+        .collect();
+    assert_eq!(
+        forms,
+        [
+            "household-roster@1:Household roster",
+            "mcmb-interview@1:My Customer, My Boss — customer interview"
+        ]
+    );
+    let v = app
+        .new_interview(Some("household-roster".into()), "en".into())
+        .await
+        .unwrap();
+    let id: uuid::Uuid = v.interview_id.parse().unwrap();
+    assert!(v.wants_start_geopoint);
+    let shown: Vec<&str> = v
+        .sections
+        .iter()
+        .flat_map(|s| s.questions.iter().map(|q| q.name.as_str()))
+        .collect();
+    assert!(
+        !shown
+            .iter()
+            .any(|n| ["start", "deviceid", "total"].contains(n)),
+        "metadata and calculations are not asked: {shown:?}"
+    );
+    let v = app
+        .record_start_geopoint(id, 5.35, -4.02, Some(12.0), "en".into())
+        .await
+        .unwrap();
+    assert!(!v.wants_start_geopoint);
+    app.record_start_geopoint(id, 9.0, 9.0, None, "en".into())
+        .await
+        .unwrap();
+    let e = app
+        .record_start_geopoint(id, 95.0, 0.0, None, "en".into())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "input", "{e}");
+    for (q, value) in [("total", json!("12")), ("start", json!("x"))] {
+        let e = app
+            .set_answer(id, q.into(), value, "en".into())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("set by the form"), "{e}");
+    }
+    app.set_answer(id, "consent".into(), json!(true), "en".into())
+        .await
+        .unwrap();
+    let v = app
+        .set_answer(id, "hh_size".into(), json!(2), "en".into())
+        .await
+        .unwrap();
+    let members = |v: &app_core::FormView| {
+        v.sections
+            .iter()
+            .flat_map(|s| &s.repeats)
+            .find(|r| r.id == "members")
+            .unwrap()
+            .clone()
+    };
+    let m = members(&v);
+    assert!(m.fixed);
+    assert_eq!(m.instances.len(), 2);
+    assert_eq!(m.instances[1].questions[0].key, "member_name#1");
+    let e = app
+        .add_instance(id, "members".into(), "en".into())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("the form sets how many"), "{e}");
+    app.set_instance_answer(id, 1, "member_name".into(), json!("Koffi"), "en".into())
+        .await
+        .unwrap();
+    let v = app
+        .set_instance_answer(id, 1, "member_age".into(), json!(9), "en".into())
+        .await
+        .unwrap();
+    let koffi = &members(&v).instances[1];
+    let age = koffi
+        .questions
+        .iter()
+        .find(|q| q.name == "member_age")
+        .unwrap();
+    assert_eq!(age.label, "Age of Koffi");
+    assert!(
+        koffi
+            .questions
+            .iter()
+            .any(|q| q.name == "in_school" && q.relevant)
+    );
+    // The interviewer's own repeat: add two visits, remove the first.
+    app.add_instance(id, "visits".into(), "en".into())
+        .await
+        .unwrap();
+    app.add_instance(id, "visits".into(), "en".into())
+        .await
+        .unwrap();
+    app.set_instance_answer(id, 1, "shop".into(), json!("Kiosque"), "en".into())
+        .await
+        .unwrap();
+    let v = app
+        .remove_instance(id, "visits".into(), 0, "en".into())
+        .await
+        .unwrap();
+    let visits = v
+        .sections
+        .iter()
+        .flat_map(|s| &s.repeats)
+        .find(|r| r.id == "visits")
+        .unwrap();
+    assert_eq!(visits.instances.len(), 1);
+    assert_eq!(visits.instances[0].questions[0].value, json!("Kiosque"));
+    app.set_answer(id, "food".into(), json!(100.0), "en".into())
+        .await
+        .unwrap();
+    let v = app
+        .set_answer(id, "rent".into(), json!(50.0), "en".into())
+        .await
+        .unwrap();
+    assert_eq!(question(&v, "total_note").label, "Total: 150");
+    // Not complete yet: Awa (member 1) has no name.
+    let out = app.submit(id, "en".into()).await.unwrap();
+    assert!(!out.submitted);
+    let missing = &members(&out.view).instances[0].questions[0];
+    assert_eq!(missing.diagnostics[0].code, survey_model::Code::Required);
+    app.set_instance_answer(id, 0, "member_name".into(), json!("Awa"), "en".into())
+        .await
+        .unwrap();
+    app.set_instance_answer(id, 0, "member_age".into(), json!(41), "en".into())
+        .await
+        .unwrap();
+    assert!(app.submit(id, "en".into()).await.unwrap().submitted);
+    app.sync_now().await.unwrap();
+    let rec = srv.state.store.interview(id).unwrap().unwrap();
+    assert_eq!(rec.answers["start_geopoint"], json!("5.35 -4.02 12"));
+    assert_eq!(rec.answers["total"], json!("150"));
+    assert!(
+        rec.answers["deviceid"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty())
+    );
+    assert_eq!(rec.answers["end"], json!(rec.submitted_at.clone().unwrap()));
+    assert_eq!(rec.repeats["members"][1]["adult"], json!("no"));
+    assert_eq!(rec.repeats["visits"].len(), 1);
+}

@@ -90,6 +90,19 @@ async fn set_instance_answer(
 }
 
 #[tauri::command]
+async fn record_start_geopoint(
+    core: Core<'_>,
+    id: String,
+    lat: f64,
+    lon: f64,
+    accuracy: Option<f64>,
+    lang: String,
+) -> Result<FormView, AppError> {
+    core.record_start_geopoint(parse_id(&id)?, lat, lon, accuracy, lang)
+        .await
+}
+
+#[tauri::command]
 async fn add_instance(
     core: Core<'_>,
     id: String,
@@ -193,6 +206,7 @@ pub fn run_with_log_filter(filter: Option<&str>) {
             set_instance_answer,
             add_instance,
             remove_instance,
+            record_start_geopoint,
             submit,
             reopen,
             add_comment,

@@ -607,6 +607,42 @@ impl App {
         .await
     }
 
+    /// Record where the interview started (the form's `start_geopoint`
+    /// metadata), once: a later position never replaces the first.
+    pub async fn record_start_geopoint(
+        &self,
+        id: Uuid,
+        lat: f64,
+        lon: f64,
+        accuracy: Option<f64>,
+        lang: String,
+    ) -> Result<FormView> {
+        let point = survey_model::GeoPoint { lat, lon, accuracy };
+        if !point.is_valid() || !lat.is_finite() || !lon.is_finite() {
+            return Err(AppError::Input(
+                "not a position (latitude -90..90, longitude -180..180)".into(),
+            ));
+        }
+        self.with_interview(id, move |s, form, iv| {
+            editable(iv, form, None, None)?;
+            let answers = iv.answers(form);
+            let target = form.questions().iter().find(|q| {
+                q.metadata.as_deref() == Some("start_geopoint") && !answers.contains_key(&q.name)
+            });
+            if let Some(q) = target {
+                let name = q.name.clone();
+                iv.set_answer(
+                    form,
+                    &name,
+                    Some(&survey_model::Answer::Text(point.encode())),
+                )?;
+                s.save(iv, Some(form))?;
+            }
+            Ok(form_view(form, iv, &lang))
+        })
+        .await
+    }
+
     /// Add an instance to `repeat` (one the interviewer grows by hand).
     pub async fn add_instance(&self, id: Uuid, repeat: String, lang: String) -> Result<FormView> {
         self.with_interview(id, move |s, form, iv| {

@@ -130,6 +130,10 @@ pub struct FormView {
     pub consent_given: bool,
     /// Questions whose value was set concurrently on two devices.
     pub conflicts: Vec<String>,
+    /// The form records where the interview started (`start_geopoint`
+    /// metadata) and this draft has no position yet: the app asks the
+    /// device for one (`App::record_start_geopoint`).
+    pub wants_start_geopoint: bool,
 }
 
 /// A follow-up case's outcome as the interviewer sees it.
@@ -366,6 +370,10 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         errors,
         complete: errors == 0,
         consent_given,
+        wants_start_geopoint: iv.status() == "draft"
+            && form.questions().iter().any(|q| {
+                q.metadata.as_deref() == Some("start_geopoint") && !answers.contains_key(&q.name)
+            }),
         conflicts: iv.conflicts().into_iter().map(|c| c.question).collect(),
     }
 }
