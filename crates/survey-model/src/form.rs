@@ -109,9 +109,10 @@ pub struct FilterTerm {
 /// `pii`). What the app records: `start` (when the interview was created,
 /// RFC 3339), `end` (when it was submitted), `today` (the creation date),
 /// `deviceid` (the fieldvoice device id), `username` (the interviewer's
-/// pseudonymous user id); `phonenumber`, `subscriberid`, `simserial` and
-/// `start_geopoint` stay empty: the app cannot read the SIM, and takes a GPS
-/// fix only when a question asks for it.
+/// pseudonymous user id), `start_geopoint` (the first position the device
+/// gives when the interview opens); `phonenumber`, `subscriberid` and
+/// `simserial` stay empty: the app cannot read the SIM (Android 10+ reserves
+/// those identifiers to privileged apps).
 pub const METADATA: &[(&str, bool)] = &[
     ("start", false),
     ("end", false),
