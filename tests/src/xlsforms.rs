@@ -34,7 +34,8 @@ pub fn workbook(sheets: &[(&str, Rows<'_>)]) -> Vec<u8> {
 /// number of member blocks (`repeat_count`); per member a name, an age whose
 /// label pipes in the name, a school question in a group shown for children
 /// only, an `adult` calculation; a spending total calculated and piped into a
-/// note; shop visits the interviewer adds by hand.
+/// note; shop visits the interviewer adds by hand, summed (`sum()`) with
+/// the members counted (`count()`) into a second note.
 pub const ROSTER_SURVEY: Rows<'static> = &[
     &[
         "type",
@@ -112,6 +113,14 @@ pub const ROSTER_SURVEY: Rows<'static> = &[
     &["text", "shop", "Shop"],
     &["decimal", "spent", "Spent"],
     &["end repeat"],
+    &["calculate", "people", "", "", "", "count(${members})"],
+    &["calculate", "visits_total", "", "", "", "sum(${spent})"],
+    &[
+        "note",
+        "visits_note",
+        "Shop visits: ${visits_total} spent by ${people} people",
+        "${visits_total} > 0",
+    ],
 ];
 
 /// The roster's choice lists.

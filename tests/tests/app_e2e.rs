@@ -807,6 +807,13 @@ async fn converted_xlsform_with_repeats_and_calculations() {
         .await
         .unwrap();
     type_answer(&wd, "shop#0", "Boutique Awa").await;
+    // Outside the repeats, a note sums the visits and counts the members.
+    assert!(!visible(&wd, "visits_note").await);
+    type_answer(&wd, "spent#0", "1500").await;
+    assert_eq!(
+        wd.exec(&label("visits_note"), json!([])).await.unwrap(),
+        json!("Shop visits: 1500 spent by 2 people")
+    );
     shot(&wd, "roster-en").await;
     set_lang(&wd, "ar").await;
     shot(&wd, "roster-ar").await;
@@ -840,6 +847,8 @@ async fn converted_xlsform_with_repeats_and_calculations() {
     assert_eq!(members[1]["in_school"], json!("yes"));
     assert_eq!(members[1]["adult"], json!("no"));
     assert_eq!(rec.repeats["visits"][0]["shop"], json!("Boutique Awa"));
+    assert_eq!(rec.answers["visits_total"], json!("1500"));
+    assert_eq!(rec.answers["people"], json!("2"));
     wd.quit().await.unwrap();
     drop(server);
 }

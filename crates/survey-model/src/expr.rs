@@ -516,7 +516,61 @@ pub const FUNCTIONS: &[(&str, usize, usize)] = &[
     ("once", 1, 1),
     ("date", 1, 1),
     ("regex", 2, 2),
+    ("count", 1, 1),
+    ("sum", 1, 1),
+    ("join", 2, 2),
 ];
+
+/// Functions that read a repeat as a whole from outside it (XPath node-set
+/// functions), with the index of that argument: `count(${repeat})` or
+/// `count(${question})` (instances), `sum(${q})`, `max(${q})`, `min(${q})`
+/// over the answered instances, `join(', ', ${q})`.
+pub const AGGREGATES: &[(&str, usize)] = &[
+    ("count", 0),
+    ("sum", 0),
+    ("max", 0),
+    ("min", 0),
+    ("join", 1),
+];
+
+/// Where an [`AGGREGATES`] call of `f` with `n` arguments takes its repeat.
+fn aggregate_arg(f: &str, n: usize) -> Option<usize> {
+    let at = AGGREGATES.iter().find(|(name, _)| *name == f)?.1;
+    (!(matches!(f, "max" | "min") && n != 1)).then_some(at)
+}
+
+/// The `${name}`s an expression reads as a whole repeat (the argument of an
+/// [`AGGREGATES`] function), and those it reads as one value.
+pub fn split_references(e: &Expr) -> (Vec<String>, Vec<String>) {
+    let (mut whole, mut one) = (Vec::new(), Vec::new());
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Call(f, args) => {
+                let at = aggregate_arg(f, args.len());
+                for (i, a) in args.iter().enumerate() {
+                    match a {
+                        Expr::Ref(r) if Some(i) == at => {
+                            if !whole.contains(r) {
+                                whole.push(r.clone());
+                            }
+                        }
+                        _ => stack.push(a),
+                    }
+                }
+            }
+            Expr::Or(v) | Expr::And(v) => stack.extend(v.iter()),
+            Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => {
+                stack.push(a);
+                stack.push(b);
+            }
+            Expr::Neg(a) => stack.push(a),
+            Expr::Ref(r) if !one.contains(r) => one.push(r.clone()),
+            _ => {}
+        }
+    }
+    (whole, one)
+}
 
 /// Check a parsed expression for use outside choice filters: every function
 /// known with a fitting number of arguments, no bare words, `.` only when
@@ -703,6 +757,10 @@ pub struct Env<'a> {
     /// Whether text matches a `regex()` pattern (`(pattern, text)`); the
     /// form compiles each pattern once, an unknown pattern never matches.
     pub regex: &'a dyn Fn(&str, &str) -> bool,
+    /// The values of `${name}` across a repeat's instances, when `name` is a
+    /// repeat (one `None` per instance) or a question in one (`None` per
+    /// unanswered instance); `None` for anything else.
+    pub instances: &'a dyn Fn(&str) -> Option<Vec<Option<String>>>,
 }
 
 impl std::fmt::Debug for Env<'_> {
@@ -769,7 +827,42 @@ fn capped(mut s: String) -> String {
     s
 }
 
+/// An [`AGGREGATES`] call over a repeat, if `args` name one.
+fn aggregate(f: &str, args: &[Expr], env: &Env) -> Option<Value> {
+    let at = aggregate_arg(f, args.len())?;
+    let Some(Expr::Ref(name)) = args.get(at) else {
+        return None;
+    };
+    let values = (env.instances)(name)?;
+    let answered = || values.iter().flatten();
+    let numbers = || answered().map(|v| Value::Str(v.clone()).number());
+    Some(match f {
+        "count" => Value::Num(values.len() as f64),
+        "sum" => Value::Num(numbers().sum()),
+        "max" | "min" => {
+            let xs: Vec<f64> = numbers().collect();
+            if xs.is_empty() || xs.iter().any(|x| x.is_nan()) {
+                Value::Num(f64::NAN)
+            } else if f == "max" {
+                Value::Num(xs.into_iter().fold(f64::NEG_INFINITY, f64::max))
+            } else {
+                Value::Num(xs.into_iter().fold(f64::INFINITY, f64::min))
+            }
+        }
+        _ => {
+            let sep = args
+                .first()
+                .map_or(String::new(), |a| eval(a, env).string());
+            let parts: Vec<&str> = answered().map(String::as_str).collect();
+            Value::Str(capped(parts.join(&sep)))
+        }
+    })
+}
+
 fn call(f: &str, args: &[Expr], env: &Env) -> Value {
+    if let Some(v) = aggregate(f, args, env) {
+        return v;
+    }
     let arg = |i: usize| {
         args.get(i)
             .map_or(Value::Str(String::new()), |x| eval(x, env))
@@ -886,6 +979,10 @@ fn call(f: &str, args: &[Expr], env: &Env) -> Value {
                 _ => Value::Str(String::new()),
             }
         }
+        // On one value (not a repeat): one node.
+        "count" => Value::Num(1.0),
+        "sum" => Value::Num(num(0)),
+        "join" => Value::Str(text(1)),
         "regex" => {
             let s = text(0);
             let pattern = match args.get(1) {

@@ -577,6 +577,26 @@ impl Form {
                                 Err(err) => p(n, format!("regex `{pat}` is not valid: {err}")),
                             }
                         }
+                        let whole = crate::expr::split_references(&e).0;
+                        let rule = if q
+                            .relevant
+                            .iter()
+                            .flat_map(Condition::expressions)
+                            .any(|t| t == text)
+                        {
+                            "relevant"
+                        } else {
+                            "constraint"
+                        };
+                        if Some(text) != q.calculation.as_deref() && !whole.is_empty() {
+                            p(
+                                n,
+                                format!(
+                                    "{rule} `{text}` reads `{}` as a whole repeat: compute it in a calculation and read that",
+                                    whole[0]
+                                ),
+                            );
+                        }
                         exprs.insert(text.to_owned(), e);
                     }
                     Err(m) => p(n, format!("expression `{text}`: {m}")),
@@ -590,7 +610,43 @@ impl Form {
                     p(n, "calculation is only for calculate questions".into());
                 }
                 (Some(c), _) => {
-                    for r in crate::expr::piped(c) {
+                    let (whole, one) = exprs
+                        .get(c.as_str())
+                        .map(crate::expr::split_references)
+                        .unwrap_or_default();
+                    // A repeat read as a whole (`sum(${x})`): from outside
+                    // any repeat, after the repeat.
+                    for r in &whole {
+                        let repeat = match def.repeats.iter().find(|rp| rp.id == *r) {
+                            Some(rp) => Some(rp.id.as_str()),
+                            None => def
+                                .questions
+                                .iter()
+                                .find(|x| x.name == *r)
+                                .and_then(|x| x.repeat.as_deref()),
+                        };
+                        let first = repeat.and_then(|rp| {
+                            def.questions
+                                .iter()
+                                .position(|x| x.repeat.as_deref() == Some(rp))
+                        });
+                        match (repeat, first) {
+                            (None, _) if !names.contains(r.as_str()) => {
+                                p(n, format!("calculation refers to unknown question `{r}`"));
+                            }
+                            (None, _) => {}
+                            (Some(_), _) if q.repeat.is_some() => p(
+                                n,
+                                format!("`{r}` is read as a whole repeat from inside a repeat"),
+                            ),
+                            (Some(rp), Some(f)) if f > i => p(
+                                n,
+                                format!("calculation reads repeat `{rp}`, which comes later"),
+                            ),
+                            _ => {}
+                        }
+                    }
+                    for r in one.iter().map(String::as_str) {
                         match index.get(r) {
                             None if r == q.name => p(n, "calculation refers to itself".into()),
                             None if names.contains(r) => {
@@ -670,6 +726,8 @@ impl Form {
                         None if def.questions.iter().any(|o| o.name == r) => {
                             p(n, format!("relevant refers to `{r}`, which comes later"));
                         }
+                        // A repeat read as a whole: reported with the expression.
+                        None if def.repeats.iter().any(|rp| rp.id == r) => {}
                         None => p(n, format!("relevant refers to unknown question `{r}`")),
                         Some(&j) => {
                             let target: &Question = &def.questions[j];
@@ -693,6 +751,7 @@ impl Form {
                         None if def.questions.iter().any(|o| o.name == r) => {
                             p(n, format!("constraint refers to `{r}`, which comes later"));
                         }
+                        None if def.repeats.iter().any(|rp| rp.id == r) => {}
                         None => p(n, format!("constraint refers to unknown question `{r}`")),
                         Some(&j) if !def.questions[j].kind.takes_answer() => {
                             p(n, format!("constraint refers to note `{r}`"));
@@ -1063,12 +1122,17 @@ fn reads(q: &Question) -> Vec<&str> {
         .chain(&q.constraint)
         .flat_map(Condition::references)
         .collect();
-    out.extend(
-        q.calculation
-            .as_deref()
-            .map(crate::expr::piped)
-            .unwrap_or_default(),
-    );
+    // A calculation's reads of one value (not `sum(${x})` of a repeat).
+    if let Some(c) = q.calculation.as_deref() {
+        let one = crate::expr::parse(c)
+            .map(|e| crate::expr::split_references(&e).1)
+            .unwrap_or_default();
+        out.extend(
+            crate::expr::piped(c)
+                .into_iter()
+                .filter(|r| one.iter().any(|o| o == r)),
+        );
+    }
     for t in [&q.label].into_iter().chain(q.hint.as_ref()) {
         for text in t.0.values() {
             out.extend(crate::expr::piped(text));

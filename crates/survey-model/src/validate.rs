@@ -653,13 +653,16 @@ impl Form {
             },
             Condition::Expr { expr } => self.expression(expr).is_some_and(|e| {
                 let now = crate::interview::now().0;
-                self.eval_with(e, answers, None, today, &now).boolean()
+                self.eval_with(e, answers, None, today, &now, None)
+                    .boolean()
             }),
         }
     }
 
     /// Evaluate a parsed expression over `answers`; `current` is what `.` and
     /// `once()` read.
+    /// `repeats` (the instances' answers that count) are what `count()`,
+    /// `sum()`… over a repeat read.
     fn eval_with(
         &self,
         e: &crate::expr::Expr,
@@ -667,15 +670,31 @@ impl Form {
         current: Option<String>,
         today: time::Date,
         now: &str,
+        repeats: Option<&crate::interview::RepeatAnswers>,
     ) -> crate::expr::Value {
         let value = |n: &str| answers.get(n).map(crate::expr::answer_string);
         let regex = |p: &str, s: &str| self.condition_regex(p).is_some_and(|re| re.is_match(s));
+        let instances = |n: &str| -> Option<Vec<Option<String>>> {
+            let repeats = repeats?;
+            if let Some(all) = repeats.get(n) {
+                return Some(vec![None; all.len()]);
+            }
+            let r = self.question(n)?.repeat.as_ref()?;
+            Some(
+                repeats
+                    .get(r)?
+                    .iter()
+                    .map(|inst| inst.get(n).map(crate::expr::answer_string))
+                    .collect(),
+            )
+        };
         let env = crate::expr::Env {
             value: &value,
             current,
             today,
             now,
             regex: &regex,
+            instances: &instances,
         };
         crate::expr::eval(e, &env)
     }
@@ -692,10 +711,23 @@ impl Form {
         today: time::Date,
         now: &str,
     ) -> Vec<(String, Option<Answer>)> {
+        self.calculations_with(answers, &Default::default(), today, now)
+    }
+
+    /// [`Form::calculations_on`] where `count()`, `sum()`, `max()`, `min()`
+    /// and `join()` of a repeat read `repeats` (its instances' answers that
+    /// count, [`Form::clean_instances_on`]).
+    pub fn calculations_with(
+        &self,
+        answers: &Answers,
+        repeats: &crate::interview::RepeatAnswers,
+        today: time::Date,
+        now: &str,
+    ) -> Vec<(String, Option<Answer>)> {
         if !self.has_calculations() {
             return Vec::new();
         }
-        self.calculations_in(None, answers, &Answers::new(), today, now)
+        self.calculations_in(None, answers, &Answers::new(), today, now, Some(repeats))
     }
 
     /// [`Form::calculations_on`] for instance `i` of `repeat`, whose
@@ -709,7 +741,7 @@ impl Form {
         today: time::Date,
         now: &str,
     ) -> Vec<(String, Option<Answer>)> {
-        self.calculations_in(Some((repeat, i)), answers, base, today, now)
+        self.calculations_in(Some((repeat, i)), answers, base, today, now, None)
     }
 
     fn calculations_in(
@@ -719,6 +751,7 @@ impl Form {
         base: &Answers,
         today: time::Date,
         now: &str,
+        repeats: Option<&crate::interview::RepeatAnswers>,
     ) -> Vec<(String, Option<Answer>)> {
         // One walk in form order: each shown calculation computed from the
         // answers kept so far (earlier calculations included).
@@ -728,7 +761,7 @@ impl Form {
             computed.insert(q.name.clone());
             let e = self.expression(q.calculation.as_deref()?)?;
             let mine = cur.map(crate::expr::answer_string);
-            let value = match self.eval_with(e, kept, mine, today, now) {
+            let value = match self.eval_with(e, kept, mine, today, now, repeats) {
                 // NaN (arithmetic on an unanswered question) and division
                 // by zero are no value, not "NaN" text.
                 crate::expr::Value::Num(n) if !n.is_finite() => String::new(),

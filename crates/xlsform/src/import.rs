@@ -123,6 +123,9 @@ struct Cx {
     warnings: Vec<Problem>,
     /// Languages in order of first appearance.
     languages: Vec<String>,
+    /// The names of the workbook's repeats (a calculation may read one as a
+    /// whole: `count(${members})`).
+    repeat_names: HashSet<String>,
 }
 
 /// One sheet: its header and rows of trimmed cell texts.
@@ -1186,6 +1189,9 @@ struct CondCx<'a> {
     kinds: &'a HashMap<String, QuestionType>,
     /// The question `.` stands for (constraints only).
     me: Option<&'a str>,
+    /// The workbook's repeats (known names, which the form's checks then
+    /// place: a condition may not read a repeat as a whole).
+    repeats: &'a HashSet<String>,
 }
 
 fn op_of(op: Op) -> CompareOp {
@@ -1227,7 +1233,7 @@ impl CondCx<'_> {
             Err(structured) => {
                 xpath::check(e, self.me.is_some())?;
                 for r in xpath::references(e) {
-                    if !self.kinds.contains_key(&r) {
+                    if !self.kinds.contains_key(&r) && !self.repeats.contains(&r) {
                         return Err(format!("`${{{r}}}` is not a question of this form"));
                     }
                 }
@@ -1559,7 +1565,10 @@ impl Cx {
                         }
                     }
                 }
-                Kind::BeginGroup | Kind::Metadata(_) | Kind::BeginRepeat => {}
+                Kind::BeginRepeat => {
+                    self.repeat_names.insert(name.to_owned());
+                }
+                Kind::BeginGroup | Kind::Metadata(_) => {}
                 Kind::EndGroup | Kind::EndRepeat => {}
             }
             types.insert(r.number, kind);
@@ -1950,7 +1959,11 @@ impl Cx {
         if text.is_empty() {
             return None;
         }
-        let cx = CondCx { kinds, me };
+        let cx = CondCx {
+            kinds,
+            me,
+            repeats: &self.repeat_names,
+        };
         let res = xpath::parse(text).and_then(|e| cx.cond_or_expr(&e));
         match res {
             Ok(c) => Some(c),
@@ -2162,7 +2175,7 @@ impl Cx {
             xpath::check(&e, false)?;
             match xpath::references(&e)
                 .into_iter()
-                .find(|n| !kinds.contains_key(n))
+                .find(|n| !kinds.contains_key(n) && !self.repeat_names.contains(n))
             {
                 Some(n) => Err(format!("`${{{n}}}` is not a question of this form")),
                 None => Ok(()),

@@ -29,7 +29,7 @@
 //! | `label`, `hint`, `constraint_message` (and `::Language (code)`) | localized texts; a plain column is the default language (`settings.default_language`, else `en`) |
 //! | `required` | `yes`/`true`/`TRUE()`/`1` or `no`/`false`/`FALSE()`/`0`/empty |
 //! | `relevant`, `constraint` | [`survey_model::form::Condition`]: structured where the subset below says it, else an expression condition (`{"expr": …}`, [`survey_model::expr`]; `.` written `${name}`) |
-//! | `calculate` + `calculation` | a `calculate` question: computed by the app from earlier answers after every answer, never asked, stored as text ([`survey_model::expr`]: arithmetic, `if()`, `concat()`, `coalesce()`, `round()`, `int()`, `once()`, …) |
+//! | `calculate` + `calculation` | a `calculate` question: computed by the app from earlier answers after every answer, never asked, stored as text ([`survey_model::expr`]: arithmetic, `if()`, `concat()`, `coalesce()`, `round()`, `int()`, `once()`, …; outside repeats `count()`, `sum()`, `max()`, `min()`, `join()` of a repeat) |
 //! | `start`, `end`, `today`, `deviceid`, `username`, `phonenumber`, `subscriberid`, `simserial`, `start-geopoint` | a `metadata` question the app records by itself ([`survey_model::form::METADATA`]; identifiers are `pii`) |
 //! | `${name}` in `label`, `hint` | piped: the app shows the current answer (calculations included) |
 //! | `choice_filter` | `col = ${q}` / `col = 'v'` terms joined by `and` |

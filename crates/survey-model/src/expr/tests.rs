@@ -9,6 +9,11 @@ fn eval_on(e: &Expr, value: &dyn Fn(&str) -> Option<String>, current: Option<Str
         today: time::macros::date!(2026 - 12 - 05),
         now: "2026-12-05T10:00:00Z",
         regex: &|_, _| false,
+        instances: &|n: &str| match n {
+            "members" => Some(vec![None, None, None]),
+            "age" => Some(vec![Some("41".into()), None, Some("9".into())]),
+            _ => None,
+        },
     };
     eval(e, &env)
 }
@@ -101,6 +106,21 @@ fn what_real_forms_compute() {
     assert_eq!(run("substr('abcdef', 1, 3)", &[]).string(), "bc");
     assert_eq!(run("max(1, ${x}, 3)", &[("x", "9")]), Value::Num(9.0));
     assert_eq!(run("pow(2, 10)", &[]), Value::Num(1024.0));
+    // A repeat read as a whole (the test's three members, two ages given).
+    assert_eq!(run("count(${members})", &[]), Value::Num(3.0));
+    assert_eq!(run("count(${age})", &[]), Value::Num(3.0));
+    assert_eq!(run("sum(${age})", &[]), Value::Num(50.0));
+    assert_eq!(run("max(${age})", &[]), Value::Num(41.0));
+    assert_eq!(run("min(${age})", &[]), Value::Num(9.0));
+    assert_eq!(run("join(' / ', ${age})", &[]).string(), "41 / 9");
+    // On one value, one node.
+    assert_eq!(run("count(${x})", &[("x", "7")]), Value::Num(1.0));
+    assert_eq!(run("sum(${x})", &[("x", "7")]), Value::Num(7.0));
+    let e = parse("sum(${age}) + ${age} + count(${members})").expect("parses");
+    let (mut whole, one) = split_references(&e);
+    whole.sort();
+    assert_eq!(whole, ["age", "members"]);
+    assert_eq!(one, ["age"]);
 }
 
 #[test]

@@ -147,7 +147,16 @@ impl Interview {
             return Ok(count);
         }
         let answers = self.answers(form);
-        let mut changed = form.calculations_on(&answers, today, now);
+        // What `sum()` and `count()` of a repeat read: its instances'
+        // answers that count, calculations included (computed above).
+        let instances = if form.def().repeats.is_empty() {
+            Default::default()
+        } else {
+            let base = form.clean_on(&answers, today).answers;
+            form.clean_instances_on(&base, &self.repeat_answers(form), today)
+                .0
+        };
+        let mut changed = form.calculations_with(&answers, &instances, today, now);
         for q in form.questions() {
             let value = match q.metadata.as_deref() {
                 Some("start") => Some(self.meta().created_at.clone()),
