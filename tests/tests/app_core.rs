@@ -698,6 +698,10 @@ async fn converted_form_metadata_calculations_and_repeats_through_the_app() {
         .unwrap();
     let id: uuid::Uuid = v.interview_id.parse().unwrap();
     assert!(v.wants_start_geopoint);
+    // Pages in the sheet's order: loose questions, the members' page, loose
+    // questions again, the visits' page, the last note.
+    let pages: Vec<&str> = v.sections.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(pages, ["", "members", "~2", "visits", "~3"]);
     let shown: Vec<&str> = v
         .sections
         .iter()

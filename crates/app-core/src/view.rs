@@ -2,7 +2,7 @@
 //! in the chosen language, skip-logic visibility, current answers and
 //! diagnostics, all computed by survey-model. The UI adds no form logic.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -73,6 +73,8 @@ pub struct QuestionView {
 /// One page of the form.
 #[derive(Debug, Clone, Serialize)]
 pub struct SectionView {
+    /// The section's id (`""`: questions outside any section), `id~n` when
+    /// the section comes back later in the form; unique in a view.
     pub id: String,
     pub label: String,
     pub questions: Vec<QuestionView>,
@@ -85,7 +87,7 @@ pub struct SectionView {
 pub struct RepeatView {
     pub id: String,
     pub label: String,
-    /// The page it is on (`""`: the first, unnamed page).
+    /// The page it is on ([`SectionView::id`]).
     pub section: String,
     /// The top-level question of its page it comes after (`None`: first).
     pub after: Option<String>,
@@ -246,20 +248,9 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
     let top_view = |q: &survey_model::Question| {
         question_view(q, &answers, relevant.contains(q.name.as_str()), None)
     };
-    // Each repeat, with its instances, placed after the question before it.
+    // Each repeat with its instances (placed below, in form order).
     let kept_top = form.clean_on(&answers, today).answers;
     let repeat_view = |r: &survey_model::Repeat| {
-        let first = form.repeat_questions(&r.id).next();
-        let after = first.and_then(|f| {
-            form.top_questions()
-                .filter(|q| q.kind.is_asked() && q.section == f.section)
-                .take_while(|q| {
-                    form.questions().iter().position(|x| x.name == q.name)
-                        < form.questions().iter().position(|x| x.name == f.name)
-                })
-                .last()
-                .map(|q| q.name.clone())
-        });
         let empty = survey_model::Answers::new();
         let shown = !form
             .evaluate_instance_on(&r.id, 0, &empty, &kept_top, today)
@@ -288,55 +279,66 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         RepeatView {
             id: r.id.clone(),
             label: r.label.get(lang, fallback).to_owned(),
-            section: first.and_then(|f| f.section.clone()).unwrap_or_default(),
-            after,
+            section: String::new(),
+            after: None,
             fixed: r.repeat_count.is_some(),
             relevant: shown,
             instances,
         }
     };
-    let all_repeats: Vec<RepeatView> = def.repeats.iter().map(repeat_view).collect();
-    // Questions without a section (or with an unknown one) go to a first
-    // unnamed page so nothing is ever hidden by a form mistake.
-    let known: HashSet<&str> = def.sections.iter().map(|s| s.id.as_str()).collect();
-    let mut sections = Vec::new();
-    let loose: Vec<QuestionView> = form
-        .top_questions()
-        .filter(|q| q.kind.is_asked())
-        .filter(|q| q.section.as_deref().is_none_or(|s| !known.contains(s)))
-        .map(top_view)
-        .collect();
-    let loose_repeats: Vec<RepeatView> = all_repeats
-        .iter()
-        .filter(|r| !known.contains(r.section.as_str()))
-        .cloned()
-        .collect();
-    if !loose.is_empty() || !loose_repeats.is_empty() {
-        sections.push(SectionView {
-            id: String::new(),
-            label: String::new(),
-            questions: loose,
-            repeats: loose_repeats,
-        });
-    }
-    for s in &def.sections {
-        let questions: Vec<QuestionView> = form
-            .top_questions()
-            .filter(|q| q.kind.is_asked() && q.section.as_deref() == Some(s.id.as_str()))
-            .map(top_view)
-            .collect();
-        let repeats: Vec<RepeatView> = all_repeats
-            .iter()
-            .filter(|r| r.section == s.id)
-            .cloned()
-            .collect();
-        if !questions.is_empty() || !repeats.is_empty() {
+    // Pages in form order: consecutive questions (and repeats) of one
+    // section make one page; a section met again later (XLSForm allows it),
+    // or questions outside any section between sections, make another, so
+    // the interviewer meets the questions in the order of the sheet.
+    // Questions of no (or an unknown) section are on unnamed pages, never
+    // hidden by a form mistake. A page's id is its section's, suffixed
+    // `~n` when the section comes back.
+    let known: HashMap<&str, &survey_model::form::Section> =
+        def.sections.iter().map(|s| (s.id.as_str(), s)).collect();
+    let mut sections: Vec<SectionView> = Vec::new();
+    let mut current: Option<&str> = None;
+    let mut runs: HashMap<&str, usize> = HashMap::new();
+    let mut placed: HashSet<&str> = HashSet::new();
+    for q in form.questions() {
+        let page = q
+            .section
+            .as_deref()
+            .filter(|s| known.contains_key(s))
+            .unwrap_or("");
+        let repeat = match q.repeat.as_deref() {
+            Some(r) if !placed.insert(r) => continue,
+            Some(r) => form.repeat(r),
+            None if q.kind.is_asked() => None,
+            None => continue,
+        };
+        if current != Some(page) || sections.is_empty() {
+            current = Some(page);
+            let n = runs.entry(page).or_insert(0);
+            *n += 1;
             sections.push(SectionView {
-                id: s.id.clone(),
-                label: s.label.get(lang, fallback).to_owned(),
-                questions,
-                repeats,
+                id: if *n == 1 {
+                    page.to_owned()
+                } else {
+                    format!("{page}~{n}")
+                },
+                label: known
+                    .get(page)
+                    .map_or_else(String::new, |s| s.label.get(lang, fallback).to_owned()),
+                questions: Vec::new(),
+                repeats: Vec::new(),
             });
+        }
+        let Some(sv) = sections.last_mut() else {
+            continue;
+        };
+        match repeat {
+            Some(r) => {
+                let mut rv = repeat_view(r);
+                rv.after = sv.questions.last().map(|x| x.name.clone());
+                rv.section = sv.id.clone();
+                sv.repeats.push(rv);
+            }
+            None => sv.questions.push(top_view(q)),
         }
     }
     let consent_given = match form
