@@ -282,10 +282,20 @@ impl JsonlSink {
         Ok(JsonlSink {
             w: create(path)?,
             columns: plan.columns.clone(),
+            // Under the repeat's id, or its table name when a column of
+            // the interviews has that name (`status`, `country`…).
             repeats: plan
                 .repeats
                 .iter()
-                .map(|p| (p.repeat.clone().unwrap_or_default(), p.columns.clone()))
+                .map(|p| {
+                    let id = p.repeat.clone().unwrap_or_default();
+                    let key = if plan.columns.iter().any(|c| c.name == id) {
+                        p.table()
+                    } else {
+                        id
+                    };
+                    (key, p.columns.clone())
+                })
                 .collect(),
             buf: Vec::with_capacity(4096),
             pending: false,
@@ -818,5 +828,60 @@ mod tests {
         assert_eq!(cell_text(&Cell::Int(-3)), "-3");
         assert_eq!(cell_text(&Cell::Float(-1.5)), "-1.5");
         assert_eq!(cell_text(&Cell::Str("-3".into())), "'-3");
+    }
+
+    /// JSON Lines nests each interview's instances under the repeat's id,
+    /// or under its table name when a column of the interviews has that
+    /// name, so no object carries a key twice.
+    #[test]
+    fn jsonl_nests_instances_under_a_key_of_their_own() {
+        let form = survey_model::Form::from_json(
+            &serde_json::json!({
+                "form_id": "f", "version": 1, "title": {"en": "F"},
+                "languages": ["en"], "default_language": "en",
+                "repeats": [{"id": "country", "label": {"en": "Countries visited"}}],
+                "questions": [
+                    {"name": "ok", "type": "consent", "label": {"en": "OK?"}},
+                    {"name": "land", "type": "text", "label": {"en": "Land"}, "repeat": "country"}
+                ]
+            })
+            .to_string(),
+        )
+        .unwrap();
+        let plan = Plan::new(&[&form], &crate::PiiPolicy::Omit, "en");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("interviews.jsonl");
+        let mut sink = open(Format::Jsonl, &plan, &path, "en", false).unwrap();
+        let mut iv = survey_model::Interview::create(
+            &form,
+            survey_model::sample::meta(&form, "CI", "u", "d", "2026-12-05T09:00:00Z"),
+            survey_model::actor_from_uuid(uuid::Uuid::new_v4()),
+        )
+        .unwrap();
+        iv.set_answer_json(&form, "ok", &serde_json::json!(true))
+            .unwrap();
+        for land in ["Ghana", "Mali"] {
+            let i = iv.add_instance(&form, "country").unwrap();
+            iv.set_instance_answer_json(&form, i, "land", &serde_json::json!(land))
+                .unwrap();
+        }
+        let rec = iv.project(Some(&form));
+        let mut row = Vec::new();
+        plan.row(&rec, &mut row);
+        sink.row(&row).unwrap();
+        sink.instances(&plan.instance_rows(&rec)).unwrap();
+        sink.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let obj: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(obj["country"], "CI", "the interview's own column");
+        let lands: Vec<&str> = obj["repeat_country"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["land"].as_str().unwrap())
+            .collect();
+        assert_eq!(lands, ["Ghana", "Mali"]);
+        assert_eq!(obj["repeat_country"][1]["instance"], 2);
+        assert_eq!(text.matches("\"country\":").count(), 1);
     }
 }
