@@ -3,7 +3,9 @@
 //! employee's interviews with a status the UI can show, building the view of
 //! an interview (labels in the chosen language, skip logic, answers,
 //! diagnostics — all computed by survey-model), saving each answer durably in
-//! the device store before returning, submitting and reopening, and running
+//! the device store before returning (with the form's calculations and
+//! recorded metadata brought up to date, and repeat instances added or
+//! removed), submitting and reopening, and running
 //! sync (manual or automatic, with backoff) while keeping its progress.
 //!
 //! Between commands it keeps the parsed forms and the open interview in

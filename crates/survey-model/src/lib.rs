@@ -1,8 +1,10 @@
 //! survey-model owns the meaning of fieldvoice data: form definitions (parsing and
 //! structural checks), the interview document (one Automerge document per
 //! interview, with every container created in its first change), typed answers,
-//! skip logic and constraint evaluation returned as diagnostics, and the flat
-//! projection used by stores and exports, the NPS banding ([`nps`]) and the
+//! skip logic and constraint evaluation returned as diagnostics, the XLSForm
+//! expression language of calculations and conditions ([`expr`]: total and
+//! bounded), repeat instances, and the flat projection used by stores and
+//! exports, the NPS banding ([`nps`]) and the
 //! built-in form's domain names other crates use ([`mcmb`]: touchpoints,
 //! segments, complaint categories and root causes).
 //!
