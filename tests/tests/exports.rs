@@ -905,4 +905,37 @@ async fn repeat_tables_read_back_with_real_readers() {
         assert!(members.contains(name), "{name} in {members}");
     }
     assert!(page.contains("data-repeat=\"visits\""));
+
+    // A device that writes more instances than the app ever adds (its
+    // changes made by hand) is refused whole, and nothing of it is stored.
+    let forged = {
+        let mut s = dev.lock();
+        let mut iv = s.create_interview(&form).unwrap();
+        iv.set_answer_json(&form, "consent", &json!(true)).unwrap();
+        {
+            use automerge::transaction::Transactable;
+            let doc = iv.doc_mut();
+            let (_, answers) = automerge::ReadDoc::get(doc, automerge::ROOT, "answers")
+                .unwrap()
+                .unwrap();
+            let (_, list) = automerge::ReadDoc::get(doc, &answers, "members")
+                .unwrap()
+                .unwrap();
+            for i in 0..=survey_model::form::MAX_INSTANCES {
+                doc.insert_object(&list, i, automerge::ObjType::Map)
+                    .unwrap();
+            }
+            doc.commit();
+        }
+        s.save(&mut iv, Some(&form)).unwrap();
+        iv.id()
+    };
+    let report = dev.sync().await.unwrap();
+    let (id, reason) = &report.docs_rejected[0];
+    assert_eq!(*id, forged);
+    assert!(
+        reason.contains("repeat `members` has 201 instances (at most 200)"),
+        "{reason}"
+    );
+    assert!(srv.state.store.interview(forged).unwrap().is_none());
 }

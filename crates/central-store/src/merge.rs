@@ -313,6 +313,25 @@ fn prepare(
                 continue;
             }
         }
+        // A repeat holds at most `MAX_INSTANCES` instances (the app never
+        // adds more); a document with more is refused whole, before its
+        // projection walks them.
+        let overfull = forms.get(&meta.form_id, meta.form_version).and_then(|f| {
+            f.def()
+                .repeats
+                .iter()
+                .map(|r| (r.id.clone(), iv.instance_count(&r.id)))
+                .find(|(_, n)| *n > survey_model::form::MAX_INSTANCES)
+        });
+        if let Some((repeat, n)) = overfull {
+            out.results.push(status_only(DocStatus::Rejected {
+                reason: format!(
+                    "repeat `{repeat}` has {n} instances (at most {})",
+                    survey_model::form::MAX_INSTANCES
+                ),
+            }));
+            continue;
+        }
         // Actor-clone check: a change whose actor was already seen from
         // another device (or from the server) is refused as a whole document;
         // the device resets its actor and re-authors its changes.
