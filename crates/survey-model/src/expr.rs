@@ -23,41 +23,9 @@ pub const MAX_LEN: usize = 8_192;
 /// Longest string an expression builds, in characters.
 pub const MAX_STRING: usize = 10_000;
 
-/// Comparison operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
-}
-
-impl Op {
-    /// The operator with its operands swapped (`1 < x` is `x > 1`).
-    pub fn flipped(self) -> Op {
-        match self {
-            Op::Eq => Op::Eq,
-            Op::Ne => Op::Ne,
-            Op::Lt => Op::Gt,
-            Op::Le => Op::Ge,
-            Op::Gt => Op::Lt,
-            Op::Ge => Op::Le,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Eq => "=",
-            Op::Ne => "!=",
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Gt => ">",
-            Op::Ge => ">=",
-        }
-    }
-}
+/// Comparison operators: the model's own ([`CompareOp`]), which a
+/// structured [`crate::form::Condition`] stores.
+pub use crate::form::CompareOp as Op;
 
 /// Arithmetic operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

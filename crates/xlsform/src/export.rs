@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rust_xlsxwriter::Workbook;
 use serde_json::Value as Json;
-use survey_model::form::{CompareOp, Condition, Localized, today_offset};
+use survey_model::form::{Condition, Localized, today_offset};
 use survey_model::{FilterSource, FilterTerm, FormDef, QuestionType};
 
 use crate::language_name;
@@ -340,17 +340,6 @@ fn quote(s: &str) -> Result<String, String> {
     }
 }
 
-fn op(o: CompareOp) -> &'static str {
-    match o {
-        CompareOp::Eq => "=",
-        CompareOp::Ne => "!=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-    }
-}
-
 fn number(n: &serde_json::Number) -> String {
     match (n.as_i64(), n.as_f64()) {
         (Some(i), _) => i.to_string(),
@@ -392,7 +381,7 @@ fn xpath(c: &Condition, me: Option<&str>, ack: &BTreeSet<&str>) -> Result<String
                     _ => return Err(format!("the value {other} has no XLSForm form")),
                 },
             };
-            format!("{} {} {v}", r(q), op(*o))
+            format!("{} {} {v}", r(q), o.as_str())
         }
         Condition::Selected { selected, option } => {
             format!("selected({}, {})", r(selected), quote(option)?)
@@ -416,13 +405,17 @@ fn xpath(c: &Condition, me: Option<&str>, ack: &BTreeSet<&str>) -> Result<String
             length,
             op: o,
             value,
-        } => format!("string-length({}) {} {value}", r(length), op(*o)),
+        } => format!("string-length({}) {} {value}", r(length), o.as_str()),
         Condition::Regex { regex, pattern } => format!("regex({}, {})", r(regex), quote(pattern)?),
         Condition::CountSelected {
             count_selected,
             op: o,
             value,
-        } => format!("count-selected({}) {} {value}", r(count_selected), op(*o)),
+        } => format!(
+            "count-selected({}) {} {value}",
+            r(count_selected),
+            o.as_str()
+        ),
         // Written as the import renders it, so it reads back the same.
         Condition::Expr { expr } => expr.clone(),
     })

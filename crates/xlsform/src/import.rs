@@ -5,7 +5,7 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 use serde_json::{Value as Json, json};
-use survey_model::form::{CompareOp, Condition, Localized};
+use survey_model::form::{Condition, Localized};
 use survey_model::{
     ChoiceOption, FilterSource, FilterTerm, Form, FormDef, FormError, Question, QuestionType,
 };
@@ -1194,17 +1194,6 @@ struct CondCx<'a> {
     repeats: &'a HashSet<String>,
 }
 
-fn op_of(op: Op) -> CompareOp {
-    match op {
-        Op::Eq => CompareOp::Eq,
-        Op::Ne => CompareOp::Ne,
-        Op::Lt => CompareOp::Lt,
-        Op::Le => CompareOp::Le,
-        Op::Gt => CompareOp::Gt,
-        Op::Ge => CompareOp::Ge,
-    }
-}
-
 impl CondCx<'_> {
     fn name_of(&self, e: &Expr) -> Result<String, String> {
         match e {
@@ -1325,13 +1314,13 @@ impl CondCx<'_> {
                 Ok(if f == "string-length" {
                     Condition::Length {
                         length: q,
-                        op: op_of(op),
+                        op,
                         value,
                     }
                 } else {
                     Condition::CountSelected {
                         count_selected: q,
-                        op: op_of(op),
+                        op,
                         value,
                     }
                 })
@@ -1358,11 +1347,7 @@ impl CondCx<'_> {
                         op.as_str()
                     ));
                 }
-                Ok(Condition::Compare {
-                    q,
-                    op: op_of(op),
-                    value,
-                })
+                Ok(Condition::Compare { q, op, value })
             }
             Expr::Call(f, _) => Err(format!("function `{f}()` is not supported")),
             other => Err(format!("cannot compare {}", show(other))),
