@@ -232,19 +232,21 @@ fn height(e: &Expr) -> usize {
     let mut stack = vec![(e, 1usize)];
     while let Some((e, h)) = stack.pop() {
         max = max.max(h);
-        match e {
-            Expr::Or(v) | Expr::And(v) | Expr::Call(_, v) => {
-                stack.extend(v.iter().map(|x| (x, h + 1)));
-            }
-            Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => {
-                stack.push((a, h + 1));
-                stack.push((b, h + 1));
-            }
-            Expr::Neg(a) => stack.push((a, h + 1)),
-            _ => {}
-        }
+        stack.extend(e.children().into_iter().map(|x| (x, h + 1)));
     }
     max
+}
+
+impl Expr {
+    /// The expression's direct sub-expressions, in the order they are written.
+    pub fn children(&self) -> Vec<&Expr> {
+        match self {
+            Expr::Or(v) | Expr::And(v) | Expr::Call(_, v) => v.iter().collect(),
+            Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => vec![a, b],
+            Expr::Neg(a) => vec![a],
+            Expr::Ref(_) | Expr::Dot | Expr::Str(_) | Expr::Num(_) | Expr::Name(_) => Vec::new(),
+        }
+    }
 }
 
 fn describe(t: &Tok) -> String {
@@ -527,14 +529,8 @@ pub fn split_references(e: &Expr) -> (Vec<String>, Vec<String>) {
                     }
                 }
             }
-            Expr::Or(v) | Expr::And(v) => stack.extend(v.iter()),
-            Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            Expr::Neg(a) => stack.push(a),
             Expr::Ref(r) if !one.contains(r) => one.push(r.clone()),
-            _ => {}
+            other => stack.extend(other.children()),
         }
     }
     (whole, one)
@@ -546,12 +542,6 @@ pub fn split_references(e: &Expr) -> (Vec<String>, Vec<String>) {
 /// form).
 pub fn check(e: &Expr, dot_ok: bool) -> Result<(), String> {
     match e {
-        Expr::Or(v) | Expr::And(v) => v.iter().try_for_each(|x| check(x, dot_ok)),
-        Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => {
-            check(a, dot_ok)?;
-            check(b, dot_ok)
-        }
-        Expr::Neg(a) => check(a, dot_ok),
         Expr::Call(f, args) => {
             let Some(&(_, lo, hi)) = FUNCTIONS.iter().find(|(n, ..)| n == f) else {
                 return Err(format!("function `{f}()` is not supported"));
@@ -566,14 +556,18 @@ pub fn check(e: &Expr, dot_ok: bool) -> Result<(), String> {
             if f == "regex" && !matches!(args.get(1), Some(Expr::Str(_))) {
                 return Err("regex() takes its pattern as quoted text".into());
             }
-            args.iter().try_for_each(|x| check(x, dot_ok))
         }
-        Expr::Dot if !dot_ok => Err("`.` (the question itself) is only for constraints".into()),
-        Expr::Name(n) => Err(format!(
-            "the word `{n}` is not a value: quote text ('{n}') or reference a question (${{{n}}})"
-        )),
-        Expr::Dot | Expr::Ref(_) | Expr::Str(_) | Expr::Num(_) => Ok(()),
+        Expr::Dot if !dot_ok => {
+            return Err("`.` (the question itself) is only for constraints".into());
+        }
+        Expr::Name(n) => {
+            return Err(format!(
+                "the word `{n}` is not a value: quote text ('{n}') or reference a question (${{{n}}})"
+            ));
+        }
+        _ => {}
     }
+    e.children().into_iter().try_for_each(|x| check(x, dot_ok))
 }
 
 /// Every `${name}` an expression reads, in order of appearance, once each.
@@ -581,16 +575,12 @@ pub fn references(e: &Expr) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
-        match e {
-            Expr::Or(v) | Expr::And(v) | Expr::Call(_, v) => stack.extend(v.iter().rev()),
-            Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => {
-                stack.push(b);
-                stack.push(a);
-            }
-            Expr::Neg(a) => stack.push(a),
-            Expr::Ref(r) if !out.contains(r) => out.push(r.clone()),
-            _ => {}
+        if let Expr::Ref(r) = e
+            && !out.contains(r)
+        {
+            out.push(r.clone());
         }
+        stack.extend(e.children().into_iter().rev());
     }
     out
 }
@@ -600,21 +590,12 @@ pub fn patterns(e: &Expr) -> Vec<&str> {
     let mut out = Vec::new();
     let mut stack = vec![e];
     while let Some(e) = stack.pop() {
-        match e {
-            Expr::Call(f, v) => {
-                if let (true, Some(Expr::Str(p))) = (f == "regex", v.get(1)) {
-                    out.push(p.as_str());
-                }
-                stack.extend(v.iter());
-            }
-            Expr::Or(v) | Expr::And(v) => stack.extend(v.iter()),
-            Expr::Cmp(a, _, b) | Expr::Arith(a, _, b) => {
-                stack.push(a);
-                stack.push(b);
-            }
-            Expr::Neg(a) => stack.push(a),
-            _ => {}
+        if let Expr::Call(f, v) = e
+            && let (true, Some(Expr::Str(p))) = (f == "regex", v.get(1))
+        {
+            out.push(p.as_str());
         }
+        stack.extend(e.children());
     }
     out
 }
