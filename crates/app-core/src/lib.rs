@@ -423,6 +423,23 @@ impl App {
             .await
     }
 
+    /// Make the interviewer's `change` to interview `id`, then bring its
+    /// calculations up to date, save it durably and return its view in `lang`.
+    async fn edit(
+        &self,
+        id: Uuid,
+        lang: String,
+        change: impl FnOnce(&mut DeviceStore, &Form, &mut Interview) -> Result<()> + Send + 'static,
+    ) -> Result<FormView> {
+        self.with_interview(id, move |s, form, iv| {
+            change(s, form, iv)?;
+            recalculate(iv, form)?;
+            s.save(iv, Some(form))?;
+            Ok(form_view(form, iv, &lang))
+        })
+        .await
+    }
+
     /// Enrollment, pending work and sync progress.
     pub async fn status(&self) -> Result<Status> {
         let (enrollment, pending, total, last_sync_ms, my_day) = self
@@ -576,15 +593,13 @@ impl App {
         value: serde_json::Value,
         lang: String,
     ) -> Result<FormView> {
-        self.with_interview(id, move |s, form, iv| {
+        self.edit(id, lang, move |s, form, iv| {
             editable(iv, form, Some(&question), None)?;
             iv.set_answer_json(form, &question, &value)?;
             if question == "consent" && value == serde_json::Value::Bool(true) {
                 prefill_place(s, form, iv)?;
             }
-            recalculate(iv, form)?;
-            s.save(iv, Some(form))?;
-            Ok(form_view(form, iv, &lang))
+            Ok(())
         })
         .await
     }
@@ -599,12 +614,9 @@ impl App {
         value: serde_json::Value,
         lang: String,
     ) -> Result<FormView> {
-        self.with_interview(id, move |s, form, iv| {
+        self.edit(id, lang, move |_, form, iv| {
             editable(iv, form, Some(&question), None)?;
-            iv.set_instance_answer_json(form, index, &question, &value)?;
-            recalculate(iv, form)?;
-            s.save(iv, Some(form))?;
-            Ok(form_view(form, iv, &lang))
+            Ok(iv.set_instance_answer_json(form, index, &question, &value)?)
         })
         .await
     }
@@ -647,12 +659,10 @@ impl App {
 
     /// Add an instance to `repeat` (one the interviewer grows by hand).
     pub async fn add_instance(&self, id: Uuid, repeat: String, lang: String) -> Result<FormView> {
-        self.with_interview(id, move |s, form, iv| {
+        self.edit(id, lang, move |_, form, iv| {
             editable(iv, form, None, Some(&repeat))?;
             iv.add_instance(form, &repeat)?;
-            recalculate(iv, form)?;
-            s.save(iv, Some(form))?;
-            Ok(form_view(form, iv, &lang))
+            Ok(())
         })
         .await
     }
@@ -665,12 +675,9 @@ impl App {
         index: usize,
         lang: String,
     ) -> Result<FormView> {
-        self.with_interview(id, move |s, form, iv| {
+        self.edit(id, lang, move |_, form, iv| {
             editable(iv, form, None, Some(&repeat))?;
-            iv.remove_instance(form, &repeat, index)?;
-            recalculate(iv, form)?;
-            s.save(iv, Some(form))?;
-            Ok(form_view(form, iv, &lang))
+            Ok(iv.remove_instance(form, &repeat, index)?)
         })
         .await
     }
