@@ -640,9 +640,9 @@ impl App {
         self.with_interview(id, move |s, form, iv| {
             editable(iv, form, None, None)?;
             let answers = iv.answers(form);
-            let target = form.questions().iter().find(|q| {
-                q.metadata.as_deref() == Some("start_geopoint") && !answers.contains_key(&q.name)
-            });
+            let target = form
+                .metadata_questions("start_geopoint")
+                .find(|q| !answers.contains_key(&q.name));
             if let Some(q) = target {
                 let name = q.name.clone();
                 iv.set_answer(

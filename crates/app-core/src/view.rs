@@ -373,9 +373,9 @@ pub fn form_view(form: &Form, iv: &Interview, lang: &str) -> FormView {
         complete: errors == 0,
         consent_given,
         wants_start_geopoint: iv.status() == "draft"
-            && form.questions().iter().any(|q| {
-                q.metadata.as_deref() == Some("start_geopoint") && !answers.contains_key(&q.name)
-            }),
+            && form
+                .metadata_questions("start_geopoint")
+                .any(|q| !answers.contains_key(&q.name)),
         conflicts: iv.conflicts().into_iter().map(|c| c.question).collect(),
     }
 }

@@ -1036,6 +1036,13 @@ impl Form {
     pub fn top_questions(&self) -> impl Iterator<Item = &Question> {
         self.def.questions.iter().filter(|q| q.repeat.is_none())
     }
+    /// The metadata questions recording `kind` (one of [`METADATA`]).
+    pub fn metadata_questions<'a>(&'a self, kind: &'a str) -> impl Iterator<Item = &'a Question> {
+        self.def
+            .questions
+            .iter()
+            .filter(move |q| q.metadata.as_deref() == Some(kind))
+    }
     /// The questions of repeat `id`, in form order.
     pub fn repeat_questions<'a>(&'a self, id: &'a str) -> impl Iterator<Item = &'a Question> {
         self.def

@@ -22,9 +22,7 @@ pub struct Conflict {
 impl Interview {
     /// Set (or clear, with `null`) one answer from its JSON form, as one change.
     pub fn set_answer_json(&mut self, form: &Form, name: &str, v: &Json) -> Result<(), ModelError> {
-        let q = form
-            .question(name)
-            .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        let q = question_of(form, name)?;
         let a = Answer::from_json(q, v)?;
         self.set_answer(form, name, a.as_ref())
     }
@@ -37,9 +35,7 @@ impl Interview {
         a: Option<&Answer>,
     ) -> Result<(), ModelError> {
         self.check_form(form)?;
-        let q = form
-            .question(name)
-            .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        let q = question_of(form, name)?;
         if let Some(r) = &q.repeat {
             return Err(ModelError::Malformed(format!(
                 "`{name}` is asked per instance of repeat `{r}`"
@@ -221,7 +217,7 @@ impl Interview {
             {
                 continue;
             }
-            let instances = self.repeat_answers(form).remove(&r.id).unwrap_or_default();
+            let instances = self.instance_answers(form, &r.id);
             for (i, inst) in instances.iter().enumerate() {
                 for (name, value) in
                     form.instance_calculations_on(&r.id, i, inst, &base, today, now)
@@ -315,6 +311,15 @@ impl Interview {
 /// The container for `name`, which the first change created. A document made
 /// by an older form version may lack it: then it is created now (safe, since
 /// only its creator edits answers before the first sync of a new question).
+/// The question `name` of `form`, or the error naming it.
+pub(super) fn question_of<'f>(
+    form: &'f Form,
+    name: &str,
+) -> Result<&'f crate::form::Question, AnswerError> {
+    form.question(name)
+        .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))
+}
+
 pub(super) fn container(
     doc: &mut AutoCommit,
     ans: &ObjId,

@@ -10,6 +10,7 @@ use automerge::transaction::Transactable;
 use automerge::{ObjId, ObjType, ReadDoc, Value};
 use serde_json::Value as Json;
 
+use super::answers::question_of;
 use super::{Interview, ModelError, commit};
 use crate::answer::{Answer, AnswerError, Answers};
 use crate::form::{Form, MAX_INSTANCES, QuestionType};
@@ -104,9 +105,7 @@ impl Interview {
         a: Option<&Answer>,
     ) -> Result<(), ModelError> {
         self.check_form(form)?;
-        let q = form
-            .question(name)
-            .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        let q = question_of(form, name)?;
         let Some(repeat) = q.repeat.clone() else {
             return Err(ModelError::Malformed(format!(
                 "`{name}` is not in a repeat"
@@ -130,9 +129,7 @@ impl Interview {
         name: &str,
         v: &Json,
     ) -> Result<(), ModelError> {
-        let q = form
-            .question(name)
-            .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))?;
+        let q = question_of(form, name)?;
         let a = Answer::from_json(q, v)?;
         self.set_instance_answer(form, index, name, a.as_ref())
     }
@@ -143,14 +140,15 @@ impl Interview {
         form.def()
             .repeats
             .iter()
-            .map(|r| {
-                let instances = self
-                    .instance_maps(&r.id)
-                    .iter()
-                    .map(|m| self.answers_in(form, m, Some(&r.id)))
-                    .collect();
-                (r.id.clone(), instances)
-            })
+            .map(|r| (r.id.clone(), self.instance_answers(form, &r.id)))
+            .collect()
+    }
+
+    /// The typed answers of each instance of `repeat`, in order.
+    pub fn instance_answers(&self, form: &Form, repeat: &str) -> Vec<Answers> {
+        self.instance_maps(repeat)
+            .iter()
+            .map(|m| self.answers_in(form, m, Some(repeat)))
             .collect()
     }
 }

@@ -73,10 +73,12 @@ impl Interview {
             return Ok(eval);
         }
         let (at, _) = now();
-        for q in form.questions() {
-            if q.metadata.as_deref() == Some("end") {
-                self.set_answer(form, &q.name, Some(&crate::Answer::Text(at.clone())))?;
-            }
+        let ends: Vec<String> = form
+            .metadata_questions("end")
+            .map(|q| q.name.clone())
+            .collect();
+        for name in ends {
+            self.set_answer(form, &name, Some(&crate::Answer::Text(at.clone())))?;
         }
         self.doc.put(ROOT, "status", "submitted")?;
         self.doc.put(ROOT, "submitted_at", at)?;
