@@ -179,6 +179,32 @@ async fn shot(wd: &WebDriver, name: &str) {
     assert!(len > 5_000, "{} is only {len} bytes", p.display());
 }
 
+/// Under Xvfb: the app's binary, a fresh directory with the server's
+/// database path, and the enrollment code of employee `login` (`name`, in CI).
+fn fresh(login: &str, name: &str) -> (PathBuf, tempfile::TempDir, PathBuf, String) {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "run under Xvfb (xvfb-run or DISPLAY=:N)"
+    );
+    let app = app_binary();
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("server.sqlite3");
+    let out = admin(
+        &db,
+        &[
+            "create-user",
+            "--login",
+            login,
+            "--name",
+            name,
+            "--country",
+            "CI",
+        ],
+    );
+    let code = fieldvoice_tests::server::enrollment_code(&out);
+    (app, tmp, db, code)
+}
+
 /// The server on `db` on a free port, and the app (data under `home`)
 /// launched, in English, enrolled with `code`: on the interview list.
 async fn enrolled(
@@ -207,6 +233,20 @@ async fn enrolled(
     (server, driver, wd)
 }
 
+/// Sync from the sync screen and wait until nothing is pending, without error.
+async fn sync_everything(wd: &WebDriver) {
+    wd.click("#nav-sync").await.unwrap();
+    screen(wd, "sync").await;
+    wd.click("#sync-now").await.unwrap();
+    wd.wait_js(
+        "return document.body.dataset.pending === '0' && document.getElementById('sync-error').hidden;",
+        60,
+        "everything synced",
+    )
+    .await
+    .unwrap();
+}
+
 /// Common first page of an interview: consent first, then the respondent.
 async fn start_interview(wd: &WebDriver, city: &str, segment: &str) {
     wd.click("#new-interview").await.unwrap();
@@ -227,26 +267,7 @@ async fn start_interview(wd: &WebDriver, city: &str, segment: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn field_day_offline_restart_and_sync() {
-    assert!(
-        std::env::var_os("DISPLAY").is_some(),
-        "run under Xvfb (xvfb-run or DISPLAY=:N)"
-    );
-    let app = app_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("server.sqlite3");
-    let out = admin(
-        &db,
-        &[
-            "create-user",
-            "--login",
-            "awa",
-            "--name",
-            "Awa Traoré",
-            "--country",
-            "CI",
-        ],
-    );
-    let code = fieldvoice_tests::server::enrollment_code(&out);
+    let (app, tmp, db, code) = fresh("awa", "Awa Traoré");
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
     let server = ServerProcess::start_on(&db, &tmp.path().join("server1.log"), &listen);
@@ -511,16 +532,7 @@ async fn field_day_offline_restart_and_sync() {
 
     // ---- back online on the same port: sync from the UI ----
     let server = ServerProcess::start_on(&db, &tmp.path().join("server2.log"), &listen);
-    wd.click("#nav-sync").await.unwrap();
-    screen(&wd, "sync").await;
-    wd.click("#sync-now").await.unwrap();
-    wd.wait_js(
-        "return document.body.dataset.pending === '0' && document.getElementById('sync-error').hidden;",
-        60,
-        "everything synced",
-    )
-    .await
-    .unwrap();
+    sync_everything(&wd).await;
     shot(&wd, "sync-en").await;
     set_lang(&wd, "ar").await;
     shot(&wd, "sync-ar").await;
@@ -561,27 +573,8 @@ async fn field_day_offline_restart_and_sync() {
 /// in English and Arabic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn place_selection_offline_en_ar() {
-    assert!(
-        std::env::var_os("DISPLAY").is_some(),
-        "run under Xvfb (xvfb-run or DISPLAY=:N)"
-    );
-    let app = app_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("server.sqlite3");
+    let (app, tmp, db, code) = fresh("kone", "Koné");
     let schemas = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
-    let out = admin(
-        &db,
-        &[
-            "create-user",
-            "--login",
-            "kone",
-            "--name",
-            "Koné",
-            "--country",
-            "CI",
-        ],
-    );
-    let code = fieldvoice_tests::server::enrollment_code(&out);
     let places = schemas.join("places/mcmb-places.csv");
     let out = admin(&db, &["import-places", places.to_str().unwrap()]);
     assert!(out.contains("120 places read"), "{out}");
@@ -694,26 +687,7 @@ async fn place_selection_offline_en_ar() {
 /// calculation. Screenshots in English and Arabic.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn converted_xlsform_with_repeats_and_calculations() {
-    assert!(
-        std::env::var_os("DISPLAY").is_some(),
-        "run under Xvfb (xvfb-run or DISPLAY=:N)"
-    );
-    let app = app_binary();
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("server.sqlite3");
-    let out = admin(
-        &db,
-        &[
-            "create-user",
-            "--login",
-            "awa",
-            "--name",
-            "Awa",
-            "--country",
-            "CI",
-        ],
-    );
-    let code = fieldvoice_tests::server::enrollment_code(&out);
+    let (app, tmp, db, code) = fresh("awa", "Awa");
     let xlsx = tmp.path().join("roster.xlsx");
     std::fs::write(&xlsx, fieldvoice_tests::xlsforms::roster()).unwrap();
     let json_path = tmp.path().join("roster.json");
@@ -820,16 +794,7 @@ async fn converted_xlsform_with_repeats_and_calculations() {
     set_lang(&wd, "en").await;
     wd.click("#submit").await.unwrap();
     screen(&wd, "list").await;
-    wd.click("#nav-sync").await.unwrap();
-    screen(&wd, "sync").await;
-    wd.click("#sync-now").await.unwrap();
-    wd.wait_js(
-        "return document.body.dataset.pending === '0' && document.getElementById('sync-error').hidden;",
-        60,
-        "everything synced",
-    )
-    .await
-    .unwrap();
+    sync_everything(&wd).await;
 
     let store = SqliteStore::open(&db).unwrap();
     let all = store.list_interviews(&InterviewFilter::default()).unwrap();
