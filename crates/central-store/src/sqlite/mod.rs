@@ -74,6 +74,14 @@ fn open_conn(path: &Path) -> Result<Connection> {
     // A page cache large enough for the hot indexes of a field day (the
     // default 2 MB re-reads them from the OS at every burst write).
     conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+    // One plan per statement: without this, binding a new value to a
+    // parameter that a partial index's condition was compared against
+    // expires the cached statement, and every device sign-in and event
+    // insert parsed its SQL again (4% of a sync's CPU).
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
     Ok(conn)
 }
