@@ -284,3 +284,85 @@ fn submitting_compacts_the_interview() {
     assert_eq!(back.project(Some(&form)), iv.project(Some(&form)));
     assert_eq!(back.status(), "submitted");
 }
+
+#[test]
+fn a_never_synced_submitted_interview_is_pushed_as_its_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut store, form) = enrolled(&dir);
+    let mut iv = store.create_interview(&form).unwrap();
+    for (k, v) in complete_answers(4) {
+        iv.set_answer_json(&form, k, &v).unwrap();
+        store.save(&mut iv, Some(&form)).unwrap();
+    }
+    assert!(iv.submit(&form).unwrap().is_complete());
+    store.save(&mut iv, Some(&form)).unwrap();
+    let every = iv.changes_since(&[]);
+    let pending = store.pending(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    let p = &pending[0];
+    // The push is the stored snapshot itself, read without loading.
+    let conn = rusqlite::Connection::open(dir.path().join("device.sqlite3")).unwrap();
+    let snapshot: Vec<u8> = conn
+        .query_row("SELECT snapshot FROM docs", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(p.data, snapshot);
+    assert_eq!(p.change_count, every.len());
+    assert_eq!(p.heads, iv.heads());
+    // What a server does with it: load it into an empty document.
+    let mut doc = automerge::AutoCommit::new();
+    doc.load_incremental(&p.data).unwrap();
+    assert_eq!(doc.get_heads(), iv.heads());
+    assert_eq!(doc.get_changes(&[]).len(), every.len());
+    // Once acknowledged and edited, only the new change goes, as a bundle.
+    store.mark_acknowledged(iv.id(), &p.heads).unwrap();
+    iv.set_answer_json(&form, "nps", &json!(3)).unwrap();
+    store.save(&mut iv, Some(&form)).unwrap();
+    let pending = store.pending(10).unwrap();
+    assert_eq!(pending[0].change_count, 1);
+    assert_eq!(pending[0].base_heads, p.heads);
+    assert_ne!(pending[0].data, snapshot);
+}
+
+#[test]
+fn a_store_from_before_schema_versions_is_migrated_and_still_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("device.sqlite3");
+    let (mut store, form) = enrolled(&dir);
+    let mut iv = store.create_interview(&form).unwrap();
+    for (k, v) in complete_answers(5) {
+        iv.set_answer_json(&form, k, &v).unwrap();
+    }
+    assert!(iv.submit(&form).unwrap().is_complete());
+    store.save(&mut iv, Some(&form)).unwrap();
+    let every = iv.changes_since(&[]).len();
+    drop(store);
+    // Make it what the app wrote before this version: no change count
+    // column, schema version 0.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("ALTER TABLE docs DROP COLUMN snapshot_changes; PRAGMA user_version = 0;")
+        .unwrap();
+    drop(conn);
+    let store = DeviceStore::open(&path).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 1);
+    let unknown: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM docs WHERE snapshot_changes IS NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(unknown, 1, "the old row's count is unknown, not made up");
+    // Its push is built from the loaded document, as before.
+    let snapshot: Vec<u8> = conn
+        .query_row("SELECT snapshot FROM docs", [], |r| r.get(0))
+        .unwrap();
+    let pending = store.pending(10).unwrap();
+    assert_eq!(pending[0].change_count, every);
+    assert_eq!(pending[0].heads, iv.heads());
+    assert_ne!(pending[0].data, snapshot, "a bundle, not the snapshot");
+    assert_eq!(store.load(iv.id()).unwrap().heads(), iv.heads());
+}

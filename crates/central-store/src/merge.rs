@@ -371,7 +371,7 @@ fn prepare(
             history.as_deref(),
             caller.clock_skew_s,
         )?;
-        let snapshot = iv.save();
+        let snapshot = iv.save_uncompressed();
         let events = events_of(was.as_ref(), &record);
         writes.push(DocWrite {
             doc_id: id,
@@ -454,6 +454,48 @@ fn has_change(doc: &mut AutoCommit, h: &ChangeHash) -> bool {
     doc.get_heads().contains(h) || doc.get_change_meta_by_hash(h).is_some()
 }
 
+/// The changes of `data` when it is exactly one Automerge bundle chunk (no
+/// other chunk before or after it), each change once and in causal order (a
+/// change after every change it depends on that the bundle holds); `None`
+/// otherwise, and the caller loads `data` the general way.
+fn whole_bundle(data: &[u8]) -> Option<Vec<survey_model::Change>> {
+    // Chunk header: magic (4 bytes), checksum (4), type (1; 3 = bundle),
+    // body length (unsigned LEB128), then the body.
+    const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+    const BUNDLE: u8 = 3;
+    if data.len() < 10 || data[..4] != MAGIC || data[8] != BUNDLE {
+        return None;
+    }
+    let mut len: u64 = 0;
+    let mut at = 9;
+    for shift in (0..64).step_by(7) {
+        let b = *data.get(at)?;
+        at += 1;
+        len |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    if (at as u64).checked_add(len)? != data.len() as u64 {
+        return None;
+    }
+    let changes = automerge::Bundle::try_from(data).ok()?.to_changes().ok()?;
+    let mut seen = std::collections::HashSet::with_capacity(changes.len());
+    let held: std::collections::HashSet<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
+    for c in &changes {
+        if c.deps()
+            .iter()
+            .any(|d| held.contains(d) && !seen.contains(d))
+        {
+            return None;
+        }
+        if !seen.insert(c.hash()) {
+            return None;
+        }
+    }
+    Some(changes)
+}
+
 fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer<'_>) -> Merge {
     let mut doc = match existing {
         Some(d) => match AutoCommit::load(&d.snapshot) {
@@ -500,7 +542,18 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         },
         None => None,
     };
-    if let Err(e) = doc.load_incremental(&push.data) {
+    // A document new to the server arrives as one bundle (what devices
+    // send): its changes are read once and applied, and kept as the new
+    // changes and history instead of being rebuilt from the merged document.
+    let pushed = existing
+        .is_none()
+        .then(|| whole_bundle(&push.data))
+        .flatten();
+    let loaded = match &pushed {
+        Some(changes) => doc.apply_changes(changes.iter().cloned()),
+        None => doc.load_incremental(&push.data).map(|_| ()),
+    };
+    if let Err(e) = loaded {
         if let automerge::AutomergeError::DuplicateSeqNumber(seq, actor) = &e {
             return Merge::Clash {
                 reason: format!(
@@ -538,7 +591,10 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
             repair,
         };
     }
-    let changes = doc.get_changes(&before);
+    let changes = match pushed {
+        Some(c) => c,
+        None => doc.get_changes(&before),
+    };
     let new_changes: Vec<NewChange> = changes.iter().map(NewChange::from).collect();
     // A document new to the server: these are its whole history, which its
     // paradata reads (rebuilding them costs as much as the merge).
@@ -808,5 +864,52 @@ fn server_write(
         events,
         record: record.clone(),
         replaces_history,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use automerge::transaction::Transactable;
+
+    use super::*;
+
+    /// A document of three changes, each after the one before.
+    fn three_changes() -> (AutoCommit, Vec<ChangeHash>) {
+        let mut d = AutoCommit::new();
+        for i in 0..3i64 {
+            d.put(automerge::ROOT, format!("k{i}"), i).unwrap();
+            d.commit();
+        }
+        let hashes = d.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        (d, hashes)
+    }
+
+    #[test]
+    fn a_whole_bundle_in_causal_order_is_read_as_its_changes() {
+        let (d, hashes) = three_changes();
+        let data = d.bundle(hashes.iter().copied()).unwrap().bytes().to_vec();
+        let got = whole_bundle(&data).unwrap();
+        assert_eq!(got.iter().map(|c| c.hash()).collect::<Vec<_>>(), hashes);
+    }
+
+    #[test]
+    fn anything_but_one_causal_bundle_takes_the_general_path() {
+        let (mut d, hashes) = three_changes();
+        let data = d.bundle(hashes.iter().copied()).unwrap().bytes().to_vec();
+        // Asked for in reverse, a bundle still holds its changes in causal
+        // order (what the history for paradata needs), and is read as such.
+        let reversed = d.bundle(hashes.iter().rev().copied()).unwrap();
+        let got = whole_bundle(reversed.bytes()).unwrap();
+        assert_eq!(got.iter().map(|c| c.hash()).collect::<Vec<_>>(), hashes);
+        // Another chunk after it, or a cut one.
+        let mut longer = data.clone();
+        longer.extend_from_slice(&d.save());
+        assert!(whole_bundle(&longer).is_none());
+        assert!(whole_bundle(&data[..data.len() - 1]).is_none());
+        // A document chunk, and bytes that are no chunk at all.
+        assert!(whole_bundle(&d.save()).is_none());
+        assert!(whole_bundle(b"not automerge at all").is_none());
+        assert!(whole_bundle(&[]).is_none());
     }
 }

@@ -126,9 +126,10 @@ impl DeviceStore {
             None => {
                 let snapshot = iv.save();
                 tx.execute(
-                    "INSERT INTO docs(doc_id, form_id, form_version, snapshot, chunk_count, heads,
-                       status, review_state, summary, search, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    "INSERT INTO docs(doc_id, form_id, form_version, snapshot, snapshot_changes,
+                       chunk_count, heads, status, review_state, summary, search, created_at,
+                       updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?12, 0, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         key,
                         rec.form_id,
@@ -140,7 +141,8 @@ impl DeviceStore {
                         summary,
                         search,
                         rec.created_at,
-                        now
+                        now,
+                        iv.change_count() as i64
                     ],
                 )?;
             }
@@ -159,8 +161,9 @@ impl DeviceStore {
                     let snapshot = iv.save();
                     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
                     tx.execute(
-                        "UPDATE docs SET snapshot = ?2, chunk_count = 0 WHERE doc_id = ?1",
-                        params![key, snapshot],
+                        "UPDATE docs SET snapshot = ?2, snapshot_changes = ?3, chunk_count = 0
+                         WHERE doc_id = ?1",
+                        params![key, snapshot, iv.change_count() as i64],
                     )?;
                 } else {
                     let chunk = iv.doc_mut().save_after(&old);

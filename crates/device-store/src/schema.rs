@@ -31,6 +31,48 @@ CREATE TABLE IF NOT EXISTS sync_state (
 CREATE INDEX IF NOT EXISTS sync_dirty ON sync_state(dirty) WHERE dirty = 1;
 ";
 
+/// Schema changes after [`SCHEMA`], in order; `PRAGMA user_version` counts
+/// those applied. Append only.
+const MIGRATIONS: &[&str] = &[
+    // The number of changes in `snapshot` (NULL: unknown, written before
+    // this column): lets a never-synced document be pushed as its stored
+    // snapshot without loading it.
+    "ALTER TABLE docs ADD COLUMN snapshot_changes INTEGER;",
+];
+
+/// Create the tables of a new store, or bring an older one up to date.
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let current = MIGRATIONS.len() as i64;
+    if version == current {
+        return Ok(());
+    }
+    if version > current {
+        return Err(StoreError::BadMeta(format!(
+            "store schema version {version} is newer than this app knows ({current})"
+        )));
+    }
+    conn.execute_batch("BEGIN IMMEDIATE")?;
+    let done = (|| -> Result<()> {
+        // The base tables (kept as first written, `IF NOT EXISTS`), then the
+        // changes this store lacks: all of them for a new store or one from
+        // before versioning (version 0).
+        conn.execute_batch(SCHEMA)?;
+        for m in &MIGRATIONS[version as usize..] {
+            conn.execute_batch(m)?;
+        }
+        conn.pragma_update(None, "user_version", current)?;
+        Ok(())
+    })();
+    match done {
+        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(e)
+        }
+    }
+}
+
 impl DeviceStore {
     /// Open (or create) the store at `path`. A store interrupted mid-write
     /// reopens at its last committed transaction.
@@ -53,7 +95,14 @@ impl DeviceStore {
         // personal data) does not linger in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        conn.execute_batch(SCHEMA)?;
+        // Keep the WAL files when the store closes (emptied, not deleted):
+        // a store opened and closed at every sync (the app's restarts, the
+        // simulated field day) does not create and delete two files each time.
+        conn.file_control(
+            Some(rusqlite::MAIN_DB),
+            rusqlite::FileControl::PersistWal(&mut 1),
+        )?;
+        migrate(&conn)?;
         let install = conn
             .query_row("SELECT value FROM meta WHERE key = 'install_id'", [], |r| {
                 r.get::<_, String>(0)

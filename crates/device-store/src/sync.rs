@@ -25,6 +25,15 @@ impl DeviceStore {
         for (id, server) in ids {
             let id = Uuid::parse_str(&id).map_err(|e| StoreError::BadMeta(e.to_string()))?;
             let base_heads = decode_heads(&server)?;
+            // Never acknowledged by the server, stored as one snapshot: the
+            // snapshot is the push (the server loads any Automerge chunk), so
+            // the document is neither loaded nor re-encoded.
+            if base_heads.is_empty()
+                && let Some(p) = self.whole_snapshot(id)?
+            {
+                out.push(p);
+                continue;
+            }
             let mut iv = self.load(id)?;
             let heads = iv.heads();
             // Base heads the local doc does not know (e.g. after a reset) are useless.
@@ -60,6 +69,31 @@ impl DeviceStore {
         Ok(out)
     }
 
+    /// A never-acknowledged document's push as its stored snapshot, when
+    /// that snapshot is the whole document (no chunks after it) and its
+    /// change count is known: the server loads any Automerge chunk, so the
+    /// document is neither loaded nor re-encoded here.
+    fn whole_snapshot(&self, id: Uuid) -> Result<Option<PendingDoc>> {
+        let row: Option<(Vec<u8>, String, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT snapshot, heads, snapshot_changes FROM docs
+                 WHERE doc_id = ?1 AND chunk_count = 0",
+            )?
+            .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((data, heads, Some(changes))) = row else {
+            return Ok(None);
+        };
+        Ok(Some(PendingDoc {
+            id,
+            base_heads: Vec::new(),
+            heads: decode_heads(&heads)?,
+            change_count: changes as usize,
+            data,
+        }))
+    }
+
     /// Record that the server acknowledged `server_heads` for a document. The
     /// document stays dirty if it has local changes beyond them (edited during
     /// the sync).
@@ -90,9 +124,23 @@ impl DeviceStore {
     }
 
     /// Record one sync response's acknowledgements ([`Self::mark_acknowledged`]
-    /// each) and, when given, the new feed cursor, in one transaction: one
-    /// disk sync per response instead of one per document.
+    /// each) and, when given, the new feed cursor, in one transaction that
+    /// does not wait for the disk (`synchronous=NORMAL`): a crash may lose
+    /// it (never half of it), and the device then pushes those documents
+    /// again and re-reads the feed, which the server answers as already
+    /// stored. The next durable commit syncs it anyway.
     pub fn acknowledge(
+        &mut self,
+        acks: &[(Uuid, Vec<ChangeHash>)],
+        cursor: Option<u64>,
+    ) -> Result<()> {
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        let out = self.acknowledge_in_tx(acks, cursor);
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        out
+    }
+
+    fn acknowledge_in_tx(
         &mut self,
         acks: &[(Uuid, Vec<ChangeHash>)],
         cursor: Option<u64>,

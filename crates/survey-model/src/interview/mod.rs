@@ -264,6 +264,18 @@ impl Interview {
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()
     }
+    /// How many changes the document holds (from its change graph; nothing
+    /// is rebuilt).
+    pub fn change_count(&self) -> usize {
+        use automerge::ReadDoc;
+        self.doc.stats().num_changes as usize
+    }
+    /// The whole document without DEFLATE on its columns: what the server
+    /// stores per push, where starting a compressor per column cost more
+    /// CPU than the few hundred bytes it saves on a small interview.
+    pub fn save_uncompressed(&mut self) -> Vec<u8> {
+        self.doc.save_nocompress()
+    }
     /// Changes since the last `save`/`save_incremental`.
     pub fn save_incremental(&mut self) -> Vec<u8> {
         self.doc.save_incremental()
