@@ -76,13 +76,15 @@ pub(super) fn refresh_cross_checks(
     if users.is_empty() && phones.is_empty() {
         return Ok(());
     }
-    store.with(async |c| {
-        let tx = c.transaction().await?;
-        let by_user = tx.prepare(sql::CROSS_BY_USER.pg()).await?;
+    // Derived data (redone by the next write or a reproject): a relaxed
+    // connection, statements prepared once per connection.
+    store.relaxed_cached(async |c| {
+        let by_user = c.stmt(sql::CROSS_BY_USER.pg()).await?;
+        let by_phone = c.stmt(sql::CROSS_BY_PHONE.pg()).await?;
+        let tx = c.client.transaction().await?;
         for u in users {
             tx.execute(&by_user, &[u, &close_gap_s]).await?;
         }
-        let by_phone = tx.prepare(sql::CROSS_BY_PHONE.pg()).await?;
         for p in phones {
             tx.execute(&by_phone, &[p, &close_gap_s]).await?;
         }

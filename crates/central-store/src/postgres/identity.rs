@@ -153,10 +153,9 @@ pub(super) fn revoke_device(store: &PgStore, device_id: &str, now: i64) -> Resul
 
 pub(super) fn touch_device(store: &PgStore, req: &Touch<'_>) -> Result<()> {
     let cursor = i64::try_from(req.feed_cursor).unwrap_or(i64::MAX);
-    // One round trip: on PostgreSQL a relaxed commit (`SET LOCAL
-    // synchronous_commit`) would cost three more, more than the WAL flush
-    // it spares (PostgreSQL groups concurrent flushes).
-    store.with_cached(async |c| {
+    // One round trip, on a relaxed connection: bookkeeping a crash may lose
+    // (the next sync writes it again) does not wait for the WAL flush.
+    store.relaxed_cached(async |c| {
         let st = c.stmt(sql::TOUCH_DEVICE.pg()).await?;
         c.client
             .execute(&st, &[&req.device_id, &req.now, &cursor, &req.forms])

@@ -79,9 +79,29 @@ const MIGRATIONS: &[&str] = &[
 /// Default number of pooled connections per store (per server process).
 pub const DEFAULT_POOL_SIZE: usize = 16;
 
+/// Connections for bookkeeping writes a crash may lose (a device's last
+/// sync, derived cross-interview checks), opened with
+/// `synchronous_commit=off`: their commits do not wait for the WAL flush,
+/// and cost no extra round trip to say so. Not counted in the pool size.
+const RELAXED_CONNECTIONS: usize = 4;
+
+#[derive(Default)]
 struct Pool {
     idle: Vec<Pooled>,
     open: usize,
+    relaxed_idle: Vec<Pooled>,
+    relaxed_open: usize,
+}
+
+impl Pool {
+    /// The idle list and open count of one kind of connection.
+    fn side(&mut self, relaxed: bool) -> (&mut Vec<Pooled>, &mut usize) {
+        if relaxed {
+            (&mut self.relaxed_idle, &mut self.relaxed_open)
+        } else {
+            (&mut self.idle, &mut self.open)
+        }
+    }
 }
 
 /// How many prepared statements one connection keeps (dynamic dashboard
@@ -175,6 +195,7 @@ impl From<tokio_postgres::Error> for StoreError {
 pub(super) struct Conn<'a> {
     store: &'a PgStore,
     client: Option<Pooled>,
+    relaxed: bool,
 }
 
 impl Conn<'_> {
@@ -193,12 +214,14 @@ impl Conn<'_> {
 impl Drop for Conn<'_> {
     fn drop(&mut self) {
         let mut pool = lock(&self.store.pool);
+        let (idle, open) = pool.side(self.relaxed);
         match self.client.take() {
-            Some(c) if !c.client.is_closed() => pool.idle.push(c),
-            _ => pool.open = pool.open.saturating_sub(1),
+            Some(c) if !c.client.is_closed() => idle.push(c),
+            _ => *open = open.saturating_sub(1),
         }
         drop(pool);
-        self.store.available.notify_one();
+        // Waiters of both kinds share the condition variable.
+        self.store.available.notify_all();
     }
 }
 
@@ -256,10 +279,7 @@ impl PgStore {
             rt: Some(rt),
             config,
             tls,
-            pool: Mutex::new(Pool {
-                idle: Vec::new(),
-                open: 0,
-            }),
+            pool: Mutex::new(Pool::default()),
             available: Condvar::new(),
             max: pool_size.max(1),
         };
@@ -267,12 +287,19 @@ impl PgStore {
         Ok(store)
     }
 
-    fn open_client(&self) -> Result<Client> {
+    fn open_client(&self, relaxed: bool) -> Result<Client> {
         let rt = self
             .rt
             .as_ref()
             .ok_or_else(|| StoreError::Db("store is shut down".into()))?;
-        let cfg = self.config.clone();
+        let mut cfg = self.config.clone();
+        if relaxed {
+            let options = match cfg.get_options() {
+                Some(o) => format!("{o} -c synchronous_commit=off"),
+                None => "-c synchronous_commit=off".to_owned(),
+            };
+            cfg.options(&options);
+        }
         let tls = self.tls.clone();
         let (tx, rx) = std::sync::mpsc::sync_channel(1);
         rt.spawn(async move {
@@ -301,33 +328,52 @@ impl PgStore {
     }
 
     pub(super) fn conn(&self) -> Result<Conn<'_>> {
+        self.conn_of(false)
+    }
+
+    /// A connection whose commits do not wait for the WAL flush (see
+    /// [`RELAXED_CONNECTIONS`]).
+    pub(super) fn relaxed_conn(&self) -> Result<Conn<'_>> {
+        self.conn_of(true)
+    }
+
+    fn conn_of(&self, relaxed: bool) -> Result<Conn<'_>> {
+        let max = if relaxed {
+            RELAXED_CONNECTIONS
+        } else {
+            self.max
+        };
         let mut pool = lock(&self.pool);
         loop {
-            while let Some(c) = pool.idle.pop() {
+            let (idle, open) = pool.side(relaxed);
+            while let Some(c) = idle.pop() {
                 if !c.client.is_closed() {
                     return Ok(Conn {
                         store: self,
                         client: Some(c),
+                        relaxed,
                     });
                 }
-                pool.open = pool.open.saturating_sub(1);
+                *open = open.saturating_sub(1);
             }
-            if pool.open < self.max {
-                pool.open += 1;
+            if *open < max {
+                *open += 1;
                 drop(pool);
-                return match self.open_client() {
+                return match self.open_client(relaxed) {
                     Ok(c) => Ok(Conn {
                         store: self,
                         client: Some(Pooled {
                             client: c,
                             stmts: Default::default(),
                         }),
+                        relaxed,
                     }),
                     Err(e) => {
                         let mut pool = lock(&self.pool);
-                        pool.open = pool.open.saturating_sub(1);
+                        let (_, open) = pool.side(relaxed);
+                        *open = open.saturating_sub(1);
                         drop(pool);
-                        self.available.notify_one();
+                        self.available.notify_all();
                         Err(e)
                     }
                 };
@@ -351,6 +397,16 @@ impl PgStore {
         f: impl AsyncFnOnce(&mut Pooled) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self.conn()?;
+        futures_executor::block_on(f(conn.pooled()?))
+    }
+
+    /// [`Self::with_cached`] on a relaxed connection ([`RELAXED_CONNECTIONS`]):
+    /// for writes a crash may lose, never for anything acknowledged.
+    pub(super) fn relaxed_cached<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut Pooled) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.relaxed_conn()?;
         futures_executor::block_on(f(conn.pooled()?))
     }
 

@@ -18,6 +18,8 @@ pub struct Config {
     pub campaign: String,
     pub max_body_bytes: usize,
     pub max_docs_per_request: usize,
+    /// Concurrent merges; 0 (the default): [`merge_concurrency_for`] the
+    /// configured database.
     pub merge_concurrency: usize,
     pub enroll_per_minute: u32,
     pub login_per_minute: u32,
@@ -149,7 +151,7 @@ impl Default for Config {
             campaign: s.campaign,
             max_body_bytes: s.max_body_bytes,
             max_docs_per_request: s.max_docs_per_request,
-            merge_concurrency: s.merge_concurrency,
+            merge_concurrency: 0,
             enroll_per_minute: s.enroll_per_minute,
             login_per_minute: s.login_per_minute,
             login_per_address_per_minute: s.login_per_address_per_minute,
@@ -274,7 +276,10 @@ impl Config {
             public_url: self.public_url.clone(),
             max_body_bytes: self.max_body_bytes,
             max_docs_per_request: self.max_docs_per_request,
-            merge_concurrency: self.merge_concurrency,
+            merge_concurrency: match self.merge_concurrency {
+                0 => merge_concurrency_for(&self.database),
+                n => n,
+            },
             enroll_per_minute: self.enroll_per_minute,
             login_per_minute: self.login_per_minute,
             login_per_address_per_minute: self.login_per_address_per_minute,
@@ -316,6 +321,20 @@ impl Config {
     }
 }
 
+/// How many merges run at once by default: one per core on SQLite, where a
+/// merge is CPU work from start to commit; four per core on PostgreSQL, where
+/// a merge mostly waits on round trips and the commit's WAL flush (with one
+/// per core the field-day replay on 2 cores ran at half the rate: 216 vs 434
+/// interviews/s).
+pub fn merge_concurrency_for(database: &str) -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    if is_postgres_url(database) {
+        4 * cores
+    } else {
+        cores
+    }
+}
+
 /// `postgres://` and `postgresql://` URLs select the PostgreSQL store.
 pub fn is_postgres_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
@@ -348,5 +367,23 @@ pub fn init_tracing(format: &str) {
         builder.json().init();
     } else {
         builder.init();
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_concurrency_defaults_by_database_and_yields_to_an_explicit_value() {
+        let sqlite = Config::load(None, Some("/tmp/x.sqlite3")).unwrap();
+        let pg = Config::load(None, Some("postgres://u@h/db")).unwrap();
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(sqlite.settings().merge_concurrency, cores);
+        assert_eq!(pg.settings().merge_concurrency, 4 * cores);
+        let mut set = pg.clone();
+        set.merge_concurrency = 3;
+        assert_eq!(set.settings().merge_concurrency, 3);
     }
 }
