@@ -204,6 +204,7 @@ fn prepare(
         user_name: &caller.user.name,
     };
     let mut cleared_actors: std::collections::HashSet<Vec<u8>> = Default::default();
+    let mut places = Places::default();
     for push in docs {
         let id = push.doc_id;
         let status_only = |status: DocStatus| DocResult {
@@ -370,6 +371,7 @@ fn prepare(
             &mut iv,
             history.as_deref(),
             caller.clock_skew_s,
+            &mut places,
         )?;
         let snapshot = iv.save_uncompressed();
         let events = events_of(was.as_ref(), &record);
@@ -656,7 +658,44 @@ pub fn stored_record(
     iv: &mut Interview,
     skew: Option<i64>,
 ) -> Result<InterviewRecord, StoreError> {
-    stored_record_of(store, forms, iv, None, skew)
+    stored_record_of(store, forms, iv, None, skew, &mut Places::default())
+}
+
+/// The place coordinates the checks judge by, looked up once per employee
+/// and place code within one push (a device pushes its employee's
+/// interviews, all at one assigned place).
+#[derive(Debug, Default)]
+struct Places {
+    assigned: HashMap<String, Option<String>>,
+    coordinates: HashMap<String, Option<(f64, f64)>>,
+}
+
+impl Places {
+    fn assigned(
+        &mut self,
+        store: &dyn CentralStore,
+        user: &str,
+    ) -> Result<Option<String>, StoreError> {
+        if let Some(c) = self.assigned.get(user) {
+            return Ok(c.clone());
+        }
+        let code = store.assignment_of(user)?.map(|a| a.place_code);
+        self.assigned.insert(user.to_owned(), code.clone());
+        Ok(code)
+    }
+
+    fn coordinates(
+        &mut self,
+        store: &dyn CentralStore,
+        code: &str,
+    ) -> Result<Option<(f64, f64)>, StoreError> {
+        if let Some(c) = self.coordinates.get(code) {
+            return Ok(*c);
+        }
+        let at = store.place(code)?.and_then(|p| Some((p.lat?, p.lon?)));
+        self.coordinates.insert(code.to_owned(), at);
+        Ok(at)
+    }
 }
 
 /// [`stored_record`], with the document's whole history when the caller
@@ -667,6 +706,7 @@ fn stored_record_of(
     iv: &mut Interview,
     history: Option<&[survey_model::Change]>,
     skew: Option<i64>,
+    places: &mut Places,
 ) -> Result<InterviewRecord, StoreError> {
     let meta = iv.meta().clone();
     let form = forms.get(&meta.form_id, meta.form_version);
@@ -676,14 +716,14 @@ fn stored_record_of(
         None => iv.paradata(form),
     };
     record.paradata.clock_skew_s = skew;
-    let code = match store.assignment_of(&record.created_by)? {
-        Some(a) => Some(a.place_code),
+    let code = match places.assigned(store, &record.created_by)? {
+        Some(c) => Some(c),
         None => record
             .answer_str(survey_model::mcmb::PLACE_QUESTION)
             .map(str::to_owned),
     };
     let place = match code {
-        Some(c) => store.place(&c)?.and_then(|p| Some((p.lat?, p.lon?))),
+        Some(c) => places.coordinates(store, &c)?,
         None => None,
     };
     let ctx = CheckContext {

@@ -208,6 +208,14 @@ stmt!(
     CROSS_BY_PHONE = "UPDATE interviews SET {} WHERE phone_key = ?1",
     cross_set()
 );
+stmt!(
+    /// Refresh the cross checks of the interviews of any employee in the
+    /// array ?1 or with any phone key in the array ?3 (?2 as above): one
+    /// statement on PostgreSQL, where round trips are the cost.
+    CROSS_BY_USERS_OR_PHONES =
+        "UPDATE interviews SET {} WHERE created_by = ANY(?1) OR phone_key = ANY(?3)",
+    cross_set()
+);
 
 stmt!(
     /// A new case (columns as [`CASE_COLS`]); nothing when the interview has one.

@@ -145,6 +145,10 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             .stmt(INSERT_BATCHES)
             .await
             .map_err(PgOrStore::Store)?;
+        let ins_events = pooled
+            .stmt(super::webhooks::INSERT_EVENTS)
+            .await
+            .map_err(PgOrStore::Store)?;
         let tx = pooled.client.transaction().await?;
         // 1. Version-checked snapshot writes and projections (row locks).
         for w in &order {
@@ -236,11 +240,14 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             )
             .await?;
         }
-        for w in writes {
-            super::webhooks::insert_events(&tx, &w.events)
-                .await
-                .map_err(PgOrStore::Store)?;
-        }
+        // Every write's events in one statement.
+        let events: Vec<crate::webhooks::Event> = writes
+            .iter()
+            .flat_map(|w| w.events.iter().cloned())
+            .collect();
+        super::webhooks::insert_events_with(&tx, &ins_events, &events)
+            .await
+            .map_err(PgOrStore::Store)?;
         tx.commit().await?;
         Ok(Ok(()))
     })

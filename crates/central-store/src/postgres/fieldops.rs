@@ -77,18 +77,12 @@ pub(super) fn refresh_cross_checks(
         return Ok(());
     }
     // Derived data (redone by the next write or a reproject): a relaxed
-    // connection, statements prepared once per connection.
+    // connection, one cached statement, one round trip.
     store.relaxed_cached(async |c| {
-        let by_user = c.stmt(sql::CROSS_BY_USER.pg()).await?;
-        let by_phone = c.stmt(sql::CROSS_BY_PHONE.pg()).await?;
-        let tx = c.client.transaction().await?;
-        for u in users {
-            tx.execute(&by_user, &[u, &close_gap_s]).await?;
-        }
-        for p in phones {
-            tx.execute(&by_phone, &[p, &close_gap_s]).await?;
-        }
-        tx.commit().await?;
+        let st = c.stmt(sql::CROSS_BY_USERS_OR_PHONES.pg()).await?;
+        c.client
+            .execute(&st, &[&users, &close_gap_s, &phones])
+            .await?;
         Ok(())
     })
 }

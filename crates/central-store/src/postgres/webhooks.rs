@@ -9,30 +9,60 @@ use crate::webhooks::{Attempt, Delivery, DeliveryJob, Event, Next, Webhook};
 use crate::{Result, sql};
 
 /// Write `events` and their pending deliveries inside `tx`.
+/// Record `events` and fan them out to the hooks whose kinds match, in one
+/// statement (one round trip for a whole commit's events): an event no
+/// active hook wants is not stored (as `INSERT_EVENT` and `FAN_OUT_EVENT`
+/// do one event at a time on SQLite).
+pub(super) const INSERT_EVENTS: &str = "WITH e AS (
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+         $6::bigint[], $7::text[], $8::text[]) WITH ORDINALITY
+         AS e(id, kind, campaign, country, subject, at, payload, pattern, n)),
+     ins AS (INSERT INTO webhook_events(id, kind, campaign, country, subject, at, payload)
+       SELECT id, kind, campaign, country, subject, at, payload FROM e
+       WHERE EXISTS (SELECT 1 FROM webhooks WHERE events LIKE e.pattern)
+       ORDER BY n RETURNING id)
+     INSERT INTO webhook_deliveries(hook_id, event_id, state, attempts, next_at_ms,
+       locked_until_ms, created_ms)
+     SELECT w.id, e.id, 'pending', 0, $9, 0, $9
+     FROM ins JOIN e ON e.id = ins.id JOIN webhooks w ON w.events LIKE e.pattern
+     ORDER BY e.n, w.id";
+
 pub(super) async fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
-    let now_ms = crate::unix_now_ms();
-    for e in events {
-        let pattern = e.kind_pattern();
-        let kept = tx
-            .execute(
-                sql::INSERT_EVENT.pg(),
-                &[
-                    &e.id,
-                    &e.kind,
-                    &e.campaign,
-                    &e.country,
-                    &e.subject,
-                    &e.at,
-                    &e.payload,
-                    &pattern,
-                ],
-            )
-            .await?;
-        if kept == 1 {
-            tx.execute(sql::FAN_OUT_EVENT.pg(), &[&e.id, &now_ms, &pattern])
-                .await?;
-        }
+    if events.is_empty() {
+        return Ok(());
     }
+    let st = tx.prepare(INSERT_EVENTS).await?;
+    insert_events_with(tx, &st, events).await
+}
+
+/// [`insert_events`] with its statement prepared already (`INSERT_EVENTS`
+/// from a connection's statement cache).
+pub(super) async fn insert_events_with(
+    tx: &Transaction<'_>,
+    st: &tokio_postgres::Statement,
+    events: &[Event],
+) -> Result<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&Event) -> &str| events.iter().map(f).collect::<Vec<&str>>();
+    let at: Vec<i64> = events.iter().map(|e| e.at).collect();
+    let patterns: Vec<String> = events.iter().map(Event::kind_pattern).collect();
+    tx.execute(
+        st,
+        &[
+            &col(|e| &e.id),
+            &col(|e| &e.kind),
+            &col(|e| &e.campaign),
+            &col(|e| &e.country),
+            &col(|e| &e.subject),
+            &at,
+            &col(|e| &e.payload),
+            &patterns,
+            &crate::unix_now_ms(),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
