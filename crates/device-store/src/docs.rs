@@ -124,7 +124,12 @@ impl DeviceStore {
         let now = now_ms();
         match stored {
             None => {
-                let snapshot = iv.save();
+                // Snapshots are kept without per-column DEFLATE: a
+                // never-synced interview's snapshot is its push, and the
+                // sync body's gzip packs the columns of all its interviews
+                // better (1,012 vs 1,143 bytes up per interview) than
+                // DEFLATE packs each column alone.
+                let snapshot = iv.save_uncompressed();
                 tx.execute(
                     "INSERT INTO docs(doc_id, form_id, form_version, snapshot, snapshot_changes,
                        chunk_count, heads, status, review_state, summary, search, created_at,
@@ -158,7 +163,7 @@ impl DeviceStore {
                 // would otherwise be one chunk of every answer's change).
                 let submitted_now = old_status != "submitted" && rec.status == "submitted";
                 if how == Save::Whole || chunks + 1 >= COMPACT_AFTER_CHUNKS || submitted_now {
-                    let snapshot = iv.save();
+                    let snapshot = iv.save_uncompressed();
                     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&key])?;
                     tx.execute(
                         "UPDATE docs SET snapshot = ?2, snapshot_changes = ?3, chunk_count = 0
