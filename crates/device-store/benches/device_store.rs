@@ -64,41 +64,44 @@ fn run(dir: &Path, key: Option<&StoreKey>) -> Numbers {
 
     // 1. Size of a completed interview (one change per answer, as the app does).
     let mut iv: Interview = store.create_interview(&form).unwrap();
-    let mut save_times = Vec::new();
     for (k, v) in answers(0) {
         iv.set_answer_json(&form, k, &v).unwrap();
-        let t = Instant::now();
         store.save(&mut iv, Some(&form)).unwrap();
-        save_times.push(t.elapsed());
     }
     iv.submit(&form).unwrap();
     store.save(&mut iv, Some(&form)).unwrap();
-    let interview_bytes = iv.save().len();
+    // What the store keeps (and a first sync sends): the uncompressed snapshot.
+    let interview_bytes = iv.save_uncompressed().len();
 
-    // 2. Durable save of one answer, p50/p99 over many edits (fsync per commit).
+    // 2. A store of 5,000 submitted interviews.
+    let big = dir.join(format!("big-{tag}.sqlite3"));
+    let mut s = open(&big, key);
+    let form = enroll(&s);
+    for i in 0..5000 {
+        let mut iv = s.create_interview(&form).unwrap();
+        for (k, v) in answers(i) {
+            iv.set_answer_json(&form, k, &v).unwrap();
+        }
+        iv.submit(&form).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
+    }
+
+    // 3. Durable save of one answer in that store (its 5,001st interview),
+    // p50/p99 over many edits
+    // (fsync per commit; the form parsed and the document loaded once).
+    let mut iv: Interview = s.create_interview(&form).unwrap();
+    let mut save_times = Vec::new();
     for i in 0..1000 {
         iv.set_answer_json(&form, "nps", &json!((i % 11) as i64))
             .unwrap();
         let t = Instant::now();
-        store.save(&mut iv, Some(&form)).unwrap();
+        s.save(&mut iv, Some(&form)).unwrap();
         save_times.push(t.elapsed());
     }
     save_times.sort();
+    drop(s);
 
-    // 3. Open a store of 5,000 interviews.
-    let big = dir.join(format!("big-{tag}.sqlite3"));
-    {
-        let mut s = open(&big, key);
-        let form = enroll(&s);
-        for i in 0..5000 {
-            let mut iv = s.create_interview(&form).unwrap();
-            for (k, v) in answers(i) {
-                iv.set_answer_json(&form, k, &v).unwrap();
-            }
-            iv.submit(&form).unwrap();
-            s.save(&mut iv, Some(&form)).unwrap();
-        }
-    }
+    // 4. Open it.
     let file_size = std::fs::metadata(&big).unwrap().len();
     let mut opens = Vec::new();
     let mut lists = Vec::new();
@@ -113,11 +116,11 @@ fn run(dir: &Path, key: Option<&StoreKey>) -> Numbers {
             })
             .unwrap();
         opens.push(t.elapsed());
-        assert_eq!((n, first.len()), (5000, 50));
+        assert_eq!((n, first.len()), (5001, 50));
         let t = Instant::now();
         let all = s.list(&ListFilter::default()).unwrap();
         lists.push(t.elapsed());
-        assert_eq!(all.len(), 5000);
+        assert_eq!(all.len(), 5001);
     }
     opens.sort();
     lists.sort();
@@ -157,12 +160,15 @@ fn main() {
     );
     println!(
         "{:<58} {}",
-        format!("durable save of one answer, n={}: p50", plain.saves),
+        format!(
+            "durable save of one answer, 5,000 in store, n={}: p50",
+            plain.saves
+        ),
         col(&|n| format!("{:.2?}", n.save_p50))
     );
     println!(
         "{:<58} {}",
-        "  p99 (target < 5 ms)",
+        "  p99 (target < 2 ms, issue 18)",
         col(&|n| format!("{:.2?}", n.save_p99))
     );
     println!(
