@@ -32,42 +32,6 @@ pub async fn sync(
         .and_then(|v| v.trim().parse::<i64>().ok())
         .map(|t| t.saturating_sub(central_store::unix_now()));
     state.metrics.sync_bytes_in.inc_by(body.len() as u64);
-    // Gunzip and postcard decoding are CPU work: off the async threads.
-    let max_decoded = state.settings.max_decoded_bytes;
-    let req: SyncRequest =
-        tokio::task::spawn_blocking(move || survey_protocol::decode(&body, max_decoded))
-            .await?
-            .map_err(|e| match e {
-                survey_protocol::DecodeError::TooLarge(n) => {
-                    ApiError::PayloadTooLarge(format!("sync body expands beyond {n} bytes"))
-                }
-                // A newer app against this (older) server: say what to do;
-                // the app shows the message and keeps its data.
-                survey_protocol::DecodeError::Version(v) => ApiError::BadRequest(format!(
-                    "unsupported protocol version {v}: this server speaks sync protocol {}; \
-                     upgrade the server (the app keeps its interviews until then)",
-                    survey_protocol::PROTOCOL_VERSION
-                )),
-                other => ApiError::BadRequest(format!("malformed sync body: {other}")),
-            })?;
-    state
-        .metrics
-        .sync_bundles_in
-        .inc_by(req.docs.iter().filter(|d| !d.data.is_empty()).count() as u64);
-    if req.docs.len() > state.settings.max_docs_per_request {
-        return Err(ApiError::PayloadTooLarge(format!(
-            "{} documents in one request; at most {}",
-            req.docs.len(),
-            state.settings.max_docs_per_request
-        )));
-    }
-    let mut seen = std::collections::HashSet::new();
-    if let Some(dup) = req.docs.iter().find(|d| !seen.insert(d.doc_id)) {
-        return Err(ApiError::BadRequest(format!(
-            "document {} appears twice in one request",
-            dup.doc_id
-        )));
-    }
     // One copy of the forms per request (reloaded first when stale): the merge
     // projects with it and the response names its newest versions.
     let forms = state.fresh_forms().await;
@@ -84,8 +48,28 @@ pub async fn sync(
         .map(|f| (f.id().to_owned(), f.version()))
         .collect();
     let user = principal.user.clone();
-    let resp = state
+    // Everything after authentication is CPU or store work: one blocking
+    // task (gunzip and decode, merge, feed, encode) instead of one per step.
+    let (bytes, places_revision, assignment_revision) = state
         .blocking(move |st| {
+            let req = decode_request(&body, st.settings.max_decoded_bytes)?;
+            st.metrics
+                .sync_bundles_in
+                .inc_by(req.docs.iter().filter(|d| !d.data.is_empty()).count() as u64);
+            if req.docs.len() > st.settings.max_docs_per_request {
+                return Err(ApiError::PayloadTooLarge(format!(
+                    "{} documents in one request; at most {}",
+                    req.docs.len(),
+                    st.settings.max_docs_per_request
+                )));
+            }
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = req.docs.iter().find(|d| !seen.insert(d.doc_id)) {
+                return Err(ApiError::BadRequest(format!(
+                    "document {} appears twice in one request",
+                    dup.doc_id
+                )));
+            }
             let caller = Caller {
                 user: &user,
                 source: &device.id,
@@ -121,7 +105,6 @@ pub async fn sync(
                 req.cursor,
                 outcome.replaced,
             )?;
-            let results = outcome.results;
             let places_revision = match user.countries.first() {
                 Some(c) => st.store.places_revision(c)?,
                 None => String::new(),
@@ -134,46 +117,20 @@ pub async fn sync(
                 page.cursor,
                 held.as_deref(),
             )?;
-            Ok((
-                SyncResponse {
-                    cursor: page.cursor,
-                    more: page.more,
-                    results,
-                    feed,
-                    replaced,
-                },
-                outcome.new_changes,
-                places_revision,
-                assignment_revision.unwrap_or_default(),
-            ))
+            let resp = SyncResponse {
+                cursor: page.cursor,
+                more: page.more,
+                results: outcome.results,
+                feed,
+                replaced,
+            };
+            count_outcome(st, &resp, outcome.new_changes);
+            let bytes = survey_protocol::encode_small_plain(&resp)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            st.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
+            Ok((bytes, places_revision, assignment_revision.unwrap_or_default()))
         })
         .await?;
-    let (resp, new_changes, places_revision, assignment_revision) = resp;
-    state.metrics.sync_changes_in.inc_by(new_changes as u64);
-    for r in &resp.results {
-        let status = match r.status {
-            DocStatus::Applied => "applied",
-            DocStatus::MissingDeps { .. } => "missing_deps",
-            DocStatus::Rejected { .. } => "rejected",
-            DocStatus::ActorClash { .. } => "actor_clash",
-            DocStatus::Replaced => "replaced",
-        };
-        state
-            .metrics
-            .sync_docs
-            .get_or_create(&DocLabels {
-                status: status.into(),
-            })
-            .inc();
-    }
-    state
-        .metrics
-        .sync_feed_changes
-        .inc_by(resp.feed.iter().map(|f| f.changes.len() as u64).sum());
-    let bytes = tokio::task::spawn_blocking(move || survey_protocol::encode_small_plain(&resp))
-        .await?
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
-    state.metrics.sync_bytes_out.inc_by(bytes.len() as u64);
     // The newest version of every form: a device lacking one fetches it.
     let forms_header =
         header::HeaderValue::from_str(&survey_protocol::form_versions_header(&latest))
@@ -212,6 +169,47 @@ fn held_forms(headers: &header::HeaderMap) -> Option<String> {
     let mut forms = survey_protocol::parse_form_versions(value);
     forms.truncate(MAX_REPORTED_FORMS);
     Some(survey_protocol::form_versions_header(&forms))
+}
+
+/// Gunzip and decode a sync body, the errors said for the device.
+fn decode_request(body: &[u8], max_decoded: usize) -> Result<SyncRequest, ApiError> {
+    survey_protocol::decode(body, max_decoded).map_err(|e| match e {
+        survey_protocol::DecodeError::TooLarge(n) => {
+            ApiError::PayloadTooLarge(format!("sync body expands beyond {n} bytes"))
+        }
+        // A newer app against this (older) server: say what to do;
+        // the app shows the message and keeps its data.
+        survey_protocol::DecodeError::Version(v) => ApiError::BadRequest(format!(
+            "unsupported protocol version {v}: this server speaks sync protocol {}; \
+             upgrade the server (the app keeps its interviews until then)",
+            survey_protocol::PROTOCOL_VERSION
+        )),
+        other => ApiError::BadRequest(format!("malformed sync body: {other}")),
+    })
+}
+
+/// The sync metrics of one response: documents by status, changes in and
+/// out.
+fn count_outcome(st: &AppState, resp: &SyncResponse, new_changes: usize) {
+    st.metrics.sync_changes_in.inc_by(new_changes as u64);
+    for r in &resp.results {
+        let status = match r.status {
+            DocStatus::Applied => "applied",
+            DocStatus::MissingDeps { .. } => "missing_deps",
+            DocStatus::Rejected { .. } => "rejected",
+            DocStatus::ActorClash { .. } => "actor_clash",
+            DocStatus::Replaced => "replaced",
+        };
+        st.metrics
+            .sync_docs
+            .get_or_create(&DocLabels {
+                status: status.into(),
+            })
+            .inc();
+    }
+    st.metrics
+        .sync_feed_changes
+        .inc_by(resp.feed.iter().map(|f| f.changes.len() as u64).sum());
 }
 
 /// How many form versions one device report may list.
