@@ -52,25 +52,17 @@ fn migrate(conn: &Connection) -> Result<()> {
             "store schema version {version} is newer than this app knows ({current})"
         )));
     }
-    conn.execute_batch("BEGIN IMMEDIATE")?;
-    let done = (|| -> Result<()> {
-        // The base tables (kept as first written, `IF NOT EXISTS`), then the
-        // changes this store lacks: all of them for a new store or one from
-        // before versioning (version 0).
-        conn.execute_batch(SCHEMA)?;
-        for m in &MIGRATIONS[version as usize..] {
-            conn.execute_batch(m)?;
-        }
-        conn.pragma_update(None, "user_version", current)?;
-        Ok(())
-    })();
-    match done {
-        Ok(()) => Ok(conn.execute_batch("COMMIT")?),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
-        }
+    // Rolled back on drop if any step fails.
+    let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)?;
+    // The base tables (kept as first written, `IF NOT EXISTS`), then the
+    // changes this store lacks: all of them for a new store or one from
+    // before versioning (version 0).
+    tx.execute_batch(SCHEMA)?;
+    for m in &MIGRATIONS[version as usize..] {
+        tx.execute_batch(m)?;
     }
+    tx.pragma_update(None, "user_version", current)?;
+    Ok(tx.commit()?)
 }
 
 impl DeviceStore {

@@ -23,7 +23,7 @@ pub const MAX_LEN: usize = 8_192;
 /// Longest string an expression builds, in characters.
 pub const MAX_STRING: usize = 10_000;
 
-/// Comparison operators: the model's own ([`CompareOp`]), which a
+/// Comparison operators: the model's own ([`CompareOp`](crate::form::CompareOp)), which a
 /// structured [`crate::form::Condition`] stores.
 pub use crate::form::CompareOp as Op;
 

@@ -8,7 +8,6 @@ use super::PgStore;
 use crate::webhooks::{Attempt, Delivery, DeliveryJob, Event, Next, Webhook};
 use crate::{Result, sql};
 
-/// Write `events` and their pending deliveries inside `tx`.
 /// Record `events` and fan them out to the hooks whose kinds match, in one
 /// statement (one round trip for a whole commit's events): an event no
 /// active hook wants is not stored (as `INSERT_EVENT` and `FAN_OUT_EVENT`
@@ -27,6 +26,7 @@ pub(super) const INSERT_EVENTS: &str = "WITH e AS (
      FROM ins JOIN e ON e.id = ins.id JOIN webhooks w ON w.events LIKE e.pattern
      ORDER BY e.n, w.id";
 
+/// Write `events` and their pending deliveries inside `tx`.
 pub(super) async fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
     if events.is_empty() {
         return Ok(());

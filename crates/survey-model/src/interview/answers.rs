@@ -308,9 +308,6 @@ impl Interview {
     }
 }
 
-/// The container for `name`, which the first change created. A document made
-/// by an older form version may lack it: then it is created now (safe, since
-/// only its creator edits answers before the first sync of a new question).
 /// The question `name` of `form`, or the error naming it.
 pub(super) fn question_of<'f>(
     form: &'f Form,
@@ -320,6 +317,9 @@ pub(super) fn question_of<'f>(
         .ok_or_else(|| AnswerError::UnknownQuestion(name.to_owned()))
 }
 
+/// The container for `name`, which the first change created. A document made
+/// by an older form version may lack it: then it is created now (safe, since
+/// only its creator edits answers before the first sync of a new question).
 pub(super) fn container(
     doc: &mut AutoCommit,
     ans: &ObjId,
