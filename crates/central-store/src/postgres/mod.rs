@@ -331,12 +331,8 @@ impl PgStore {
         self.conn_of(false)
     }
 
-    /// A connection whose commits do not wait for the WAL flush (see
-    /// [`RELAXED_CONNECTIONS`]).
-    pub(super) fn relaxed_conn(&self) -> Result<Conn<'_>> {
-        self.conn_of(true)
-    }
-
+    /// A pooled connection; with `relaxed`, one whose commits do not wait
+    /// for the WAL flush ([`RELAXED_CONNECTIONS`]).
     fn conn_of(&self, relaxed: bool) -> Result<Conn<'_>> {
         let max = if relaxed {
             RELAXED_CONNECTIONS
@@ -406,7 +402,7 @@ impl PgStore {
         &self,
         f: impl AsyncFnOnce(&mut Pooled) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.relaxed_conn()?;
+        let mut conn = self.conn_of(true)?;
         futures_executor::block_on(f(conn.pooled()?))
     }
 
