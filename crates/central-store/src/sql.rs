@@ -178,11 +178,18 @@ stmt!(
 /// The cross-interview checks of one row, from the committed table:
 /// `close_together` when another interview of the same employee was
 /// submitted within ?2 seconds (device clock), `duplicate_phone` when
-/// another interview has the same phone key.
-const CROSS_SET: &str = "cross_checks = ',' ||
+/// another interview has the same phone key. A row is written only when its
+/// checks change: most refreshes change nothing, and rewriting a row costs
+/// a WAL frame on SQLite and a new row version with every index entry on
+/// PostgreSQL (the condition repeats the value: a join with the computed
+/// values plans as a scan of the table on PostgreSQL). `{which}` selects
+/// the rows.
+const CROSS_UPDATE: &str = "UPDATE interviews SET cross_checks = {checks},
+       cross_count = CASE WHEN {close} THEN 1 ELSE 0 END + CASE WHEN {dup} THEN 1 ELSE 0 END
+     WHERE ({which}) AND cross_checks <> {checks}";
+const CROSS_CHECKS: &str = "',' ||
        CASE WHEN {close} THEN 'close_together,' ELSE '' END ||
-       CASE WHEN {dup} THEN 'duplicate_phone,' ELSE '' END,
-     cross_count = CASE WHEN {close} THEN 1 ELSE 0 END + CASE WHEN {dup} THEN 1 ELSE 0 END";
+       CASE WHEN {dup} THEN 'duplicate_phone,' ELSE '' END";
 const CROSS_CLOSE: &str = "(interviews.submitted_dev IS NOT NULL AND EXISTS (
        SELECT 1 FROM interviews j WHERE j.created_by = interviews.created_by
        AND j.doc_id <> interviews.doc_id
@@ -191,30 +198,31 @@ const CROSS_DUP: &str = "(interviews.phone_key IS NOT NULL AND EXISTS (
        SELECT 1 FROM interviews j WHERE j.phone_key = interviews.phone_key
        AND j.doc_id <> interviews.doc_id))";
 
-fn cross_set() -> String {
-    CROSS_SET
+fn cross_update(which: &str) -> String {
+    CROSS_UPDATE
+        .replace("{checks}", CROSS_CHECKS)
         .replace("{close}", CROSS_CLOSE)
         .replace("{dup}", CROSS_DUP)
+        .replace("{which}", which)
 }
 
 stmt!(
     /// Refresh the cross checks of one employee's interviews (?1 the
     /// employee, ?2 the close-together gap in seconds).
-    CROSS_BY_USER = "UPDATE interviews SET {} WHERE created_by = ?1",
-    cross_set()
+    CROSS_BY_USER = "{}",
+    cross_update("created_by = ?1")
 );
 stmt!(
     /// Refresh the cross checks of the interviews with phone key ?1 (?2 as above).
-    CROSS_BY_PHONE = "UPDATE interviews SET {} WHERE phone_key = ?1",
-    cross_set()
+    CROSS_BY_PHONE = "{}",
+    cross_update("phone_key = ?1")
 );
 stmt!(
     /// Refresh the cross checks of the interviews of any employee in the
     /// array ?1 or with any phone key in the array ?3 (?2 as above): one
     /// statement on PostgreSQL, where round trips are the cost.
-    CROSS_BY_USERS_OR_PHONES =
-        "UPDATE interviews SET {} WHERE created_by = ANY(?1) OR phone_key = ANY(?3)",
-    cross_set()
+    CROSS_BY_USERS_OR_PHONES = "{}",
+    cross_update("created_by = ANY(?1) OR phone_key = ANY(?3)")
 );
 
 stmt!(

@@ -54,6 +54,9 @@ const READERS: usize = 4;
 /// Page cache per connection, in KiB (negative: SQLite's unit for KiB).
 const CACHE_KIB: i64 = -16 * 1024;
 
+/// WAL pages between automatic checkpoints (see [`open_conn`]).
+const WAL_CHECKPOINT_PAGES: i64 = 10_000;
+
 /// The SQLite central store.
 #[derive(Debug)]
 pub struct SqliteStore {
@@ -74,6 +77,12 @@ fn open_conn(path: &Path) -> Result<Connection> {
     // A page cache large enough for the hot indexes of a field day (the
     // default 2 MB re-reads them from the OS at every burst write).
     conn.pragma_update(None, "cache_size", CACHE_KIB)?;
+    // Checkpoint every ~40 MB of WAL instead of every 4 MB (the default
+    // 1,000 pages): a hot page (an index's upper levels, a table's last leaf)
+    // written by many commits is copied into the database once per
+    // checkpoint, so fewer checkpoints copy fewer pages. A field-day replay
+    // writes ~13% fewer bytes and spends ~8% less CPU per interview.
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
     // One plan per statement: without this, binding a new value to a
     // parameter that a partial index's condition was compared against
     // expires the cached statement, and every device sign-in and event
