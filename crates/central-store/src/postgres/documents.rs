@@ -3,6 +3,7 @@
 use std::sync::LazyLock;
 
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use super::{Param, PgStore, SEQ_LOCK, refs};
@@ -129,130 +130,169 @@ const INSERT_BATCHES: &str = "WITH ins AS (
                  UPDATE interviews i SET updated_seq = top.seq FROM top
                    WHERE i.doc_id = top.doc_id";
 
+/// Take the seq lock (see the module docs).
+const LOCK_SEQ: &str = "SELECT pg_advisory_xact_lock($1)";
+/// A rewritten document's old history goes.
+const DROP_HISTORY: &str = "DELETE FROM change_batches WHERE doc_id = $1";
+/// A rewritten document's history starts at its new batch.
+const SET_EPOCH: &str =
+    "UPDATE documents SET epoch_seq = updated_seq WHERE doc_id = ANY($1::uuid[])";
+
+/// One commit in two round trips, each a pipeline of statements sent
+/// together (tokio-postgres pipelines the requests of futures polled
+/// together, in poll order):
+/// 1. `BEGIN`, every document's version-checked snapshot write, then every
+///    projection (row locks in doc_id order, so two batches never deadlock);
+/// 2. the seq lock, the change batches, the rewrites' epochs, the webhook
+///    events and `COMMIT`.
+///
+/// The seq lock is thus held for one round trip (PostgreSQL runs the rest of
+/// the pipeline at once) instead of one per statement. A statement that
+/// fails aborts the transaction: the ones after it fail too and `COMMIT`
+/// rolls back, so every result is checked and the first error wins.
 fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {
+    use futures_util::future::join_all;
     let now = crate::unix_now();
-    // A fixed lock order (by doc_id) so two batches never deadlock.
     let mut order: Vec<&DocWrite> = writes.iter().collect();
     order.sort_by_key(|w| w.doc_id);
+    let heads: Vec<Vec<u8>> = order.iter().map(|w| heads_blob(&w.heads)).collect();
+    let mut projections: Vec<Vec<Param>> = Vec::with_capacity(order.len());
+    for w in &order {
+        let r = &w.record;
+        let record = serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let mut args: Vec<Param> = vec![Box::new(w.doc_id)];
+        args.extend(columns::values(r).map(Param::from_value));
+        args.extend([Box::new(now) as Param, Box::new(record)]);
+        projections.push(args);
+    }
+    let projections: Vec<Vec<&(dyn ToSql + Sync)>> = projections.iter().map(|a| refs(a)).collect();
+    // One batch row per document that brought changes.
+    let batches: Vec<(&DocWrite, crate::BatchColumns)> = writes
+        .iter()
+        .filter(|w| !w.changes.is_empty())
+        .map(|w| (w, crate::batch_columns(&w.changes)))
+        .collect();
+    let docs: Vec<Uuid> = batches.iter().map(|(w, _)| w.doc_id).collect();
+    let owners: Vec<&str> = batches.iter().map(|(w, _)| w.owner.as_str()).collect();
+    let sources: Vec<&str> = batches.iter().map(|(w, _)| w.source.as_str()).collect();
+    let hashes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.hashes.as_slice()).collect();
+    let sizes: Vec<&str> = batches.iter().map(|(_, b)| b.sizes.as_str()).collect();
+    let bytes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.bytes.as_slice()).collect();
+    // Which device writes each actor, in one order (no deadlock between two
+    // writers of the same pairs).
+    let mut pairs: Vec<(&[u8], &str)> = batches
+        .iter()
+        .flat_map(|(w, _)| {
+            crate::distinct_actors(&w.changes)
+                .into_iter()
+                .map(|a| (a, w.source.as_str()))
+        })
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let (actors, srcs): (Vec<&[u8]>, Vec<&str>) = pairs.into_iter().unzip();
+    let rewritten: Vec<Uuid> = writes
+        .iter()
+        .filter(|w| w.replaces_history)
+        .map(|w| w.doc_id)
+        .collect();
+    let events: Vec<crate::webhooks::Event> = writes
+        .iter()
+        .flat_map(|w| w.events.iter().cloned())
+        .collect();
     let mut conn = store.conn()?;
     let pooled = conn.pooled()?;
-    futures_executor::block_on(async {
+    let out = futures_executor::block_on(async {
         // Prepared once per connection (one round trip per use, not two).
-        let ins_doc = pooled.stmt(INSERT_DOC).await.map_err(PgOrStore::Store)?;
-        let upd_doc = pooled.stmt(UPDATE_DOC).await.map_err(PgOrStore::Store)?;
-        let upsert = pooled.stmt(upsert_sql()).await.map_err(PgOrStore::Store)?;
-        let ins_batches = pooled
-            .stmt(INSERT_BATCHES)
-            .await
-            .map_err(PgOrStore::Store)?;
-        let ins_events = pooled
-            .stmt(super::webhooks::INSERT_EVENTS)
-            .await
-            .map_err(PgOrStore::Store)?;
-        let tx = pooled.client.transaction().await?;
-        // 1. Version-checked snapshot writes and projections (row locks).
-        for w in &order {
-            let n = match w.expected_version {
-                None => {
-                    tx.execute(
-                        &ins_doc,
-                        &[
-                            &w.doc_id,
-                            &w.owner,
-                            &w.country,
-                            &w.snapshot,
-                            &heads_blob(&w.heads),
-                        ],
-                    )
-                    .await?
-                }
-                Some(v) => {
-                    tx.execute(
-                        &upd_doc,
-                        &[&w.doc_id, &w.snapshot, &heads_blob(&w.heads), &v],
-                    )
-                    .await?
-                }
+        let ins_doc = pooled.stmt(INSERT_DOC).await?;
+        let upd_doc = pooled.stmt(UPDATE_DOC).await?;
+        let upsert = pooled.stmt(upsert_sql()).await?;
+        let lock = pooled.stmt(LOCK_SEQ).await?;
+        let ins_batches = pooled.stmt(INSERT_BATCHES).await?;
+        let ins_events = pooled.stmt(super::webhooks::INSERT_EVENTS).await?;
+        // Every statement of a pipeline is prepared before it: a statement
+        // given as text is prepared in a round trip of its own, and would be
+        // sent after the ones polled after it (after `COMMIT`).
+        let epoch = pooled.stmt(SET_EPOCH).await?;
+        let drop_history = pooled.stmt(DROP_HISTORY).await?;
+        let client = &pooled.client;
+        // 1. Snapshots and projections.
+        let version: Vec<Option<i64>> = order.iter().map(|w| w.expected_version).collect();
+        let snapshot_writes = order.iter().zip(&heads).zip(&version).map(|((w, h), v)| {
+            let (st, args): (_, Vec<&(dyn ToSql + Sync)>) = match v {
+                None => (
+                    &ins_doc,
+                    vec![&w.doc_id, &w.owner, &w.country, &w.snapshot, h],
+                ),
+                Some(v) => (&upd_doc, vec![&w.doc_id, &w.snapshot, h, v]),
             };
-            if n == 0 {
-                return Ok(Err(w.doc_id));
-            }
-            if w.replaces_history {
-                tx.execute("DELETE FROM change_batches WHERE doc_id = $1", &[&w.doc_id])
-                    .await?;
-            }
-            let r = &w.record;
-            let record =
-                serde_json::to_string(r).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let mut args: Vec<Param> = vec![Box::new(w.doc_id)];
-            args.extend(columns::values(r).map(Param::from_value));
-            args.extend([Box::new(now) as Param, Box::new(record)]);
-            tx.execute(&upsert, &refs(&args)).await?;
-        }
-        // 2. Seq assignment, serialised with commit (see the module docs).
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
-            .await?;
-        // One batch row per document that brought changes.
-        let batches: Vec<(&DocWrite, crate::BatchColumns)> = writes
-            .iter()
-            .filter(|w| !w.changes.is_empty())
-            .map(|w| (w, crate::batch_columns(&w.changes)))
-            .collect();
-        if !batches.is_empty() {
-            let docs: Vec<Uuid> = batches.iter().map(|(w, _)| w.doc_id).collect();
-            let owners: Vec<&str> = batches.iter().map(|(w, _)| w.owner.as_str()).collect();
-            let sources: Vec<&str> = batches.iter().map(|(w, _)| w.source.as_str()).collect();
-            let hashes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.hashes.as_slice()).collect();
-            let sizes: Vec<&str> = batches.iter().map(|(_, b)| b.sizes.as_str()).collect();
-            let bytes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.bytes.as_slice()).collect();
-            // Which device writes each actor, in one order (no deadlock
-            // between two writers of the same pairs).
-            let mut pairs: Vec<(&[u8], &str)> = batches
-                .iter()
-                .flat_map(|(w, _)| {
-                    crate::distinct_actors(&w.changes)
-                        .into_iter()
-                        .map(|a| (a, w.source.as_str()))
-                })
-                .collect();
-            pairs.sort_unstable();
-            pairs.dedup();
-            let (actors, srcs): (Vec<&[u8]>, Vec<&str>) = pairs.into_iter().unzip();
-            // One statement (one round trip): the batches, the documents'
-            // and projections' seqs, the actor pairs.
-            tx.execute(
-                &ins_batches,
-                &[
-                    &docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs,
-                ],
-            )
-            .await?;
-        }
-        let rewritten: Vec<Uuid> = writes
+            async move { client.execute(st, &args).await }
+        });
+        // A rewrite's new batch replaces the whole old history.
+        let dropped_history = order
             .iter()
             .filter(|w| w.replaces_history)
-            .map(|w| w.doc_id)
-            .collect();
-        if !rewritten.is_empty() {
-            tx.execute(
-                "UPDATE documents SET epoch_seq = updated_seq WHERE doc_id = ANY($1::uuid[])",
-                &[&rewritten],
-            )
-            .await?;
+            .map(|w| async { client.execute(&drop_history, &[&w.doc_id]).await });
+        let (begun, written, dropped, projected) = tokio::join!(
+            client.batch_execute("BEGIN"),
+            join_all(snapshot_writes),
+            join_all(dropped_history),
+            join_all(projections.iter().map(|a| client.execute(&upsert, a))),
+        );
+        let first = begun
+            .and_then(|()| dropped.into_iter().collect::<Result<Vec<u64>, _>>())
+            .and_then(|_| written.into_iter().collect::<Result<Vec<u64>, _>>())
+            .and_then(|n| {
+                projected
+                    .into_iter()
+                    .collect::<Result<Vec<u64>, _>>()
+                    .map(|_| n)
+            });
+        match first {
+            Ok(n) => {
+                if let Some((w, _)) = order.iter().zip(&n).find(|(_, n)| **n == 0) {
+                    return Ok(Err(w.doc_id));
+                }
+            }
+            Err(e) => return Err(PgOrStore::Pg(e)),
         }
-        // Every write's events in one statement.
-        let events: Vec<crate::webhooks::Event> = writes
-            .iter()
-            .flat_map(|w| w.events.iter().cloned())
-            .collect();
-        super::webhooks::insert_events_with(&tx, &ins_events, &events)
-            .await
-            .map_err(PgOrStore::Store)?;
-        tx.commit().await?;
+        // 2. Seq assignment, serialised with commit, and the commit.
+        let batch_args: [&(dyn ToSql + Sync); 9] = [
+            &docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs,
+        ];
+        let (locked, inserted, epochs, evented, committed) = tokio::join!(
+            client.execute(&lock, &[&SEQ_LOCK]),
+            async {
+                if docs.is_empty() {
+                    return Ok(0);
+                }
+                client.execute(&ins_batches, &batch_args).await
+            },
+            async {
+                if rewritten.is_empty() {
+                    return Ok(0);
+                }
+                client.execute(&epoch, &[&rewritten]).await
+            },
+            super::webhooks::insert_events_with(client, &ins_events, &events),
+            client.batch_execute("COMMIT"),
+        );
+        locked?;
+        inserted?;
+        epochs?;
+        evented.map_err(PgOrStore::Store)?;
+        committed?;
         Ok(Ok(()))
-    })
-    .map_err(CommitError::Pg)?
-    .map_err(CommitError::Conflict)
+    });
+    if !matches!(out, Ok(Ok(()))) {
+        // Out of any transaction before the connection goes back to the
+        // pool; if even that fails, the connection is dropped.
+        let rolled_back = futures_executor::block_on(pooled.client.batch_execute("ROLLBACK"));
+        if rolled_back.is_err() {
+            conn.discard();
+        }
+    }
+    out.map_err(CommitError::Pg)?.map_err(CommitError::Conflict)
 }
 
 enum CommitError {

@@ -203,6 +203,12 @@ impl Conn<'_> {
         Ok(&mut self.pooled()?.client)
     }
 
+    /// Close the connection instead of returning it to the pool (its state
+    /// is unknown, e.g. a transaction may still be open).
+    pub(super) fn discard(&mut self) {
+        self.client = None;
+    }
+
     /// The client with its statement cache.
     pub(super) fn pooled(&mut self) -> Result<&mut Pooled> {
         self.client

@@ -38,7 +38,7 @@ pub(super) async fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Res
 /// [`insert_events`] with its statement prepared already (`INSERT_EVENTS`
 /// from a connection's statement cache).
 pub(super) async fn insert_events_with(
-    tx: &Transaction<'_>,
+    tx: &impl tokio_postgres::GenericClient,
     st: &tokio_postgres::Statement,
     events: &[Event],
 ) -> Result<()> {
