@@ -109,26 +109,30 @@ pub(super) fn change_log(store: &PgStore, id: Uuid) -> Result<Vec<ChangeMeta>> {
     Ok(batches.into_iter().flatten().collect())
 }
 
+/// A new document; a concurrent insert of the same one fails the statement
+/// (unique violation), which the commit reports as a conflict. Its seq is
+/// its batch's, inserted just before in the same transaction.
 const INSERT_DOC: &str =
     "INSERT INTO documents(doc_id, owner, country, snapshot, heads, version, updated_seq)
-     VALUES ($1, $2, $3, $4, $5, 1, 0) ON CONFLICT(doc_id) DO NOTHING";
-const UPDATE_DOC: &str = "UPDATE documents SET snapshot = $2, heads = $3, version = version + 1
-     WHERE doc_id = $1 AND version = $4";
-/// One statement (one round trip): the batches, the documents' and
-/// projections' seqs, the actor pairs.
-const INSERT_BATCHES: &str = "WITH ins AS (
-                   INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
-                   SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
-                     $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
-                   ORDER BY n
-                   RETURNING doc_id, seq),
-                 top AS (SELECT doc_id, MAX(seq) AS seq FROM ins GROUP BY doc_id),
-                 act AS (INSERT INTO actors(actor, source)
-                   SELECT * FROM unnest($8::bytea[], $9::text[]) ON CONFLICT DO NOTHING),
-                 upd AS (UPDATE documents d SET updated_seq = top.seq FROM top
-                   WHERE d.doc_id = top.doc_id RETURNING d.doc_id)
-                 UPDATE interviews i SET updated_seq = top.seq FROM top
-                   WHERE i.doc_id = top.doc_id";
+     VALUES ($1, $2, $3, $4, $5, 1,
+       (SELECT COALESCE(MAX(seq), 0) FROM change_batches WHERE doc_id = $1))";
+/// A version-checked snapshot write that fails (division by zero, reported
+/// as a conflict) when the stored version moved: a statement that matches
+/// no row is no error, and the rest of a pipelined transaction would commit
+/// without it. The seq moves to the document's new batch, if any.
+const UPDATE_DOC: &str = "WITH u AS (
+       UPDATE documents SET snapshot = $2, heads = $3, version = version + 1,
+         updated_seq = COALESCE((SELECT MAX(seq) FROM change_batches
+           WHERE doc_id = $1 AND seq > documents.updated_seq), updated_seq)
+       WHERE doc_id = $1 AND version = $4 RETURNING 1)
+     SELECT 1 / COUNT(*)::int FROM u";
+/// The change batches (seqs in order) and which device writes each actor.
+const INSERT_BATCHES: &str = "WITH act AS (INSERT INTO actors(actor, source)
+       SELECT * FROM unnest($8::bytea[], $9::text[]) ON CONFLICT DO NOTHING)
+     INSERT INTO change_batches(doc_id, owner, source, hashes, sizes, bytes, received_at)
+     SELECT d, o, s, h, z, b, $7 FROM unnest($1::uuid[], $2::text[], $3::text[],
+       $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
+     ORDER BY n";
 
 /// Take the seq lock (see the module docs).
 const LOCK_SEQ: &str = "SELECT pg_advisory_xact_lock($1)";
@@ -138,18 +142,18 @@ const DROP_HISTORY: &str = "DELETE FROM change_batches WHERE doc_id = $1";
 const SET_EPOCH: &str =
     "UPDATE documents SET epoch_seq = updated_seq WHERE doc_id = ANY($1::uuid[])";
 
-/// One commit in two round trips, each a pipeline of statements sent
-/// together (tokio-postgres pipelines the requests of futures polled
-/// together, in poll order):
-/// 1. `BEGIN`, every document's version-checked snapshot write, then every
-///    projection (row locks in doc_id order, so two batches never deadlock);
-/// 2. the seq lock, the change batches, the rewrites' epochs, the webhook
-///    events and `COMMIT`.
+/// One commit in one round trip: a pipeline of statements sent together
+/// (tokio-postgres pipelines the requests of futures polled together, in
+/// poll order): `BEGIN`, the seq lock, the rewrites' dropped histories, the
+/// change batches, every document's snapshot and its seq, the rewrites'
+/// epochs, every projection, the webhook events and `COMMIT`.
 ///
-/// The seq lock is thus held for one round trip (PostgreSQL runs the rest of
-/// the pipeline at once) instead of one per statement. A statement that
-/// fails aborts the transaction: the ones after it fail too and `COMMIT`
-/// rolls back, so every result is checked and the first error wins.
+/// The seq lock is taken first and held until the commit, without a round
+/// trip to this process while held; each document and projection row is
+/// written once, with its final seq. Rows are locked in doc_id order, so
+/// two commits never deadlock. A statement that fails aborts the
+/// transaction: the ones after it fail too and `COMMIT` rolls back, so every
+/// result is checked and the first error wins.
 fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {
     use futures_util::future::join_all;
     let now = crate::unix_now();
@@ -203,20 +207,18 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
     let mut conn = store.conn()?;
     let pooled = conn.pooled()?;
     let out = futures_executor::block_on(async {
-        // Prepared once per connection (one round trip per use, not two).
+        // Every statement of the pipeline is prepared before it (once per
+        // connection): a statement given as text is prepared in a round trip
+        // of its own, and would be sent after the ones polled after it.
         let ins_doc = pooled.stmt(INSERT_DOC).await?;
         let upd_doc = pooled.stmt(UPDATE_DOC).await?;
         let upsert = pooled.stmt(upsert_sql()).await?;
         let lock = pooled.stmt(LOCK_SEQ).await?;
         let ins_batches = pooled.stmt(INSERT_BATCHES).await?;
         let ins_events = pooled.stmt(super::webhooks::INSERT_EVENTS).await?;
-        // Every statement of a pipeline is prepared before it: a statement
-        // given as text is prepared in a round trip of its own, and would be
-        // sent after the ones polled after it (after `COMMIT`).
         let epoch = pooled.stmt(SET_EPOCH).await?;
         let drop_history = pooled.stmt(DROP_HISTORY).await?;
         let client = &pooled.client;
-        // 1. Snapshots and projections.
         let version: Vec<Option<i64>> = order.iter().map(|w| w.expected_version).collect();
         let snapshot_writes = order.iter().zip(&heads).zip(&version).map(|((w, h), v)| {
             let (st, args): (_, Vec<&(dyn ToSql + Sync)>) = match v {
@@ -228,58 +230,50 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
             };
             async move { client.execute(st, &args).await }
         });
-        // A rewrite's new batch replaces the whole old history.
         let dropped_history = order
             .iter()
             .filter(|w| w.replaces_history)
             .map(|w| async { client.execute(&drop_history, &[&w.doc_id]).await });
-        let (begun, written, dropped, projected) = tokio::join!(
-            client.batch_execute("BEGIN"),
-            join_all(snapshot_writes),
-            join_all(dropped_history),
-            join_all(projections.iter().map(|a| client.execute(&upsert, a))),
-        );
-        let first = begun
-            .and_then(|()| dropped.into_iter().collect::<Result<Vec<u64>, _>>())
-            .and_then(|_| written.into_iter().collect::<Result<Vec<u64>, _>>())
-            .and_then(|n| {
-                projected
-                    .into_iter()
-                    .collect::<Result<Vec<u64>, _>>()
-                    .map(|_| n)
-            });
-        match first {
-            Ok(n) => {
-                if let Some((w, _)) = order.iter().zip(&n).find(|(_, n)| **n == 0) {
-                    return Ok(Err(w.doc_id));
-                }
-            }
-            Err(e) => return Err(PgOrStore::Pg(e)),
-        }
-        // 2. Seq assignment, serialised with commit, and the commit.
         let batch_args: [&(dyn ToSql + Sync); 9] = [
             &docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs,
         ];
-        let (locked, inserted, epochs, evented, committed) = tokio::join!(
+        let (begun, locked, dropped, inserted, written, epochs, projected, evented, committed) = tokio::join!(
+            client.batch_execute("BEGIN"),
             client.execute(&lock, &[&SEQ_LOCK]),
+            join_all(dropped_history),
             async {
                 if docs.is_empty() {
                     return Ok(0);
                 }
                 client.execute(&ins_batches, &batch_args).await
             },
+            join_all(snapshot_writes),
             async {
                 if rewritten.is_empty() {
                     return Ok(0);
                 }
                 client.execute(&epoch, &[&rewritten]).await
             },
+            join_all(projections.iter().map(|a| client.execute(&upsert, a))),
             super::webhooks::insert_events_with(client, &ins_events, &events),
             client.batch_execute("COMMIT"),
         );
+        begun?;
         locked?;
+        dropped.into_iter().collect::<Result<Vec<u64>, _>>()?;
         inserted?;
+        for (w, r) in order.iter().zip(written) {
+            if let Err(e) = r {
+                let conflict = matches!(e.code(), Some(c)
+                    if *c == SqlState::DIVISION_BY_ZERO || *c == SqlState::UNIQUE_VIOLATION);
+                if conflict {
+                    return Ok(Err(w.doc_id));
+                }
+                return Err(PgOrStore::Pg(e));
+            }
+        }
         epochs?;
+        projected.into_iter().collect::<Result<Vec<u64>, _>>()?;
         evented.map_err(PgOrStore::Store)?;
         committed?;
         Ok(Ok(()))

@@ -11,13 +11,14 @@
 //! Feed cursors: sequences hand out numbers in call order, but transactions
 //! commit in any order, so a reader could see seq 11 committed while seq 10 is
 //! still in flight and move its cursor past 10 for ever. Every `commit_docs`
-//! therefore takes one transaction-scoped advisory lock (`SEQ_LOCK`) just
-//! before it inserts changes, and holds it until commit: seq order is commit
-//! order, so everything at or below the highest visible seq is committed and
-//! `MAX(seq)` in the reader's snapshot is a safe cursor. Only the insert of the
-//! changes, two small updates and the commit run under the lock; loading,
-//! Automerge merging, and the version-checked document and projection writes
-//! happen before it.
+//! therefore takes one transaction-scoped advisory lock (`SEQ_LOCK`) as its
+//! first statement and holds it until commit: seq order is commit order, so
+//! everything at or below the highest visible seq is committed and
+//! `MAX(seq)` in the reader's snapshot is a safe cursor. The whole commit is
+//! one pipelined round trip (see `documents::commit_once`), so the lock is
+//! held while PostgreSQL runs the statements and flushes the commit, never
+//! across a round trip to this process; loading and Automerge merging happen
+//! before it.
 //!
 //! Migrations are append-only, recorded in `schema_migrations`, and run under a
 //! transaction-scoped advisory lock so replicas starting together migrate once.
