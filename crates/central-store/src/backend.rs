@@ -351,7 +351,14 @@ macro_rules! central_store_impl {
                 documents::doc_changes(self, id)
             }
             fn commit_docs(&self, writes: &[$crate::DocWrite]) -> $crate::Result<()> {
-                documents::commit_docs(self, writes)
+                documents::commit_docs(self, writes, None)
+            }
+            fn commit_push(
+                &self,
+                writes: &[$crate::DocWrite],
+                cross: &$crate::CrossKeys,
+            ) -> $crate::Result<()> {
+                documents::commit_docs(self, writes, Some(cross))
             }
             fn feed(
                 &self,

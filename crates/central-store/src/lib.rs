@@ -346,6 +346,16 @@ impl From<&survey_model::Change> for NewChange {
     }
 }
 
+/// The interviews whose cross-interview checks a write refreshes: every
+/// interview of `users` and every one with a phone key in `phones`;
+/// `close_gap_s` is [`survey_model::CheckRules::close_gap_s`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CrossKeys {
+    pub users: Vec<String>,
+    pub phones: Vec<String>,
+    pub close_gap_s: i64,
+}
+
 /// Everything one merge writes for one document, in one transaction.
 #[derive(Debug, Clone)]
 pub struct DocWrite {
@@ -653,6 +663,11 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Append changes and replace snapshots and projections, atomically for the
     /// whole batch; `Err(Conflict)` if any document moved since it was loaded.
     fn commit_docs(&self, writes: &[DocWrite]) -> Result<()>;
+    /// [`Self::commit_docs`], and in the same transaction the cross-interview
+    /// checks of `cross` ([`Self::refresh_cross_checks`]). Commits are
+    /// serialised (SQLite's one writer, PostgreSQL's seq lock), so of two
+    /// commits the later one sees the other's interviews.
+    fn commit_push(&self, writes: &[DocWrite], cross: &CrossKeys) -> Result<()>;
     /// Changes after `after` on documents owned by `owner`, excluding those sent
     /// by `exclude_source`.
     fn feed(

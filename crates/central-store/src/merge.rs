@@ -167,13 +167,11 @@ pub fn push(
             return Ok(outcome);
         }
         outcome.new_changes = writes.iter().map(|w| w.changes.len()).sum();
-        match store.commit_docs(&writes) {
+        // The cross checks of the written interviews' employees and phones,
+        // refreshed in the same transaction.
+        let cross = cross_keys(forms, writes.iter().map(|w| &w.record));
+        match store.commit_push(&writes, &cross) {
             Ok(()) => {
-                // Derived data: a failure here (e.g. a deadlock between two
-                // refreshes) loses nothing; the next write or reproject redoes it.
-                if let Err(e) = refresh_cross(store, forms, writes.iter().map(|w| &w.record)) {
-                    tracing::warn!(error = %e, "cross-interview checks not refreshed");
-                }
                 // Cases by rule; a failure is redone by `admin reproject`.
                 let records = writes.iter().map(|w| &w.record);
                 if let Err(e) =
@@ -742,6 +740,16 @@ pub fn refresh_cross<'a>(
     forms: &FormRegistry,
     records: impl Iterator<Item = &'a InterviewRecord>,
 ) -> Result<(), StoreError> {
+    let keys = cross_keys(forms, records);
+    store.refresh_cross_checks(&keys.users, &keys.phones, keys.close_gap_s)
+}
+
+/// The employees and phone keys of `records`, whose interviews' cross checks
+/// a write of `records` changes.
+fn cross_keys<'a>(
+    forms: &FormRegistry,
+    records: impl Iterator<Item = &'a InterviewRecord>,
+) -> crate::CrossKeys {
     let mut users: Vec<String> = Vec::new();
     let mut phones: Vec<String> = Vec::new();
     for r in records {
@@ -752,7 +760,11 @@ pub fn refresh_cross<'a>(
     users.dedup();
     phones.sort_unstable();
     phones.dedup();
-    store.refresh_cross_checks(&users, &phones, forms.rules.close_gap_s)
+    crate::CrossKeys {
+        users,
+        phones,
+        close_gap_s: forms.rules.close_gap_s,
+    }
 }
 
 /// Why a server-side edit failed.

@@ -13,7 +13,7 @@ use crate::query::Bound;
 use crate::rows::{self};
 use crate::sql;
 use crate::{
-    ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    ChangeMeta, CrossKeys, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
 };
 
@@ -34,10 +34,14 @@ pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
     Ok(batches.into_iter().flatten().collect())
 }
 
-pub(super) fn commit_docs(store: &PgStore, writes: &[DocWrite]) -> Result<()> {
+pub(super) fn commit_docs(
+    store: &PgStore,
+    writes: &[DocWrite],
+    cross: Option<&CrossKeys>,
+) -> Result<()> {
     // A deadlock or serialisation failure is reported as a conflict: the
     // merge reloads and retries, like after any concurrent update.
-    match commit_once(store, writes) {
+    match commit_once(store, writes, cross) {
         Ok(()) => Ok(()),
         Err(CommitError::Conflict(id)) => Err(StoreError::Conflict(id)),
         Err(CommitError::Pg(PgOrStore::Pg(e))) if is_retryable(&e) => {
@@ -146,7 +150,8 @@ const SET_EPOCH: &str =
 /// (tokio-postgres pipelines the requests of futures polled together, in
 /// poll order): `BEGIN`, the seq lock, the rewrites' dropped histories, the
 /// change batches, every document's snapshot and its seq, the rewrites'
-/// epochs, every projection, the webhook events and `COMMIT`.
+/// epochs, every projection, the cross-interview checks (`cross`), the
+/// webhook events and `COMMIT`.
 ///
 /// The seq lock is taken first and held until the commit, without a round
 /// trip to this process while held; each document and projection row is
@@ -154,7 +159,11 @@ const SET_EPOCH: &str =
 /// two commits never deadlock. A statement that fails aborts the
 /// transaction: the ones after it fail too and `COMMIT` rolls back, so every
 /// result is checked and the first error wins.
-fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> {
+fn commit_once(
+    store: &PgStore,
+    writes: &[DocWrite],
+    cross: Option<&CrossKeys>,
+) -> Result<(), CommitError> {
     use futures_util::future::join_all;
     let now = crate::unix_now();
     let mut order: Vec<&DocWrite> = writes.iter().collect();
@@ -218,6 +227,7 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
         let ins_events = pooled.stmt(super::webhooks::INSERT_EVENTS).await?;
         let epoch = pooled.stmt(SET_EPOCH).await?;
         let drop_history = pooled.stmt(DROP_HISTORY).await?;
+        let refresh = pooled.stmt(sql::CROSS_BY_USERS_OR_PHONES.pg()).await?;
         let client = &pooled.client;
         let version: Vec<Option<i64>> = order.iter().map(|w| w.expected_version).collect();
         let snapshot_writes = order.iter().zip(&heads).zip(&version).map(|((w, h), v)| {
@@ -237,7 +247,18 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
         let batch_args: [&(dyn ToSql + Sync); 9] = [
             &docs, &owners, &sources, &hashes, &sizes, &bytes, &now, &actors, &srcs,
         ];
-        let (begun, locked, dropped, inserted, written, epochs, projected, evented, committed) = tokio::join!(
+        let (
+            begun,
+            locked,
+            dropped,
+            inserted,
+            written,
+            epochs,
+            projected,
+            crossed,
+            evented,
+            committed,
+        ) = tokio::join!(
             client.batch_execute("BEGIN"),
             client.execute(&lock, &[&SEQ_LOCK]),
             join_all(dropped_history),
@@ -255,6 +276,16 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
                 client.execute(&epoch, &[&rewritten]).await
             },
             join_all(projections.iter().map(|a| client.execute(&upsert, a))),
+            async {
+                match cross {
+                    Some(c) => {
+                        client
+                            .execute(&refresh, &[&c.users, &c.close_gap_s, &c.phones])
+                            .await
+                    }
+                    None => Ok(0),
+                }
+            },
             super::webhooks::insert_events_with(client, &ins_events, &events),
             client.batch_execute("COMMIT"),
         );
@@ -274,6 +305,7 @@ fn commit_once(store: &PgStore, writes: &[DocWrite]) -> Result<(), CommitError> 
         }
         epochs?;
         projected.into_iter().collect::<Result<Vec<u64>, _>>()?;
+        crossed?;
         evented.map_err(PgOrStore::Store)?;
         committed?;
         Ok(Ok(()))

@@ -14,7 +14,7 @@ use crate::query::Bound;
 use crate::rows::{self};
 use crate::sql;
 use crate::{
-    ChangeMeta, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    ChangeMeta, CrossKeys, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
 };
 
@@ -43,7 +43,11 @@ pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>>
     Ok(batches.into_iter().flatten().collect())
 }
 
-pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()> {
+pub(super) fn commit_docs(
+    store: &SqliteStore,
+    writes: &[DocWrite],
+    cross: Option<&CrossKeys>,
+) -> Result<()> {
     let now = crate::unix_now();
     store.write(|tx| {
         let mut ins_batch = tx.prepare_cached(
@@ -102,6 +106,9 @@ pub(super) fn commit_docs(store: &SqliteStore, writes: &[DocWrite]) -> Result<()
             }
             upsert_projection(tx, &key, &w.record, now, seq)?;
             super::webhooks::insert_events(tx, &w.events)?;
+        }
+        if let Some(c) = cross {
+            super::fieldops::cross_checks_in(tx, c)?;
         }
         Ok(())
     })

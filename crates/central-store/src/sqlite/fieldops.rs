@@ -6,7 +6,7 @@ use rusqlite::{params, params_from_iter};
 use super::{SqliteStore, all, first};
 use crate::fieldops::{self, FieldTallies};
 use crate::query::{self, Binder};
-use crate::{Assignment, DoneCount, InterviewFilter, Quota, Result, sql};
+use crate::{Assignment, CrossKeys, DoneCount, InterviewFilter, Quota, Result, sql};
 
 pub(super) fn upsert_assignments(store: &SqliteStore, rows: &[Assignment]) -> Result<usize> {
     store.write(|tx| {
@@ -77,16 +77,28 @@ pub(super) fn refresh_cross_checks(
         return Ok(());
     }
     store.write_relaxed(|tx| {
-        let mut by_user = tx.prepare_cached(sql::CROSS_BY_USER.sqlite())?;
-        for u in users {
-            by_user.execute(params![u, close_gap_s])?;
-        }
-        let mut by_phone = tx.prepare_cached(sql::CROSS_BY_PHONE.sqlite())?;
-        for p in phones {
-            by_phone.execute(params![p, close_gap_s])?;
-        }
-        Ok(())
+        cross_checks_in(
+            tx,
+            &CrossKeys {
+                users: users.to_vec(),
+                phones: phones.to_vec(),
+                close_gap_s,
+            },
+        )
     })
+}
+
+/// Refresh the cross checks of `keys` inside `tx`.
+pub(super) fn cross_checks_in(tx: &rusqlite::Transaction<'_>, keys: &CrossKeys) -> Result<()> {
+    let mut by_user = tx.prepare_cached(sql::CROSS_BY_USER.sqlite())?;
+    for u in &keys.users {
+        by_user.execute(params![u, keys.close_gap_s])?;
+    }
+    let mut by_phone = tx.prepare_cached(sql::CROSS_BY_PHONE.sqlite())?;
+    for p in &keys.phones {
+        by_phone.execute(params![p, keys.close_gap_s])?;
+    }
+    Ok(())
 }
 
 pub(super) fn field_tallies(
