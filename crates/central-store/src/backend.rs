@@ -356,9 +356,9 @@ macro_rules! central_store_impl {
             fn commit_push(
                 &self,
                 writes: &[$crate::DocWrite],
-                cross: &$crate::CrossKeys,
+                derived: &$crate::Derived,
             ) -> $crate::Result<()> {
-                documents::commit_docs(self, writes, Some(cross))
+                documents::commit_docs(self, writes, Some(derived))
             }
             fn feed(
                 &self,

@@ -42,12 +42,28 @@ pub fn new_case(
     opened_by: &str,
     now: i64,
 ) -> Result<Case> {
-    let first_contact_hours = store
-        .list_service_levels()?
-        .into_iter()
+    Ok(case_with(
+        &store.list_service_levels()?,
+        r,
+        reason,
+        opened_by,
+        now,
+    ))
+}
+
+/// [`new_case`] with the service levels read already.
+fn case_with(
+    levels: &[crate::ServiceLevel],
+    r: &InterviewRecord,
+    reason: CaseReason,
+    opened_by: &str,
+    now: i64,
+) -> Case {
+    let first_contact_hours = levels
+        .iter()
         .find(|s| s.country == r.country)
         .map_or(DEFAULT_SERVICE_LEVEL.0, |s| s.first_contact_hours);
-    Ok(Case {
+    Case {
         id: uuid::Uuid::new_v4().to_string(),
         interview_id: r.interview_id.clone(),
         campaign: r.campaign.clone(),
@@ -73,7 +89,7 @@ pub fn new_case(
         contact_erased_at: None,
         updated_at: now,
         version: 1,
-    })
+    }
 }
 
 /// Open the cases `rules` call for among `records` (submitted interviews
@@ -85,19 +101,39 @@ pub fn open_by_rule<'a>(
     now: i64,
 ) -> Result<Vec<Case>> {
     let mut opened = Vec::new();
-    for r in records {
-        let Some(reason) = opens_case(r, rules) else {
-            continue;
-        };
-        if store.case_of_interview(&r.interview_id)?.is_some() {
-            continue;
-        }
-        let case = new_case(store, r, reason, "rule", now)?;
+    for case in by_rule(store, rules, records.map(|r| (r, false)), now)? {
         if store.open_case(&case)? {
             opened.push(case);
         }
     }
     Ok(opened)
+}
+
+/// The cases `rules` open for `records` that have none yet, not written.
+/// A record marked new (an interview new to the server) has no case, so
+/// none is looked up. The service levels are read once, when a case opens.
+pub fn by_rule<'a>(
+    store: &dyn CentralStore,
+    rules: &CaseRules,
+    records: impl Iterator<Item = (&'a InterviewRecord, bool)>,
+    now: i64,
+) -> Result<Vec<Case>> {
+    let mut levels: Option<Vec<crate::ServiceLevel>> = None;
+    let mut out = Vec::new();
+    for (r, new) in records {
+        let Some(reason) = opens_case(r, rules) else {
+            continue;
+        };
+        if !new && store.case_of_interview(&r.interview_id)?.is_some() {
+            continue;
+        }
+        let levels = match &mut levels {
+            Some(l) => l,
+            None => levels.insert(store.list_service_levels()?),
+        };
+        out.push(case_with(levels, r, reason, "rule", now));
+    }
+    Ok(out)
 }
 
 /// Service-level figures of a group of cases (a country, or a country and

@@ -356,6 +356,15 @@ pub struct CrossKeys {
     pub close_gap_s: i64,
 }
 
+/// What a push derives from its writes, written in the same transaction:
+/// the cross-interview checks to refresh and the cases its rules open (each
+/// opened, with its `case.opened` event, only if the interview has none).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Derived {
+    pub cross: CrossKeys,
+    pub cases: Vec<Case>,
+}
+
 /// Everything one merge writes for one document, in one transaction.
 #[derive(Debug, Clone)]
 pub struct DocWrite {
@@ -663,11 +672,13 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Append changes and replace snapshots and projections, atomically for the
     /// whole batch; `Err(Conflict)` if any document moved since it was loaded.
     fn commit_docs(&self, writes: &[DocWrite]) -> Result<()>;
-    /// [`Self::commit_docs`], and in the same transaction the cross-interview
-    /// checks of `cross` ([`Self::refresh_cross_checks`]). Commits are
-    /// serialised (SQLite's one writer, PostgreSQL's seq lock), so of two
-    /// commits the later one sees the other's interviews.
-    fn commit_push(&self, writes: &[DocWrite], cross: &CrossKeys) -> Result<()>;
+    /// [`Self::commit_docs`], and in the same transaction what the push
+    /// derives: the cross-interview checks of `derived.cross`
+    /// ([`Self::refresh_cross_checks`]) and the cases `derived.cases`
+    /// ([`Self::open_case`]). Commits are serialised (SQLite's one writer,
+    /// PostgreSQL's seq lock), so of two commits the later one sees the
+    /// other's interviews and cases.
+    fn commit_push(&self, writes: &[DocWrite], derived: &Derived) -> Result<()>;
     /// Changes after `after` on documents owned by `owner`, excluding those sent
     /// by `exclude_source`.
     fn feed(

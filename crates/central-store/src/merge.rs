@@ -167,20 +167,21 @@ pub fn push(
             return Ok(outcome);
         }
         outcome.new_changes = writes.iter().map(|w| w.changes.len()).sum();
-        // The cross checks of the written interviews' employees and phones,
-        // refreshed in the same transaction.
-        let cross = cross_keys(forms, writes.iter().map(|w| &w.record));
-        match store.commit_push(&writes, &cross) {
-            Ok(()) => {
-                // Cases by rule; a failure is redone by `admin reproject`.
-                let records = writes.iter().map(|w| &w.record);
-                if let Err(e) =
-                    crate::cases::open_by_rule(store, &forms.case_rules, records, crate::unix_now())
-                {
-                    tracing::warn!(error = %e, "follow-up cases not opened");
-                }
-                return Ok(outcome);
-            }
+        // Written in the same transaction: the cross checks of the written
+        // interviews' employees and phones, and the cases their rules open.
+        let derived = crate::Derived {
+            cross: cross_keys(forms, writes.iter().map(|w| &w.record)),
+            cases: crate::cases::by_rule(
+                store,
+                &forms.case_rules,
+                writes
+                    .iter()
+                    .map(|w| (&w.record, w.expected_version.is_none())),
+                crate::unix_now(),
+            )?,
+        };
+        match store.commit_push(&writes, &derived) {
+            Ok(()) => return Ok(outcome),
             Err(StoreError::Conflict(id)) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(doc = %id, attempt, "concurrent update, retrying merge");
             }

@@ -1,42 +1,43 @@
 //! Follow-up cases in PostgreSQL.
 
+use tokio_postgres::types::ToSql;
+
 use super::{Param, PgStore, refs};
 use crate::{Case, CaseFilter, CaseNote, Result, ServiceLevel, sql};
 
 pub(super) fn open_case(store: &PgStore, c: &Case) -> Result<bool> {
     store.tx(async |cl| {
-        let opened = cl
-            .execute(
-                sql::INSERT_CASE.pg(),
-                &[
-                    &c.id,
-                    &c.interview_id,
-                    &c.campaign,
-                    &c.country,
-                    &c.reason,
-                    &c.status,
-                    &c.owner,
-                    &c.root_cause,
-                    &c.opened_at,
-                    &c.opened_by,
-                    &c.due_at,
-                    &c.first_contact_at,
-                    &c.resolved_at,
-                    &c.closed_at,
-                    &c.resolution,
-                    &c.satisfaction,
-                    &c.updated_at,
-                    &c.version,
-                    &c.contact_erased_at,
-                ],
-            )
-            .await?
-            == 1;
+        let opened = cl.execute(sql::INSERT_CASE.pg(), &insert_params(c)).await? == 1;
         if opened {
             super::webhooks::insert_events(cl, &[crate::webhooks::case_event(c, true)]).await?;
         }
         Ok(opened)
     })
+}
+
+/// The parameters of `sql::INSERT_CASE` for case `c`.
+pub(super) fn insert_params(c: &Case) -> [&(dyn ToSql + Sync); 19] {
+    [
+        &c.id,
+        &c.interview_id,
+        &c.campaign,
+        &c.country,
+        &c.reason,
+        &c.status,
+        &c.owner,
+        &c.root_cause,
+        &c.opened_at,
+        &c.opened_by,
+        &c.due_at,
+        &c.first_contact_at,
+        &c.resolved_at,
+        &c.closed_at,
+        &c.resolution,
+        &c.satisfaction,
+        &c.updated_at,
+        &c.version,
+        &c.contact_erased_at,
+    ]
 }
 
 pub(super) fn case(store: &PgStore, id: &str) -> Result<Option<Case>> {

@@ -13,7 +13,7 @@ use crate::query::Bound;
 use crate::rows::{self};
 use crate::sql;
 use crate::{
-    ChangeMeta, CrossKeys, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    ChangeMeta, Derived, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
 };
 
@@ -37,11 +37,11 @@ pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
 pub(super) fn commit_docs(
     store: &PgStore,
     writes: &[DocWrite],
-    cross: Option<&CrossKeys>,
+    derived: Option<&Derived>,
 ) -> Result<()> {
     // A deadlock or serialisation failure is reported as a conflict: the
     // merge reloads and retries, like after any concurrent update.
-    match commit_once(store, writes, cross) {
+    match commit_once(store, writes, derived) {
         Ok(()) => Ok(()),
         Err(CommitError::Conflict(id)) => Err(StoreError::Conflict(id)),
         Err(CommitError::Pg(PgOrStore::Pg(e))) if is_retryable(&e) => {
@@ -150,8 +150,8 @@ const SET_EPOCH: &str =
 /// (tokio-postgres pipelines the requests of futures polled together, in
 /// poll order): `BEGIN`, the seq lock, the rewrites' dropped histories, the
 /// change batches, every document's snapshot and its seq, the rewrites'
-/// epochs, every projection, the cross-interview checks (`cross`), the
-/// webhook events and `COMMIT`.
+/// epochs, every projection, what the push derives (cross-interview checks,
+/// cases), the webhook events and `COMMIT`.
 ///
 /// The seq lock is taken first and held until the commit, without a round
 /// trip to this process while held; each document and projection row is
@@ -162,7 +162,7 @@ const SET_EPOCH: &str =
 fn commit_once(
     store: &PgStore,
     writes: &[DocWrite],
-    cross: Option<&CrossKeys>,
+    derived: Option<&Derived>,
 ) -> Result<(), CommitError> {
     use futures_util::future::join_all;
     let now = crate::unix_now();
@@ -209,9 +209,14 @@ fn commit_once(
         .filter(|w| w.replaces_history)
         .map(|w| w.doc_id)
         .collect();
+    let cases: &[crate::Case] = derived.map_or(&[], |d| &d.cases);
     let events: Vec<crate::webhooks::Event> = writes
         .iter()
         .flat_map(|w| w.events.iter().cloned())
+        .collect();
+    let case_events: Vec<crate::webhooks::Event> = cases
+        .iter()
+        .map(|c| crate::webhooks::case_event(c, true))
         .collect();
     let mut conn = store.conn()?;
     let pooled = conn.pooled()?;
@@ -224,10 +229,14 @@ fn commit_once(
         let upsert = pooled.stmt(upsert_sql()).await?;
         let lock = pooled.stmt(LOCK_SEQ).await?;
         let ins_batches = pooled.stmt(INSERT_BATCHES).await?;
-        let ins_events = pooled.stmt(super::webhooks::INSERT_EVENTS).await?;
+        let ins_events = pooled.stmt(&super::webhooks::INSERT_EVENTS).await?;
+        let ins_case_events = pooled
+            .stmt(&super::webhooks::INSERT_OPENED_CASE_EVENTS)
+            .await?;
         let epoch = pooled.stmt(SET_EPOCH).await?;
         let drop_history = pooled.stmt(DROP_HISTORY).await?;
         let refresh = pooled.stmt(sql::CROSS_BY_USERS_OR_PHONES.pg()).await?;
+        let ins_case = pooled.stmt(sql::INSERT_CASE.pg()).await?;
         let client = &pooled.client;
         let version: Vec<Option<i64>> = order.iter().map(|w| w.expected_version).collect();
         let snapshot_writes = order.iter().zip(&heads).zip(&version).map(|((w, h), v)| {
@@ -256,7 +265,9 @@ fn commit_once(
             epochs,
             projected,
             crossed,
+            opened,
             evented,
+            case_evented,
             committed,
         ) = tokio::join!(
             client.batch_execute("BEGIN"),
@@ -277,8 +288,9 @@ fn commit_once(
             },
             join_all(projections.iter().map(|a| client.execute(&upsert, a))),
             async {
-                match cross {
-                    Some(c) => {
+                match derived {
+                    Some(d) => {
+                        let c = &d.cross;
                         client
                             .execute(&refresh, &[&c.users, &c.close_gap_s, &c.phones])
                             .await
@@ -286,7 +298,13 @@ fn commit_once(
                     None => Ok(0),
                 }
             },
+            join_all(cases.iter().map(|c| async {
+                client
+                    .execute(&ins_case, &super::cases::insert_params(c))
+                    .await
+            })),
             super::webhooks::insert_events_with(client, &ins_events, &events),
+            super::webhooks::insert_events_with(client, &ins_case_events, &case_events),
             client.batch_execute("COMMIT"),
         );
         begun?;
@@ -306,7 +324,9 @@ fn commit_once(
         epochs?;
         projected.into_iter().collect::<Result<Vec<u64>, _>>()?;
         crossed?;
+        opened.into_iter().collect::<Result<Vec<u64>, _>>()?;
         evented.map_err(PgOrStore::Store)?;
+        case_evented.map_err(PgOrStore::Store)?;
         committed?;
         Ok(Ok(()))
     });

@@ -2,6 +2,8 @@
 //! transactions, and the delivery queue (claimed with `SKIP LOCKED`, so
 //! replicas share it without sending one delivery twice at once).
 
+use std::sync::LazyLock;
+
 use tokio_postgres::Transaction;
 
 use super::PgStore;
@@ -11,14 +13,14 @@ use crate::{Result, sql};
 /// Record `events` and fan them out to the hooks whose kinds match, in one
 /// statement (one round trip for a whole commit's events): an event no
 /// active hook wants is not stored (as `INSERT_EVENT` and `FAN_OUT_EVENT`
-/// do one event at a time on SQLite).
-pub(super) const INSERT_EVENTS: &str = "WITH e AS (
+/// do one event at a time on SQLite). `{only}` narrows the events stored.
+const EVENTS_TEMPLATE: &str = "WITH e AS (
        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
          $6::bigint[], $7::text[], $8::text[]) WITH ORDINALITY
          AS e(id, kind, campaign, country, subject, at, payload, pattern, n)),
      ins AS (INSERT INTO webhook_events(id, kind, campaign, country, subject, at, payload)
        SELECT id, kind, campaign, country, subject, at, payload FROM e
-       WHERE EXISTS (SELECT 1 FROM webhooks WHERE events LIKE e.pattern)
+       WHERE EXISTS (SELECT 1 FROM webhooks WHERE events LIKE e.pattern){only}
        ORDER BY n RETURNING id)
      INSERT INTO webhook_deliveries(hook_id, event_id, state, attempts, next_at_ms,
        locked_until_ms, created_ms)
@@ -26,12 +28,27 @@ pub(super) const INSERT_EVENTS: &str = "WITH e AS (
      FROM ins JOIN e ON e.id = ins.id JOIN webhooks w ON w.events LIKE e.pattern
      ORDER BY e.n, w.id";
 
+/// Every event given (see [`EVENTS_TEMPLATE`]).
+pub(super) static INSERT_EVENTS: LazyLock<String> =
+    LazyLock::new(|| EVENTS_TEMPLATE.replace("{only}", ""));
+
+/// The `case.opened` events of cases that a push opened in the same
+/// transaction: those whose case is stored. A push's pipeline cannot wait
+/// for each case insert's outcome, and an interview that has a case already
+/// opens none (the new case's id is then not stored, nor its event).
+pub(super) static INSERT_OPENED_CASE_EVENTS: LazyLock<String> = LazyLock::new(|| {
+    EVENTS_TEMPLATE.replace(
+        "{only}",
+        "\n         AND EXISTS (SELECT 1 FROM cases c WHERE c.id = e.subject)",
+    )
+});
+
 /// Write `events` and their pending deliveries inside `tx`.
 pub(super) async fn insert_events(tx: &Transaction<'_>, events: &[Event]) -> Result<()> {
     if events.is_empty() {
         return Ok(());
     }
-    let st = tx.prepare(INSERT_EVENTS).await?;
+    let st = tx.prepare(&INSERT_EVENTS).await?;
     insert_events_with(tx, &st, events).await
 }
 

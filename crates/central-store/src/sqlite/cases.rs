@@ -7,36 +7,40 @@ use super::{SqliteStore, all, first};
 use crate::{Case, CaseFilter, CaseNote, Result, ServiceLevel, sql};
 
 pub(super) fn open_case(store: &SqliteStore, c: &Case) -> Result<bool> {
-    store.write(|tx| {
-        let opened = tx.execute(
-            sql::INSERT_CASE.sqlite(),
-            params![
-                c.id,
-                c.interview_id,
-                c.campaign,
-                c.country,
-                c.reason,
-                c.status,
-                c.owner,
-                c.root_cause,
-                c.opened_at,
-                c.opened_by,
-                c.due_at,
-                c.first_contact_at,
-                c.resolved_at,
-                c.closed_at,
-                c.resolution,
-                c.satisfaction,
-                c.updated_at,
-                c.version,
-                c.contact_erased_at
-            ],
-        )? == 1;
-        if opened {
-            super::webhooks::insert_events(tx, &[crate::webhooks::case_event(c, true)])?;
-        }
-        Ok(opened)
-    })
+    store.write(|tx| open_case_in(tx, c))
+}
+
+/// Insert case `c` and its `case.opened` event inside `tx`, unless its
+/// interview has a case already; whether it did.
+pub(super) fn open_case_in(tx: &rusqlite::Transaction<'_>, c: &Case) -> Result<bool> {
+    let opened = tx
+        .prepare_cached(sql::INSERT_CASE.sqlite())?
+        .execute(params![
+            c.id,
+            c.interview_id,
+            c.campaign,
+            c.country,
+            c.reason,
+            c.status,
+            c.owner,
+            c.root_cause,
+            c.opened_at,
+            c.opened_by,
+            c.due_at,
+            c.first_contact_at,
+            c.resolved_at,
+            c.closed_at,
+            c.resolution,
+            c.satisfaction,
+            c.updated_at,
+            c.version,
+            c.contact_erased_at
+        ])?
+        == 1;
+    if opened {
+        super::webhooks::insert_events(tx, &[crate::webhooks::case_event(c, true)])?;
+    }
+    Ok(opened)
 }
 
 pub(super) fn case(store: &SqliteStore, id: &str) -> Result<Option<Case>> {

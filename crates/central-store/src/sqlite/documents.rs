@@ -14,7 +14,7 @@ use crate::query::Bound;
 use crate::rows::{self};
 use crate::sql;
 use crate::{
-    ChangeMeta, CrossKeys, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
+    ChangeMeta, Derived, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
     heads_from_blob,
 };
 
@@ -46,7 +46,7 @@ pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>>
 pub(super) fn commit_docs(
     store: &SqliteStore,
     writes: &[DocWrite],
-    cross: Option<&CrossKeys>,
+    derived: Option<&Derived>,
 ) -> Result<()> {
     let now = crate::unix_now();
     store.write(|tx| {
@@ -107,8 +107,11 @@ pub(super) fn commit_docs(
             upsert_projection(tx, &key, &w.record, now, seq)?;
             super::webhooks::insert_events(tx, &w.events)?;
         }
-        if let Some(c) = cross {
-            super::fieldops::cross_checks_in(tx, c)?;
+        if let Some(d) = derived {
+            super::fieldops::cross_checks_in(tx, &d.cross)?;
+            for c in &d.cases {
+                super::cases::open_case_in(tx, c)?;
+            }
         }
         Ok(())
     })
