@@ -252,11 +252,13 @@ async fn coordinator_reviews_while_the_device_fixes_offline() {
     c.goto(&format!("{url}/dashboard/?country=SN"))
         .await
         .unwrap();
-    assert!(c.source().await.unwrap().contains("403"));
+    let page = c.source().await.unwrap();
+    assert!(page.contains("403"), "{page}");
     c.goto(&format!("{url}/dashboard/interviews/{}", sn_ids[0]))
         .await
         .unwrap();
-    assert!(c.source().await.unwrap().contains("404"));
+    let page = c.source().await.unwrap();
+    assert!(page.contains("404"), "{page}");
 
     // Review queue, filtered to detractors.
     c.goto(&format!("{url}/dashboard/reviews")).await.unwrap();
