@@ -132,6 +132,24 @@ async fn wait_text(c: &Client, css: &str, want: &str) {
     }
 }
 
+/// Wait (up to 15 s) until the page's source holds `want`. Right after a
+/// navigation to an error status (403, 404), headless Chromium sometimes
+/// answers the page source with an empty document for a moment.
+async fn wait_source(c: &Client, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = c.source().await.unwrap_or_default();
+        if page.contains(want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the page never showed {want:?}; page: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css))
         .await
@@ -252,13 +270,11 @@ async fn coordinator_reviews_while_the_device_fixes_offline() {
     c.goto(&format!("{url}/dashboard/?country=SN"))
         .await
         .unwrap();
-    let page = c.source().await.unwrap();
-    assert!(page.contains("403"), "{page}");
+    wait_source(&c, "403").await;
     c.goto(&format!("{url}/dashboard/interviews/{}", sn_ids[0]))
         .await
         .unwrap();
-    let page = c.source().await.unwrap();
-    assert!(page.contains("404"), "{page}");
+    wait_source(&c, "404").await;
 
     // Review queue, filtered to detractors.
     c.goto(&format!("{url}/dashboard/reviews")).await.unwrap();
