@@ -333,13 +333,8 @@ macro_rules! central_store_impl {
             ) -> $crate::Result<$crate::fieldops::FieldTallies> {
                 fieldops::field_tallies(self, f, day)
             }
-            fn refresh_cross_checks(
-                &self,
-                users: &[String],
-                phones: &[String],
-                close_gap_s: i64,
-            ) -> $crate::Result<()> {
-                fieldops::refresh_cross_checks(self, users, phones, close_gap_s)
+            fn refresh_cross_checks(&self, keys: &$crate::CrossKeys) -> $crate::Result<()> {
+                fieldops::refresh_cross_checks(self, keys)
             }
             fn places_revision(&self, country: &str) -> $crate::Result<String> {
                 forms::places_revision(self, country)

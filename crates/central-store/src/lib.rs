@@ -579,15 +579,8 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// and employee (the quota progress source).
     fn done_counts(&self) -> Result<Vec<DoneCount>>;
     /// Recompute the cross-interview checks (`cross_checks`, `cross_count`)
-    /// of every interview of `users` and of every interview with one of the
-    /// phone keys `phones`, from the committed table; `close_gap_s` is
-    /// [`survey_model::CheckRules::close_gap_s`].
-    fn refresh_cross_checks(
-        &self,
-        users: &[String],
-        phones: &[String],
-        close_gap_s: i64,
-    ) -> Result<()>;
+    /// of the interviews of `keys` ([`CrossKeys`]), from the committed table.
+    fn refresh_cross_checks(&self, keys: &CrossKeys) -> Result<()>;
     /// The command centre's counts over the interviews matching `f`
     /// ([`fieldops::FieldTallies`]); `day` (`YYYY-MM-DD`) picks the day the
     /// hourly counts cover.

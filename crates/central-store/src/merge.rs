@@ -741,8 +741,7 @@ pub fn refresh_cross<'a>(
     forms: &FormRegistry,
     records: impl Iterator<Item = &'a InterviewRecord>,
 ) -> Result<(), StoreError> {
-    let keys = cross_keys(forms, records);
-    store.refresh_cross_checks(&keys.users, &keys.phones, keys.close_gap_s)
+    store.refresh_cross_checks(&cross_keys(forms, records))
 }
 
 /// The employees and phone keys of `records`, whose interviews' cross checks

@@ -238,9 +238,8 @@ fn commit_once(
         let refresh = pooled.stmt(sql::CROSS_BY_USERS_OR_PHONES.pg()).await?;
         let ins_case = pooled.stmt(sql::INSERT_CASE.pg()).await?;
         let client = &pooled.client;
-        let version: Vec<Option<i64>> = order.iter().map(|w| w.expected_version).collect();
-        let snapshot_writes = order.iter().zip(&heads).zip(&version).map(|((w, h), v)| {
-            let (st, args): (_, Vec<&(dyn ToSql + Sync)>) = match v {
+        let snapshot_writes = order.iter().zip(&heads).map(|(w, h)| {
+            let (st, args): (_, Vec<&(dyn ToSql + Sync)>) = match &w.expected_version {
                 None => (
                     &ins_doc,
                     vec![&w.doc_id, &w.owner, &w.country, &w.snapshot, h],

@@ -3,7 +3,7 @@
 use super::{Param, PgStore, refs};
 use crate::fieldops::{self, FieldTallies};
 use crate::query::{self, Binder};
-use crate::{Assignment, DoneCount, InterviewFilter, Quota, Result, sql};
+use crate::{Assignment, CrossKeys, DoneCount, InterviewFilter, Quota, Result, sql};
 
 pub(super) fn upsert_assignments(store: &PgStore, rows: &[Assignment]) -> Result<usize> {
     store.with(async |c| {
@@ -67,13 +67,8 @@ pub(super) fn quotas_at(store: &PgStore, place_code: &str) -> Result<Vec<Quota>>
     store.all(sql::QUOTAS_AT.pg(), &[&place_code], crate::rows::quota)
 }
 
-pub(super) fn refresh_cross_checks(
-    store: &PgStore,
-    users: &[String],
-    phones: &[String],
-    close_gap_s: i64,
-) -> Result<()> {
-    if users.is_empty() && phones.is_empty() {
+pub(super) fn refresh_cross_checks(store: &PgStore, keys: &CrossKeys) -> Result<()> {
+    if keys.users.is_empty() && keys.phones.is_empty() {
         return Ok(());
     }
     // Derived data (redone by the next write or a reproject): a relaxed
@@ -81,7 +76,7 @@ pub(super) fn refresh_cross_checks(
     store.relaxed_cached(async |c| {
         let st = c.stmt(sql::CROSS_BY_USERS_OR_PHONES.pg()).await?;
         c.client
-            .execute(&st, &[&users, &close_gap_s, &phones])
+            .execute(&st, &[&keys.users, &keys.close_gap_s, &keys.phones])
             .await?;
         Ok(())
     })

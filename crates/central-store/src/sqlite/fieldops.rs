@@ -67,25 +67,11 @@ pub(super) fn quotas_at(store: &SqliteStore, place_code: &str) -> Result<Vec<Quo
     })
 }
 
-pub(super) fn refresh_cross_checks(
-    store: &SqliteStore,
-    users: &[String],
-    phones: &[String],
-    close_gap_s: i64,
-) -> Result<()> {
-    if users.is_empty() && phones.is_empty() {
+pub(super) fn refresh_cross_checks(store: &SqliteStore, keys: &CrossKeys) -> Result<()> {
+    if keys.users.is_empty() && keys.phones.is_empty() {
         return Ok(());
     }
-    store.write_relaxed(|tx| {
-        cross_checks_in(
-            tx,
-            &CrossKeys {
-                users: users.to_vec(),
-                phones: phones.to_vec(),
-                close_gap_s,
-            },
-        )
-    })
+    store.write_relaxed(|tx| cross_checks_in(tx, keys))
 }
 
 /// Refresh the cross checks of `keys` inside `tx`.
