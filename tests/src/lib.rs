@@ -1,4 +1,4 @@
-//! Shared helpers for the integration test binaries in `tests/tests/`: fixtures
+//! Shared helpers for the integration tests in `tests/tests/`: fixtures
 //! that build forms, metadata and filled-in interviews, and test servers. Test-only
 //! code; no product crate may depend on it.
 #![allow(

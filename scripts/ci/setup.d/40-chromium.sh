@@ -1,6 +1,6 @@
 # Headless Chromium + chromedriver for the dashboard browser tests
 # (tests/tests/dashboard_browser.rs), and poppler's pdftoppm to read back
-# the report's PDF (tests/tests/report_pdf.rs). Sourced by scripts/test.sh.
+# the report's PDF (tests/tests/report.rs). Sourced by scripts/test.sh.
 # Installs the Debian packages when missing (root only), starts chromedriver on
 # a free loopback port and exports FIELDVOICE_WEBDRIVER_URL for the tests.
 if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1 \
