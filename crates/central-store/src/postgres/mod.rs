@@ -75,6 +75,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0014_theme_codebooks.sql"),
     include_str!("migrations/0015_document_rewrite.sql"),
     include_str!("migrations/0016_change_batches.sql"),
+    include_str!("migrations/0017_drop_prefix_indexes.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).
