@@ -141,6 +141,15 @@ impl std::ops::Deref for PushOutcome {
     }
 }
 
+/// The caller's assigned place as the caller has already read it: its code
+/// (`None`: no assignment) and coordinates. A push judges its interviews by
+/// them ([`stored_record`]) and need not read them again.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KnownPlace {
+    pub code: Option<String>,
+    pub at: Option<(f64, f64)>,
+}
+
 /// Apply a device's pushed documents. Each document gets a status; the batch
 /// is written atomically and durably before this returns. Only an employee's
 /// device pushes: any other caller is refused as a whole.
@@ -149,6 +158,19 @@ pub fn push(
     forms: &FormRegistry,
     caller: Caller<'_>,
     docs: &[DocPush],
+) -> Result<PushOutcome, PushError> {
+    push_knowing(store, forms, caller, docs, None)
+}
+
+/// [`push`], with the caller's assigned place when the caller has read it
+/// already (the sync handler reads it for the response's assignment
+/// revision): on PostgreSQL two round trips fewer per sync.
+pub fn push_knowing(
+    store: &dyn CentralStore,
+    forms: &FormRegistry,
+    caller: Caller<'_>,
+    docs: &[DocPush],
+    known: Option<&KnownPlace>,
 ) -> Result<PushOutcome, PushError> {
     if !caller.user.role.has_devices() {
         return Err(PushError::Forbidden {
@@ -162,7 +184,7 @@ pub fn push(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (mut outcome, writes) = prepare(store, forms, caller, docs)?;
+        let (mut outcome, writes) = prepare(store, forms, caller, docs, known)?;
         if writes.is_empty() {
             return Ok(outcome);
         }
@@ -195,6 +217,7 @@ fn prepare(
     forms: &FormRegistry,
     caller: Caller<'_>,
     docs: &[DocPush],
+    known: Option<&KnownPlace>,
 ) -> Result<(PushOutcome, Vec<DocWrite>), PushError> {
     let mut out = PushOutcome::default();
     let mut writes = Vec::new();
@@ -204,6 +227,14 @@ fn prepare(
     };
     let mut cleared_actors: std::collections::HashSet<Vec<u8>> = Default::default();
     let mut places = Places::default();
+    if let Some(k) = known {
+        places
+            .assigned
+            .insert(caller.user.id.clone(), k.code.clone());
+        if let Some(code) = &k.code {
+            places.coordinates.insert(code.clone(), k.at);
+        }
+    }
     for push in docs {
         let id = push.doc_id;
         let status_only = |status: DocStatus| DocResult {

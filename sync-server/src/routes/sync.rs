@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use central_store::merge::{Caller, PushError, push};
+use central_store::merge::{Caller, PushError, push_knowing};
 use survey_protocol::{CONTENT_TYPE, DocStatus, FeedDoc, Replacement, SyncRequest, SyncResponse};
 
 use crate::AppState;
@@ -75,7 +75,11 @@ pub async fn sync(
                 source: &device.id,
                 clock_skew_s,
             };
-            let outcome = push(st.store.as_ref(), &forms, caller, &req.docs).map_err(|e| match e {
+            // Read once: the response names the assignment's revision, and
+            // the push judges its interviews by the assigned place.
+            let (assignment, known) = crate::service::fieldops::assignment_and_place(st, &user)?;
+            let outcome = push_knowing(st.store.as_ref(), &forms, caller, &req.docs, Some(&known))
+                .map_err(|e| match e {
                 PushError::Forbidden { doc, reason } => {
                     tracing::warn!(user = %user.id, device = %device.id, doc = %doc, %reason, "push refused");
                     ApiError::Forbidden(format!("interview {doc}: {reason}"))
@@ -109,8 +113,7 @@ pub async fn sync(
                 Some(c) => st.store.places_revision(c)?,
                 None => String::new(),
             };
-            let assignment_revision =
-                crate::service::fieldops::assignment_for(st, &user)?.map(|a| a.revision);
+            let assignment_revision = assignment.map(|a| a.revision);
             st.store.touch_device(
                 &device.id,
                 central_store::unix_now(),

@@ -336,17 +336,33 @@ pub fn assignment_for(
     state: &AppState,
     user: &User,
 ) -> Result<Option<survey_model::places::FieldAssignment>, ApiError> {
+    Ok(assignment_and_place(state, user)?.0)
+}
+
+/// [`assignment_for`], and the assigned place as a push judges interviews
+/// by it ([`central_store::merge::push_knowing`]): every sync reads both.
+pub fn assignment_and_place(
+    state: &AppState,
+    user: &User,
+) -> Result<
+    (
+        Option<survey_model::places::FieldAssignment>,
+        central_store::merge::KnownPlace,
+    ),
+    ApiError,
+> {
     use sha2::Digest;
     use survey_model::places::{FieldAssignment, SegmentTarget};
     let Some(a) = state.store.assignment_of(&user.id)? else {
-        return Ok(None);
+        return Ok((None, central_store::merge::KnownPlace::default()));
     };
     // Every sync asks this: one place by its code, not the whole list.
-    let place_name = state
-        .store
-        .place(&a.place_code)?
-        .map(|p| p.name)
-        .unwrap_or_default();
+    let place = state.store.place(&a.place_code)?;
+    let known = central_store::merge::KnownPlace {
+        code: Some(a.place_code.clone()),
+        at: place.as_ref().and_then(|p| Some((p.lat?, p.lon?))),
+    };
+    let place_name = place.map(|p| p.name).unwrap_or_default();
     let mut targets: Vec<SegmentTarget> = Vec::new();
     for q in state.store.quotas_at(&a.place_code)? {
         if !(q.user_id.is_empty() || q.user_id == user.id) {
@@ -378,7 +394,7 @@ pub fn assignment_for(
     };
     let body = serde_json::to_vec(&out).map_err(|e| ApiError::Internal(e.to_string()))?;
     out.revision = hex::encode(&sha2::Sha256::digest(&body)[..8]);
-    Ok(Some(out))
+    Ok((Some(out), known))
 }
 
 /// `GET /api/v1/me/assignment` for a device: its employee's field day.
