@@ -226,15 +226,7 @@ fn prepare(
         user_name: &caller.user.name,
     };
     let mut cleared_actors: std::collections::HashSet<Vec<u8>> = Default::default();
-    let mut places = Places::default();
-    if let Some(k) = known {
-        places
-            .assigned
-            .insert(caller.user.id.clone(), k.code.clone());
-        if let Some(code) = &k.code {
-            places.coordinates.insert(code.clone(), k.at);
-        }
-    }
+    let mut places = Places::knowing(&caller.user.id, known);
     for push in docs {
         let id = push.doc_id;
         let status_only = |status: DocStatus| DocResult {
@@ -701,6 +693,19 @@ struct Places {
 }
 
 impl Places {
+    /// The look-ups, with `user`'s assigned place already in them when the
+    /// caller read it.
+    fn knowing(user: &str, known: Option<&KnownPlace>) -> Places {
+        let mut places = Places::default();
+        if let Some(k) = known {
+            places.assigned.insert(user.to_owned(), k.code.clone());
+            if let Some(code) = &k.code {
+                places.coordinates.insert(code.clone(), k.at);
+            }
+        }
+        places
+    }
+
     fn assigned(
         &mut self,
         store: &dyn CentralStore,
@@ -722,7 +727,7 @@ impl Places {
         if let Some(c) = self.coordinates.get(code) {
             return Ok(*c);
         }
-        let at = store.place(code)?.and_then(|p| Some((p.lat?, p.lon?)));
+        let at = store.place(code)?.and_then(|p| p.coordinates());
         self.coordinates.insert(code.to_owned(), at);
         Ok(at)
     }

@@ -41,6 +41,11 @@ pub struct Place {
 }
 
 impl Place {
+    /// Latitude and longitude, when both are known.
+    pub fn coordinates(&self) -> Option<(f64, f64)> {
+        Some((self.lat?, self.lon?))
+    }
+
     /// Every problem of this place, as (field, message).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();

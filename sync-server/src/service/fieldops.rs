@@ -360,7 +360,7 @@ pub fn assignment_and_place(
     let place = state.store.place(&a.place_code)?;
     let known = central_store::merge::KnownPlace {
         code: Some(a.place_code.clone()),
-        at: place.as_ref().and_then(|p| Some((p.lat?, p.lon?))),
+        at: place.as_ref().and_then(survey_model::Place::coordinates),
     };
     let place_name = place.map(|p| p.name).unwrap_or_default();
     let mut targets: Vec<SegmentTarget> = Vec::new();
