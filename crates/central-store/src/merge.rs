@@ -256,7 +256,7 @@ fn prepare(
                 continue;
             }
         };
-        let (was, mut iv, new_changes, heads, repair, before, history) = match outcome {
+        let (was, mut iv, new_changes, heads, repair, before) = match outcome {
             Merge::Rejected(reason) => {
                 out.results
                     .push(status_only(DocStatus::Rejected { reason }));
@@ -303,8 +303,7 @@ fn prepare(
                 heads,
                 repair,
                 before,
-                history,
-            } => (was, iv, new_changes, heads, repair, before, history),
+            } => (was, iv, new_changes, heads, repair, before),
         };
         let meta = iv.meta().clone();
         if iv.id() != id {
@@ -387,15 +386,15 @@ fn prepare(
             });
             continue;
         }
+        let snapshot = iv.save_uncompressed();
         let record = stored_record_of(
             store,
             forms,
             &mut iv,
-            history.as_deref(),
+            Some(&snapshot),
             caller.clock_skew_s,
             &mut places,
         )?;
-        let snapshot = iv.save_uncompressed();
         let events = events_of(was.as_ref(), &record);
         writes.push(DocWrite {
             doc_id: id,
@@ -444,9 +443,6 @@ enum Merge {
         repair: Vec<Vec<u8>>,
         /// The stored heads before this push.
         before: Vec<Hash>,
-        /// The whole history, when the push brought all of it (a document
-        /// new to the server), in causal order.
-        history: Option<Vec<survey_model::Change>>,
     },
 }
 
@@ -566,9 +562,9 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         },
         None => None,
     };
-    // A document new to the server arrives as one bundle (what devices
-    // send): its changes are read once and applied, and kept as the new
-    // changes and history instead of being rebuilt from the merged document.
+    // A document new to the server may arrive as one bundle: its changes are
+    // read once and applied, and kept as the new changes instead of being
+    // rebuilt from the merged document.
     let pushed = existing
         .is_none()
         .then(|| whole_bundle(&push.data))
@@ -620,9 +616,6 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         None => doc.get_changes(&before),
     };
     let new_changes: Vec<NewChange> = changes.iter().map(NewChange::from).collect();
-    // A document new to the server: these are its whole history, which its
-    // paradata reads (rebuilding them costs as much as the merge).
-    let history = existing.is_none().then_some(changes);
     // A document new to the server: the device has all of it.
     let repair = if existing.is_some() {
         missing_on_device(&mut doc, &claimed)
@@ -644,7 +637,6 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
         heads: to_hashes(&heads),
         repair,
         before: to_hashes(&before),
-        history,
     }
 }
 
@@ -733,23 +725,29 @@ impl Places {
     }
 }
 
-/// [`stored_record`], with the document's whole history when the caller
-/// already holds it (a document pushed whole), which spares rebuilding it.
+/// [`stored_record`], with the document's uncompressed save when the caller
+/// already made it (to store it), which its paradata reads.
 fn stored_record_of(
     store: &dyn CentralStore,
     forms: &FormRegistry,
     iv: &mut Interview,
-    history: Option<&[survey_model::Change]>,
+    saved: Option<&[u8]>,
     skew: Option<i64>,
     places: &mut Places,
 ) -> Result<InterviewRecord, StoreError> {
     let meta = iv.meta().clone();
     let form = forms.get(&meta.form_id, meta.form_version);
     let mut record = iv.project(form);
-    record.paradata = match history {
-        Some(h) => survey_model::interview::paradata_of(h, form),
+    let paradata = match saved {
+        Some(s) => survey_model::interview::paradata_of(s, form),
         None => iv.paradata(form),
     };
+    // The chunk is Automerge's own save: a reader error is a bug here, and
+    // the interview is still stored, without paradata.
+    record.paradata = paradata.unwrap_or_else(|e| {
+        tracing::error!(doc = %iv.id(), "paradata: {e}");
+        Default::default()
+    });
     record.paradata.clock_skew_s = skew;
     let code = match places.assigned(store, &record.created_by)? {
         Some(c) => Some(c),

@@ -20,6 +20,7 @@
 //! ```
 
 mod answers;
+mod chunk;
 mod paradata;
 mod record;
 mod repeats;
@@ -35,6 +36,7 @@ use crate::answer::AnswerError;
 use crate::form::{Form, QuestionType};
 
 pub use answers::Conflict;
+pub use chunk::ChunkError;
 pub use paradata::{Paradata, paradata_of};
 pub use record::{CommentNote, InterviewRecord, ReviewInfo};
 pub use repeats::RepeatAnswers;
