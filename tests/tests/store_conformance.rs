@@ -174,6 +174,7 @@ fn synthetic(owner: &str, source: &str, n: usize, rec: InterviewRecord) -> DocWr
         heads: vec![h(7)],
         record: rec,
         replaces_history: false,
+        snapshot_holds_changes: false,
         events: vec![],
     }
 }
@@ -926,6 +927,14 @@ fn change_log_and_server_edits(s: &dyn CentralStore) {
     // The device gets the coordinator's change in its feed.
     let p = s.feed(&u.id, "dev-1", 0, 100, usize::MAX).unwrap();
     assert_eq!(p.items.len(), 1);
+    // Another device of the employee gets the first device's changes (whose
+    // write the log keeps as the pushed document itself), byte for byte and
+    // in causal order, then the review.
+    let p = s.feed(&u.id, "dev-2", 0, 100, usize::MAX).unwrap();
+    let got: Vec<&[u8]> = p.items.iter().map(|i| i.bytes.as_slice()).collect();
+    let want: Vec<&[u8]> = device_changes.iter().map(|c| c.raw_bytes()).collect();
+    assert_eq!(got.len(), want.len() + 1);
+    assert_eq!(got[..want.len()], want[..]);
     assert!(s.change_log(Uuid::new_v4()).unwrap().is_empty());
 }
 
@@ -1614,6 +1623,7 @@ fn reprojection_rewrites_stale_rows_once(s: &dyn CentralStore) {
         record: old,
         events: vec![],
         replaces_history: false,
+        snapshot_holds_changes: false,
     }])
     .unwrap();
     let billing = ReviewQuery {

@@ -342,6 +342,9 @@ macro_rules! central_store_impl {
             fn load_doc(&self, id: uuid::Uuid) -> $crate::Result<Option<$crate::StoredDoc>> {
                 documents::load_doc(self, id)
             }
+            fn load_docs(&self, ids: &[uuid::Uuid]) -> $crate::Result<Vec<$crate::StoredDoc>> {
+                documents::load_docs(self, ids)
+            }
             fn doc_changes(&self, id: uuid::Uuid) -> $crate::Result<Vec<Vec<u8>>> {
                 documents::doc_changes(self, id)
             }

@@ -41,6 +41,8 @@ mod tables;
 pub mod transfer;
 pub mod webhooks;
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use survey_model::InterviewRecord;
 use uuid::Uuid;
@@ -374,6 +376,12 @@ pub struct DocWrite {
     /// `None` for a new document; else the version the merge started from.
     pub expected_version: Option<i64>,
     pub changes: Vec<NewChange>,
+    /// `changes` are exactly the snapshot's (a document new to the server,
+    /// pushed whole as a snapshot): the change log keeps the snapshot as
+    /// their batch ([`DOCUMENT_BATCH`]), split into changes only when read,
+    /// and `changes` carry their hashes and actors (no bytes). Rebuilding
+    /// each change from the document cost a tenth of a push's CPU.
+    pub snapshot_holds_changes: bool,
     /// Who sent the changes: a device id, or `server:<user id>`.
     pub source: String,
     pub snapshot: Vec<u8>,
@@ -660,6 +668,9 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
 
     // --- documents ------------------------------------------------------
     fn load_doc(&self, id: Uuid) -> Result<Option<StoredDoc>>;
+    /// The stored documents among `ids` (one round trip on PostgreSQL: a
+    /// push loads all its documents at once), in no particular order.
+    fn load_docs(&self, ids: &[Uuid]) -> Result<Vec<StoredDoc>>;
     /// Every change of a document, in log order.
     fn doc_changes(&self, id: Uuid) -> Result<Vec<Vec<u8>>>;
     /// Append changes and replace snapshots and projections, atomically for the
@@ -774,27 +785,44 @@ pub(crate) fn page_feed(
 }
 
 /// A batch of changes as the backends store it in `change_batches`.
-pub(crate) struct BatchColumns {
+pub(crate) struct BatchColumns<'a> {
     /// The 32-byte hashes end to end (like [`heads_blob`]).
     pub hashes: Vec<u8>,
-    /// Each change's size in bytes, comma-separated.
-    pub sizes: String,
-    /// The changes end to end.
-    pub bytes: Vec<u8>,
+    /// Each change's size in bytes, comma-separated; or [`DOCUMENT_BATCH`].
+    pub sizes: Cow<'a, str>,
+    /// The changes end to end; or an Automerge document holding exactly them.
+    pub bytes: Cow<'a, [u8]>,
 }
 
-pub(crate) fn batch_columns(changes: &[NewChange]) -> BatchColumns {
+/// `change_batches.sizes` of a batch stored as the document that holds
+/// exactly its changes ([`DocWrite::snapshot_holds_changes`]).
+pub(crate) const DOCUMENT_BATCH: &str = "document";
+
+/// The change-log row of `w`'s changes.
+pub(crate) fn batch_columns(w: &DocWrite) -> BatchColumns<'_> {
+    let hashes = w.changes.iter().flat_map(|c| c.hash).collect();
+    if w.snapshot_holds_changes {
+        return BatchColumns {
+            hashes,
+            sizes: Cow::Borrowed(DOCUMENT_BATCH),
+            bytes: Cow::Borrowed(&w.snapshot),
+        };
+    }
     BatchColumns {
-        hashes: changes.iter().flat_map(|c| c.hash).collect(),
-        sizes: changes
-            .iter()
-            .map(|c| c.bytes.len().to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-        bytes: changes
-            .iter()
-            .flat_map(|c| c.bytes.iter().copied())
-            .collect(),
+        hashes,
+        sizes: Cow::Owned(
+            w.changes
+                .iter()
+                .map(|c| c.bytes.len().to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        bytes: Cow::Owned(
+            w.changes
+                .iter()
+                .flat_map(|c| c.bytes.iter().copied())
+                .collect(),
+        ),
     }
 }
 
@@ -816,9 +844,19 @@ pub(crate) fn flatten_items(
     })
 }
 
-/// The changes of a stored batch (the inverse of [`batch_columns`]); sizes
-/// that do not add up to the bytes are corrupt.
+/// The changes of a stored batch (the inverse of [`batch_columns`]), in
+/// causal order; sizes that do not add up to the bytes, or a document batch
+/// Automerge cannot load, are corrupt.
 pub(crate) fn split_batch(sizes: &str, bytes: &[u8]) -> Result<Vec<Vec<u8>>> {
+    if sizes == DOCUMENT_BATCH {
+        let mut doc = automerge::AutoCommit::load(bytes)
+            .map_err(|e| StoreError::Corrupt(format!("change batch document: {e}")))?;
+        return Ok(doc
+            .get_changes(&[])
+            .into_iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect());
+    }
     let corrupt = || StoreError::Corrupt(format!("change batch sizes {sizes:?}"));
     let mut out = Vec::new();
     let mut rest = bytes;

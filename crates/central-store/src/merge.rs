@@ -227,6 +227,12 @@ fn prepare(
     };
     let mut cleared_actors: std::collections::HashSet<Vec<u8>> = Default::default();
     let mut places = Places::knowing(&caller.user.id, known);
+    let ids: Vec<Uuid> = docs.iter().map(|p| p.doc_id).collect();
+    let stored: HashMap<Uuid, crate::StoredDoc> = store
+        .load_docs(&ids)?
+        .into_iter()
+        .map(|d| (d.doc_id, d))
+        .collect();
     for push in docs {
         let id = push.doc_id;
         let status_only = |status: DocStatus| DocResult {
@@ -234,8 +240,8 @@ fn prepare(
             status,
             heads: Vec::new(),
         };
-        let existing = store.load_doc(id)?;
-        if let Some(doc) = &existing
+        let existing = stored.get(&id);
+        if let Some(doc) = existing
             && doc.owner != caller.user.id
         {
             return Err(PushError::Forbidden {
@@ -243,9 +249,7 @@ fn prepare(
                 reason: "interview belongs to another user".into(),
             });
         }
-        let merged = catch_unwind(AssertUnwindSafe(|| {
-            merge_one(existing.as_ref(), push, writer)
-        }));
+        let merged = catch_unwind(AssertUnwindSafe(|| merge_one(existing, push, writer)));
         let outcome = match merged {
             Ok(o) => o,
             Err(_) => {
@@ -256,7 +260,15 @@ fn prepare(
                 continue;
             }
         };
-        let (was, mut iv, new_changes, heads, repair, before) = match outcome {
+        let Changed {
+            was,
+            mut iv,
+            new_changes,
+            heads,
+            repair,
+            before,
+            snapshot_holds_changes: whole,
+        } = match outcome {
             Merge::Rejected(reason) => {
                 out.results
                     .push(status_only(DocStatus::Rejected { reason }));
@@ -296,14 +308,7 @@ fn prepare(
                 });
                 continue;
             }
-            Merge::Changed {
-                was,
-                iv,
-                new_changes,
-                heads,
-                repair,
-                before,
-            } => (was, iv, new_changes, heads, repair, before),
+            Merge::Changed(c) => *c,
         };
         let meta = iv.meta().clone();
         if iv.id() != id {
@@ -387,6 +392,14 @@ fn prepare(
             continue;
         }
         let snapshot = iv.save_uncompressed();
+        // Nothing since the merge changed the document (a guard: the log
+        // would otherwise name changes the snapshot does not hold).
+        let snapshot_holds_changes = whole && to_hashes(&iv.heads()) == heads;
+        if whole && !snapshot_holds_changes {
+            return Err(
+                StoreError::Corrupt(format!("document {id} changed after its merge")).into(),
+            );
+        }
         let record = stored_record_of(
             store,
             forms,
@@ -400,8 +413,9 @@ fn prepare(
             doc_id: id,
             owner: meta.created_by.clone(),
             country: meta.country.clone(),
-            expected_version: existing.as_ref().map(|d| d.version),
+            expected_version: existing.map(|d| d.version),
             changes: new_changes,
+            snapshot_holds_changes,
             source: caller.source.to_owned(),
             snapshot,
             heads: heads.clone(),
@@ -434,16 +448,21 @@ enum Merge {
         heads: Vec<Hash>,
         repair: Vec<Vec<u8>>,
     },
-    Changed {
-        /// The stored status and review state (`None`: a new interview).
-        was: Option<Stage>,
-        iv: Box<Interview>,
-        new_changes: Vec<NewChange>,
-        heads: Vec<Hash>,
-        repair: Vec<Vec<u8>>,
-        /// The stored heads before this push.
-        before: Vec<Hash>,
-    },
+    Changed(Box<Changed>),
+}
+
+/// A merge that changed the document.
+struct Changed {
+    /// The stored status and review state (`None`: a new interview).
+    was: Option<Stage>,
+    iv: Interview,
+    new_changes: Vec<NewChange>,
+    heads: Vec<Hash>,
+    repair: Vec<Vec<u8>>,
+    /// The stored heads before this push.
+    before: Vec<Hash>,
+    /// [`DocWrite::snapshot_holds_changes`].
+    snapshot_holds_changes: bool,
 }
 
 /// The changes of `doc` not covered by the device's heads (those of them the
@@ -611,11 +630,25 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
             repair,
         };
     }
-    let changes = match pushed {
-        Some(c) => c,
-        None => doc.get_changes(&before),
+    let listed = |changes: Vec<survey_model::Change>| changes.iter().map(NewChange::from).collect();
+    let (new_changes, snapshot_holds_changes) = match pushed {
+        Some(c) => (listed(c), false),
+        // A document new to the server, pushed as a snapshot: its changes are
+        // all of the merged document, which the change log keeps as its
+        // snapshot; only their hashes and actors are read here.
+        None if existing.is_none() => (
+            doc.get_changes_meta(&[])
+                .into_iter()
+                .map(|m| NewChange {
+                    hash: m.hash.0,
+                    actor: m.actor.to_bytes().to_vec(),
+                    bytes: Vec::new(),
+                })
+                .collect(),
+            true,
+        ),
+        None => (listed(doc.get_changes(&before)), false),
     };
-    let new_changes: Vec<NewChange> = changes.iter().map(NewChange::from).collect();
     // A document new to the server: the device has all of it.
     let repair = if existing.is_some() {
         missing_on_device(&mut doc, &claimed)
@@ -630,14 +663,15 @@ fn merge_one(existing: Option<&crate::StoredDoc>, push: &DocPush, writer: Writer
     if let Err(v) = check_write(old.as_ref(), &iv, writer) {
         return Merge::Rejected(format!("write policy: {v}"));
     }
-    Merge::Changed {
+    Merge::Changed(Box::new(Changed {
         was: old.as_ref().map(stage),
-        iv: Box::new(iv),
+        iv,
         new_changes,
         heads: to_hashes(&heads),
         repair,
         before: to_hashes(&before),
-    }
+        snapshot_holds_changes,
+    }))
 }
 
 /// An interview's status and review state, which webhook events compare.
@@ -944,6 +978,7 @@ fn server_write(
         country: doc.country.clone(),
         expected_version: Some(doc.version),
         changes,
+        snapshot_holds_changes: false,
         source: format!("server:{}", editor.id),
         snapshot: iv.save(),
         heads: to_hashes(&iv.heads()),

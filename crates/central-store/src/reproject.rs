@@ -132,6 +132,7 @@ pub fn reproject_one(store: &dyn CentralStore, forms: &FormRegistry, id: Uuid) -
             country: doc.country,
             expected_version: Some(doc.version),
             changes: Vec::new(),
+            snapshot_holds_changes: false,
             source: "server:reproject".into(),
             snapshot: doc.snapshot,
             heads,

@@ -10,7 +10,7 @@ use super::{Param, PgStore, SEQ_LOCK, refs};
 use crate::backend::FeedRequest;
 use crate::columns::{self, SeqWrite};
 use crate::query::Bound;
-use crate::rows::{self};
+use crate::rows::{self, RowGet};
 use crate::sql;
 use crate::{
     ChangeMeta, Derived, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
@@ -27,6 +27,16 @@ pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) 
 pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
     let sql = sql::LOAD_DOC.pg();
     store.first(sql, &[&id], |r| rows::stored_doc(r, id))
+}
+
+pub(super) fn load_docs(store: &PgStore, ids: &[Uuid]) -> Result<Vec<StoredDoc>> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT doc_id, {} FROM documents WHERE doc_id = ANY($1)",
+            rows::DOC_COLS
+        )
+    });
+    store.all(&SQL, &[&ids], |r| rows::stored_doc(r, r.doc_id("doc_id")?))
 }
 
 pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
@@ -180,17 +190,17 @@ fn commit_once(
     }
     let projections: Vec<Vec<&(dyn ToSql + Sync)>> = projections.iter().map(|a| refs(a)).collect();
     // One batch row per document that brought changes.
-    let batches: Vec<(&DocWrite, crate::BatchColumns)> = writes
+    let batches: Vec<(&DocWrite, crate::BatchColumns<'_>)> = writes
         .iter()
         .filter(|w| !w.changes.is_empty())
-        .map(|w| (w, crate::batch_columns(&w.changes)))
+        .map(|w| (w, crate::batch_columns(w)))
         .collect();
     let docs: Vec<Uuid> = batches.iter().map(|(w, _)| w.doc_id).collect();
     let owners: Vec<&str> = batches.iter().map(|(w, _)| w.owner.as_str()).collect();
     let sources: Vec<&str> = batches.iter().map(|(w, _)| w.source.as_str()).collect();
     let hashes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.hashes.as_slice()).collect();
-    let sizes: Vec<&str> = batches.iter().map(|(_, b)| b.sizes.as_str()).collect();
-    let bytes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.bytes.as_slice()).collect();
+    let sizes: Vec<&str> = batches.iter().map(|(_, b)| b.sizes.as_ref()).collect();
+    let bytes: Vec<&[u8]> = batches.iter().map(|(_, b)| b.bytes.as_ref()).collect();
     // Which device writes each actor, in one order (no deadlock between two
     // writers of the same pairs).
     let mut pairs: Vec<(&[u8], &str)> = batches

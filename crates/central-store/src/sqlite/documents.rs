@@ -37,6 +37,19 @@ pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc
     store.read(|c| first(c, sql, [id.to_string()], |r| rows::stored_doc(r, id)))
 }
 
+pub(super) fn load_docs(store: &SqliteStore, ids: &[Uuid]) -> Result<Vec<StoredDoc>> {
+    let sql = sql::LOAD_DOC.sqlite();
+    store.read(|c| {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.extend(first(c, sql, [id.to_string()], |r| {
+                rows::stored_doc(r, *id)
+            })?);
+        }
+        Ok(out)
+    })
+}
+
 pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
     let sql = sql::DOC_CHANGES.sqlite();
     let batches = store.read(|c| all(c, sql, [id.to_string()], |r| rows::batch_changes(r)))?;
@@ -67,8 +80,8 @@ pub(super) fn commit_docs(
                 )?
                 .query_row([&key], |r| r.get(0))?
             } else {
-                let b = crate::batch_columns(&w.changes);
-                ins_batch.execute(params![key, w.owner, w.source, b.hashes, b.sizes, b.bytes, now])?;
+                let b = crate::batch_columns(w);
+                ins_batch.execute(params![key, w.owner, w.source, b.hashes, b.sizes.as_ref(), b.bytes.as_ref(), now])?;
                 // Read before the actor inserts move it.
                 let seq = tx.last_insert_rowid();
                 for actor in crate::distinct_actors(&w.changes) {
