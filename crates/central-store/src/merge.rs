@@ -1019,7 +1019,7 @@ mod tests {
         let (mut d, hashes) = three_changes();
         let data = d.bundle(hashes.iter().copied()).unwrap().bytes().to_vec();
         // Asked for in reverse, a bundle still holds its changes in causal
-        // order (what the history for paradata needs), and is read as such.
+        // order (the change log keeps causal order), and is read as such.
         let reversed = d.bundle(hashes.iter().rev().copied()).unwrap();
         let got = whole_bundle(reversed.bytes()).unwrap();
         assert_eq!(got.iter().map(|c| c.hash()).collect::<Vec<_>>(), hashes);
