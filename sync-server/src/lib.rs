@@ -171,6 +171,9 @@ pub struct AppState {
     server_actors: Arc<Mutex<HashMap<String, automerge::ActorId>>>,
     /// When `forms` was last loaded from the store.
     forms_loaded_at: Arc<Mutex<std::time::Instant>>,
+    /// Each country's places revision and when it was read, kept as long as
+    /// the forms (`Settings::forms_refresh`): every sync names it.
+    places_revisions: Arc<Mutex<HashMap<String, (String, std::time::Instant)>>>,
     /// The theme model trained on the campaign's coded verbatims.
     pub theme_cache: Arc<service::themes::CodingCache>,
     /// Export jobs running or finished on this replica.
@@ -215,6 +218,7 @@ impl AppState {
             settings: Arc::new(settings),
             server_actors: Arc::new(Mutex::new(HashMap::new())),
             forms_loaded_at: Arc::new(Mutex::new(std::time::Instant::now())),
+            places_revisions: Arc::default(),
             theme_cache: Arc::new(service::themes::CodingCache::default()),
             export_jobs: Arc::new(service::export_jobs::ExportJobs::default()),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
@@ -270,6 +274,35 @@ impl AppState {
     /// copy is older than `Settings::forms_refresh`.
     /// When many requests find it stale at once, the first claims the reload
     /// and the others go on with the current copy.
+    /// The places revision of `country` (blocking: call on a blocking
+    /// thread), read from the store at most once per `forms_refresh` per
+    /// country; an import through this process forgets them
+    /// ([`Self::forget_places_revisions`]), so its devices see it at their
+    /// next sync and other replicas' within `forms_refresh`, like a form.
+    pub fn places_revision(&self, country: &str) -> Result<String, ApiError> {
+        let lock = || {
+            self.places_revisions
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some((rev, at)) = lock().get(country)
+            && at.elapsed() < self.settings.forms_refresh
+        {
+            return Ok(rev.clone());
+        }
+        let rev = self.store.places_revision(country)?;
+        lock().insert(country.to_owned(), (rev.clone(), std::time::Instant::now()));
+        Ok(rev)
+    }
+
+    /// Forget the cached places revisions (after an import).
+    pub fn forget_places_revisions(&self) {
+        self.places_revisions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
     pub async fn fresh_forms(&self) -> Arc<FormRegistry> {
         let claimed = {
             let mut at = self

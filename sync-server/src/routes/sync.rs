@@ -110,7 +110,7 @@ pub async fn sync(
                 outcome.replaced,
             )?;
             let places_revision = match user.countries.first() {
-                Some(c) => st.store.places_revision(c)?,
+                Some(c) => st.places_revision(c)?,
                 None => String::new(),
             };
             let assignment_revision = assignment.map(|a| a.revision);

@@ -41,6 +41,7 @@ pub async fn import(
     let (changed, total) = state
         .blocking(move |st| {
             let changed = st.store.upsert_places(&places)?;
+            st.forget_places_revisions();
             crate::audit::record(
                 st,
                 &actor,
