@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 use super::answers::scalar_json;
 use super::{Interview, Paradata};
 use crate::checks::Check;
-use crate::form::Form;
+use crate::form::{Form, QuestionType};
 use crate::validate::{Code, QualityFlag};
 
 impl Interview {
@@ -24,7 +24,18 @@ impl Interview {
         let mut answers = BTreeMap::new();
         let mut repeats = BTreeMap::new();
         let mut quality_flags = Vec::new();
-        let keys: Vec<String> = self.doc.keys(&self.answers).collect();
+        // Every key of the answers map, and whether it holds a text or a map.
+        let keys: Vec<(String, Option<ObjType>)> = self
+            .doc
+            .map_range(&self.answers, ..)
+            .map(|item| {
+                let made = match item.value.into_value() {
+                    Value::Object(t) => Some(t),
+                    Value::Scalar(_) => None,
+                };
+                (item.key.into_owned(), made)
+            })
+            .collect();
         match form {
             Some(f) => {
                 let typed = self.answers(f);
@@ -47,16 +58,21 @@ impl Interview {
                         (r, rows)
                     })
                     .collect();
-                for key in keys {
+                for (key, made) in keys {
                     if f.repeat(&key).is_some() {
                         continue;
                     }
                     let code = match f.question(&key) {
                         None => Code::UnknownQuestion,
+                        Some(_) if typed.contains_key(&key) => continue,
+                        // A container of the question's own type that did
+                        // not read as an answer is empty (every text and
+                        // multiple-choice question's is made at creation):
+                        // nothing to flag, nothing to read again.
+                        Some(q) if own_container(q.kind, made) => continue,
                         // Read once, above: a key of the form's that did not
                         // read as its type.
-                        Some(_) if !typed.contains_key(&key) => Code::WrongType,
-                        Some(_) => continue,
+                        Some(_) => Code::WrongType,
                     };
                     if self.raw_json(&key).is_some() {
                         quality_flags.push(QualityFlag {
@@ -73,7 +89,7 @@ impl Interview {
                     .collect();
             }
             None => {
-                for key in keys {
+                for (key, _) in keys {
                     if let Some(v) = self.raw_json(&key) {
                         answers.insert(key, v);
                     }
@@ -134,6 +150,15 @@ impl Interview {
             }
         }
     }
+}
+
+/// Whether `made` (the object a key holds, if any) is the container a
+/// question of `kind` keeps its answer in.
+fn own_container(kind: QuestionType, made: Option<ObjType>) -> bool {
+    matches!(
+        (kind, made),
+        (QuestionType::Text, Some(ObjType::Text)) | (QuestionType::MultiChoice, Some(ObjType::Map))
+    )
 }
 
 /// The flat projection of an interview.
@@ -359,8 +384,16 @@ mod tests {
         put_raw(&mut iv, "segment", "martian");
         put_raw(&mut iv, "sat_shop", "four");
         put_raw(&mut iv, "not_in_form", 1);
+        // A text question's container replaced by a number.
+        put_raw(&mut iv, "verbatim", 5);
         let r = iv.project(Some(&form));
-        for q in ["sat_network", "segment", "sat_shop", "not_in_form"] {
+        for q in [
+            "sat_network",
+            "segment",
+            "sat_shop",
+            "not_in_form",
+            "verbatim",
+        ] {
             assert!(!r.answers.contains_key(q), "{q} projected");
         }
         let f = flags(&r);
@@ -369,9 +402,14 @@ mod tests {
             "segment:unknown_option",
             "sat_shop:wrong_type",
             "not_in_form:unknown_question",
+            "verbatim:wrong_type",
         ] {
             assert!(f.contains(&want.to_owned()), "{want} missing from {f:?}");
         }
+        // The empty containers made at creation (every unanswered text and
+        // multiple-choice question) are not wrong types.
+        let wrong: Vec<&String> = f.iter().filter(|x| x.ends_with(":wrong_type")).collect();
+        assert_eq!(wrong, ["sat_shop:wrong_type", "verbatim:wrong_type"]);
         // Without the form nothing can be checked: every answer, raw.
         let raw = iv.project(None);
         assert_eq!(raw.answer_i64("sat_network"), Some(6));
