@@ -270,39 +270,40 @@ impl AppState {
         }
     }
 
-    /// The form registry, reloaded from the store first when this process's
-    /// copy is older than `Settings::forms_refresh`.
-    /// When many requests find it stale at once, the first claims the reload
-    /// and the others go on with the current copy.
     /// The places revision of `country` (blocking: call on a blocking
     /// thread), read from the store at most once per `forms_refresh` per
     /// country; an import through this process forgets them
     /// ([`Self::forget_places_revisions`]), so its devices see it at their
     /// next sync and other replicas' within `forms_refresh`, like a form.
     pub fn places_revision(&self, country: &str) -> Result<String, ApiError> {
-        let lock = || {
-            self.places_revisions
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        if let Some((rev, at)) = lock().get(country)
+        if let Some((rev, at)) = self.cached_places_revisions().get(country)
             && at.elapsed() < self.settings.forms_refresh
         {
             return Ok(rev.clone());
         }
         let rev = self.store.places_revision(country)?;
-        lock().insert(country.to_owned(), (rev.clone(), std::time::Instant::now()));
+        self.cached_places_revisions()
+            .insert(country.to_owned(), (rev.clone(), std::time::Instant::now()));
         Ok(rev)
     }
 
     /// Forget the cached places revisions (after an import).
     pub fn forget_places_revisions(&self) {
+        self.cached_places_revisions().clear();
+    }
+
+    fn cached_places_revisions(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, (String, std::time::Instant)>> {
         self.places_revisions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
     }
 
+    /// The form registry, reloaded from the store first when this process's
+    /// copy is older than `Settings::forms_refresh`.
+    /// When many requests find it stale at once, the first claims the reload
+    /// and the others go on with the current copy.
     pub async fn fresh_forms(&self) -> Arc<FormRegistry> {
         let claimed = {
             let mut at = self

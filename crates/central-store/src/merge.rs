@@ -267,7 +267,7 @@ fn prepare(
             heads,
             repair,
             before,
-            snapshot_holds_changes: whole,
+            snapshot_holds_changes,
         } = match outcome {
             Merge::Rejected(reason) => {
                 out.results
@@ -394,8 +394,7 @@ fn prepare(
         let snapshot = iv.save_uncompressed();
         // Nothing since the merge changed the document (a guard: the log
         // would otherwise name changes the snapshot does not hold).
-        let snapshot_holds_changes = whole && to_hashes(&iv.heads()) == heads;
-        if whole && !snapshot_holds_changes {
+        if snapshot_holds_changes && to_hashes(&iv.heads()) != heads {
             return Err(
                 StoreError::Corrupt(format!("document {id} changed after its merge")).into(),
             );

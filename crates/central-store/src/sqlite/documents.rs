@@ -33,20 +33,23 @@ pub(super) fn actor_used_elsewhere(
 }
 
 pub(super) fn load_doc(store: &SqliteStore, id: Uuid) -> Result<Option<StoredDoc>> {
-    let sql = sql::LOAD_DOC.sqlite();
-    store.read(|c| first(c, sql, [id.to_string()], |r| rows::stored_doc(r, id)))
+    store.read(|c| stored_doc(c, id))
 }
 
+/// One look-up per id on one reader connection (no round trips to save here).
 pub(super) fn load_docs(store: &SqliteStore, ids: &[Uuid]) -> Result<Vec<StoredDoc>> {
-    let sql = sql::LOAD_DOC.sqlite();
     store.read(|c| {
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            out.extend(first(c, sql, [id.to_string()], |r| {
-                rows::stored_doc(r, *id)
-            })?);
+            out.extend(stored_doc(c, *id)?);
         }
         Ok(out)
+    })
+}
+
+fn stored_doc(c: &rusqlite::Connection, id: Uuid) -> Result<Option<StoredDoc>> {
+    first(c, sql::LOAD_DOC.sqlite(), [id.to_string()], |r| {
+        rows::stored_doc(r, id)
     })
 }
 
