@@ -270,10 +270,12 @@ pub fn with_dbname(url: &str, db: &str) -> String {
     format!("{head}{authority}/{db}{query}")
 }
 
-/// Run SQL on the maintenance database (on a thread of its own, so it works
-/// from sync and async tests alike).
-fn admin_sql(sql: String) {
-    let url = server_url();
+/// Run `sql` (one or more statements) on the database at `url` through
+/// tokio-postgres's own driver, from a thread of its own (callers may be on
+/// a runtime, or be testing the store's connections): every row it returns,
+/// its values as text (`NULL` as "").
+pub fn sql_rows(url: &str, sql: &str) -> Vec<Vec<String>> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -284,11 +286,29 @@ fn admin_sql(sql: String) {
                 .await
                 .expect("connect to the test PostgreSQL server");
             tokio::spawn(conn);
-            client.batch_execute(&sql).await.expect("admin SQL");
-        });
+            client
+                .simple_query(&sql)
+                .await
+                .expect("test SQL")
+                .into_iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::Row(r) => Some(
+                        (0..r.len())
+                            .map(|i| r.get(i).unwrap_or_default().to_owned())
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect()
+        })
     })
     .join()
-    .expect("admin SQL thread");
+    .expect("test SQL thread")
+}
+
+/// Run SQL on the maintenance database.
+fn admin_sql(sql: String) {
+    sql_rows(&server_url(), &sql);
 }
 
 /// A fresh, empty database, dropped at the end of the test.

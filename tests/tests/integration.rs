@@ -27,6 +27,7 @@ mod model;
 mod model_system;
 mod odata;
 mod operations;
+mod pg_link;
 mod pg_replicas;
 mod pg_tls;
 mod places;

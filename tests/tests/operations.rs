@@ -622,35 +622,12 @@ async fn the_grafana_dashboard_reads_metrics_the_server_exports() {
     }
 }
 
-/// Run `sql` (one or more statements) on the PostgreSQL database at `url`,
-/// from a thread of its own (callers may be on a runtime), through the raw
-/// database; the first column of every row it returns, as text.
+/// The first column of every row `sql` returns on the database at `url`.
 fn pg_sql(url: &str, sql: &str) -> Vec<String> {
-    let (url, sql) = (url.to_owned(), sql.to_owned());
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                .await
-                .unwrap();
-            tokio::spawn(conn);
-            client
-                .simple_query(&sql)
-                .await
-                .unwrap()
-                .into_iter()
-                .filter_map(|m| match m {
-                    tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(str::to_owned),
-                    _ => None,
-                })
-                .collect()
-        })
-    })
-    .join()
-    .unwrap()
+    fieldvoice_tests::pg::sql_rows(url, sql)
+        .into_iter()
+        .filter_map(|r| r.into_iter().next())
+        .collect()
 }
 
 /// A rolling upgrade on PostgreSQL, the next release simulated by its

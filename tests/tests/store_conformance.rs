@@ -72,6 +72,7 @@ conformance!(
     feed_pages_and_cursor,
     feed_window_is_not_used_up_by_the_callers_own_changes,
     actor_registry_tells_which_source_writes_an_actor,
+    a_cloned_actor_is_refused_per_document,
     interview_filters_and_counts,
     for_each_interview_streams_every_match_in_id_order,
     change_log_and_server_edits,
@@ -579,6 +580,61 @@ fn actor_registry_tells_which_source_writes_an_actor(s: &dyn CentralStore) {
     assert!(!s.actor_used_elsewhere(&actor, "devA").unwrap());
     assert!(s.actor_used_elsewhere(&actor, "devB").unwrap());
     assert!(!s.actor_used_elsewhere(b"never seen", "devB").unwrap());
+}
+
+/// The actor-clone check through a push, whichever of the merge (SQLite)
+/// or the commit (PostgreSQL) makes it: a second device that writes new
+/// documents under the first one's actor gets `ActorClash` for each of them
+/// (nothing stored), while its documents under its own actor in the same
+/// push are applied.
+fn a_cloned_actor_is_refused_per_document(s: &dyn CentralStore) {
+    let forms = forms(s);
+    let u = new_user(s, "awa", Role::Employee, &["CI"]);
+    let (dev1, dev2) = (Uuid::new_v4(), Uuid::new_v4());
+    let caller = |source| Caller {
+        user: &u,
+        source,
+        clock_skew_s: None,
+    };
+    let r = push(
+        s,
+        &forms,
+        caller("dev-1"),
+        &[full_push(&mut interview(&u, dev1, 9))],
+    )
+    .unwrap();
+    assert!(matches!(r[0].status, DocStatus::Applied));
+    let mut cloned = interview(&u, dev1, 4);
+    let mut own = interview(&u, dev2, 7);
+    let r = push(
+        s,
+        &forms,
+        caller("dev-2"),
+        &[full_push(&mut cloned), full_push(&mut own)],
+    )
+    .unwrap();
+    assert!(
+        matches!(r[0].status, DocStatus::ActorClash { .. }),
+        "{:?}",
+        r[0].status
+    );
+    assert!(
+        matches!(r[1].status, DocStatus::Applied),
+        "{:?}",
+        r[1].status
+    );
+    assert!(s.load_doc(cloned.id()).unwrap().is_none(), "nothing stored");
+    assert!(s.load_doc(own.id()).unwrap().is_some());
+    assert_eq!(s.stats().unwrap().documents, 2);
+    // The first device keeps writing under its actor.
+    let r = push(
+        s,
+        &forms,
+        caller("dev-1"),
+        &[full_push(&mut interview(&u, dev1, 2))],
+    )
+    .unwrap();
+    assert!(matches!(r[0].status, DocStatus::Applied));
 }
 
 fn feed_pages_and_cursor(s: &dyn CentralStore) {

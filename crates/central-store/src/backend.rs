@@ -149,6 +149,9 @@ macro_rules! central_store_impl {
             fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> $crate::Result<bool> {
                 documents::actor_used_elsewhere(self, actor, source)
             }
+            fn actors_checked_at_commit(&self) -> bool {
+                documents::ACTORS_CHECKED_AT_COMMIT
+            }
             fn add_api_token(
                 &self,
                 user_id: &str,

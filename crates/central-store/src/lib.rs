@@ -558,6 +558,11 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// Whether changes by `actor` were stored from any source other than
     /// `source` (another device, or the server): the actor-clone check.
     fn actor_used_elsewhere(&self, actor: &[u8], source: &str) -> Result<bool>;
+    /// Whether [`Self::commit_push`] itself refuses, as a
+    /// [`StoreError::Conflict`], a push with a change whose actor another
+    /// source wrote (the actor-clone check inside the commit, saving a round
+    /// trip per sync), so the merge need not look the actors up first.
+    fn actors_checked_at_commit(&self) -> bool;
     fn add_api_token(&self, user_id: &str, token_hash: &Hash, label: &str, now: i64) -> Result<()>;
     fn user_by_api_token(&self, token_hash: &Hash) -> Result<Option<User>>;
     fn audit(&self, e: &AuditEntry) -> Result<()>;

@@ -184,7 +184,11 @@ pub fn push_knowing(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let (mut outcome, writes) = prepare(store, forms, caller, docs, known)?;
+        // A store that checks actors inside its commit is trusted to on a
+        // first attempt; a retry (after a clash its commit refused, or any
+        // conflict) looks each actor up, and so says which documents clash.
+        let check_actors = attempt > 1 || !store.actors_checked_at_commit();
+        let (mut outcome, writes) = prepare(store, forms, caller, docs, known, check_actors)?;
         if writes.is_empty() {
             return Ok(outcome);
         }
@@ -218,6 +222,7 @@ fn prepare(
     caller: Caller<'_>,
     docs: &[DocPush],
     known: Option<&KnownPlace>,
+    check_actors: bool,
 ) -> Result<(PushOutcome, Vec<DocWrite>), PushError> {
     let mut out = PushOutcome::default();
     let mut writes = Vec::new();
@@ -361,10 +366,15 @@ fn prepare(
         }
         // Actor-clone check: a change whose actor was already seen from
         // another device (or from the server) is refused as a whole document;
-        // the device resets its actor and re-authors its changes.
+        // the device resets its actor and re-authors its changes. Skipped
+        // when the commit checks instead (and refuses the whole push as a
+        // conflict, so the retry comes here).
         let mut actors: Vec<&[u8]> = new_changes.iter().map(|c| c.actor.as_slice()).collect();
         actors.sort_unstable();
         actors.dedup();
+        if !check_actors {
+            actors.clear();
+        }
         let mut clash = None;
         for a in actors {
             // One look-up per actor and request (a device pushes many

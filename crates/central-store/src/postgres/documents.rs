@@ -17,6 +17,11 @@ use crate::{
     heads_from_blob,
 };
 
+/// A push's commit refuses it when an actor of its changes was written from
+/// another source (`ACTOR_GUARD`): one statement in the pipelined commit
+/// instead of a round trip per sync.
+pub(super) const ACTORS_CHECKED_AT_COMMIT: bool = true;
+
 pub(super) fn actor_used_elsewhere(store: &PgStore, actor: &[u8], source: &str) -> Result<bool> {
     let row = store.first(sql::ACTOR_USED_ELSEWHERE.pg(), &[&actor, &source], |r| {
         Ok(r.try_get::<_, bool>(0)?)
@@ -148,6 +153,13 @@ const INSERT_BATCHES: &str = "WITH act AS (INSERT INTO actors(actor, source)
        $4::bytea[], $5::text[], $6::bytea[]) WITH ORDINALITY AS t(d, o, s, h, z, b, n)
      ORDER BY n";
 
+/// The actor-clone check of a push, inside its commit: fails (division by
+/// zero, reported as a conflict, so the merge retries looking each actor
+/// up) when an actor of the pushed changes was written from another source.
+/// Run after the seq lock, it sees every commit before this one.
+const ACTOR_GUARD: &str = "SELECT 1 / (NOT EXISTS (SELECT 1 FROM actors a
+       JOIN unnest($1::bytea[], $2::text[]) AS t(actor, source)
+       ON a.actor = t.actor AND a.source <> t.source))::int";
 /// Take the seq lock (see the module docs).
 const LOCK_SEQ: &str = "SELECT pg_advisory_xact_lock($1)";
 /// A rewritten document's old history goes.
@@ -158,7 +170,8 @@ const SET_EPOCH: &str =
 
 /// One commit in one round trip: a pipeline of statements sent together
 /// (tokio-postgres pipelines the requests of futures polled together, in
-/// poll order): `BEGIN`, the seq lock, the rewrites' dropped histories, the
+/// poll order): `BEGIN`, the seq lock, a push's actor-clone check
+/// (`ACTOR_GUARD`), the rewrites' dropped histories, the
 /// change batches, every document's snapshot and its seq, the rewrites'
 /// epochs, every projection, what the push derives (cross-interview checks,
 /// cases), the webhook events and `COMMIT`.
@@ -229,8 +242,8 @@ fn commit_once(
         .map(|c| crate::webhooks::case_event(c, true))
         .collect();
     let mut conn = store.conn()?;
-    let pooled = conn.pooled()?;
-    let out = futures_executor::block_on(async {
+    let (pooled, link) = conn.parts()?;
+    let out = link.drive(async {
         // Every statement of the pipeline is prepared before it (once per
         // connection): a statement given as text is prepared in a round trip
         // of its own, and would be sent after the ones polled after it.
@@ -238,6 +251,7 @@ fn commit_once(
         let upd_doc = pooled.stmt(UPDATE_DOC).await?;
         let upsert = pooled.stmt(upsert_sql()).await?;
         let lock = pooled.stmt(LOCK_SEQ).await?;
+        let guard = pooled.stmt(ACTOR_GUARD).await?;
         let ins_batches = pooled.stmt(INSERT_BATCHES).await?;
         let ins_events = pooled.stmt(&super::webhooks::INSERT_EVENTS).await?;
         let ins_case_events = pooled
@@ -268,6 +282,7 @@ fn commit_once(
         let (
             begun,
             locked,
+            guarded,
             dropped,
             inserted,
             written,
@@ -281,6 +296,14 @@ fn commit_once(
         ) = tokio::join!(
             client.batch_execute("BEGIN"),
             client.execute(&lock, &[&SEQ_LOCK]),
+            async {
+                // A push's changes (what `derived` comes with); a server
+                // write's actor is the server's own.
+                if derived.is_none() || actors.is_empty() {
+                    return Ok(0);
+                }
+                client.execute(&guard, &[&actors, &srcs]).await
+            },
             join_all(dropped_history),
             async {
                 if docs.is_empty() {
@@ -318,6 +341,12 @@ fn commit_once(
         );
         begun?;
         locked?;
+        if let Err(e) = guarded {
+            if e.code() == Some(&SqlState::DIVISION_BY_ZERO) {
+                return Ok(Err(order.first().map(|w| w.doc_id).unwrap_or_default()));
+            }
+            return Err(PgOrStore::Pg(e));
+        }
         dropped.into_iter().collect::<Result<Vec<u64>, _>>()?;
         inserted?;
         for (w, r) in order.iter().zip(written) {
@@ -338,12 +367,12 @@ fn commit_once(
         case_evented.map_err(PgOrStore::Store)?;
         committed?;
         Ok(Ok(()))
-    });
+    })?;
     if !matches!(out, Ok(Ok(()))) {
         // Out of any transaction before the connection goes back to the
         // pool; if even that fails, the connection is dropped.
-        let rolled_back = futures_executor::block_on(pooled.client.batch_execute("ROLLBACK"));
-        if rolled_back.is_err() {
+        let rolled_back = link.drive(pooled.client.batch_execute("ROLLBACK"));
+        if !matches!(rolled_back, Ok(Ok(()))) {
             conn.discard();
         }
     }

@@ -2,11 +2,11 @@
 //! several server replicas over one database.
 //!
 //! Connections: `tokio-postgres` clients in a small pool of our own. The
-//! connections' I/O tasks run on a private two-thread tokio runtime owned by
-//! the store; the blocking trait methods drive the client futures on the
-//! calling thread (`futures_executor::block_on`), so the store works from
-//! `spawn_blocking`, from plain threads, and even from async code at startup
-//! (where the blocking `postgres` crate would panic).
+//! blocking trait methods drive each query and its connection's I/O on the
+//! calling thread ([`link`]): no runtime, no thread hand-off per round trip,
+//! and the store works from `spawn_blocking`, from plain threads, and even
+//! from async code at startup (where the blocking `postgres` crate would
+//! panic).
 //!
 //! Feed cursors: sequences hand out numbers in call order, but transactions
 //! commit in any order, so a reader could see seq 11 committed while seq 10 is
@@ -32,6 +32,7 @@ mod fieldops;
 mod forms;
 mod identity;
 mod interviews;
+mod link;
 mod sessions;
 pub mod tls;
 mod transfer;
@@ -42,7 +43,7 @@ use std::time::Duration;
 
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Transaction};
+use tokio_postgres::{Client, Row, Transaction};
 
 use crate::columns::Value;
 use crate::query::Bound;
@@ -89,15 +90,15 @@ const RELAXED_CONNECTIONS: usize = 4;
 
 #[derive(Default)]
 struct Pool {
-    idle: Vec<Pooled>,
+    idle: Vec<Held>,
     open: usize,
-    relaxed_idle: Vec<Pooled>,
+    relaxed_idle: Vec<Held>,
     relaxed_open: usize,
 }
 
 impl Pool {
     /// The idle list and open count of one kind of connection.
-    fn side(&mut self, relaxed: bool) -> (&mut Vec<Pooled>, &mut usize) {
+    fn side(&mut self, relaxed: bool) -> (&mut Vec<Held>, &mut usize) {
         if relaxed {
             (&mut self.relaxed_idle, &mut self.relaxed_open)
         } else {
@@ -118,6 +119,13 @@ pub(super) struct Pooled {
     stmts: std::collections::HashMap<String, tokio_postgres::Statement>,
 }
 
+/// A pooled connection: its client with the statement cache, and the I/O
+/// half that every query on it drives ([`link::Link`]).
+pub(super) struct Held {
+    pooled: Pooled,
+    link: link::Link,
+}
+
 impl Pooled {
     /// The statement for `sql` on this connection, prepared once.
     pub(super) async fn stmt(&mut self, sql: &str) -> Result<tokio_postgres::Statement> {
@@ -135,7 +143,6 @@ impl Pooled {
 
 /// The PostgreSQL central store.
 pub struct PgStore {
-    rt: Option<tokio::runtime::Runtime>,
     config: tokio_postgres::Config,
     /// The TLS connector (`None`: `sslmode=disable`).
     tls: Option<tokio_postgres_rustls::MakeRustlsConnect>,
@@ -151,17 +158,6 @@ impl std::fmt::Debug for PgStore {
             .field("dbname", &self.config.get_dbname())
             .field("max_connections", &self.max)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for PgStore {
-    fn drop(&mut self) {
-        lock(&self.pool).idle.clear();
-        // Dropping a runtime from async code panics; shutting down in the
-        // background never does.
-        if let Some(rt) = self.rt.take() {
-            rt.shutdown_background();
-        }
     }
 }
 
@@ -196,26 +192,30 @@ impl From<tokio_postgres::Error> for StoreError {
 /// A pooled connection, returned to the pool on drop.
 pub(super) struct Conn<'a> {
     store: &'a PgStore,
-    client: Option<Pooled>,
+    client: Option<Held>,
     relaxed: bool,
 }
 
 impl Conn<'_> {
-    pub(super) fn client(&mut self) -> Result<&mut Client> {
-        Ok(&mut self.pooled()?.client)
-    }
-
     /// Close the connection instead of returning it to the pool (its state
     /// is unknown, e.g. a transaction may still be open).
     pub(super) fn discard(&mut self) {
         self.client = None;
     }
 
-    /// The client with its statement cache.
-    pub(super) fn pooled(&mut self) -> Result<&mut Pooled> {
-        self.client
+    /// The client with its statement cache, and the link that drives it.
+    pub(super) fn parts(&mut self) -> Result<(&mut Pooled, &mut link::Link)> {
+        let held = self
+            .client
             .as_mut()
-            .ok_or_else(|| StoreError::Db("connection already returned".into()))
+            .ok_or_else(|| StoreError::Db("connection already returned".into()))?;
+        Ok((&mut held.pooled, &mut held.link))
+    }
+
+    /// Run `f` with the client and its statement cache, on this thread.
+    fn run<T>(&mut self, f: impl AsyncFnOnce(&mut Pooled) -> Result<T>) -> Result<T> {
+        let (pooled, link) = self.parts()?;
+        link.drive(f(pooled))?
     }
 }
 
@@ -224,7 +224,7 @@ impl Drop for Conn<'_> {
         let mut pool = lock(&self.store.pool);
         let (idle, open) = pool.side(self.relaxed);
         match self.client.take() {
-            Some(c) if !c.client.is_closed() => idle.push(c),
+            Some(c) if !c.pooled.client.is_closed() => idle.push(c),
             _ => *open = open.saturating_sub(1),
         }
         drop(pool);
@@ -277,14 +277,7 @@ impl PgStore {
         if config.get_application_name().is_none() {
             config.application_name("fieldvoice");
         }
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("fieldvoice-pg")
-            .enable_all()
-            .build()
-            .map_err(|e| StoreError::Db(format!("starting the PostgreSQL runtime: {e}")))?;
         let store = PgStore {
-            rt: Some(rt),
             config,
             tls,
             pool: Mutex::new(Pool::default()),
@@ -295,11 +288,7 @@ impl PgStore {
         Ok(store)
     }
 
-    fn open_client(&self, relaxed: bool) -> Result<Client> {
-        let rt = self
-            .rt
-            .as_ref()
-            .ok_or_else(|| StoreError::Db("store is shut down".into()))?;
+    fn open_client(&self, relaxed: bool) -> Result<Held> {
         let mut cfg = self.config.clone();
         if relaxed {
             let options = match cfg.get_options() {
@@ -308,31 +297,14 @@ impl PgStore {
             };
             cfg.options(&options);
         }
-        let tls = self.tls.clone();
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        rt.spawn(async move {
-            /// Keep the connection's task running; hand back its client.
-            fn run<S, T>((client, conn): (Client, tokio_postgres::Connection<S, T>)) -> Client
-            where
-                S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-                T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-            {
-                tokio::spawn(async move {
-                    if let Err(e) = conn.await {
-                        tracing::warn!(error = %e, "PostgreSQL connection ended");
-                    }
-                });
-                client
-            }
-            let r = match tls {
-                Some(t) => cfg.connect(t).await.map(run),
-                None => cfg.connect(NoTls).await.map(run),
-            };
-            let _ = tx.send(r);
-        });
-        Ok(rx
-            .recv()
-            .map_err(|_| StoreError::Db("PostgreSQL connect task ended".into()))??)
+        let (client, link) = link::connect(&cfg, self.tls.as_ref())?;
+        Ok(Held {
+            pooled: Pooled {
+                client,
+                stmts: Default::default(),
+            },
+            link,
+        })
     }
 
     pub(super) fn conn(&self) -> Result<Conn<'_>> {
@@ -350,8 +322,10 @@ impl PgStore {
         let mut pool = lock(&self.pool);
         loop {
             let (idle, open) = pool.side(relaxed);
-            while let Some(c) = idle.pop() {
-                if !c.client.is_closed() {
+            while let Some(mut c) = idle.pop() {
+                // What the server said while it sat idle (it may have
+                // closed it) is read now.
+                if c.link.alive() && !c.pooled.client.is_closed() {
                     return Ok(Conn {
                         store: self,
                         client: Some(c),
@@ -366,10 +340,7 @@ impl PgStore {
                 return match self.open_client(relaxed) {
                     Ok(c) => Ok(Conn {
                         store: self,
-                        client: Some(Pooled {
-                            client: c,
-                            stmts: Default::default(),
-                        }),
+                        client: Some(c),
                         relaxed,
                     }),
                     Err(e) => {
@@ -391,8 +362,7 @@ impl PgStore {
 
     /// Run `f` with a pooled client.
     pub(super) fn with<T>(&self, f: impl AsyncFnOnce(&mut Client) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn()?;
-        futures_executor::block_on(f(conn.client()?))
+        self.conn()?.run(async |p| f(&mut p.client).await)
     }
 
     /// Run `f` with a pooled client and its statement cache.
@@ -400,8 +370,7 @@ impl PgStore {
         &self,
         f: impl AsyncFnOnce(&mut Pooled) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.conn()?;
-        futures_executor::block_on(f(conn.pooled()?))
+        self.conn()?.run(f)
     }
 
     /// [`Self::with_cached`] on a relaxed connection ([`RELAXED_CONNECTIONS`]):
@@ -410,8 +379,7 @@ impl PgStore {
         &self,
         f: impl AsyncFnOnce(&mut Pooled) -> Result<T>,
     ) -> Result<T> {
-        let mut conn = self.conn_of(true)?;
-        futures_executor::block_on(f(conn.pooled()?))
+        self.conn_of(true)?.run(f)
     }
 
     /// Every row of `sql` (a prepared, cached statement), read with a shared

@@ -18,6 +18,10 @@ use crate::{
     heads_from_blob,
 };
 
+/// The merge looks actors up before the commit: in-process, a look-up costs
+/// no round trip.
+pub(super) const ACTORS_CHECKED_AT_COMMIT: bool = false;
+
 pub(super) fn actor_used_elsewhere(
     store: &SqliteStore,
     actor: &[u8],
