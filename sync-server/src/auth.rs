@@ -21,6 +21,9 @@ pub struct Principal {
     pub user: User,
     /// Set when the caller authenticated with a device token.
     pub device: Option<Device>,
+    /// A device's employee's field assignment, read with the token (a sync
+    /// answers with its revision and judges interviews by its place).
+    pub assignment: Option<central_store::Assignment>,
 }
 
 /// Something a caller wants to do, with the country it concerns.
@@ -231,16 +234,21 @@ pub async fn principal_from_token(state: &AppState, token: &str) -> Result<Princ
     let hash = hash_secret(token);
     if token.starts_with(DEVICE_TOKEN_PREFIX) {
         let found = tokio::task::spawn_blocking(move || store.device_by_token(&hash)).await??;
-        let (device, user) = found.ok_or(ApiError::Unauthorized)?;
+        let auth = found.ok_or(ApiError::Unauthorized)?;
         Ok(Principal {
-            user,
-            device: Some(device),
+            user: auth.user,
+            device: Some(auth.device),
+            assignment: auth.assignment,
         })
     } else if token.starts_with(API_TOKEN_PREFIX) {
         let user = tokio::task::spawn_blocking(move || store.user_by_api_token(&hash))
             .await??
             .ok_or(ApiError::Unauthorized)?;
-        Ok(Principal { user, device: None })
+        Ok(Principal {
+            user,
+            device: None,
+            assignment: None,
+        })
     } else {
         Err(ApiError::Unauthorized)
     }
@@ -317,7 +325,11 @@ impl FromRequestParts<AppState> for Principal {
                     return Err(ApiError::Forbidden("missing or wrong CSRF token".into()));
                 }
             }
-            Principal { user, device: None }
+            Principal {
+                user,
+                device: None,
+                assignment: None,
+            }
         };
         parts.extensions.insert(p.clone());
         Ok(p)

@@ -137,6 +137,7 @@ mod tests {
                 language: None,
             },
             device: None,
+            assignment: None,
         }
     }
 

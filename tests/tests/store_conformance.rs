@@ -274,20 +274,33 @@ fn identity_users_tokens_devices(s: &dyn CentralStore) {
         .redeem_enrollment(&h(10), 100, "dev-a", "phone", &h(20))
         .unwrap();
     assert_eq!(u.id, a.id);
-    let (d, u) = s.device_by_token(&h(20)).unwrap().unwrap();
+    let auth = s.device_by_token(&h(20)).unwrap().unwrap();
+    let (d, u) = (auth.device, auth.user);
     assert_eq!(
         (d.id.as_str(), d.label.as_str(), u.id.as_str()),
         ("dev-a", "phone", a.id.as_str())
     );
     assert_eq!(d.last_sync_at, None);
     assert_eq!(d.feed_cursor, 0);
+    assert_eq!(auth.assignment, None, "not assigned yet");
+    // The employee's assignment comes with the token (one query a sync).
+    let assigned = central_store::Assignment {
+        user_id: a.id.clone(),
+        place_code: "CI-ABJ-01".into(),
+        team: "Équipe 3".into(),
+    };
+    s.upsert_assignments(std::slice::from_ref(&assigned))
+        .unwrap();
+    let auth = s.device_by_token(&h(20)).unwrap().unwrap();
+    assert_eq!(auth.assignment.as_ref(), Some(&assigned));
+    assert_eq!(auth.assignment, s.assignment_of(&a.id).unwrap());
     s.touch_device("dev-a", 200, 17, Some("mcmb-interview@1"))
         .unwrap();
-    let (d, _) = s.device_by_token(&h(20)).unwrap().unwrap();
+    let d = s.device_by_token(&h(20)).unwrap().unwrap().device;
     assert_eq!((d.last_sync_at, d.feed_cursor), (Some(200), 17));
     assert_eq!(d.forms, "mcmb-interview@1");
     s.touch_device("dev-a", 210, 17, None).unwrap();
-    let (d, _) = s.device_by_token(&h(20)).unwrap().unwrap();
+    let d = s.device_by_token(&h(20)).unwrap().unwrap().device;
     assert_eq!(
         (d.last_sync_at, d.forms.as_str()),
         (Some(210), "mcmb-interview@1"),
@@ -2072,7 +2085,10 @@ fn migrate_store_copies_sqlite_into_postgres_without_loss() {
         p.user_by_login("coord").unwrap().unwrap().1.as_deref(),
         Some("$argon2id$v=19$fake")
     );
-    assert_eq!(p.device_by_token(&h(3)).unwrap().unwrap().0.id, "dev-1");
+    assert_eq!(
+        p.device_by_token(&h(3)).unwrap().unwrap().device.id,
+        "dev-1"
+    );
     assert!(
         p.device_by_token(&h(5)).unwrap().is_none(),
         "revoked stays revoked"

@@ -119,7 +119,7 @@ macro_rules! central_store_impl {
             fn device_by_token(
                 &self,
                 token_hash: &$crate::Hash,
-            ) -> $crate::Result<Option<($crate::Device, $crate::User)>> {
+            ) -> $crate::Result<Option<$crate::DeviceAuth>> {
                 identity::device_by_token(self, token_hash)
             }
             fn list_devices(

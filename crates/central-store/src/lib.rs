@@ -139,6 +139,16 @@ impl NewUser {
     }
 }
 
+/// What a device token authenticates: the device, its user, and the
+/// user's field assignment (read with them: a sync needs it, and on
+/// PostgreSQL a query is a round trip).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceAuth {
+    pub device: Device,
+    pub user: User,
+    pub assignment: Option<Assignment>,
+}
+
 /// An enrolled device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
@@ -542,8 +552,9 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
         label: &str,
         token_hash: &Hash,
     ) -> Result<User>;
-    /// The active device and user for a device token hash.
-    fn device_by_token(&self, token_hash: &Hash) -> Result<Option<(Device, User)>>;
+    /// The active device, its user and the user's assignment for a device
+    /// token hash, in one query (every device request asks).
+    fn device_by_token(&self, token_hash: &Hash) -> Result<Option<DeviceAuth>>;
     fn list_devices(&self, user_ids: Option<&[String]>) -> Result<Vec<Device>>;
     fn revoke_device(&self, device_id: &str, now: i64) -> Result<bool>;
     /// Record a sync of the device at `now` that handed it `feed_cursor`, and

@@ -108,9 +108,23 @@ pub(crate) fn device(r: &impl RowGet) -> Result<Device> {
     })
 }
 
-/// A device joined with its user ([`DEVICE_COLS`], [`USER_COLS`]).
-pub(crate) fn device_and_user(r: &impl RowGet) -> Result<(Device, User)> {
-    Ok((device(r)?, user(r)?))
+/// A device joined with its user ([`DEVICE_COLS`], [`USER_COLS`]) and the
+/// user's assignment (`a_place`, `a_team`; NULL without one).
+pub(crate) fn device_auth(r: &impl RowGet) -> Result<crate::DeviceAuth> {
+    let user = user(r)?;
+    let assignment = match r.col::<Option<String>>("a_place")? {
+        Some(place_code) => Some(crate::Assignment {
+            user_id: user.id.clone(),
+            place_code,
+            team: r.col("a_team")?,
+        }),
+        None => None,
+    };
+    Ok(crate::DeviceAuth {
+        device: device(r)?,
+        user,
+        assignment,
+    })
 }
 
 pub(crate) fn session(r: &impl RowGet) -> Result<Session> {

@@ -61,8 +61,9 @@ stmt!(
      VALUES (?1, ?2, ?3, ?4, ?5)"
 );
 stmt!(
-    DEVICE_BY_TOKEN =
-        "SELECT {DEVICE_COLS}, {USER_COLS} FROM devices d JOIN users u ON u.id = d.user_id
+    DEVICE_BY_TOKEN = "SELECT {DEVICE_COLS}, {USER_COLS}, a.place_code AS a_place, a.team AS a_team
+     FROM devices d JOIN users u ON u.id = d.user_id
+     LEFT JOIN assignments a ON a.user_id = d.user_id
      WHERE d.token_hash = ?1 AND d.revoked_at IS NULL AND u.active"
 );
 stmt!(REVOKE_DEVICE = "UPDATE devices SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL");

@@ -158,7 +158,11 @@ impl FromRequestParts<AppState> for DashUser {
                     _ => "/dashboard/".to_owned(),
                 };
                 Ok(DashUser {
-                    principal: Principal { user, device: None },
+                    principal: Principal {
+                        user,
+                        device: None,
+                        assignment: None,
+                    },
                     csrf: session.csrf,
                     lang,
                     path,

@@ -48,6 +48,7 @@ pub async fn sync(
         .map(|f| (f.id().to_owned(), f.version()))
         .collect();
     let user = principal.user.clone();
+    let assigned = principal.assignment.clone();
     // Everything after authentication is CPU or store work: one blocking
     // task (gunzip and decode, merge, feed, encode) instead of one per step.
     let (bytes, places_revision, assignment_revision) = state
@@ -75,9 +76,11 @@ pub async fn sync(
                 source: &device.id,
                 clock_skew_s,
             };
-            // Read once: the response names the assignment's revision, and
-            // the push judges its interviews by the assigned place.
-            let (assignment, known) = crate::service::fieldops::assignment_and_place(st, &user)?;
+            // Read once (the assignment with the device's token): the
+            // response names the assignment's revision, and the push judges
+            // its interviews by the assigned place.
+            let (assignment, known) =
+                crate::service::fieldops::assignment_and_place(st, &user, assigned)?;
             let outcome = push_knowing(st.store.as_ref(), &forms, caller, &req.docs, Some(&known))
                 .map_err(|e| match e {
                 PushError::Forbidden { doc, reason } => {

@@ -336,14 +336,18 @@ pub fn assignment_for(
     state: &AppState,
     user: &User,
 ) -> Result<Option<survey_model::places::FieldAssignment>, ApiError> {
-    Ok(assignment_and_place(state, user)?.0)
+    let assigned = state.store.assignment_of(&user.id)?;
+    Ok(assignment_and_place(state, user, assigned)?.0)
 }
 
-/// [`assignment_for`], and the assigned place as a push judges interviews
-/// by it ([`central_store::merge::push_knowing`]): every sync reads both.
+/// [`assignment_for`] from the user's assignment as read already (a device's
+/// comes with its token: `Principal::assignment`), and the assigned place as
+/// a push judges interviews by it ([`central_store::merge::push_knowing`]):
+/// every sync reads both.
 pub fn assignment_and_place(
     state: &AppState,
     user: &User,
+    assigned: Option<central_store::Assignment>,
 ) -> Result<
     (
         Option<survey_model::places::FieldAssignment>,
@@ -353,7 +357,7 @@ pub fn assignment_and_place(
 > {
     use sha2::Digest;
     use survey_model::places::{FieldAssignment, SegmentTarget};
-    let Some(a) = state.store.assignment_of(&user.id)? else {
+    let Some(a) = assigned else {
         return Ok((None, central_store::merge::KnownPlace::default()));
     };
     // Every sync asks this: one place by its code, not the whole list.

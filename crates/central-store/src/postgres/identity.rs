@@ -6,7 +6,7 @@ use super::PgStore;
 use crate::backend::{NewApiToken, NewCode, Redeem, Touch};
 use crate::rows::{self, DEVICE_COLS, USER_COLS};
 use crate::sql;
-use crate::{Device, Hash, NewUser, Result, StoreError, User};
+use crate::{Device, DeviceAuth, Hash, NewUser, Result, StoreError, User};
 
 pub(super) fn create_user(store: &PgStore, u: &NewUser, now: i64) -> Result<User> {
     let id = Uuid::now_v7().to_string();
@@ -123,14 +123,11 @@ pub(super) fn redeem_enrollment(store: &PgStore, req: &Redeem<'_>) -> Result<Use
     })
 }
 
-pub(super) fn device_by_token(
-    store: &PgStore,
-    token_hash: &Hash,
-) -> Result<Option<(Device, User)>> {
+pub(super) fn device_by_token(store: &PgStore, token_hash: &Hash) -> Result<Option<DeviceAuth>> {
     store.first(
         sql::DEVICE_BY_TOKEN.pg(),
         &[&&token_hash[..]],
-        rows::device_and_user,
+        rows::device_auth,
     )
 }
 

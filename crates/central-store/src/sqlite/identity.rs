@@ -7,7 +7,7 @@ use super::{SqliteStore, all, first};
 use crate::backend::{NewApiToken, NewCode, Redeem, Touch};
 use crate::rows::{self, DEVICE_COLS, USER_COLS, device, user as user_row};
 use crate::sql;
-use crate::{Device, Hash, NewUser, Result, StoreError, User};
+use crate::{Device, DeviceAuth, Hash, NewUser, Result, StoreError, User};
 
 pub(super) fn create_user(store: &SqliteStore, u: &NewUser, now: i64) -> Result<User> {
     let id = Uuid::now_v7().to_string();
@@ -120,9 +120,9 @@ pub(super) fn redeem_enrollment(store: &SqliteStore, req: &Redeem<'_>) -> Result
 pub(super) fn device_by_token(
     store: &SqliteStore,
     token_hash: &Hash,
-) -> Result<Option<(Device, User)>> {
+) -> Result<Option<DeviceAuth>> {
     let sql = sql::DEVICE_BY_TOKEN.sqlite();
-    store.read(|c| first(c, sql, [&token_hash[..]], |r| rows::device_and_user(r)))
+    store.read(|c| first(c, sql, [&token_hash[..]], |r| rows::device_auth(r)))
 }
 
 pub(super) fn list_devices(

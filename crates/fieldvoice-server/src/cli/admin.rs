@@ -182,6 +182,7 @@ pub async fn run(config: &Config, cmd: AdminCommand) -> anyhow::Result<()> {
                 language: None,
             },
             device: None,
+            assignment: None,
         };
         use sync_server::service::fieldops::{import_assignments, import_quotas};
         let done = match cmd {
