@@ -73,6 +73,7 @@ conformance!(
     feed_window_is_not_used_up_by_the_callers_own_changes,
     actor_registry_tells_which_source_writes_an_actor,
     a_cloned_actor_is_refused_per_document,
+    the_feed_read_with_a_push_is_the_feed_read_after_it,
     interview_filters_and_counts,
     for_each_interview_streams_every_match_in_id_order,
     change_log_and_server_edits,
@@ -648,6 +649,59 @@ fn a_cloned_actor_is_refused_per_document(s: &dyn CentralStore) {
     )
     .unwrap();
     assert!(matches!(r[0].status, DocStatus::Applied));
+}
+
+/// A push that asks for the feed gets it read with its commit (on
+/// PostgreSQL in the same round trip): the page a separate read right after
+/// gives, with the other device's changes and none of the caller's own; a
+/// push that commits nothing leaves the feed to the caller.
+fn the_feed_read_with_a_push_is_the_feed_read_after_it(s: &dyn CentralStore) {
+    use central_store::merge::push_knowing;
+    let forms = forms(s);
+    let u = new_user(s, "awa", Role::Employee, &["CI"]);
+    let caller = |source| Caller {
+        user: &u,
+        source,
+        clock_skew_s: None,
+    };
+    let mut first = interview(&u, Uuid::new_v4(), 9);
+    push(s, &forms, caller("dev-1"), &[full_push(&mut first)]).unwrap();
+    let ask = central_store::FeedRequest {
+        owner: &u.id,
+        exclude_source: "dev-2",
+        after: 0,
+        max_changes: 1000,
+        max_bytes: 1 << 20,
+    };
+    let mut second = interview(&u, Uuid::new_v4(), 4);
+    let pushed = [full_push(&mut second)];
+    let out = push_knowing(s, &forms, caller("dev-2"), &pushed, None, Some(&ask)).unwrap();
+    assert!(matches!(out[0].status, DocStatus::Applied));
+    let with = out.feed.clone().expect("read with the commit");
+    let after = s.feed(&u.id, "dev-2", 0, 1000, 1 << 20).unwrap();
+    let seqs = |p: &central_store::FeedPage| -> Vec<(u64, Uuid, Vec<u8>)> {
+        p.items
+            .iter()
+            .map(|i| (i.seq, i.doc_id, i.bytes.clone()))
+            .collect()
+    };
+    assert_eq!(seqs(&with), seqs(&after));
+    assert_eq!((with.cursor, with.more), (after.cursor, after.more));
+    assert_eq!(
+        with.cursor,
+        s.stats().unwrap().max_seq,
+        "the cursor covers the push"
+    );
+    let docs: BTreeSet<Uuid> = with.items.iter().map(|i| i.doc_id).collect();
+    assert_eq!(
+        docs,
+        BTreeSet::from([first.id()]),
+        "the other device's, not its own"
+    );
+    // The same push again commits nothing: no feed with it.
+    let again = push_knowing(s, &forms, caller("dev-2"), &pushed, None, Some(&ask)).unwrap();
+    assert!(matches!(again[0].status, DocStatus::Applied));
+    assert!(again.feed.is_none());
 }
 
 fn feed_pages_and_cursor(s: &dyn CentralStore) {

@@ -45,9 +45,10 @@ pub(crate) struct NewApiToken<'a> {
     pub now: i64,
 }
 
-/// The arguments of [`crate::CentralStore::feed`].
-#[derive(Clone, Copy)]
-pub(crate) struct FeedRequest<'a> {
+/// The arguments of [`crate::CentralStore::feed`], and the feed a push
+/// reads right after its commit ([`crate::CentralStore::commit_push`]).
+#[derive(Debug, Clone, Copy)]
+pub struct FeedRequest<'a> {
     pub owner: &'a str,
     pub exclude_source: &'a str,
     pub after: u64,
@@ -358,8 +359,9 @@ macro_rules! central_store_impl {
                 &self,
                 writes: &[$crate::DocWrite],
                 derived: &$crate::Derived,
-            ) -> $crate::Result<()> {
-                documents::commit_docs(self, writes, Some(derived))
+                then_feed: Option<&$crate::FeedRequest<'_>>,
+            ) -> $crate::Result<Option<$crate::FeedPage>> {
+                documents::commit_push(self, writes, derived, then_feed)
             }
             fn feed(
                 &self,

@@ -47,6 +47,7 @@ use serde::{Deserialize, Serialize};
 use survey_model::InterviewRecord;
 use uuid::Uuid;
 
+pub use backend::FeedRequest;
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
@@ -697,8 +698,15 @@ pub trait CentralStore: Send + Sync + std::fmt::Debug {
     /// ([`Self::refresh_cross_checks`]) and the cases `derived.cases`
     /// ([`Self::open_case`]). Commits are serialised (SQLite's one writer,
     /// PostgreSQL's seq lock), so of two commits the later one sees the
-    /// other's interviews and cases.
-    fn commit_push(&self, writes: &[DocWrite], derived: &Derived) -> Result<()>;
+    /// other's interviews and cases. With `then_feed`, also the feed read
+    /// just after the commit ([`Self::feed`]; on PostgreSQL in the commit's
+    /// round trip), returned when the commit succeeded.
+    fn commit_push(
+        &self,
+        writes: &[DocWrite],
+        derived: &Derived,
+        then_feed: Option<&FeedRequest<'_>>,
+    ) -> Result<Option<FeedPage>>;
     /// Changes after `after` on documents owned by `owner`, excluding those sent
     /// by `exclude_source`.
     fn feed(

@@ -131,6 +131,9 @@ pub struct PushOutcome {
     /// Pushed documents the device holds in a form older than their rewrite
     /// (status `Replaced`): the response carries them whole.
     pub replaced: Vec<Uuid>,
+    /// The feed asked for with the push, read just after its commit; `None`
+    /// when nothing was committed (the caller reads it then).
+    pub feed: Option<crate::FeedPage>,
 }
 
 /// A push outcome reads as its results (one per pushed document, in order).
@@ -159,18 +162,21 @@ pub fn push(
     caller: Caller<'_>,
     docs: &[DocPush],
 ) -> Result<PushOutcome, PushError> {
-    push_knowing(store, forms, caller, docs, None)
+    push_knowing(store, forms, caller, docs, None, None)
 }
 
 /// [`push`], with the caller's assigned place when the caller has read it
 /// already (the sync handler reads it for the response's assignment
-/// revision): on PostgreSQL two round trips fewer per sync.
+/// revision): on PostgreSQL two round trips fewer per sync. With
+/// `then_feed`, the feed is read with the commit ([`PushOutcome::feed`]):
+/// one more round trip fewer.
 pub fn push_knowing(
     store: &dyn CentralStore,
     forms: &FormRegistry,
     caller: Caller<'_>,
     docs: &[DocPush],
     known: Option<&KnownPlace>,
+    then_feed: Option<&crate::FeedRequest<'_>>,
 ) -> Result<PushOutcome, PushError> {
     if !caller.user.role.has_devices() {
         return Err(PushError::Forbidden {
@@ -206,8 +212,11 @@ pub fn push_knowing(
                 crate::unix_now(),
             )?,
         };
-        match store.commit_push(&writes, &derived) {
-            Ok(()) => return Ok(outcome),
+        match store.commit_push(&writes, &derived, then_feed) {
+            Ok(feed) => {
+                outcome.feed = feed;
+                return Ok(outcome);
+            }
             Err(StoreError::Conflict(id)) if attempt < MAX_ATTEMPTS => {
                 tracing::debug!(doc = %id, attempt, "concurrent update, retrying merge");
             }

@@ -81,14 +81,6 @@ pub async fn sync(
             // its interviews by the assigned place.
             let (assignment, known) =
                 crate::service::fieldops::assignment_and_place(st, &user, assigned)?;
-            let outcome = push_knowing(st.store.as_ref(), &forms, caller, &req.docs, Some(&known))
-                .map_err(|e| match e {
-                PushError::Forbidden { doc, reason } => {
-                    tracing::warn!(user = %user.id, device = %device.id, doc = %doc, %reason, "push refused");
-                    ApiError::Forbidden(format!("interview {doc}: {reason}"))
-                }
-                PushError::Store(s) => s.into(),
-            })?;
             // A cursor below the one last handed to this device means the
             // device lost state (a restored store, or a lost response): the
             // feed then includes the device's own changes too, so it gets
@@ -98,13 +90,40 @@ pub async fn sync(
             } else {
                 device.id.as_str()
             };
-            let page = st.store.feed(
-                &user.id,
-                exclude,
-                req.cursor,
-                st.settings.feed_max_changes,
-                st.settings.feed_max_bytes,
-            )?;
+            // The feed is read with the push's commit (one round trip on
+            // PostgreSQL), or after it when the push committed nothing.
+            let ask = central_store::FeedRequest {
+                owner: &user.id,
+                exclude_source: exclude,
+                after: req.cursor,
+                max_changes: st.settings.feed_max_changes,
+                max_bytes: st.settings.feed_max_bytes,
+            };
+            let mut outcome = push_knowing(
+                st.store.as_ref(),
+                &forms,
+                caller,
+                &req.docs,
+                Some(&known),
+                Some(&ask),
+            )
+            .map_err(|e| match e {
+                PushError::Forbidden { doc, reason } => {
+                    tracing::warn!(user = %user.id, device = %device.id, doc = %doc, %reason, "push refused");
+                    ApiError::Forbidden(format!("interview {doc}: {reason}"))
+                }
+                PushError::Store(s) => s.into(),
+            })?;
+            let page = match outcome.feed.take() {
+                Some(p) => p,
+                None => st.store.feed(
+                    ask.owner,
+                    ask.exclude_source,
+                    ask.after,
+                    ask.max_changes,
+                    ask.max_bytes,
+                )?,
+            };
             let (feed, replaced) = feed_docs(
                 st.store.as_ref(),
                 page.items,

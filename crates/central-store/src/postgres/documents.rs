@@ -54,10 +54,30 @@ pub(super) fn commit_docs(
     writes: &[DocWrite],
     derived: Option<&Derived>,
 ) -> Result<()> {
+    commit(store, writes, derived, None).map(|_| ())
+}
+
+/// A push's commit, and the feed read in the same round trip (after
+/// `COMMIT`, so it sees this commit and every earlier one).
+pub(super) fn commit_push(
+    store: &PgStore,
+    writes: &[DocWrite],
+    derived: &Derived,
+    then_feed: Option<&FeedRequest<'_>>,
+) -> Result<Option<FeedPage>> {
+    commit(store, writes, Some(derived), then_feed)
+}
+
+fn commit(
+    store: &PgStore,
+    writes: &[DocWrite],
+    derived: Option<&Derived>,
+    then_feed: Option<&FeedRequest<'_>>,
+) -> Result<Option<FeedPage>> {
     // A deadlock or serialisation failure is reported as a conflict: the
     // merge reloads and retries, like after any concurrent update.
-    match commit_once(store, writes, derived) {
-        Ok(()) => Ok(()),
+    match commit_once(store, writes, derived, then_feed) {
+        Ok(page) => Ok(page),
         Err(CommitError::Conflict(id)) => Err(StoreError::Conflict(id)),
         Err(CommitError::Pg(PgOrStore::Pg(e))) if is_retryable(&e) => {
             let id = writes.first().map(|w| w.doc_id).unwrap_or_default();
@@ -68,34 +88,43 @@ pub(super) fn commit_docs(
     }
 }
 
-pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
-    let after_i = i64::try_from(req.after).unwrap_or(i64::MAX);
-    // One statement, so one snapshot: the items and the high-water mark
-    // agree, and (thanks to SEQ_LOCK) every seq up to the mark is committed.
-    // One round trip instead of four (begin, mark, items, commit): on
-    // PostgreSQL round trips, not the queries, are the feed's cost. With no
-    // items the one row carries the mark and NULLs.
-    static FEED_WITH_TOP: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT t.top, f.* FROM (SELECT COALESCE(MAX(seq), 0) AS top FROM change_batches) t
-             LEFT JOIN LATERAL ({}) f ON true ORDER BY f.seq",
-            sql::FEED.pg()
-        )
-    });
-    let found = store.with_cached(async |c| {
-        let st = c.stmt(&FEED_WITH_TOP).await?;
-        Ok(c.client
-            .query(
-                &st,
-                &[
-                    &req.owner,
-                    &after_i,
-                    &req.exclude_source,
-                    &(req.max_changes as i64 + 1),
-                ],
-            )
-            .await?)
-    })?;
+/// The feed's one statement: the items and the high-water mark in one
+/// snapshot, so they agree, and (thanks to SEQ_LOCK) every seq up to the
+/// mark is committed. One round trip instead of four (begin, mark, items,
+/// commit): on PostgreSQL round trips, not the queries, are the feed's
+/// cost. With no items the one row carries the mark and NULLs.
+static FEED_WITH_TOP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT t.top, f.* FROM (SELECT COALESCE(MAX(seq), 0) AS top FROM change_batches) t
+         LEFT JOIN LATERAL ({}) f ON true ORDER BY f.seq",
+        sql::FEED.pg()
+    )
+});
+
+/// [`FEED_WITH_TOP`]'s arguments.
+struct FeedArgs<'a> {
+    owner: &'a str,
+    after: i64,
+    exclude: &'a str,
+    limit: i64,
+}
+
+impl<'a> FeedArgs<'a> {
+    fn of(req: &FeedRequest<'a>) -> Self {
+        FeedArgs {
+            owner: req.owner,
+            after: i64::try_from(req.after).unwrap_or(i64::MAX),
+            exclude: req.exclude_source,
+            limit: req.max_changes as i64 + 1,
+        }
+    }
+    fn params(&self) -> [&(dyn ToSql + Sync); 4] {
+        [&self.owner, &self.after, &self.exclude, &self.limit]
+    }
+}
+
+/// The page of [`FEED_WITH_TOP`]'s rows.
+fn feed_page(found: &[tokio_postgres::Row], req: &FeedRequest<'_>) -> Result<FeedPage> {
     let top: i64 = match found.first() {
         Some(r) => r.try_get("top")?,
         None => return Err(StoreError::Corrupt("feed query returned no row".into())),
@@ -107,6 +136,15 @@ pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
             .map(rows::feed_items),
     );
     crate::page_feed(items, req.after, top as u64, req.max_changes, req.max_bytes)
+}
+
+pub(super) fn feed(store: &PgStore, req: &FeedRequest<'_>) -> Result<FeedPage> {
+    let args = FeedArgs::of(req);
+    let found = store.with_cached(async |c| {
+        let st = c.stmt(&FEED_WITH_TOP).await?;
+        Ok(c.client.query(&st, &args.params()).await?)
+    })?;
+    feed_page(&found, req)
 }
 
 pub(super) fn doc_heads(store: &PgStore, id: Uuid) -> Result<Vec<Hash>> {
@@ -174,7 +212,8 @@ const SET_EPOCH: &str =
 /// (`ACTOR_GUARD`), the rewrites' dropped histories, the
 /// change batches, every document's snapshot and its seq, the rewrites'
 /// epochs, every projection, what the push derives (cross-interview checks,
-/// cases), the webhook events and `COMMIT`.
+/// cases), the webhook events, `COMMIT`, and the feed the push asked for
+/// (read after `COMMIT`, outside the seq lock).
 ///
 /// The seq lock is taken first and held until the commit, without a round
 /// trip to this process while held; each document and projection row is
@@ -186,7 +225,8 @@ fn commit_once(
     store: &PgStore,
     writes: &[DocWrite],
     derived: Option<&Derived>,
-) -> Result<(), CommitError> {
+    then_feed: Option<&FeedRequest<'_>>,
+) -> Result<Option<FeedPage>, CommitError> {
     use futures_util::future::join_all;
     let now = crate::unix_now();
     let mut order: Vec<&DocWrite> = writes.iter().collect();
@@ -241,6 +281,7 @@ fn commit_once(
         .iter()
         .map(|c| crate::webhooks::case_event(c, true))
         .collect();
+    let feed_args = then_feed.map(FeedArgs::of);
     let mut conn = store.conn()?;
     let (pooled, link) = conn.parts()?;
     let out = link.drive(async {
@@ -261,6 +302,7 @@ fn commit_once(
         let drop_history = pooled.stmt(DROP_HISTORY).await?;
         let refresh = pooled.stmt(sql::CROSS_BY_USERS_OR_PHONES.pg()).await?;
         let ins_case = pooled.stmt(sql::INSERT_CASE.pg()).await?;
+        let feed_st = pooled.stmt(&FEED_WITH_TOP).await?;
         let client = &pooled.client;
         let snapshot_writes = order.iter().zip(&heads).map(|(w, h)| {
             let (st, args): (_, Vec<&(dyn ToSql + Sync)>) = match &w.expected_version {
@@ -293,6 +335,7 @@ fn commit_once(
             evented,
             case_evented,
             committed,
+            fed,
         ) = tokio::join!(
             client.batch_execute("BEGIN"),
             client.execute(&lock, &[&SEQ_LOCK]),
@@ -338,6 +381,12 @@ fn commit_once(
             super::webhooks::insert_events_with(client, &ins_events, &events),
             super::webhooks::insert_events_with(client, &ins_case_events, &case_events),
             client.batch_execute("COMMIT"),
+            async {
+                match &feed_args {
+                    Some(a) => Some(client.query(&feed_st, &a.params()).await),
+                    None => None,
+                }
+            },
         );
         begun?;
         locked?;
@@ -366,9 +415,9 @@ fn commit_once(
         evented.map_err(PgOrStore::Store)?;
         case_evented.map_err(PgOrStore::Store)?;
         committed?;
-        Ok(Ok(()))
+        Ok(Ok(fed.transpose()?))
     })?;
-    if !matches!(out, Ok(Ok(()))) {
+    if !matches!(out, Ok(Ok(_))) {
         // Out of any transaction before the connection goes back to the
         // pool; if even that fails, the connection is dropped.
         let rolled_back = link.drive(pooled.client.batch_execute("ROLLBACK"));
@@ -376,7 +425,13 @@ fn commit_once(
             conn.discard();
         }
     }
-    out.map_err(CommitError::Pg)?.map_err(CommitError::Conflict)
+    let rows = out
+        .map_err(CommitError::Pg)?
+        .map_err(CommitError::Conflict)?;
+    match (rows, then_feed) {
+        (Some(rows), Some(req)) => Ok(Some(feed_page(&rows, req)?)),
+        _ => Ok(None),
+    }
 }
 
 enum CommitError {

@@ -63,6 +63,17 @@ pub(super) fn doc_changes(store: &SqliteStore, id: Uuid) -> Result<Vec<Vec<u8>>>
     Ok(batches.into_iter().flatten().collect())
 }
 
+/// A push's commit, then the feed (in-process, so nothing to pipeline).
+pub(super) fn commit_push(
+    store: &SqliteStore,
+    writes: &[DocWrite],
+    derived: &Derived,
+    then_feed: Option<&FeedRequest<'_>>,
+) -> Result<Option<FeedPage>> {
+    commit_docs(store, writes, Some(derived))?;
+    then_feed.map(|f| feed(store, f)).transpose()
+}
+
 pub(super) fn commit_docs(
     store: &SqliteStore,
     writes: &[DocWrite],
