@@ -194,10 +194,14 @@ const INSERT_BATCHES: &str = "WITH act AS (INSERT INTO actors(actor, source)
 /// The actor-clone check of a push, inside its commit: fails (division by
 /// zero, reported as a conflict, so the merge retries looking each actor
 /// up) when an actor of the pushed changes was written from another source.
-/// Run after the seq lock, it sees every commit before this one.
-const ACTOR_GUARD: &str = "SELECT 1 / (NOT EXISTS (SELECT 1 FROM actors a
-       JOIN unnest($1::bytea[], $2::text[]) AS t(actor, source)
-       ON a.actor = t.actor AND a.source <> t.source))::int";
+/// Run after the seq lock, it sees every commit before this one. One index
+/// probe per actor (`LATERAL ... LIMIT 1`): as a plain join the prepared
+/// statement's generic plan scanned the whole table, inside the lock (1.1 ms
+/// at 4,000 devices, growing with every device).
+const ACTOR_GUARD: &str = "SELECT 1 / (NOT EXISTS (
+       SELECT 1 FROM unnest($1::bytea[], $2::text[]) AS t(actor, source)
+       CROSS JOIN LATERAL (SELECT 1 FROM actors a
+         WHERE a.actor = t.actor AND a.source <> t.source LIMIT 1) hit))::int";
 /// Take the seq lock (see the module docs).
 const LOCK_SEQ: &str = "SELECT pg_advisory_xact_lock($1)";
 /// A rewritten document's old history goes.
