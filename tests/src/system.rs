@@ -224,7 +224,7 @@ impl System {
     }
 
     /// A store handle on the same database (opened on a blocking thread:
-    /// the PostgreSQL store runs its own runtime).
+    /// opening connects and migrates, blocking work).
     pub async fn open_store(&self) -> Arc<dyn CentralStore> {
         let (backend, db) = (self.backend, self.db.clone());
         tokio::task::spawn_blocking(move || -> Arc<dyn CentralStore> {
