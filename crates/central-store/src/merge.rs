@@ -378,12 +378,13 @@ fn prepare(
         // the device resets its actor and re-authors its changes. Skipped
         // when the commit checks instead (and refuses the whole push as a
         // conflict, so the retry comes here).
-        let mut actors: Vec<&[u8]> = new_changes.iter().map(|c| c.actor.as_slice()).collect();
+        let mut actors: Vec<&[u8]> = if check_actors {
+            new_changes.iter().map(|c| c.actor.as_slice()).collect()
+        } else {
+            Vec::new()
+        };
         actors.sort_unstable();
         actors.dedup();
-        if !check_actors {
-            actors.clear();
-        }
         let mut clash = None;
         for a in actors {
             // One look-up per actor and request (a device pushes many

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_postgres::config::Host;
-use tokio_postgres::tls::MakeTlsConnect;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::{Result, StoreError};
@@ -95,33 +95,23 @@ impl Waiter {
                 // transaction it dropped, a closed statement) goes now,
                 // not when the connection is next used: an open
                 // transaction must not hold its locks in the pool.
-                if let Some(c) = conn.as_mut()
-                    && let Poll::Ready(end) = c.as_mut().poll(&mut cx)
-                {
-                    ended(end);
-                    *conn = None;
-                }
+                pump(conn, &mut cx);
                 return Ok(out);
             }
-            match conn.as_mut() {
-                Some(c) => {
-                    if let Poll::Ready(end) = c.as_mut().poll(&mut cx) {
-                        // The connection ended: dropping it fails what
-                        // is still waiting for it, so the query returns
-                        // its error at the next poll.
-                        ended(end);
-                        *conn = None;
-                        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-                            return Ok(out);
-                        }
-                        return Err(StoreError::Db("PostgreSQL connection closed".into()));
-                    }
+            // No connection: gone (a query cannot finish), or not made yet
+            // (connecting: the future does its own I/O).
+            let open = conn.is_some();
+            if !open && phase == Phase::Query {
+                return Err(StoreError::Db("PostgreSQL connection closed".into()));
+            }
+            if open && !pump(conn, &mut cx) {
+                // The connection ended: dropping it failed what is still
+                // waiting for it, so the query returns its error at this
+                // poll.
+                if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+                    return Ok(out);
                 }
-                None if phase == Phase::Query => {
-                    return Err(StoreError::Db("PostgreSQL connection closed".into()));
-                }
-                // Connecting: the future does its own I/O.
-                None => {}
+                return Err(StoreError::Db("PostgreSQL connection closed".into()));
             }
             if self.woken.0.load(Ordering::Acquire) {
                 continue;
@@ -160,11 +150,20 @@ impl Waiter {
     }
 }
 
-/// Log how a connection's I/O ended, if by an error.
-fn ended(end: std::result::Result<(), tokio_postgres::Error>) {
-    if let Err(e) = end {
-        tracing::warn!(error = %e, "PostgreSQL connection ended");
+/// Poll the connection's I/O once: send what is queued, handle what
+/// arrived. When it has ended (logged if by an error) it is dropped, which
+/// fails whatever still waits on it; false then, and when already gone.
+fn pump(conn: &mut Option<ConnFuture>, cx: &mut Context<'_>) -> bool {
+    let Some(c) = conn.as_mut() else {
+        return false;
+    };
+    if let Poll::Ready(end) = c.as_mut().poll(cx) {
+        if let Err(e) = end {
+            tracing::warn!(error = %e, "PostgreSQL connection ended");
+        }
+        *conn = None;
     }
+    conn.is_some()
 }
 
 /// A connected socket, non-blocking, as tokio-postgres reads and writes it.
@@ -201,6 +200,12 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Write),
             Stream::Unix(s) => s.shutdown(std::net::Shutdown::Write),
+        }
+    }
+    fn set_nonblocking(&self) -> io::Result<()> {
+        match self {
+            Stream::Tcp(s) => s.set_nonblocking(true),
+            Stream::Unix(s) => s.set_nonblocking(true),
         }
     }
     fn fd(&self) -> io::Result<OwnedFd> {
@@ -301,15 +306,8 @@ impl Link {
     /// what the client queued, such as closing a dropped statement); false
     /// when the connection has ended.
     pub(super) fn alive(&mut self) -> bool {
-        let Some(c) = self.conn.as_mut() else {
-            return false;
-        };
         let waker = Waker::from(Arc::clone(&self.waiter.woken));
-        if let Poll::Ready(end) = c.as_mut().poll(&mut Context::from_waker(&waker)) {
-            ended(end);
-            self.conn = None;
-        }
-        self.conn.is_some()
+        pump(&mut self.conn, &mut Context::from_waker(&waker))
     }
 }
 
@@ -434,26 +432,14 @@ fn handshake(
         io: stream,
         want_write,
     };
-    let mut none = None;
-    let (client, conn): (Client, ConnFuture) = match tls {
+    let phase = Phase::Connect(deadline);
+    let (client, conn) = match tls {
         Some(make) => {
-            let mut make = make.clone();
-            let Ok(connector) = MakeTlsConnect::<Socket>::make_tls_connect(&mut make, hostname);
-            let (client, conn) = waiter.run(
-                &mut none,
-                config.connect_raw(socket, connector),
-                Phase::Connect(deadline),
-            )??;
-            (client, Box::pin(conn))
+            let Ok(connector) =
+                MakeTlsConnect::<Socket>::make_tls_connect(&mut make.clone(), hostname);
+            start(&waiter, config, socket, connector, phase)?
         }
-        None => {
-            let (client, conn) = waiter.run(
-                &mut none,
-                config.connect_raw(socket, NoTls),
-                Phase::Connect(deadline),
-            )??;
-            (client, Box::pin(conn))
-        }
+        None => start(&waiter, config, socket, NoTls, phase)?,
     };
     Ok((
         client,
@@ -464,11 +450,19 @@ fn handshake(
     ))
 }
 
-impl Stream {
-    fn set_nonblocking(&self) -> io::Result<()> {
-        match self {
-            Stream::Tcp(s) => s.set_nonblocking(true),
-            Stream::Unix(s) => s.set_nonblocking(true),
-        }
-    }
+/// The start-up exchange over `socket` with `tls` (or none), driven by
+/// `waiter`: the client and its connection's I/O.
+fn start<T>(
+    waiter: &Waiter,
+    config: &Config,
+    socket: Socket,
+    tls: T,
+    phase: Phase,
+) -> Result<(Client, ConnFuture)>
+where
+    T: TlsConnect<Socket>,
+    T::Stream: Send + 'static,
+{
+    let (client, conn) = waiter.run(&mut None, config.connect_raw(socket, tls), phase)??;
+    Ok((client, Box::pin(conn)))
 }

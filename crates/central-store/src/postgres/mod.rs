@@ -322,9 +322,10 @@ impl PgStore {
         let mut pool = lock(&self.pool);
         loop {
             let (idle, open) = pool.side(relaxed);
-            while let Some(mut c) = idle.pop() {
+            if let Some(mut c) = idle.pop() {
+                drop(pool);
                 // What the server said while it sat idle (it may have
-                // closed it) is read now.
+                // closed it) is read now, outside the pool's lock.
                 if c.link.alive() && !c.pooled.client.is_closed() {
                     return Ok(Conn {
                         store: self,
@@ -332,7 +333,11 @@ impl PgStore {
                         relaxed,
                     });
                 }
+                drop(c);
+                pool = lock(&self.pool);
+                let (_, open) = pool.side(relaxed);
                 *open = open.saturating_sub(1);
+                continue;
             }
             if *open < max {
                 *open += 1;
