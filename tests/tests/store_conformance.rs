@@ -73,6 +73,7 @@ conformance!(
     feed_window_is_not_used_up_by_the_callers_own_changes,
     actor_registry_tells_which_source_writes_an_actor,
     a_cloned_actor_is_refused_per_document,
+    load_docs_returns_each_stored_document_asked_for,
     the_feed_read_with_a_push_is_the_feed_read_after_it,
     interview_filters_and_counts,
     for_each_interview_streams_every_match_in_id_order,
@@ -649,6 +650,42 @@ fn a_cloned_actor_is_refused_per_document(s: &dyn CentralStore) {
     )
     .unwrap();
     assert!(matches!(r[0].status, DocStatus::Applied));
+}
+
+/// `load_docs` (the merge's one read of a push's documents) returns every
+/// stored document asked for, as `load_doc` does, and nothing for the rest.
+fn load_docs_returns_each_stored_document_asked_for(s: &dyn CentralStore) {
+    let forms = forms(s);
+    let u = new_user(s, "ines", Role::Employee, &["CI"]);
+    let device = Uuid::new_v4();
+    let mut ivs: Vec<Interview> = (0..30).map(|i| interview(&u, device, i % 11)).collect();
+    let pushes: Vec<DocPush> = ivs.iter_mut().map(full_push).collect();
+    let caller = Caller {
+        user: &u,
+        source: "dev-1",
+        clock_skew_s: None,
+    };
+    let r = push(s, &forms, caller, &pushes).unwrap();
+    assert!(r.iter().all(|d| matches!(d.status, DocStatus::Applied)));
+    let mut ids: Vec<Uuid> = ivs.iter().map(|iv| iv.id()).collect();
+    let unknown: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    ids.extend(&unknown);
+    ids.reverse();
+    let got = s.load_docs(&ids).unwrap();
+    assert_eq!(got.len(), 30);
+    let got_ids: HashSet<Uuid> = got.iter().map(|d| d.doc_id).collect();
+    let want: HashSet<Uuid> = ivs.iter().map(|iv| iv.id()).collect();
+    assert_eq!(got_ids, want);
+    for d in &got {
+        let one = s.load_doc(d.doc_id).unwrap().unwrap();
+        assert_eq!(
+            (&d.owner, &d.country, &d.snapshot, d.version, d.epoch_seq),
+            (&one.owner, &one.country, &one.snapshot, one.version, one.epoch_seq)
+        );
+        assert_eq!(d.owner, u.id);
+    }
+    assert!(s.load_docs(&unknown).unwrap().is_empty());
+    assert!(s.load_docs(&[]).unwrap().is_empty());
 }
 
 /// A push that asks for the feed gets it read with its commit (on

@@ -10,7 +10,7 @@ use super::{Param, PgStore, SEQ_LOCK, refs};
 use crate::backend::FeedRequest;
 use crate::columns::{self, SeqWrite};
 use crate::query::Bound;
-use crate::rows::{self, RowGet};
+use crate::rows;
 use crate::sql;
 use crate::{
     ChangeMeta, Derived, DocWrite, FeedPage, Hash, Result, StoreError, StoredDoc, heads_blob,
@@ -34,14 +34,27 @@ pub(super) fn load_doc(store: &PgStore, id: Uuid) -> Result<Option<StoredDoc>> {
     store.first(sql, &[&id], |r| rows::stored_doc(r, id))
 }
 
+/// One look-up by key per document, pipelined in one round trip. As one
+/// `doc_id = ANY($1)` statement PostgreSQL planned it on every call (the
+/// generic plan of an `= ANY` looks dearer than a custom one for the array
+/// given): 0.08 ms of planning for 0.01 ms of execution per sync.
 pub(super) fn load_docs(store: &PgStore, ids: &[Uuid]) -> Result<Vec<StoredDoc>> {
-    static SQL: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "SELECT doc_id, {} FROM documents WHERE doc_id = ANY($1)",
-            rows::DOC_COLS
-        )
-    });
-    store.all(&SQL, &[&ids], |r| rows::stored_doc(r, r.doc_id("doc_id")?))
+    use futures_util::future::join_all;
+    let found = store.with_cached(async |c| {
+        let st = c.stmt(sql::LOAD_DOC.pg()).await?;
+        let (client, st) = (&c.client, &st);
+        let each = ids
+            .iter()
+            .map(|id| async move { client.query_opt(st, &[id]).await });
+        Ok(join_all(each).await)
+    })?;
+    let mut docs = Vec::with_capacity(ids.len());
+    for (id, row) in ids.iter().zip(found) {
+        if let Some(r) = row? {
+            docs.push(rows::stored_doc(&r, *id)?);
+        }
+    }
+    Ok(docs)
 }
 
 pub(super) fn doc_changes(store: &PgStore, id: Uuid) -> Result<Vec<Vec<u8>>> {
