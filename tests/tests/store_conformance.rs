@@ -680,7 +680,13 @@ fn load_docs_returns_each_stored_document_asked_for(s: &dyn CentralStore) {
         let one = s.load_doc(d.doc_id).unwrap().unwrap();
         assert_eq!(
             (&d.owner, &d.country, &d.snapshot, d.version, d.epoch_seq),
-            (&one.owner, &one.country, &one.snapshot, one.version, one.epoch_seq)
+            (
+                &one.owner,
+                &one.country,
+                &one.snapshot,
+                one.version,
+                one.epoch_seq
+            )
         );
         assert_eq!(d.owner, u.id);
     }

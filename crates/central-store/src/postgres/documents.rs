@@ -223,9 +223,11 @@ const ACTOR_GUARD: &str = "SELECT 1 / (NOT EXISTS (
 /// of PostgreSQL's CPU in the replay, 0.15 ms a commit for the events alone,
 /// whose execution takes 0.02 ms). Every statement of the commit is a
 /// primary-key or index look-up whose generic plan is the custom one. Scoped
-/// to the transaction (`SET LOCAL`): other queries (`load_docs`' `= ANY`
-/// scans `documents` with a generic plan; the dashboard's optional filters)
-/// keep PostgreSQL's choice. One simple-query message, so no extra round trip.
+/// to the transaction (`SET LOCAL`), and so not used by the feed read after
+/// `COMMIT`: tried for whole sessions, it made an `= ANY` over `documents`
+/// scan the table, and the dashboard's optional filters (`country = $1 OR
+/// $1 = ''`) need plans for their values. One simple-query message, so no
+/// extra round trip.
 const BEGIN_GENERIC: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
 /// Take the seq lock (see the module docs).
 const LOCK_SEQ: &str = "SELECT pg_advisory_xact_lock($1)";
