@@ -468,6 +468,25 @@ impl PgStore {
         })
     }
 
+    /// The process ids of the PostgreSQL backends serving other clients of
+    /// this database (benchmarks read their CPU time when the server is on
+    /// the same machine).
+    pub fn backend_pids(&self) -> Result<Vec<i32>> {
+        self.with(async |c| {
+            let rows = c
+                .query(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database()
+                     AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                    &[],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| r.try_get::<_, i32>(0))
+                .collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     /// Run raw SQL statements (administration and tests).
     pub fn batch_execute(&self, sql: &str) -> Result<()> {
         self.with(async |c| Ok(c.batch_execute(sql).await?))

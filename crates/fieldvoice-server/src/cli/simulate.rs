@@ -8,8 +8,9 @@
 //! 3. creates M interviews offline across the devices,
 //! 4. syncs every device in a burst with concurrency C, and
 //! 5. prints throughput, bytes per interview, latency percentiles, server CPU
-//!    per 1,000 interviews, server peak RSS and errors, after checking the
-//!    server holds every interview.
+//!    per 1,000 interviews (and PostgreSQL's, when its backends run on this
+//!    machine), server peak RSS and errors, after checking the server holds
+//!    every interview.
 //!
 //! With `--replay`, step 4 measures the server alone: every device's sync
 //! body is prepared first (from its real store, as `sync` would send it),
@@ -185,6 +186,28 @@ fn clock_ticks() -> f64 {
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(100.0)
     })
+}
+
+/// The CPU seconds so far of PostgreSQL's backends serving the database at
+/// `url`, by process id: `None` when none of them runs on this machine (a
+/// remote database). Backends that exit meanwhile are not counted.
+async fn pg_backends_cpu(url: &str) -> Option<std::collections::HashMap<i32, f64>> {
+    let url = url.to_owned();
+    let pids = tokio::task::spawn_blocking(move || {
+        central_store::postgres::PgStore::connect_with(&url, 1)?.backend_pids()
+    })
+    .await
+    .ok()?
+    .ok()?;
+    let local: std::collections::HashMap<i32, f64> = pids
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .filter_map(|pid| Some((pid, cpu_seconds(u32::try_from(pid).ok()?)?)))
+        .collect();
+    (!local.is_empty()).then_some(local)
 }
 
 /// The servers' CPU seconds so far (`None` for an external server).
@@ -397,6 +420,16 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         None
     };
     let cpu_before = servers_cpu(&servers);
+    // PostgreSQL's own CPU, when it runs here: in the burst it shares the
+    // cores with the server and the devices (SQLite's work is the server's).
+    let pg_local = match pg {
+        Some(u) if args.server.is_none() => Some(u),
+        _ => None,
+    };
+    let pg_before = match pg_local {
+        Some(u) => pg_backends_cpu(u).await,
+        None => None,
+    };
     let b = bar(args.devices as u64, "devices synced");
     let latencies = Arc::new(Mutex::new(Vec::new()));
     let (up, down, errors, acked) = (
@@ -475,6 +508,15 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     }
     let burst = t.elapsed();
     let cpu = servers_cpu(&servers).zip(cpu_before).map(|(a, b)| a - b);
+    let pg_cpu = match (pg_local, &pg_before) {
+        (Some(u), Some(before)) => pg_backends_cpu(u).await.map(|after| {
+            after
+                .iter()
+                .map(|(pid, c)| c - before.get(pid).copied().unwrap_or(0.0))
+                .sum::<f64>()
+        }),
+        _ => None,
+    };
     b.finish_and_clear();
 
     // 5. Check and report.
@@ -537,6 +579,12 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
             c / m * 1000.0
         ),
         None => println!("server CPU:             n/a (external server)"),
+    }
+    if let Some(c) = pg_cpu {
+        println!(
+            "PostgreSQL CPU:         {c:.1} s in all, {:.2} s per 1,000 interviews (its backends for this database, on this machine)",
+            c / m * 1000.0
+        );
     }
     if rss.is_empty() {
         println!("server peak RSS:        n/a (external server)");
