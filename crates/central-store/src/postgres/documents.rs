@@ -221,8 +221,9 @@ const ACTOR_GUARD: &str = "SELECT 1 / (NOT EXISTS (
 /// parameters (`unnest`, `= ANY`) it always does: the webhook events, the
 /// cross checks and the case events were planned on every commit (a quarter
 /// of PostgreSQL's CPU in the replay, 0.15 ms a commit for the events alone,
-/// whose execution takes 0.02 ms). Every statement of the commit is a
-/// primary-key or index look-up whose generic plan is the custom one. Scoped
+/// whose execution takes 0.02 ms). Every statement of the commit reads by
+/// key or index (the webhooks table, a handful of rows, is scanned), so its
+/// generic plan is the custom one (checked with `auto_explain`). Scoped
 /// to the transaction (`SET LOCAL`), and so not used by the feed read after
 /// `COMMIT`: tried for whole sessions, it made an `= ANY` over `documents`
 /// scan the table, and the dashboard's optional filters (`country = $1 OR

@@ -188,17 +188,17 @@ fn clock_ticks() -> f64 {
     })
 }
 
-/// The CPU seconds so far of PostgreSQL's backends serving the database at
-/// `url`, by process id: `None` when none of them runs on this machine (a
-/// remote database). Backends that exit meanwhile are not counted.
-async fn pg_backends_cpu(url: &str) -> Option<std::collections::HashMap<i32, f64>> {
-    let url = url.to_owned();
-    let pids = tokio::task::spawn_blocking(move || {
-        central_store::postgres::PgStore::connect_with(&url, 1)?.backend_pids()
-    })
-    .await
-    .ok()?
-    .ok()?;
+/// The CPU seconds so far of PostgreSQL's backends serving `store`'s
+/// database, by process id: `None` when none of them runs on this machine
+/// (a remote database). Backends that exit meanwhile are not counted.
+async fn pg_backends_cpu(
+    store: &Arc<central_store::PgStore>,
+) -> Option<std::collections::HashMap<i32, f64>> {
+    let store = Arc::clone(store);
+    let pids = tokio::task::spawn_blocking(move || store.backend_pids())
+        .await
+        .ok()?
+        .ok()?;
     let local: std::collections::HashMap<i32, f64> = pids
         .into_iter()
         .filter(|pid| {
@@ -422,12 +422,19 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     let cpu_before = servers_cpu(&servers);
     // PostgreSQL's own CPU, when it runs here: in the burst it shares the
     // cores with the server and the devices (SQLite's work is the server's).
+    // One connection of its own, opened once: its backend is left out.
     let pg_local = match pg {
-        Some(u) if args.server.is_none() => Some(u),
+        Some(u) if args.server.is_none() => {
+            let u = u.to_owned();
+            tokio::task::spawn_blocking(move || central_store::PgStore::connect_with(&u, 1))
+                .await?
+                .ok()
+                .map(Arc::new)
+        }
         _ => None,
     };
-    let pg_before = match pg_local {
-        Some(u) => pg_backends_cpu(u).await,
+    let pg_before = match &pg_local {
+        Some(store) => pg_backends_cpu(store).await,
         None => None,
     };
     let b = bar(args.devices as u64, "devices synced");
@@ -508,8 +515,8 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
     }
     let burst = t.elapsed();
     let cpu = servers_cpu(&servers).zip(cpu_before).map(|(a, b)| a - b);
-    let pg_cpu = match (pg_local, &pg_before) {
-        (Some(u), Some(before)) => pg_backends_cpu(u).await.map(|after| {
+    let pg_cpu = match (&pg_local, &pg_before) {
+        (Some(store), Some(before)) => pg_backends_cpu(store).await.map(|after| {
             after
                 .iter()
                 .map(|(pid, c)| c - before.get(pid).copied().unwrap_or(0.0))
