@@ -113,21 +113,36 @@ async fn text(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
-/// Wait until the element's text contains `want` (pages change after posts).
+/// Wait (up to 30 s: CI runs this beside bursts on two cores) until the
+/// element's text contains `want` (pages change after posts). On failure the
+/// message says, on one line, where the browser was and what the element
+/// held; the whole page goes to `target/screenshots/failed-<n>.html`.
 async fn wait_text(c: &Client, css: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        if let Ok(e) = c.find(Locator::Css(css)).await
-            && let Ok(t) = e.text().await
+        let found = match c.find(Locator::Css(css)).await {
+            Ok(e) => e.text().await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        if let Ok(t) = &found
             && t.contains(want)
         {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "{css} never showed {want:?}; page: {}",
-            c.source().await.unwrap_or_default()
-        );
+        if Instant::now() >= deadline {
+            let url = c.current_url().await.map(|u| u.to_string());
+            let title = c.title().await.unwrap_or_default();
+            let page = c.source().await.unwrap_or_default();
+            let file = screenshots().join(format!("failed-{}.html", std::process::id()));
+            let _ = std::fs::write(&file, &page);
+            let held: String = format!("{found:?}").chars().take(300).collect();
+            panic!(
+                "{css} never showed {want:?}: url {url:?}, title {title:?}, \
+                 element {held}; page ({} bytes) in {}",
+                page.len(),
+                file.display()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
