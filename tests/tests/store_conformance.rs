@@ -78,6 +78,7 @@ conformance!(
     interview_filters_and_counts,
     for_each_interview_streams_every_match_in_id_order,
     change_log_and_server_edits,
+    an_interview_changed_after_an_increment_is_in_the_next,
     audit_log_newest_first,
     forms_round_trip,
     places_upsert_by_code_and_revisions_move_only_on_change,
@@ -1028,6 +1029,68 @@ fn for_each_interview_streams_every_match_in_id_order(s: &dyn CentralStore) {
         })
         .unwrap(),
         ["b", "root_cause:it"]
+    );
+}
+
+/// An incremental export (`since_seq`) gets every interview that changed
+/// after the last one it took: a device's later push and a reviewer's edit
+/// move the interview's seq, and an unchanged interview stays out.
+fn an_interview_changed_after_an_increment_is_in_the_next(s: &dyn CentralStore) {
+    let forms = forms(s);
+    let u = new_user(s, "awa", Role::Employee, &["CI"]);
+    let coord = new_user(s, "coord", Role::Coordinator, &["CI"]);
+    let device = Caller {
+        user: &u,
+        source: "dev-1",
+        clock_skew_s: None,
+    };
+    let mut pushed = interview(&u, Uuid::new_v4(), 8);
+    let mut reviewed = interview(&u, Uuid::new_v4(), 6);
+    let mut unchanged = interview(&u, Uuid::new_v4(), 9);
+    let all = [&mut pushed, &mut reviewed, &mut unchanged].map(full_push);
+    push(s, &forms, device, &all).unwrap();
+    let increment = |since: u64| {
+        let mut seen = Vec::new();
+        let f = InterviewFilter {
+            since_seq: Some(since),
+            ..Default::default()
+        };
+        s.for_each_interview(&f, &mut |rec, seq| {
+            seen.push((rec.interview_id, seq));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(s.count_interviews(&f).unwrap(), seen.len() as u64);
+        seen
+    };
+    let first = s.stats().unwrap().max_seq;
+    assert_eq!(increment(0).len(), 3);
+    assert!(increment(first).is_empty());
+    // The device edits an answer and pushes again.
+    pushed
+        .set_answer_json(&form(), "nps", &serde_json::json!(3))
+        .unwrap();
+    push(s, &forms, device, &[full_push(&mut pushed)]).unwrap();
+    let second = s.stats().unwrap().max_seq;
+    assert!(second > first);
+    assert_eq!(increment(first), vec![(pushed.id().to_string(), second)]);
+    // A coordinator approves another one on the server.
+    let actor = actor_from_uuid(Uuid::new_v4());
+    central_store::merge::edit(s, &forms, &actor, &coord, reviewed.id(), |iv| {
+        iv.set_review(ReviewState::Approved, &coord.id)
+    })
+    .unwrap();
+    let third = s.stats().unwrap().max_seq;
+    assert!(third > second);
+    assert_eq!(increment(second), vec![(reviewed.id().to_string(), third)]);
+    let mut both = increment(first);
+    both.sort_by_key(|(_, seq)| *seq);
+    assert_eq!(
+        both,
+        vec![
+            (pushed.id().to_string(), second),
+            (reviewed.id().to_string(), third)
+        ]
     );
 }
 
@@ -2351,6 +2414,37 @@ fn pg_dashboard_columns_are_backfilled_by_the_migration() {
     for ((name, q), items) in queries.iter().zip(&pages) {
         assert_eq!(&pg.review_queue(q).unwrap().items, items, "{name}");
     }
+}
+
+/// Migration 18 brings the interviews whose seq the old upsert left at
+/// their first push to their document's seq, so the next incremental export
+/// takes them.
+#[test]
+fn pg_stale_interview_seqs_are_brought_forward_by_the_migration() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
+    let db = TestDb::create();
+    let pg = PgStore::connect(&db.url).unwrap();
+    an_interview_changed_after_an_increment_is_in_the_next(&pg);
+    let seqs = |pg: &PgStore| {
+        let mut v = Vec::new();
+        pg.for_each_interview(&InterviewFilter::default(), &mut |r, seq| {
+            v.push((r.interview_id, seq));
+            Ok(())
+        })
+        .unwrap();
+        v
+    };
+    let want = seqs(&pg);
+    assert!(pg.schema_version().unwrap() >= 18);
+    pg.batch_execute(
+        "UPDATE interviews SET updated_seq = 1;
+         DELETE FROM schema_migrations WHERE version >= 18;",
+    )
+    .unwrap();
+    assert_ne!(seqs(&pg), want);
+    drop(pg);
+    let pg = PgStore::connect(&db.url).unwrap();
+    assert_eq!(seqs(&pg), want);
 }
 
 /// The projection's column table (what the upserts write and the dashboards

@@ -191,12 +191,14 @@ pub(crate) fn values(r: &InterviewRecord) -> impl Iterator<Item = Value> + '_ {
     PROJECTION.iter().map(move |c| (c.value)(r))
 }
 
-/// How `updated_seq` is written by a backend's projection upsert.
+/// How `updated_seq` is written by a backend's projection upsert. Either
+/// way it is rewritten on conflict: an interview's seq is its document's
+/// newest, which incremental exports (`InterviewFilter::since_seq`) select by.
 pub(crate) enum SeqWrite<'a> {
-    /// Bound as the last parameter and rewritten on conflict.
+    /// Bound as the last parameter.
     Param,
-    /// This SQL expression on insert; left alone on conflict (the backend
-    /// sets it afterwards).
+    /// This SQL expression (read in the statement, after the document's
+    /// write).
     Expr(&'a str),
 }
 
@@ -214,12 +216,9 @@ pub(crate) fn upsert_sql(mark: impl Fn(usize) -> String, seq: &SeqWrite<'_>) -> 
         .filter(|c| !c.fixed)
         .map(|c| c.name)
         .collect();
-    set.extend(["updated_at", "record"]);
+    set.extend(["updated_at", "record", "updated_seq"]);
     match seq {
-        SeqWrite::Param => {
-            vals.push(mark(n + 4));
-            set.push("updated_seq");
-        }
+        SeqWrite::Param => vals.push(mark(n + 4)),
         SeqWrite::Expr(e) => vals.push((*e).to_owned()),
     }
     let set: Vec<String> = set.iter().map(|c| format!("{c} = excluded.{c}")).collect();

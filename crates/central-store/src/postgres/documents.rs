@@ -497,8 +497,9 @@ fn is_retryable(e: &tokio_postgres::Error) -> bool {
     )
 }
 
-/// The projection upsert, from the one column table. `updated_seq` starts at
-/// the document's and is moved with the seq assignment under `SEQ_LOCK`.
+/// The projection upsert, from the one column table. `updated_seq` is the
+/// document's, read after the document's write (earlier in the pipeline),
+/// on insert and on conflict alike.
 fn upsert_sql() -> &'static str {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         columns::upsert_sql(

@@ -77,6 +77,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0015_document_rewrite.sql"),
     include_str!("migrations/0016_change_batches.sql"),
     include_str!("migrations/0017_drop_prefix_indexes.sql"),
+    include_str!("migrations/0018_interview_seq_backfill.sql"),
 ];
 
 /// Default number of pooled connections per store (per server process).
