@@ -2390,6 +2390,40 @@ fn dashboard_sqlite_and_postgres_agree() {
     for (r, p) in x.iter().zip(&y) {
         assert_eq!(r, p);
     }
+    // The change log, the cases the pushes opened, quotas' counts, tags.
+    assert_eq!(a.stats().unwrap(), b.stats().unwrap());
+    for (r, _) in &x {
+        let id: Uuid = r["interview_id"].as_str().unwrap().parse().unwrap();
+        let log = |s: &dyn CentralStore| -> Vec<(u64, String, String)> {
+            let l = s.change_log(id).unwrap();
+            l.into_iter().map(|m| (m.seq, m.hash, m.source)).collect()
+        };
+        assert_eq!(log(a), log(b), "{id}");
+    }
+    let cases = |s: &dyn CentralStore| {
+        let mut c: Vec<_> = (s.list_cases(&central_store::CaseFilter::default()).unwrap())
+            .into_iter()
+            .map(|c| {
+                let due = c.due_at - c.opened_at;
+                (
+                    c.interview_id,
+                    c.reason,
+                    c.status,
+                    c.root_cause,
+                    c.opened_by,
+                    due,
+                    c.version,
+                )
+            })
+            .collect();
+        c.sort();
+        c
+    };
+    assert!(!cases(a).is_empty());
+    assert_eq!(cases(a), cases(b));
+    assert_eq!(a.done_counts().unwrap(), b.done_counts().unwrap());
+    let f = InterviewFilter::default();
+    assert_eq!(a.review_tags(&f).unwrap(), b.review_tags(&f).unwrap());
 }
 
 /// Migration 3 back-fills the dashboard columns of interviews stored before
