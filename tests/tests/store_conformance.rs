@@ -79,6 +79,7 @@ conformance!(
     for_each_interview_streams_every_match_in_id_order,
     change_log_and_server_edits,
     an_interview_changed_after_an_increment_is_in_the_next,
+    an_export_running_while_interviews_change_hands_on_a_cursor_that_loses_none,
     audit_log_newest_first,
     forms_round_trip,
     places_upsert_by_code_and_revisions_move_only_on_change,
@@ -1092,6 +1093,70 @@ fn an_interview_changed_after_an_increment_is_in_the_next(s: &dyn CentralStore) 
             (reviewed.id().to_string(), third)
         ]
     );
+}
+
+/// An export reads page by page while devices keep pushing. Two interviews
+/// change while it runs: one on a page it has read already, then one on a
+/// page it has not. The manifest's `max_seq` (the next `--since`) must not
+/// pass the first change, or the analysts' next increment never gets it.
+fn an_export_running_while_interviews_change_hands_on_a_cursor_that_loses_none(
+    s: &dyn CentralStore,
+) {
+    let forms = forms(s);
+    let writes: Vec<DocWrite> = (0..2500)
+        .map(|_| {
+            synthetic(
+                "u0",
+                "d",
+                1,
+                record("CI", "u0", "Abidjan", "individual", None),
+            )
+        })
+        .collect();
+    s.commit_docs(&writes).unwrap();
+    let mut ids: Vec<Uuid> = writes.iter().map(|w| w.doc_id).collect();
+    ids.sort();
+    // Pages of 2,000 in id order: `read` is on the first, `unread` on the second.
+    let (read, unread) = (ids[10], ids[2490]);
+    let change = |id: Uuid| {
+        let w = writes.iter().find(|w| w.doc_id == id).unwrap();
+        let mut again = synthetic("u0", "d", 1, w.record.clone());
+        again.expected_version = Some(1);
+        s.commit_docs(&[again]).unwrap();
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let opts = export::ExportOptions {
+        format: export::Format::Jsonl,
+        ..Default::default()
+    };
+    let mut changed = false;
+    let m = export::export_to_dir(s, &forms, &opts, dir.path(), &mut |seen| {
+        // Called every 1,000 rows: in the middle of the first page.
+        if seen == 1000 {
+            change(read);
+            change(unread);
+            changed = true;
+        }
+        true
+    })
+    .unwrap();
+    assert!(changed);
+    let mut next = Vec::new();
+    let f = InterviewFilter {
+        since_seq: Some(m.max_seq),
+        ..Default::default()
+    };
+    s.for_each_interview(&f, &mut |r, _| {
+        next.push(r.interview_id.parse::<Uuid>().unwrap());
+        Ok(())
+    })
+    .unwrap();
+    assert!(
+        next.contains(&read),
+        "the change on a page already read is lost"
+    );
+    assert!(next.contains(&unread));
+    assert_eq!(next.len(), 2);
 }
 
 fn change_log_and_server_edits(s: &dyn CentralStore) {

@@ -198,7 +198,9 @@ pub struct Manifest {
     /// Countries exported (empty = all).
     pub countries: Vec<String>,
     pub since_seq: Option<u64>,
-    /// Highest log position seen: pass it as `--since` to get only what changes next.
+    /// The log's top when the export began: every change at or below it is
+    /// in this export. Pass it as `--since` to get only what changes next
+    /// (an interview changed while the export ran may come again).
     pub max_seq: u64,
     pub pii: String,
     pub language: String,
@@ -349,12 +351,18 @@ pub fn export_to_dir(
     let mut hasher = DatasetHasher::default();
     let (mut rows, mut seen, mut no_location) = (0u64, 0u64, 0u64);
     let mut left_out = LeftOutCounts::default();
-    let mut max_seq = opts.since_seq.unwrap_or(0);
+    // The next increment's cursor is the log's top before the scan, not the
+    // highest seq the scan saw: the scan reads page by page, so of two
+    // interviews changed while it runs it may see the later change and not
+    // the earlier one (on a page it had read), and a cursor past both would
+    // lose the earlier one for good. Every change at or below the top is
+    // committed before the first page is read; changes after it come again
+    // in the next increment (an analyst's copy replaces rows by id).
+    let max_seq = opts.since_seq.unwrap_or(0).max(store.stats()?.max_seq);
     let mut row = Vec::with_capacity(plan.columns.len());
     let mut sink_err: Option<ExportError> = None;
     let scan = store.for_each_interview(&filter, &mut |rec, seq| {
         seen += 1;
-        max_seq = max_seq.max(seq);
         if seen.is_multiple_of(1000) && !progress(seen) {
             sink_err = Some(ExportError::Cancelled);
             return Err(StoreError::Db("cancelled".into()));
