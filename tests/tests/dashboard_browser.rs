@@ -113,12 +113,30 @@ async fn text(c: &Client, css: &str) -> String {
         .unwrap()
 }
 
-/// Wait (up to 30 s: CI runs this beside bursts on two cores) until the
-/// element's text contains `want` (pages change after posts). On failure the
-/// message says, on one line, where the browser was and what the element
-/// held; the whole page goes to `target/screenshots/failed-<n>.html`.
+/// How long a page may take to show what a test waits for: CI runs these
+/// beside bursts on two cores.
+const PAGE_WAIT: Duration = Duration::from_secs(30);
+
+/// Fail a wait with one line on where the browser was and what it found;
+/// the whole page goes to `target/screenshots/failed-<pid>.html` (a page
+/// dump in the message hid the message in CI's excerpt).
+async fn page_never_showed(c: &Client, what: &str, found: &str) -> ! {
+    let url = c.current_url().await.map(|u| u.to_string());
+    let title = c.title().await.unwrap_or_default();
+    let page = c.source().await.unwrap_or_default();
+    let file = screenshots().join(format!("failed-{}.html", std::process::id()));
+    let _ = std::fs::write(&file, &page);
+    let found: String = found.chars().take(300).collect();
+    panic!(
+        "{what}: url {url:?}, title {title:?}, found {found}; page ({} bytes) in {}",
+        page.len(),
+        file.display()
+    );
+}
+
+/// Wait until the element's text contains `want` (pages change after posts).
 async fn wait_text(c: &Client, css: &str, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + PAGE_WAIT;
     loop {
         let found = match c.find(Locator::Css(css)).await {
             Ok(e) => e.text().await.map_err(|e| e.to_string()),
@@ -130,37 +148,27 @@ async fn wait_text(c: &Client, css: &str, want: &str) {
             return;
         }
         if Instant::now() >= deadline {
-            let url = c.current_url().await.map(|u| u.to_string());
-            let title = c.title().await.unwrap_or_default();
-            let page = c.source().await.unwrap_or_default();
-            let file = screenshots().join(format!("failed-{}.html", std::process::id()));
-            let _ = std::fs::write(&file, &page);
-            let held: String = format!("{found:?}").chars().take(300).collect();
-            panic!(
-                "{css} never showed {want:?}: url {url:?}, title {title:?}, \
-                 element {held}; page ({} bytes) in {}",
-                page.len(),
-                file.display()
-            );
+            let what = format!("{css} never showed {want:?}");
+            page_never_showed(c, &what, &format!("{found:?}")).await;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-/// Wait (up to 15 s) until the page's source holds `want`. Right after a
-/// navigation to an error status (403, 404), headless Chromium sometimes
-/// answers the page source with an empty document for a moment.
+/// Wait until the page's source holds `want`. Right after a navigation to
+/// an error status (403, 404), headless Chromium sometimes answers the page
+/// source with an empty document for a moment.
 async fn wait_source(c: &Client, want: &str) {
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let deadline = Instant::now() + PAGE_WAIT;
     loop {
         let page = c.source().await.unwrap_or_default();
         if page.contains(want) {
             return;
         }
-        assert!(
-            Instant::now() < deadline,
-            "the page never showed {want:?}; page: {page}"
-        );
+        if Instant::now() >= deadline {
+            let what = format!("the page never showed {want:?}");
+            page_never_showed(c, &what, "(the page's source)").await;
+        }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
