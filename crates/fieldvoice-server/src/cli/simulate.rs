@@ -254,6 +254,15 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         (Some(_), None) => bail!("--server needs --admin-token"),
         (None, _) => {
             let (s, t) = start_servers(&dir, pg, args.replicas).await?;
+            // A SQLite path given as --database is not touched: say so.
+            match pg {
+                Some(_) => println!("server store: the PostgreSQL database of --database"),
+                None => println!(
+                    "server store: a fresh SQLite store in {} (--database is used only \
+                     when it is a PostgreSQL URL)",
+                    dir.display()
+                ),
+            }
             let urls = s.iter().map(|s| s.url.clone()).collect();
             (s, urls, t)
         }
