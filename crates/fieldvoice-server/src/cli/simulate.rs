@@ -254,15 +254,6 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         (Some(_), None) => bail!("--server needs --admin-token"),
         (None, _) => {
             let (s, t) = start_servers(&dir, pg, args.replicas).await?;
-            // A SQLite path given as --database is not touched: say so.
-            match pg {
-                Some(_) => println!("server store: the PostgreSQL database of --database"),
-                None => println!(
-                    "server store: a fresh SQLite store in {} (--database is used only \
-                     when it is a PostgreSQL URL)",
-                    dir.display()
-                ),
-            }
             let urls = s.iter().map(|s| s.url.clone()).collect();
             (s, urls, t)
         }
@@ -275,12 +266,20 @@ pub async fn run(config: &Config, args: SimulateArgs) -> anyhow::Result<()> {
         .filter(|c| !c.is_empty())
         .collect();
     let run_id = uuid::Uuid::new_v4().simple().to_string()[..6].to_owned();
+    // A SQLite path given as --database is not touched: say so.
+    let store = match pg {
+        Some(u) => super::config::redact_url(u),
+        None if servers.is_empty() => "SQLite".to_owned(),
+        None => format!(
+            "SQLite, a fresh one in {} (--database is used only when it is a PostgreSQL URL)",
+            dir.display()
+        ),
+    };
     println!(
-        "simulate: {} devices, {} interviews, concurrency {}, store {}, servers {}",
+        "simulate: {} devices, {} interviews, concurrency {}, store {store}, servers {}",
         args.devices,
         args.interviews,
         args.concurrency,
-        pg.map_or_else(|| "SQLite".to_owned(), super::config::redact_url),
         urls.join(" ")
     );
 
