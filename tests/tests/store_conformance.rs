@@ -184,6 +184,17 @@ fn synthetic(owner: &str, source: &str, n: usize, rec: InterviewRecord) -> DocWr
     }
 }
 
+/// Every interview `for_each_interview` streams for `f`, with its seq.
+fn streamed(s: &dyn CentralStore, f: &InterviewFilter) -> Vec<(InterviewRecord, u64)> {
+    let mut out = Vec::new();
+    s.for_each_interview(f, &mut |r, seq| {
+        out.push((r, seq));
+        Ok(())
+    })
+    .unwrap();
+    out
+}
+
 fn record(
     country: &str,
     created_by: &str,
@@ -1051,16 +1062,14 @@ fn an_interview_changed_after_an_increment_is_in_the_next(s: &dyn CentralStore) 
     let all = [&mut pushed, &mut reviewed, &mut unchanged].map(full_push);
     push(s, &forms, device, &all).unwrap();
     let increment = |since: u64| {
-        let mut seen = Vec::new();
         let f = InterviewFilter {
             since_seq: Some(since),
             ..Default::default()
         };
-        s.for_each_interview(&f, &mut |rec, seq| {
-            seen.push((rec.interview_id, seq));
-            Ok(())
-        })
-        .unwrap();
+        let seen: Vec<(String, u64)> = streamed(s, &f)
+            .into_iter()
+            .map(|(r, seq)| (r.interview_id, seq))
+            .collect();
         assert_eq!(s.count_interviews(&f).unwrap(), seen.len() as u64);
         seen
     };
@@ -1141,16 +1150,14 @@ fn an_export_running_while_interviews_change_hands_on_a_cursor_that_loses_none(
     })
     .unwrap();
     assert!(changed);
-    let mut next = Vec::new();
     let f = InterviewFilter {
         since_seq: Some(m.max_seq),
         ..Default::default()
     };
-    s.for_each_interview(&f, &mut |r, _| {
-        next.push(r.interview_id.parse::<Uuid>().unwrap());
-        Ok(())
-    })
-    .unwrap();
+    let next: Vec<Uuid> = streamed(s, &f)
+        .into_iter()
+        .map(|(r, _)| r.interview_id.parse().unwrap())
+        .collect();
     assert!(
         next.contains(&read),
         "the change on a page already read is lost"
@@ -2440,14 +2447,11 @@ fn dashboard_sqlite_and_postgres_agree() {
     }
     // What exports and OData stream: the same records with the same seqs
     // (incremental exports select by them), reviewed ones included.
-    let stream = |s: &dyn CentralStore| {
-        let mut v = Vec::new();
-        s.for_each_interview(&InterviewFilter::default(), &mut |r, seq| {
-            v.push((serde_json::to_value(&r).unwrap(), seq));
-            Ok(())
-        })
-        .unwrap();
-        v
+    let stream = |s: &dyn CentralStore| -> Vec<(serde_json::Value, u64)> {
+        streamed(s, &InterviewFilter::default())
+            .into_iter()
+            .map(|(r, seq)| (serde_json::to_value(&r).unwrap(), seq))
+            .collect()
     };
     let (x, y) = (stream(a), stream(b));
     assert_eq!(x.len(), y.len());
@@ -2541,14 +2545,11 @@ fn pg_stale_interview_seqs_are_brought_forward_by_the_migration() {
     let db = TestDb::create();
     let pg = PgStore::connect(&db.url).unwrap();
     an_interview_changed_after_an_increment_is_in_the_next(&pg);
-    let seqs = |pg: &PgStore| {
-        let mut v = Vec::new();
-        pg.for_each_interview(&InterviewFilter::default(), &mut |r, seq| {
-            v.push((r.interview_id, seq));
-            Ok(())
-        })
-        .unwrap();
-        v
+    let seqs = |pg: &PgStore| -> Vec<(String, u64)> {
+        streamed(pg, &InterviewFilter::default())
+            .into_iter()
+            .map(|(r, seq)| (r.interview_id, seq))
+            .collect()
     };
     let want = seqs(&pg);
     assert!(pg.schema_version().unwrap() >= 18);
