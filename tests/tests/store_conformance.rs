@@ -2900,3 +2900,94 @@ fn actions_round_trip_by_version_with_their_events(s: &dyn CentralStore) {
     assert_eq!(log.len(), 3, "two inserts and one update");
     assert!(log.iter().all(|d| d.kind == "action.updated"));
 }
+
+/// A push's commit keeps reading by key after PostgreSQL took statistics of
+/// the campaign's tables while they were nearly empty, as autovacuum does in
+/// the first minutes of a field day. The commit's plans are made once per
+/// connection (generic plans); made from such statistics they scanned whole
+/// tables on every later commit, inside the seq lock, as the tables grew (a
+/// burst of 15,000 interviews took 59–66 s instead of 20 s, PostgreSQL's CPU
+/// four to five times as much).
+#[test]
+fn pg_commits_read_by_key_after_statistics_of_nearly_empty_tables() {
+    fieldvoice_tests::skip_unless!(fieldvoice_tests::needs::Need::Postgres);
+    let db = TestDb::create();
+    // The tables a commit reads by key and nothing else in a push reads.
+    let scans = |db: &TestDb| -> Vec<(String, u64)> {
+        fieldvoice_tests::pg::sql_rows(
+            &db.url,
+            "SELECT relname, seq_scan FROM pg_stat_user_tables
+             WHERE relname IN ('actors', 'change_batches', 'interviews') ORDER BY relname",
+        )
+        .into_iter()
+        .map(|r| (r[0].clone(), r[1].parse().unwrap()))
+        .collect()
+    };
+    // Statistics are flushed when a connection ends: close the store's and
+    // wait until they are gone.
+    let close = |pg: PgStore, db: &TestDb| {
+        drop(pg);
+        for _ in 0..100 {
+            let left = fieldvoice_tests::pg::sql_rows(
+                &db.url,
+                "SELECT COUNT(*) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            );
+            if left[0][0] == "0" {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let pg = PgStore::connect(&db.url).unwrap();
+    let forms = forms(&pg);
+    let users: Vec<(User, Uuid)> = (0..4)
+        .map(|i| {
+            let u = new_user(&pg, &format!("emp.scan{i}"), Role::Employee, &["CI"]);
+            (u, Uuid::new_v4())
+        })
+        .collect();
+    let source = |dev: &Uuid| format!("dev-{dev}");
+    let mut first: Vec<Interview> = Vec::new();
+    for (u, dev) in &users {
+        let mut iv = interview(u, *dev, 9);
+        let caller = Caller {
+            user: u,
+            source: &source(dev),
+            clock_skew_s: None,
+        };
+        push(&pg, &forms, caller, &[full_push(&mut iv)]).unwrap();
+        first.push(iv);
+    }
+    close(pg, &db);
+    fieldvoice_tests::pg::sql_rows(&db.url, "ANALYZE");
+    let before = scans(&db);
+    // One connection, whose plans are made now, under those statistics.
+    let pg = PgStore::connect_with(&db.url, 1).unwrap();
+    let f = form();
+    for round in 0..10 {
+        for ((u, dev), iv) in users.iter().zip(&mut first) {
+            let caller = Caller {
+                user: u,
+                source: &source(dev),
+                clock_skew_s: None,
+            };
+            // A new interview and an edit of a stored one.
+            let mut new = interview(u, *dev, round % 11);
+            iv.set_answer_json(&f, "nps", &serde_json::json!(round % 11))
+                .unwrap();
+            let r = push(&pg, &forms, caller, &[full_push(&mut new), full_push(iv)]).unwrap();
+            assert!(r.iter().all(|d| matches!(d.status, DocStatus::Applied)));
+        }
+    }
+    close(pg, &db);
+    let after = scans(&db);
+    let stored = fieldvoice_tests::pg::sql_rows(&db.url, "SELECT COUNT(*) FROM documents");
+    assert_eq!(stored[0][0], "44");
+    assert_eq!(after.len(), 3);
+    assert_eq!(
+        after, before,
+        "40 commits after statistics of nearly empty tables scanned whole tables"
+    );
+}

@@ -229,7 +229,19 @@ const ACTOR_GUARD: &str = "SELECT 1 / (NOT EXISTS (
 /// scan the table, and the dashboard's optional filters (`country = $1 OR
 /// $1 = ''`) need plans for their values. One simple-query message, so no
 /// extra round trip.
-const BEGIN_GENERIC: &str = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan";
+///
+/// A plan made once is kept as the tables grow, so it must not depend on
+/// their size: made from statistics taken while they were nearly empty (as
+/// autovacuum takes them in a field day's first minutes), the generic plans
+/// scanned `interviews`, `documents`, `change_batches` and `actors` whole on
+/// every commit, inside the seq lock (a 15,000-interview burst took 59–66 s
+/// instead of 20 s). So the commit plans without sequential scans (the
+/// webhooks table, which has no other path, is still scanned), and without
+/// JIT: a plan priced with the disabled scan's cost passed `jit_above_cost`
+/// and compiled on every execution (~200 ms a statement).
+const BEGIN_GENERIC: &str =
+    "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off;
+     SET LOCAL jit = off";
 /// Take the seq lock (see the module docs).
 const LOCK_SEQ: &str = "SELECT pg_advisory_xact_lock($1)";
 /// A rewritten document's old history goes.
