@@ -2924,20 +2924,21 @@ fn pg_commits_read_by_key_after_statistics_of_nearly_empty_tables() {
         .collect()
     };
     // Statistics are flushed when a connection ends: close the store's and
-    // wait until they are gone.
+    // wait until they are gone (unflushed counters would hide any scan).
     let close = |pg: PgStore, db: &TestDb| {
         drop(pg);
-        for _ in 0..100 {
+        let gone = (0..100).any(|_| {
             let left = fieldvoice_tests::pg::sql_rows(
                 &db.url,
                 "SELECT COUNT(*) FROM pg_stat_activity
                  WHERE datname = current_database() AND pid <> pg_backend_pid()",
             );
-            if left[0][0] == "0" {
-                break;
+            left[0][0] == "0" || {
+                std::thread::sleep(Duration::from_millis(50));
+                false
             }
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        });
+        assert!(gone, "the store's connections never ended");
         std::thread::sleep(Duration::from_millis(300));
     };
     let pg = PgStore::connect(&db.url).unwrap();
